@@ -1,0 +1,479 @@
+//! The deterministic engine: runs co-located modules over blocks, in memory, with no I/O.
+//!
+//! Everything that touches consensus happens here, so the processor (I/O, batching,
+//! commits) cannot influence results: batch sizes, restarts and backends only decide *when*
+//! the engine's output is persisted, never *what* it is.
+
+use crate::hive::HiveOp;
+use crate::module::{
+    BlockContext, GenesisError, Input, InvariantError, Message, Module, OpContext, Outgoing, Reject, RejectCode,
+};
+use crate::pos::ChainPos;
+use crate::record::{EventRecord, ModuleCheckpoint, OpStatus, Outcome, RoutedOp};
+use crate::router::RouteTable;
+use crate::spec::ChainSpec;
+use crate::state::ModuleState;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum EngineError {
+    #[error(transparent)]
+    Invariant(#[from] InvariantError),
+    #[error(transparent)]
+    Genesis(#[from] GenesisError),
+    #[error("block {got} is not the next block for module {module} (expected {expected})")]
+    OutOfOrder { module: String, expected: u64, got: u64 },
+}
+
+/// Type-erased module, so modules with different event types run side by side.
+pub trait ErasedModule: RouteTable + Send + Sync {
+    fn genesis_into(
+        &self,
+        spec: &ChainSpec,
+        state: &mut ModuleState,
+        out: &mut Vec<EventRecord>,
+    ) -> Result<(), EngineError>;
+    fn run_input(
+        &self,
+        ctx: &OpContext,
+        input: Input,
+        state: &mut ModuleState,
+        sink: &mut Sink,
+    ) -> Result<Result<String, Reject>, InvariantError>;
+    fn run_block_end(&self, ctx: &BlockContext, state: &mut ModuleState, sink: &mut Sink)
+        -> Result<(), InvariantError>;
+    fn next_due(&self, state: &ModuleState, after: u64) -> Option<u64>;
+}
+
+/// Where a module's effects go while a block runs.
+#[derive(Default)]
+pub struct Sink {
+    pub events: Vec<EventRecord>,
+    pub outgoing: Vec<(ChainPos, Outgoing)>,
+}
+
+impl<M: Module> RouteTable for M {
+    fn module_name(&self) -> &'static str {
+        self.name()
+    }
+    fn route_list(&self) -> &[crate::module::Route] {
+        self.routes()
+    }
+    fn wants_hive_op(&self, op: &HiveOp, spec: &ChainSpec) -> bool {
+        self.accepts_hive_op(op, spec)
+    }
+}
+
+fn apply_all<M: Module>(
+    m: &M,
+    pos: ChainPos,
+    events: Vec<M::Event>,
+    state: &mut ModuleState,
+    sink: &mut Sink,
+) -> Result<Vec<String>, InvariantError> {
+    let mut lines = Vec::with_capacity(events.len());
+    for ev in events {
+        m.apply(&ev, state)?;
+        for msg in m.messages(&ev) {
+            sink.outgoing.push((pos, msg));
+        }
+        let seq = sink
+            .events
+            .iter()
+            .rev()
+            .take_while(|e| e.pos == pos && e.module == m.name())
+            .count() as u32;
+        sink.events.push(EventRecord {
+            module: m.name().to_string(),
+            pos,
+            seq,
+            kind: m.event_kind(&ev).to_string(),
+            data: m.encode_event(&ev),
+        });
+        lines.push(m.describe(&ev));
+    }
+    Ok(lines)
+}
+
+impl<M: Module> ErasedModule for M {
+    fn genesis_into(
+        &self,
+        spec: &ChainSpec,
+        state: &mut ModuleState,
+        out: &mut Vec<EventRecord>,
+    ) -> Result<(), EngineError> {
+        let events = self.genesis(spec)?;
+        let mut sink = Sink::default();
+        apply_all(
+            self,
+            ChainPos::new(spec.starting_block.saturating_sub(1), 0, 0),
+            events,
+            state,
+            &mut sink,
+        )?;
+        out.extend(sink.events);
+        Ok(())
+    }
+
+    fn run_input(
+        &self,
+        ctx: &OpContext,
+        input: Input,
+        state: &mut ModuleState,
+        sink: &mut Sink,
+    ) -> Result<Result<String, Reject>, InvariantError> {
+        match self.handle(ctx, input, state) {
+            Err(r) => Ok(Err(r)),
+            Ok(events) => {
+                let lines = apply_all(self, ctx.pos, events, state, sink)?;
+                Ok(Ok(lines.join("; ")))
+            }
+        }
+    }
+
+    fn run_block_end(
+        &self,
+        ctx: &BlockContext,
+        state: &mut ModuleState,
+        sink: &mut Sink,
+    ) -> Result<(), InvariantError> {
+        let events = self.on_block(ctx, state)?;
+        apply_all(self, ChainPos::block_end(ctx.block), events, state, sink)?;
+        Ok(())
+    }
+
+    fn next_due(&self, state: &ModuleState, after: u64) -> Option<u64> {
+        self.next_due_block(state, after)
+    }
+}
+
+/// One module with its in-memory state and the last block it has processed.
+pub struct Slot {
+    pub module: Arc<dyn ErasedModule>,
+    pub state: ModuleState,
+    pub last_block: Option<u64>,
+}
+
+/// Everything the engine produced for a span of blocks, for the processor to commit.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub statuses: Vec<OpStatus>,
+    pub events: Vec<EventRecord>,
+    pub checkpoints: Vec<ModuleCheckpoint>,
+    /// Messages addressed to modules that are not co-located in this engine.
+    pub remote_messages: Vec<Message>,
+}
+
+impl Output {
+    pub fn append(&mut self, other: Output) {
+        self.statuses.extend(other.statuses);
+        self.events.extend(other.events);
+        self.checkpoints.extend(other.checkpoints);
+        self.remote_messages.extend(other.remote_messages);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.statuses.is_empty()
+            && self.events.is_empty()
+            && self.checkpoints.is_empty()
+            && self.remote_messages.is_empty()
+    }
+}
+
+pub struct Engine {
+    spec: Arc<ChainSpec>,
+    slots: Vec<Slot>,
+    /// Messages emitted in the last processed block, due at the start of the next one.
+    pending: Vec<Message>,
+}
+
+impl Engine {
+    pub fn new(spec: Arc<ChainSpec>, slots: Vec<Slot>, pending: Vec<Message>) -> Self {
+        Self { spec, slots, pending }
+    }
+
+    pub fn spec(&self) -> &ChainSpec {
+        &self.spec
+    }
+
+    pub fn slots(&self) -> &[Slot] {
+        &self.slots
+    }
+
+    pub fn slots_mut(&mut self) -> &mut [Slot] {
+        &mut self.slots
+    }
+
+    pub fn slot_mut(&mut self, module: &str) -> Option<&mut Slot> {
+        self.slots.iter_mut().find(|s| s.module.module_name() == module)
+    }
+
+    pub fn pending_messages(&self) -> &[Message] {
+        &self.pending
+    }
+
+    /// Writes each empty module's genesis; modules with state are left as they are.
+    pub fn genesis(&mut self) -> Result<Vec<EventRecord>, EngineError> {
+        let mut out = Vec::new();
+        for slot in &mut self.slots {
+            if slot.state.is_empty() && slot.last_block.is_none() {
+                slot.module.genesis_into(&self.spec, &mut slot.state, &mut out)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The next block the engine expects (all slots move in lock step).
+    pub fn next_block(&self) -> u64 {
+        self.slots
+            .iter()
+            .map(|s| s.last_block.map(|b| b + 1).unwrap_or(self.spec.starting_block))
+            .min()
+            .unwrap_or(self.spec.starting_block)
+    }
+
+    /// Runs block `block` with the given ops per module (modules not named get none).
+    pub fn process_block(
+        &mut self,
+        block: u64,
+        timestamp: u64,
+        ops: &BTreeMap<&str, &[RoutedOp]>,
+    ) -> Result<Output, EngineError> {
+        let mut out = Output::default();
+        let incoming = std::mem::take(&mut self.pending);
+        let mut emitted: Vec<Message> = Vec::new();
+        let spec = self.spec.clone();
+        for slot in &mut self.slots {
+            let name = slot.module.module_name();
+            let expected = slot.last_block.map(|b| b + 1).unwrap_or(spec.starting_block);
+            if block != expected {
+                return Err(EngineError::OutOfOrder {
+                    module: name.to_string(),
+                    expected,
+                    got: block,
+                });
+            }
+            let mut sink = Sink::default();
+            // 1. Messages from block - 1, in (source module, emission) order.
+            for msg in incoming.iter().filter(|m| m.to == name) {
+                let ctx = OpContext {
+                    pos: ChainPos::new(block, 0, 0),
+                    txid: "",
+                    timestamp,
+                    spec: &spec,
+                };
+                let txid = format!("msg:{}:{}:{}", msg.from, msg.pos, msg.seq);
+                let ctx = OpContext { txid: &txid, ..ctx };
+                let res = slot
+                    .module
+                    .run_input(&ctx, Input::Message(msg), &mut slot.state, &mut sink)?;
+                out.statuses
+                    .push(status(&txid, ctx.pos, name, &msg.kind, &msg.from, res));
+            }
+            // 2. The block's ops, in chain order.
+            for rop in ops.get(name).copied().unwrap_or(&[]) {
+                let ctx = OpContext {
+                    pos: rop.pos,
+                    txid: &rop.txid,
+                    timestamp,
+                    spec: &spec,
+                };
+                let (op_name, from, res) = run_op(slot.module.as_ref(), &ctx, &rop.op, &mut slot.state, &mut sink)?;
+                out.statuses
+                    .push(status(&rop.txid, rop.pos, name, &op_name, &from, res));
+            }
+            // 3. Chron work.
+            let bctx = BlockContext {
+                block,
+                timestamp,
+                spec: &spec,
+            };
+            slot.module.run_block_end(&bctx, &mut slot.state, &mut sink)?;
+            slot.last_block = Some(block);
+            for (seq, (pos, o)) in sink.outgoing.into_iter().enumerate() {
+                emitted.push(Message {
+                    from: name.to_string(),
+                    to: o.to,
+                    pos,
+                    seq: seq as u32,
+                    kind: o.kind,
+                    payload: o.payload,
+                });
+            }
+            out.events.extend(sink.events);
+        }
+        let local: Vec<&str> = self.slots.iter().map(|s| s.module.module_name()).collect();
+        let (here, remote): (Vec<_>, Vec<_>) = emitted.into_iter().partition(|m| local.contains(&m.to.as_str()));
+        self.pending = here;
+        out.remote_messages = remote;
+        if block % spec.checkpoint_interval == 0 {
+            for slot in &mut self.slots {
+                out.checkpoints.push(ModuleCheckpoint {
+                    module: slot.module.module_name().to_string(),
+                    block,
+                    hash: slot.state.commitment(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs the blocks `from..=to`, none of which has ops for any module, skipping blocks
+    /// where nothing can happen (no pending message, no chron work due, no checkpoint).
+    pub fn process_idle_range(&mut self, from: u64, to: u64, timestamp: u64) -> Result<Output, EngineError> {
+        let mut out = Output::default();
+        let empty = BTreeMap::new();
+        let mut b = from;
+        while b <= to {
+            let interval = self.spec.checkpoint_interval;
+            let next_checkpoint = b.div_ceil(interval) * interval;
+            let next_due = self
+                .slots
+                .iter()
+                .filter_map(|s| s.module.next_due(&s.state, b.saturating_sub(1)))
+                .min();
+            let mut target = next_checkpoint.min(next_due.unwrap_or(u64::MAX)).max(b);
+            if !self.pending.is_empty() {
+                target = b;
+            }
+            if target > to {
+                for slot in &mut self.slots {
+                    slot.last_block = Some(to);
+                }
+                break;
+            }
+            if target > b {
+                for slot in &mut self.slots {
+                    slot.last_block = Some(target - 1);
+                }
+            }
+            out.append(self.process_block(target, timestamp, &empty)?);
+            b = target + 1;
+        }
+        Ok(out)
+    }
+}
+
+fn status(txid: &str, pos: ChainPos, module: &str, op: &str, from: &str, res: Result<String, Reject>) -> OpStatus {
+    OpStatus {
+        txid: txid.to_string(),
+        pos,
+        module: module.to_string(),
+        op: op.to_string(),
+        from: from.to_string(),
+        outcome: match res {
+            Ok(summary) => Outcome::Applied { summary },
+            Err(r) => Outcome::Rejected {
+                code: r.code,
+                reason: r.reason,
+            },
+        },
+    }
+}
+
+/// The generic checks every custom_json passes before its module sees it.
+fn run_op(
+    m: &dyn ErasedModule,
+    ctx: &OpContext,
+    op: &HiveOp,
+    state: &mut ModuleState,
+    sink: &mut Sink,
+) -> Result<(String, String, Result<String, Reject>), InvariantError> {
+    match op {
+        HiveOp::CustomJson(cj) => {
+            let name = cj
+                .id
+                .strip_prefix(ctx.spec.prefix.as_str())
+                .unwrap_or(&cj.id)
+                .to_string();
+            let Some((from, auth)) = cj.signer() else {
+                return Ok((
+                    name,
+                    String::new(),
+                    Err(Reject::new(
+                        RejectCode::NoSigner,
+                        "custom_json names no signing account",
+                    )),
+                ));
+            };
+            let from = from.to_string();
+            let reject = |r: Reject| Ok((name.clone(), from.clone(), Err(r)));
+            let Some(route) = m.route_list().iter().find(|r| r.name == name) else {
+                return reject(Reject::new(
+                    RejectCode::UnknownOperation,
+                    format!("no module handles `{}`", cj.id),
+                ));
+            };
+            if cj.json.len() > ctx.spec.json_max_bytes {
+                return reject(Reject::new(
+                    RejectCode::TooLarge,
+                    format!(
+                        "json is {} bytes, the limit is {}",
+                        cj.json.len(),
+                        ctx.spec.json_max_bytes
+                    ),
+                ));
+            }
+            if !auth.satisfies(route.auth) {
+                return reject(Reject::new(
+                    RejectCode::WrongAuthority,
+                    format!("`{name}` requires active authority, signed with posting"),
+                ));
+            }
+            let value: serde_json::Value = match serde_json::from_str(&cj.json) {
+                Ok(v) => v,
+                Err(e) => {
+                    return reject(Reject::new(
+                        RejectCode::MalformedJson,
+                        format!("json is not valid JSON: {e}"),
+                    ))
+                }
+            };
+            let serde_json::Value::Object(payload) = value else {
+                return reject(Reject::new(
+                    RejectCode::NotAnObject,
+                    "json payload must be a JSON object",
+                ));
+            };
+            let res = m.run_input(
+                ctx,
+                Input::CustomJson {
+                    name: &name,
+                    from: &from,
+                    auth,
+                    payload: &payload,
+                },
+                state,
+                sink,
+            )?;
+            Ok((name, from, res))
+        }
+        other => {
+            let from = match other {
+                HiveOp::Transfer(t) => t.from.clone(),
+                HiveOp::DelegateVestingShares(d) => d.delegator.clone(),
+                _ => String::new(),
+            };
+            let res = m.run_input(ctx, Input::Hive(other), state, sink)?;
+            Ok((other.name().to_string(), from, res))
+        }
+    }
+}
+
+/// The consensus hash of checkpoint `block`: module hashes in module-name order, bound to
+/// the community and block so that a report cannot be replayed for another checkpoint.
+pub fn consensus_hash(spec_name: &str, block: u64, module_hashes: &BTreeMap<String, [u8; 32]>) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"opentoken/consensus/v1");
+    h.update((spec_name.len() as u64).to_le_bytes());
+    h.update(spec_name.as_bytes());
+    h.update(block.to_le_bytes());
+    for (name, hash) in module_hashes {
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update(hash);
+    }
+    h.finalize().into()
+}

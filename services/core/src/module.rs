@@ -1,0 +1,200 @@
+//! The module model: deterministic state machines in the decide/evolve style.
+//!
+//! `handle` decides (reads state, returns events or a rejection), `apply` evolves (writes
+//! state). Keeping the two apart means a rejected op provably changes nothing, and replaying
+//! events rebuilds state without re-deciding.
+
+use crate::hive::{Auth, HiveOp};
+use crate::pos::ChainPos;
+use crate::spec::ChainSpec;
+use crate::state::{StateRead, StateWrite};
+use serde::{Deserialize, Serialize};
+use std::fmt::Debug;
+use thiserror::Error;
+
+/// A custom_json name (id without the prefix) a module owns, with the authority it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub name: &'static str,
+    pub auth: Auth,
+}
+
+/// Why an op was refused. Recorded per op (the status the API serves); never a panic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Error)]
+#[error("{code}: {reason}")]
+pub struct Reject {
+    pub code: RejectCode,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RejectCode {
+    /// The `json` string is not valid JSON.
+    MalformedJson,
+    /// The payload parsed but is not a JSON object.
+    NotAnObject,
+    /// The `json` string exceeds the chain spec's limit.
+    TooLarge,
+    /// The op was signed with posting authority where active is required.
+    WrongAuthority,
+    /// The custom_json names no signing account.
+    NoSigner,
+    /// The id has the community prefix but no module owns the name.
+    UnknownOperation,
+    /// A field is missing, of the wrong type or out of range.
+    InvalidField,
+    /// A named account is not a valid Hive account name or is not allowed here.
+    InvalidAccount,
+    /// The account does not hold enough.
+    InsufficientFunds,
+    /// An amount would overflow the ledger's integer range.
+    Overflow,
+    /// The operation needs a registered node.
+    NotANode,
+    /// Nothing to do (e.g. nothing to claim).
+    NothingToDo,
+    /// A message from another module that the target does not accept.
+    BadMessage,
+}
+
+impl std::fmt::Display for RejectCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            RejectCode::MalformedJson => "malformed_json",
+            RejectCode::NotAnObject => "not_an_object",
+            RejectCode::TooLarge => "too_large",
+            RejectCode::WrongAuthority => "wrong_authority",
+            RejectCode::NoSigner => "no_signer",
+            RejectCode::UnknownOperation => "unknown_operation",
+            RejectCode::InvalidField => "invalid_field",
+            RejectCode::InvalidAccount => "invalid_account",
+            RejectCode::InsufficientFunds => "insufficient_funds",
+            RejectCode::Overflow => "overflow",
+            RejectCode::NotANode => "not_a_node",
+            RejectCode::NothingToDo => "nothing_to_do",
+            RejectCode::BadMessage => "bad_message",
+        };
+        f.write_str(s)
+    }
+}
+
+impl Reject {
+    pub fn new(code: RejectCode, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+        }
+    }
+    pub fn field(reason: impl Into<String>) -> Self {
+        Self::new(RejectCode::InvalidField, reason)
+    }
+}
+
+/// A module-to-module message. Emitted while processing block N, delivered to `to` at the
+/// start of block N+1, in (source module, emission order) order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub from: String,
+    pub to: String,
+    /// Position of the op (or block end) that emitted it.
+    pub pos: ChainPos,
+    /// Emission order within the source module's block.
+    pub seq: u32,
+    pub kind: String,
+    /// Module-defined payload (canonical JSON text).
+    pub payload: String,
+}
+
+/// A message a module wants sent; the engine stamps source, position and order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub to: String,
+    pub kind: String,
+    pub payload: String,
+}
+
+/// Context of one op.
+#[derive(Debug, Clone, Copy)]
+pub struct OpContext<'a> {
+    pub pos: ChainPos,
+    pub txid: &'a str,
+    /// Block time, seconds since the Unix epoch.
+    pub timestamp: u64,
+    pub spec: &'a ChainSpec,
+}
+
+/// Context of a block's end-of-block (chron) work.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockContext<'a> {
+    pub block: u64,
+    pub timestamp: u64,
+    pub spec: &'a ChainSpec,
+}
+
+/// What reaches `handle`: the engine has already checked the signer's authority against
+/// the route and decoded the payload, so every module sees only well-formed objects.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    CustomJson {
+        name: &'a str,
+        from: &'a str,
+        auth: Auth,
+        payload: &'a serde_json::Map<String, serde_json::Value>,
+    },
+    Hive(&'a HiveOp),
+    Message(&'a Message),
+}
+
+/// A module's own invariant is broken (never caused by input); the processor stops.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[error("module {module} invariant broken: {what}")]
+pub struct InvariantError {
+    pub module: String,
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[error("genesis of module {module} is invalid: {why}")]
+pub struct GenesisError {
+    pub module: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[error("cannot decode {module} event: {why}")]
+pub struct EventDecodeError {
+    pub module: String,
+    pub why: String,
+}
+
+pub trait Module: Send + Sync {
+    type Event: Clone + Debug + Send + Sync;
+
+    fn name(&self) -> &'static str;
+    /// custom_json names (without prefix) this module owns.
+    fn routes(&self) -> &[Route];
+    /// Non-custom_json Hive ops this module wants (e.g. transfers to the multi-sig account).
+    fn accepts_hive_op(&self, op: &HiveOp, spec: &ChainSpec) -> bool;
+    /// Events that initialise an empty state from the chain spec.
+    fn genesis(&self, spec: &ChainSpec) -> Result<Vec<Self::Event>, GenesisError>;
+    /// Decide.
+    fn handle(&self, ctx: &OpContext, input: Input, state: &dyn StateRead) -> Result<Vec<Self::Event>, Reject>;
+    /// Chron work due at `ctx.block`, after the block's ops.
+    fn on_block(&self, ctx: &BlockContext, state: &dyn StateRead) -> Result<Vec<Self::Event>, InvariantError>;
+    /// A lower bound on the next block > `after` at which `on_block` has work; `None` if
+    /// nothing is scheduled. Lets the engine skip idle ranges.
+    fn next_due_block(&self, state: &dyn StateRead, after: u64) -> Option<u64>;
+    /// Evolve. Must be total: an event that `handle` produced always applies.
+    fn apply(&self, event: &Self::Event, state: &mut dyn StateWrite) -> Result<(), InvariantError>;
+    /// Messages to other modules implied by an event (none for most).
+    fn messages(&self, _event: &Self::Event) -> Vec<Outgoing> {
+        Vec::new()
+    }
+    /// Stable event type name, e.g. `Transferred`.
+    fn event_kind(&self, event: &Self::Event) -> &'static str;
+    /// Avro single-object encoding of the event.
+    fn encode_event(&self, event: &Self::Event) -> Vec<u8>;
+    fn decode_event(&self, bytes: &[u8]) -> Result<Self::Event, EventDecodeError>;
+    /// One human-readable line, like the reference node's feed.
+    fn describe(&self, event: &Self::Event) -> String;
+}

@@ -1,0 +1,175 @@
+//! The chain spec: community constants every node of a community must share.
+//!
+//! They live in a file (`infra/chains/*.json`), never in code, and are validated at start:
+//! a node with an incomplete spec must refuse to run rather than fork later.
+
+use crate::account::is_valid_account_name;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSpec {
+    /// Community name, used in topic names (`<name>.ops.<module>`).
+    pub name: String,
+    /// custom_json id prefix, e.g. `dlux_`.
+    pub prefix: String,
+    /// Token symbol, e.g. `DLUX`.
+    pub token: String,
+    /// Decimal places of the token (amounts are integers in 10^-precision units).
+    pub precision: u8,
+    /// First Hive block the community processes.
+    pub starting_block: u64,
+    pub leader: String,
+    /// The community's multi-signature Hive account.
+    pub msaccount: String,
+    /// Hive delegations to this account drive delegator rewards.
+    pub delegation_account: String,
+    /// Blocks between consensus checkpoints.
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval: u64,
+    /// Hive's custom_json size limit; larger payloads are rejected.
+    #[serde(default = "default_json_max")]
+    pub json_max_bytes: usize,
+    /// Per-module parameters and genesis, parsed by each module.
+    #[serde(default)]
+    pub modules: BTreeMap<String, serde_json::Value>,
+}
+
+fn default_checkpoint_interval() -> u64 {
+    100
+}
+fn default_json_max() -> usize {
+    8192
+}
+
+#[derive(Debug, Error)]
+pub enum SpecError {
+    #[error("cannot read chain spec {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("chain spec {path} is not valid: {source}")]
+    Parse { path: String, source: serde_json::Error },
+    #[error("chain spec field `{field}` is invalid: {why}")]
+    Invalid { field: &'static str, why: String },
+}
+
+impl ChainSpec {
+    pub fn load(path: &Path) -> Result<Self, SpecError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let spec: ChainSpec = serde_json::from_str(&text).map_err(|source| SpecError::Parse {
+            path: path.display().to_string(),
+            source,
+        })?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, SpecError> {
+        let spec: ChainSpec = serde_json::from_str(text).map_err(|source| SpecError::Parse {
+            path: "<inline>".into(),
+            source,
+        })?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    pub fn validate(&self) -> Result<(), SpecError> {
+        let inv = |field, why: &str| {
+            Err(SpecError::Invalid {
+                field,
+                why: why.to_string(),
+            })
+        };
+        if self.name.is_empty()
+            || !self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return inv("name", "must be non-empty [A-Za-z0-9_-]");
+        }
+        if self.prefix.is_empty() || self.prefix.len() >= 32 {
+            return inv("prefix", "must be 1..31 chars (custom_json ids are at most 32)");
+        }
+        if self.token.is_empty() {
+            return inv("token", "must be non-empty");
+        }
+        if self.precision > 8 {
+            return inv("precision", "must be at most 8");
+        }
+        for (field, acct) in [
+            ("leader", &self.leader),
+            ("msaccount", &self.msaccount),
+            ("delegation_account", &self.delegation_account),
+        ] {
+            if !is_valid_account_name(acct) {
+                return inv(field, "must be a valid Hive account name");
+            }
+        }
+        if self.checkpoint_interval == 0 {
+            return inv("checkpoint_interval", "must be > 0");
+        }
+        if self.json_max_bytes == 0 {
+            return inv("json_max_bytes", "must be > 0");
+        }
+        Ok(())
+    }
+
+    /// The Kafka/log topic a module's ops are published to.
+    pub fn ops_topic(&self, module: &str) -> String {
+        format!("{}.ops.{}", self.name, module)
+    }
+
+    pub fn reports_topic(&self) -> String {
+        format!("{}.reports", self.name)
+    }
+
+    pub fn module_config(&self, module: &str) -> Option<&serde_json::Value> {
+        self.modules.get(module)
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn test_spec() -> ChainSpec {
+    ChainSpec {
+        name: "test".into(),
+        prefix: "dlux_".into(),
+        token: "DLUX".into(),
+        precision: 3,
+        starting_block: 1,
+        leader: "dlux-io".into(),
+        msaccount: "dlux-cc".into(),
+        delegation_account: "dlux-io".into(),
+        checkpoint_interval: 10,
+        json_max_bytes: 8192,
+        modules: BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation() {
+        assert!(test_spec().validate().is_ok());
+        let mut s = test_spec();
+        s.leader = "Not A Name".into();
+        assert!(s.validate().is_err());
+        let mut s = test_spec();
+        s.checkpoint_interval = 0;
+        assert!(s.validate().is_err());
+        assert!(ChainSpec::from_json("{\"name\":\"x\"}").is_err());
+    }
+
+    #[test]
+    fn topics() {
+        assert_eq!(test_spec().ops_topic("token"), "test.ops.token");
+        assert_eq!(test_spec().reports_topic(), "test.reports");
+    }
+}
