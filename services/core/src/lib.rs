@@ -22,4 +22,4 @@ pub use module::{BlockContext, Input, Message, Module, OpContext, Outgoing, Reje
 pub use pos::ChainPos;
 pub use record::{BlockRecord, EventRecord, ModuleCheckpoint, OpStatus, Outcome, RoutedOp};
 pub use spec::ChainSpec;
-pub use state::{ModuleState, StateRead, StateWrite};
+pub use state::{KvSource, ModuleState, StateRead, StateWrite};

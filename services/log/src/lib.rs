@@ -1,0 +1,43 @@
+//! The `Log` trait: append-only topics of opaque (Avro) records, read from an offset.
+//!
+//! Offsets start at 0 and are dense per topic. The embedded backend stores topics in the
+//! same embedded database as the store; the Kafka backend maps topics one to one.
+
+use thiserror::Error;
+
+pub mod embedded;
+pub use embedded::EmbeddedLog;
+
+#[derive(Debug, Error)]
+pub enum LogError {
+    #[error("log backend failed during {op} on topic {topic}: {detail}")]
+    Backend { op: &'static str, topic: String, detail: String },
+    #[error("log unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One record read back, with its offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRecord {
+    pub offset: u64,
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
+pub trait Log: Send + Sync {
+    /// Appends records to several topics; atomically across topics where the backend can.
+    /// Each record is `(key, value)`. Returns nothing: offsets are dense, read `end_offset`.
+    fn append(&self, batch: &[(String, Vec<(Vec<u8>, Vec<u8>)>)]) -> Result<(), LogError>;
+    /// Up to `max` records from `from` on (fewer at the end of the topic).
+    fn read(&self, topic: &str, from: u64, max: usize) -> Result<Vec<LogRecord>, LogError>;
+    /// The offset the next appended record will get (0 for an empty or unknown topic).
+    fn end_offset(&self, topic: &str) -> Result<u64, LogError>;
+    /// The last record of a topic, if any (the ingester resumes from it).
+    fn last(&self, topic: &str) -> Result<Option<LogRecord>, LogError> {
+        let end = self.end_offset(topic)?;
+        if end == 0 {
+            return Ok(None);
+        }
+        Ok(self.read(topic, end - 1, 1)?.into_iter().next())
+    }
+}
