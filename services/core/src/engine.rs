@@ -233,7 +233,8 @@ impl Engine {
             .unwrap_or(self.spec.starting_block)
     }
 
-    /// Runs block `block` with the given ops per module (modules not named get none).
+    /// Runs block `block` with the given ops per module (modules not named get none);
+    /// `timestamp` is the block's time, used only for its ops.
     pub fn process_block(
         &mut self,
         block: u64,
@@ -257,14 +258,8 @@ impl Engine {
             let mut sink = Sink::default();
             // 1. Messages from block - 1, in (source module, emission) order.
             for msg in incoming.iter().filter(|m| m.to == name) {
-                let ctx = OpContext {
-                    pos: ChainPos::new(block, 0, 0),
-                    txid: "",
-                    timestamp,
-                    spec: &spec,
-                };
                 let txid = format!("msg:{}:{}:{}", msg.from, msg.pos, msg.seq);
-                let ctx = OpContext { txid: &txid, ..ctx };
+                let ctx = OpContext { pos: ChainPos::new(block, 0, 0), txid: &txid, timestamp: 0, spec: &spec };
                 let res = slot
                     .module
                     .run_input(&ctx, Input::Message(msg), &mut slot.state, &mut sink)?;
@@ -284,11 +279,7 @@ impl Engine {
                     .push(status(&rop.txid, rop.pos, name, &op_name, &from, res));
             }
             // 3. Chron work.
-            let bctx = BlockContext {
-                block,
-                timestamp,
-                spec: &spec,
-            };
+            let bctx = BlockContext { block, spec: &spec };
             slot.module.run_block_end(&bctx, &mut slot.state, &mut sink)?;
             slot.last_block = Some(block);
             for (seq, (pos, o)) in sink.outgoing.into_iter().enumerate() {
@@ -321,7 +312,7 @@ impl Engine {
 
     /// Runs the blocks `from..=to`, none of which has ops for any module, skipping blocks
     /// where nothing can happen (no pending message, no chron work due, no checkpoint).
-    pub fn process_idle_range(&mut self, from: u64, to: u64, timestamp: u64) -> Result<Output, EngineError> {
+    pub fn process_idle_range(&mut self, from: u64, to: u64) -> Result<Output, EngineError> {
         let mut out = Output::default();
         let empty = BTreeMap::new();
         let mut b = from;
@@ -348,7 +339,7 @@ impl Engine {
                     slot.last_block = Some(target - 1);
                 }
             }
-            out.append(self.process_block(target, timestamp, &empty)?);
+            out.append(self.process_block(target, 0, &empty)?);
             b = target + 1;
         }
         Ok(out)
@@ -476,4 +467,228 @@ pub fn consensus_hash(spec_name: &str, block: u64, module_hashes: &BTreeMap<Stri
         h.update(hash);
     }
     h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hive::{Auth, CustomJsonOp};
+    use crate::module::{EventDecodeError, Route};
+    use crate::state::{StateRead, StateWrite};
+
+    /// Counts `ping` ops; every ping sends a message to `echo`, which counts deliveries and
+    /// records the block they arrived in. Chron work: a tick every 7 blocks.
+    struct Ping;
+    struct Echo;
+
+    #[derive(Debug, Clone)]
+    enum Ev {
+        Pinged,
+        Got(u64),
+        Tick(u64),
+    }
+
+    fn count(state: &dyn StateRead, key: &[u8]) -> u64 {
+        state.get(key).map(|v| u64::from_be_bytes(v.try_into().unwrap_or([0; 8]))).unwrap_or(0)
+    }
+
+    const PING_ROUTES: &[Route] = &[Route { name: "ping", auth: Auth::Active }];
+
+    impl Module for Ping {
+        type Event = Ev;
+        fn name(&self) -> &'static str {
+            "ping"
+        }
+        fn routes(&self) -> &[Route] {
+            PING_ROUTES
+        }
+        fn accepts_hive_op(&self, _: &HiveOp, _: &ChainSpec) -> bool {
+            false
+        }
+        fn genesis(&self, _: &ChainSpec) -> Result<Vec<Ev>, GenesisError> {
+            Ok(vec![])
+        }
+        fn handle(&self, _: &OpContext, input: Input, _: &dyn StateRead) -> Result<Vec<Ev>, Reject> {
+            match input {
+                Input::CustomJson { payload, .. } if payload.contains_key("bad") => Err(Reject::field("bad")),
+                Input::CustomJson { .. } => Ok(vec![Ev::Pinged]),
+                _ => Err(Reject::new(RejectCode::BadMessage, "no")),
+            }
+        }
+        fn on_block(&self, ctx: &BlockContext, _: &dyn StateRead) -> Result<Vec<Ev>, InvariantError> {
+            Ok(if ctx.block % 7 == 0 { vec![Ev::Tick(ctx.block)] } else { vec![] })
+        }
+        fn next_due_block(&self, _: &dyn StateRead, after: u64) -> Option<u64> {
+            Some((after / 7 + 1) * 7)
+        }
+        fn apply(&self, e: &Ev, state: &mut dyn StateWrite) -> Result<(), InvariantError> {
+            let key: &[u8] = match e {
+                Ev::Pinged => b"pings",
+                Ev::Tick(b) => {
+                    state.put(b"last_tick".to_vec(), b.to_be_bytes().to_vec());
+                    b"ticks"
+                }
+                Ev::Got(_) => return Err(InvariantError { module: "ping".into(), what: "foreign event".into() }),
+            };
+            let n = count(state, key) + 1;
+            state.put(key.to_vec(), n.to_be_bytes().to_vec());
+            Ok(())
+        }
+        fn messages(&self, e: &Ev) -> Vec<Outgoing> {
+            match e {
+                Ev::Pinged => vec![Outgoing { to: "echo".into(), kind: "pinged".into(), payload: "{}".into() }],
+                _ => vec![],
+            }
+        }
+        fn event_kind(&self, _: &Ev) -> &'static str {
+            "Ev"
+        }
+        fn encode_event(&self, e: &Ev) -> Vec<u8> {
+            format!("{e:?}").into_bytes()
+        }
+        fn decode_event(&self, _: &[u8]) -> Result<Ev, EventDecodeError> {
+            Err(EventDecodeError { module: "ping".into(), why: "test module".into() })
+        }
+        fn describe(&self, e: &Ev) -> String {
+            format!("{e:?}")
+        }
+    }
+
+    impl Module for Echo {
+        type Event = Ev;
+        fn name(&self) -> &'static str {
+            "echo"
+        }
+        fn routes(&self) -> &[Route] {
+            &[]
+        }
+        fn accepts_hive_op(&self, _: &HiveOp, _: &ChainSpec) -> bool {
+            false
+        }
+        fn genesis(&self, _: &ChainSpec) -> Result<Vec<Ev>, GenesisError> {
+            Ok(vec![])
+        }
+        fn handle(&self, ctx: &OpContext, input: Input, _: &dyn StateRead) -> Result<Vec<Ev>, Reject> {
+            match input {
+                Input::Message(m) if m.from == "ping" => Ok(vec![Ev::Got(ctx.pos.block)]),
+                _ => Err(Reject::new(RejectCode::BadMessage, "unexpected")),
+            }
+        }
+        fn on_block(&self, _: &BlockContext, _: &dyn StateRead) -> Result<Vec<Ev>, InvariantError> {
+            Ok(vec![])
+        }
+        fn next_due_block(&self, _: &dyn StateRead, _: u64) -> Option<u64> {
+            None
+        }
+        fn apply(&self, e: &Ev, state: &mut dyn StateWrite) -> Result<(), InvariantError> {
+            if let Ev::Got(b) = e {
+                state.put(format!("got/{b:08}/{}", count(state, b"n")).into_bytes(), vec![1]);
+                let n = count(state, b"n") + 1;
+                state.put(b"n".to_vec(), n.to_be_bytes().to_vec());
+            }
+            Ok(())
+        }
+        fn event_kind(&self, _: &Ev) -> &'static str {
+            "Ev"
+        }
+        fn encode_event(&self, e: &Ev) -> Vec<u8> {
+            format!("{e:?}").into_bytes()
+        }
+        fn decode_event(&self, _: &[u8]) -> Result<Ev, EventDecodeError> {
+            Err(EventDecodeError { module: "echo".into(), why: "test module".into() })
+        }
+        fn describe(&self, e: &Ev) -> String {
+            format!("{e:?}")
+        }
+    }
+
+    fn engine() -> Engine {
+        let spec = Arc::new(crate::spec::test_spec());
+        let slots = vec![
+            Slot { module: Arc::new(Ping), state: ModuleState::new(), last_block: None },
+            Slot { module: Arc::new(Echo), state: ModuleState::new(), last_block: None },
+        ];
+        Engine::new(spec, slots, vec![])
+    }
+
+    fn ping(block: u64, trx: u32, json: &str, active: bool) -> RoutedOp {
+        let who = vec!["alice".to_string()];
+        RoutedOp {
+            pos: ChainPos::new(block, trx, 0),
+            txid: format!("tx{block}-{trx}"),
+            op: HiveOp::CustomJson(CustomJsonOp {
+                required_auths: if active { who.clone() } else { vec![] },
+                required_posting_auths: if active { vec![] } else { who },
+                id: "dlux_ping".into(),
+                json: json.into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn messages_arrive_next_block_and_rejections_are_recorded() {
+        let mut e = engine();
+        let ops = vec![ping(1, 0, "{}", true), ping(1, 1, "{\"bad\":1}", true), ping(1, 2, "{}", false), ping(1, 3, "[1]", true)];
+        let mut m = BTreeMap::new();
+        m.insert("ping", &ops[..]);
+        let out = e.process_block(1, 100, &m).unwrap();
+        let codes: Vec<_> = out
+            .statuses
+            .iter()
+            .map(|s| match &s.outcome {
+                Outcome::Applied { .. } => None,
+                Outcome::Rejected { code, .. } => Some(*code),
+            })
+            .collect();
+        assert_eq!(codes, vec![None, Some(RejectCode::InvalidField), Some(RejectCode::WrongAuthority), Some(RejectCode::NotAnObject)]);
+        assert_eq!(e.pending_messages().len(), 1);
+        assert!(e.slots()[1].state.get(b"n").is_none(), "not delivered in the same block");
+        let out2 = e.process_block(2, 103, &BTreeMap::new()).unwrap();
+        assert_eq!(out2.statuses.len(), 1);
+        assert!(e.slots()[1].state.get(b"got/00000002/0").is_some(), "delivered at the start of block 2");
+    }
+
+    #[test]
+    fn out_of_order_blocks_are_refused() {
+        let mut e = engine();
+        assert!(matches!(e.process_block(5, 0, &BTreeMap::new()), Err(EngineError::OutOfOrder { .. })));
+    }
+
+    #[test]
+    fn idle_range_equals_block_by_block() {
+        let mut a = engine();
+        let mut b = engine();
+        let ops = vec![ping(1, 0, "{}", true)];
+        let mut m = BTreeMap::new();
+        m.insert("ping", &ops[..]);
+        let oa = a.process_block(1, 0, &m).unwrap();
+        let ob = b.process_block(1, 0, &m).unwrap();
+        assert_eq!(oa, ob);
+        let mut ca = a.process_idle_range(2, 95).unwrap();
+        let mut cb = Output::default();
+        for n in 2..=95 {
+            cb.append(b.process_block(n, 0, &BTreeMap::new()).unwrap());
+        }
+        ca.statuses.clear();
+        cb.statuses.clear();
+        assert_eq!(ca.checkpoints, cb.checkpoints);
+        assert_eq!(ca.checkpoints.len(), 9 * 2);
+        assert_eq!(ca.events, cb.events);
+        for (sa, sb) in a.slots_mut().iter_mut().zip(b.slots_mut().iter_mut()) {
+            assert_eq!(sa.last_block, Some(95));
+            assert_eq!(sa.state.commitment(), sb.state.commitment());
+        }
+        assert_eq!(a.next_block(), 96);
+    }
+
+    #[test]
+    fn consensus_hash_binds_block_and_modules() {
+        let mut m = BTreeMap::new();
+        m.insert("token".to_string(), [1u8; 32]);
+        let h = consensus_hash("dlux", 100, &m);
+        assert_ne!(h, consensus_hash("dlux", 200, &m));
+        assert_ne!(h, consensus_hash("other", 100, &m));
+        m.insert("token".to_string(), [2u8; 32]);
+        assert_ne!(h, consensus_hash("dlux", 100, &m));
+    }
 }

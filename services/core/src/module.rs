@@ -118,16 +118,18 @@ pub struct Outgoing {
 pub struct OpContext<'a> {
     pub pos: ChainPos,
     pub txid: &'a str,
-    /// Block time, seconds since the Unix epoch.
+    /// Block time, seconds since the Unix epoch. Exact for Hive ops; 0 for delivered module
+    /// messages (the delivery block may be an empty one whose time no record carries).
     pub timestamp: u64,
     pub spec: &'a ChainSpec,
 }
 
-/// Context of a block's end-of-block (chron) work.
+/// Context of a block's end-of-block (chron) work. It deliberately has no timestamp: runs of
+/// empty blocks reach a processor coalesced into one record whose boundaries depend on when
+/// the ingester fetched them, so only block numbers are the same on every node.
 #[derive(Debug, Clone, Copy)]
 pub struct BlockContext<'a> {
     pub block: u64,
-    pub timestamp: u64,
     pub spec: &'a ChainSpec,
 }
 
