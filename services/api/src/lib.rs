@@ -1,1 +1,219 @@
-//! opentoken api.
+//! The HTTP API. Routes follow the reference node where it has them (`/@:account`,
+//! `/stats`, `/api/status/:txid`, `/api/protocol`, `/coin`), with the same field names, so
+//! existing wallets keep working; `/healthz`, `/readyz` and `/metrics` are for operators.
+//!
+//! Every handler reads committed state from the store, never in-flight engine state, so
+//! what the API shows is always something the node has durably agreed with itself.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use opentoken_core::{ChainSpec, KvSource, OpStatus, Outcome};
+use opentoken_log::Log;
+use opentoken_store::Store;
+use opentoken_telemetry::Telemetry;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    pub spec: Arc<ChainSpec>,
+    pub store: Arc<dyn Store>,
+    pub log: Arc<dyn Log>,
+    pub telemetry: Arc<Telemetry>,
+    /// This node's Hive account ("" if it has none).
+    pub node: String,
+    pub version: String,
+}
+
+/// A module's committed state seen through the store.
+struct StoreKv<'a> {
+    store: &'a dyn Store,
+    module: &'a str,
+}
+
+impl KvSource for StoreKv<'_> {
+    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        self.store.get(self.module, key).map_err(|e| e.to_string())
+    }
+    fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+        self.store.scan_prefix(self.module, prefix, limit).map_err(|e| e.to_string())
+    }
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/", get(stats))
+        .route("/stats", get(stats))
+        .route("/coin", get(coin))
+        .route("/api/protocol", get(protocol))
+        .route("/api/status/{txid}", get(status))
+        .route("/report/latest", get(latest_report))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/{user}", get(user))
+        .with_state(state)
+}
+
+/// An error body that says what failed.
+fn fail(code: StatusCode, what: impl std::fmt::Display) -> Response {
+    (code, Json(json!({ "error": what.to_string() }))).into_response()
+}
+
+impl ApiState {
+    fn processed_block(&self) -> Option<u64> {
+        self.store.progress("token").ok().flatten().map(|p| p.block)
+    }
+
+    /// Blocks between Hive's head (as the ingester last saw it) and the committed state.
+    fn behind(&self) -> Value {
+        match (self.telemetry.get("opentoken_hive_head_block"), self.processed_block()) {
+            (Some(head), Some(done)) => json!((head as u64).saturating_sub(done)),
+            _ => Value::Null,
+        }
+    }
+
+    fn envelope(&self, mut body: serde_json::Map<String, Value>) -> Json<Value> {
+        body.insert("node".into(), json!(self.node));
+        body.insert("behind".into(), self.behind());
+        body.insert("VERSION".into(), json!(self.version));
+        Json(Value::Object(body))
+    }
+
+    fn token_kv(&self) -> StoreKv<'_> {
+        StoreKv { store: self.store.as_ref(), module: "token" }
+    }
+}
+
+async fn user(State(s): State<ApiState>, Path(user): Path<String>) -> Response {
+    let Some(account) = user.strip_prefix('@') else {
+        return fail(StatusCode::NOT_FOUND, format!("no route /{user}; accounts are at /@<account>"));
+    };
+    if !opentoken_core::account::is_valid_account_name(account) {
+        return fail(StatusCode::BAD_REQUEST, format!("{account:?} is not a valid Hive account name"));
+    }
+    let kv = s.token_kv();
+    match tokio::task::block_in_place(|| opentoken_token::account_view(&kv, account)) {
+        Ok(view) => match serde_json::to_value(view) {
+            Ok(Value::Object(m)) => s.envelope(m).into_response(),
+            Ok(_) | Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "account view is not an object"),
+        },
+        Err(e) => fail(StatusCode::SERVICE_UNAVAILABLE, format!("reading account {account}: {e}")),
+    }
+}
+
+async fn stats(State(s): State<ApiState>) -> Response {
+    let kv = s.token_kv();
+    match tokio::task::block_in_place(|| opentoken_token::stats_view(&kv)) {
+        Ok(view) => {
+            let mut result = match serde_json::to_value(view) {
+                Ok(Value::Object(m)) => m,
+                _ => serde_json::Map::new(),
+            };
+            result.insert("token".into(), json!(s.spec.token));
+            result.insert("precision".into(), json!(s.spec.precision));
+            result.insert("lastBlock".into(), json!(s.processed_block()));
+            let mut body = serde_json::Map::new();
+            body.insert("result".into(), Value::Object(result));
+            s.envelope(body).into_response()
+        }
+        Err(e) => fail(StatusCode::SERVICE_UNAVAILABLE, format!("reading stats: {e}")),
+    }
+}
+
+async fn coin(State(s): State<ApiState>) -> Response {
+    let kv = s.token_kv();
+    match tokio::task::block_in_place(|| opentoken_token::supply_check(&kv)) {
+        Ok(check) => match serde_json::to_value(check) {
+            Ok(Value::Object(m)) => s.envelope(m).into_response(),
+            _ => fail(StatusCode::INTERNAL_SERVER_ERROR, "supply check is not an object"),
+        },
+        Err(e) => fail(StatusCode::SERVICE_UNAVAILABLE, format!("checking supply: {e}")),
+    }
+}
+
+async fn protocol(State(s): State<ApiState>) -> Json<Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("prefix".into(), json!(s.spec.prefix));
+    m.insert("multisig".into(), json!(s.spec.msaccount));
+    m.insert("jsontoken".into(), json!(s.spec.token.to_lowercase()));
+    m.insert("token".into(), json!(s.spec.token));
+    m.insert("precision".into(), json!(s.spec.precision));
+    m.insert("leader".into(), json!(s.spec.leader));
+    m.insert("delegation".into(), json!(s.spec.delegation_account));
+    m.insert("checkpoint_interval".into(), json!(s.spec.checkpoint_interval));
+    s.envelope(m)
+}
+
+fn status_text(st: &OpStatus) -> Value {
+    match &st.outcome {
+        Outcome::Applied { summary } => json!({
+            "op": st.op, "from": st.from, "block": st.pos.block, "trx_in_block": st.pos.trx_in_block,
+            "op_in_trx": st.pos.op_in_trx, "ok": true, "message": format!("@{}| {}", st.from, summary),
+        }),
+        Outcome::Rejected { code, reason } => json!({
+            "op": st.op, "from": st.from, "block": st.pos.block, "trx_in_block": st.pos.trx_in_block,
+            "op_in_trx": st.pos.op_in_trx, "ok": false, "code": code.to_string(),
+            "message": format!("@{}| Invalid {}: {}", st.from, st.op, reason),
+        }),
+    }
+}
+
+async fn status(State(s): State<ApiState>, Path(txid): Path<String>) -> Response {
+    if txid.len() > 128 {
+        return fail(StatusCode::BAD_REQUEST, "transaction id is too long");
+    }
+    match tokio::task::block_in_place(|| s.store.statuses(&txid)) {
+        Ok(list) if list.is_empty() => Json(json!({
+            "txid": txid,
+            "status": "This TransactionID either has not yet been processed, or was not a community operation.",
+        }))
+        .into_response(),
+        Ok(list) => {
+            let ops: Vec<Value> = list.iter().map(status_text).collect();
+            let summary = ops.last().and_then(|o| o.get("message")).cloned().unwrap_or(Value::Null);
+            Json(json!({ "txid": txid, "status": summary, "ops": ops })).into_response()
+        }
+        Err(e) => fail(StatusCode::SERVICE_UNAVAILABLE, format!("reading status of {txid}: {e}")),
+    }
+}
+
+async fn latest_report(State(s): State<ApiState>) -> Response {
+    let topic = s.spec.reports_topic();
+    match tokio::task::block_in_place(|| s.log.last(&topic)) {
+        Ok(None) => fail(StatusCode::NOT_FOUND, "no consensus report yet"),
+        Ok(Some(rec)) => match opentoken_codec::decode_report(&rec.value) {
+            Ok(r) => Json(json!({
+                "community": r.community,
+                "block": r.block,
+                "hash": hex::encode(r.consensus_hash),
+                "modules": r.module_hashes.iter().map(|m| json!({"module": m.module, "hash": hex::encode(m.hash)})).collect::<Vec<_>>(),
+                "node": r.node,
+                "version": r.version,
+                "public_key": hex::encode(r.public_key),
+                "signature": hex::encode(r.signature),
+            }))
+            .into_response(),
+            Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, format!("latest report cannot be decoded: {e}")),
+        },
+        Err(e) => fail(StatusCode::SERVICE_UNAVAILABLE, format!("reading {topic}: {e}")),
+    }
+}
+
+async fn readyz(State(s): State<ApiState>) -> Response {
+    match s.telemetry.readiness() {
+        Ok(()) => (StatusCode::OK, Json(json!({"ready": true}))).into_response(),
+        Err(why) => {
+            let reasons: serde_json::Map<String, Value> = why.into_iter().map(|(c, w)| (c, json!(w))).collect();
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"ready": false, "not_ready": reasons}))).into_response()
+        }
+    }
+}
+
+async fn metrics(State(s): State<ApiState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.telemetry.render()).into_response()
+}

@@ -1,1 +1,141 @@
-//! opentoken checkpointer.
+//! The checkpointer role: at every checkpoint block N (every `checkpoint_interval` blocks)
+//! it waits until every module has committed N, combines their state commitments into the
+//! consensus hash of N, signs it with the node's ed25519 key and appends the report to the
+//! reports topic.
+//!
+//! Where it resumes is read back from the reports topic itself, so a crash between signing
+//! and appending at worst re-publishes an identical report (ed25519 signatures are
+//! deterministic).
+
+pub mod key;
+
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+pub use key::{KeyError, NodeKey};
+use opentoken_codec::{ModuleHash, Report};
+use opentoken_core::{consensus_hash, ChainSpec};
+use opentoken_log::{Log, LogError};
+use opentoken_store::{Store, StoreError};
+use opentoken_telemetry::Telemetry;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CheckpointError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("module {module} committed block {block} but has no checkpoint for it; its store is damaged — run `opentoken replay`")]
+    MissingCheckpoint { module: String, block: u64 },
+    #[error("report record at the end of {topic} cannot be decoded: {detail}")]
+    Decode { topic: String, detail: String },
+}
+
+pub struct Checkpointer {
+    spec: Arc<ChainSpec>,
+    modules: Vec<String>,
+    store: Arc<dyn Store>,
+    log: Arc<dyn Log>,
+    key: NodeKey,
+    node: String,
+    version: String,
+    last_reported: Option<u64>,
+    telemetry: Arc<Telemetry>,
+}
+
+impl Checkpointer {
+    #[allow(clippy::too_many_arguments)]
+    pub fn open(
+        spec: Arc<ChainSpec>,
+        modules: Vec<String>,
+        store: Arc<dyn Store>,
+        log: Arc<dyn Log>,
+        key: NodeKey,
+        node: String,
+        version: String,
+        telemetry: Arc<Telemetry>,
+    ) -> Result<Self, CheckpointError> {
+        let topic = spec.reports_topic();
+        let last_reported = match log.last(&topic)? {
+            Some(r) => Some(
+                opentoken_codec::decode_report(&r.value)
+                    .map_err(|e| CheckpointError::Decode { topic: topic.clone(), detail: e.to_string() })?
+                    .block,
+            ),
+            None => None,
+        };
+        Ok(Self { spec, modules, store, log, key, node, version, last_reported, telemetry })
+    }
+
+    /// The next checkpoint block this node will report.
+    pub fn next_checkpoint(&self) -> u64 {
+        let i = self.spec.checkpoint_interval;
+        match self.last_reported {
+            Some(b) => b + i,
+            None => self.spec.starting_block.div_ceil(i).max(1) * i,
+        }
+    }
+
+    pub fn last_reported(&self) -> Option<u64> {
+        self.last_reported
+    }
+
+    /// Publishes every checkpoint all modules have committed; returns the reports made.
+    pub fn step(&mut self) -> Result<Vec<Report>, CheckpointError> {
+        let mut made = Vec::new();
+        loop {
+            let n = self.next_checkpoint();
+            let mut hashes = BTreeMap::new();
+            for m in &self.modules {
+                let committed = self.store.progress(m)?.map(|p| p.block);
+                if committed.is_none_or(|b| b < n) {
+                    return Ok(made);
+                }
+                let h = self
+                    .store
+                    .checkpoint(m, n)?
+                    .ok_or_else(|| CheckpointError::MissingCheckpoint { module: m.clone(), block: n })?;
+                hashes.insert(m.clone(), h);
+            }
+            let report = self.build(n, &hashes);
+            self.log.append(&[(
+                self.spec.reports_topic(),
+                vec![(n.to_be_bytes().to_vec(), opentoken_codec::encode_report(&report))],
+            )])?;
+            self.last_reported = Some(n);
+            self.telemetry.gauge_set("opentoken_checkpoint_block", "Last checkpoint reported", n as f64);
+            self.telemetry.counter_add("opentoken_reports_total", "Consensus reports published", 1);
+            tracing::info!(block = n, hash = %hex::encode(report.consensus_hash), "checkpoint reported");
+            made.push(report);
+        }
+    }
+
+    fn build(&self, block: u64, hashes: &BTreeMap<String, [u8; 32]>) -> Report {
+        let mut report = Report {
+            community: self.spec.name.clone(),
+            block,
+            consensus_hash: consensus_hash(&self.spec.name, block, hashes),
+            module_hashes: hashes.iter().map(|(m, h)| ModuleHash { module: m.clone(), hash: *h }).collect(),
+            node: self.node.clone(),
+            version: self.version.clone(),
+            public_key: self.key.public().to_bytes(),
+            signature: [0u8; 64],
+        };
+        report.signature = self.key.sign(&report.signing_bytes());
+        report
+    }
+}
+
+/// Checks a report's signature against the key it names and that its consensus hash is the
+/// combination of its module hashes.
+pub fn verify_report(r: &Report) -> Result<(), String> {
+    let key = VerifyingKey::from_bytes(&r.public_key).map_err(|e| format!("bad public key: {e}"))?;
+    let sig = Signature::from_bytes(&r.signature);
+    key.verify(&r.signing_bytes(), &sig).map_err(|_| "signature does not verify".to_string())?;
+    let hashes: BTreeMap<String, [u8; 32]> = r.module_hashes.iter().map(|m| (m.module.clone(), m.hash)).collect();
+    if consensus_hash(&r.community, r.block, &hashes) != r.consensus_hash {
+        return Err("consensus hash does not match the module hashes".into());
+    }
+    Ok(())
+}

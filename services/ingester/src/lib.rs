@@ -1,1 +1,292 @@
-//! opentoken ingester.
+//! The ingester role: the only writer of the ops topics.
+//!
+//! It reads irreversible blocks from Hive (batches of up to 1000), decodes every operation
+//! once, routes it to its module and publishes one record per block per module topic
+//! (runs of blocks without ops for a module are coalesced into one range record). It
+//! resumes from what the topics already hold and never publishes a block a topic already
+//! has; on a log without cross-topic atomicity the processors also skip duplicates by
+//! block number, so a crash between topics loses and doubles nothing.
+
+use opentoken_core::router::{RouteTable, Router};
+use opentoken_core::{Block, BlockRecord, ChainPos, ChainSpec, RoutedOp};
+use opentoken_hive::HiveClient;
+use opentoken_log::{Log, LogError};
+use opentoken_telemetry::Telemetry;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error("last record of topic {topic} cannot be decoded: {detail}; the topic was written by an incompatible version")]
+    Decode { topic: String, detail: String },
+    #[error("block {num} does not link to block {prev_num}: its previous is {got}, expected {expected}; the Hive API node serves another chain — check --hive-api")]
+    Discontinuity { num: u64, prev_num: u64, expected: String, got: String },
+    #[error("blocks are not consecutive: got {got} after {after}")]
+    NotConsecutive { after: u64, got: u64 },
+}
+
+/// Where one topic stands.
+#[derive(Debug, Clone)]
+struct TopicHead {
+    topic: String,
+    module: &'static str,
+    /// Last block the topic holds.
+    last_block: Option<u64>,
+}
+
+/// Turns decoded blocks into records and appends them. Sync and I/O-light so that tests and
+/// `opentoken bench` can drive it without a Hive node.
+pub struct Publisher {
+    spec: Arc<ChainSpec>,
+    tables: Vec<Arc<dyn RouteTable>>,
+    log: Arc<dyn Log>,
+    heads: Vec<TopicHead>,
+    /// Id of the last published block, to check `previous` links.
+    last_id: Option<(u64, String)>,
+}
+
+impl Publisher {
+    pub fn open(spec: Arc<ChainSpec>, tables: Vec<Arc<dyn RouteTable>>, log: Arc<dyn Log>) -> Result<Self, IngestError> {
+        let mut heads = Vec::new();
+        let mut last_id: Option<(u64, String)> = None;
+        for t in &tables {
+            let topic = spec.ops_topic(t.module_name());
+            let last = match log.last(&topic)? {
+                Some(r) => {
+                    let rec = opentoken_codec::decode_block_record(&r.value)
+                        .map_err(|e| IngestError::Decode { topic: topic.clone(), detail: e.to_string() })?;
+                    if last_id.as_ref().is_none_or(|(b, _)| rec.last_block < *b) {
+                        last_id = Some((rec.last_block, rec.block_id.clone()));
+                    }
+                    Some(rec.last_block)
+                }
+                None => None,
+            };
+            heads.push(TopicHead { topic, module: t.module_name(), last_block: last });
+        }
+        // Only the minimum over topics is known to be linked; a fresh topic resets the check.
+        if heads.iter().any(|h| h.last_block.is_none()) {
+            last_id = None;
+        }
+        Ok(Self { spec, tables, log, heads, last_id })
+    }
+
+    /// The next block to fetch: one after the least advanced topic.
+    pub fn next_block(&self) -> u64 {
+        self.heads
+            .iter()
+            .map(|h| h.last_block.map(|b| b + 1).unwrap_or(self.spec.starting_block))
+            .min()
+            .unwrap_or(self.spec.starting_block)
+    }
+
+    /// Routes and appends consecutive blocks (starting at `next_block()` or earlier; blocks a
+    /// topic already holds are skipped for that topic).
+    pub fn publish(&mut self, blocks: &[Block]) -> Result<PublishStats, IngestError> {
+        let mut stats = PublishStats::default();
+        if blocks.is_empty() {
+            return Ok(stats);
+        }
+        for w in blocks.windows(2) {
+            if w[1].num != w[0].num + 1 {
+                return Err(IngestError::NotConsecutive { after: w[0].num, got: w[1].num });
+            }
+            if w[1].previous != w[0].id {
+                return Err(IngestError::Discontinuity {
+                    num: w[1].num,
+                    prev_num: w[0].num,
+                    expected: w[0].id.clone(),
+                    got: w[1].previous.clone(),
+                });
+            }
+        }
+        if let Some((n, id)) = &self.last_id {
+            if let Some(first) = blocks.iter().find(|b| b.num == n + 1) {
+                if &first.previous != id {
+                    return Err(IngestError::Discontinuity {
+                        num: first.num,
+                        prev_num: *n,
+                        expected: id.clone(),
+                        got: first.previous.clone(),
+                    });
+                }
+            }
+        }
+        let table_refs: Vec<&dyn RouteTable> = self.tables.iter().map(|t| t.as_ref()).collect();
+        let router = Router::new(&self.spec, table_refs);
+        // Route every op once.
+        let mut per_block: Vec<BTreeMap<&'static str, Vec<RoutedOp>>> = Vec::with_capacity(blocks.len());
+        for b in blocks {
+            let mut m: BTreeMap<&'static str, Vec<RoutedOp>> = BTreeMap::new();
+            for (ti, tx) in b.transactions.iter().enumerate() {
+                for (oi, op) in tx.operations.iter().enumerate() {
+                    stats.ops_seen += 1;
+                    if let Some(module) = router.route(op) {
+                        stats.ops_routed += 1;
+                        m.entry(module).or_default().push(RoutedOp {
+                            pos: ChainPos::new(b.num, ti as u32, oi as u32),
+                            txid: tx.txid.clone(),
+                            op: op.clone(),
+                        });
+                    }
+                }
+            }
+            per_block.push(m);
+        }
+        let mut batch = Vec::new();
+        for head in &mut self.heads {
+            let mut records: Vec<BlockRecord> = Vec::new();
+            for (b, routed) in blocks.iter().zip(per_block.iter_mut()) {
+                if head.last_block.is_some_and(|l| b.num <= l) {
+                    continue;
+                }
+                let ops = routed.remove(head.module).unwrap_or_default();
+                match records.last_mut() {
+                    Some(r) if ops.is_empty() && r.ops.is_empty() => {
+                        r.last_block = b.num;
+                        r.block_id = b.id.clone();
+                        r.timestamp = b.timestamp;
+                    }
+                    _ => records.push(BlockRecord {
+                        block_num: b.num,
+                        last_block: b.num,
+                        block_id: b.id.clone(),
+                        timestamp: b.timestamp,
+                        ops,
+                    }),
+                }
+            }
+            if let Some(r) = records.last() {
+                head.last_block = Some(r.last_block);
+            }
+            stats.records += records.len() as u64;
+            let encoded: Vec<(Vec<u8>, Vec<u8>)> = records
+                .iter()
+                .map(|r| (r.block_num.to_be_bytes().to_vec(), opentoken_codec::encode_block_record(r)))
+                .collect();
+            if !encoded.is_empty() {
+                batch.push((head.topic.clone(), encoded));
+            }
+        }
+        self.log.append(&batch)?;
+        if let Some(last) = blocks.last() {
+            self.last_id = Some((last.num, last.id.clone()));
+            stats.last_block = Some(last.num);
+        }
+        Ok(stats)
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PublishStats {
+    pub ops_seen: u64,
+    pub ops_routed: u64,
+    pub records: u64,
+    pub last_block: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IngesterConfig {
+    /// Blocks per `get_block_range` call (at most 1000).
+    pub batch: u32,
+    /// Follow the head instead of the last irreversible block (not recommended: forks).
+    pub follow_head: bool,
+    /// Sleep when caught up.
+    pub poll: Duration,
+    /// Stop after publishing this block.
+    pub until_block: Option<u64>,
+}
+
+impl Default for IngesterConfig {
+    fn default() -> Self {
+        Self { batch: 1000, follow_head: false, poll: Duration::from_millis(1000), until_block: None }
+    }
+}
+
+/// The async loop: poll Hive, publish, repeat; waits with backoff while Hive or the log is
+/// unavailable and reports not-ready meanwhile.
+pub async fn run(
+    mut publisher: Publisher,
+    client: HiveClient,
+    cfg: IngesterConfig,
+    telemetry: Arc<Telemetry>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), IngestError> {
+    let batch = cfg.batch.clamp(1, 1000);
+    let mut backoff = Duration::from_millis(200);
+    telemetry.register("ingester", "connecting to Hive");
+    while !stop.load(Ordering::Relaxed) {
+        let next = publisher.next_block();
+        if cfg.until_block.is_some_and(|u| next > u) {
+            break;
+        }
+        let props = match client.dynamic_global_properties().await {
+            Ok(p) => p,
+            Err(e) => {
+                telemetry.set_not_ready("ingester", format!("Hive API unavailable: {e}"));
+                tracing::warn!(error = %e, "Hive API unavailable; retrying in {:?}", backoff);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        let target = if cfg.follow_head { props.head_block_number } else { props.last_irreversible_block_num };
+        telemetry.gauge_set("opentoken_hive_head_block", "Hive head block", props.head_block_number as f64);
+        telemetry.gauge_set("opentoken_hive_irreversible_block", "Hive last irreversible block", target as f64);
+        telemetry.gauge_set(
+            "opentoken_ingest_lag_blocks",
+            "Blocks between the target (irreversible) block and the last published one",
+            target.saturating_sub(next.saturating_sub(1)) as f64,
+        );
+        let target = cfg.until_block.map_or(target, |u| u.min(target));
+        if next > target {
+            telemetry.set_ready("ingester");
+            tokio::time::sleep(cfg.poll).await;
+            continue;
+        }
+        let count = ((target - next + 1).min(batch as u64)) as u32;
+        let blocks = match client.get_block_range(next, count).await {
+            Ok(b) => b,
+            Err(e) => {
+                telemetry.set_not_ready("ingester", format!("fetching blocks from {next}: {e}"));
+                tracing::warn!(error = %e, next, "block fetch failed; retrying in {:?}", backoff);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        // Only irreversible blocks, in order, from `next`.
+        let blocks: Vec<Block> = blocks.into_iter().filter(|b| b.num >= next && b.num <= target).collect();
+        if blocks.first().is_none_or(|b| b.num != next) {
+            tracing::warn!(next, "API node returned no block {next}; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+            continue;
+        }
+        match publisher.publish(&blocks) {
+            Ok(stats) => {
+                backoff = Duration::from_millis(200);
+                telemetry.set_ready("ingester");
+                telemetry.counter_add("opentoken_ingested_blocks_total", "Blocks published to the ops topics", blocks.len() as u64);
+                telemetry.counter_add("opentoken_ingested_ops_total", "Community ops routed to modules", stats.ops_routed);
+                if let Some(b) = stats.last_block {
+                    telemetry.gauge_set("opentoken_ingested_block", "Last block published", b as f64);
+                    tracing::debug!(block = b, routed = stats.ops_routed, "published");
+                }
+            }
+            Err(IngestError::Log(e)) => {
+                telemetry.set_not_ready("ingester", format!("log unavailable: {e}"));
+                tracing::warn!(error = %e, "log append failed; retrying in {:?}", backoff);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

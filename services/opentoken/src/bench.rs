@@ -1,0 +1,120 @@
+//! `opentoken bench`: the figures in the README come from here.
+//!
+//! Two measurements on one generated chain (deterministic, from the simulator's generator):
+//! 1. the token state machine alone (engine over routed ops, in memory);
+//! 2. the embedded pipeline end to end: blocks published to the embedded log, processed,
+//!    and group-committed to the embedded store (fsync'd), as `opentoken run` does.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use opentoken_core::engine::{Engine, Slot};
+use opentoken_core::router::{RouteTable, Router};
+use opentoken_core::{Block, ChainPos, ModuleState, RoutedOp};
+use opentoken_ingester::Publisher;
+use opentoken_processor::{Processor, ProcessorConfig, Step};
+use opentoken_telemetry::Telemetry;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Args, Clone, Debug)]
+pub struct BenchArgs {
+    /// Chain spec (the devnet spec has the generated accounts).
+    #[arg(long, default_value = "infra/chains/devnet.json")]
+    pub chain: PathBuf,
+    /// Blocks to generate.
+    #[arg(long, default_value_t = 5000)]
+    pub blocks: u64,
+    /// Generated community ops per block.
+    #[arg(long, default_value_t = 20)]
+    pub ops_per_block: u32,
+    /// Share of invalid ops, per mille.
+    #[arg(long, default_value_t = 100)]
+    pub invalid_per_mille: u32,
+    /// Blocks per commit in the pipeline measurement.
+    #[arg(long, default_value_t = 1000)]
+    pub commit_every: u64,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+pub async fn bench(a: BenchArgs) -> Result<()> {
+    tokio::task::spawn_blocking(move || bench_blocking(a)).await?
+}
+
+fn bench_blocking(a: BenchArgs) -> Result<()> {
+    let spec = crate::node::load_spec(&a.chain)?;
+    let sim = crate::devnet::SimArgs {
+        seed: a.seed,
+        block_ms: 1,
+        prefill: 0,
+        lag: 0,
+        ops: vec![a.ops_per_block, a.ops_per_block],
+        invalid_per_mille: a.invalid_per_mille,
+        listen: "127.0.0.1:0".parse()?,
+    };
+    let cfg = crate::devnet::sim_config(&spec, &sim);
+    let first = spec.starting_block.max(1);
+    eprintln!("generating {} blocks ...", a.blocks);
+    let blocks: Vec<Block> = (first..first + a.blocks).map(|n| opentoken_hive::generate_block(&cfg, n)).collect();
+
+    // 1. State machine alone.
+    let modules = crate::node::modules(&spec)?;
+    let tables: Vec<&dyn RouteTable> = modules.iter().map(|m| -> &dyn RouteTable { m.as_ref() }).collect();
+    let router = Router::new(&spec, tables);
+    let mut routed: Vec<(u64, u64, Vec<RoutedOp>)> = Vec::with_capacity(blocks.len());
+    let mut token_ops = 0u64;
+    for b in &blocks {
+        let mut ops = Vec::new();
+        for (ti, tx) in b.transactions.iter().enumerate() {
+            for (oi, op) in tx.operations.iter().enumerate() {
+                if router.route(op) == Some("token") {
+                    ops.push(RoutedOp { pos: ChainPos::new(b.num, ti as u32, oi as u32), txid: tx.txid.clone(), op: op.clone() });
+                }
+            }
+        }
+        token_ops += ops.len() as u64;
+        routed.push((b.num, b.timestamp, ops));
+    }
+    let slots = modules.iter().map(|m| Slot { module: m.clone(), state: ModuleState::new(), last_block: None }).collect();
+    let mut engine = Engine::new(spec.clone(), slots, vec![]);
+    engine.genesis()?;
+    let t = Instant::now();
+    let mut rejected = 0u64;
+    for (num, ts, ops) in &routed {
+        let mut m = BTreeMap::new();
+        m.insert("token", ops.as_slice());
+        let out = engine.process_block(*num, *ts, &m)?;
+        rejected += out.statuses.iter().filter(|s| matches!(s.outcome, opentoken_core::Outcome::Rejected { .. })).count() as u64;
+    }
+    let sm = t.elapsed().as_secs_f64();
+
+    // 2. Embedded pipeline: publish to the log, process, group-commit.
+    let dir = tempfile::tempdir().context("temporary data directory")?;
+    let (log, store) = crate::node::open_embedded(dir.path())?;
+    let t = Instant::now();
+    let mut publisher = Publisher::open(spec.clone(), crate::node::route_tables(&modules), log.clone())?;
+    for chunk in blocks.chunks(1000) {
+        publisher.publish(chunk)?;
+    }
+    let publish = t.elapsed().as_secs_f64();
+    let pcfg = ProcessorConfig { commit_every_blocks: a.commit_every, until_block: Some(first + a.blocks - 1), ..Default::default() };
+    let mut p = Processor::open(spec.clone(), crate::node::modules(&spec)?, log, store, pcfg, Arc::new(Telemetry::new()))?;
+    let t2 = Instant::now();
+    while p.step()? != Step::Done {}
+    let process = t2.elapsed().as_secs_f64();
+    let total = t.elapsed().as_secs_f64();
+
+    println!("opentoken bench: {} blocks, {} token ops ({} rejected), seed {}", a.blocks, token_ops, rejected, a.seed);
+    println!("| measurement | seconds | token ops/s | blocks/s |");
+    println!("|---|---|---|---|");
+    let row = |name: &str, secs: f64| {
+        println!("| {name} | {secs:.3} | {:.0} | {:.0} |", token_ops as f64 / secs, a.blocks as f64 / secs);
+    };
+    row("state machine alone (engine, in memory)", sm);
+    row("embedded: publish to log", publish);
+    row(&format!("embedded: process + commit (every {} blocks)", a.commit_every), process);
+    row("embedded end to end (publish + process + commit)", total);
+    Ok(())
+}

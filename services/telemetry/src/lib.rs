@@ -1,0 +1,119 @@
+//! Process-local metrics (Prometheus text format) and readiness.
+//!
+//! Every role in a process reports into one `Telemetry`; the API renders it on `/metrics`
+//! and answers `/readyz` from it. Nothing here reaches consensus state.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+}
+
+#[derive(Debug, Clone)]
+struct Metric {
+    help: &'static str,
+    kind: Kind,
+    value: f64,
+}
+
+/// Why a component is not ready, or `None` when it is.
+pub type NotReady = Option<String>;
+
+#[derive(Debug, Default)]
+pub struct Telemetry {
+    metrics: Mutex<BTreeMap<String, Metric>>,
+    readiness: Mutex<BTreeMap<String, NotReady>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic elsewhere must not take observability down with it.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Telemetry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn counter_add(&self, name: &str, help: &'static str, by: u64) {
+        let mut m = lock(&self.metrics);
+        let e = m.entry(name.to_string()).or_insert(Metric { help, kind: Kind::Counter, value: 0.0 });
+        e.value += by as f64;
+    }
+
+    pub fn gauge_set(&self, name: &str, help: &'static str, value: f64) {
+        let mut m = lock(&self.metrics);
+        m.insert(name.to_string(), Metric { help, kind: Kind::Gauge, value });
+    }
+
+    pub fn get(&self, name: &str) -> Option<f64> {
+        lock(&self.metrics).get(name).map(|m| m.value)
+    }
+
+    /// Registers a component as not ready until it reports otherwise.
+    pub fn register(&self, component: &str, why: &str) {
+        lock(&self.readiness).insert(component.to_string(), Some(why.to_string()));
+    }
+
+    pub fn set_ready(&self, component: &str) {
+        lock(&self.readiness).insert(component.to_string(), None);
+    }
+
+    pub fn set_not_ready(&self, component: &str, why: impl Into<String>) {
+        lock(&self.readiness).insert(component.to_string(), Some(why.into()));
+    }
+
+    /// Ready when every registered component is; otherwise the reasons, by component.
+    pub fn readiness(&self) -> Result<(), Vec<(String, String)>> {
+        let r = lock(&self.readiness);
+        let not: Vec<_> = r.iter().filter_map(|(c, w)| w.as_ref().map(|w| (c.clone(), w.clone()))).collect();
+        if not.is_empty() {
+            Ok(())
+        } else {
+            Err(not)
+        }
+    }
+
+    /// Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let m = lock(&self.metrics);
+        let mut out = String::new();
+        for (name, metric) in m.iter() {
+            let kind = match metric.kind {
+                Kind::Counter => "counter",
+                Kind::Gauge => "gauge",
+            };
+            out.push_str(&format!("# HELP {name} {}\n# TYPE {name} {kind}\n{name} {}\n", metric.help, metric.value));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_gauges_render() {
+        let t = Telemetry::new();
+        t.counter_add("opentoken_ops_total", "ops", 2);
+        t.counter_add("opentoken_ops_total", "ops", 3);
+        t.gauge_set("opentoken_last_block", "block", 42.0);
+        let text = t.render();
+        assert!(text.contains("# TYPE opentoken_ops_total counter\nopentoken_ops_total 5\n"), "{text}");
+        assert!(text.contains("opentoken_last_block 42\n"), "{text}");
+    }
+
+    #[test]
+    fn readiness_tracks_components() {
+        let t = Telemetry::new();
+        assert!(t.readiness().is_ok());
+        t.register("processor", "loading state");
+        assert_eq!(t.readiness(), Err(vec![("processor".to_string(), "loading state".to_string())]));
+        t.set_ready("processor");
+        assert!(t.readiness().is_ok());
+    }
+}

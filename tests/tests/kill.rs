@@ -1,0 +1,129 @@
+//! Exactly once under SIGKILL: the node process is killed at 20+ random moments while it
+//! follows a simulated chain, restarted each time, and must end with exactly the state and
+//! checkpoint hashes of an uninterrupted run. Then replay must reproduce every checkpoint,
+//! and a tampered checkpoint must make replay fail.
+
+use opentoken_e2e::*;
+use rand::{Rng, SeedableRng};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const UNTIL: u64 = 1500;
+
+struct Devnet(Child, String);
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_devnet() -> Devnet {
+    let mut child = Command::new(bin())
+        .args(["devnet", "--chain"])
+        .arg(devnet_spec_path())
+        .args(["--sim-seed", "9", "--sim-block-ms", "10", "--sim-prefill", "50", "--sim-lag", "2", "--sim-ops", "0,8"])
+        .args(["--sim-listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn devnet");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("devnet prints its URL");
+    let url = line.rsplit(' ').next().expect("url").trim().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "unexpected devnet banner {line:?}");
+    Devnet(child, url)
+}
+
+fn node(data: &Path, url: &str) -> Command {
+    let mut c = Command::new(bin());
+    c.arg("run")
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--chain")
+        .arg(devnet_spec_path())
+        .args(["--hive-api", url, "--listen", "127.0.0.1:0", "--commit-every", "25", "--fetch-batch", "40"])
+        .args(["--until-block", &UNTIL.to_string()])
+        .env("OPENTOKEN_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
+fn run_to_end(data: &Path, url: &str) {
+    let status = node(data, url).status().expect("run node");
+    assert!(status.success(), "node exited with {status}");
+}
+
+#[test]
+fn sigkill_at_random_moments_changes_nothing() {
+    // The reference follows its own simulator without interruption.
+    let reference = tempfile::tempdir().unwrap();
+    {
+        let devnet = start_devnet();
+        run_to_end(reference.path(), &devnet.1);
+    }
+    // The victim follows a fresh simulator with the same seed (so the same chain) while it is
+    // being produced, and is killed at random moments along the way.
+    let devnet = start_devnet();
+    let victim = tempfile::tempdir().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261124);
+    let mut kills = 0;
+    let started = Instant::now();
+    while kills < 24 {
+        let mut child = node(victim.path(), &devnet.1).spawn().expect("spawn node");
+        std::thread::sleep(Duration::from_millis(rng.gen_range(60..600)));
+        if child.try_wait().expect("try_wait").is_some() {
+            break; // finished before the kill: nothing left to interrupt
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+        kills += 1;
+    }
+    assert!(kills >= 20, "only {kills} kills in {:?} before the node finished; slow the chain down", started.elapsed());
+    run_to_end(victim.path(), &devnet.1);
+
+    let (_, ref_store) = open(reference.path());
+    let (_, vic_store) = open(victim.path());
+    let a = fingerprint(&ref_store);
+    let b = fingerprint(&vic_store);
+    assert_eq!(a.progress_block, Some(UNTIL));
+    assert_eq!(a.checkpoints.len() as u64, UNTIL / 100);
+    assert_eq!(b.checkpoints, a.checkpoints, "checkpoint hashes differ after {kills} kills");
+    assert_eq!(b.state, a.state, "state differs after {kills} kills");
+    drop((ref_store, vic_store));
+
+    // Replay reproduces every recorded checkpoint.
+    let out = Command::new(bin())
+        .args(["replay", "--data-dir"])
+        .arg(victim.path())
+        .arg("--chain")
+        .arg(devnet_spec_path())
+        .output()
+        .expect("replay");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "replay failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("{0}/{0} recorded checkpoints reproduced", UNTIL / 100)), "{stdout}");
+
+    // A tampered checkpoint is detected.
+    {
+        let (_, store) = open(victim.path());
+        let mut cp = store.checkpoints("token").unwrap()[3].clone();
+        cp.hash[0] ^= 1;
+        let batch = opentoken_store::CommitBatch { checkpoints: vec![cp], ..Default::default() };
+        store.commit(&batch).unwrap();
+    }
+    let out = Command::new(bin())
+        .args(["replay", "--data-dir"])
+        .arg(victim.path())
+        .arg("--chain")
+        .arg(devnet_spec_path())
+        .output()
+        .expect("replay");
+    assert!(!out.status.success(), "replay must fail on a tampered checkpoint");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checkpoint 400"), "{}", String::from_utf8_lossy(&out.stderr));
+}
