@@ -109,13 +109,26 @@ fn sigkill_at_random_moments_changes_nothing() {
     assert!(out.status.success(), "replay failed: {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains(&format!("{0}/{0} recorded checkpoints reproduced", UNTIL / 100)), "{stdout}");
 
-    // A tampered checkpoint is detected.
+    // The store refuses to record a contradicting checkpoint...
     {
         let (_, store) = open(victim.path());
         let mut cp = store.checkpoints("token").unwrap()[3].clone();
         cp.hash[0] ^= 1;
         let batch = opentoken_store::CommitBatch { checkpoints: vec![cp], ..Default::default() };
-        store.commit(&batch).unwrap();
+        assert!(matches!(store.commit(&batch), Err(opentoken_store::StoreError::Conflict { .. })));
+    }
+    // ...so simulate disk corruption of checkpoint 400 below the store: replay must catch it.
+    {
+        let db = redb::Database::open(victim.path().join("opentoken.redb")).unwrap();
+        let table: redb::TableDefinition<(&str, u64), [u8; 32]> = redb::TableDefinition::new("opentoken_checkpoints");
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx.open_table(table).unwrap();
+            let mut h = t.get(("token", 400)).unwrap().expect("checkpoint 400").value();
+            h[0] ^= 1;
+            t.insert(("token", 400), h).unwrap();
+        }
+        tx.commit().unwrap();
     }
     let out = Command::new(bin())
         .args(["replay", "--data-dir"])

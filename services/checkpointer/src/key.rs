@@ -38,21 +38,36 @@ impl NodeKey {
                 {
                     use std::os::unix::fs::PermissionsExt;
                     let mode = fs::metadata(path)
-                        .map_err(|source| KeyError::Read { path: path.to_path_buf(), source })?
+                        .map_err(|source| KeyError::Read {
+                            path: path.to_path_buf(),
+                            source,
+                        })?
                         .permissions()
                         .mode();
                     if mode & 0o077 != 0 {
-                        return Err(KeyError::TooOpen { path: path.to_path_buf(), mode: mode & 0o777 });
+                        return Err(KeyError::TooOpen {
+                            path: path.to_path_buf(),
+                            mode: mode & 0o777,
+                        });
                     }
                 }
-                let bytes = hex::decode(text.trim()).map_err(|_| KeyError::Malformed { path: path.to_path_buf() })?;
-                let seed: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Malformed { path: path.to_path_buf() })?;
-                Ok(Self { signing: SigningKey::from_bytes(&seed) })
+                let bytes = hex::decode(text.trim()).map_err(|_| KeyError::Malformed {
+                    path: path.to_path_buf(),
+                })?;
+                let seed: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Malformed {
+                    path: path.to_path_buf(),
+                })?;
+                Ok(Self {
+                    signing: SigningKey::from_bytes(&seed),
+                })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let signing = SigningKey::generate(&mut rand::rngs::OsRng);
                 if let Some(dir) = path.parent() {
-                    fs::create_dir_all(dir).map_err(|source| KeyError::Create { path: path.to_path_buf(), source })?;
+                    fs::create_dir_all(dir).map_err(|source| KeyError::Create {
+                        path: path.to_path_buf(),
+                        source,
+                    })?;
                 }
                 let mut opts = fs::OpenOptions::new();
                 opts.write(true).create_new(true);
@@ -61,19 +76,30 @@ impl NodeKey {
                     use std::os::unix::fs::OpenOptionsExt;
                     opts.mode(0o600);
                 }
-                let mut f = opts.open(path).map_err(|source| KeyError::Create { path: path.to_path_buf(), source })?;
+                let mut f = opts.open(path).map_err(|source| KeyError::Create {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
                 f.write_all(hex::encode(signing.to_bytes()).as_bytes())
                     .and_then(|_| f.sync_all())
-                    .map_err(|source| KeyError::Create { path: path.to_path_buf(), source })?;
+                    .map_err(|source| KeyError::Create {
+                        path: path.to_path_buf(),
+                        source,
+                    })?;
                 tracing::info!(public_key = %hex::encode(signing.verifying_key().to_bytes()), path = %path.display(), "created node report key");
                 Ok(Self { signing })
             }
-            Err(source) => Err(KeyError::Read { path: path.to_path_buf(), source }),
+            Err(source) => Err(KeyError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
         }
     }
 
     pub fn from_seed(seed: [u8; 32]) -> Self {
-        Self { signing: SigningKey::from_bytes(&seed) }
+        Self {
+            signing: SigningKey::from_bytes(&seed),
+        }
     }
 
     pub fn public(&self) -> VerifyingKey {
@@ -116,7 +142,10 @@ mod tests {
         let path = dir.path().join("node.key");
         fs::write(&path, "zz").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(matches!(NodeKey::load_or_create(&path), Err(KeyError::Malformed { .. })));
+        assert!(matches!(
+            NodeKey::load_or_create(&path),
+            Err(KeyError::Malformed { .. })
+        ));
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         assert!(matches!(NodeKey::load_or_create(&path), Err(KeyError::TooOpen { .. })));
     }

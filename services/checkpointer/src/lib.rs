@@ -60,12 +60,25 @@ impl Checkpointer {
         let last_reported = match log.last(&topic)? {
             Some(r) => Some(
                 opentoken_codec::decode_report(&r.value)
-                    .map_err(|e| CheckpointError::Decode { topic: topic.clone(), detail: e.to_string() })?
+                    .map_err(|e| CheckpointError::Decode {
+                        topic: topic.clone(),
+                        detail: e.to_string(),
+                    })?
                     .block,
             ),
             None => None,
         };
-        Ok(Self { spec, modules, store, log, key, node, version, last_reported, telemetry })
+        Ok(Self {
+            spec,
+            modules,
+            store,
+            log,
+            key,
+            node,
+            version,
+            last_reported,
+            telemetry,
+        })
     }
 
     /// The next checkpoint block this node will report.
@@ -95,7 +108,10 @@ impl Checkpointer {
                 let h = self
                     .store
                     .checkpoint(m, n)?
-                    .ok_or_else(|| CheckpointError::MissingCheckpoint { module: m.clone(), block: n })?;
+                    .ok_or_else(|| CheckpointError::MissingCheckpoint {
+                        module: m.clone(),
+                        block: n,
+                    })?;
                 hashes.insert(m.clone(), h);
             }
             let report = self.build(n, &hashes);
@@ -104,8 +120,10 @@ impl Checkpointer {
                 vec![(n.to_be_bytes().to_vec(), opentoken_codec::encode_report(&report))],
             )])?;
             self.last_reported = Some(n);
-            self.telemetry.gauge_set("opentoken_checkpoint_block", "Last checkpoint reported", n as f64);
-            self.telemetry.counter_add("opentoken_reports_total", "Consensus reports published", 1);
+            self.telemetry
+                .gauge_set("opentoken_checkpoint_block", "Last checkpoint reported", n as f64);
+            self.telemetry
+                .counter_add("opentoken_reports_total", "Consensus reports published", 1);
             tracing::info!(block = n, hash = %hex::encode(report.consensus_hash), "checkpoint reported");
             made.push(report);
         }
@@ -116,7 +134,13 @@ impl Checkpointer {
             community: self.spec.name.clone(),
             block,
             consensus_hash: consensus_hash(&self.spec.name, block, hashes),
-            module_hashes: hashes.iter().map(|(m, h)| ModuleHash { module: m.clone(), hash: *h }).collect(),
+            module_hashes: hashes
+                .iter()
+                .map(|(m, h)| ModuleHash {
+                    module: m.clone(),
+                    hash: *h,
+                })
+                .collect(),
             node: self.node.clone(),
             version: self.version.clone(),
             public_key: self.key.public().to_bytes(),
@@ -132,7 +156,8 @@ impl Checkpointer {
 pub fn verify_report(r: &Report) -> Result<(), String> {
     let key = VerifyingKey::from_bytes(&r.public_key).map_err(|e| format!("bad public key: {e}"))?;
     let sig = Signature::from_bytes(&r.signature);
-    key.verify(&r.signing_bytes(), &sig).map_err(|_| "signature does not verify".to_string())?;
+    key.verify(&r.signing_bytes(), &sig)
+        .map_err(|_| "signature does not verify".to_string())?;
     let hashes: BTreeMap<String, [u8; 32]> = r.module_hashes.iter().map(|m| (m.module.clone(), m.hash)).collect();
     if consensus_hash(&r.community, r.block, &hashes) != r.consensus_hash {
         return Err("consensus hash does not match the module hashes".into());

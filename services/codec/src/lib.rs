@@ -1,1 +1,207 @@
-//! opentoken codec.
+//! opentoken's wire and storage encoding: Avro single-object encoding of block records,
+//! module messages, state events, op statuses and consensus reports, with the schemas in
+//! `schemas/*.avsc`.
+//!
+//! Why Avro single-object encoding (DESIGN.md, Records and schemas): every record names the
+//! schema that wrote it by fingerprint, so any Avro reader can decode our Kafka topics and
+//! stored events with the published schemas, and records written by an older schema version
+//! keep decoding after the schema evolves (Avro resolution, old writer -> new reader). The
+//! decoder knows every writer schema we ever published (current + `schemas/history/`) and
+//! rejects unknown fingerprints instead of guessing.
+//!
+//! Encoding builds explicit Avro values field by field, so the bytes of a record are a
+//! function of the record alone (golden tests pin them). Decoding never panics, whatever the
+//! input.
+
+use std::sync::LazyLock;
+use thiserror::Error;
+
+mod records;
+mod report;
+pub mod single_object;
+pub mod value;
+
+pub use report::{ModuleHash, Report, REPORT_SIGNING_DOMAIN};
+pub use single_object::SingleObjectCodec;
+
+use opentoken_core::{BlockRecord, EventRecord, Message, OpStatus};
+
+/// Why bytes could not be decoded (or, for [`SingleObjectCodec`] users, encoded).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CodecError {
+    #[error("{what}: {len} bytes is too short for an Avro single-object record (10-byte header); the data is truncated or not an opentoken record")]
+    TooShort { what: &'static str, len: usize },
+    #[error("{what}: bytes start with {found:02x?}, not the Avro single-object marker c3 01; the data is not an opentoken record (or was written by an incompatible version)")]
+    NotSingleObject { what: &'static str, found: [u8; 2] },
+    #[error("{what}: unknown writer schema fingerprint {fingerprint:016x} (known: {known:016x?}); it was written by a newer or foreign schema: upgrade this node or add the writer schema to schemas/history")]
+    UnknownSchema {
+        what: &'static str,
+        fingerprint: u64,
+        known: Vec<u64>,
+    },
+    #[error("{what}: Avro datum does not decode with its writer schema: {detail}; the record is corrupt")]
+    Avro { what: &'static str, detail: String },
+    #[error("{what}: {count} bytes left after the Avro datum; the record is corrupt or framed wrongly")]
+    TrailingBytes { what: &'static str, count: usize },
+    #[error("{what}: decoded value does not fit the record type: {detail}")]
+    Shape { what: &'static str, detail: String },
+    #[error("{what}: value does not match its schema: {detail} (a bug in the code that built the value)")]
+    Encode { what: &'static str, detail: String },
+    #[error("{what}: schema does not parse: {detail}")]
+    Schema { what: &'static str, detail: String },
+}
+
+/// A schema file of this crate, relative to the repository root, with the text compiled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaFile {
+    /// Path relative to the repository root, e.g. `schemas/block_record.avsc`.
+    pub path: &'static str,
+    /// The file's content as compiled into this binary.
+    pub text: &'static str,
+    /// `true` for a schema records are written with; `false` for a historical writer schema
+    /// that is only read.
+    pub current: bool,
+}
+
+const BLOCK_RECORD: &str = include_str!("../../../schemas/block_record.avsc");
+const BLOCK_RECORD_V1: &str = include_str!("../../../schemas/history/block_record.v1.avsc");
+const MODULE_MESSAGE: &str = include_str!("../../../schemas/module_message.avsc");
+const STATE_EVENT: &str = include_str!("../../../schemas/state_event.avsc");
+const OP_STATUS: &str = include_str!("../../../schemas/op_status.avsc");
+const REPORT: &str = include_str!("../../../schemas/report.avsc");
+
+/// Every schema file this crate uses (current and historical writer schemas). The
+/// `token_event.avsc` of the token module is not among them: modules own their event schemas
+/// and use [`SingleObjectCodec`] for them.
+pub fn schema_files() -> &'static [SchemaFile] {
+    const FILES: &[SchemaFile] = &[
+        SchemaFile {
+            path: "schemas/block_record.avsc",
+            text: BLOCK_RECORD,
+            current: true,
+        },
+        SchemaFile {
+            path: "schemas/history/block_record.v1.avsc",
+            text: BLOCK_RECORD_V1,
+            current: false,
+        },
+        SchemaFile {
+            path: "schemas/module_message.avsc",
+            text: MODULE_MESSAGE,
+            current: true,
+        },
+        SchemaFile {
+            path: "schemas/state_event.avsc",
+            text: STATE_EVENT,
+            current: true,
+        },
+        SchemaFile {
+            path: "schemas/op_status.avsc",
+            text: OP_STATUS,
+            current: true,
+        },
+        SchemaFile {
+            path: "schemas/report.avsc",
+            text: REPORT,
+            current: true,
+        },
+    ];
+    FILES
+}
+
+/// Builds a codec from compiled-in schema text. The texts are constants of this crate, and
+/// the tests parse every one, so failure here is a build defect, not an input condition.
+fn compiled(what: &'static str, current: &'static str, history: &[&'static str]) -> SingleObjectCodec {
+    match SingleObjectCodec::new(what, current, history) {
+        Ok(c) => c,
+        Err(e) => panic!("compiled-in schema is broken (fix schemas/ and rebuild): {e}"),
+    }
+}
+
+static BLOCK: LazyLock<SingleObjectCodec> =
+    LazyLock::new(|| compiled("block record", BLOCK_RECORD, &[BLOCK_RECORD_V1]));
+static MESSAGE: LazyLock<SingleObjectCodec> = LazyLock::new(|| compiled("module message", MODULE_MESSAGE, &[]));
+static EVENT: LazyLock<SingleObjectCodec> = LazyLock::new(|| compiled("state event", STATE_EVENT, &[]));
+static STATUS: LazyLock<SingleObjectCodec> = LazyLock::new(|| compiled("op status", OP_STATUS, &[]));
+static REPORTS: LazyLock<SingleObjectCodec> = LazyLock::new(|| compiled("report", REPORT, &[]));
+
+/// The block record codec (current schema plus history), e.g. for tools that inspect topics.
+pub fn block_record_codec() -> &'static SingleObjectCodec {
+    &BLOCK
+}
+/// The module message codec.
+pub fn message_codec() -> &'static SingleObjectCodec {
+    &MESSAGE
+}
+/// The state event envelope codec.
+pub fn event_record_codec() -> &'static SingleObjectCodec {
+    &EVENT
+}
+/// The op status codec.
+pub fn op_status_codec() -> &'static SingleObjectCodec {
+    &STATUS
+}
+/// The consensus report codec.
+pub fn report_codec() -> &'static SingleObjectCodec {
+    &REPORTS
+}
+
+/// Encodes a value that this crate built from a typed record. The builders in `records`
+/// produce exactly the shapes of the compiled-in schemas for every possible input (property
+/// tests cover the whole input space), so a failure is a defect of this crate.
+fn encode_built(codec: &SingleObjectCodec, v: apache_avro::types::Value) -> Vec<u8> {
+    match codec.encode(v) {
+        Ok(b) => b,
+        Err(e) => panic!("opentoken-codec built a value that does not match its own schema: {e}"),
+    }
+}
+
+/// The record the ingester publishes to a module topic, one per block or empty range.
+pub fn encode_block_record(r: &BlockRecord) -> Vec<u8> {
+    encode_built(&BLOCK, records::block_record(r))
+}
+
+/// Decodes a block record written with the current or any historical schema.
+pub fn decode_block_record(bytes: &[u8]) -> Result<BlockRecord, CodecError> {
+    records::block_record_from(&BLOCK.decode(bytes)?)
+}
+
+/// A module message as the store keeps it until delivery (and as a Kafka record).
+pub fn encode_message(m: &Message) -> Vec<u8> {
+    encode_built(&MESSAGE, records::message(m))
+}
+
+/// Decodes a module message.
+pub fn decode_message(bytes: &[u8]) -> Result<Message, CodecError> {
+    records::message_from(&MESSAGE.decode(bytes)?)
+}
+
+/// The envelope of a persisted state event (the module's own event bytes inside).
+pub fn encode_event_record(e: &EventRecord) -> Vec<u8> {
+    encode_built(&EVENT, records::event_record(e))
+}
+
+/// Decodes a state event envelope.
+pub fn decode_event_record(bytes: &[u8]) -> Result<EventRecord, CodecError> {
+    records::event_record_from(&EVENT.decode(bytes)?)
+}
+
+/// The outcome of one op, as the store keeps it for `/api/status/:txid`.
+pub fn encode_op_status(s: &OpStatus) -> Vec<u8> {
+    encode_built(&STATUS, records::op_status(s))
+}
+
+/// Decodes an op status.
+pub fn decode_op_status(bytes: &[u8]) -> Result<OpStatus, CodecError> {
+    records::op_status_from(&STATUS.decode(bytes)?)
+}
+
+/// A signed consensus report, as published on the reports topic.
+pub fn encode_report(r: &Report) -> Vec<u8> {
+    encode_built(&REPORTS, report::report(r))
+}
+
+/// Decodes a consensus report (the signature is checked by the checkpointer, not here).
+pub fn decode_report(bytes: &[u8]) -> Result<Report, CodecError> {
+    report::report_from(&REPORTS.decode(bytes)?)
+}

@@ -189,7 +189,17 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(spec: Arc<ChainSpec>, slots: Vec<Slot>, pending: Vec<Message>) -> Self {
+    /// `pending` may come from a store in any order; it is put back into delivery order
+    /// (source module in slot order, then emission order) so a restart delivers exactly as
+    /// an uninterrupted run would.
+    pub fn new(spec: Arc<ChainSpec>, slots: Vec<Slot>, mut pending: Vec<Message>) -> Self {
+        let rank = |m: &Message| {
+            slots
+                .iter()
+                .position(|s| s.module.module_name() == m.from)
+                .unwrap_or(usize::MAX)
+        };
+        pending.sort_by(|a, b| (rank(a), &a.from, a.pos, a.seq).cmp(&(rank(b), &b.from, b.pos, b.seq)));
         Self { spec, slots, pending }
     }
 
@@ -259,7 +269,12 @@ impl Engine {
             // 1. Messages from block - 1, in (source module, emission) order.
             for msg in incoming.iter().filter(|m| m.to == name) {
                 let txid = format!("msg:{}:{}:{}", msg.from, msg.pos, msg.seq);
-                let ctx = OpContext { pos: ChainPos::new(block, 0, 0), txid: &txid, timestamp: 0, spec: &spec };
+                let ctx = OpContext {
+                    pos: ChainPos::new(block, 0, 0),
+                    txid: &txid,
+                    timestamp: 0,
+                    spec: &spec,
+                };
                 let res = slot
                     .module
                     .run_input(&ctx, Input::Message(msg), &mut slot.state, &mut sink)?;
@@ -489,10 +504,16 @@ mod tests {
     }
 
     fn count(state: &dyn StateRead, key: &[u8]) -> u64 {
-        state.get(key).map(|v| u64::from_be_bytes(v.try_into().unwrap_or([0; 8]))).unwrap_or(0)
+        state
+            .get(key)
+            .map(|v| u64::from_be_bytes(v.try_into().unwrap_or([0; 8])))
+            .unwrap_or(0)
     }
 
-    const PING_ROUTES: &[Route] = &[Route { name: "ping", auth: Auth::Active }];
+    const PING_ROUTES: &[Route] = &[Route {
+        name: "ping",
+        auth: Auth::Active,
+    }];
 
     impl Module for Ping {
         type Event = Ev;
@@ -516,7 +537,11 @@ mod tests {
             }
         }
         fn on_block(&self, ctx: &BlockContext, _: &dyn StateRead) -> Result<Vec<Ev>, InvariantError> {
-            Ok(if ctx.block % 7 == 0 { vec![Ev::Tick(ctx.block)] } else { vec![] })
+            Ok(if ctx.block % 7 == 0 {
+                vec![Ev::Tick(ctx.block)]
+            } else {
+                vec![]
+            })
         }
         fn next_due_block(&self, _: &dyn StateRead, after: u64) -> Option<u64> {
             Some((after / 7 + 1) * 7)
@@ -528,7 +553,12 @@ mod tests {
                     state.put(b"last_tick".to_vec(), b.to_be_bytes().to_vec());
                     b"ticks"
                 }
-                Ev::Got(_) => return Err(InvariantError { module: "ping".into(), what: "foreign event".into() }),
+                Ev::Got(_) => {
+                    return Err(InvariantError {
+                        module: "ping".into(),
+                        what: "foreign event".into(),
+                    })
+                }
             };
             let n = count(state, key) + 1;
             state.put(key.to_vec(), n.to_be_bytes().to_vec());
@@ -536,7 +566,11 @@ mod tests {
         }
         fn messages(&self, e: &Ev) -> Vec<Outgoing> {
             match e {
-                Ev::Pinged => vec![Outgoing { to: "echo".into(), kind: "pinged".into(), payload: "{}".into() }],
+                Ev::Pinged => vec![Outgoing {
+                    to: "echo".into(),
+                    kind: "pinged".into(),
+                    payload: "{}".into(),
+                }],
                 _ => vec![],
             }
         }
@@ -547,7 +581,10 @@ mod tests {
             format!("{e:?}").into_bytes()
         }
         fn decode_event(&self, _: &[u8]) -> Result<Ev, EventDecodeError> {
-            Err(EventDecodeError { module: "ping".into(), why: "test module".into() })
+            Err(EventDecodeError {
+                module: "ping".into(),
+                why: "test module".into(),
+            })
         }
         fn describe(&self, e: &Ev) -> String {
             format!("{e:?}")
@@ -595,7 +632,10 @@ mod tests {
             format!("{e:?}").into_bytes()
         }
         fn decode_event(&self, _: &[u8]) -> Result<Ev, EventDecodeError> {
-            Err(EventDecodeError { module: "echo".into(), why: "test module".into() })
+            Err(EventDecodeError {
+                module: "echo".into(),
+                why: "test module".into(),
+            })
         }
         fn describe(&self, e: &Ev) -> String {
             format!("{e:?}")
@@ -605,8 +645,16 @@ mod tests {
     fn engine() -> Engine {
         let spec = Arc::new(crate::spec::test_spec());
         let slots = vec![
-            Slot { module: Arc::new(Ping), state: ModuleState::new(), last_block: None },
-            Slot { module: Arc::new(Echo), state: ModuleState::new(), last_block: None },
+            Slot {
+                module: Arc::new(Ping),
+                state: ModuleState::new(),
+                last_block: None,
+            },
+            Slot {
+                module: Arc::new(Echo),
+                state: ModuleState::new(),
+                last_block: None,
+            },
         ];
         Engine::new(spec, slots, vec![])
     }
@@ -628,7 +676,12 @@ mod tests {
     #[test]
     fn messages_arrive_next_block_and_rejections_are_recorded() {
         let mut e = engine();
-        let ops = vec![ping(1, 0, "{}", true), ping(1, 1, "{\"bad\":1}", true), ping(1, 2, "{}", false), ping(1, 3, "[1]", true)];
+        let ops = vec![
+            ping(1, 0, "{}", true),
+            ping(1, 1, "{\"bad\":1}", true),
+            ping(1, 2, "{}", false),
+            ping(1, 3, "[1]", true),
+        ];
         let mut m = BTreeMap::new();
         m.insert("ping", &ops[..]);
         let out = e.process_block(1, 100, &m).unwrap();
@@ -640,18 +693,66 @@ mod tests {
                 Outcome::Rejected { code, .. } => Some(*code),
             })
             .collect();
-        assert_eq!(codes, vec![None, Some(RejectCode::InvalidField), Some(RejectCode::WrongAuthority), Some(RejectCode::NotAnObject)]);
+        assert_eq!(
+            codes,
+            vec![
+                None,
+                Some(RejectCode::InvalidField),
+                Some(RejectCode::WrongAuthority),
+                Some(RejectCode::NotAnObject)
+            ]
+        );
         assert_eq!(e.pending_messages().len(), 1);
-        assert!(e.slots()[1].state.get(b"n").is_none(), "not delivered in the same block");
+        assert!(
+            e.slots()[1].state.get(b"n").is_none(),
+            "not delivered in the same block"
+        );
         let out2 = e.process_block(2, 103, &BTreeMap::new()).unwrap();
         assert_eq!(out2.statuses.len(), 1);
-        assert!(e.slots()[1].state.get(b"got/00000002/0").is_some(), "delivered at the start of block 2");
+        assert!(
+            e.slots()[1].state.get(b"got/00000002/0").is_some(),
+            "delivered at the start of block 2"
+        );
+    }
+
+    #[test]
+    fn pending_messages_from_a_store_are_put_back_in_delivery_order() {
+        let msg = |from: &str, seq: u32| Message {
+            from: from.into(),
+            to: "echo".into(),
+            pos: ChainPos::new(1, seq, 0),
+            seq,
+            kind: "k".into(),
+            payload: "{}".into(),
+        };
+        // Stores return (source name, pos, seq) order; "echo" < "ping" by name but ping is
+        // the first slot, so its messages must come first.
+        let stored = vec![msg("echo", 0), msg("ping", 1), msg("ping", 0)];
+        let spec = Arc::new(crate::spec::test_spec());
+        let slots = vec![
+            Slot {
+                module: Arc::new(Ping),
+                state: ModuleState::new(),
+                last_block: None,
+            },
+            Slot {
+                module: Arc::new(Echo),
+                state: ModuleState::new(),
+                last_block: None,
+            },
+        ];
+        let e = Engine::new(spec, slots, stored);
+        let order: Vec<_> = e.pending_messages().iter().map(|m| (m.from.as_str(), m.seq)).collect();
+        assert_eq!(order, vec![("ping", 0), ("ping", 1), ("echo", 0)]);
     }
 
     #[test]
     fn out_of_order_blocks_are_refused() {
         let mut e = engine();
-        assert!(matches!(e.process_block(5, 0, &BTreeMap::new()), Err(EngineError::OutOfOrder { .. })));
+        assert!(matches!(
+            e.process_block(5, 0, &BTreeMap::new()),
+            Err(EngineError::OutOfOrder { .. })
+        ));
     }
 
     #[test]

@@ -212,6 +212,10 @@ impl KvSource for ModuleState {
         Ok(self.get(key).map(|v| v.to_vec()))
     }
     fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
-        Ok(self.scan_prefix(prefix).take(limit).map(|(k, v)| (k.to_vec(), v.to_vec())).collect())
+        Ok(self
+            .scan_prefix(prefix)
+            .take(limit)
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect())
     }
 }

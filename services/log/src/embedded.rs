@@ -1,0 +1,234 @@
+//! The embedded log: topics as tables in the node's one redb database.
+//!
+//! Why redb (docs/storage-engine.md): one file, pure Rust, ACID write transactions with
+//! fsync on commit, and a file lock that keeps a second process off the data directory. The
+//! log shares the database with the embedded store, so a node's whole durable state is one
+//! file that is copied, backed up and locked as a unit.
+//!
+//! Layout: `opentoken_log_records` maps `(topic, offset)` to `(key, value)`; offsets are dense
+//! from 0 per topic. `opentoken_log_ends` maps `topic` to the next offset, so appending and
+//! `end_offset` never scan. Reads are one B-tree range scan in offset order.
+
+use crate::{Log, LogError, LogRecord};
+use redb::{Database, DatabaseError, ReadableTable, TableDefinition};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use thiserror::Error;
+
+/// `(topic, offset)`.
+type RecordKey<'a> = (&'a str, u64);
+/// `(record key, record value)`.
+type RecordValue<'a> = (&'a [u8], &'a [u8]);
+const RECORDS: TableDefinition<RecordKey, RecordValue> = TableDefinition::new("opentoken_log_records");
+const ENDS: TableDefinition<&str, u64> = TableDefinition::new("opentoken_log_ends");
+
+/// Why the node's database could not be opened.
+#[derive(Debug, Error)]
+pub enum OpenDatabaseError {
+    #[error("another opentoken process is using {}; stop it or use another --data-dir", path.display())]
+    InUse { path: PathBuf },
+    #[error("cannot create the directory {} for the database: {detail}; check the path and its permissions", path.display())]
+    CreateDir { path: PathBuf, detail: String },
+    #[error("cannot open the database {}: {detail}; check the path, its permissions and free disk space (a file that is not an opentoken database cannot be used as one)", path.display())]
+    Open { path: PathBuf, detail: String },
+}
+
+impl From<OpenDatabaseError> for LogError {
+    fn from(e: OpenDatabaseError) -> Self {
+        LogError::Unavailable(e.to_string())
+    }
+}
+
+/// Opens (creating if needed) the node's redb database file, shared by the embedded log and
+/// the embedded store. redb locks the file for the lifetime of the returned handle, so a
+/// second opentoken on the same data directory fails here with [`OpenDatabaseError::InUse`]
+/// instead of corrupting the first one's data.
+pub fn open_database(path: &Path) -> Result<Arc<Database>, OpenDatabaseError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| OpenDatabaseError::CreateDir {
+            path: parent.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    }
+    match Database::create(path) {
+        Ok(db) => Ok(Arc::new(db)),
+        Err(DatabaseError::DatabaseAlreadyOpen) => Err(OpenDatabaseError::InUse {
+            path: path.to_path_buf(),
+        }),
+        Err(e) => Err(OpenDatabaseError::Open {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        }),
+    }
+}
+
+/// [`Log`] on a redb database. Cheap to clone the database handle into; every call is its
+/// own transaction, and `append` is one write transaction across all its topics.
+pub struct EmbeddedLog {
+    db: Arc<Database>,
+}
+
+fn backend(op: &'static str, topic: &str, e: impl std::fmt::Display) -> LogError {
+    LogError::Backend {
+        op,
+        topic: topic.to_string(),
+        detail: e.to_string(),
+    }
+}
+
+impl EmbeddedLog {
+    /// Creates the log's tables if they do not exist yet, so that readers never meet a
+    /// missing table.
+    pub fn new(db: Arc<Database>) -> Result<Self, LogError> {
+        let tx = db.begin_write().map_err(|e| backend("open", "*", e))?;
+        tx.open_table(RECORDS).map_err(|e| backend("open", "*", e))?;
+        tx.open_table(ENDS).map_err(|e| backend("open", "*", e))?;
+        tx.commit().map_err(|e| backend("open", "*", e))?;
+        Ok(Self { db })
+    }
+
+    /// The database this log lives in (shared with the embedded store).
+    pub fn database(&self) -> &Arc<Database> {
+        &self.db
+    }
+
+    /// Topics with at least one record, in name order (for tools and diagnostics).
+    pub fn topics(&self) -> Result<Vec<(String, u64)>, LogError> {
+        let tx = self.db.begin_read().map_err(|e| backend("topics", "*", e))?;
+        let ends = tx.open_table(ENDS).map_err(|e| backend("topics", "*", e))?;
+        let mut out = Vec::new();
+        for entry in ends.iter().map_err(|e| backend("topics", "*", e))? {
+            let (k, v) = entry.map_err(|e| backend("topics", "*", e))?;
+            out.push((k.value().to_string(), v.value()));
+        }
+        Ok(out)
+    }
+}
+
+impl Log for EmbeddedLog {
+    fn append(&self, batch: &[(String, Vec<(Vec<u8>, Vec<u8>)>)]) -> Result<(), LogError> {
+        if batch.iter().all(|(_, recs)| recs.is_empty()) {
+            return Ok(());
+        }
+        let first = batch.first().map(|(t, _)| t.as_str()).unwrap_or("*");
+        let tx = self.db.begin_write().map_err(|e| backend("append", first, e))?;
+        {
+            let mut records = tx.open_table(RECORDS).map_err(|e| backend("append", first, e))?;
+            let mut ends = tx.open_table(ENDS).map_err(|e| backend("append", first, e))?;
+            for (topic, recs) in batch {
+                if recs.is_empty() {
+                    continue;
+                }
+                let mut next = ends
+                    .get(topic.as_str())
+                    .map_err(|e| backend("append", topic, e))?
+                    .map(|v| v.value())
+                    .unwrap_or(0);
+                for (k, v) in recs {
+                    records
+                        .insert((topic.as_str(), next), (k.as_slice(), v.as_slice()))
+                        .map_err(|e| backend("append", topic, e))?;
+                    next = next
+                        .checked_add(1)
+                        .ok_or_else(|| backend("append", topic, "offset overflow"))?;
+                }
+                ends.insert(topic.as_str(), next)
+                    .map_err(|e| backend("append", topic, e))?;
+            }
+        }
+        // Dropping `tx` on any error above aborts it: no topic of the batch gets anything.
+        tx.commit().map_err(|e| backend("append", first, e))
+    }
+
+    fn read(&self, topic: &str, from: u64, max: usize) -> Result<Vec<LogRecord>, LogError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let tx = self.db.begin_read().map_err(|e| backend("read", topic, e))?;
+        let records = tx.open_table(RECORDS).map_err(|e| backend("read", topic, e))?;
+        let to = from.saturating_add(max as u64);
+        let mut out = Vec::with_capacity(max.min(1024));
+        for entry in records
+            .range((topic, from)..(topic, to))
+            .map_err(|e| backend("read", topic, e))?
+        {
+            let (k, v) = entry.map_err(|e| backend("read", topic, e))?;
+            let (key, value) = v.value();
+            out.push(LogRecord {
+                offset: k.value().1,
+                key: key.to_vec(),
+                value: value.to_vec(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn end_offset(&self, topic: &str) -> Result<u64, LogError> {
+        let tx = self.db.begin_read().map_err(|e| backend("end_offset", topic, e))?;
+        let ends = tx.open_table(ENDS).map_err(|e| backend("end_offset", topic, e))?;
+        Ok(ends
+            .get(topic)
+            .map_err(|e| backend("end_offset", topic, e))?
+            .map(|v| v.value())
+            .unwrap_or(0))
+    }
+
+    /// One read transaction, so the end and the record are from the same snapshot.
+    fn last(&self, topic: &str) -> Result<Option<LogRecord>, LogError> {
+        let tx = self.db.begin_read().map_err(|e| backend("last", topic, e))?;
+        let ends = tx.open_table(ENDS).map_err(|e| backend("last", topic, e))?;
+        let end = match ends.get(topic).map_err(|e| backend("last", topic, e))? {
+            Some(v) if v.value() > 0 => v.value(),
+            _ => return Ok(None),
+        };
+        let records = tx.open_table(RECORDS).map_err(|e| backend("last", topic, e))?;
+        let offset = end - 1;
+        let rec = records.get((topic, offset)).map_err(|e| backend("last", topic, e))?;
+        match rec {
+            Some(v) => {
+                let (key, value) = v.value();
+                Ok(Some(LogRecord {
+                    offset,
+                    key: key.to_vec(),
+                    value: value.to_vec(),
+                }))
+            }
+            None => Err(backend(
+                "last",
+                topic,
+                format!("end offset is {end} but record {offset} is missing; the database is corrupt"),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_in_one_topic_leaves_every_topic_of_the_batch_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open_database(&dir.path().join("db.redb")).unwrap();
+        let log = EmbeddedLog::new(db.clone()).unwrap();
+        log.append(&[("a".into(), vec![(b"k0".to_vec(), b"v0".to_vec())])])
+            .unwrap();
+        // Inject a failure: topic b is at the last offset, so its second record overflows.
+        let tx = db.begin_write().unwrap();
+        tx.open_table(ENDS).unwrap().insert("b", u64::MAX).unwrap();
+        tx.commit().unwrap();
+        let batch = vec![
+            ("a".to_string(), vec![(b"k1".to_vec(), b"v1".to_vec())]),
+            ("c".to_string(), vec![(b"k".to_vec(), b"v".to_vec())]),
+            ("b".to_string(), vec![(vec![], vec![]), (vec![], vec![])]),
+        ];
+        let err = log.append(&batch).unwrap_err();
+        assert!(err.to_string().contains("offset overflow"), "{err}");
+        assert_eq!(log.end_offset("a").unwrap(), 1);
+        assert_eq!(log.read("a", 0, 10).unwrap().len(), 1);
+        assert_eq!(log.end_offset("c").unwrap(), 0);
+        assert!(log.read("c", 0, 10).unwrap().is_empty());
+        assert_eq!(log.end_offset("b").unwrap(), u64::MAX);
+        assert!(log.read("b", u64::MAX - 1, 10).unwrap().is_empty());
+    }
+}

@@ -11,7 +11,11 @@ pub use embedded::EmbeddedLog;
 #[derive(Debug, Error)]
 pub enum LogError {
     #[error("log backend failed during {op} on topic {topic}: {detail}")]
-    Backend { op: &'static str, topic: String, detail: String },
+    Backend {
+        op: &'static str,
+        topic: String,
+        detail: String,
+    },
     #[error("log unavailable: {0}")]
     Unavailable(String),
 }
@@ -24,10 +28,16 @@ pub struct LogRecord {
     pub value: Vec<u8>,
 }
 
+/// A record to append: `(key, value)`.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// Records to append to one topic.
+pub type TopicBatch = (String, Vec<KeyValue>);
+
 pub trait Log: Send + Sync {
     /// Appends records to several topics; atomically across topics where the backend can.
     /// Each record is `(key, value)`. Returns nothing: offsets are dense, read `end_offset`.
-    fn append(&self, batch: &[(String, Vec<(Vec<u8>, Vec<u8>)>)]) -> Result<(), LogError>;
+    fn append(&self, batch: &[TopicBatch]) -> Result<(), LogError>;
     /// Up to `max` records from `from` on (fewer at the end of the topic).
     fn read(&self, topic: &str, from: u64, max: usize) -> Result<Vec<LogRecord>, LogError>;
     /// The offset the next appended record will get (0 for an empty or unknown topic).

@@ -27,8 +27,15 @@ pub enum ProcessorError {
     #[error("record at offset {offset} of topic {topic} cannot be decoded: {detail}; the topic holds data this version cannot read — check the ingester version")]
     Decode { topic: String, offset: u64, detail: String },
     #[error("topic {topic} skips from block {expected} to {got} at offset {offset}; the log is missing blocks — re-ingest from block {expected}")]
-    Gap { topic: String, offset: u64, expected: u64, got: u64 },
-    #[error("stored state of module {module} is inconsistent: {detail}; restore from a snapshot or run `opentoken replay`")]
+    Gap {
+        topic: String,
+        offset: u64,
+        expected: u64,
+        got: u64,
+    },
+    #[error(
+        "stored state of module {module} is inconsistent: {detail}; restore from a snapshot or run `opentoken replay`"
+    )]
     Inconsistent { module: String, detail: String },
 }
 
@@ -47,7 +54,12 @@ pub struct ProcessorConfig {
 
 impl Default for ProcessorConfig {
     fn default() -> Self {
-        Self { commit_every_blocks: 1000, read_batch: 500, until_block: None, idle_poll: Duration::from_millis(200) }
+        Self {
+            commit_every_blocks: 1000,
+            read_batch: 500,
+            until_block: None,
+            idle_poll: Duration::from_millis(200),
+        }
     }
 }
 
@@ -115,12 +127,25 @@ impl Processor {
             let topic = spec.ops_topic(name);
             let offset = loaded.progress.map(|p| p.next_offset).unwrap_or(0);
             progress_blocks.push(loaded.progress.map(|p| p.block));
-            slots.push(Slot { module: m, state, last_block: loaded.progress.map(|p| p.block) });
-            cursors.push(Cursor { topic, offset, queue: VecDeque::new(), read_offset: offset });
+            slots.push(Slot {
+                module: m,
+                state,
+                last_block: loaded.progress.map(|p| p.block),
+            });
+            cursors.push(Cursor {
+                topic,
+                offset,
+                queue: VecDeque::new(),
+                read_offset: offset,
+            });
         }
         if progress_blocks.windows(2).any(|w| w[0] != w[1]) {
             return Err(ProcessorError::Inconsistent {
-                module: slots.iter().map(|s| s.module.module_name()).collect::<Vec<_>>().join(","),
+                module: slots
+                    .iter()
+                    .map(|s| s.module.module_name())
+                    .collect::<Vec<_>>()
+                    .join(","),
                 detail: format!("co-located modules committed different blocks {progress_blocks:?}"),
             });
         }
@@ -264,14 +289,26 @@ impl Processor {
 
     fn note_output(&self, out: &Output, blocks: u64) {
         let t = &self.telemetry;
-        t.counter_add("opentoken_blocks_processed_total", "Blocks processed by this processor", blocks);
+        t.counter_add(
+            "opentoken_blocks_processed_total",
+            "Blocks processed by this processor",
+            blocks,
+        );
         let rejected = out
             .statuses
             .iter()
             .filter(|s| matches!(s.outcome, opentoken_core::Outcome::Rejected { .. }))
             .count() as u64;
-        t.counter_add("opentoken_ops_processed_total", "Operations processed", out.statuses.len() as u64);
-        t.counter_add("opentoken_ops_rejected_total", "Operations rejected (recorded with a reason)", rejected);
+        t.counter_add(
+            "opentoken_ops_processed_total",
+            "Operations processed",
+            out.statuses.len() as u64,
+        );
+        t.counter_add(
+            "opentoken_ops_rejected_total",
+            "Operations rejected (recorded with a reason)",
+            rejected,
+        );
     }
 
     /// Commits whatever is uncommitted (used before stopping).
@@ -296,7 +333,10 @@ impl Processor {
                 module: slot.module.module_name().to_string(),
                 changes,
                 lattice,
-                progress: Progress { block, next_offset: c.offset },
+                progress: Progress {
+                    block,
+                    next_offset: c.offset,
+                },
             });
         }
         let out = std::mem::take(&mut self.uncommitted);
@@ -311,8 +351,16 @@ impl Processor {
         self.blocks_since_commit = 0;
         let t = &self.telemetry;
         t.counter_add("opentoken_commits_total", "Store commits", 1);
-        t.gauge_set("opentoken_commit_seconds", "Duration of the last commit", started.elapsed().as_secs_f64());
-        t.gauge_set("opentoken_processed_block", "Last block committed by the processor", block as f64);
+        t.gauge_set(
+            "opentoken_commit_seconds",
+            "Duration of the last commit",
+            started.elapsed().as_secs_f64(),
+        );
+        t.gauge_set(
+            "opentoken_processed_block",
+            "Last block committed by the processor",
+            block as f64,
+        );
         tracing::debug!(block, "committed");
         Ok(())
     }
@@ -344,7 +392,10 @@ mod tests {
 
     /// Counts `count` ops per signer.
     struct Counter;
-    const ROUTES: &[Route] = &[Route { name: "count", auth: Auth::Posting }];
+    const ROUTES: &[Route] = &[Route {
+        name: "count",
+        auth: Auth::Posting,
+    }];
 
     impl Module for Counter {
         type Event = String;
@@ -385,7 +436,10 @@ mod tests {
             e.as_bytes().to_vec()
         }
         fn decode_event(&self, b: &[u8]) -> Result<String, EventDecodeError> {
-            String::from_utf8(b.to_vec()).map_err(|e| EventDecodeError { module: "counter".into(), why: e.to_string() })
+            String::from_utf8(b.to_vec()).map_err(|e| EventDecodeError {
+                module: "counter".into(),
+                why: e.to_string(),
+            })
         }
         fn describe(&self, e: &String) -> String {
             format!("counted {e}")
@@ -444,15 +498,29 @@ mod tests {
     fn append(e: &Env, recs: &[BlockRecord]) {
         let batch = vec![(
             "t.ops.counter".to_string(),
-            recs.iter().map(|r| (vec![], opentoken_codec::encode_block_record(r))).collect(),
+            recs.iter()
+                .map(|r| (vec![], opentoken_codec::encode_block_record(r)))
+                .collect(),
         )];
         e.log.append(&batch).unwrap();
     }
 
     fn open(e: &Env, every: u64, until: Option<u64>) -> Processor {
-        let cfg = ProcessorConfig { commit_every_blocks: every, until_block: until, read_batch: 4, ..Default::default() };
-        Processor::open(spec(), vec![Arc::new(Counter)], e.log.clone(), e.store.clone(), cfg, Arc::new(Telemetry::new()))
-            .unwrap()
+        let cfg = ProcessorConfig {
+            commit_every_blocks: every,
+            until_block: until,
+            read_batch: 4,
+            ..Default::default()
+        };
+        Processor::open(
+            spec(),
+            vec![Arc::new(Counter)],
+            e.log.clone(),
+            e.store.clone(),
+            cfg,
+            Arc::new(Telemetry::new()),
+        )
+        .unwrap()
     }
 
     fn drain(p: &mut Processor) -> Step {
@@ -465,7 +533,11 @@ mod tests {
     }
 
     fn count(e: &Env, who: &str) -> usize {
-        e.store.get("counter", format!("n/{who}").as_bytes()).unwrap().map(|v| v.len()).unwrap_or(0)
+        e.store
+            .get("counter", format!("n/{who}").as_bytes())
+            .unwrap()
+            .map(|v| v.len())
+            .unwrap_or(0)
     }
 
     #[test]
@@ -477,14 +549,36 @@ mod tests {
         assert_eq!(p.last_block(), Some(6));
         drop(p);
         // A second ingester republishes blocks 5..6 and then continues.
-        append(&e, &[rec(2, 5, &[]), rec(6, 6, &["a", "b"]), rec(7, 12, &[]), rec(13, 13, &["b"])]);
+        append(
+            &e,
+            &[
+                rec(2, 5, &[]),
+                rec(6, 6, &["a", "b"]),
+                rec(7, 12, &[]),
+                rec(13, 13, &["b"]),
+            ],
+        );
         let mut p = open(&e, 100, None);
         assert_eq!(drain(&mut p), Step::Idle);
         assert_eq!(p.last_block(), Some(13));
         assert_eq!(count(&e, "a"), 2, "duplicate block 6 applied once");
         assert_eq!(count(&e, "b"), 2);
-        assert_eq!(e.store.progress("counter").unwrap(), Some(Progress { block: 13, next_offset: 7 }));
-        assert_eq!(e.store.checkpoints("counter").unwrap().iter().map(|c| c.block).collect::<Vec<_>>(), vec![10]);
+        assert_eq!(
+            e.store.progress("counter").unwrap(),
+            Some(Progress {
+                block: 13,
+                next_offset: 7
+            })
+        );
+        assert_eq!(
+            e.store
+                .checkpoints("counter")
+                .unwrap()
+                .iter()
+                .map(|c| c.block)
+                .collect::<Vec<_>>(),
+            vec![10]
+        );
         assert_eq!(e.store.statuses("t6-1").unwrap().len(), 1);
     }
 
@@ -494,7 +588,13 @@ mod tests {
         append(&e, &[rec(1, 30, &[]), rec(31, 31, &["a"])]);
         let mut p = open(&e, 1000, Some(15));
         assert_eq!(drain(&mut p), Step::Done);
-        assert_eq!(e.store.progress("counter").unwrap(), Some(Progress { block: 15, next_offset: 0 }));
+        assert_eq!(
+            e.store.progress("counter").unwrap(),
+            Some(Progress {
+                block: 15,
+                next_offset: 0
+            })
+        );
         drop(p);
         let mut p = open(&e, 1000, None);
         assert_eq!(drain(&mut p), Step::Idle);
@@ -515,13 +615,25 @@ mod tests {
                 Err(err) => break err,
             }
         };
-        assert!(matches!(err, ProcessorError::Gap { expected: 4, got: 5, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                ProcessorError::Gap {
+                    expected: 4,
+                    got: 5,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn an_undecodable_record_is_an_error_not_a_panic() {
         let e = env();
-        e.log.append(&[("t.ops.counter".to_string(), vec![(vec![], vec![1, 2, 3])])]).unwrap();
+        e.log
+            .append(&[("t.ops.counter".to_string(), vec![(vec![], vec![1, 2, 3])])])
+            .unwrap();
         let mut p = open(&e, 10, None);
         assert!(matches!(p.step(), Err(ProcessorError::Decode { offset: 0, .. })));
     }

@@ -1,0 +1,428 @@
+//! The embedded store: module state, events, statuses, progress, checkpoints, pending
+//! messages and meta as tables of the node's one redb database (shared with the embedded log).
+//!
+//! Why it is correct by construction (DESIGN.md invariant 2): `commit` is a single redb write
+//! transaction holding the state writes, the lattice, the consumed position and every record
+//! the batch produced; redb commits it atomically and durably (fsync) or not at all, also
+//! when the process is killed at any instruction.
+//!
+//! Tables and encodings (docs/storage-engine.md has the list):
+//! - `opentoken_state`: `(module, key) -> value`, raw bytes.
+//! - `opentoken_lattice`: `module -> LtHash bytes`, raw.
+//! - `opentoken_progress`: `module -> (block, next_offset)`.
+//! - `opentoken_events`: `(module, block, trx, op, seq) -> StateEvent` (Avro single-object).
+//! - `opentoken_statuses`: `(txid, block, trx, op, module) -> OpStatus` (Avro single-object).
+//! - `opentoken_checkpoints`: `(module, block) -> [u8; 32]`.
+//! - `opentoken_pending`: `(to, from, block, trx, op, seq) -> ModuleMessage` (Avro).
+//! - `opentoken_meta`: `key -> bytes`, raw.
+//!
+//! Integer key parts are compared numerically by redb, so key order is chain order.
+
+use crate::{CommitBatch, LoadedModule, Progress, Store, StoreError};
+use opentoken_codec::{decode_event_record, decode_message, decode_op_status};
+use opentoken_codec::{encode_event_record, encode_message, encode_op_status};
+use opentoken_core::{EventRecord, Message, ModuleCheckpoint, OpStatus};
+use opentoken_log::embedded::{open_database, OpenDatabaseError};
+use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The backend-independent contract suite (feature `contract`). It lives in its own file,
+/// `src/contract.rs`; it is declared here only because this crate's root file is the shared
+/// trait definition.
+#[cfg(feature = "contract")]
+#[path = "contract.rs"]
+pub mod contract;
+
+/// `(module, key)`.
+type StateKey<'a> = (&'a str, &'a [u8]);
+/// `(module, block, trx_in_block, op_in_trx, seq)`.
+type EventKey<'a> = (&'a str, u64, u32, u32, u32);
+/// `(txid, block, trx_in_block, op_in_trx, module)`.
+type StatusKey<'a> = (&'a str, u64, u32, u32, &'a str);
+/// `(to, from, block, trx_in_block, op_in_trx, seq)`.
+type PendingKey<'a> = (&'a str, &'a str, u64, u32, u32, u32);
+
+const STATE: TableDefinition<StateKey, &[u8]> = TableDefinition::new("opentoken_state");
+const LATTICE: TableDefinition<&str, &[u8]> = TableDefinition::new("opentoken_lattice");
+const PROGRESS: TableDefinition<&str, (u64, u64)> = TableDefinition::new("opentoken_progress");
+const EVENTS: TableDefinition<EventKey, &[u8]> = TableDefinition::new("opentoken_events");
+const STATUSES: TableDefinition<StatusKey, &[u8]> = TableDefinition::new("opentoken_statuses");
+const CHECKPOINTS: TableDefinition<(&str, u64), [u8; 32]> = TableDefinition::new("opentoken_checkpoints");
+const PENDING: TableDefinition<PendingKey, &[u8]> = TableDefinition::new("opentoken_pending");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("opentoken_meta");
+
+impl From<OpenDatabaseError> for StoreError {
+    fn from(e: OpenDatabaseError) -> Self {
+        StoreError::Backend {
+            op: "open",
+            detail: e.to_string(),
+        }
+    }
+}
+
+/// [`Store`] on a redb database. Writers are serialised by redb (one write transaction at a
+/// time); readers see the last committed snapshot and never block writers.
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+fn err<E: Into<redb::Error>>(op: &'static str) -> impl Fn(E) -> StoreError {
+    move |e| StoreError::backend(op, e.into())
+}
+
+impl EmbeddedStore {
+    /// Uses the node's database (see [`open_database`]) and creates the store's tables if
+    /// they do not exist, so that readers never meet a missing table.
+    pub fn new(db: Arc<Database>) -> Result<Self, StoreError> {
+        let tx = db.begin_write().map_err(err("open"))?;
+        {
+            tx.open_table(STATE).map_err(err("open"))?;
+            tx.open_table(LATTICE).map_err(err("open"))?;
+            tx.open_table(PROGRESS).map_err(err("open"))?;
+            tx.open_table(EVENTS).map_err(err("open"))?;
+            tx.open_table(STATUSES).map_err(err("open"))?;
+            tx.open_table(CHECKPOINTS).map_err(err("open"))?;
+            tx.open_table(PENDING).map_err(err("open"))?;
+            tx.open_table(META).map_err(err("open"))?;
+        }
+        tx.commit().map_err(err("open"))?;
+        Ok(Self { db })
+    }
+
+    /// Opens (creating if needed) the database file at `path` and the store in it; for tools
+    /// and tests that need only the store. Fails clearly if another process holds the file.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::new(open_database(path)?)
+    }
+
+    /// The database this store lives in (shared with the embedded log).
+    pub fn database(&self) -> &Arc<Database> {
+        &self.db
+    }
+
+    fn read(&self, op: &'static str) -> Result<ReadTransaction, StoreError> {
+        self.db.begin_read().map_err(err(op))
+    }
+
+    /// Writes the batch into `tx`; the caller commits. Any error leaves `tx` to be dropped,
+    /// which aborts it.
+    fn write_batch(tx: &WriteTransaction, batch: &CommitBatch) -> Result<(), StoreError> {
+        const OP: &str = "commit";
+        let mut state = tx.open_table(STATE).map_err(err(OP))?;
+        let mut lattice = tx.open_table(LATTICE).map_err(err(OP))?;
+        let mut progress = tx.open_table(PROGRESS).map_err(err(OP))?;
+        for m in &batch.modules {
+            let module = m.module.as_str();
+            if let Some(old) = progress.get(module).map_err(err(OP))?.map(|v| v.value()) {
+                let (block, next_offset) = old;
+                if m.progress.block < block || m.progress.next_offset < next_offset {
+                    return Err(StoreError::Conflict {
+                        detail: format!(
+                            "module {module}: progress would go back from block {block} offset {next_offset} to block \
+                             {} offset {}; another processor instance of this module has committed further (stop the \
+                             stale one)",
+                            m.progress.block, m.progress.next_offset
+                        ),
+                    });
+                }
+            }
+            for (k, v) in &m.changes {
+                match v {
+                    Some(v) => {
+                        state.insert((module, k.as_slice()), v.as_slice()).map_err(err(OP))?;
+                    }
+                    None => {
+                        state.remove((module, k.as_slice())).map_err(err(OP))?;
+                    }
+                }
+            }
+            lattice.insert(module, m.lattice.as_slice()).map_err(err(OP))?;
+            progress
+                .insert(module, (m.progress.block, m.progress.next_offset))
+                .map_err(err(OP))?;
+        }
+
+        let mut events = tx.open_table(EVENTS).map_err(err(OP))?;
+        for ev in &batch.events {
+            let p = ev.pos;
+            events
+                .insert(
+                    (ev.module.as_str(), p.block, p.trx_in_block, p.op_in_trx, ev.seq),
+                    encode_event_record(ev).as_slice(),
+                )
+                .map_err(err(OP))?;
+        }
+
+        let mut statuses = tx.open_table(STATUSES).map_err(err(OP))?;
+        for s in &batch.statuses {
+            let p = s.pos;
+            statuses
+                .insert(
+                    (s.txid.as_str(), p.block, p.trx_in_block, p.op_in_trx, s.module.as_str()),
+                    encode_op_status(s).as_slice(),
+                )
+                .map_err(err(OP))?;
+        }
+
+        let mut checkpoints = tx.open_table(CHECKPOINTS).map_err(err(OP))?;
+        for c in &batch.checkpoints {
+            let key = (c.module.as_str(), c.block);
+            if let Some(old) = checkpoints.get(key).map_err(err(OP))?.map(|v| v.value()) {
+                if old != c.hash {
+                    return Err(StoreError::Conflict {
+                        detail: format!(
+                            "module {}: checkpoint at block {} is already recorded with a different hash; this node's \
+                             state diverged from what it committed before (non-determinism or a changed module \
+                             version): rebuild the module with `opentoken replay`",
+                            c.module, c.block
+                        ),
+                    });
+                }
+            }
+            checkpoints.insert(key, c.hash).map_err(err(OP))?;
+        }
+
+        // Replace the pending messages addressed to the batch's modules.
+        let mut pending = tx.open_table(PENDING).map_err(err(OP))?;
+        let targets: BTreeSet<&str> = batch.modules.iter().map(|m| m.module.as_str()).collect();
+        for to in targets {
+            let mut stale: Vec<(String, u64, u32, u32, u32)> = Vec::new();
+            for entry in pending.range(pending_range(to)).map_err(err(OP))? {
+                let (k, _) = entry.map_err(err(OP))?;
+                let (target, from, b, t, o, s) = k.value();
+                if target != to {
+                    break;
+                }
+                stale.push((from.to_string(), b, t, o, s));
+            }
+            for (from, b, t, o, s) in &stale {
+                pending.remove((to, from.as_str(), *b, *t, *o, *s)).map_err(err(OP))?;
+            }
+        }
+        for m in &batch.pending_messages {
+            let p = m.pos;
+            pending
+                .insert(
+                    (
+                        m.to.as_str(),
+                        m.from.as_str(),
+                        p.block,
+                        p.trx_in_block,
+                        p.op_in_trx,
+                        m.seq,
+                    ),
+                    encode_message(m).as_slice(),
+                )
+                .map_err(err(OP))?;
+        }
+        Ok(())
+    }
+}
+
+/// Keys of `PENDING` from the first one whose target is `to` on (the empty source sorts
+/// first); callers stop at the first key of another target.
+fn pending_range(to: &str) -> std::ops::RangeFrom<(&str, &'static str, u64, u32, u32, u32)> {
+    (to, "", 0, 0, 0, 0)..
+}
+
+fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        what: what.into(),
+        detail: format!("{detail}; restore the data directory from a backup or rebuild it with `opentoken replay`"),
+    }
+}
+
+impl Store for EmbeddedStore {
+    fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(err("commit"))?;
+        Self::write_batch(&tx, batch)?;
+        tx.commit().map_err(err("commit"))
+    }
+
+    fn load_module(&self, module: &str) -> Result<LoadedModule, StoreError> {
+        const OP: &str = "load_module";
+        let tx = self.read(OP)?;
+        let state = tx.open_table(STATE).map_err(err(OP))?;
+        let mut pairs = BTreeMap::new();
+        for entry in state.range((module, &[][..])..).map_err(err(OP))? {
+            let (k, v) = entry.map_err(err(OP))?;
+            let (m, key) = k.value();
+            if m != module {
+                break;
+            }
+            pairs.insert(key.to_vec(), v.value().to_vec());
+        }
+        let lattice = tx
+            .open_table(LATTICE)
+            .map_err(err(OP))?
+            .get(module)
+            .map_err(err(OP))?
+            .map(|v| v.value().to_vec());
+        let progress = tx
+            .open_table(PROGRESS)
+            .map_err(err(OP))?
+            .get(module)
+            .map_err(err(OP))?
+            .map(|v| {
+                let (block, next_offset) = v.value();
+                Progress { block, next_offset }
+            });
+        Ok(LoadedModule {
+            pairs,
+            lattice,
+            progress,
+        })
+    }
+
+    fn progress(&self, module: &str) -> Result<Option<Progress>, StoreError> {
+        const OP: &str = "progress";
+        let tx = self.read(OP)?;
+        let t = tx.open_table(PROGRESS).map_err(err(OP))?;
+        Ok(t.get(module).map_err(err(OP))?.map(|v| {
+            let (block, next_offset) = v.value();
+            Progress { block, next_offset }
+        }))
+    }
+
+    fn get(&self, module: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        const OP: &str = "get";
+        let tx = self.read(OP)?;
+        let t = tx.open_table(STATE).map_err(err(OP))?;
+        Ok(t.get((module, key)).map_err(err(OP))?.map(|v| v.value().to_vec()))
+    }
+
+    fn scan_prefix(&self, module: &str, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        const OP: &str = "scan_prefix";
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        let tx = self.read(OP)?;
+        let t = tx.open_table(STATE).map_err(err(OP))?;
+        for entry in t.range((module, prefix)..).map_err(err(OP))? {
+            let (k, v) = entry.map_err(err(OP))?;
+            let (m, key) = k.value();
+            if m != module || !key.starts_with(prefix) {
+                break;
+            }
+            out.push((key.to_vec(), v.value().to_vec()));
+            if out.len() == limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn statuses(&self, txid: &str) -> Result<Vec<OpStatus>, StoreError> {
+        const OP: &str = "statuses";
+        let tx = self.read(OP)?;
+        let t = tx.open_table(STATUSES).map_err(err(OP))?;
+        let mut out = Vec::new();
+        for entry in t.range((txid, 0u64, 0u32, 0u32, "")..).map_err(err(OP))? {
+            let (k, v) = entry.map_err(err(OP))?;
+            let (id, ..) = k.value();
+            if id != txid {
+                break;
+            }
+            out.push(decode_op_status(v.value()).map_err(|e| corrupt(format!("status of transaction {txid}"), e))?);
+        }
+        Ok(out)
+    }
+
+    fn events(&self, module: &str, from_block: u64, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
+        const OP: &str = "events";
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        let tx = self.read(OP)?;
+        let t = tx.open_table(EVENTS).map_err(err(OP))?;
+        let range = (module, from_block, 0u32, 0u32, 0u32)..=(module, u64::MAX, u32::MAX, u32::MAX, u32::MAX);
+        for entry in t.range(range).map_err(err(OP))? {
+            let (k, v) = entry.map_err(err(OP))?;
+            let ev = decode_event_record(v.value()).map_err(|e| {
+                let (_, b, tr, o, s) = k.value();
+                corrupt(format!("event of module {module} at {b}:{tr}:{o}/{s}"), e)
+            })?;
+            out.push(ev);
+            if out.len() == limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn checkpoint(&self, module: &str, block: u64) -> Result<Option<[u8; 32]>, StoreError> {
+        const OP: &str = "checkpoint";
+        let tx = self.read(OP)?;
+        let t = tx.open_table(CHECKPOINTS).map_err(err(OP))?;
+        Ok(t.get((module, block)).map_err(err(OP))?.map(|v| v.value()))
+    }
+
+    fn checkpoints(&self, module: &str) -> Result<Vec<ModuleCheckpoint>, StoreError> {
+        const OP: &str = "checkpoints";
+        let tx = self.read(OP)?;
+        let t = tx.open_table(CHECKPOINTS).map_err(err(OP))?;
+        let mut out = Vec::new();
+        for entry in t.range((module, 0u64)..=(module, u64::MAX)).map_err(err(OP))? {
+            let (k, v) = entry.map_err(err(OP))?;
+            out.push(ModuleCheckpoint {
+                module: module.to_string(),
+                block: k.value().1,
+                hash: v.value(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn pending_messages(&self) -> Result<Vec<Message>, StoreError> {
+        const OP: &str = "pending_messages";
+        let tx = self.read(OP)?;
+        let t = tx.open_table(PENDING).map_err(err(OP))?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(err(OP))? {
+            let (k, v) = entry.map_err(err(OP))?;
+            let msg = decode_message(v.value()).map_err(|e| {
+                let (to, from, b, tr, o, s) = k.value();
+                corrupt(format!("pending message {from}->{to} at {b}:{tr}:{o}/{s}"), e)
+            })?;
+            out.push(msg);
+        }
+        // Delivery order (DESIGN.md, module model): source module, then emission order.
+        out.sort_by(|a, b| (&a.from, a.pos, a.seq, &a.to).cmp(&(&b.from, b.pos, b.seq, &b.to)));
+        Ok(out)
+    }
+
+    fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        const OP: &str = "put_meta";
+        let tx = self.db.begin_write().map_err(err(OP))?;
+        tx.open_table(META)
+            .map_err(err(OP))?
+            .insert(key, value)
+            .map_err(err(OP))?;
+        tx.commit().map_err(err(OP))
+    }
+
+    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        const OP: &str = "get_meta";
+        let tx = self.read(OP)?;
+        let t = tx.open_table(META).map_err(err(OP))?;
+        Ok(t.get(key).map_err(err(OP))?.map(|v| v.value().to_vec()))
+    }
+}
+
+/// Names of the store's tables, for diagnostics and docs.
+pub fn table_names() -> [&'static str; 8] {
+    [
+        STATE.name(),
+        LATTICE.name(),
+        PROGRESS.name(),
+        EVENTS.name(),
+        STATUSES.name(),
+        CHECKPOINTS.name(),
+        PENDING.name(),
+        META.name(),
+    ]
+}

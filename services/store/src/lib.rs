@@ -12,7 +12,12 @@ use std::collections::BTreeMap;
 use thiserror::Error;
 
 pub mod embedded;
+#[cfg(feature = "contract")]
+pub use embedded::contract;
 pub use embedded::EmbeddedStore;
+
+/// A state pair as stored.
+pub type Pair = (Vec<u8>, Vec<u8>);
 
 /// How far a module has consumed its topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,11 +65,18 @@ pub enum StoreError {
     Backend { op: &'static str, detail: String },
     #[error("stored data for {what} is corrupt: {detail}")]
     Corrupt { what: String, detail: String },
+    /// The commit contradicts what is stored (progress going back, a checkpoint with another
+    /// hash): a stale instance or a non-deterministic module, never a transient fault.
+    #[error("commit refused: {detail}")]
+    Conflict { detail: String },
 }
 
 impl StoreError {
     pub fn backend(op: &'static str, e: impl std::fmt::Display) -> Self {
-        StoreError::Backend { op, detail: e.to_string() }
+        StoreError::Backend {
+            op,
+            detail: e.to_string(),
+        }
     }
 }
 
@@ -76,7 +88,7 @@ pub trait Store: Send + Sync {
     fn progress(&self, module: &str) -> Result<Option<Progress>, StoreError>;
     fn get(&self, module: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Pairs whose key starts with `prefix`, in key order, at most `limit`.
-    fn scan_prefix(&self, module: &str, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan_prefix(&self, module: &str, prefix: &[u8], limit: usize) -> Result<Vec<Pair>, StoreError>;
     /// Statuses of every op of the transaction, in chain order.
     fn statuses(&self, txid: &str) -> Result<Vec<OpStatus>, StoreError>;
     /// Events of a module from `from_block` on, in chain order, at most `limit`.

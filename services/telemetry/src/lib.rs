@@ -40,13 +40,24 @@ impl Telemetry {
 
     pub fn counter_add(&self, name: &str, help: &'static str, by: u64) {
         let mut m = lock(&self.metrics);
-        let e = m.entry(name.to_string()).or_insert(Metric { help, kind: Kind::Counter, value: 0.0 });
+        let e = m.entry(name.to_string()).or_insert(Metric {
+            help,
+            kind: Kind::Counter,
+            value: 0.0,
+        });
         e.value += by as f64;
     }
 
     pub fn gauge_set(&self, name: &str, help: &'static str, value: f64) {
         let mut m = lock(&self.metrics);
-        m.insert(name.to_string(), Metric { help, kind: Kind::Gauge, value });
+        m.insert(
+            name.to_string(),
+            Metric {
+                help,
+                kind: Kind::Gauge,
+                value,
+            },
+        );
     }
 
     pub fn get(&self, name: &str) -> Option<f64> {
@@ -69,7 +80,10 @@ impl Telemetry {
     /// Ready when every registered component is; otherwise the reasons, by component.
     pub fn readiness(&self) -> Result<(), Vec<(String, String)>> {
         let r = lock(&self.readiness);
-        let not: Vec<_> = r.iter().filter_map(|(c, w)| w.as_ref().map(|w| (c.clone(), w.clone()))).collect();
+        let not: Vec<_> = r
+            .iter()
+            .filter_map(|(c, w)| w.as_ref().map(|w| (c.clone(), w.clone())))
+            .collect();
         if not.is_empty() {
             Ok(())
         } else {
@@ -86,7 +100,10 @@ impl Telemetry {
                 Kind::Counter => "counter",
                 Kind::Gauge => "gauge",
             };
-            out.push_str(&format!("# HELP {name} {}\n# TYPE {name} {kind}\n{name} {}\n", metric.help, metric.value));
+            out.push_str(&format!(
+                "# HELP {name} {}\n# TYPE {name} {kind}\n{name} {}\n",
+                metric.help, metric.value
+            ));
         }
         out
     }
@@ -103,7 +120,10 @@ mod tests {
         t.counter_add("opentoken_ops_total", "ops", 3);
         t.gauge_set("opentoken_last_block", "block", 42.0);
         let text = t.render();
-        assert!(text.contains("# TYPE opentoken_ops_total counter\nopentoken_ops_total 5\n"), "{text}");
+        assert!(
+            text.contains("# TYPE opentoken_ops_total counter\nopentoken_ops_total 5\n"),
+            "{text}"
+        );
         assert!(text.contains("opentoken_last_block 42\n"), "{text}");
     }
 
@@ -112,7 +132,10 @@ mod tests {
         let t = Telemetry::new();
         assert!(t.readiness().is_ok());
         t.register("processor", "loading state");
-        assert_eq!(t.readiness(), Err(vec![("processor".to_string(), "loading state".to_string())]));
+        assert_eq!(
+            t.readiness(),
+            Err(vec![("processor".to_string(), "loading state".to_string())])
+        );
         t.set_ready("processor");
         assert!(t.readiness().is_ok());
     }

@@ -1,0 +1,243 @@
+//! Avro single-object encoding (`0xC3 0x01`, 8-byte little-endian CRC-64-AVRO fingerprint of
+//! the writer schema's parsing canonical form, then the binary datum) with a registry of
+//! writer schemas.
+//!
+//! Why single-object encoding: every record carries the fingerprint of the schema that wrote
+//! it, so any Avro reader that knows our schemas (they are in `schemas/`) can decode a Kafka
+//! record or a stored event without our code, and our own reader can resolve records written
+//! by an older schema version into the current one (Avro schema resolution).
+
+use crate::CodecError;
+use apache_avro::rabin::Rabin;
+use apache_avro::types::Value;
+use apache_avro::Schema;
+use std::sync::Once;
+
+/// The two marker bytes every single-object encoded record starts with.
+pub const MAGIC: [u8; 2] = [0xC3, 0x01];
+/// Marker plus fingerprint.
+pub const HEADER_LEN: usize = 10;
+
+/// Upper bound on what the Avro decoder may allocate for one length-prefixed item while
+/// decoding. Arbitrary input can claim a string of 2^62 bytes; the default limit of
+/// apache-avro (512 MiB) would let it allocate that much before failing. No opentoken record
+/// is anywhere near 64 MiB (a Hive block is at most 2 MiB).
+pub const MAX_ALLOCATION_BYTES: usize = 64 * 1024 * 1024;
+
+static ALLOCATION_LIMIT: Once = Once::new();
+
+/// Appended behind the datum while decoding; see [`SingleObjectCodec::decode`].
+const SENTINEL: u8 = 0;
+
+/// Sets apache-avro's process-wide allocation limit before the first decode. The limit can be
+/// set only once per process; whichever caller sets it first wins, so this is a no-op when
+/// another part of the process set it already.
+fn limit_allocations() {
+    ALLOCATION_LIMIT.call_once(|| {
+        apache_avro::max_allocation_bytes(MAX_ALLOCATION_BYTES);
+    });
+}
+
+/// The CRC-64-AVRO (Rabin) fingerprint of a schema's parsing canonical form, as the u64 whose
+/// little-endian bytes follow the marker.
+pub fn fingerprint(schema: &Schema) -> u64 {
+    let fp = schema.fingerprint::<Rabin>();
+    let mut b = [0u8; 8];
+    // Rabin always yields 8 bytes; copy defensively so a change upstream cannot panic here.
+    for (dst, src) in b.iter_mut().zip(fp.bytes.iter()) {
+        *dst = *src;
+    }
+    u64::from_le_bytes(b)
+}
+
+/// One record type: the schema this code writes and reads into, plus every older writer
+/// schema it still accepts.
+#[derive(Debug, Clone)]
+pub struct SingleObjectCodec {
+    what: &'static str,
+    current: Schema,
+    current_fp: u64,
+    history: Vec<(u64, Schema)>,
+}
+
+impl SingleObjectCodec {
+    /// Parses the current schema and the historical writer schemas (oldest first).
+    /// `what` names the record type in errors ("block record", "token event", ...).
+    pub fn new(what: &'static str, current: &str, history: &[&str]) -> Result<Self, CodecError> {
+        let parse = |text: &str| {
+            Schema::parse_str(text).map_err(|e| CodecError::Schema {
+                what,
+                detail: e.to_string(),
+            })
+        };
+        let current = parse(current)?;
+        let current_fp = fingerprint(&current);
+        let mut hist = Vec::with_capacity(history.len());
+        for text in history {
+            let s = parse(text)?;
+            let fp = fingerprint(&s);
+            if fp != current_fp && !hist.iter().any(|(f, _)| *f == fp) {
+                hist.push((fp, s));
+            }
+        }
+        Ok(Self {
+            what,
+            current,
+            current_fp,
+            history: hist,
+        })
+    }
+
+    /// What this codec encodes, for error messages.
+    pub fn what(&self) -> &'static str {
+        self.what
+    }
+
+    /// The schema records are written with and resolved into.
+    pub fn schema(&self) -> &Schema {
+        &self.current
+    }
+
+    /// Fingerprint of the current schema.
+    pub fn fingerprint(&self) -> u64 {
+        self.current_fp
+    }
+
+    /// Fingerprints of every writer schema this codec decodes (current first).
+    pub fn known_fingerprints(&self) -> Vec<u64> {
+        std::iter::once(self.current_fp)
+            .chain(self.history.iter().map(|(fp, _)| *fp))
+            .collect()
+    }
+
+    /// The writer schema with this fingerprint, if known.
+    pub fn writer_schema(&self, fp: u64) -> Option<&Schema> {
+        if fp == self.current_fp {
+            return Some(&self.current);
+        }
+        self.history.iter().find(|(f, _)| *f == fp).map(|(_, s)| s)
+    }
+
+    /// Encodes a value of the current schema. Fails only when `value` does not match the
+    /// schema, which for the record types of this crate is a bug in this crate.
+    pub fn encode(&self, value: Value) -> Result<Vec<u8>, CodecError> {
+        self.encode_with(&self.current, self.current_fp, value)
+    }
+
+    /// Encodes with an explicit (e.g. historical) writer schema; used by evolution tests and
+    /// by tools that must produce old records.
+    pub fn encode_with_writer(&self, writer: &Schema, value: Value) -> Result<Vec<u8>, CodecError> {
+        self.encode_with(writer, fingerprint(writer), value)
+    }
+
+    fn encode_with(&self, schema: &Schema, fp: u64, value: Value) -> Result<Vec<u8>, CodecError> {
+        let datum = apache_avro::to_avro_datum(schema, value).map_err(|e| CodecError::Encode {
+            what: self.what,
+            detail: e.to_string(),
+        })?;
+        let mut out = Vec::with_capacity(HEADER_LEN + datum.len());
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&fp.to_le_bytes());
+        out.extend_from_slice(&datum);
+        Ok(out)
+    }
+
+    /// Decodes a single-object encoded record into a value of the current schema, resolving
+    /// it from its writer schema when that is an older one. Never panics on any input.
+    pub fn decode(&self, bytes: &[u8]) -> Result<Value, CodecError> {
+        let what = self.what;
+        if bytes.len() < HEADER_LEN {
+            return Err(CodecError::TooShort { what, len: bytes.len() });
+        }
+        if bytes[..2] != MAGIC {
+            return Err(CodecError::NotSingleObject {
+                what,
+                found: [bytes[0], bytes[1]],
+            });
+        }
+        let mut fp = [0u8; 8];
+        fp.copy_from_slice(&bytes[2..HEADER_LEN]);
+        let fp = u64::from_le_bytes(fp);
+        let writer = self.writer_schema(fp).ok_or(CodecError::UnknownSchema {
+            what,
+            fingerprint: fp,
+            known: self.known_fingerprints(),
+        })?;
+        limit_allocations();
+        // apache-avro turns an end of input inside a union index, a boolean or a string into
+        // a null instead of an error (a leniency for files), which would let a truncated
+        // record decode as a different one. Decode from the datum plus one sentinel byte: a
+        // well-formed datum leaves exactly the sentinel unread, and any read that reached the
+        // real end of the datum consumed the sentinel instead of hitting end of input.
+        let mut framed = Vec::with_capacity(bytes.len() - HEADER_LEN + 1);
+        framed.extend_from_slice(&bytes[HEADER_LEN..]);
+        framed.push(SENTINEL);
+        let mut datum = framed.as_slice();
+        let value = apache_avro::from_avro_datum(writer, &mut datum, None).map_err(|e| CodecError::Avro {
+            what,
+            detail: e.to_string(),
+        })?;
+        match datum.len() {
+            1 => {}
+            0 => {
+                return Err(CodecError::Avro {
+                    what,
+                    detail: "datum ends early (truncated record)".into(),
+                })
+            }
+            n => return Err(CodecError::TrailingBytes { what, count: n - 1 }),
+        }
+        if !value.validate(writer) {
+            return Err(CodecError::Avro {
+                what,
+                detail: "decoded datum does not match its writer schema (truncated or corrupt record)".into(),
+            });
+        }
+        if fp == self.current_fp {
+            return Ok(value);
+        }
+        let value = value.resolve(&self.current).map_err(|e| CodecError::Avro {
+            what,
+            detail: format!("cannot resolve writer schema {fp:016x} into the current schema: {e}"),
+        })?;
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rabin_matches_the_avro_spec_test_vector() {
+        // From the Avro specification's fingerprint test suite: "null" -> 7195948357588979594.
+        let s = Schema::parse_str("\"null\"").unwrap();
+        assert_eq!(fingerprint(&s), 7_195_948_357_588_979_594);
+    }
+
+    #[test]
+    fn header_errors_are_named() {
+        let c = SingleObjectCodec::new("test record", "\"long\"", &[]).unwrap();
+        assert!(matches!(c.decode(&[0xC3]), Err(CodecError::TooShort { .. })));
+        assert!(matches!(
+            c.decode(&[0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2]),
+            Err(CodecError::NotSingleObject { .. })
+        ));
+        assert!(matches!(
+            c.decode(&[0xC3, 1, 9, 9, 9, 9, 9, 9, 9, 9, 2]),
+            Err(CodecError::UnknownSchema { .. })
+        ));
+        let mut ok = c.encode(Value::Long(1)).unwrap();
+        assert_eq!(c.decode(&ok).unwrap(), Value::Long(1));
+        ok.push(0);
+        assert!(matches!(c.decode(&ok), Err(CodecError::TrailingBytes { count: 1, .. })));
+    }
+
+    #[test]
+    fn bad_schema_is_an_error() {
+        assert!(matches!(
+            SingleObjectCodec::new("x", "{\"type\": \"nope\"}", &[]),
+            Err(CodecError::Schema { .. })
+        ));
+    }
+}

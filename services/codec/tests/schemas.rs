@@ -1,0 +1,171 @@
+//! The .avsc files on disk are exactly the schemas the code writes and reads, any Avro reader
+//! decodes our records with them, and published fingerprints never disappear.
+
+mod common;
+
+use apache_avro::Schema;
+use opentoken_codec::single_object::fingerprint;
+use opentoken_codec::*;
+use std::path::{Path, PathBuf};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn disk_schema(path: &str) -> Schema {
+    let text = std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    Schema::parse_str(&text).unwrap_or_else(|e| panic!("{path} does not parse: {e}"))
+}
+
+#[test]
+fn disk_files_are_the_compiled_schemas() {
+    for f in schema_files() {
+        let disk = disk_schema(f.path);
+        let compiled = Schema::parse_str(f.text).unwrap();
+        assert_eq!(
+            disk.canonical_form(),
+            compiled.canonical_form(),
+            "{} differs from the build",
+            f.path
+        );
+    }
+    // The current schema of each codec is the file marked current.
+    let current: Vec<u64> = schema_files()
+        .iter()
+        .filter(|f| f.current)
+        .map(|f| fingerprint(&disk_schema(f.path)))
+        .collect();
+    let codecs = [
+        block_record_codec(),
+        message_codec(),
+        event_record_codec(),
+        op_status_codec(),
+        report_codec(),
+    ];
+    for c in codecs {
+        assert!(
+            current.contains(&c.fingerprint()),
+            "{} writes with a schema not on disk",
+            c.what()
+        );
+        assert_eq!(c.schema().canonical_form(), disk_schema_for(c).canonical_form());
+    }
+}
+
+fn disk_schema_for(c: &SingleObjectCodec) -> Schema {
+    schema_files()
+        .iter()
+        .filter(|f| f.current)
+        .map(|f| disk_schema(f.path))
+        .find(|s| fingerprint(s) == c.fingerprint())
+        .unwrap()
+}
+
+#[test]
+fn every_schema_file_on_disk_is_known() {
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "avsc") {
+                out.push(
+                    p.strip_prefix(repo_root())
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&repo_root().join("schemas"), &mut found);
+    let listed: Vec<&str> = schema_files().iter().map(|f| f.path).collect();
+    for f in &found {
+        // Module event schemas belong to their module crates.
+        if f.ends_with("_event.avsc") && f != "schemas/state_event.avsc" {
+            continue;
+        }
+        assert!(listed.contains(&f.as_str()), "{f} is on disk but not in schema_files()");
+    }
+    for l in listed {
+        assert!(found.iter().any(|f| f == l), "{l} is listed but missing on disk");
+    }
+}
+
+/// A plain Avro reader with only the .avsc file decodes our bytes: strip the 10-byte header,
+/// check its fingerprint against the file, and decode the datum.
+fn foreign_decode(path: &str, bytes: &[u8]) -> apache_avro::types::Value {
+    let schema = disk_schema(path);
+    assert_eq!(&bytes[..2], &[0xC3, 0x01]);
+    assert_eq!(
+        u64::from_le_bytes(bytes[2..10].try_into().unwrap()),
+        fingerprint(&schema),
+        "{path}"
+    );
+    let mut datum = &bytes[10..];
+    let v = apache_avro::from_avro_datum(&schema, &mut datum, None).unwrap();
+    assert!(datum.is_empty());
+    assert!(v.validate(&schema));
+    v
+}
+
+#[test]
+fn any_avro_reader_decodes_our_records_with_the_schema_files() {
+    let (blocks, msg, ev, statuses, report) = common::samples();
+    for b in &blocks {
+        foreign_decode("schemas/block_record.avsc", &encode_block_record(b));
+    }
+    foreign_decode("schemas/module_message.avsc", &encode_message(&msg));
+    foreign_decode("schemas/state_event.avsc", &encode_event_record(&ev));
+    for s in &statuses {
+        foreign_decode("schemas/op_status.avsc", &encode_op_status(s));
+    }
+    let v = foreign_decode("schemas/report.avsc", &encode_report(&report));
+    let apache_avro::types::Value::Record(fields) = v else {
+        panic!("not a record")
+    };
+    assert_eq!(
+        fields[0],
+        (
+            "community".to_string(),
+            apache_avro::types::Value::String("dlux".into())
+        )
+    );
+}
+
+/// Every fingerprint ever published. Removing one makes records already on topics and in
+/// stores undecodable: keep old schemas in schemas/history instead.
+const PUBLISHED: &[(&str, u64)] = &[
+    ("block record", 0xb278_b7c4_9b0a_d962),
+    ("block record", 0x8499_b8b5_2d4f_a08c), // schemas/history/block_record.v1.avsc
+    ("module message", 0x238b_10a1_d93b_768e),
+    ("state event", 0xb547_ea99_42c5_c383),
+    ("op status", 0x9c87_e5e6_c92b_8d0e),
+    ("report", 0x09bd_f7ab_974b_b72d),
+];
+
+#[test]
+fn published_fingerprints_stay_decodable() {
+    let all: Vec<(&str, u64)> = [
+        block_record_codec(),
+        message_codec(),
+        event_record_codec(),
+        op_status_codec(),
+        report_codec(),
+    ]
+    .iter()
+    .flat_map(|c| c.known_fingerprints().into_iter().map(move |f| (c.what(), f)))
+    .collect();
+    for (what, fp) in PUBLISHED {
+        assert!(
+            all.contains(&(*what, *fp)),
+            "{what} schema {fp:016x} was published but is no longer known"
+        );
+    }
+    assert_eq!(
+        all.len(),
+        PUBLISHED.len(),
+        "new schema version: add it to PUBLISHED: {all:x?}"
+    );
+}
