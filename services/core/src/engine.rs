@@ -90,7 +90,7 @@ fn apply_all<M: Module>(
             pos,
             seq,
             kind: m.event_kind(&ev).to_string(),
-            data: m.encode_event(&ev),
+            data: m.encode_event(&ev)?,
         });
         lines.push(m.describe(&ev));
     }
@@ -577,8 +577,8 @@ mod tests {
         fn event_kind(&self, _: &Ev) -> &'static str {
             "Ev"
         }
-        fn encode_event(&self, e: &Ev) -> Vec<u8> {
-            format!("{e:?}").into_bytes()
+        fn encode_event(&self, e: &Ev) -> Result<Vec<u8>, InvariantError> {
+            Ok(format!("{e:?}").into_bytes())
         }
         fn decode_event(&self, _: &[u8]) -> Result<Ev, EventDecodeError> {
             Err(EventDecodeError {
@@ -628,8 +628,8 @@ mod tests {
         fn event_kind(&self, _: &Ev) -> &'static str {
             "Ev"
         }
-        fn encode_event(&self, e: &Ev) -> Vec<u8> {
-            format!("{e:?}").into_bytes()
+        fn encode_event(&self, e: &Ev) -> Result<Vec<u8>, InvariantError> {
+            Ok(format!("{e:?}").into_bytes())
         }
         fn decode_event(&self, _: &[u8]) -> Result<Ev, EventDecodeError> {
             Err(EventDecodeError {

@@ -194,8 +194,9 @@ pub trait Module: Send + Sync {
     }
     /// Stable event type name, e.g. `Transferred`.
     fn event_kind(&self, event: &Self::Event) -> &'static str;
-    /// Avro single-object encoding of the event.
-    fn encode_event(&self, event: &Self::Event) -> Vec<u8>;
+    /// Avro single-object encoding of the event. An error is a bug (the event does not fit
+    /// the module's own schema) and stops the processor.
+    fn encode_event(&self, event: &Self::Event) -> Result<Vec<u8>, InvariantError>;
     fn decode_event(&self, bytes: &[u8]) -> Result<Self::Event, EventDecodeError>;
     /// One human-readable line, like the reference node's feed.
     fn describe(&self, event: &Self::Event) -> String;

@@ -432,8 +432,8 @@ mod tests {
         fn event_kind(&self, _: &String) -> &'static str {
             "Counted"
         }
-        fn encode_event(&self, e: &String) -> Vec<u8> {
-            e.as_bytes().to_vec()
+        fn encode_event(&self, e: &String) -> Result<Vec<u8>, InvariantError> {
+            Ok(e.as_bytes().to_vec())
         }
         fn decode_event(&self, b: &[u8]) -> Result<String, EventDecodeError> {
             String::from_utf8(b.to_vec()).map_err(|e| EventDecodeError {

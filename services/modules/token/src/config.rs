@@ -1,0 +1,115 @@
+//! The token module's part of the chain spec (`modules.token`), validated strictly: a node
+//! with an incomplete or mistyped genesis must refuse to start rather than fork later.
+
+use opentoken_core::account::is_valid_account_name;
+use opentoken_core::module::GenesisError;
+use opentoken_core::ChainSpec;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Installments of a power-down (the reference: 4).
+    #[serde(default = "four")]
+    pub power_down_installments: u64,
+    /// Blocks between power-down installments (the reference: 200,000).
+    pub power_down_interval: u64,
+    /// Installments of a governance withdrawal (the reference: 4).
+    #[serde(default = "four")]
+    pub gov_down_installments: u64,
+    /// Blocks between governance-withdrawal installments (the reference: 201,600).
+    pub gov_down_interval: u64,
+    #[serde(default)]
+    pub genesis: Genesis,
+}
+
+fn four() -> u64 {
+    4
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    #[serde(default)]
+    pub balances: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub pow: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub gov: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub claimable: BTreeMap<String, u64>,
+    /// Accounts registered as nodes at genesis (a later nodes module takes over).
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// Hive delegations to the delegation account that predate the start, in micro-VESTS.
+    #[serde(default)]
+    pub delegations: BTreeMap<String, u64>,
+}
+
+fn bad(why: impl Into<String>) -> GenesisError {
+    GenesisError {
+        module: "token".into(),
+        why: why.into(),
+    }
+}
+
+impl TokenConfig {
+    pub fn from_spec(spec: &ChainSpec) -> Result<Self, GenesisError> {
+        let v = spec
+            .module_config("token")
+            .ok_or_else(|| bad("the chain spec has no `modules.token` section"))?;
+        let cfg: TokenConfig =
+            serde_json::from_value(v.clone()).map_err(|e| bad(format!("`modules.token` is invalid: {e}")))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        if self.power_down_installments == 0 || self.gov_down_installments == 0 {
+            return Err(bad("installment counts must be at least 1"));
+        }
+        if self.power_down_installments > 52 || self.gov_down_installments > 52 {
+            return Err(bad("installment counts must be at most 52"));
+        }
+        if self.power_down_interval == 0 || self.gov_down_interval == 0 {
+            return Err(bad("installment intervals must be at least 1 block"));
+        }
+        let g = &self.genesis;
+        let maps = [
+            ("balances", &g.balances),
+            ("pow", &g.pow),
+            ("gov", &g.gov),
+            ("claimable", &g.claimable),
+        ];
+        let mut supply: u64 = 0;
+        for (name, m) in maps {
+            for (acct, amt) in m {
+                if !is_valid_account_name(acct) {
+                    return Err(bad(format!(
+                        "genesis.{name}: {acct:?} is not a valid Hive account name"
+                    )));
+                }
+                supply = supply
+                    .checked_add(*amt)
+                    .ok_or_else(|| bad("genesis supply overflows"))?;
+            }
+        }
+        if supply > i64::MAX as u64 {
+            return Err(bad("genesis supply exceeds i64::MAX"));
+        }
+        for n in &g.nodes {
+            if !is_valid_account_name(n) {
+                return Err(bad(format!("genesis.nodes: {n:?} is not a valid Hive account name")));
+            }
+        }
+        for acct in g.delegations.keys() {
+            if !is_valid_account_name(acct) {
+                return Err(bad(format!(
+                    "genesis.delegations: {acct:?} is not a valid Hive account name"
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! The ledger's key scheme and value encoding.
+//!
+//! Keys are ASCII prefixes plus account names; amounts are 8-byte big-endian `u64`. Zero
+//! amounts are deleted, never stored, so equal ledgers are equal key sets (the commitment
+//! is over the key set). Schedule keys carry the block as 8 big-endian bytes so that byte
+//! order is block order.
+
+use opentoken_core::StateRead;
+
+/// Where an account's tokens are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Bucket {
+    Liquid,
+    Power,
+    Gov,
+    Claimable,
+}
+
+impl Bucket {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Bucket::Liquid => "bal/",
+            Bucket::Power => "pow/",
+            Bucket::Gov => "gov/",
+            Bucket::Claimable => "clm/",
+        }
+    }
+    pub fn total_key(self) -> &'static [u8] {
+        match self {
+            Bucket::Liquid => b"tot/bal",
+            Bucket::Power => b"tot/pow",
+            Bucket::Gov => b"tot/gov",
+            Bucket::Claimable => b"tot/clm",
+        }
+    }
+    pub const ALL: [Bucket; 4] = [Bucket::Liquid, Bucket::Power, Bucket::Gov, Bucket::Claimable];
+}
+
+/// Which stake a withdrawal schedule unlocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Unlock {
+    Power,
+    Gov,
+}
+
+impl Unlock {
+    pub fn bucket(self) -> Bucket {
+        match self {
+            Unlock::Power => Bucket::Power,
+            Unlock::Gov => Bucket::Gov,
+        }
+    }
+    pub fn tag(self) -> u8 {
+        match self {
+            Unlock::Power => b'p',
+            Unlock::Gov => b'g',
+        }
+    }
+    pub fn from_tag(t: u8) -> Option<Self> {
+        match t {
+            b'p' => Some(Unlock::Power),
+            b'g' => Some(Unlock::Gov),
+            _ => None,
+        }
+    }
+    fn index_prefix(self) -> &'static str {
+        match self {
+            Unlock::Power => "pds/",
+            Unlock::Gov => "gds/",
+        }
+    }
+}
+
+pub const SUPPLY: &[u8] = b"sup";
+pub const GRANTED_TOTAL: &[u8] = b"tot/gra";
+
+pub fn account(bucket: Bucket, acct: &str) -> Vec<u8> {
+    format!("{}{acct}", bucket.prefix()).into_bytes()
+}
+
+/// `gra/<from>/<to>`: what `from` grants `to`.
+pub fn grant(from: &str, to: &str) -> Vec<u8> {
+    format!("gra/{from}/{to}").into_bytes()
+}
+/// `gro/<from>`: all `from` grants out.
+pub fn granting(from: &str) -> Vec<u8> {
+    format!("gro/{from}").into_bytes()
+}
+/// `gri/<to>`: all `to` is granted.
+pub fn granted(to: &str) -> Vec<u8> {
+    format!("gri/{to}").into_bytes()
+}
+pub fn node(acct: &str) -> Vec<u8> {
+    format!("node/{acct}").into_bytes()
+}
+pub fn delegation(acct: &str) -> Vec<u8> {
+    format!("dlg/{acct}").into_bytes()
+}
+
+/// `sch/<block BE8><tag>/<account>`: an installment due at `block`.
+pub fn schedule(block: u64, unlock: Unlock, acct: &str) -> Vec<u8> {
+    let mut k = b"sch/".to_vec();
+    k.extend_from_slice(&block.to_be_bytes());
+    k.push(unlock.tag());
+    k.push(b'/');
+    k.extend_from_slice(acct.as_bytes());
+    k
+}
+
+pub const SCHEDULE_PREFIX: &[u8] = b"sch/";
+
+/// Decodes a schedule key into (block, unlock, account).
+pub fn parse_schedule(key: &[u8]) -> Option<(u64, Unlock, String)> {
+    let rest = key.strip_prefix(SCHEDULE_PREFIX)?;
+    if rest.len() < 10 || rest[9] != b'/' {
+        return None;
+    }
+    let block = u64::from_be_bytes(rest[..8].try_into().ok()?);
+    let unlock = Unlock::from_tag(rest[8])?;
+    let acct = std::str::from_utf8(&rest[10..]).ok()?.to_string();
+    Some((block, unlock, acct))
+}
+
+/// `pds/<acct>` / `gds/<acct>`: the blocks of the account's pending installments, so a new
+/// schedule cancels exactly the account's own entries.
+pub fn schedule_index(unlock: Unlock, acct: &str) -> Vec<u8> {
+    format!("{}{acct}", unlock.index_prefix()).into_bytes()
+}
+
+pub fn encode_u64(v: u64) -> Vec<u8> {
+    v.to_be_bytes().to_vec()
+}
+
+pub fn decode_u64(v: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(v.try_into().ok()?))
+}
+
+pub fn encode_blocks(blocks: &[u64]) -> Vec<u8> {
+    blocks.iter().flat_map(|b| b.to_be_bytes()).collect()
+}
+
+pub fn decode_blocks(v: &[u8]) -> Vec<u64> {
+    v.chunks_exact(8).filter_map(decode_u64).collect()
+}
+
+/// Reads an amount; a missing key is zero. A malformed value reads as zero too, but cannot
+/// exist: only `apply` writes, and it writes 8 bytes.
+pub fn amount(state: &dyn StateRead, key: &[u8]) -> u64 {
+    state.get(key).and_then(decode_u64).unwrap_or(0)
+}

@@ -1,0 +1,117 @@
+//! Strict field parsing: the reference reads amounts with JS `parseInt` ("12.9" -> 12,
+//! "0x10" -> 16, "1e3" -> 1); opentoken accepts only what is unambiguously an integer and
+//! rejects the rest with a reason.
+
+use crate::keys::{amount, SUPPLY};
+use opentoken_core::account::is_valid_account_name;
+use opentoken_core::{Reject, RejectCode, StateRead};
+use serde_json::{Map, Value};
+
+/// A non-negative integer amount: a JSON integer, or a string of decimal digits. At most
+/// i64::MAX and at most the total supply.
+pub fn amount_field(payload: &Map<String, Value>, name: &str, state: &dyn StateRead) -> Result<u64, Reject> {
+    let v = payload
+        .get(name)
+        .ok_or_else(|| Reject::field(format!("`{name}` is missing")))?;
+    let parsed = match v {
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                u
+            } else if n.as_i64().is_some() {
+                return Err(Reject::field(format!("`{name}` must not be negative ({n})")));
+            } else {
+                return Err(Reject::field(format!(
+                    "`{name}` must be an integer in base units, got {n}"
+                )));
+            }
+        }
+        Value::String(s) => {
+            if s.is_empty() {
+                return Err(Reject::field(format!("`{name}` is an empty string")));
+            }
+            if let Some(rest) = s.strip_prefix('-') {
+                if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(Reject::field(format!("`{name}` must not be negative ({s})")));
+                }
+            }
+            if !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Reject::field(format!(
+                    "`{name}` must be decimal digits only, got {s:?}"
+                )));
+            }
+            s.parse::<u64>()
+                .map_err(|_| Reject::new(RejectCode::Overflow, format!("`{name}` {s} is too large")))?
+        }
+        Value::Null => return Err(Reject::field(format!("`{name}` is null"))),
+        other => {
+            return Err(Reject::field(format!(
+                "`{name}` must be an integer, got {}",
+                kind(other)
+            )))
+        }
+    };
+    if parsed > i64::MAX as u64 {
+        return Err(Reject::new(
+            RejectCode::Overflow,
+            format!("`{name}` {parsed} exceeds the ledger's range"),
+        ));
+    }
+    let supply = amount(state, SUPPLY);
+    if parsed > supply {
+        return Err(Reject::new(
+            RejectCode::Overflow,
+            format!("`{name}` {parsed} exceeds the total supply {supply}"),
+        ));
+    }
+    Ok(parsed)
+}
+
+/// An optional boolean.
+pub fn bool_field(payload: &Map<String, Value>, name: &str) -> Result<Option<bool>, Reject> {
+    match payload.get(name) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(Reject::field(format!(
+            "`{name}` must be true or false, got {}",
+            kind(other)
+        ))),
+    }
+}
+
+/// A recipient: a valid Hive account name that is not the sender.
+pub fn recipient_field(payload: &Map<String, Value>, name: &str, from: &str) -> Result<String, Reject> {
+    let to = match payload.get(name) {
+        Some(Value::String(s)) => s,
+        Some(other) => {
+            return Err(Reject::field(format!(
+                "`{name}` must be an account name, got {}",
+                kind(other)
+            )))
+        }
+        None => return Err(Reject::field(format!("`{name}` is missing"))),
+    };
+    if !is_valid_account_name(to) {
+        return Err(Reject::new(
+            RejectCode::InvalidAccount,
+            format!("{to:?} is not a valid Hive account name"),
+        ));
+    }
+    if to == from {
+        return Err(Reject::new(
+            RejectCode::InvalidAccount,
+            format!("`{name}` must not be the sender (@{from})"),
+        ));
+    }
+    Ok(to.clone())
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
