@@ -8,6 +8,7 @@ pub mod asset;
 pub mod commitment;
 pub mod engine;
 pub mod hive;
+pub mod hive_json;
 pub mod module;
 pub mod pos;
 pub mod record;
