@@ -1,0 +1,233 @@
+//! A JSON-RPC client for Hive API nodes.
+//!
+//! Public API nodes sit behind proxies that answer 429/5xx, time out, or return HTML; any
+//! single node can be down. Every call therefore has a timeout, is retried on the next node
+//! of the list (failover) with capped exponential backoff between rounds, and remembers the
+//! node that last answered well. Errors name the node and method and say what to do.
+
+use opentoken_core::hive_json::{decode_get_block, decode_get_block_range};
+use opentoken_core::Block;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum HiveError {
+    #[error("no Hive API node configured; pass at least one --hive-api URL")]
+    NoNodes,
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    #[error("{method} failed on every Hive API node after {attempts} attempts; last error from {node}: {last}. Check the nodes' health or add more with --hive-api")]
+    Exhausted {
+        method: String,
+        attempts: u32,
+        node: String,
+        last: String,
+    },
+    #[error("{node} rejected {method}: JSON-RPC error {code}: {message}")]
+    Rpc {
+        node: String,
+        method: String,
+        code: i64,
+        message: String,
+    },
+}
+
+/// Retry and timeout policy.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub timeout: Duration,
+    /// Attempts per call, spread over the nodes in order.
+    pub attempts: u32,
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(15),
+            attempts: 6,
+            backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamicGlobalProperties {
+    pub head_block_number: u64,
+    pub last_irreversible_block_num: u64,
+    /// Head block time as the node prints it (UTC, no zone).
+    pub time: String,
+}
+
+pub struct HiveClient {
+    http: reqwest::Client,
+    nodes: Vec<String>,
+    preferred: AtomicUsize,
+    cfg: ClientConfig,
+}
+
+/// How one attempt failed.
+enum Failure {
+    /// Try the next node.
+    Retry(String),
+    /// The request itself is wrong; another node will say the same.
+    Fatal(HiveError),
+}
+
+/// JSON-RPC codes that mean "this node cannot serve this" rather than "your request is wrong".
+fn node_side(code: i64) -> bool {
+    matches!(code, -32601 | -32603 | -32000)
+}
+
+impl HiveClient {
+    pub fn new(nodes: Vec<String>) -> Result<Self, HiveError> {
+        Self::with_config(nodes, ClientConfig::default())
+    }
+
+    pub fn with_config(nodes: Vec<String>, cfg: ClientConfig) -> Result<Self, HiveError> {
+        if nodes.is_empty() {
+            return Err(HiveError::NoNodes);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .build()
+            .map_err(|e| HiveError::Client(e.to_string()))?;
+        Ok(Self {
+            http,
+            nodes,
+            preferred: AtomicUsize::new(0),
+            cfg,
+        })
+    }
+
+    pub fn nodes(&self) -> &[String] {
+        &self.nodes
+    }
+
+    async fn attempt(&self, node: &str, method: &str, params: &Value) -> Result<Value, Failure> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let resp = self
+            .http
+            .post(node)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| Failure::Retry(format!("transport: {e}")))?;
+        let status = resp.status();
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| Failure::Retry(format!("reading body: {e}")))?;
+        if status.as_u16() == 429 || status.is_server_error() {
+            return Err(Failure::Retry(format!("HTTP {status}")));
+        }
+        let v: Value = serde_json::from_str(&text).map_err(|_| {
+            let head: String = text.chars().take(80).collect();
+            Failure::Retry(format!("HTTP {status} with a non-JSON body starting {head:?}"))
+        })?;
+        if let Some(e) = v.get("error") {
+            let code = e.get("code").and_then(Value::as_i64).unwrap_or(0);
+            let message = e.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+            if node_side(code) {
+                return Err(Failure::Retry(format!("JSON-RPC error {code}: {message}")));
+            }
+            return Err(Failure::Fatal(HiveError::Rpc {
+                node: node.into(),
+                method: method.into(),
+                code,
+                message,
+            }));
+        }
+        if !status.is_success() {
+            return Err(Failure::Retry(format!("HTTP {status}")));
+        }
+        v.get("result")
+            .cloned()
+            .ok_or_else(|| Failure::Retry("response has neither result nor error".into()))
+    }
+
+    /// Calls `method`, failing over across nodes; `decode` turning a result into a value is
+    /// part of the attempt, so a node that serves garbage is skipped like a dead one.
+    async fn call<T>(
+        &self,
+        method: &str,
+        params: Value,
+        decode: impl Fn(&Value) -> Result<T, String>,
+    ) -> Result<T, HiveError> {
+        let n = self.nodes.len();
+        let start = self.preferred.load(Ordering::Relaxed) % n;
+        let mut backoff = self.cfg.backoff;
+        let mut last = (String::new(), String::new());
+        for attempt in 0..self.cfg.attempts.max(1) {
+            let idx = (start + attempt as usize) % n;
+            let node = &self.nodes[idx];
+            if attempt > 0 && attempt as usize % n == 0 {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(self.cfg.max_backoff);
+            }
+            let outcome = match self.attempt(node, method, &params).await {
+                Ok(v) => decode(&v).map_err(|e| Failure::Retry(format!("undecodable result: {e}"))),
+                Err(f) => Err(f),
+            };
+            match outcome {
+                Ok(t) => {
+                    self.preferred.store(idx, Ordering::Relaxed);
+                    return Ok(t);
+                }
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Retry(why)) => {
+                    tracing::warn!(node = %node, method, error = %why, "Hive API call failed; trying the next node");
+                    last = (node.clone(), why);
+                }
+            }
+        }
+        Err(HiveError::Exhausted {
+            method: method.into(),
+            attempts: self.cfg.attempts.max(1),
+            node: last.0,
+            last: last.1,
+        })
+    }
+
+    pub async fn dynamic_global_properties(&self) -> Result<DynamicGlobalProperties, HiveError> {
+        self.call("condenser_api.get_dynamic_global_properties", json!([]), |v| {
+            let num = |k: &str| v.get(k).and_then(Value::as_u64).ok_or_else(|| format!("`{k}` missing"));
+            Ok(DynamicGlobalProperties {
+                head_block_number: num("head_block_number")?,
+                last_irreversible_block_num: num("last_irreversible_block_num")?,
+                time: v.get("time").and_then(Value::as_str).unwrap_or("").to_string(),
+            })
+        })
+        .await
+    }
+
+    /// Blocks `start..start+count` (count is clamped to Hive's limit of 1000); fewer when the
+    /// range runs past the head.
+    pub async fn get_block_range(&self, start: u64, count: u32) -> Result<Vec<Block>, HiveError> {
+        let count = count.clamp(1, 1000);
+        self.call(
+            "block_api.get_block_range",
+            json!({"starting_block_num": start, "count": count}),
+            |v| decode_get_block_range(v).map_err(|e| e.to_string()),
+        )
+        .await
+    }
+
+    /// One block, or `None` when it is not produced yet.
+    pub async fn get_block(&self, num: u64) -> Result<Option<Block>, HiveError> {
+        self.call("block_api.get_block", json!({"block_num": num}), |v| {
+            decode_get_block(v, num).map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// Broadcasts a signed transaction (legacy JSON form).
+    pub async fn broadcast_transaction(&self, tx: &Value) -> Result<Value, HiveError> {
+        self.call("condenser_api.broadcast_transaction", json!([tx]), |v| Ok(v.clone()))
+            .await
+    }
+}

@@ -1,0 +1,317 @@
+//! A local Hive node simulator: JSON-RPC on 127.0.0.1 serving a chain it produces.
+//!
+//! It stands in for a Hive API node in tests and in `make run` (there is no Hive network
+//! here). The chain is deterministic: block N depends only on (seed, N) and on transactions
+//! broadcast to it, which go into the next produced block. Blocks are produced lazily from
+//! the wall clock (`prefill` at start, then one per `block_interval`) and kept, so repeated
+//! queries return identical JSON.
+
+use crate::traffic::{op, Rng, TrafficConfig};
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use opentoken_core::hive_json::{decode_op, encode_block_appbase, encode_block_legacy, format_timestamp};
+use opentoken_core::{Block, Transaction};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub first_block: u64,
+    pub block_interval: Duration,
+    /// Blocks available immediately at start.
+    pub prefill_blocks: u64,
+    /// Blocks between the head and the last irreversible block.
+    pub irreversible_lag: u64,
+    pub traffic: TrafficConfig,
+}
+
+/// Genesis time of every simulated chain (block `first_block`).
+const GENESIS_TIME: u64 = 1_735_689_600; // 2025-01-01T00:00:00
+
+fn block_id(seed: u64, num: u64) -> String {
+    if num == 0 {
+        return "0".repeat(40);
+    }
+    let mut h = Sha256::new();
+    h.update(b"opentoken/devnet/block");
+    h.update(seed.to_le_bytes());
+    h.update(num.to_le_bytes());
+    let d = h.finalize();
+    format!("{:08x}{}", num as u32, hex::encode(&d[..16]))
+}
+
+fn txid(seed: u64, num: u64, i: usize) -> String {
+    let mut h = Sha256::new();
+    h.update(b"opentoken/devnet/tx");
+    h.update(seed.to_le_bytes());
+    h.update(num.to_le_bytes());
+    h.update((i as u64).to_le_bytes());
+    hex::encode(&h.finalize()[..20])
+}
+
+/// Block `num` of the chain `cfg` describes, without broadcast transactions.
+pub fn generate_block(cfg: &SimConfig, num: u64) -> Block {
+    let t = &cfg.traffic;
+    let mut rng = Rng::new(cfg.seed, num, b"block");
+    let n_ops = rng.range(
+        u64::from(t.ops_per_block.0),
+        u64::from(t.ops_per_block.1.max(t.ops_per_block.0)),
+    );
+    let mut transactions = Vec::new();
+    let mut made = 0;
+    while made < n_ops && !t.accounts.is_empty() {
+        let Some(actor) = rng.pick(&t.accounts).cloned() else {
+            break;
+        };
+        let size = if rng.chance(150) { rng.range(2, 3) } else { 1 }.min(n_ops - made);
+        let operations = (0..size).map(|_| op(t, &mut rng, &actor)).collect();
+        transactions.push(Transaction {
+            txid: txid(cfg.seed, num, transactions.len()),
+            operations,
+        });
+        made += size;
+    }
+    let witnesses = ["witness-a", "witness-b", "witness-c"];
+    Block {
+        num,
+        id: block_id(cfg.seed, num),
+        previous: block_id(cfg.seed, num - 1),
+        timestamp: GENESIS_TIME + 3 * num.saturating_sub(cfg.first_block),
+        witness: witnesses[(num % 3) as usize].to_string(),
+        transactions,
+    }
+}
+
+struct Chain {
+    blocks: Vec<Block>,
+    pending: Vec<Transaction>,
+}
+
+struct Shared {
+    cfg: SimConfig,
+    started: Instant,
+    chain: Mutex<Chain>,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Chain> {
+        self.chain.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Produces blocks up to what the clock says the head is; returns the head.
+    fn advance(&self) -> u64 {
+        let interval = self.cfg.block_interval.as_millis().max(1);
+        let due = self.cfg.prefill_blocks + (self.started.elapsed().as_millis() / interval) as u64;
+        let mut chain = self.lock();
+        while (chain.blocks.len() as u64) < due {
+            let num = self.cfg.first_block + chain.blocks.len() as u64;
+            let mut b = generate_block(&self.cfg, num);
+            b.transactions.append(&mut chain.pending);
+            chain.blocks.push(b);
+        }
+        self.cfg.first_block + chain.blocks.len() as u64 - 1
+    }
+
+    fn block(&self, num: u64) -> Option<Block> {
+        let chain = self.lock();
+        num.checked_sub(self.cfg.first_block)
+            .and_then(|i| chain.blocks.get(i as usize))
+            .cloned()
+    }
+}
+
+pub struct Simulator;
+
+pub struct SimHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    /// The current head block number.
+    pub fn head(&self) -> u64 {
+        self.shared.advance()
+    }
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+impl Simulator {
+    pub async fn start(cfg: SimConfig, bind: SocketAddr) -> std::io::Result<SimHandle> {
+        if cfg.first_block == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "first_block must be at least 1",
+            ));
+        }
+        let shared = Arc::new(Shared {
+            cfg,
+            started: Instant::now(),
+            chain: Mutex::new(Chain {
+                blocks: Vec::new(),
+                pending: Vec::new(),
+            }),
+        });
+        let listener = tokio::net::TcpListener::bind(bind).await?;
+        let addr = listener.local_addr()?;
+        let app = Router::new().route("/", post(rpc)).with_state(shared.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        tracing::info!(%addr, "Hive simulator listening");
+        Ok(SimHandle {
+            addr,
+            shared,
+            stop: Some(tx),
+            task,
+        })
+    }
+}
+
+fn rpc_error(id: Value, code: i64, message: impl Into<String>) -> Value {
+    json!({"jsonrpc": "2.0", "error": {"code": code, "message": message.into()}, "id": id})
+}
+
+async fn rpc(State(s): State<Arc<Shared>>, body: String) -> Json<Value> {
+    let req: Value = match serde_json::from_str(&body) {
+        Ok(v) => v,
+        Err(e) => return Json(rpc_error(Value::Null, -32700, format!("Parse error: {e}"))),
+    };
+    match req {
+        Value::Array(reqs) => Json(Value::Array(reqs.iter().map(|r| handle(&s, r)).collect())),
+        r => Json(handle(&s, &r)),
+    }
+}
+
+fn handle(s: &Shared, req: &Value) -> Value {
+    let id = req.get("id").cloned().unwrap_or(Value::Null);
+    let Some(method) = req.get("method").and_then(Value::as_str) else {
+        return rpc_error(id, -32600, "Invalid Request: no method");
+    };
+    let params = req.get("params").cloned().unwrap_or(Value::Null);
+    match call(s, method, &params) {
+        Ok(result) => json!({"jsonrpc": "2.0", "result": result, "id": id}),
+        Err((code, msg)) => rpc_error(id, code, msg),
+    }
+}
+
+fn call(s: &Shared, method: &str, params: &Value) -> Result<Value, (i64, String)> {
+    let head = s.advance();
+    let lib = head
+        .saturating_sub(s.cfg.irreversible_lag)
+        .max(s.cfg.first_block.saturating_sub(1));
+    let u64_param = |name: &str, pos: usize| -> Result<u64, (i64, String)> {
+        params
+            .get(name)
+            .or_else(|| params.get(pos))
+            .and_then(Value::as_u64)
+            .ok_or((
+                -32602,
+                format!("Invalid params: `{name}` must be a non-negative integer"),
+            ))
+    };
+    match method {
+        "condenser_api.get_dynamic_global_properties" | "database_api.get_dynamic_global_properties" => {
+            let head_block = s.block(head);
+            Ok(json!({
+                "head_block_number": head,
+                "head_block_id": head_block.as_ref().map(|b| b.id.clone()).unwrap_or_else(|| "0".repeat(40)),
+                "time": format_timestamp(head_block.map(|b| b.timestamp).unwrap_or(GENESIS_TIME)),
+                "last_irreversible_block_num": lib,
+                "current_witness": "witness-a",
+            }))
+        }
+        "block_api.get_block_range" => {
+            let start = u64_param("starting_block_num", 0)?;
+            let count = u64_param("count", 1)?;
+            if start == 0 {
+                return Err((
+                    -32003,
+                    "Assert Exception:starting_block_num > 0: Invalid starting block number".into(),
+                ));
+            }
+            if count > 1000 {
+                return Err((
+                    -32003,
+                    "Assert Exception:count <= 1000: You can only ask for 1000 blocks at a time".into(),
+                ));
+            }
+            let blocks: Vec<Value> = (start..start.saturating_add(count))
+                .take_while(|n| *n <= head)
+                .filter_map(|n| s.block(n))
+                .map(|b| encode_block_appbase(&b))
+                .collect();
+            Ok(json!({ "blocks": blocks }))
+        }
+        "block_api.get_block" => {
+            let num = u64_param("block_num", 0)?;
+            Ok(match s.block(num) {
+                Some(b) if num <= head => json!({ "block": encode_block_appbase(&b) }),
+                _ => json!({}),
+            })
+        }
+        "condenser_api.get_block" => {
+            let num = u64_param("block_num", 0)?;
+            Ok(s.block(num)
+                .filter(|_| num <= head)
+                .map(|b| encode_block_legacy(&b))
+                .unwrap_or(Value::Null))
+        }
+        "condenser_api.broadcast_transaction" | "network_broadcast_api.broadcast_transaction" => {
+            let tx = params
+                .get(0)
+                .or_else(|| params.get("trx"))
+                .ok_or((-32602, "Invalid params: expected [transaction]".into()))?;
+            let ops = tx
+                .get("operations")
+                .and_then(Value::as_array)
+                .ok_or((-32602, "transaction has no operations".into()))?;
+            if ops.is_empty() {
+                return Err((-32000, "transaction must have at least one operation".into()));
+            }
+            let operations = ops
+                .iter()
+                .map(decode_op)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| (-32602, format!("bad operation: {e}")))?;
+            // Not Hive's transaction id (that needs the binary serialisation); a stable digest.
+            let txid = hex::encode(&Sha256::digest(tx.to_string().as_bytes())[..20]);
+            s.lock().pending.push(Transaction {
+                txid: txid.clone(),
+                operations,
+            });
+            Ok(json!({ "id": txid }))
+        }
+        other => Err((-32601, format!("Method not found: {other}"))),
+    }
+}

@@ -1,0 +1,197 @@
+//! Generated user traffic for the simulator: valid token ops, invalid ones of every kind
+//! the node must reject, and unrelated Hive ops. Deterministic: a function of (seed, block).
+
+use opentoken_core::{Asset, AssetSymbol, CustomJsonOp, DelegateVestingSharesOp, HiveOp, TransferOp};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrafficConfig {
+    /// custom_json id prefix, e.g. `dlux_`.
+    pub prefix: String,
+    /// Accounts that act (they should hold genesis balances).
+    pub accounts: Vec<String>,
+    /// Accounts registered as nodes (allowed to gov_up).
+    pub nodes: Vec<String>,
+    pub delegation_account: String,
+    /// Community ops per block, inclusive range.
+    pub ops_per_block: (u32, u32),
+    /// Share of generated community ops that are invalid, per mille.
+    pub invalid_per_mille: u32,
+}
+
+/// SplitMix64: tiny, fast, and identical everywhere (no dependency on a crate's RNG version).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64, block: u64, stream: &[u8]) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"opentoken/devnet/rng");
+        h.update(seed.to_le_bytes());
+        h.update(block.to_le_bytes());
+        h.update(stream);
+        let d = h.finalize();
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[..8]);
+        Rng(u64::from_le_bytes(b))
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        if hi <= lo {
+            return lo;
+        }
+        lo + self.next_u64() % (hi - lo + 1)
+    }
+    pub fn chance(&mut self, per_mille: u32) -> bool {
+        self.range(0, 999) < u64::from(per_mille)
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+        if items.is_empty() {
+            None
+        } else {
+            items.get(self.range(0, items.len() as u64 - 1) as usize)
+        }
+    }
+}
+
+fn cj(prefix: &str, name: &str, signer: &str, active: bool, json: String) -> HiveOp {
+    HiveOp::CustomJson(CustomJsonOp {
+        required_auths: if active { vec![signer.to_string()] } else { vec![] },
+        required_posting_auths: if active { vec![] } else { vec![signer.to_string()] },
+        id: format!("{prefix}{name}"),
+        json,
+    })
+}
+
+/// One generated op signed by `actor` (a transaction groups ops of one signer).
+pub fn op(cfg: &TrafficConfig, rng: &mut Rng, actor: &str) -> HiveOp {
+    let p = cfg.prefix.as_str();
+    let mut peer = |rng: &mut Rng| -> String {
+        let others: Vec<&String> = cfg.accounts.iter().filter(|a| a.as_str() != actor).collect();
+        rng.pick(&others)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "null".into())
+    };
+    if rng.chance(cfg.invalid_per_mille) {
+        return invalid(cfg, rng, actor, &mut peer);
+    }
+    match rng.range(0, 99) {
+        0..=34 => {
+            let to = peer(rng);
+            cj(p, "send", actor, true, json!({"to": to, "amount": rng.range(1, 50_000)}).to_string())
+        }
+        35..=46 => cj(p, "power_up", actor, true, json!({"amount": rng.range(1, 30_000)}).to_string()),
+        47..=54 => cj(p, "power_down", actor, true, json!({"amount": rng.range(0, 20_000)}).to_string()),
+        55..=62 => {
+            let to = peer(rng);
+            cj(p, "power_grant", actor, true, json!({"to": to, "amount": rng.range(0, 20_000)}).to_string())
+        }
+        63..=70 => {
+            let node = rng.pick(&cfg.nodes).cloned().unwrap_or_else(|| actor.to_string());
+            cj(p, "gov_up", &node, true, json!({"amount": rng.range(1, 20_000)}).to_string())
+        }
+        71..=75 => cj(p, "gov_down", actor, true, json!({"amount": rng.range(0, 10_000)}).to_string()),
+        76..=79 => {
+            let gov = rng.chance(300);
+            cj(p, "claim", actor, true, if gov { json!({"gov": true}) } else { json!({}) }.to_string())
+        }
+        80..=84 => HiveOp::DelegateVestingShares(DelegateVestingSharesOp {
+            delegator: actor.to_string(),
+            delegatee: cfg.delegation_account.clone(),
+            vesting_shares: Asset::new(rng.range(0, 3) as i64 * rng.range(1_000_000, 9_000_000_000) as i64, AssetSymbol::Vests),
+        }),
+        85..=89 => HiveOp::CustomJson(CustomJsonOp {
+            required_auths: vec![],
+            required_posting_auths: vec![actor.to_string()],
+            id: "sm_sps".into(),
+            json: json!({"action": "stake", "qty": rng.range(1, 100)}).to_string(),
+        }),
+        90..=94 => HiveOp::Transfer(TransferOp {
+            from: actor.to_string(),
+            to: peer(rng),
+            amount: Asset::new(rng.range(1, 10_000) as i64, AssetSymbol::Hive),
+            memo: String::new(),
+        }),
+        _ => HiveOp::Other {
+            name: "vote".into(),
+            body: json!({"voter": actor, "author": peer(rng), "permlink": format!("post-{}", rng.range(1, 99)), "weight": 10000})
+                .to_string(),
+        },
+    }
+}
+
+fn invalid(cfg: &TrafficConfig, rng: &mut Rng, actor: &str, peer: &mut dyn FnMut(&mut Rng) -> String) -> HiveOp {
+    let p = cfg.prefix.as_str();
+    match rng.range(0, 15) {
+        0 => cj(p, "send", actor, true, "{\"to\": \"bob\", \"amount\": ".into()),
+        1 => cj(p, "send", actor, true, "[1, 2, 3]".into()),
+        2 => {
+            let to = peer(rng);
+            cj(p, "send", actor, false, json!({"to": to, "amount": 5}).to_string())
+        }
+        3 => cj(p, "power_up", actor, true, json!({"amount": -500}).to_string()),
+        4 => cj(p, "power_up", actor, true, json!({"amount": 0}).to_string()),
+        5 => cj(
+            p,
+            "send",
+            actor,
+            true,
+            json!({"to": peer(rng), "amount": "1.5"}).to_string(),
+        ),
+        6 => cj(
+            p,
+            "send",
+            actor,
+            true,
+            json!({"to": peer(rng), "amount": "0x10"}).to_string(),
+        ),
+        7 => cj(p, "power_up", actor, true, "{\"amount\": 1e30}".into()),
+        8 => cj(p, "frobnicate", actor, true, "{}".into()),
+        9 => cj(
+            p,
+            "send",
+            actor,
+            true,
+            json!({"to": peer(rng), "amount": 1, "memo": "x".repeat(8200)}).to_string(),
+        ),
+        10 => cj(p, "send", actor, true, json!({"to": actor, "amount": 10}).to_string()),
+        11 => cj(
+            p,
+            "send",
+            actor,
+            true,
+            json!({"to": "Not-An-Account", "amount": 10}).to_string(),
+        ),
+        12 => cj(
+            p,
+            "power_grant",
+            actor,
+            true,
+            json!({"to": actor, "amount": 10}).to_string(),
+        ),
+        13 => {
+            let non_node = cfg
+                .accounts
+                .iter()
+                .find(|a| !cfg.nodes.contains(a))
+                .cloned()
+                .unwrap_or_else(|| actor.to_string());
+            cj(p, "gov_up", &non_node, true, json!({"amount": 10}).to_string())
+        }
+        14 => cj(
+            p,
+            "send",
+            actor,
+            true,
+            json!({"to": peer(rng), "amount": 9_000_000_000_000u64}).to_string(),
+        ),
+        _ => cj(p, "power_down", actor, false, json!({"amount": 10}).to_string()),
+    }
+}
