@@ -15,7 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 pub fn devnet_spec_path() -> PathBuf {
@@ -28,14 +31,22 @@ pub fn devnet_spec() -> Arc<ChainSpec> {
 
 /// The `opentoken` binary built by `make test` (cargo builds it before the tests run).
 pub fn bin() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
     let p = target.join("debug/opentoken");
-    assert!(p.exists(), "{} is missing: run `cargo build -p opentoken` first (make test does)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build -p opentoken` first (make test does)",
+        p.display()
+    );
     p
 }
 
 pub fn modules(spec: &ChainSpec) -> Vec<Arc<dyn ErasedModule>> {
-    vec![Arc::new(opentoken_token::TokenModule::from_spec(spec).expect("token config"))]
+    vec![Arc::new(
+        opentoken_token::TokenModule::from_spec(spec).expect("token config"),
+    )]
 }
 
 pub fn tables(modules: &[Arc<dyn ErasedModule>]) -> Vec<Arc<dyn RouteTable>> {
@@ -44,9 +55,19 @@ pub fn tables(modules: &[Arc<dyn ErasedModule>]) -> Vec<Arc<dyn RouteTable>> {
 
 pub fn sim_config(spec: &ChainSpec, seed: u64, ops: (u32, u32), invalid_per_mille: u32) -> SimConfig {
     let genesis = &spec.modules["token"]["genesis"];
-    let mut accounts: Vec<String> = genesis["balances"].as_object().expect("balances").keys().cloned().collect();
+    let mut accounts: Vec<String> = genesis["balances"]
+        .as_object()
+        .expect("balances")
+        .keys()
+        .cloned()
+        .collect();
     accounts.sort();
-    let nodes = genesis["nodes"].as_array().expect("nodes").iter().filter_map(|v| v.as_str().map(String::from)).collect();
+    let nodes = genesis["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
     SimConfig {
         seed,
         first_block: spec.starting_block.max(1),
@@ -67,7 +88,9 @@ pub fn sim_config(spec: &ChainSpec, seed: u64, ops: (u32, u32), invalid_per_mill
 pub fn generate(spec: &ChainSpec, seed: u64, blocks: u64) -> Vec<Block> {
     let cfg = sim_config(spec, seed, (0, 8), 150);
     let first = spec.starting_block.max(1);
-    (first..first + blocks).map(|n| opentoken_hive::generate_block(&cfg, n)).collect()
+    (first..first + blocks)
+        .map(|n| opentoken_hive::generate_block(&cfg, n))
+        .collect()
 }
 
 pub fn open(dir: &Path) -> (Arc<dyn Log>, Arc<dyn Store>) {
@@ -88,9 +111,20 @@ pub fn publish(spec: &Arc<ChainSpec>, log: &Arc<dyn Log>, blocks: &[Block], chun
 
 /// Processes everything up to `until` with commits every `commit_every` blocks.
 pub fn process(spec: &Arc<ChainSpec>, log: &Arc<dyn Log>, store: &Arc<dyn Store>, commit_every: u64, until: u64) {
-    let cfg = ProcessorConfig { commit_every_blocks: commit_every, until_block: Some(until), ..Default::default() };
-    let mut p = Processor::open(spec.clone(), modules(spec), log.clone(), store.clone(), cfg, Arc::new(Telemetry::new()))
-        .expect("processor");
+    let cfg = ProcessorConfig {
+        commit_every_blocks: commit_every,
+        until_block: Some(until),
+        ..Default::default()
+    };
+    let mut p = Processor::open(
+        spec.clone(),
+        modules(spec),
+        log.clone(),
+        store.clone(),
+        cfg,
+        Arc::new(Telemetry::new()),
+    )
+    .expect("processor");
     loop {
         match p.step().expect("step") {
             Step::Done => break,

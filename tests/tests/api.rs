@@ -65,7 +65,11 @@ async fn api_serves_balances_statuses_reports_and_health() {
     let mut rejected = None;
     for b in &blocks {
         for tx in &b.transactions {
-            if !tx.operations.iter().any(|o| matches!(o, HiveOp::CustomJson(c) if c.id.starts_with("dlux_"))) {
+            if !tx
+                .operations
+                .iter()
+                .any(|o| matches!(o, HiveOp::CustomJson(c) if c.id.starts_with("dlux_")))
+            {
                 continue;
             }
             for st in store.statuses(&tx.txid).unwrap() {
@@ -83,7 +87,14 @@ async fn api_serves_balances_statuses_reports_and_health() {
     assert_eq!(s["ops"][0]["ok"], true, "{body}");
     let (_, body) = get(&format!("/api/status/{}", rejected.expect("a rejected op"))).await;
     let s: Value = serde_json::from_str(&body).unwrap();
-    assert!(s["ops"].as_array().unwrap().iter().any(|o| o["ok"] == false && o["code"].is_string()), "{body}");
+    assert!(
+        s["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["ok"] == false && o["code"].is_string()),
+        "{body}"
+    );
     let (_, body) = get("/api/status/0000000000000000000000000000000000000000").await;
     assert!(body.contains("not yet been processed"), "{body}");
 

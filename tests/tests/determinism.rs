@@ -34,11 +34,22 @@ fn batch_sizes_fetch_sizes_and_restarts_give_identical_hashes() {
     }
     let (first_cfg, reference) = &prints[0];
     assert_eq!(reference.progress_block, Some(last));
-    assert_eq!(reference.checkpoints.len() as u64, last / spec.checkpoint_interval, "a checkpoint every interval");
+    assert_eq!(
+        reference.checkpoints.len() as u64,
+        last / spec.checkpoint_interval,
+        "a checkpoint every interval"
+    );
     let distinct: std::collections::BTreeSet<_> = reference.checkpoints.iter().map(|c| c.hash).collect();
-    assert_eq!(distinct.len(), reference.checkpoints.len(), "state changes between checkpoints");
+    assert_eq!(
+        distinct.len(),
+        reference.checkpoints.len(),
+        "state changes between checkpoints"
+    );
     for (cfg, fp) in &prints[1..] {
-        assert_eq!(fp.checkpoints, reference.checkpoints, "checkpoints differ: {cfg:?} vs {first_cfg:?}");
+        assert_eq!(
+            fp.checkpoints, reference.checkpoints,
+            "checkpoints differ: {cfg:?} vs {first_cfg:?}"
+        );
         assert_eq!(fp.state, reference.state, "state differs: {cfg:?} vs {first_cfg:?}");
     }
     // The last checkpoint's hash equals the commitment recomputed from a full state dump when

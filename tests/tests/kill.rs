@@ -25,7 +25,18 @@ fn start_devnet() -> Devnet {
     let mut child = Command::new(bin())
         .args(["devnet", "--chain"])
         .arg(devnet_spec_path())
-        .args(["--sim-seed", "9", "--sim-block-ms", "10", "--sim-prefill", "50", "--sim-lag", "2", "--sim-ops", "0,8"])
+        .args([
+            "--sim-seed",
+            "9",
+            "--sim-block-ms",
+            "10",
+            "--sim-prefill",
+            "50",
+            "--sim-lag",
+            "2",
+            "--sim-ops",
+            "0,8",
+        ])
         .args(["--sim-listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -33,9 +44,14 @@ fn start_devnet() -> Devnet {
         .expect("spawn devnet");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("devnet prints its URL");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("devnet prints its URL");
     let url = line.rsplit(' ').next().expect("url").trim().to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "unexpected devnet banner {line:?}");
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "unexpected devnet banner {line:?}"
+    );
     Devnet(child, url)
 }
 
@@ -46,7 +62,16 @@ fn node(data: &Path, url: &str) -> Command {
         .arg(data)
         .arg("--chain")
         .arg(devnet_spec_path())
-        .args(["--hive-api", url, "--listen", "127.0.0.1:0", "--commit-every", "25", "--fetch-batch", "40"])
+        .args([
+            "--hive-api",
+            url,
+            "--listen",
+            "127.0.0.1:0",
+            "--commit-every",
+            "25",
+            "--fetch-batch",
+            "40",
+        ])
         .args(["--until-block", &UNTIL.to_string()])
         .env("OPENTOKEN_LOG", "warn")
         .stdout(Stdio::null())
@@ -84,7 +109,11 @@ fn sigkill_at_random_moments_changes_nothing() {
         child.wait().expect("reap");
         kills += 1;
     }
-    assert!(kills >= 20, "only {kills} kills in {:?} before the node finished; slow the chain down", started.elapsed());
+    assert!(
+        kills >= 20,
+        "only {kills} kills in {:?} before the node finished; slow the chain down",
+        started.elapsed()
+    );
     run_to_end(victim.path(), &devnet.1);
 
     let (_, ref_store) = open(reference.path());
@@ -93,7 +122,10 @@ fn sigkill_at_random_moments_changes_nothing() {
     let b = fingerprint(&vic_store);
     assert_eq!(a.progress_block, Some(UNTIL));
     assert_eq!(a.checkpoints.len() as u64, UNTIL / 100);
-    assert_eq!(b.checkpoints, a.checkpoints, "checkpoint hashes differ after {kills} kills");
+    assert_eq!(
+        b.checkpoints, a.checkpoints,
+        "checkpoint hashes differ after {kills} kills"
+    );
     assert_eq!(b.state, a.state, "state differs after {kills} kills");
     drop((ref_store, vic_store));
 
@@ -106,19 +138,33 @@ fn sigkill_at_random_moments_changes_nothing() {
         .output()
         .expect("replay");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "replay failed: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains(&format!("{0}/{0} recorded checkpoints reproduced", UNTIL / 100)), "{stdout}");
+    assert!(
+        out.status.success(),
+        "replay failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("{0}/{0} recorded checkpoints reproduced", UNTIL / 100)),
+        "{stdout}"
+    );
 
     // The store refuses to record a contradicting checkpoint...
     {
         let (_, store) = open(victim.path());
         let mut cp = store.checkpoints("token").unwrap()[3].clone();
         cp.hash[0] ^= 1;
-        let batch = opentoken_store::CommitBatch { checkpoints: vec![cp], ..Default::default() };
-        assert!(matches!(store.commit(&batch), Err(opentoken_store::StoreError::Conflict { .. })));
+        let batch = opentoken_store::CommitBatch {
+            checkpoints: vec![cp],
+            ..Default::default()
+        };
+        assert!(matches!(
+            store.commit(&batch),
+            Err(opentoken_store::StoreError::Conflict { .. })
+        ));
     }
     // ...so simulate disk corruption of checkpoint 400 below the store: replay must catch it.
     {
+        use redb::ReadableTable;
         let db = redb::Database::open(victim.path().join("opentoken.redb")).unwrap();
         let table: redb::TableDefinition<(&str, u64), [u8; 32]> = redb::TableDefinition::new("opentoken_checkpoints");
         let tx = db.begin_write().unwrap();
@@ -138,5 +184,9 @@ fn sigkill_at_random_moments_changes_nothing() {
         .output()
         .expect("replay");
     assert!(!out.status.success(), "replay must fail on a tampered checkpoint");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("checkpoint 400"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("checkpoint 400"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

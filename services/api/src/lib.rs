@@ -40,7 +40,9 @@ impl KvSource for StoreKv<'_> {
         self.store.get(self.module, key).map_err(|e| e.to_string())
     }
     fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
-        self.store.scan_prefix(self.module, prefix, limit).map_err(|e| e.to_string())
+        self.store
+            .scan_prefix(self.module, prefix, limit)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -85,16 +87,25 @@ impl ApiState {
     }
 
     fn token_kv(&self) -> StoreKv<'_> {
-        StoreKv { store: self.store.as_ref(), module: "token" }
+        StoreKv {
+            store: self.store.as_ref(),
+            module: "token",
+        }
     }
 }
 
 async fn user(State(s): State<ApiState>, Path(user): Path<String>) -> Response {
     let Some(account) = user.strip_prefix('@') else {
-        return fail(StatusCode::NOT_FOUND, format!("no route /{user}; accounts are at /@<account>"));
+        return fail(
+            StatusCode::NOT_FOUND,
+            format!("no route /{user}; accounts are at /@<account>"),
+        );
     };
     if !opentoken_core::account::is_valid_account_name(account) {
-        return fail(StatusCode::BAD_REQUEST, format!("{account:?} is not a valid Hive account name"));
+        return fail(
+            StatusCode::BAD_REQUEST,
+            format!("{account:?} is not a valid Hive account name"),
+        );
     }
     let kv = s.token_kv();
     match tokio::task::block_in_place(|| opentoken_token::account_view(&kv, account)) {
@@ -102,7 +113,10 @@ async fn user(State(s): State<ApiState>, Path(user): Path<String>) -> Response {
             Ok(Value::Object(m)) => s.envelope(m).into_response(),
             Ok(_) | Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "account view is not an object"),
         },
-        Err(e) => fail(StatusCode::SERVICE_UNAVAILABLE, format!("reading account {account}: {e}")),
+        Err(e) => fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("reading account {account}: {e}"),
+        ),
     }
 }
 
@@ -175,10 +189,17 @@ async fn status(State(s): State<ApiState>, Path(txid): Path<String>) -> Response
         .into_response(),
         Ok(list) => {
             let ops: Vec<Value> = list.iter().map(status_text).collect();
-            let summary = ops.last().and_then(|o| o.get("message")).cloned().unwrap_or(Value::Null);
+            let summary = ops
+                .last()
+                .and_then(|o| o.get("message"))
+                .cloned()
+                .unwrap_or(Value::Null);
             Json(json!({ "txid": txid, "status": summary, "ops": ops })).into_response()
         }
-        Err(e) => fail(StatusCode::SERVICE_UNAVAILABLE, format!("reading status of {txid}: {e}")),
+        Err(e) => fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("reading status of {txid}: {e}"),
+        ),
     }
 }
 
@@ -209,11 +230,19 @@ async fn readyz(State(s): State<ApiState>) -> Response {
         Ok(()) => (StatusCode::OK, Json(json!({"ready": true}))).into_response(),
         Err(why) => {
             let reasons: serde_json::Map<String, Value> = why.into_iter().map(|(c, w)| (c, json!(w))).collect();
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"ready": false, "not_ready": reasons}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"ready": false, "not_ready": reasons})),
+            )
+                .into_response()
         }
     }
 }
 
 async fn metrics(State(s): State<ApiState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.telemetry.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.telemetry.render(),
+    )
+        .into_response()
 }

@@ -6,7 +6,7 @@ use crate::module::Route;
 use crate::spec::ChainSpec;
 
 /// The routing facts of one module, as the ingester needs them.
-pub trait RouteTable {
+pub trait RouteTable: Send + Sync {
     fn module_name(&self) -> &'static str;
     fn route_list(&self) -> &[Route];
     fn wants_hive_op(&self, op: &HiveOp, spec: &ChainSpec) -> bool;

@@ -22,10 +22,17 @@ use thiserror::Error;
 pub enum IngestError {
     #[error(transparent)]
     Log(#[from] LogError),
-    #[error("last record of topic {topic} cannot be decoded: {detail}; the topic was written by an incompatible version")]
+    #[error(
+        "last record of topic {topic} cannot be decoded: {detail}; the topic was written by an incompatible version"
+    )]
     Decode { topic: String, detail: String },
     #[error("block {num} does not link to block {prev_num}: its previous is {got}, expected {expected}; the Hive API node serves another chain — check --hive-api")]
-    Discontinuity { num: u64, prev_num: u64, expected: String, got: String },
+    Discontinuity {
+        num: u64,
+        prev_num: u64,
+        expected: String,
+        got: String,
+    },
     #[error("blocks are not consecutive: got {got} after {after}")]
     NotConsecutive { after: u64, got: u64 },
 }
@@ -51,15 +58,21 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    pub fn open(spec: Arc<ChainSpec>, tables: Vec<Arc<dyn RouteTable>>, log: Arc<dyn Log>) -> Result<Self, IngestError> {
+    pub fn open(
+        spec: Arc<ChainSpec>,
+        tables: Vec<Arc<dyn RouteTable>>,
+        log: Arc<dyn Log>,
+    ) -> Result<Self, IngestError> {
         let mut heads = Vec::new();
         let mut last_id: Option<(u64, String)> = None;
         for t in &tables {
             let topic = spec.ops_topic(t.module_name());
             let last = match log.last(&topic)? {
                 Some(r) => {
-                    let rec = opentoken_codec::decode_block_record(&r.value)
-                        .map_err(|e| IngestError::Decode { topic: topic.clone(), detail: e.to_string() })?;
+                    let rec = opentoken_codec::decode_block_record(&r.value).map_err(|e| IngestError::Decode {
+                        topic: topic.clone(),
+                        detail: e.to_string(),
+                    })?;
                     if last_id.as_ref().is_none_or(|(b, _)| rec.last_block < *b) {
                         last_id = Some((rec.last_block, rec.block_id.clone()));
                     }
@@ -67,13 +80,23 @@ impl Publisher {
                 }
                 None => None,
             };
-            heads.push(TopicHead { topic, module: t.module_name(), last_block: last });
+            heads.push(TopicHead {
+                topic,
+                module: t.module_name(),
+                last_block: last,
+            });
         }
         // Only the minimum over topics is known to be linked; a fresh topic resets the check.
         if heads.iter().any(|h| h.last_block.is_none()) {
             last_id = None;
         }
-        Ok(Self { spec, tables, log, heads, last_id })
+        Ok(Self {
+            spec,
+            tables,
+            log,
+            heads,
+            last_id,
+        })
     }
 
     /// The next block to fetch: one after the least advanced topic.
@@ -94,7 +117,10 @@ impl Publisher {
         }
         for w in blocks.windows(2) {
             if w[1].num != w[0].num + 1 {
-                return Err(IngestError::NotConsecutive { after: w[0].num, got: w[1].num });
+                return Err(IngestError::NotConsecutive {
+                    after: w[0].num,
+                    got: w[1].num,
+                });
             }
             if w[1].previous != w[0].id {
                 return Err(IngestError::Discontinuity {
@@ -167,7 +193,12 @@ impl Publisher {
             stats.records += records.len() as u64;
             let encoded: Vec<(Vec<u8>, Vec<u8>)> = records
                 .iter()
-                .map(|r| (r.block_num.to_be_bytes().to_vec(), opentoken_codec::encode_block_record(r)))
+                .map(|r| {
+                    (
+                        r.block_num.to_be_bytes().to_vec(),
+                        opentoken_codec::encode_block_record(r),
+                    )
+                })
                 .collect();
             if !encoded.is_empty() {
                 batch.push((head.topic.clone(), encoded));
@@ -204,7 +235,12 @@ pub struct IngesterConfig {
 
 impl Default for IngesterConfig {
     fn default() -> Self {
-        Self { batch: 1000, follow_head: false, poll: Duration::from_millis(1000), until_block: None }
+        Self {
+            batch: 1000,
+            follow_head: false,
+            poll: Duration::from_millis(1000),
+            until_block: None,
+        }
     }
 }
 
@@ -235,9 +271,21 @@ pub async fn run(
                 continue;
             }
         };
-        let target = if cfg.follow_head { props.head_block_number } else { props.last_irreversible_block_num };
-        telemetry.gauge_set("opentoken_hive_head_block", "Hive head block", props.head_block_number as f64);
-        telemetry.gauge_set("opentoken_hive_irreversible_block", "Hive last irreversible block", target as f64);
+        let target = if cfg.follow_head {
+            props.head_block_number
+        } else {
+            props.last_irreversible_block_num
+        };
+        telemetry.gauge_set(
+            "opentoken_hive_head_block",
+            "Hive head block",
+            props.head_block_number as f64,
+        );
+        telemetry.gauge_set(
+            "opentoken_hive_irreversible_block",
+            "Hive last irreversible block",
+            target as f64,
+        );
         telemetry.gauge_set(
             "opentoken_ingest_lag_blocks",
             "Blocks between the target (irreversible) block and the last published one",
@@ -261,7 +309,10 @@ pub async fn run(
             }
         };
         // Only irreversible blocks, in order, from `next`.
-        let blocks: Vec<Block> = blocks.into_iter().filter(|b| b.num >= next && b.num <= target).collect();
+        let blocks: Vec<Block> = blocks
+            .into_iter()
+            .filter(|b| b.num >= next && b.num <= target)
+            .collect();
         if blocks.first().is_none_or(|b| b.num != next) {
             tracing::warn!(next, "API node returned no block {next}; retrying");
             tokio::time::sleep(backoff).await;
@@ -272,8 +323,16 @@ pub async fn run(
             Ok(stats) => {
                 backoff = Duration::from_millis(200);
                 telemetry.set_ready("ingester");
-                telemetry.counter_add("opentoken_ingested_blocks_total", "Blocks published to the ops topics", blocks.len() as u64);
-                telemetry.counter_add("opentoken_ingested_ops_total", "Community ops routed to modules", stats.ops_routed);
+                telemetry.counter_add(
+                    "opentoken_ingested_blocks_total",
+                    "Blocks published to the ops topics",
+                    blocks.len() as u64,
+                );
+                telemetry.counter_add(
+                    "opentoken_ingested_ops_total",
+                    "Community ops routed to modules",
+                    stats.ops_routed,
+                );
                 if let Some(b) = stats.last_block {
                     telemetry.gauge_set("opentoken_ingested_block", "Last block published", b as f64);
                     tracing::debug!(block = b, routed = stats.ops_routed, "published");

@@ -52,12 +52,14 @@ fn bench_blocking(a: BenchArgs) -> Result<()> {
         lag: 0,
         ops: vec![a.ops_per_block, a.ops_per_block],
         invalid_per_mille: a.invalid_per_mille,
-        listen: "127.0.0.1:0".parse()?,
+        sim_listen: "127.0.0.1:0".parse()?,
     };
     let cfg = crate::devnet::sim_config(&spec, &sim);
     let first = spec.starting_block.max(1);
     eprintln!("generating {} blocks ...", a.blocks);
-    let blocks: Vec<Block> = (first..first + a.blocks).map(|n| opentoken_hive::generate_block(&cfg, n)).collect();
+    let blocks: Vec<Block> = (first..first + a.blocks)
+        .map(|n| opentoken_hive::generate_block(&cfg, n))
+        .collect();
 
     // 1. State machine alone.
     let modules = crate::node::modules(&spec)?;
@@ -70,14 +72,25 @@ fn bench_blocking(a: BenchArgs) -> Result<()> {
         for (ti, tx) in b.transactions.iter().enumerate() {
             for (oi, op) in tx.operations.iter().enumerate() {
                 if router.route(op) == Some("token") {
-                    ops.push(RoutedOp { pos: ChainPos::new(b.num, ti as u32, oi as u32), txid: tx.txid.clone(), op: op.clone() });
+                    ops.push(RoutedOp {
+                        pos: ChainPos::new(b.num, ti as u32, oi as u32),
+                        txid: tx.txid.clone(),
+                        op: op.clone(),
+                    });
                 }
             }
         }
         token_ops += ops.len() as u64;
         routed.push((b.num, b.timestamp, ops));
     }
-    let slots = modules.iter().map(|m| Slot { module: m.clone(), state: ModuleState::new(), last_block: None }).collect();
+    let slots = modules
+        .iter()
+        .map(|m| Slot {
+            module: m.clone(),
+            state: ModuleState::new(),
+            last_block: None,
+        })
+        .collect();
     let mut engine = Engine::new(spec.clone(), slots, vec![]);
     engine.genesis()?;
     let t = Instant::now();
@@ -86,7 +99,11 @@ fn bench_blocking(a: BenchArgs) -> Result<()> {
         let mut m = BTreeMap::new();
         m.insert("token", ops.as_slice());
         let out = engine.process_block(*num, *ts, &m)?;
-        rejected += out.statuses.iter().filter(|s| matches!(s.outcome, opentoken_core::Outcome::Rejected { .. })).count() as u64;
+        rejected += out
+            .statuses
+            .iter()
+            .filter(|s| matches!(s.outcome, opentoken_core::Outcome::Rejected { .. }))
+            .count() as u64;
     }
     let sm = t.elapsed().as_secs_f64();
 
@@ -99,22 +116,43 @@ fn bench_blocking(a: BenchArgs) -> Result<()> {
         publisher.publish(chunk)?;
     }
     let publish = t.elapsed().as_secs_f64();
-    let pcfg = ProcessorConfig { commit_every_blocks: a.commit_every, until_block: Some(first + a.blocks - 1), ..Default::default() };
-    let mut p = Processor::open(spec.clone(), crate::node::modules(&spec)?, log, store, pcfg, Arc::new(Telemetry::new()))?;
+    let pcfg = ProcessorConfig {
+        commit_every_blocks: a.commit_every,
+        until_block: Some(first + a.blocks - 1),
+        ..Default::default()
+    };
+    let mut p = Processor::open(
+        spec.clone(),
+        crate::node::modules(&spec)?,
+        log,
+        store,
+        pcfg,
+        Arc::new(Telemetry::new()),
+    )?;
     let t2 = Instant::now();
     while p.step()? != Step::Done {}
     let process = t2.elapsed().as_secs_f64();
     let total = t.elapsed().as_secs_f64();
 
-    println!("opentoken bench: {} blocks, {} token ops ({} rejected), seed {}", a.blocks, token_ops, rejected, a.seed);
+    println!(
+        "opentoken bench: {} blocks, {} token ops ({} rejected), seed {}",
+        a.blocks, token_ops, rejected, a.seed
+    );
     println!("| measurement | seconds | token ops/s | blocks/s |");
     println!("|---|---|---|---|");
     let row = |name: &str, secs: f64| {
-        println!("| {name} | {secs:.3} | {:.0} | {:.0} |", token_ops as f64 / secs, a.blocks as f64 / secs);
+        println!(
+            "| {name} | {secs:.3} | {:.0} | {:.0} |",
+            token_ops as f64 / secs,
+            a.blocks as f64 / secs
+        );
     };
     row("state machine alone (engine, in memory)", sm);
     row("embedded: publish to log", publish);
-    row(&format!("embedded: process + commit (every {} blocks)", a.commit_every), process);
+    row(
+        &format!("embedded: process + commit (every {} blocks)", a.commit_every),
+        process,
+    );
     row("embedded end to end (publish + process + commit)", total);
     Ok(())
 }

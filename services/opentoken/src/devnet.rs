@@ -31,7 +31,7 @@ pub struct SimArgs {
     pub invalid_per_mille: u32,
     /// Address of the simulator's JSON-RPC endpoint (port 0 = any free port).
     #[arg(long = "sim-listen", default_value = "127.0.0.1:0")]
-    pub listen: SocketAddr,
+    pub sim_listen: SocketAddr,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -81,9 +81,9 @@ pub fn sim_config(spec: &ChainSpec, sim: &SimArgs) -> SimConfig {
 }
 
 pub async fn start(spec: &ChainSpec, sim: &SimArgs) -> Result<SimHandle> {
-    Simulator::start(sim_config(spec, sim), sim.listen)
+    Simulator::start(sim_config(spec, sim), sim.sim_listen)
         .await
-        .with_context(|| format!("starting the Hive simulator on {}", sim.listen))
+        .with_context(|| format!("starting the Hive simulator on {}", sim.sim_listen))
 }
 
 pub async fn devnet(a: DevnetArgs) -> Result<()> {

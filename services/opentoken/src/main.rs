@@ -78,3 +78,33 @@ fn main() -> Result<()> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Catches conflicting flags and bad defaults at test time instead of at startup.
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_role_is_a_subcommand() {
+        let cmd = Cli::command();
+        let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+        for role in [
+            "run",
+            "ingest",
+            "process",
+            "checkpoint",
+            "serve",
+            "replay",
+            "devnet",
+            "bench",
+        ] {
+            assert!(names.contains(&role), "{role} missing from {names:?}");
+        }
+    }
+}

@@ -23,7 +23,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The modules this build runs, in their fixed order (the order is part of consensus:
 /// it orders message delivery).
 pub fn modules(spec: &ChainSpec) -> Result<Vec<Arc<dyn ErasedModule>>> {
-    let token = opentoken_token::TokenModule::from_spec(spec).context("token module configuration in the chain spec")?;
+    let token =
+        opentoken_token::TokenModule::from_spec(spec).context("token module configuration in the chain spec")?;
     Ok(vec![Arc::new(token)])
 }
 
@@ -32,7 +33,9 @@ pub fn route_tables(modules: &[Arc<dyn ErasedModule>]) -> Vec<Arc<dyn RouteTable
 }
 
 pub fn load_spec(path: &Path) -> Result<Arc<ChainSpec>> {
-    Ok(Arc::new(ChainSpec::load(path).with_context(|| format!("loading chain spec {}", path.display()))?))
+    Ok(Arc::new(
+        ChainSpec::load(path).with_context(|| format!("loading chain spec {}", path.display()))?,
+    ))
 }
 
 /// The embedded backends: one database file in the data directory.
@@ -138,10 +141,16 @@ fn stop_on_ctrl_c(stop: Arc<AtomicBool>) {
 }
 
 async fn bind_api(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the API to {addr}; is the port in use? (--listen)"))
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the API to {addr}; is the port in use? (--listen)"))
 }
 
-async fn serve_api(state: opentoken_api::ApiState, listener: tokio::net::TcpListener, stop: Arc<AtomicBool>) -> Result<()> {
+async fn serve_api(
+    state: opentoken_api::ApiState,
+    listener: tokio::net::TcpListener,
+    stop: Arc<AtomicBool>,
+) -> Result<()> {
     let app = opentoken_api::router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -155,7 +164,9 @@ async fn serve_api(state: opentoken_api::ApiState, listener: tokio::net::TcpList
 
 fn hive_client(urls: &[String]) -> Result<HiveClient> {
     if urls.is_empty() {
-        return Err(anyhow!("no Hive API node given: pass --hive-api URL (or --devnet for a local simulator)"));
+        return Err(anyhow!(
+            "no Hive API node given: pass --hive-api URL (or --devnet for a local simulator)"
+        ));
     }
     Ok(HiveClient::new(urls.to_vec())?)
 }
@@ -178,8 +189,17 @@ impl ProgressLine {
         let secs = self.last.elapsed().as_secs_f64();
         let rate = (block.saturating_sub(self.last_block)) as f64 / secs;
         let head = telemetry.get("opentoken_hive_head_block").unwrap_or(0.0) as u64;
-        tracing::info!(block, behind = head.saturating_sub(block), blocks_per_sec = format!("{rate:.1}"), "processing");
-        telemetry.gauge_set("opentoken_blocks_per_second", "Blocks processed per second (last interval)", rate);
+        tracing::info!(
+            block,
+            behind = head.saturating_sub(block),
+            blocks_per_sec = format!("{rate:.1}"),
+            "processing"
+        );
+        telemetry.gauge_set(
+            "opentoken_blocks_per_second",
+            "Blocks processed per second (last interval)",
+            rate,
+        );
         self.last = Instant::now();
         self.last_block = block;
     }
@@ -214,19 +234,53 @@ pub async fn run(a: RunArgs) -> Result<()> {
         poll: Duration::from_millis(500),
         until_block: a.until_block,
     };
-    let ingest = tokio::spawn(opentoken_ingester::run(publisher, client, icfg, telemetry.clone(), stop.clone()));
+    let ingest = tokio::spawn(opentoken_ingester::run(
+        publisher,
+        client,
+        icfg,
+        telemetry.clone(),
+        stop.clone(),
+    ));
 
     let key = NodeKey::load_or_create(&key_path(&a.common))?;
     tracing::info!(public_key = %key.public_hex(), "node report key");
-    let pcfg = ProcessorConfig { commit_every_blocks: a.commit_every.max(1), until_block: a.until_block, ..Default::default() };
-    let (p_spec, p_log, p_store, p_tel, p_stop) = (spec.clone(), log.clone(), store.clone(), telemetry.clone(), stop.clone());
+    let pcfg = ProcessorConfig {
+        commit_every_blocks: a.commit_every.max(1),
+        until_block: a.until_block,
+        ..Default::default()
+    };
+    let (p_spec, p_log, p_store, p_tel, p_stop) = (
+        spec.clone(),
+        log.clone(),
+        store.clone(),
+        telemetry.clone(),
+        stop.clone(),
+    );
     let node_account = a.node_account.clone();
     let worker = tokio::task::spawn_blocking(move || -> Result<()> {
-        let mut processor = Processor::open(p_spec.clone(), modules, p_log.clone(), p_store.clone(), pcfg.clone(), p_tel.clone())?;
-        let mut checkpointer =
-            Checkpointer::open(p_spec, names, p_store, p_log, key, node_account, VERSION.to_string(), p_tel.clone())?;
+        let mut processor = Processor::open(
+            p_spec.clone(),
+            modules,
+            p_log.clone(),
+            p_store.clone(),
+            pcfg.clone(),
+            p_tel.clone(),
+        )?;
+        let mut checkpointer = Checkpointer::open(
+            p_spec,
+            names,
+            p_store,
+            p_log,
+            key,
+            node_account,
+            VERSION.to_string(),
+            p_tel.clone(),
+        )?;
         p_tel.set_ready("processor");
-        let mut progress = ProgressLine { last: Instant::now(), last_block: processor.last_block().unwrap_or(0) };
+        let mut progress = ProgressLine {
+            last: Instant::now(),
+            last_block: processor.last_block().unwrap_or(0),
+        };
         while !p_stop.load(Ordering::Relaxed) {
             let step = processor.step()?;
             checkpointer.step()?;
@@ -252,7 +306,10 @@ pub async fn run(a: RunArgs) -> Result<()> {
         node: a.node_account.clone(),
         version: VERSION.to_string(),
     };
-    println!("API: http://{}/  (try /stats, /@alice, /api/status/<txid>, /report/latest, /metrics)", listener.local_addr()?);
+    println!(
+        "API: http://{}/  (try /stats, /@alice, /api/status/<txid>, /report/latest, /metrics)",
+        listener.local_addr()?
+    );
     let api = tokio::spawn(serve_api(api_state, listener, stop.clone()));
     if !a.watch.is_empty() {
         tokio::spawn(watch_balances(store.clone(), a.watch.clone(), stop.clone()));
@@ -286,7 +343,10 @@ async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>, stop: Arc<
         let mut line = String::new();
         for acct in &accounts {
             if let Ok(v) = opentoken_token::account_view(&Kv(store.as_ref()), acct) {
-                line.push_str(&format!("  @{acct}: {} liquid / {} power / {} gov", v.balance, v.poweredUp, v.gov));
+                line.push_str(&format!(
+                    "  @{acct}: {} liquid / {} power / {} gov",
+                    v.balance, v.poweredUp, v.gov
+                ));
             }
         }
         if line != last {
@@ -306,7 +366,12 @@ pub async fn ingest(a: IngestArgs) -> Result<()> {
     let modules = modules(&spec)?;
     let publisher = Publisher::open(spec, route_tables(&modules), log)?;
     let client = hive_client(&a.hive.hive_api)?;
-    let cfg = IngesterConfig { batch: a.hive.fetch_batch, follow_head: a.hive.follow_head, until_block: a.until_block, ..Default::default() };
+    let cfg = IngesterConfig {
+        batch: a.hive.fetch_batch,
+        follow_head: a.hive.follow_head,
+        until_block: a.until_block,
+        ..Default::default()
+    };
     opentoken_ingester::run(publisher, client, cfg, telemetry, stop).await?;
     Ok(())
 }
@@ -321,7 +386,11 @@ pub async fn process(a: ProcessArgs) -> Result<()> {
         .into_iter()
         .find(|m| m.module_name() == a.module)
         .ok_or_else(|| anyhow!("no module named {:?} in this build (known: token)", a.module))?;
-    let cfg = ProcessorConfig { commit_every_blocks: a.commit_every.max(1), until_block: a.until_block, ..Default::default() };
+    let cfg = ProcessorConfig {
+        commit_every_blocks: a.commit_every.max(1),
+        until_block: a.until_block,
+        ..Default::default()
+    };
     tokio::task::spawn_blocking(move || -> Result<()> {
         let mut p = Processor::open(spec, vec![module], log, store, cfg, telemetry)?;
         p.run(&stop)?;
@@ -340,7 +409,16 @@ pub async fn checkpoint(a: CheckpointArgs) -> Result<()> {
     let names = modules(&spec)?.iter().map(|m| m.module_name().to_string()).collect();
     let key = NodeKey::load_or_create(&key_path(&a.common))?;
     tokio::task::spawn_blocking(move || -> Result<()> {
-        let mut c = Checkpointer::open(spec, names, store, log, key, a.node_account, VERSION.to_string(), telemetry)?;
+        let mut c = Checkpointer::open(
+            spec,
+            names,
+            store,
+            log,
+            key,
+            a.node_account,
+            VERSION.to_string(),
+            telemetry,
+        )?;
         while !stop.load(Ordering::Relaxed) {
             c.step()?;
             if a.until_block.is_some_and(|u| c.last_reported().is_some_and(|l| l >= u)) {
@@ -360,7 +438,14 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     let telemetry = Arc::new(Telemetry::new());
     let stop = Arc::new(AtomicBool::new(false));
     stop_on_ctrl_c(stop.clone());
-    let state = opentoken_api::ApiState { spec, store, log, telemetry, node: a.node_account, version: VERSION.to_string() };
+    let state = opentoken_api::ApiState {
+        spec,
+        store,
+        log,
+        telemetry,
+        node: a.node_account,
+        version: VERSION.to_string(),
+    };
     let listener = bind_api(a.listen.listen).await?;
     println!("API: http://{}/", listener.local_addr()?);
     serve_api(state, listener, stop).await

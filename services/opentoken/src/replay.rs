@@ -6,7 +6,6 @@ use crate::Common;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use opentoken_core::router::RouteTable;
 use opentoken_processor::{Processor, ProcessorConfig, Step};
 use opentoken_telemetry::Telemetry;
 use std::io::IsTerminal;
@@ -42,7 +41,11 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
         .ok_or_else(|| anyhow!("no module named {:?} in this build (known: token)", a.module))?;
     let recorded = src_store.checkpoints(&a.module)?;
     let Some(progress) = src_store.progress(&a.module)? else {
-        bail!("module {} has processed nothing in {}; nothing to replay", a.module, a.common.data_dir.display());
+        bail!(
+            "module {} has processed nothing in {}; nothing to replay",
+            a.module,
+            a.common.data_dir.display()
+        );
     };
     let until = progress.block;
 
@@ -61,7 +64,12 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
     };
     let (_dst_log, dst_store) = crate::node::open_embedded(&into)?;
     let telemetry = Arc::new(Telemetry::new());
-    let cfg = ProcessorConfig { commit_every_blocks: a.commit_every.max(1), until_block: Some(until), read_batch: 2000, ..Default::default() };
+    let cfg = ProcessorConfig {
+        commit_every_blocks: a.commit_every.max(1),
+        until_block: Some(until),
+        read_batch: 2000,
+        ..Default::default()
+    };
     let mut p = Processor::open(spec.clone(), vec![module], src_log, dst_store.clone(), cfg, telemetry)?;
 
     let start_block = spec.starting_block;
@@ -89,7 +97,9 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
                     last_log = Instant::now();
                 }
             }
-            Step::Idle => bail!("the topic ends before block {until}, which the store says was processed; the log is incomplete"),
+            Step::Idle => {
+                bail!("the topic ends before block {until}, which the store says was processed; the log is incomplete")
+            }
         }
     }
     p.flush()?;
@@ -110,7 +120,11 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
             None => bail!("replay produced no checkpoint {} for module {}", cp.block, a.module),
         }
     }
-    let slot = p.engine_mut().slots_mut().iter_mut().find(|s| s.module.module_name() == a.module);
+    let slot = p
+        .engine_mut()
+        .slots_mut()
+        .iter_mut()
+        .find(|s| s.module.module_name() == a.module);
     if let Some(slot) = slot {
         let incremental = slot.state.commitment();
         if incremental != slot.state.recompute_commitment() {
