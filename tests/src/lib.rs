@@ -50,7 +50,7 @@ pub fn modules(spec: &ChainSpec) -> Vec<Arc<dyn ErasedModule>> {
 }
 
 pub fn tables(modules: &[Arc<dyn ErasedModule>]) -> Vec<Arc<dyn RouteTable>> {
-    modules.iter().map(|m| -> Arc<dyn RouteTable> { m.clone() }).collect()
+    modules.iter().map(|m| Arc::clone(m) as Arc<dyn RouteTable>).collect()
 }
 
 pub fn sim_config(spec: &ChainSpec, seed: u64, ops: (u32, u32), invalid_per_mille: u32) -> SimConfig {

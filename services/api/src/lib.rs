@@ -39,7 +39,7 @@ impl KvSource for StoreKv<'_> {
     fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
         self.store.get(self.module, key).map_err(|e| e.to_string())
     }
-    fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+    fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<opentoken_core::state::KvPairs, String> {
         self.store
             .scan_prefix(self.module, prefix, limit)
             .map_err(|e| e.to_string())

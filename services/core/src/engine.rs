@@ -313,7 +313,7 @@ impl Engine {
         let (here, remote): (Vec<_>, Vec<_>) = emitted.into_iter().partition(|m| local.contains(&m.to.as_str()));
         self.pending = here;
         out.remote_messages = remote;
-        if block % spec.checkpoint_interval == 0 {
+        if block.is_multiple_of(spec.checkpoint_interval) {
             for slot in &mut self.slots {
                 out.checkpoints.push(ModuleCheckpoint {
                     module: slot.module.module_name().to_string(),
@@ -537,7 +537,7 @@ mod tests {
             }
         }
         fn on_block(&self, ctx: &BlockContext, _: &dyn StateRead) -> Result<Vec<Ev>, InvariantError> {
-            Ok(if ctx.block % 7 == 0 {
+            Ok(if ctx.block.is_multiple_of(7) {
                 vec![Ev::Tick(ctx.block)]
             } else {
                 vec![]
@@ -676,7 +676,7 @@ mod tests {
     #[test]
     fn messages_arrive_next_block_and_rejections_are_recorded() {
         let mut e = engine();
-        let ops = vec![
+        let ops = [
             ping(1, 0, "{}", true),
             ping(1, 1, "{\"bad\":1}", true),
             ping(1, 2, "{}", false),
@@ -759,7 +759,7 @@ mod tests {
     fn idle_range_equals_block_by_block() {
         let mut a = engine();
         let mut b = engine();
-        let ops = vec![ping(1, 0, "{}", true)];
+        let ops = [ping(1, 0, "{}", true)];
         let mut m = BTreeMap::new();
         m.insert("ping", &ops[..]);
         let oa = a.process_block(1, 0, &m).unwrap();

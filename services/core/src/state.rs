@@ -152,6 +152,30 @@ impl StateWrite for ModuleState {
     }
 }
 
+/// Key-value pairs in key order, as a scan returns them.
+pub type KvPairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Read-only access to a module's persisted state from outside the engine (the API reads
+/// the store through it), so modules can offer query views that work on any backend.
+pub trait KvSource {
+    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String>;
+    /// Pairs whose key starts with `prefix`, in key order, at most `limit`.
+    fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<KvPairs, String>;
+}
+
+impl KvSource for ModuleState {
+    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.get(key).map(|v| v.to_vec()))
+    }
+    fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<KvPairs, String> {
+        Ok(self
+            .scan_prefix(prefix)
+            .take(limit)
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,26 +220,5 @@ mod tests {
             }
             prop_assert_eq!(s.commitment(), s.recompute_commitment());
         }
-    }
-}
-
-/// Read-only access to a module's persisted state from outside the engine (the API reads
-/// the store through it), so modules can offer query views that work on any backend.
-pub trait KvSource {
-    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String>;
-    /// Pairs whose key starts with `prefix`, in key order, at most `limit`.
-    fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String>;
-}
-
-impl KvSource for ModuleState {
-    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.get(key).map(|v| v.to_vec()))
-    }
-    fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
-        Ok(self
-            .scan_prefix(prefix)
-            .take(limit)
-            .map(|(k, v)| (k.to_vec(), v.to_vec()))
-            .collect())
     }
 }

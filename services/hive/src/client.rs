@@ -165,7 +165,7 @@ impl HiveClient {
         for attempt in 0..self.cfg.attempts.max(1) {
             let idx = (start + attempt as usize) % n;
             let node = &self.nodes[idx];
-            if attempt > 0 && attempt as usize % n == 0 {
+            if attempt > 0 && (attempt as usize).is_multiple_of(n) {
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(self.cfg.max_backoff);
             }

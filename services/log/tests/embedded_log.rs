@@ -191,7 +191,7 @@ fn child_process_entry() {
             let log = open(Path::new(&path));
             for i in 0u64.. {
                 let v = i.to_be_bytes().to_vec();
-                let batch: Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> = ["a", "b", "c"]
+                let batch: Vec<opentoken_log::TopicBatch> = ["a", "b", "c"]
                     .iter()
                     .map(|t| (t.to_string(), vec![(vec![], v.clone())]))
                     .collect();

@@ -29,7 +29,7 @@ pub fn modules(spec: &ChainSpec) -> Result<Vec<Arc<dyn ErasedModule>>> {
 }
 
 pub fn route_tables(modules: &[Arc<dyn ErasedModule>]) -> Vec<Arc<dyn RouteTable>> {
-    modules.iter().map(|m| -> Arc<dyn RouteTable> { m.clone() }).collect()
+    modules.iter().map(|m| Arc::clone(m) as Arc<dyn RouteTable>).collect()
 }
 
 pub fn load_spec(path: &Path) -> Result<Arc<ChainSpec>> {
@@ -333,7 +333,7 @@ async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>, stop: Arc<
         fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
             self.0.get("token", key).map_err(|e| e.to_string())
         }
-        fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+        fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<opentoken_core::state::KvPairs, String> {
             self.0.scan_prefix("token", prefix, limit).map_err(|e| e.to_string())
         }
     }
