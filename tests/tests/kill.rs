@@ -43,10 +43,11 @@ fn start_devnet() -> Devnet {
         .spawn()
         .expect("spawn devnet");
     let stdout = child.stdout.take().expect("stdout");
+    let mut reader = BufReader::new(stdout);
     let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("devnet prints its URL");
+    reader.read_line(&mut line).expect("devnet prints its URL");
+    // Keep draining its stdout: a closed pipe would make its next line fail.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     let url = line.rsplit(' ').next().expect("url").trim().to_string();
     assert!(
         url.starts_with("http://127.0.0.1:"),
@@ -79,9 +80,22 @@ fn node(data: &Path, url: &str) -> Command {
     c
 }
 
+/// Runs the node until it reaches `UNTIL`; a hang fails the test instead of stalling CI.
 fn run_to_end(data: &Path, url: &str) {
-    let status = node(data, url).status().expect("run node");
-    assert!(status.success(), "node exited with {status}");
+    let mut child = node(data, url).spawn().expect("run node");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            assert!(status.success(), "node exited with {status}");
+            return;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the node did not reach block {UNTIL} within 300 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

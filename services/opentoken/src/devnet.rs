@@ -91,7 +91,8 @@ pub async fn devnet(a: DevnetArgs) -> Result<()> {
     let handle = start(&spec, &a.sim).await?;
     println!("Hive simulator (JSON-RPC): {}", handle.url());
     println!("follow it with: opentoken run --hive-api {}", handle.url());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    let which = crate::node::shutdown_signal().await;
+    tracing::info!("stopping the simulator ({which})");
     handle.shutdown().await;
     Ok(())
 }

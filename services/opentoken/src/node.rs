@@ -131,12 +131,35 @@ pub struct ServeArgs {
     pub node_account: String,
 }
 
+/// Resolves on Ctrl-C or SIGTERM (what Kubernetes and systemd send), naming which.
+pub async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "Ctrl-C",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}); only Ctrl-C stops the node cleanly");
+                let _ = tokio::signal::ctrl_c().await;
+                "Ctrl-C"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+/// Sets `stop` on Ctrl-C or SIGTERM; the roles finish their current commit and exit.
 fn stop_on_ctrl_c(stop: Arc<AtomicBool>) {
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::info!("stopping (Ctrl-C)");
-            stop.store(true, Ordering::Relaxed);
-        }
+        let which = shutdown_signal().await;
+        tracing::info!("stopping ({which}): finishing the current commit");
+        stop.store(true, Ordering::Relaxed);
     });
 }
 
@@ -339,7 +362,10 @@ async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>, stop: Arc<
     }
     let mut last = String::new();
     while !stop.load(Ordering::Relaxed) {
-        let block = store.progress("token").ok().flatten().map(|p| p.block).unwrap_or(0);
+        let Some(block) = store.progress("token").ok().flatten().map(|p| p.block) else {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        };
         let mut line = String::new();
         for acct in &accounts {
             if let Ok(v) = opentoken_token::account_view(&Kv(store.as_ref()), acct) {

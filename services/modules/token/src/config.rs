@@ -113,3 +113,80 @@ impl TokenConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_file(name: &str) -> ChainSpec {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../infra/chains")
+            .join(name);
+        ChainSpec::load(&path).expect("bundled chain spec loads")
+    }
+
+    fn config(token: serde_json::Value) -> Result<TokenConfig, GenesisError> {
+        let mut spec = spec_file("devnet.json");
+        spec.modules.insert("token".into(), token);
+        TokenConfig::from_spec(&spec)
+    }
+
+    #[test]
+    fn bundled_specs_load() {
+        let dlux = TokenConfig::from_spec(&spec_file("dlux.json")).expect("dlux.json");
+        assert_eq!((dlux.power_down_interval, dlux.gov_down_interval), (200_000, 201_600));
+        assert_eq!(dlux.power_down_installments, 4);
+        let devnet = TokenConfig::from_spec(&spec_file("devnet.json")).expect("devnet.json");
+        assert!(devnet.genesis.nodes.contains(&"alice".to_string()));
+        assert_eq!(devnet.genesis.balances.get("alice"), Some(&1_000_000));
+    }
+
+    #[test]
+    fn bad_genesis_refuses_to_start_naming_the_field() {
+        let base = serde_json::json!({"power_down_interval": 10, "gov_down_interval": 10});
+        assert!(config(base.clone()).is_ok());
+        let cases = [
+            (serde_json::json!({"power_down_interval": 0, "gov_down_interval": 10}), "intervals"),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1, "power_down_installments": 0}),
+                "installment counts",
+            ),
+            (serde_json::json!({"gov_down_interval": 10}), "power_down_interval"),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1, "typo": 1}),
+                "typo",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "genesis": {"balances": {"Not-Valid": 1}}}),
+                "genesis.balances",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "genesis": {"balances": {"alice": u64::MAX}, "pow": {"alice": 1}}}),
+                "overflows",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "genesis": {"balances": {"alice": i64::MAX as u64 + 1}}}),
+                "i64::MAX",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "genesis": {"balances": {"alice": -1}}}),
+                "invalid",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "genesis": {"nodes": ["x"]}}),
+                "genesis.nodes",
+            ),
+        ];
+        for (cfg, needle) in cases {
+            match config(cfg.clone()) {
+                Err(e) => assert!(e.why.contains(needle), "{cfg}: {:?} does not name {needle}", e.why),
+                Ok(_) => panic!("{cfg} was accepted"),
+            }
+        }
+    }
+}

@@ -92,6 +92,7 @@ fn cases() -> Vec<(&'static str, HiveOp, RejectCode)> {
         ("string payload", send(r#""bob""#), NotAnObject),
         ("null payload", send("null"), NotAnObject),
         ("number payload", send("42"), NotAnObject),
+        ("boolean payload", send("true"), NotAnObject),
         // Wrong types and missing fields.
         ("amount is text", send(r#"{"to":"bob","amount":"abc"}"#), InvalidField),
         (
