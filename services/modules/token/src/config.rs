@@ -146,7 +146,10 @@ mod tests {
         let base = serde_json::json!({"power_down_interval": 10, "gov_down_interval": 10});
         assert!(config(base.clone()).is_ok());
         let cases = [
-            (serde_json::json!({"power_down_interval": 0, "gov_down_interval": 10}), "intervals"),
+            (
+                serde_json::json!({"power_down_interval": 0, "gov_down_interval": 10}),
+                "intervals",
+            ),
             (
                 serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1, "power_down_installments": 0}),
                 "installment counts",
