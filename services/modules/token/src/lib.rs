@@ -364,6 +364,15 @@ impl Module for TokenModule {
                 name, from, payload, ..
             } => self.handle_custom_json(ctx, name, from, payload, state),
             Input::Hive(HiveOp::DelegateVestingShares(d)) => {
+                if d.delegatee != ctx.spec.delegation_account {
+                    return Err(Reject::new(
+                        RejectCode::InvalidAccount,
+                        format!(
+                            "delegation to @{} is not to the delegation account @{}",
+                            d.delegatee, ctx.spec.delegation_account
+                        ),
+                    ));
+                }
                 if d.vesting_shares.symbol != opentoken_core::AssetSymbol::Vests {
                     return Err(Reject::field(format!(
                         "vesting_shares must be VESTS, got {}",
