@@ -4,13 +4,28 @@ DATA ?= data/devnet
 CHAIN ?= infra/chains/devnet.json
 LISTEN ?= 127.0.0.1:3001
 
-.PHONY: run test build build-debug lint fmt bench devnet clean-data
+PY ?= target/pyenv/bin/python
+BROKER_DIR ?= target/broker
+BROKER_PORT ?= 9092
+
+.PHONY: run test deps build build-debug lint fmt bench bench-kafka devnet broker broker-stop clean-data
+
+## What a fresh machine lacks for the build and the tests: Debian build packages for
+## librdkafka, the Kafka-compatible broker (built once into ~/.cache/opentoken-tools, about
+## 17 minutes), and the third-party Python Kafka client the wire-format test uses.
+deps:
+	infra/install-build-deps.sh
+	infra/broker.sh install
+	test -x $(PY) || python3 -m venv target/pyenv
+	$(PY) -m pip install -q -r tests/python/requirements.txt
 
 ## Build the release binary.
 build:
+	infra/install-build-deps.sh
 	$(CARGO) build --release -p opentoken
 
 build-debug:
+	infra/install-build-deps.sh
 	$(CARGO) build -p opentoken
 
 ## Start a local Hive simulator and the node on the embedded default; prints the API
@@ -21,7 +36,7 @@ run: build
 	  --data-dir $(DATA) --chain $(CHAIN) --listen $(LISTEN) --watch alice,bob,carol
 
 ## Formatting, lints and every test (what CI runs).
-test: lint build-debug
+test: deps lint build-debug
 	$(CARGO) test --workspace --no-fail-fast
 
 lint:
@@ -35,6 +50,20 @@ fmt:
 ## Throughput of the token state machine and of the embedded pipeline (README figures).
 bench: build
 	./target/release/opentoken bench --chain $(CHAIN) --blocks 5000 --ops-per-block 20
+
+## Processor throughput in Kafka mode vs a bare rdkafka consumer (starts a local broker).
+bench-kafka: build deps
+	infra/broker.sh start $(BROKER_DIR) $(BROKER_PORT)
+	./target/release/opentoken bench --chain $(CHAIN) --blocks 5000 --ops-per-block 20 \
+	  --kafka-brokers 127.0.0.1:$(BROKER_PORT); status=$$?; infra/broker.sh stop $(BROKER_DIR); exit $$status
+
+## A local Kafka-compatible broker on 127.0.0.1:$(BROKER_PORT) (data in $(BROKER_DIR)).
+broker:
+	infra/broker.sh install
+	infra/broker.sh start $(BROKER_DIR) $(BROKER_PORT)
+
+broker-stop:
+	infra/broker.sh stop $(BROKER_DIR)
 
 ## A standalone simulator on 127.0.0.1:8091.
 devnet: build

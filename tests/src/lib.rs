@@ -150,3 +150,77 @@ pub fn fingerprint(store: &Arc<dyn Store>) -> Fingerprint {
         progress_block: loaded.progress.map(|p| p.block),
     }
 }
+
+/// A child process killed (SIGKILL) and reaped when dropped, so a failing test leaves
+/// nothing running.
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    /// Waits for the process to exit successfully within `secs`; panics naming `what`.
+    pub fn wait_ok(&mut self, what: &str, secs: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(status) = self.0.try_wait().expect("try_wait") {
+                assert!(status.success(), "{what} exited with {status}");
+                return;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("{what} did not finish within {secs} s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
+    pub fn exited(&mut self) -> bool {
+        self.0.try_wait().expect("try_wait").is_some()
+    }
+}
+
+/// `opentoken devnet` on a random port: the simulated Hive chain is a function of `seed`.
+pub fn start_devnet(seed: u64, block_ms: u64, prefill: u64, lag: u64) -> (Proc, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(bin())
+        .args(["devnet", "--chain"])
+        .arg(devnet_spec_path())
+        .args(["--sim-seed", &seed.to_string()])
+        .args(["--sim-block-ms", &block_ms.to_string()])
+        .args(["--sim-prefill", &prefill.to_string()])
+        .args(["--sim-lag", &lag.to_string()])
+        .args(["--sim-ops", "0,8", "--sim-listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn devnet");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("devnet prints its URL");
+    // Keep draining its stdout: a closed pipe would make its next line fail.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let url = line.rsplit(' ').next().expect("url").trim().to_string();
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "unexpected devnet banner {line:?}"
+    );
+    (Proc(child), url)
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}

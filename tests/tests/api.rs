@@ -104,7 +104,7 @@ async fn api_serves_balances_statuses_reports_and_health() {
     let mut cp = Checkpointer::open(
         spec.clone(),
         vec!["token".into()],
-        store.clone(),
+        opentoken_checkpointer::HashSource::Store(store.clone()),
         log.clone(),
         key,
         "dlux-io".into(),

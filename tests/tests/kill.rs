@@ -5,55 +5,14 @@
 
 use opentoken_e2e::*;
 use rand::{Rng, SeedableRng};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const UNTIL: u64 = 1500;
 
-struct Devnet(Child, String);
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_devnet() -> Devnet {
-    let mut child = Command::new(bin())
-        .args(["devnet", "--chain"])
-        .arg(devnet_spec_path())
-        .args([
-            "--sim-seed",
-            "9",
-            "--sim-block-ms",
-            "10",
-            "--sim-prefill",
-            "50",
-            "--sim-lag",
-            "2",
-            "--sim-ops",
-            "0,8",
-        ])
-        .args(["--sim-listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn devnet");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut reader = BufReader::new(stdout);
-    let mut line = String::new();
-    reader.read_line(&mut line).expect("devnet prints its URL");
-    // Keep draining its stdout: a closed pipe would make its next line fail.
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let url = line.rsplit(' ').next().expect("url").trim().to_string();
-    assert!(
-        url.starts_with("http://127.0.0.1:"),
-        "unexpected devnet banner {line:?}"
-    );
-    Devnet(child, url)
+fn start_devnet() -> (Proc, String) {
+    opentoken_e2e::start_devnet(9, 10, 50, 2)
 }
 
 fn node(data: &Path, url: &str) -> Command {

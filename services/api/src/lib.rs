@@ -226,7 +226,11 @@ async fn latest_report(State(s): State<ApiState>) -> Response {
 }
 
 async fn readyz(State(s): State<ApiState>) -> Response {
-    match s.telemetry.readiness() {
+    ready_response(&s.telemetry)
+}
+
+fn ready_response(telemetry: &Telemetry) -> Response {
+    match telemetry.readiness() {
         Ok(()) => (StatusCode::OK, Json(json!({"ready": true}))).into_response(),
         Err(why) => {
             let reasons: serde_json::Map<String, Value> = why.into_iter().map(|(c, w)| (c, json!(w))).collect();
@@ -239,10 +243,30 @@ async fn readyz(State(s): State<ApiState>) -> Response {
     }
 }
 
-async fn metrics(State(s): State<ApiState>) -> Response {
+fn metrics_response(telemetry: &Telemetry) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.telemetry.render(),
+        telemetry.render(),
     )
         .into_response()
+}
+
+/// Health, readiness and metrics alone: what the roles that serve no API (ingester,
+/// processor, checkpointer) expose for their probes and for Prometheus.
+pub fn probes_router(telemetry: Arc<Telemetry>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(|State(t): State<Arc<Telemetry>>| async move { ready_response(&t) }),
+        )
+        .route(
+            "/metrics",
+            get(|State(t): State<Arc<Telemetry>>| async move { metrics_response(&t) }),
+        )
+        .with_state(telemetry)
+}
+
+async fn metrics(State(s): State<ApiState>) -> Response {
+    metrics_response(&s.telemetry)
 }

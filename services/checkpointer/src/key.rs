@@ -18,6 +18,9 @@ pub enum KeyError {
     TooOpen { path: PathBuf, mode: u32 },
 }
 
+/// Cloned only within the process (a role that retries its start needs it again); it has no
+/// Debug or Display, so it cannot end up in a log line.
+#[derive(Clone)]
 pub struct NodeKey {
     signing: SigningKey,
 }

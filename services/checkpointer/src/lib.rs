@@ -28,14 +28,98 @@ pub enum CheckpointError {
     Store(#[from] StoreError),
     #[error("module {module} committed block {block} but has no checkpoint for it; its store is damaged — run `opentoken replay`")]
     MissingCheckpoint { module: String, block: u64 },
-    #[error("report record at the end of {topic} cannot be decoded: {detail}")]
+    #[error("record of {topic} cannot be decoded: {detail}")]
     Decode { topic: String, detail: String },
+    #[error("module {module} published two different hashes for checkpoint {block} on {topic}; two processors of this node disagree — stop them and run `opentoken replay`")]
+    Conflict { topic: String, module: String, block: u64 },
+}
+
+/// Where the checkpointer learns each module's hash at a checkpoint block.
+pub enum HashSource {
+    /// The processors commit to the same store (`opentoken run`, embedded).
+    Store(Arc<dyn Store>),
+    /// The processors run elsewhere and publish to the checkpoints topic, read from the start.
+    Topic {
+        topic: String,
+        next_offset: u64,
+        seen: BTreeMap<u64, BTreeMap<String, [u8; 32]>>,
+    },
+}
+
+impl HashSource {
+    pub fn topic(topic: impl Into<String>) -> Self {
+        HashSource::Topic {
+            topic: topic.into(),
+            next_offset: 0,
+            seen: BTreeMap::new(),
+        }
+    }
+
+    fn refresh(&mut self, log: &dyn Log) -> Result<(), CheckpointError> {
+        let HashSource::Topic {
+            topic,
+            next_offset,
+            seen,
+        } = self
+        else {
+            return Ok(());
+        };
+        loop {
+            let recs = log.read(topic, *next_offset, 1000)?;
+            let Some(last) = recs.last() else { return Ok(()) };
+            *next_offset = last.offset + 1;
+            for r in &recs {
+                let c = opentoken_codec::decode_module_checkpoint(&r.value).map_err(|e| CheckpointError::Decode {
+                    topic: topic.clone(),
+                    detail: format!("offset {}: {e}", r.offset),
+                })?;
+                let at = seen.entry(c.block).or_default();
+                match at.get(&c.module) {
+                    Some(h) if *h != c.hash => {
+                        return Err(CheckpointError::Conflict {
+                            topic: topic.clone(),
+                            module: c.module,
+                            block: c.block,
+                        })
+                    }
+                    _ => {
+                        at.insert(c.module, c.hash);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Module `m`'s hash at `n`, or `None` if it has not committed `n` yet.
+    fn hash(&self, m: &str, n: u64) -> Result<Option<[u8; 32]>, CheckpointError> {
+        match self {
+            HashSource::Store(store) => {
+                let committed = store.progress(m)?.map(|p| p.block);
+                if committed.is_none_or(|b| b < n) {
+                    return Ok(None);
+                }
+                Ok(Some(store.checkpoint(m, n)?.ok_or_else(|| {
+                    CheckpointError::MissingCheckpoint {
+                        module: m.to_string(),
+                        block: n,
+                    }
+                })?))
+            }
+            HashSource::Topic { seen, .. } => Ok(seen.get(&n).and_then(|at| at.get(m)).copied()),
+        }
+    }
+
+    fn forget_before(&mut self, n: u64) {
+        if let HashSource::Topic { seen, .. } = self {
+            *seen = seen.split_off(&n);
+        }
+    }
 }
 
 pub struct Checkpointer {
     spec: Arc<ChainSpec>,
     modules: Vec<String>,
-    store: Arc<dyn Store>,
+    source: HashSource,
     log: Arc<dyn Log>,
     key: NodeKey,
     node: String,
@@ -49,7 +133,7 @@ impl Checkpointer {
     pub fn open(
         spec: Arc<ChainSpec>,
         modules: Vec<String>,
-        store: Arc<dyn Store>,
+        source: HashSource,
         log: Arc<dyn Log>,
         key: NodeKey,
         node: String,
@@ -71,7 +155,7 @@ impl Checkpointer {
         Ok(Self {
             spec,
             modules,
-            store,
+            source,
             log,
             key,
             node,
@@ -99,20 +183,15 @@ impl Checkpointer {
         let mut made = Vec::new();
         loop {
             let n = self.next_checkpoint();
+            self.source.refresh(self.log.as_ref())?;
             let mut hashes = BTreeMap::new();
             for m in &self.modules {
-                let committed = self.store.progress(m)?.map(|p| p.block);
-                if committed.is_none_or(|b| b < n) {
-                    return Ok(made);
+                match self.source.hash(m, n)? {
+                    Some(h) => {
+                        hashes.insert(m.clone(), h);
+                    }
+                    None => return Ok(made),
                 }
-                let h = self
-                    .store
-                    .checkpoint(m, n)?
-                    .ok_or_else(|| CheckpointError::MissingCheckpoint {
-                        module: m.clone(),
-                        block: n,
-                    })?;
-                hashes.insert(m.clone(), h);
             }
             let report = self.build(n, &hashes);
             self.log.append(&[(
@@ -120,6 +199,7 @@ impl Checkpointer {
                 vec![(n.to_be_bytes().to_vec(), opentoken_codec::encode_report(&report))],
             )])?;
             self.last_reported = Some(n);
+            self.source.forget_before(n + 1);
             self.telemetry
                 .gauge_set("opentoken_checkpoint_block", "Last checkpoint reported", n as f64);
             self.telemetry

@@ -24,7 +24,7 @@ pub mod value;
 pub use report::{ModuleHash, Report, REPORT_SIGNING_DOMAIN};
 pub use single_object::SingleObjectCodec;
 
-use opentoken_core::{BlockRecord, EventRecord, Message, OpStatus};
+use opentoken_core::{BlockRecord, EventRecord, Message, ModuleCheckpoint, OpStatus};
 
 /// Why bytes could not be decoded (or, for [`SingleObjectCodec`] users, encoded).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -69,6 +69,7 @@ const MODULE_MESSAGE: &str = include_str!("../../../schemas/module_message.avsc"
 const STATE_EVENT: &str = include_str!("../../../schemas/state_event.avsc");
 const OP_STATUS: &str = include_str!("../../../schemas/op_status.avsc");
 const REPORT: &str = include_str!("../../../schemas/report.avsc");
+const MODULE_CHECKPOINT: &str = include_str!("../../../schemas/module_checkpoint.avsc");
 
 /// Every schema file this crate uses (current and historical writer schemas). The
 /// `token_event.avsc` of the token module is not among them: modules own their event schemas
@@ -105,6 +106,11 @@ pub fn schema_files() -> &'static [SchemaFile] {
             text: REPORT,
             current: true,
         },
+        SchemaFile {
+            path: "schemas/module_checkpoint.avsc",
+            text: MODULE_CHECKPOINT,
+            current: true,
+        },
     ];
     FILES
 }
@@ -124,6 +130,8 @@ static MESSAGE: LazyLock<SingleObjectCodec> = LazyLock::new(|| compiled("module 
 static EVENT: LazyLock<SingleObjectCodec> = LazyLock::new(|| compiled("state event", STATE_EVENT, &[]));
 static STATUS: LazyLock<SingleObjectCodec> = LazyLock::new(|| compiled("op status", OP_STATUS, &[]));
 static REPORTS: LazyLock<SingleObjectCodec> = LazyLock::new(|| compiled("report", REPORT, &[]));
+static CHECKPOINTS: LazyLock<SingleObjectCodec> =
+    LazyLock::new(|| compiled("module checkpoint", MODULE_CHECKPOINT, &[]));
 
 /// The block record codec (current schema plus history), e.g. for tools that inspect topics.
 pub fn block_record_codec() -> &'static SingleObjectCodec {
@@ -204,4 +212,70 @@ pub fn encode_report(r: &Report) -> Vec<u8> {
 /// Decodes a consensus report (the signature is checked by the checkpointer, not here).
 pub fn decode_report(bytes: &[u8]) -> Result<Report, CodecError> {
     report::report_from(&REPORTS.decode(bytes)?)
+}
+
+/// A module's checkpoint hash, as processors publish it to the checkpoints topic.
+pub fn encode_module_checkpoint(c: &ModuleCheckpoint) -> Vec<u8> {
+    encode_built(
+        &CHECKPOINTS,
+        value::record(vec![
+            ("module", apache_avro::types::Value::String(c.module.clone())),
+            ("block", value::long_u64(c.block)),
+            ("hash", apache_avro::types::Value::Fixed(32, c.hash.to_vec())),
+        ]),
+    )
+}
+
+pub fn decode_module_checkpoint(bytes: &[u8]) -> Result<ModuleCheckpoint, CodecError> {
+    let v = CHECKPOINTS.decode(bytes)?;
+    let f = value::Fields::of("module checkpoint", &v)?;
+    Ok(ModuleCheckpoint {
+        module: f.string("module")?,
+        block: f.u64("block")?,
+        hash: f.fixed::<32>("hash")?,
+    })
+}
+
+/// The schema file (stem under `schemas/`) a single-object record was written with, found
+/// by its fingerprint; what the Kafka backend puts in the `opentoken.schema` header so that
+/// a reader with only `schemas/` knows which file decodes a record.
+pub fn schema_name_of(bytes: &[u8]) -> Option<&'static str> {
+    let fp = u64::from_le_bytes(bytes.get(2..10)?.try_into().ok()?);
+    if bytes.first() != Some(&0xC3) || bytes.get(1) != Some(&0x01) {
+        return None;
+    }
+    let codecs: [(&SingleObjectCodec, &'static str); 6] = [
+        (&CHECKPOINTS, "module_checkpoint"),
+        (&BLOCK, "block_record"),
+        (&MESSAGE, "module_message"),
+        (&EVENT, "state_event"),
+        (&STATUS, "op_status"),
+        (&REPORTS, "report"),
+    ];
+    codecs
+        .into_iter()
+        .find(|(c, _)| c.known_fingerprints().contains(&fp))
+        .map(|(_, name)| name)
+}
+
+#[cfg(test)]
+mod schema_name_tests {
+    use super::*;
+
+    #[test]
+    fn records_name_their_schema_file_and_checkpoints_round_trip() {
+        let c = ModuleCheckpoint {
+            module: "token".into(),
+            block: 1200,
+            hash: [7; 32],
+        };
+        let bytes = encode_module_checkpoint(&c);
+        assert_eq!(schema_name_of(&bytes), Some("module_checkpoint"));
+        assert_eq!(decode_module_checkpoint(&bytes).ok(), Some(c));
+        assert_eq!(schema_name_of(b"not avro at all"), None);
+        let mut unknown = bytes.clone();
+        unknown[5] ^= 0xff;
+        assert_eq!(schema_name_of(&unknown), None);
+        assert!(decode_module_checkpoint(&unknown).is_err());
+    }
 }

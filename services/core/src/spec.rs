@@ -125,6 +125,11 @@ impl ChainSpec {
         format!("{}.ops.{}", self.name, module)
     }
 
+    /// Where processors in their own processes publish module checkpoints.
+    pub fn checkpoints_topic(&self) -> String {
+        format!("{}.checkpoints", self.name)
+    }
+
     pub fn reports_topic(&self) -> String {
         format!("{}.reports", self.name)
     }

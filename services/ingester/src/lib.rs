@@ -165,7 +165,10 @@ impl Publisher {
             per_block.push(m);
         }
         let mut batch = Vec::new();
-        for head in &mut self.heads {
+        // Heads move only once the append succeeded: a failed append is retried from the
+        // same blocks (what did reach the log becomes a duplicate, which processors drop).
+        let mut new_heads = Vec::new();
+        for head in &self.heads {
             let mut records: Vec<BlockRecord> = Vec::new();
             for (b, routed) in blocks.iter().zip(per_block.iter_mut()) {
                 if head.last_block.is_some_and(|l| b.num <= l) {
@@ -188,7 +191,7 @@ impl Publisher {
                 }
             }
             if let Some(r) = records.last() {
-                head.last_block = Some(r.last_block);
+                new_heads.push((head.topic.clone(), r.last_block));
             }
             stats.records += records.len() as u64;
             let encoded: Vec<(Vec<u8>, Vec<u8>)> = records
@@ -205,6 +208,11 @@ impl Publisher {
             }
         }
         self.log.append(&batch)?;
+        for (topic, last) in new_heads {
+            if let Some(h) = self.heads.iter_mut().find(|h| h.topic == topic) {
+                h.last_block = Some(last);
+            }
+        }
         if let Some(last) = blocks.last() {
             self.last_id = Some((last.num, last.id.clone()));
             stats.last_block = Some(last.num);
@@ -319,7 +327,7 @@ pub async fn run(
             backoff = (backoff * 2).min(Duration::from_secs(30));
             continue;
         }
-        match publisher.publish(&blocks) {
+        match tokio::task::block_in_place(|| publisher.publish(&blocks)) {
             Ok(stats) => {
                 backoff = Duration::from_millis(200);
                 telemetry.set_ready("ingester");

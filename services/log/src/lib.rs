@@ -7,6 +7,10 @@ use thiserror::Error;
 
 pub mod embedded;
 pub use embedded::EmbeddedLog;
+#[cfg(feature = "kafka")]
+pub mod kafka;
+#[cfg(feature = "kafka")]
+pub use kafka::{KafkaConfig, KafkaLog};
 
 #[derive(Debug, Error)]
 pub enum LogError {
@@ -42,6 +46,11 @@ pub trait Log: Send + Sync {
     fn read(&self, topic: &str, from: u64, max: usize) -> Result<Vec<LogRecord>, LogError>;
     /// The offset the next appended record will get (0 for an empty or unknown topic).
     fn end_offset(&self, topic: &str) -> Result<u64, LogError>;
+    /// Tells the backend how far consumer `group` has durably consumed `topic`, for
+    /// monitoring only (Kafka consumer-group lag); nothing reads it back to resume.
+    fn commit_hint(&self, _group: &str, _topic: &str, _next_offset: u64) -> Result<(), LogError> {
+        Ok(())
+    }
     /// The last record of a topic, if any (the ingester resumes from it).
     fn last(&self, topic: &str) -> Result<Option<LogRecord>, LogError> {
         let end = self.end_offset(topic)?;

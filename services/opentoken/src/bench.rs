@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use opentoken_core::engine::{Engine, Slot};
 use opentoken_core::router::{RouteTable, Router};
-use opentoken_core::{Block, ChainPos, ModuleState, RoutedOp};
+use opentoken_core::{Block, ChainPos, ChainSpec, ModuleState, RoutedOp};
 use opentoken_ingester::Publisher;
 use opentoken_processor::{Processor, ProcessorConfig, Step};
 use opentoken_telemetry::Telemetry;
@@ -37,6 +37,10 @@ pub struct BenchArgs {
     pub commit_every: u64,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Also measure Kafka mode against this broker: the processor reading a topic, as a
+    /// ratio to a bare rdkafka consumer reading the same topic in the same run.
+    #[arg(long, env = "OPENTOKEN_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
 }
 
 pub async fn bench(a: BenchArgs) -> Result<()> {
@@ -154,5 +158,110 @@ fn bench_blocking(a: BenchArgs) -> Result<()> {
         process,
     );
     row("embedded end to end (publish + process + commit)", total);
+    if let Some(brokers) = &a.kafka_brokers {
+        kafka_bench(&a, brokers, &spec, &blocks, token_ops)?;
+    }
+    Ok(())
+}
+
+/// Processor throughput in Kafka mode relative to the fastest a consumer can read the same
+/// topic: a bare rdkafka consumer that only counts bytes.
+fn kafka_bench(a: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Block], token_ops: u64) -> Result<()> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    // A community name of its own, so that runs never read each other's topics.
+    let mut spec = spec.clone();
+    spec.name = format!(
+        "bench{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0)
+    );
+    let spec = Arc::new(spec);
+    let log = Arc::new(
+        opentoken_log::KafkaLog::new(
+            opentoken_log::KafkaConfig::new(brokers, format!("{}.bench", spec.name)),
+            opentoken_codec::schema_name_of,
+        )
+        .with_context(|| format!("Kafka client for {brokers}"))?,
+    );
+    let defs = opentoken_log::kafka::TopicDefinitions::parse(opentoken_log::kafka::DEFAULT_TOPICS)?;
+    log.ensure_topics(&defs.expand(&spec.name, &["token"]))
+        .with_context(|| format!("creating bench topics on {brokers}"))?;
+    let modules = crate::node::modules(&spec)?;
+    let t = Instant::now();
+    let mut publisher = Publisher::open(spec.clone(), crate::node::route_tables(&modules), log.clone())?;
+    for chunk in blocks.chunks(1000) {
+        publisher.publish(chunk)?;
+    }
+    let publish = t.elapsed().as_secs_f64();
+    let topic = spec.ops_topic("token");
+    let records = opentoken_log::Log::end_offset(log.as_ref(), &topic)?;
+
+    // Bare consumer: read every record once, touching only the bytes.
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("{}.bare", spec.name))
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "50")
+        .create()
+        .context("bare rdkafka consumer")?;
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset(&topic, 0, rdkafka::Offset::Beginning)?;
+    consumer.assign(&tpl)?;
+    let t = Instant::now();
+    let (mut n, mut bytes) = (0u64, 0u64);
+    while n < records {
+        if t.elapsed() > std::time::Duration::from_secs(300) {
+            anyhow::bail!("the bare consumer read only {n} of {records} records in 300 s");
+        }
+        if let Some(m) = consumer.poll(std::time::Duration::from_millis(100)) {
+            bytes += m?.payload().map_or(0, |p| p.len() as u64);
+            n += 1;
+        }
+    }
+    let bare = t.elapsed().as_secs_f64();
+
+    // The processor over the same topic, committing to a fresh embedded store.
+    let dir = tempfile::tempdir().context("temporary data directory")?;
+    let (_, store) = crate::node::open_embedded(dir.path())?;
+    let first = spec.starting_block.max(1);
+    let pcfg = ProcessorConfig {
+        commit_every_blocks: a.commit_every,
+        until_block: Some(first + a.blocks - 1),
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let mut p = Processor::open(
+        spec.clone(),
+        modules,
+        log.clone(),
+        store,
+        pcfg,
+        Arc::new(Telemetry::new()),
+    )?;
+    while p.step()? != Step::Done {}
+    let process = t.elapsed().as_secs_f64();
+    println!(
+        "| kafka: publish to the broker | {publish:.3} | {:.0} | {:.0} |",
+        token_ops as f64 / publish,
+        a.blocks as f64 / publish
+    );
+    println!(
+        "| kafka: bare rdkafka consumer ({records} records, {bytes} bytes) | {bare:.3} | {:.0} | {:.0} |",
+        token_ops as f64 / bare,
+        a.blocks as f64 / bare
+    );
+    println!(
+        "| kafka: processor (read + process + commit every {}) | {process:.3} | {:.0} | {:.0} |",
+        a.commit_every,
+        token_ops as f64 / process,
+        a.blocks as f64 / process
+    );
+    println!(
+        "processor / bare consumer throughput ratio: {:.2} (goal >= 0.5)",
+        bare / process
+    );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `opentoken`: one binary, every role a subcommand.
 
 mod bench;
+mod config;
 mod devnet;
 mod node;
 mod replay;
@@ -13,6 +14,11 @@ use std::path::PathBuf;
 #[derive(Parser)]
 #[command(name = "opentoken", version, about = "A Layer-2 token node for the Hive blockchain")]
 struct Cli {
+    /// A TOML file of settings (`data_dir = "..."`, `kafka_brokers = "..."`, ...): each key is
+    /// the environment variable without `OPENTOKEN_`, lowercased. Flags and environment
+    /// variables take precedence over it.
+    #[arg(long, env = "OPENTOKEN_CONFIG", global = true)]
+    config: Option<PathBuf>,
     /// Log filter (tracing env-filter syntax).
     #[arg(long, env = "OPENTOKEN_LOG", default_value = "info", global = true)]
     log: String,
@@ -28,6 +34,8 @@ enum Cmd {
     Ingest(node::IngestArgs),
     /// Run one module over its topic.
     Process(node::ProcessArgs),
+    /// Create the Kafka topics (idempotent; every role also does it at start).
+    Topics(node::TopicsArgs),
     /// Sign and publish consensus reports at checkpoints.
     Checkpoint(node::CheckpointArgs),
     /// Serve the HTTP API from the store.
@@ -49,6 +57,13 @@ pub struct Common {
     /// Chain spec (community constants and genesis).
     #[arg(long, env = "OPENTOKEN_CHAIN", default_value = "infra/chains/devnet.json")]
     pub chain: PathBuf,
+    /// Kafka bootstrap servers (`host:port,...`). When set, the log is Kafka and the roles
+    /// run as separate processes; the store stays in --data-dir.
+    #[arg(long, env = "OPENTOKEN_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+    /// Kafka topic definitions (default: the built-in copy of infra/kafka/topics.json).
+    #[arg(long, env = "OPENTOKEN_KAFKA_TOPICS")]
+    pub kafka_topics: Option<PathBuf>,
 }
 
 /// Where the API listens.
@@ -59,6 +74,7 @@ pub struct Listen {
 }
 
 fn main() -> Result<()> {
+    config::apply_config_file(std::env::args_os().collect())?;
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()))
@@ -71,6 +87,7 @@ fn main() -> Result<()> {
             Cmd::Ingest(a) => node::ingest(a).await,
             Cmd::Process(a) => node::process(a).await,
             Cmd::Checkpoint(a) => node::checkpoint(a).await,
+            Cmd::Topics(a) => node::topics(a).await,
             Cmd::Serve(a) => node::serve(a).await,
             Cmd::Replay(a) => replay::replay(a).await,
             Cmd::Devnet(a) => devnet::devnet(a).await,

@@ -95,6 +95,9 @@ pub struct IngestArgs {
     pub hive: HiveArgs,
     #[arg(long)]
     pub until_block: Option<u64>,
+    /// Serve /healthz, /readyz and /metrics here.
+    #[arg(long, env = "OPENTOKEN_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -102,12 +105,21 @@ pub struct ProcessArgs {
     #[command(flatten)]
     pub common: Common,
     /// The module to run.
-    #[arg(long, default_value = "token")]
+    #[arg(long, env = "OPENTOKEN_MODULE", default_value = "token")]
     pub module: String,
     #[arg(long)]
     pub until_block: Option<u64>,
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, env = "OPENTOKEN_COMMIT_EVERY", default_value_t = 1000)]
     pub commit_every: u64,
+    /// Serve /healthz, /readyz and /metrics here.
+    #[arg(long, env = "OPENTOKEN_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct TopicsArgs {
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -119,6 +131,9 @@ pub struct CheckpointArgs {
     /// Stop once this checkpoint is reported.
     #[arg(long)]
     pub until_block: Option<u64>,
+    /// Serve /healthz, /readyz and /metrics here.
+    #[arg(long, env = "OPENTOKEN_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -292,7 +307,7 @@ pub async fn run(a: RunArgs) -> Result<()> {
         let mut checkpointer = Checkpointer::open(
             p_spec,
             names,
-            p_store,
+            opentoken_checkpointer::HashSource::Store(p_store),
             p_log,
             key,
             node_account,
@@ -383,14 +398,187 @@ async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>, stop: Arc<
     }
 }
 
+/// The log and store a role uses: the embedded pair in one database, or Kafka for the log
+/// with the store in --data-dir.
+pub struct Backends {
+    pub log: Arc<dyn Log>,
+    /// Opened only for roles that keep state.
+    pub store: Option<Arc<dyn Store>>,
+    pub distributed: bool,
+}
+
+fn kafka_log(brokers: &str, role: &str, spec: &ChainSpec) -> Result<opentoken_log::KafkaLog> {
+    let cfg = opentoken_log::KafkaConfig::new(brokers, format!("{}.{role}", spec.name));
+    opentoken_log::KafkaLog::new(cfg, opentoken_codec::schema_name_of)
+        .with_context(|| format!("setting up the Kafka client for {brokers}"))
+}
+
+fn topic_specs(common: &Common, spec: &ChainSpec) -> Result<Vec<opentoken_log::kafka::TopicSpec>> {
+    let text = match &common.kafka_topics {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading topic definitions {}", p.display()))?,
+        None => opentoken_log::kafka::DEFAULT_TOPICS.to_string(),
+    };
+    let defs = opentoken_log::kafka::TopicDefinitions::parse(&text)?;
+    let mods = modules(spec)?;
+    let names: Vec<&str> = mods.iter().map(|m| m.module_name()).collect();
+    Ok(defs.expand(&spec.name, &names))
+}
+
+/// Retries `f` while the log is unavailable, with backoff, reporting `component` not ready
+/// meanwhile; any other error is returned. `None` when stopped while waiting.
+fn with_retry<T, E: std::fmt::Display>(
+    what: &str,
+    component: &str,
+    telemetry: &Telemetry,
+    stop: &AtomicBool,
+    retryable: impl Fn(&E) -> bool,
+    mut f: impl FnMut() -> Result<T, E>,
+) -> Result<Option<T>, E> {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match f() {
+            Ok(v) => return Ok(Some(v)),
+            Err(e) if retryable(&e) => {
+                telemetry.set_not_ready(component, format!("{what}: {e}"));
+                telemetry.counter_add(
+                    "opentoken_log_retries_total",
+                    "Retries while the log was unavailable",
+                    1,
+                );
+                tracing::warn!(error = %e, "{what} failed; retrying in {backoff:?}");
+                let until = Instant::now() + backoff;
+                while Instant::now() < until {
+                    if stop.load(Ordering::Relaxed) {
+                        return Ok(None);
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn log_unavailable(e: &opentoken_log::LogError) -> bool {
+    matches!(e, opentoken_log::LogError::Unavailable(_))
+}
+
+/// Opens the backends of `role`; with Kafka, creates the topics first (waiting for the
+/// broker if it is not up yet).
+pub fn open_backends(
+    common: &Common,
+    role: &str,
+    spec: &ChainSpec,
+    need_store: bool,
+    telemetry: &Telemetry,
+    stop: &AtomicBool,
+) -> Result<Backends> {
+    let Some(brokers) = &common.kafka_brokers else {
+        let (log, store) = open_embedded(&common.data_dir)?;
+        return Ok(Backends {
+            log,
+            store: Some(store),
+            distributed: false,
+        });
+    };
+    let log = kafka_log(brokers, role, spec)?;
+    let topics = topic_specs(common, spec)?;
+    let created = with_retry("creating Kafka topics", role, telemetry, stop, log_unavailable, || {
+        log.ensure_topics(&topics)
+    })?
+    .ok_or_else(|| anyhow!("stopped while waiting for the Kafka broker at {brokers}"))?;
+    if !created.is_empty() {
+        tracing::info!(?created, "created Kafka topics");
+    }
+    let store: Option<Arc<dyn Store>> = if need_store {
+        std::fs::create_dir_all(&common.data_dir)
+            .with_context(|| format!("creating data directory {}", common.data_dir.display()))?;
+        let db = opentoken_log::embedded::open_database(&common.data_dir.join("opentoken.redb"))?;
+        Some(Arc::new(opentoken_store::EmbeddedStore::new(db)?))
+    } else {
+        None
+    };
+    Ok(Backends {
+        log: Arc::new(log),
+        store,
+        distributed: true,
+    })
+}
+
+fn required_store(b: &Backends) -> Result<Arc<dyn Store>> {
+    b.store
+        .clone()
+        .ok_or_else(|| anyhow!("internal: this role needs a store"))
+}
+
+async fn serve_probes(
+    listen: Option<std::net::SocketAddr>,
+    telemetry: Arc<Telemetry>,
+    stop: Arc<AtomicBool>,
+) -> Result<()> {
+    let Some(addr) = listen else { return Ok(()) };
+    let listener = bind_api(addr).await?;
+    tracing::info!("health, readiness and metrics on http://{}/", listener.local_addr()?);
+    let app = opentoken_api::probes_router(telemetry);
+    tokio::spawn(async move {
+        let r = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "probe server failed");
+        }
+    });
+    Ok(())
+}
+
+pub async fn topics(a: TopicsArgs) -> Result<()> {
+    let spec = load_spec(&a.common.chain)?;
+    let brokers = a
+        .common
+        .kafka_brokers
+        .clone()
+        .ok_or_else(|| anyhow!("`opentoken topics` needs --kafka-brokers (or OPENTOKEN_KAFKA_BROKERS)"))?;
+    let specs = topic_specs(&a.common, &spec)?;
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let log = kafka_log(&brokers, "topics", &spec)?;
+        let created = log.ensure_topics(&specs)?;
+        for t in &specs {
+            let state = if created.contains(&t.name) { "created" } else { "exists" };
+            println!("{state:8} {} (partitions {}, {:?})", t.name, t.partitions, t.config);
+        }
+        Ok(())
+    })
+    .await?
+}
+
 pub async fn ingest(a: IngestArgs) -> Result<()> {
     let spec = load_spec(&a.common.chain)?;
-    let (log, _store) = open_embedded(&a.common.data_dir)?;
     let telemetry = Arc::new(Telemetry::new());
     let stop = Arc::new(AtomicBool::new(false));
     stop_on_ctrl_c(stop.clone());
+    telemetry.register("ingester", "starting");
+    serve_probes(a.listen, telemetry.clone(), stop.clone()).await?;
     let modules = modules(&spec)?;
-    let publisher = Publisher::open(spec, route_tables(&modules), log)?;
+    let (common, t2, s2, spec2) = (a.common.clone(), telemetry.clone(), stop.clone(), spec.clone());
+    let publisher = tokio::task::spawn_blocking(move || -> Result<Option<Publisher>> {
+        let b = open_backends(&common, "ingester", &spec2, false, &t2, &s2)?;
+        let tables = route_tables(&modules);
+        Ok(with_retry(
+            "reading the ops topics' last records",
+            "ingester",
+            &t2,
+            &s2,
+            |e: &opentoken_ingester::IngestError| matches!(e, opentoken_ingester::IngestError::Log(l) if log_unavailable(l)),
+            || Publisher::open(spec2.clone(), tables.clone(), b.log.clone()),
+        )?)
+    })
+    .await??;
+    let Some(publisher) = publisher else { return Ok(()) };
     let client = hive_client(&a.hive.hive_api)?;
     let cfg = IngesterConfig {
         batch: a.hive.fetch_batch,
@@ -402,25 +590,89 @@ pub async fn ingest(a: IngestArgs) -> Result<()> {
     Ok(())
 }
 
+/// Drives a processor until stopped or done, waiting out log outages.
+fn drive_processor(
+    mut p: Processor,
+    telemetry: &Telemetry,
+    stop: &AtomicBool,
+    idle: Duration,
+    mut on_advance: impl FnMut(u64),
+) -> Result<()> {
+    let retryable = |e: &opentoken_processor::ProcessorError| matches!(e, opentoken_processor::ProcessorError::Log(l) if log_unavailable(l));
+    telemetry.set_ready("processor");
+    while !stop.load(Ordering::Relaxed) {
+        let Some(step) = with_retry("processing", "processor", telemetry, stop, retryable, || p.step())? else {
+            break;
+        };
+        telemetry.set_ready("processor");
+        match step {
+            Step::Done => {
+                tracing::info!(block = ?p.last_block(), "reached --until-block");
+                break;
+            }
+            Step::Idle => std::thread::sleep(idle),
+            Step::Advanced(b) => on_advance(b),
+        }
+    }
+    // Commit what is processed; on a log outage the unpublished checkpoints are published
+    // again by the next start.
+    if let Err(e) = p.flush() {
+        if retryable(&e) {
+            tracing::warn!(error = %e, "stopping with checkpoints not yet published; the next start publishes them");
+        } else {
+            return Err(e.into());
+        }
+    }
+    Ok(())
+}
+
 pub async fn process(a: ProcessArgs) -> Result<()> {
     let spec = load_spec(&a.common.chain)?;
-    let (log, store) = open_embedded(&a.common.data_dir)?;
     let telemetry = Arc::new(Telemetry::new());
     let stop = Arc::new(AtomicBool::new(false));
     stop_on_ctrl_c(stop.clone());
+    telemetry.register("processor", "loading state");
+    serve_probes(a.listen, telemetry.clone(), stop.clone()).await?;
     let module = modules(&spec)?
         .into_iter()
         .find(|m| m.module_name() == a.module)
         .ok_or_else(|| anyhow!("no module named {:?} in this build (known: token)", a.module))?;
-    let cfg = ProcessorConfig {
-        commit_every_blocks: a.commit_every.max(1),
-        until_block: a.until_block,
-        ..Default::default()
-    };
     tokio::task::spawn_blocking(move || -> Result<()> {
-        let mut p = Processor::open(spec, vec![module], log, store, cfg, telemetry)?;
-        p.run(&stop)?;
-        Ok(())
+        let b = open_backends(&a.common, "processor", &spec, true, &telemetry, &stop)?;
+        let cfg = ProcessorConfig {
+            commit_every_blocks: a.commit_every.max(1),
+            until_block: a.until_block,
+            checkpoints_topic: b.distributed.then(|| spec.checkpoints_topic()),
+            consumer_group: b.distributed.then(|| format!("{}.processor.{}", spec.name, a.module)),
+            ..Default::default()
+        };
+        let store = required_store(&b)?;
+        let idle = cfg.idle_poll;
+        let opened = with_retry(
+            "opening the processor",
+            "processor",
+            &telemetry,
+            &stop,
+            |e: &opentoken_processor::ProcessorError| {
+                matches!(e, opentoken_processor::ProcessorError::Log(l) if log_unavailable(l))
+            },
+            || {
+                Processor::open(
+                    spec.clone(),
+                    vec![module.clone()],
+                    b.log.clone(),
+                    store.clone(),
+                    cfg.clone(),
+                    telemetry.clone(),
+                )
+            },
+        )?;
+        let Some(p) = opened else { return Ok(()) };
+        let mut progress = ProgressLine {
+            last: Instant::now(),
+            last_block: p.last_block().unwrap_or(0),
+        };
+        drive_processor(p, &telemetry, &stop, idle, |b| progress.tick(b, &telemetry))
     })
     .await??;
     Ok(())
@@ -428,29 +680,47 @@ pub async fn process(a: ProcessArgs) -> Result<()> {
 
 pub async fn checkpoint(a: CheckpointArgs) -> Result<()> {
     let spec = load_spec(&a.common.chain)?;
-    let (log, store) = open_embedded(&a.common.data_dir)?;
     let telemetry = Arc::new(Telemetry::new());
     let stop = Arc::new(AtomicBool::new(false));
     stop_on_ctrl_c(stop.clone());
-    let names = modules(&spec)?.iter().map(|m| m.module_name().to_string()).collect();
+    telemetry.register("checkpointer", "starting");
+    serve_probes(a.listen, telemetry.clone(), stop.clone()).await?;
+    let names: Vec<String> = modules(&spec)?.iter().map(|m| m.module_name().to_string()).collect();
     let key = NodeKey::load_or_create(&key_path(&a.common))?;
     tokio::task::spawn_blocking(move || -> Result<()> {
-        let mut c = Checkpointer::open(
-            spec,
-            names,
-            store,
-            log,
-            key,
-            a.node_account,
-            VERSION.to_string(),
-            telemetry,
-        )?;
+        let distributed = a.common.kafka_brokers.is_some();
+        let b = open_backends(&a.common, "checkpointer", &spec, !distributed, &telemetry, &stop)?;
+        let store = b.store.clone().filter(|_| !b.distributed);
+        let source = || match &store {
+            Some(store) => opentoken_checkpointer::HashSource::Store(store.clone()),
+            None => opentoken_checkpointer::HashSource::topic(spec.checkpoints_topic()),
+        };
+        let retryable = |e: &opentoken_checkpointer::CheckpointError| {
+            matches!(e, opentoken_checkpointer::CheckpointError::Log(l) if log_unavailable(l))
+        };
+        let opened = with_retry("opening the checkpointer", "checkpointer", &telemetry, &stop, retryable, || {
+            Checkpointer::open(
+                spec.clone(),
+                names.clone(),
+                source(),
+                b.log.clone(),
+                key.clone(),
+                a.node_account.clone(),
+                VERSION.to_string(),
+                telemetry.clone(),
+            )
+        })?;
+        let Some(mut c) = opened else { return Ok(()) };
+        telemetry.set_ready("checkpointer");
         while !stop.load(Ordering::Relaxed) {
-            c.step()?;
+            if with_retry("checkpointing", "checkpointer", &telemetry, &stop, retryable, || c.step())?.is_none() {
+                break;
+            }
+            telemetry.set_ready("checkpointer");
             if a.until_block.is_some_and(|u| c.last_reported().is_some_and(|l| l >= u)) {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(500));
+            std::thread::sleep(Duration::from_millis(300));
         }
         Ok(())
     })
@@ -460,19 +730,61 @@ pub async fn checkpoint(a: CheckpointArgs) -> Result<()> {
 
 pub async fn serve(a: ServeArgs) -> Result<()> {
     let spec = load_spec(&a.common.chain)?;
-    let (log, store) = open_embedded(&a.common.data_dir)?;
     let telemetry = Arc::new(Telemetry::new());
     let stop = Arc::new(AtomicBool::new(false));
     stop_on_ctrl_c(stop.clone());
+    let listener = bind_api(a.listen.listen).await?;
+    let (common, t2, s2, spec2) = (a.common.clone(), telemetry.clone(), stop.clone(), spec.clone());
+    let b = tokio::task::spawn_blocking(move || open_backends(&common, "api", &spec2, true, &t2, &s2)).await??;
+    let store = required_store(&b)?;
+    // With Kafka, the processors' stores are theirs alone: the API keeps its own replica,
+    // built from the same topics by the same deterministic engine.
+    let replica = if b.distributed {
+        telemetry.register("processor", "loading the API's replica");
+        let (spec2, log, store2, t2, s2) = (
+            spec.clone(),
+            b.log.clone(),
+            store.clone(),
+            telemetry.clone(),
+            stop.clone(),
+        );
+        let mods = modules(&spec)?;
+        Some(tokio::task::spawn_blocking(move || -> Result<()> {
+            let cfg = ProcessorConfig {
+                consumer_group: Some(format!("{}.api", spec2.name)),
+                ..Default::default()
+            };
+            let idle = cfg.idle_poll;
+            let retryable = |e: &opentoken_processor::ProcessorError| matches!(e, opentoken_processor::ProcessorError::Log(l) if log_unavailable(l));
+            let opened = with_retry("opening the API replica", "processor", &t2, &s2, retryable, || {
+                Processor::open(
+                    spec2.clone(),
+                    mods.clone(),
+                    log.clone(),
+                    store2.clone(),
+                    cfg.clone(),
+                    t2.clone(),
+                )
+            })?;
+            let Some(p) = opened else { return Ok(()) };
+            drive_processor(p, &t2, &s2, idle, |_| {})
+        }))
+    } else {
+        None
+    };
     let state = opentoken_api::ApiState {
         spec,
         store,
-        log,
+        log: b.log,
         telemetry,
         node: a.node_account,
         version: VERSION.to_string(),
     };
-    let listener = bind_api(a.listen.listen).await?;
     println!("API: http://{}/", listener.local_addr()?);
-    serve_api(state, listener, stop).await
+    serve_api(state, listener, stop.clone()).await?;
+    stop.store(true, Ordering::Relaxed);
+    if let Some(r) = replica {
+        r.await??;
+    }
+    Ok(())
 }

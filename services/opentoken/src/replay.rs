@@ -26,6 +26,13 @@ pub struct ReplayArgs {
     /// Blocks per commit while rebuilding.
     #[arg(long, default_value_t = 5000)]
     pub commit_every: u64,
+    /// Continue a rebuild from this topic offset: `--into` must hold a store (e.g. a restored
+    /// backup) whose committed position is exactly this offset. A fresh store starts at 0.
+    #[arg(long)]
+    pub from_offset: Option<u64>,
+    /// Stop at this block (default: the last block the source store processed).
+    #[arg(long)]
+    pub until_block: Option<u64>,
 }
 
 pub async fn replay(a: ReplayArgs) -> Result<()> {
@@ -34,12 +41,13 @@ pub async fn replay(a: ReplayArgs) -> Result<()> {
 
 fn replay_blocking(a: ReplayArgs) -> Result<()> {
     let spec = crate::node::load_spec(&a.common.chain)?;
-    let (src_log, src_store) = crate::node::open_embedded(&a.common.data_dir)?;
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let src = crate::node::open_backends(&a.common, "replay", &spec, true, &Telemetry::new(), &never)?;
+    let (src_log, src_store) = (src.log.clone(), src.store.clone().context("source store")?);
     let module = crate::node::modules(&spec)?
         .into_iter()
         .find(|m| m.module_name() == a.module)
         .ok_or_else(|| anyhow!("no module named {:?} in this build (known: token)", a.module))?;
-    let recorded = src_store.checkpoints(&a.module)?;
     let Some(progress) = src_store.progress(&a.module)? else {
         bail!(
             "module {} has processed nothing in {}; nothing to replay",
@@ -47,13 +55,16 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
             a.common.data_dir.display()
         );
     };
-    let until = progress.block;
+    let until = a.until_block.unwrap_or(progress.block).min(progress.block);
 
     let tmp;
     let into = match &a.into {
         Some(p) => {
-            if p.join("opentoken.redb").exists() {
-                bail!("{} already holds a store; replay needs a fresh directory", p.display());
+            if p.join("opentoken.redb").exists() && a.from_offset.is_none() {
+                bail!(
+                    "{} already holds a store; replay needs a fresh directory, or --from-offset to continue that store",
+                    p.display()
+                );
             }
             p.clone()
         }
@@ -63,6 +74,23 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
         }
     };
     let (_dst_log, dst_store) = crate::node::open_embedded(&into)?;
+    let base = dst_store.progress(&a.module)?;
+    let base_offset = base.map_or(0, |p| p.next_offset);
+    if let Some(n) = a.from_offset {
+        if n != base_offset {
+            bail!(
+                "--from-offset {n} does not match the store in {}: its committed position is offset {base_offset}{}; restore a store (backup) taken at offset {n} there first",
+                into.display(),
+                base.map_or(String::new(), |p| format!(" (block {})", p.block))
+            );
+        }
+    }
+    let after_block = base.map_or(0, |p| p.block);
+    let recorded: Vec<_> = src_store
+        .checkpoints(&a.module)?
+        .into_iter()
+        .filter(|c| c.block > after_block && c.block <= until)
+        .collect();
     let telemetry = Arc::new(Telemetry::new());
     let cfg = ProcessorConfig {
         commit_every_blocks: a.commit_every.max(1),
@@ -72,7 +100,11 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
     };
     let mut p = Processor::open(spec.clone(), vec![module], src_log, dst_store.clone(), cfg, telemetry)?;
 
-    let start_block = spec.starting_block;
+    let start_block = if base.is_some() {
+        after_block + 1
+    } else {
+        spec.starting_block
+    };
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(until.saturating_sub(start_block) + 1);
         b.set_style(
@@ -132,7 +164,7 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
         }
     }
     println!(
-        "replayed {} to block {until} in {:.1}s: {matched}/{} recorded checkpoints reproduced",
+        "replayed {} from offset {base_offset} to block {until} in {:.1}s: {matched}/{} recorded checkpoints reproduced",
         a.module,
         started.elapsed().as_secs_f64(),
         recorded.len()

@@ -6,7 +6,7 @@
 
 use opentoken_core::commitment::LtHash;
 use opentoken_core::engine::{Engine, EngineError, ErasedModule, Output, Slot};
-use opentoken_core::{BlockRecord, ChainSpec, ModuleState, RoutedOp};
+use opentoken_core::{BlockRecord, ChainSpec, ModuleCheckpoint, ModuleState, RoutedOp};
 use opentoken_log::{Log, LogError};
 use opentoken_store::{CommitBatch, ModuleCommit, Progress, Store, StoreError};
 use opentoken_telemetry::Telemetry;
@@ -50,6 +50,12 @@ pub struct ProcessorConfig {
     pub until_block: Option<u64>,
     /// Sleep between polls when caught up.
     pub idle_poll: Duration,
+    /// Where to publish each committed module checkpoint, for a checkpointer running in
+    /// another process (`<community>.checkpoints`); `None` when it shares this store.
+    pub checkpoints_topic: Option<String>,
+    /// Consumer group under which consumed offsets are committed to the log as a
+    /// monitoring hint (Kafka lag); the offset that counts is the one in the store.
+    pub consumer_group: Option<String>,
 }
 
 impl Default for ProcessorConfig {
@@ -59,6 +65,8 @@ impl Default for ProcessorConfig {
             read_batch: 500,
             until_block: None,
             idle_poll: Duration::from_millis(200),
+            checkpoints_topic: None,
+            consumer_group: None,
         }
     }
 }
@@ -94,6 +102,8 @@ pub struct Processor {
     /// Output not yet committed.
     uncommitted: Output,
     blocks_since_commit: u64,
+    /// Committed checkpoints not yet on the checkpoints topic.
+    unpublished: Vec<ModuleCheckpoint>,
 }
 
 impl Processor {
@@ -162,7 +172,9 @@ impl Processor {
             telemetry,
             uncommitted: Output::default(),
             blocks_since_commit: 0,
+            unpublished: Vec::new(),
         };
+        p.queue_unpublished_checkpoints()?;
         if !genesis_events.is_empty() {
             p.uncommitted.events = genesis_events;
             // Genesis is committed as the state before the first block.
@@ -170,6 +182,61 @@ impl Processor {
             p.commit_at(before_first)?;
         }
         Ok(p)
+    }
+
+    /// After a restart, the checkpoints committed to the store but possibly not published
+    /// (a crash between the two) are published again; the topic is small (one record per
+    /// module per checkpoint), and duplicates carry the same hash.
+    fn queue_unpublished_checkpoints(&mut self) -> Result<(), ProcessorError> {
+        let Some(topic) = self.cfg.checkpoints_topic.clone() else {
+            return Ok(());
+        };
+        let mut published: BTreeMap<String, u64> = BTreeMap::new();
+        let mut offset = 0;
+        loop {
+            let recs = self.log.read(&topic, offset, 1000)?;
+            let Some(last) = recs.last() else { break };
+            offset = last.offset + 1;
+            for r in &recs {
+                let c = opentoken_codec::decode_module_checkpoint(&r.value).map_err(|e| ProcessorError::Decode {
+                    topic: topic.clone(),
+                    offset: r.offset,
+                    detail: e.to_string(),
+                })?;
+                let e = published.entry(c.module).or_insert(0);
+                *e = (*e).max(c.block);
+            }
+        }
+        for slot in self.engine.slots() {
+            let name = slot.module.module_name();
+            let after = published.get(name).copied().unwrap_or(0);
+            self.unpublished
+                .extend(self.store.checkpoints(name)?.into_iter().filter(|c| c.block > after));
+        }
+        self.publish_checkpoints()
+    }
+
+    fn publish_checkpoints(&mut self) -> Result<(), ProcessorError> {
+        let Some(topic) = &self.cfg.checkpoints_topic else {
+            self.unpublished.clear();
+            return Ok(());
+        };
+        if self.unpublished.is_empty() {
+            return Ok(());
+        }
+        let records = self
+            .unpublished
+            .iter()
+            .map(|c| {
+                let mut key = c.module.as_bytes().to_vec();
+                key.push(b'/');
+                key.extend_from_slice(&c.block.to_be_bytes());
+                (key, opentoken_codec::encode_module_checkpoint(c))
+            })
+            .collect();
+        self.log.append(&[(topic.clone(), records)])?;
+        self.unpublished.clear();
+        Ok(())
     }
 
     pub fn engine(&self) -> &Engine {
@@ -216,6 +283,7 @@ impl Processor {
 
     /// Processes what the log has (up to `commit_every_blocks` blocks) and commits.
     pub fn step(&mut self) -> Result<Step, ProcessorError> {
+        self.publish_checkpoints()?;
         if let (Some(until), Some(last)) = (self.cfg.until_block, self.last_block()) {
             if last >= until {
                 self.flush()?;
@@ -278,6 +346,7 @@ impl Processor {
         if advanced {
             let last = self.engine.next_block() - 1;
             self.commit_at(last)?;
+            self.publish_checkpoints()?;
             if self.cfg.until_block.is_some_and(|u| last >= u) {
                 return Ok(Step::Done);
             }
@@ -318,7 +387,7 @@ impl Processor {
                 self.commit_at(last)?;
             }
         }
-        Ok(())
+        self.publish_checkpoints()
     }
 
     fn commit_at(&mut self, block: u64) -> Result<(), ProcessorError> {
@@ -349,6 +418,15 @@ impl Processor {
         };
         self.store.commit(&batch)?;
         self.blocks_since_commit = 0;
+        self.unpublished.extend(batch.checkpoints);
+        if let Some(group) = &self.cfg.consumer_group {
+            for c in &self.cursors {
+                // A hint only: losing it loses nothing, so it never fails the commit.
+                if let Err(e) = self.log.commit_hint(group, &c.topic, c.offset) {
+                    tracing::debug!(error = %e, "consumer offset hint not committed");
+                }
+            }
+        }
         let t = &self.telemetry;
         t.counter_add("opentoken_commits_total", "Store commits", 1);
         t.gauge_set(

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages the build needs on a fresh machine: cmake (librdkafka is built from the
+# vendored source by rdkafka's cmake-build) and the headers it links against.
+set -euo pipefail
+need=()
+command -v cmake >/dev/null || need+=(cmake)
+for pkg in libcurl4-openssl-dev libsasl2-dev; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+[ ${#need[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+echo "installing Debian packages: ${need[*]}"
+$sudo apt-get update -qq || { echo "apt-get update failed: is the Debian mirror reachable?" >&2; exit 1; }
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" \
+  || { echo "could not install ${need[*]}; install them by hand (needs root)" >&2; exit 1; }

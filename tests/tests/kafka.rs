@@ -1,0 +1,453 @@
+//! Distributed mode against a real Kafka-protocol broker (tansu, installed by
+//! `infra/broker.sh install`, started here on a free port with durable sqlite storage):
+//! `opentoken ingest | process | checkpoint | serve` as separate processes.
+//!
+//! - the same chain gives the same checkpoint hashes and reports as embedded mode, with two
+//!   ingesters publishing every block twice;
+//! - a third-party client (kafka-python + fastavro) decodes the ops topic with only schemas/;
+//! - `opentoken replay --from-offset` continues a rebuild from Kafka and verifies the hashes;
+//! - processor and ingester SIGKILLed at random moments and the broker killed and restarted
+//!   end with the hashes of an uninterrupted run.
+
+use opentoken_e2e::*;
+use opentoken_log::{KafkaConfig, KafkaLog, Log};
+use rand::{Rng, SeedableRng};
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The broker binary `infra/broker.sh install` put in its cache.
+fn tansu() -> PathBuf {
+    let out = Command::new(repo_root().join("infra/broker.sh"))
+        .arg("path")
+        .output()
+        .expect("run infra/broker.sh path");
+    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(
+        p.exists(),
+        "the Kafka-compatible broker is not installed at {}: run `infra/broker.sh install` (make test does)",
+        p.display()
+    );
+    p
+}
+
+struct Broker {
+    proc: Option<Proc>,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Broker {
+    fn start() -> Self {
+        let mut b = Broker {
+            proc: None,
+            dir: tempfile::tempdir().expect("broker dir"),
+            port: free_port(),
+        };
+        b.spawn();
+        b
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let url = format!("tcp://{}", self.addr());
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("broker.log"))
+            .expect("broker log");
+        let child = Command::new(tansu())
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .arg("--storage-engine")
+            .arg(format!("sqlite://{}/tansu.db", self.dir.path().display()))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn tansu");
+        self.proc = Some(Proc(child));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(self.addr()).is_err() {
+            assert!(Instant::now() < deadline, "the broker did not listen within 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            p.kill();
+        }
+    }
+}
+
+/// Appends a role's stderr to `<dir>/<name>.log` so a failure can be diagnosed.
+fn role(args: &[&str], data: &Path, broker: &str, logs: &Path, name: &str) -> Command {
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(logs.join(format!("{name}.log")))
+        .expect("role log");
+    let mut c = Command::new(bin());
+    c.args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--chain")
+        .arg(devnet_spec_path())
+        .args(["--kafka-brokers", broker])
+        .env("OPENTOKEN_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log);
+    c
+}
+
+fn spawn(mut c: Command) -> Proc {
+    Proc(c.spawn().expect("spawn opentoken"))
+}
+
+fn run_embedded(data: &Path, url: &str, until: u64) {
+    let mut p = spawn({
+        let mut c = Command::new(bin());
+        c.args(["run", "--data-dir"])
+            .arg(data)
+            .arg("--chain")
+            .arg(devnet_spec_path())
+            .args(["--hive-api", url, "--listen", "127.0.0.1:0", "--commit-every", "50"])
+            .args(["--until-block", &until.to_string()])
+            .env("OPENTOKEN_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    });
+    p.wait_ok("embedded reference run", 300);
+}
+
+fn kafka(broker: &str) -> KafkaLog {
+    KafkaLog::new(KafkaConfig::new(broker, "e2e-test"), opentoken_codec::schema_name_of).expect("kafka client")
+}
+
+/// `(block, consensus hash)` of every report on a log's reports topic, each signature checked.
+fn reports(log: &dyn Log) -> Vec<(u64, [u8; 32])> {
+    let topic = devnet_spec().reports_topic();
+    let recs = log.read(&topic, 0, 10_000).expect("read reports");
+    recs.iter()
+        .map(|r| {
+            let rep = opentoken_codec::decode_report(&r.value).expect("report decodes");
+            opentoken_checkpointer::verify_report(&rep).expect("report signature verifies");
+            (rep.block, rep.consensus_hash)
+        })
+        .collect()
+}
+
+fn ops_args(until: u64) -> Vec<String> {
+    vec!["--until-block".into(), until.to_string()]
+}
+
+#[test]
+fn kafka_mode_equals_embedded_mode_and_is_readable_by_third_parties() {
+    const UNTIL: u64 = 600;
+    let (_devnet, url) = start_devnet(21, 5, 700, 0);
+    let reference = tempfile::tempdir().expect("tmp");
+    run_embedded(reference.path(), &url, UNTIL);
+
+    let broker = Broker::start();
+    let b = broker.addr();
+    let work = tempfile::tempdir().expect("tmp");
+    let dir = |n: &str| work.path().join(n);
+    let until = ops_args(UNTIL);
+    let until: Vec<&str> = until.iter().map(String::as_str).collect();
+    // Two ingesters at once: every block is published twice.
+    let mut ingest_a = spawn(role(
+        &[&["ingest", "--hive-api", &url, "--fetch-batch", "50"], &until[..]].concat(),
+        &dir("ingest-a"),
+        &b,
+        work.path(),
+        "ingest-a",
+    ));
+    let mut ingest_b = spawn(role(
+        &[&["ingest", "--hive-api", &url, "--fetch-batch", "70"], &until[..]].concat(),
+        &dir("ingest-b"),
+        &b,
+        work.path(),
+        "ingest-b",
+    ));
+    let mut process = spawn(role(
+        &[&["process", "--module", "token", "--commit-every", "37"], &until[..]].concat(),
+        &dir("process"),
+        &b,
+        work.path(),
+        "process",
+    ));
+    let mut checkpoint = spawn(role(
+        &[&["checkpoint"], &until[..]].concat(),
+        &dir("checkpoint"),
+        &b,
+        work.path(),
+        "checkpoint",
+    ));
+    ingest_a.wait_ok("ingester a", 300);
+    ingest_b.wait_ok("ingester b", 300);
+    process.wait_ok("processor", 300);
+    checkpoint.wait_ok("checkpointer", 300);
+
+    let (ref_log, ref_store) = open(reference.path());
+    let expected = fingerprint(&ref_store);
+    assert_eq!(expected.checkpoints.len() as u64, UNTIL / 100);
+    {
+        let (_, store) = open(&dir("process"));
+        assert_eq!(fingerprint(&store), expected, "Kafka mode differs from embedded mode");
+    }
+    let log = kafka(&b);
+    assert_eq!(reports(&log), reports(ref_log.as_ref()), "reports differ");
+
+    // The duplicates really happened, and the processor applied each block once.
+    let topic = devnet_spec().ops_topic("token");
+    let records = log.read(&topic, 0, 100_000).expect("read ops");
+    let mut seen = std::collections::BTreeSet::new();
+    let mut duplicates = 0;
+    for r in &records {
+        let rec = opentoken_codec::decode_block_record(&r.value).expect("decode");
+        if !seen.insert((rec.block_num, rec.last_block)) {
+            duplicates += 1;
+        }
+    }
+    assert!(duplicates > 0, "two ingesters published no duplicate");
+
+    // Headers name the encoding and the schema file.
+    let headers = log.read_headers(&topic, 0).expect("headers");
+    assert!(headers.contains(&("content-type".into(), opentoken_log::kafka::CONTENT_TYPE.into())));
+    assert!(
+        headers.contains(&("opentoken.schema".into(), "block_record".into())),
+        "{headers:?}"
+    );
+
+    // A third-party client decodes the topic with only schemas/.
+    let python = std::env::var_os("OPENTOKEN_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/pyenv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} is missing: make test creates it (python3 -m venv target/pyenv && pip install -r tests/python/requirements.txt)",
+        python.display()
+    );
+    let out = Command::new(&python)
+        .arg(repo_root().join("tests/python/read_topic.py"))
+        .args([&b, &topic])
+        .arg(repo_root().join("schemas"))
+        .arg("25")
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "third-party decode failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 25);
+    for (line, r) in lines.iter().zip(&records) {
+        let rec = opentoken_codec::decode_block_record(&r.value).expect("decode");
+        assert_eq!(line["offset"].as_u64(), Some(r.offset));
+        assert_eq!(line["schema"], "block_record");
+        assert_eq!(line["record"]["block_num"].as_u64(), Some(rec.block_num), "{line}");
+        assert_eq!(line["record"]["last_block"].as_u64(), Some(rec.last_block), "{line}");
+        assert_eq!(
+            line["record"]["ops"].as_array().map(|o| o.len()),
+            Some(rec.ops.len()),
+            "{line}"
+        );
+    }
+
+    // Replay from Kafka: rebuild to block 300, then continue from that store's offset.
+    let into = dir("replay");
+    let replay = |extra: &[&str]| {
+        let out = role(
+            &[&["replay", "--into"], &[into.to_str().expect("utf-8 path")][..], extra].concat(),
+            &dir("process"),
+            &b,
+            work.path(),
+            "replay",
+        )
+        .stdout(Stdio::piped())
+        .output()
+        .expect("replay");
+        assert!(out.status.success(), "replay {extra:?} failed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = replay(&["--until-block", "300"]);
+    assert!(first.contains("3/3 recorded checkpoints reproduced"), "{first}");
+    let offset = {
+        let (_, s) = open(&into);
+        s.progress("token").expect("progress").expect("replayed").next_offset
+    };
+    assert!(offset > 0);
+    let wrong = role(
+        &["replay", "--into", into.to_str().expect("utf-8"), "--from-offset", "1"],
+        &dir("process"),
+        &b,
+        work.path(),
+        "replay",
+    )
+    .status()
+    .expect("replay");
+    assert!(
+        !wrong.success(),
+        "a --from-offset that is not the store's position must be refused"
+    );
+    let rest = replay(&["--from-offset", &offset.to_string()]);
+    assert!(
+        rest.contains(&format!("from offset {offset}")) && rest.contains("3/3 recorded checkpoints reproduced"),
+        "{rest}"
+    );
+    {
+        let (_, s) = open(&into);
+        assert_eq!(fingerprint(&s).checkpoints, expected.checkpoints);
+    }
+
+    // The API in Kafka mode serves the same balances from its own replica.
+    let port = free_port();
+    let _serve = spawn(role(
+        &["serve", "--listen", &format!("127.0.0.1:{port}")],
+        &dir("serve"),
+        &b,
+        work.path(),
+        "serve",
+    ));
+    let want = {
+        struct Kv<'a>(&'a dyn opentoken_store::Store);
+        impl opentoken_core::KvSource for Kv<'_> {
+            fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+                self.0.get("token", key).map_err(|e| e.to_string())
+            }
+            fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<opentoken_core::state::KvPairs, String> {
+                self.0.scan_prefix("token", prefix, limit).map_err(|e| e.to_string())
+            }
+        }
+        serde_json::to_value(opentoken_token::account_view(&Kv(ref_store.as_ref()), "alice").expect("view"))
+            .expect("view is JSON")
+    };
+    let same = |v: &serde_json::Value| {
+        want.as_object()
+            .expect("view is an object")
+            .iter()
+            .all(|(k, x)| &v[k] == x)
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // The replica catches up: poll until it shows the reference balance (or time runs out).
+    let got = rt.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut last = serde_json::Value::Null;
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/@alice")).await {
+                if let Ok(v) = r.json::<serde_json::Value>().await {
+                    if same(&v) {
+                        return v;
+                    }
+                    last = v;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        last
+    });
+    assert!(same(&got), "serve shows {got}, the embedded node {want}");
+}
+
+#[test]
+fn sigkill_processor_and_ingester_and_restart_the_broker() {
+    const UNTIL: u64 = 1200;
+    let (_devnet, url) = start_devnet(22, 20, 50, 2);
+    let reference = tempfile::tempdir().expect("tmp");
+    let ref_thread = {
+        let (dir, url) = (reference.path().to_path_buf(), url.clone());
+        std::thread::spawn(move || run_embedded(&dir, &url, UNTIL))
+    };
+
+    let mut broker = Broker::start();
+    let b = broker.addr();
+    let work = tempfile::tempdir().expect("tmp");
+    let dir = |n: &str| work.path().join(n);
+    let until = ops_args(UNTIL);
+    let until: Vec<&str> = until.iter().map(String::as_str).collect();
+    let ingest = || {
+        spawn(role(
+            &[&["ingest", "--hive-api", &url, "--fetch-batch", "30"], &until[..]].concat(),
+            &dir("ingest"),
+            &b,
+            work.path(),
+            "ingest",
+        ))
+    };
+    let process = || {
+        spawn(role(
+            &[&["process", "--module", "token", "--commit-every", "20"], &until[..]].concat(),
+            &dir("process"),
+            &b,
+            work.path(),
+            "process",
+        ))
+    };
+    let mut checkpoint = spawn(role(
+        &[&["checkpoint"], &until[..]].concat(),
+        &dir("checkpoint"),
+        &b,
+        work.path(),
+        "checkpoint",
+    ));
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261125);
+    let mut ing = ingest();
+    let mut proc_ = process();
+    let (mut processor_kills, mut ingester_kills, mut broker_restarts) = (0, 0, 0);
+    let started = Instant::now();
+    for round in 0..14 {
+        std::thread::sleep(Duration::from_millis(rng.gen_range(300..1200)));
+        if !proc_.exited() {
+            proc_.kill();
+            processor_kills += 1;
+        }
+        if round % 2 == 1 && !ing.exited() {
+            ing.kill();
+            ingester_kills += 1;
+        }
+        if round == 6 {
+            broker.kill();
+            std::thread::sleep(Duration::from_millis(1500));
+            broker.spawn();
+            broker_restarts += 1;
+        }
+        if proc_.exited() {
+            proc_ = process();
+        }
+        if ing.exited() {
+            ing = ingest();
+        }
+    }
+    assert!(
+        processor_kills >= 10 && ingester_kills >= 5 && broker_restarts == 1,
+        "only {processor_kills} processor and {ingester_kills} ingester kills in {:?}; slow the chain down",
+        started.elapsed()
+    );
+    ing.wait_ok("ingester after the kills", 300);
+    proc_.wait_ok("processor after the kills", 300);
+    checkpoint.wait_ok("checkpointer (survives the broker restart)", 300);
+    ref_thread.join().expect("reference run");
+
+    let (ref_log, ref_store) = open(reference.path());
+    let (_, store) = open(&dir("process"));
+    let expected = fingerprint(&ref_store);
+    assert_eq!(expected.checkpoints.len() as u64, UNTIL / 100);
+    assert_eq!(
+        fingerprint(&store),
+        expected,
+        "state after {processor_kills} processor kills, {ingester_kills} ingester kills and a broker restart"
+    );
+    assert_eq!(reports(&kafka(&b)), reports(ref_log.as_ref()));
+}
