@@ -40,8 +40,9 @@ start() {
   [ -x "$TANSU" ] || die "tansu is not installed; run: infra/broker.sh install"
   mkdir -p "$dir"
   local url="tcp://127.0.0.1:$port"
-  "$TANSU" broker --listener-url "$url" --advertised-listener-url "$url" \
-    --storage-engine "sqlite://$dir/tansu.db" >"$dir/broker.log" 2>&1 &
+  # tansu resolves the sqlite path relative to its working directory.
+  (cd "$dir" && exec "$TANSU" broker --listener-url "$url" --advertised-listener-url "$url" \
+    --storage-engine "sqlite://tansu.db" >broker.log 2>&1) &
   echo $! >"$dir/broker.pid"
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

@@ -10,7 +10,6 @@ with a message naming the problem when a record does not decode."""
 import io
 import json
 import os
-import struct
 import sys
 
 import fastavro
@@ -27,9 +26,10 @@ def load_schemas(schemas_dir):
         with open(os.path.join(schemas_dir, name)) as f:
             raw = json.load(f)
         parsed = fastavro.parse_schema(raw)
-        # CRC-64-AVRO of the parsing canonical form; the header carries it little-endian.
-        fp = int(fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO"), 16)
-        out[name[: -len(".avsc")]] = (parsed, struct.pack("<Q", fp))
+        # CRC-64-AVRO of the parsing canonical form; fastavro's hex lists the bytes in the
+        # order the single-object header carries them (little-endian).
+        fp = bytes.fromhex(fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO"))
+        out[name[: -len(".avsc")]] = (parsed, fp)
     return out
 
 

@@ -136,6 +136,8 @@ struct Reader {
     consumer: BaseConsumer,
     /// The offset the next polled message will have.
     next: Option<u64>,
+    /// The last poll reached the end of the partition: an empty poll now means "nothing new".
+    at_end: bool,
 }
 
 pub struct KafkaLog {
@@ -322,7 +324,14 @@ impl Log for KafkaLog {
             .map_err(|_| unavailable("read", topic, "reader lock poisoned"))?;
         if !readers.contains_key(topic) {
             let consumer = self.consumer(&format!("{}.reader", self.cfg.client_id))?;
-            readers.insert(topic.to_string(), Reader { consumer, next: None });
+            readers.insert(
+                topic.to_string(),
+                Reader {
+                    consumer,
+                    next: None,
+                    at_end: false,
+                },
+            );
         }
         let reader = readers
             .get_mut(topic)
@@ -330,6 +339,7 @@ impl Log for KafkaLog {
         if reader.next != Some(from) {
             assign(&reader.consumer, topic, from)?;
             reader.next = Some(from);
+            reader.at_end = false;
         }
         let mut out = Vec::new();
         let started = Instant::now();
@@ -348,8 +358,12 @@ impl Log for KafkaLog {
                         value: m.payload().unwrap_or_default().to_vec(),
                     });
                     reader.next = Some(offset + 1);
+                    reader.at_end = false;
                 }
-                Some(Err(KafkaError::PartitionEOF(_))) => break,
+                Some(Err(KafkaError::PartitionEOF(_))) => {
+                    reader.at_end = true;
+                    break;
+                }
                 Some(Err(e)) => {
                     reader.next = None;
                     return Err(unavailable("fetch", topic, e));
@@ -364,7 +378,7 @@ impl Log for KafkaLog {
                     }
                     break;
                 }
-                None if !out.is_empty() => break,
+                None if !out.is_empty() || reader.at_end => break,
                 None => {}
             }
         }
