@@ -42,7 +42,7 @@ impl Broker {
     fn start() -> Self {
         let mut b = Broker {
             proc: None,
-            dir: tempfile::tempdir().expect("broker dir"),
+            dir: work_dir(),
             port: free_port(),
         };
         b.spawn();
@@ -98,10 +98,45 @@ fn role(args: &[&str], data: &Path, broker: &str, logs: &Path, name: &str) -> Co
         .arg("--chain")
         .arg(devnet_spec_path())
         .args(["--kafka-brokers", broker])
+        // tansu loses records of topics created with retention configs (infra/kafka/README.md).
+        .env(
+            "OPENTOKEN_KAFKA_TOPICS",
+            repo_root().join("infra/kafka/topics.tansu.json"),
+        )
         .env("OPENTOKEN_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(log);
     c
+}
+
+/// Where the roles keep their data and logs; `OPENTOKEN_KEEP_TEST_DIRS=1` keeps it after
+/// the test for diagnosis.
+fn work_dir() -> tempfile::TempDir {
+    let mut dir = tempfile::tempdir().expect("tmp");
+    if std::env::var_os("OPENTOKEN_KEEP_TEST_DIRS").is_some() {
+        eprintln!("keeping {}", dir.path().display());
+        dir.disable_cleanup(true);
+    }
+    dir
+}
+
+/// Waits for a role to finish; on failure the roles' logs are printed with the panic.
+fn wait_ok(p: &mut Proc, what: &str, logs: &Path) {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.wait_ok(what, 300)));
+    if let Err(e) = r {
+        for entry in std::fs::read_dir(logs).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|x| x == "log") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(30).collect();
+                eprintln!("==== {} (last lines)", path.display());
+                for l in tail.iter().rev() {
+                    eprintln!("{l}");
+                }
+            }
+        }
+        std::panic::resume_unwind(e);
+    }
 }
 
 fn spawn(mut c: Command) -> Proc {
@@ -129,17 +164,22 @@ fn kafka(broker: &str) -> KafkaLog {
     KafkaLog::new(KafkaConfig::new(broker, "e2e-test"), opentoken_codec::schema_name_of).expect("kafka client")
 }
 
-/// `(block, consensus hash)` of every report on a log's reports topic, each signature checked.
+/// `(block, consensus hash)` of the reports on a log's reports topic, each signature
+/// checked. A report can be published twice (an append that timed out but was written is
+/// retried); a repeat must be identical and is listed once.
 fn reports(log: &dyn Log) -> Vec<(u64, [u8; 32])> {
     let topic = devnet_spec().reports_topic();
     let recs = log.read(&topic, 0, 10_000).expect("read reports");
-    recs.iter()
-        .map(|r| {
-            let rep = opentoken_codec::decode_report(&r.value).expect("report decodes");
-            opentoken_checkpointer::verify_report(&rep).expect("report signature verifies");
-            (rep.block, rep.consensus_hash)
-        })
-        .collect()
+    let mut out: Vec<(u64, [u8; 32])> = Vec::new();
+    for r in &recs {
+        let rep = opentoken_codec::decode_report(&r.value).expect("report decodes");
+        opentoken_checkpointer::verify_report(&rep).expect("report signature verifies");
+        match out.iter().find(|(b, _)| *b == rep.block) {
+            Some((_, h)) => assert_eq!(*h, rep.consensus_hash, "two different reports for block {}", rep.block),
+            None => out.push((rep.block, rep.consensus_hash)),
+        }
+    }
+    out
 }
 
 fn ops_args(until: u64) -> Vec<String> {
@@ -155,7 +195,7 @@ fn kafka_mode_equals_embedded_mode_and_is_readable_by_third_parties() {
 
     let broker = Broker::start();
     let b = broker.addr();
-    let work = tempfile::tempdir().expect("tmp");
+    let work = work_dir();
     let dir = |n: &str| work.path().join(n);
     let until = ops_args(UNTIL);
     let until: Vec<&str> = until.iter().map(String::as_str).collect();
@@ -188,10 +228,10 @@ fn kafka_mode_equals_embedded_mode_and_is_readable_by_third_parties() {
         work.path(),
         "checkpoint",
     ));
-    ingest_a.wait_ok("ingester a", 300);
-    ingest_b.wait_ok("ingester b", 300);
-    process.wait_ok("processor", 300);
-    checkpoint.wait_ok("checkpointer", 300);
+    wait_ok(&mut ingest_a, "ingester a", work.path());
+    wait_ok(&mut ingest_b, "ingester b", work.path());
+    wait_ok(&mut process, "processor", work.path());
+    wait_ok(&mut checkpoint, "checkpointer", work.path());
 
     let (ref_log, ref_store) = open(reference.path());
     let expected = fingerprint(&ref_store);
@@ -375,7 +415,7 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
 
     let mut broker = Broker::start();
     let b = broker.addr();
-    let work = tempfile::tempdir().expect("tmp");
+    let work = work_dir();
     let dir = |n: &str| work.path().join(n);
     let until = ops_args(UNTIL);
     let until: Vec<&str> = until.iter().map(String::as_str).collect();
@@ -438,9 +478,13 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
         "only {processor_kills} processor and {ingester_kills} ingester kills in {:?}; slow the chain down",
         started.elapsed()
     );
-    ing.wait_ok("ingester after the kills", 300);
-    proc_.wait_ok("processor after the kills", 300);
-    checkpoint.wait_ok("checkpointer (survives the broker restart)", 300);
+    wait_ok(&mut ing, "ingester after the kills", work.path());
+    wait_ok(&mut proc_, "processor after the kills", work.path());
+    wait_ok(
+        &mut checkpoint,
+        "checkpointer (survives the broker restart)",
+        work.path(),
+    );
     ref_thread.join().expect("reference run");
 
     let (ref_log, ref_store) = open(reference.path());
@@ -453,4 +497,15 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
         "state after {processor_kills} processor kills, {ingester_kills} ingester kills and a broker restart"
     );
     assert_eq!(reports(&kafka(&b)), reports(ref_log.as_ref()));
+    drop(store);
+
+    // The broker kept every record through its restart: a replay from offset 0 reproduces
+    // every checkpoint.
+    let out = role(&["replay"], &dir("process"), &b, work.path(), "replay")
+        .stdout(Stdio::piped())
+        .output()
+        .expect("replay");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "replay after the broker restart failed: {stdout}");
+    assert!(stdout.contains("12/12 recorded checkpoints reproduced"), "{stdout}");
 }

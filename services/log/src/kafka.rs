@@ -12,8 +12,10 @@
 
 use crate::{KeyValue, Log, LogError, LogRecord, TopicBatch};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::ConsumerContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
@@ -132,8 +134,42 @@ impl TopicDefinitions {
 /// The topic definitions shipped in `infra/kafka/topics.json`.
 pub const DEFAULT_TOPICS: &str = include_str!("../../../infra/kafka/topics.json");
 
+/// Routes librdkafka's logs and errors to `tracing` at levels that mean something here:
+/// reaching the end of a partition is how every read ends (debug), a broker that is away
+/// is an outage the roles wait out (warn).
+#[derive(Clone, Copy, Default)]
+pub struct Quiet;
+
+impl ClientContext for Quiet {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, msg: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => {
+                tracing::warn!(target: "librdkafka", "{fac}: {msg}")
+            }
+            RDKafkaLogLevel::Warning | RDKafkaLogLevel::Notice => tracing::info!(target: "librdkafka", "{fac}: {msg}"),
+            _ => tracing::debug!(target: "librdkafka", "{fac}: {msg}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error {
+            KafkaError::PartitionEOF(_) => tracing::debug!(target: "librdkafka", "{reason}"),
+            KafkaError::Global(RDKafkaErrorCode::BrokerTransportFailure)
+            | KafkaError::Global(RDKafkaErrorCode::AllBrokersDown) => {
+                tracing::warn!(target: "librdkafka", "broker unreachable: {reason}")
+            }
+            e => tracing::error!(target: "librdkafka", "{e}: {reason}"),
+        }
+    }
+}
+
+impl ConsumerContext for Quiet {}
+
+type Consumer_ = BaseConsumer<Quiet>;
+type Producer_ = FutureProducer<Quiet>;
+
 struct Reader {
-    consumer: BaseConsumer,
+    consumer: Consumer_,
     /// The offset the next polled message will have.
     next: Option<u64>,
     /// The last poll reached the end of the partition: an empty poll now means "nothing new".
@@ -144,11 +180,11 @@ pub struct KafkaLog {
     cfg: KafkaConfig,
     /// Replaced when librdkafka reports a fatal idempotence error (e.g. a broker that lost
     /// its producer state in a restart): a new producer gets a new producer id.
-    producer: Mutex<FutureProducer>,
+    producer: Mutex<Producer_>,
     /// One consumer per topic read, positioned where the last read ended.
     readers: Mutex<HashMap<String, Reader>>,
     /// One consumer per group whose offsets are committed as hints.
-    hints: Mutex<HashMap<String, BaseConsumer>>,
+    hints: Mutex<HashMap<String, Consumer_>>,
     /// Maps a single-object Avro record to its schema name, for the headers.
     schema_names: fn(&[u8]) -> Option<&'static str>,
 }
@@ -173,7 +209,7 @@ impl KafkaLog {
         })
     }
 
-    fn producer(cfg: &KafkaConfig) -> Result<FutureProducer, LogError> {
+    fn producer(cfg: &KafkaConfig) -> Result<Producer_, LogError> {
         let timeout_ms = cfg.request_timeout.as_millis().to_string();
         cfg.base()
             .set("enable.idempotence", "true")
@@ -181,21 +217,22 @@ impl KafkaLog {
             .set("max.in.flight.requests.per.connection", "5")
             .set("linger.ms", "5")
             .set("message.timeout.ms", &timeout_ms)
-            .create()
+            .create_with_context(Quiet)
             .map_err(|e| unavailable("producer setup", "-", e))
     }
 
-    fn consumer(&self, group: &str) -> Result<BaseConsumer, LogError> {
+    fn consumer(&self, group: &str) -> Result<Consumer_, LogError> {
         self.cfg
             .base()
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("enable.partition.eof", "true")
-            .set("auto.offset.reset", "earliest")
+            // Never jump silently: reading below the first retained record is an error.
+            .set("auto.offset.reset", "error")
             .set("fetch.wait.max.ms", "50")
             .set("session.timeout.ms", "10000")
-            .create()
+            .create_with_context(Quiet)
             .map_err(|e| unavailable("consumer setup", group, e))
     }
 
@@ -285,7 +322,7 @@ fn hex_lower(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn assign(consumer: &BaseConsumer, topic: &str, offset: u64) -> Result<(), LogError> {
+fn assign(consumer: &Consumer_, topic: &str, offset: u64) -> Result<(), LogError> {
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, Offset::Offset(offset as i64))
         .map_err(|e| unavailable("assign", topic, e))?;
@@ -366,6 +403,19 @@ impl Log for KafkaLog {
                 }
                 Some(Err(e)) => {
                     reader.next = None;
+                    if matches!(
+                        e,
+                        KafkaError::MessageConsumption(RDKafkaErrorCode::OffsetOutOfRange)
+                            | KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset)
+                    ) {
+                        return Err(LogError::Backend {
+                            op: "fetch",
+                            topic: topic.to_string(),
+                            detail: format!(
+                                "offset {from} is no longer on the broker ({e}); the topic lost records (check its retention): rebuild from a complete copy of the log"
+                            ),
+                        });
+                    }
                     return Err(unavailable("fetch", topic, e));
                 }
                 None if out.is_empty() && started.elapsed() > Duration::from_millis(1500) => {
@@ -420,7 +470,7 @@ impl Log for KafkaLog {
 }
 
 /// The offset the next record of `topic` will get (0 for a topic that does not exist).
-fn watermark(consumer: &BaseConsumer, topic: &str, timeout: Duration) -> Result<u64, LogError> {
+fn watermark(consumer: &Consumer_, topic: &str, timeout: Duration) -> Result<u64, LogError> {
     match consumer.fetch_watermarks(topic, 0, timeout) {
         Ok((_, high)) => Ok(high.max(0) as u64),
         Err(KafkaError::MetadataFetch(RDKafkaErrorCode::UnknownTopicOrPartition))
@@ -430,7 +480,7 @@ fn watermark(consumer: &BaseConsumer, topic: &str, timeout: Duration) -> Result<
 }
 
 impl KafkaLog {
-    fn append_with(&self, producer: &FutureProducer, batch: &[TopicBatch]) -> Result<(), LogError> {
+    fn append_with(&self, producer: &Producer_, batch: &[TopicBatch]) -> Result<(), LogError> {
         let mut pending = Vec::new();
         for (topic, records) in batch {
             for (key, value) in records.iter().map(|(k, v): &KeyValue| (k, v)) {

@@ -41,6 +41,9 @@ pub struct BenchArgs {
     /// ratio to a bare rdkafka consumer reading the same topic in the same run.
     #[arg(long, env = "OPENTOKEN_KAFKA_BROKERS")]
     pub kafka_brokers: Option<String>,
+    /// Kafka topic definitions (default: the built-in copy of infra/kafka/topics.json).
+    #[arg(long, env = "OPENTOKEN_KAFKA_TOPICS")]
+    pub kafka_topics: Option<PathBuf>,
 }
 
 pub async fn bench(a: BenchArgs) -> Result<()> {
@@ -186,7 +189,11 @@ fn kafka_bench(a: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Block],
         )
         .with_context(|| format!("Kafka client for {brokers}"))?,
     );
-    let defs = opentoken_log::kafka::TopicDefinitions::parse(opentoken_log::kafka::DEFAULT_TOPICS)?;
+    let text = match &a.kafka_topics {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        None => opentoken_log::kafka::DEFAULT_TOPICS.to_string(),
+    };
+    let defs = opentoken_log::kafka::TopicDefinitions::parse(&text)?;
     log.ensure_topics(&defs.expand(&spec.name, &["token"]))
         .with_context(|| format!("creating bench topics on {brokers}"))?;
     let modules = crate::node::modules(&spec)?;
