@@ -67,7 +67,11 @@ fn block(num: u64) -> Block {
         witness: "w".into(),
         transactions: vec![Transaction {
             txid: format!("{num:040x}"),
-            operations: if num % 3 == 0 { vec![op("a"), op("b")] } else { vec![] },
+            operations: if num.is_multiple_of(3) {
+                vec![op("a"), op("b")]
+            } else {
+                vec![]
+            },
         }],
     }
 }
