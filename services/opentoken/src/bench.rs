@@ -210,6 +210,7 @@ fn kafka_bench(a: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Block],
     let consumer: BaseConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", format!("{}.bare", spec.name))
+        .set("enable.partition.eof", "false")
         .set("enable.auto.commit", "false")
         .set("fetch.wait.max.ms", "50")
         .create()
