@@ -139,6 +139,25 @@ fn wait_ok(p: &mut Proc, what: &str, logs: &Path) {
     }
 }
 
+/// A plain HTTP/1.0 GET: `(status, body)`, or `(0, error)` when nothing answers.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return (0, "connection refused".into());
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    if s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .is_err()
+    {
+        return (0, "write failed".into());
+    }
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    let code = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+    (code, body)
+}
+
 fn spawn(mut c: Command) -> Proc {
     Proc(c.spawn().expect("spawn opentoken"))
 }
@@ -437,8 +456,10 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
             "process",
         ))
     };
+    let probe_port = free_port();
+    let probe = format!("127.0.0.1:{probe_port}");
     let mut checkpoint = spawn(role(
-        &[&["checkpoint"], &until[..]].concat(),
+        &[&["checkpoint", "--listen", &probe], &until[..]].concat(),
         &dir("checkpoint"),
         &b,
         work.path(),
@@ -462,7 +483,18 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
         }
         if round == 6 {
             broker.kill();
-            std::thread::sleep(Duration::from_millis(1500));
+            // While the broker is away the checkpointer says it is not ready, and why.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut not_ready = None;
+            while not_ready.is_none() && Instant::now() < deadline {
+                let (code, body) = http_get(&probe, "/readyz");
+                if code == 503 {
+                    not_ready = Some(body);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let body = not_ready.expect("/readyz never reported the broker outage");
+            assert!(body.contains("checkpointer"), "{body}");
             broker.spawn();
             broker_restarts += 1;
         }
@@ -478,6 +510,14 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
         "only {processor_kills} processor and {ingester_kills} ingester kills in {:?}; slow the chain down",
         started.elapsed()
     );
+    let ready_deadline = Instant::now() + Duration::from_secs(60);
+    while http_get(&probe, "/readyz").0 != 200 && !checkpoint.exited() {
+        assert!(
+            Instant::now() < ready_deadline,
+            "the checkpointer never became ready again"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     wait_ok(&mut ing, "ingester after the kills", work.path());
     wait_ok(&mut proc_, "processor after the kills", work.path());
     wait_ok(
