@@ -370,9 +370,9 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Value {
-        let path = format!("{}/../../../shared/fixtures/hive/{name}", env!("CARGO_MANIFEST_DIR"));
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e} (shared/ must sit beside the repo)"));
+        let path = format!("{}/../../tests/fixtures/hive/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e} (copied from ../shared/fixtures/hive: real mainnet blocks)"));
         serde_json::from_str(&text).unwrap()
     }
 
