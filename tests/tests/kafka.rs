@@ -380,17 +380,17 @@ fn kafka_mode_equals_embedded_mode_and_is_readable_by_third_parties() {
         "serve",
     ));
     let want = {
-        struct Kv<'a>(&'a dyn opentoken_store::Store);
-        impl opentoken_core::KvSource for Kv<'_> {
-            fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
-                self.0.get("token", key).map_err(|e| e.to_string())
-            }
-            fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<opentoken_core::state::KvPairs, String> {
-                self.0.scan_prefix("token", prefix, limit).map_err(|e| e.to_string())
-            }
-        }
-        serde_json::to_value(opentoken_token::account_view(&Kv(ref_store.as_ref()), "alice").expect("view"))
-            .expect("view is JSON")
+        serde_json::to_value(
+            opentoken_token::account_view(
+                &opentoken_store::ModuleKv {
+                    store: ref_store.as_ref(),
+                    module: "token",
+                },
+                "alice",
+            )
+            .expect("view"),
+        )
+        .expect("view is JSON")
     };
     let same = |v: &serde_json::Value| {
         want.as_object()

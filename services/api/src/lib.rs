@@ -10,9 +10,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use opentoken_core::{ChainSpec, KvSource, OpStatus, Outcome};
+use opentoken_core::{ChainSpec, OpStatus, Outcome};
 use opentoken_log::Log;
-use opentoken_store::Store;
+use opentoken_store::{ModuleKv, Store};
 use opentoken_telemetry::Telemetry;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -27,23 +27,6 @@ pub struct ApiState {
     /// This node's Hive account ("" if it has none).
     pub node: String,
     pub version: String,
-}
-
-/// A module's committed state seen through the store.
-struct StoreKv<'a> {
-    store: &'a dyn Store,
-    module: &'a str,
-}
-
-impl KvSource for StoreKv<'_> {
-    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        self.store.get(self.module, key).map_err(|e| e.to_string())
-    }
-    fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<opentoken_core::state::KvPairs, String> {
-        self.store
-            .scan_prefix(self.module, prefix, limit)
-            .map_err(|e| e.to_string())
-    }
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -86,8 +69,8 @@ impl ApiState {
         Json(Value::Object(body))
     }
 
-    fn token_kv(&self) -> StoreKv<'_> {
-        StoreKv {
+    fn token_kv(&self) -> ModuleKv<'_> {
+        ModuleKv {
             store: self.store.as_ref(),
             module: "token",
         }

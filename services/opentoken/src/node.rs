@@ -366,15 +366,6 @@ pub async fn run(a: RunArgs) -> Result<()> {
 /// Prints the watched accounts' balances whenever they change: the quickest way to see the
 /// node doing its job on a terminal.
 async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>, stop: Arc<AtomicBool>) {
-    struct Kv<'a>(&'a dyn Store);
-    impl opentoken_core::KvSource for Kv<'_> {
-        fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
-            self.0.get("token", key).map_err(|e| e.to_string())
-        }
-        fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<opentoken_core::state::KvPairs, String> {
-            self.0.scan_prefix("token", prefix, limit).map_err(|e| e.to_string())
-        }
-    }
     let mut last = String::new();
     while !stop.load(Ordering::Relaxed) {
         let Some(block) = store.progress("token").ok().flatten().map(|p| p.block) else {
@@ -383,7 +374,13 @@ async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>, stop: Arc<
         };
         let mut line = String::new();
         for acct in &accounts {
-            if let Ok(v) = opentoken_token::account_view(&Kv(store.as_ref()), acct) {
+            if let Ok(v) = opentoken_token::account_view(
+                &opentoken_store::ModuleKv {
+                    store: store.as_ref(),
+                    module: "token",
+                },
+                acct,
+            ) {
                 line.push_str(&format!(
                     "  @{acct}: {} liquid / {} power / {} gov",
                     v.balance, v.poweredUp, v.gov

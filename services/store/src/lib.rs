@@ -101,3 +101,21 @@ pub trait Store: Send + Sync {
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 }
+
+/// One module's committed state seen through a store, for the modules' query views (the
+/// API, the balance watcher, tests): any backend serves the same views.
+pub struct ModuleKv<'a> {
+    pub store: &'a dyn Store,
+    pub module: &'a str,
+}
+
+impl opentoken_core::KvSource for ModuleKv<'_> {
+    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        self.store.get(self.module, key).map_err(|e| e.to_string())
+    }
+    fn kv_scan(&self, prefix: &[u8], limit: usize) -> Result<opentoken_core::state::KvPairs, String> {
+        self.store
+            .scan_prefix(self.module, prefix, limit)
+            .map_err(|e| e.to_string())
+    }
+}
