@@ -104,6 +104,8 @@ pub struct Processor {
     blocks_since_commit: u64,
     /// Committed checkpoints not yet on the checkpoints topic.
     unpublished: Vec<ModuleCheckpoint>,
+    /// The store keeps snapshots: commits end at checkpoint blocks and carry the state.
+    snapshots: bool,
 }
 
 impl Processor {
@@ -129,7 +131,15 @@ impl Processor {
                         module: name.to_string(),
                         detail: format!("stored lattice has {} bytes", bytes.len()),
                     })?;
-                    ModuleState::from_parts(loaded.pairs, lattice)
+                    let state = ModuleState::from_parts(loaded.pairs, lattice.clone());
+                    // Whatever the backend rebuilt must be the state that was committed.
+                    if state.recompute_commitment() != lattice.digest() {
+                        return Err(ProcessorError::Inconsistent {
+                            module: name.to_string(),
+                            detail: "the loaded state does not match its committed commitment".into(),
+                        });
+                    }
+                    state
                 }
                 None if loaded.pairs.is_empty() => ModuleState::new(),
                 None => ModuleState::from_pairs(loaded.pairs),
@@ -173,7 +183,9 @@ impl Processor {
             uncommitted: Output::default(),
             blocks_since_commit: 0,
             unpublished: Vec::new(),
+            snapshots: false,
         };
+        p.snapshots = p.store.wants_snapshots();
         p.queue_unpublished_checkpoints()?;
         if !genesis_events.is_empty() {
             p.uncommitted.events = genesis_events;
@@ -329,7 +341,13 @@ impl Processor {
             }
             let upto;
             let out = if ops.is_empty() {
-                upto = self.cfg.until_block.map_or(idle_until, |u| u.min(idle_until));
+                let mut end = self.cfg.until_block.map_or(idle_until, |u| u.min(idle_until));
+                if self.snapshots {
+                    // Commits end at checkpoint blocks, so that snapshots are at checkpoints.
+                    let i = self.spec.checkpoint_interval;
+                    end = end.min(next.div_ceil(i) * i);
+                }
+                upto = end;
                 self.engine.process_idle_range(next, upto)?
             } else {
                 upto = next;
@@ -339,7 +357,9 @@ impl Processor {
             self.uncommitted.append(out);
             self.blocks_since_commit += upto - next + 1;
             advanced = true;
-            if self.blocks_since_commit >= self.cfg.commit_every_blocks {
+            if self.blocks_since_commit >= self.cfg.commit_every_blocks
+                || (self.snapshots && upto.is_multiple_of(self.spec.checkpoint_interval))
+            {
                 break;
             }
         }
@@ -398,6 +418,8 @@ impl Processor {
         for (slot, c) in self.engine.slots_mut().iter_mut().zip(&self.cursors) {
             let changes = slot.state.take_changes();
             let lattice = slot.state.lattice().to_bytes();
+            let snapshot = (self.snapshots && block.is_multiple_of(self.spec.checkpoint_interval))
+                .then(|| slot.state.pairs().clone());
             modules.push(ModuleCommit {
                 module: slot.module.module_name().to_string(),
                 changes,
@@ -406,6 +428,7 @@ impl Processor {
                     block,
                     next_offset: c.offset,
                 },
+                snapshot,
             });
         }
         let out = std::mem::take(&mut self.uncommitted);

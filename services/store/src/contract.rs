@@ -96,6 +96,7 @@ fn module(name: &str, block: u64, next_offset: u64, changes: Vec<(&[u8], Option<
             .collect(),
         lattice: lattice_for(name, block),
         progress: Progress { block, next_offset },
+        snapshot: None,
     }
 }
 

@@ -12,9 +12,13 @@ use std::collections::BTreeMap;
 use thiserror::Error;
 
 pub mod embedded;
+#[cfg(feature = "scylla")]
+pub mod scylla;
 #[cfg(feature = "contract")]
 pub use embedded::contract;
 pub use embedded::EmbeddedStore;
+#[cfg(feature = "scylla")]
+pub use scylla::{ScyllaConfig, ScyllaStore};
 
 /// A state pair as stored.
 pub type Pair = (Vec<u8>, Vec<u8>);
@@ -37,6 +41,9 @@ pub struct ModuleCommit {
     /// The commitment lattice after these changes (`LtHash::to_bytes`).
     pub lattice: Vec<u8>,
     pub progress: Progress,
+    /// The whole state after these changes, when the commit ends at a checkpoint block and
+    /// the store keeps snapshots ([`Store::wants_snapshots`]).
+    pub snapshot: Option<BTreeMap<Vec<u8>, Vec<u8>>>,
 }
 
 /// Everything one processor commit persists, atomically.
@@ -81,6 +88,11 @@ impl StoreError {
 }
 
 pub trait Store: Send + Sync {
+    /// Whether commits at checkpoint blocks should carry a whole-state snapshot (a store
+    /// without transactions rebuilds from the newest snapshot plus the commit chain).
+    fn wants_snapshots(&self) -> bool {
+        false
+    }
     /// Persists a batch atomically (or idempotently with progress last).
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError>;
     /// The module's whole state, lattice and progress.

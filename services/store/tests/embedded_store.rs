@@ -23,6 +23,7 @@ fn batch(i: u64) -> CommitBatch {
                 block: i,
                 next_offset: i,
             },
+            snapshot: None,
         }],
         events: vec![EventRecord {
             module: "m".into(),
