@@ -549,3 +549,116 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
     assert!(out.status.success(), "replay after the broker restart failed: {stdout}");
     assert!(stdout.contains("12/12 recorded checkpoints reproduced"), "{stdout}");
 }
+
+/// Distributed mode with the ScyllaDB store (on the CQL test double): stateless processors
+/// (SIGKILLed and restarted from snapshot + commit chain), the API reading the projections,
+/// and the embedded mode's checkpoint hashes, state and reports.
+#[test]
+fn kafka_and_scylla_mode_equals_embedded_mode() {
+    const UNTIL: u64 = 600;
+    let (_devnet, url) = start_devnet(23, 5, 700, 0);
+    let reference = tempfile::tempdir().expect("tmp");
+    run_embedded(reference.path(), &url, UNTIL);
+
+    let broker = Broker::start();
+    let b = broker.addr();
+    let uri = std::env::var("OPENTOKEN_SCYLLA_URI")
+        .map(|u| format!("{}/e2e_{}", u.trim_end_matches('/'), std::process::id()))
+        .unwrap_or_else(|_| format!("scylla://{}/e2e", cql_server()));
+    let work = work_dir();
+    let dir = |n: &str| work.path().join(n);
+    let until = ops_args(UNTIL);
+    let until: Vec<&str> = until.iter().map(String::as_str).collect();
+    let scylla = ["--scylla-uri", uri.as_str()];
+    let mut ingest = spawn(role(
+        &[&["ingest", "--hive-api", &url, "--fetch-batch", "40"], &until[..]].concat(),
+        &dir("ingest"),
+        &b,
+        work.path(),
+        "ingest",
+    ));
+    let process = || {
+        spawn(role(
+            &[
+                &["process", "--module", "token", "--commit-every", "30"],
+                &scylla[..],
+                &until[..],
+            ]
+            .concat(),
+            &dir("process"),
+            &b,
+            work.path(),
+            "process",
+        ))
+    };
+    let mut checkpoint = spawn(role(
+        &[&["checkpoint"], &until[..]].concat(),
+        &dir("checkpoint"),
+        &b,
+        work.path(),
+        "checkpoint",
+    ));
+    // The processor is stateless: kill it a few times, it resumes from ScyllaDB.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(23);
+    let mut p = process();
+    let mut kills = 0;
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(rng.gen_range(300..900)));
+        if p.exited() {
+            break;
+        }
+        p.kill();
+        kills += 1;
+        p = process();
+    }
+    wait_ok(&mut ingest, "ingester", work.path());
+    wait_ok(&mut p, "processor", work.path());
+    wait_ok(&mut checkpoint, "checkpointer", work.path());
+    assert!(kills >= 1, "the processor finished before it could be killed once");
+
+    let (ref_log, ref_store) = open(reference.path());
+    let expected = fingerprint(&ref_store);
+    assert_eq!(expected.checkpoints.len() as u64, UNTIL / 100);
+    let cfg = opentoken_store::ScyllaConfig::from_uri(&uri).expect("uri");
+    let store: std::sync::Arc<dyn opentoken_store::Store> =
+        std::sync::Arc::new(opentoken_store::ScyllaStore::connect(&cfg).expect("connect"));
+    assert_eq!(
+        fingerprint(&store),
+        expected,
+        "ScyllaDB mode differs from embedded mode after {kills} processor kills"
+    );
+    assert_eq!(reports(&kafka(&b)), reports(ref_log.as_ref()));
+
+    // The API serves balances from the ScyllaDB projections.
+    let port = free_port();
+    let _serve = spawn(role(
+        &[&["serve", "--listen", &format!("127.0.0.1:{port}")], &scylla[..]].concat(),
+        &dir("serve"),
+        &b,
+        work.path(),
+        "serve",
+    ));
+    let want = serde_json::to_value(
+        opentoken_token::account_view(
+            &opentoken_store::ModuleKv {
+                store: ref_store.as_ref(),
+                module: "token",
+            },
+            "alice",
+        )
+        .expect("view"),
+    )
+    .expect("json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let got = loop {
+        let (code, body) = http_get(&format!("127.0.0.1:{port}"), "/@alice");
+        if code == 200 || Instant::now() > deadline {
+            break serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for (k, v) in want.as_object().expect("object") {
+        assert_eq!(&got[k], v, "field {k} of /@alice: serve shows {got}");
+    }
+    drop(store);
+}

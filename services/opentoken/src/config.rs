@@ -12,6 +12,7 @@ const KEYS: &[&str] = &[
     "chain",
     "kafka_brokers",
     "kafka_topics",
+    "scylla_uri",
     "hive_api",
     "listen",
     "node_account",

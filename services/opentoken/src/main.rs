@@ -64,6 +64,10 @@ pub struct Common {
     /// Kafka topic definitions (default: the built-in copy of infra/kafka/topics.json).
     #[arg(long, env = "OPENTOKEN_KAFKA_TOPICS")]
     pub kafka_topics: Option<PathBuf>,
+    /// ScyllaDB (`scylla://host:port[,host:port]/keyspace`). When set, module state lives
+    /// there instead of --data-dir: processors are stateless and the API reads it directly.
+    #[arg(long, env = "OPENTOKEN_SCYLLA_URI")]
+    pub scylla_uri: Option<String>,
 }
 
 /// Where the API listens.

@@ -472,6 +472,11 @@ pub fn open_backends(
     stop: &AtomicBool,
 ) -> Result<Backends> {
     let Some(brokers) = &common.kafka_brokers else {
+        if common.scylla_uri.is_some() {
+            return Err(anyhow!(
+                "--scylla-uri needs --kafka-brokers: the ScyllaDB store is for the distributed mode"
+            ));
+        }
         let (log, store) = open_embedded(&common.data_dir)?;
         return Ok(Backends {
             log,
@@ -488,7 +493,12 @@ pub fn open_backends(
     if !created.is_empty() {
         tracing::info!(?created, "created Kafka topics");
     }
-    let store: Option<Arc<dyn Store>> = if need_store {
+    let store: Option<Arc<dyn Store>> = if let (true, Some(uri)) = (need_store, &common.scylla_uri) {
+        let cfg = opentoken_store::ScyllaConfig::from_uri(uri)?;
+        Some(Arc::new(
+            opentoken_store::ScyllaStore::connect(&cfg).with_context(|| format!("connecting to ScyllaDB at {uri}"))?,
+        ))
+    } else if need_store {
         std::fs::create_dir_all(&common.data_dir)
             .with_context(|| format!("creating data directory {}", common.data_dir.display()))?;
         let db = opentoken_log::embedded::open_database(&common.data_dir.join("opentoken.redb"))?;
@@ -734,9 +744,10 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     let (common, t2, s2, spec2) = (a.common.clone(), telemetry.clone(), stop.clone(), spec.clone());
     let b = tokio::task::spawn_blocking(move || open_backends(&common, "api", &spec2, true, &t2, &s2)).await??;
     let store = required_store(&b)?;
-    // With Kafka, the processors' stores are theirs alone: the API keeps its own replica,
-    // built from the same topics by the same deterministic engine.
-    let replica = if b.distributed {
+    // With Kafka and embedded stores, the processors' stores are theirs alone: the API keeps
+    // its own replica, built from the same topics by the same deterministic engine. With
+    // ScyllaDB it reads the processors' projections directly.
+    let replica = if b.distributed && a.common.scylla_uri.is_none() {
         telemetry.register("processor", "loading the API's replica");
         let (spec2, log, store2, t2, s2) = (
             spec.clone(),
