@@ -459,6 +459,27 @@ where
     it.collect::<Result<Vec<R>, _>>().map_err(|e| corrupt(op, e))
 }
 
+const SIMULATED_CRASH: &str = "simulated crash in the middle of a commit";
+
+/// Retries `f` on transient backend errors (timeouts, a node going away): every write is
+/// idempotent and a commit re-run after a partial one converges, so retrying is safe.
+/// Conflicts, corruption and the crash-test hook are not retried.
+fn with_retries<T>(op: &str, mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let mut backoff = Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match f() {
+            Err(StoreError::Backend { op: o, detail }) if o != SIMULATED_CRASH && attempt < 5 => {
+                tracing::warn!(attempt, "ScyllaDB {op} failed ({o}: {detail}); retrying in {backoff:?}");
+                std::thread::sleep(backoff);
+                backoff *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Counts writes and stops at the crash point of a crash test.
 struct Writes<'a> {
     left: &'a AtomicI64,
@@ -470,8 +491,8 @@ impl Writes<'_> {
         if left == 0 {
             self.left.store(-1, Ordering::SeqCst);
             return Err(StoreError::backend(
-                "commit",
-                "simulated crash in the middle of a commit",
+                SIMULATED_CRASH,
+                "the test hook stopped the commit here",
             ));
         }
         if left > 0 {
@@ -487,12 +508,13 @@ impl Store for ScyllaStore {
     }
 
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
-        let batch = batch.clone();
         let crash = self.crash_after.load(Ordering::SeqCst);
         let crash = Arc::new(AtomicI64::new(crash));
-        let crash2 = crash.clone();
-        let result = self.run("commit", move |s, st| {
-            Box::pin(async move { commit(&s, &st, &batch, &crash2).await })
+        let result = with_retries("commit", || {
+            let (batch, crash) = (batch.clone(), crash.clone());
+            self.run("commit", move |s, st| {
+                Box::pin(async move { commit(&s, &st, &batch, &crash).await })
+            })
         });
         // A crash hook fires once.
         if crash.load(Ordering::SeqCst) < 0 {
@@ -502,9 +524,11 @@ impl Store for ScyllaStore {
     }
 
     fn load_module(&self, module: &str) -> Result<LoadedModule, StoreError> {
-        let module = module.to_string();
-        self.run("load module", move |s, st| {
-            Box::pin(async move { load(&s, &st, &module).await })
+        with_retries("load", || {
+            let module = module.to_string();
+            self.run("load module", move |s, st| {
+                Box::pin(async move { load(&s, &st, &module).await })
+            })
         })
     }
 
