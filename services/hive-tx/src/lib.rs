@@ -301,9 +301,9 @@ impl Transaction {
         }
     }
 
-    /// From the appbase JSON form (`{ref_block_num, ref_block_prefix, expiration,
-    /// operations: [{type, value}]}`) that block APIs return.
-    pub fn from_appbase_json(v: &serde_json::Value) -> Result<Self, TxError> {
+    /// From JSON (`{ref_block_num, ref_block_prefix, expiration, operations}`) with the
+    /// operations in the appbase form block APIs return or the legacy form broadcasts use.
+    pub fn from_json(v: &serde_json::Value) -> Result<Self, TxError> {
         let num = |k: &str| {
             v.get(k)
                 .and_then(|x| x.as_u64())
@@ -327,14 +327,28 @@ impl Transaction {
     }
 }
 
+/// An operation in either JSON form: appbase `{type: "x_operation", value}` or legacy
+/// `["x", {...}]` (what `condenser_api.broadcast_transaction` takes).
 fn op_from_json(v: &serde_json::Value) -> Result<Operation, TxError> {
-    let name = v
-        .get("type")
-        .and_then(|t| t.as_str())
-        .ok_or_else(|| TxError::Json("operation without `type`".into()))?;
-    let body = v
-        .get("value")
-        .ok_or_else(|| TxError::Json(format!("{name} without `value`")))?;
+    let (name, body) = match v {
+        serde_json::Value::Array(pair) if pair.len() == 2 => {
+            let n = pair[0]
+                .as_str()
+                .ok_or_else(|| TxError::Json("operation name is not a string".into()))?;
+            (format!("{n}_operation"), &pair[1])
+        }
+        _ => {
+            let n = v
+                .get("type")
+                .and_then(|t| t.as_str())
+                .ok_or_else(|| TxError::Json("operation without `type`".into()))?;
+            let body = v
+                .get("value")
+                .ok_or_else(|| TxError::Json(format!("{n} without `value`")))?;
+            (n.to_string(), body)
+        }
+    };
+    let name = name.as_str();
     let s = |k: &str| {
         body.get(k)
             .and_then(|x| x.as_str())
@@ -533,6 +547,48 @@ mod tests {
             op(&["alice"]).id(Packing::Legacy)
         );
         assert_ne!(op(&["alice"]).id(Packing::Legacy), op(&["bob"]).id(Packing::Legacy));
+    }
+
+    /// What the node broadcasts is what it signed: the legacy JSON reads back to the same
+    /// transaction, so the id a node computes equals ours.
+    #[test]
+    fn condenser_json_reads_back_to_the_signed_transaction() {
+        let tx = Transaction {
+            ref_block_num: 7,
+            ref_block_prefix: 99,
+            expiration: ts("2025-07-08T23:19:25"),
+            operations: vec![
+                Operation::CustomJson {
+                    required_auths: vec!["alice".into()],
+                    required_posting_auths: vec![],
+                    id: "dlux_report".into(),
+                    json: "{\"block\":100}".into(),
+                },
+                Operation::Transfer {
+                    from: "alice".into(),
+                    to: "dlux-cc".into(),
+                    amount: Asset::new(1234, AssetSymbol::Hbd),
+                    memo: "m".into(),
+                },
+                Operation::Vote {
+                    voter: "alice".into(),
+                    author: "bob".into(),
+                    permlink: "p".into(),
+                    weight: -10000,
+                },
+            ],
+        };
+        let key = PrivateKey::from_secret([5u8; 32]).expect("scalar");
+        let signed = tx.sign(&MAINNET_CHAIN_ID, &[&key]);
+        let back = Transaction::from_json(&signed.to_condenser_json()).expect("reads back");
+        assert_eq!(back, tx);
+        let digest = back.sig_digest(&MAINNET_CHAIN_ID, Packing::Legacy);
+        assert_eq!(signed.signatures[0].recover(&digest), Ok(key.public()));
+        assert!(matches!(
+            Transaction::from_json(&serde_json::json!({"ref_block_num": 1, "ref_block_prefix": 1,
+                "expiration": "2025-01-01T00:00:00", "operations": [["comment", {}]]})),
+            Err(TxError::Unsupported(_))
+        ));
     }
 
     #[test]

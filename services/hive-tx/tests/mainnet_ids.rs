@@ -24,7 +24,7 @@ fn mainnet_transactions_reproduce_their_ids() {
                 .expect("ops")
                 .iter()
                 .all(|o| o["type"] == "custom_json_operation");
-            let tx = match Transaction::from_appbase_json(t) {
+            let tx = match Transaction::from_json(t) {
                 Ok(tx) => tx,
                 Err(TxError::Unsupported(_)) => {
                     unsupported += 1;

@@ -79,8 +79,14 @@ enum Failure {
 }
 
 /// JSON-RPC codes that mean "this node cannot serve this" rather than "your request is wrong".
-fn node_side(code: i64) -> bool {
-    matches!(code, -32601 | -32603 | -32000)
+/// Errors that say the node is in trouble (retry elsewhere). A broadcast's -32000 is the
+/// chain refusing the transaction (an assertion), which another node would refuse too.
+fn node_side(code: i64, method: &str) -> bool {
+    match code {
+        -32000 => !method.ends_with("broadcast_transaction"),
+        -32601 | -32603 => true,
+        _ => false,
+    }
 }
 
 impl HiveClient {
@@ -132,7 +138,7 @@ impl HiveClient {
         if let Some(e) = v.get("error") {
             let code = e.get("code").and_then(Value::as_i64).unwrap_or(0);
             let message = e.get("message").and_then(Value::as_str).unwrap_or("").to_string();
-            if node_side(code) {
+            if node_side(code, method) {
                 return Err(Failure::Retry(format!("JSON-RPC error {code}: {message}")));
             }
             return Err(Failure::Fatal(HiveError::Rpc {

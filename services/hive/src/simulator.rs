@@ -54,6 +54,103 @@ fn txid(seed: u64, num: u64, i: usize) -> String {
     hex::encode(&h.finalize()[..20])
 }
 
+/// Checks a broadcast transaction as a Hive node would (expiration, TaPoS, signatures of
+/// every required authority, by the keys the simulator knows: [`crate::devnet_key`]) and
+/// returns its real transaction id.
+fn verify_broadcast(
+    s: &Shared,
+    head: u64,
+    t: &opentoken_hive_tx::Transaction,
+    json: &Value,
+) -> Result<String, (i64, String)> {
+    use crate::devnet_keys::{devnet_key, KeyRole};
+    use opentoken_hive_tx::{Operation, Packing, Signature, MAINNET_CHAIN_ID};
+    let head_block = s.block(head).ok_or((-32000, "no head block yet".to_string()))?;
+    let exp = u64::from(t.expiration);
+    if exp <= head_block.timestamp || exp > head_block.timestamp + 3600 {
+        return Err((
+            -32000,
+            format!(
+                "transaction expiration {} must be after the head block time {} and at most 3600 s after it",
+                format_timestamp(exp),
+                format_timestamp(head_block.timestamp)
+            ),
+        ));
+    }
+    let tapos_ok = (head.saturating_sub(65_535).max(s.cfg.first_block)..=head).any(|n| {
+        (n & 0xFFFF) as u16 == t.ref_block_num
+            && s.block(n).is_some_and(|b| {
+                hex::decode(&b.id)
+                    .ok()
+                    .filter(|id| id.len() == 20)
+                    .is_some_and(|id| u32::from_le_bytes([id[4], id[5], id[6], id[7]]) == t.ref_block_prefix)
+            })
+    });
+    if !tapos_ok {
+        return Err((
+            -32000,
+            "transaction tapos exception: ref_block_num/prefix name no recent block".into(),
+        ));
+    }
+    let sigs = json
+        .get("signatures")
+        .and_then(Value::as_array)
+        .ok_or((-32602, "transaction has no signatures list".to_string()))?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .ok_or_else(|| "signature is not a string".to_string())
+                .and_then(|h| Signature::from_hex(h).map_err(|e| e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| (-32602, e))?;
+    // (account, needs active): posting is satisfied by the active key too.
+    let mut needed: Vec<(String, bool)> = Vec::new();
+    for op in &t.operations {
+        match op {
+            Operation::CustomJson {
+                required_auths,
+                required_posting_auths,
+                ..
+            } => {
+                needed.extend(required_auths.iter().map(|a| (a.clone(), true)));
+                needed.extend(required_posting_auths.iter().map(|a| (a.clone(), false)));
+            }
+            Operation::Transfer { from, .. } => needed.push((from.clone(), true)),
+            Operation::Vote { voter, .. } => needed.push((voter.clone(), false)),
+            _ => return Err((-32000, "the simulator accepts custom_json, transfer and vote".into())),
+        }
+    }
+    // Nodes verify over the HF26 packing first, then the legacy one.
+    let mut last_missing = String::new();
+    for packing in [Packing::Hf26, Packing::Legacy] {
+        let digest = t.sig_digest(&MAINNET_CHAIN_ID, packing);
+        let mut keys = Vec::new();
+        for sig in &sigs {
+            match sig.recover(&digest) {
+                Ok(k) if !keys.contains(&k) => keys.push(k),
+                Ok(_) => return Err((-32000, "Duplicate signature detected".into())),
+                Err(e) => return Err((-32000, format!("bad signature: {e}"))),
+            }
+        }
+        let missing = needed.iter().find(|(acct, active)| {
+            let a = devnet_key(acct, KeyRole::Active).public();
+            let p = devnet_key(acct, KeyRole::Posting).public();
+            !(keys.contains(&a) || (!active && keys.contains(&p)))
+        });
+        match missing {
+            None => return Ok(t.id(packing)),
+            Some((acct, active)) => {
+                last_missing = format!(
+                    "missing required {} authority of @{acct}",
+                    if *active { "active" } else { "posting" }
+                )
+            }
+        }
+    }
+    Err((-32000, last_missing))
+}
+
 /// Block `num` of the chain `cfg` describes, without broadcast transactions.
 pub fn generate_block(cfg: &SimConfig, num: u64) -> Block {
     let t = &cfg.traffic;
@@ -304,9 +401,20 @@ fn call(s: &Shared, method: &str, params: &Value) -> Result<Value, (i64, String)
                 .map(decode_op)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| (-32602, format!("bad operation: {e}")))?;
-            // Not Hive's transaction id (that needs the binary serialisation); a stable digest.
-            let txid = hex::encode(&Sha256::digest(tx.to_string().as_bytes())[..20]);
-            s.lock().pending.push(Transaction {
+            let signed = opentoken_hive_tx::Transaction::from_json(tx).map_err(|e| (-32602, e.to_string()))?;
+            let txid = verify_broadcast(s, head, &signed, tx)?;
+            let mut chain = s.lock();
+            let known = chain.pending.iter().any(|t| t.txid == txid)
+                || chain
+                    .blocks
+                    .iter()
+                    .rev()
+                    .take(1200)
+                    .any(|b| b.transactions.iter().any(|t| t.txid == txid));
+            if known {
+                return Err((-32000, format!("Duplicate transaction check failed: {txid}")));
+            }
+            chain.pending.push(Transaction {
                 txid: txid.clone(),
                 operations,
             });

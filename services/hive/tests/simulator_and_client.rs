@@ -3,7 +3,10 @@
 use axum::routing::post;
 use axum::Router;
 use opentoken_core::{HiveOp, Transaction};
-use opentoken_hive::{generate_block, ClientConfig, HiveClient, HiveError, SimConfig, Simulator, TrafficConfig};
+use opentoken_hive::{
+    devnet_key, generate_block, ClientConfig, HiveClient, HiveError, KeyRole, SimConfig, Simulator, TrafficConfig,
+};
+use opentoken_hive_tx::MAINNET_CHAIN_ID;
 use serde_json::json;
 use std::time::Duration;
 
@@ -98,9 +101,91 @@ async fn client_reads_the_simulator_and_broadcasts_land_in_the_next_block() {
     let err = client.get_block_range(0, 10).await.unwrap_err();
     assert!(matches!(err, HiveError::Rpc { code: -32003, .. }), "{err}");
 
-    let tx = json!({"ref_block_num": 1, "ref_block_prefix": 0, "expiration": "2025-01-01T00:10:00",
-        "operations": [["custom_json", {"required_auths": ["alice"], "required_posting_auths": [], "id": "dlux_report", "json": "{\"block\":100}"}]],
-        "extensions": [], "signatures": []});
+    // A transaction signed like a wallet would: TaPoS from the head block, the active key.
+    let head = client.get_block(sim.head()).await.unwrap().unwrap();
+    let report = |json: &str, auths: (&[&str], &[&str]), exp: u64| {
+        opentoken_hive_tx::Transaction::with_reference(
+            head.num,
+            &head.id,
+            exp as u32,
+            vec![opentoken_hive_tx::Operation::CustomJson {
+                required_auths: auths.0.iter().map(|s| s.to_string()).collect(),
+                required_posting_auths: auths.1.iter().map(|s| s.to_string()).collect(),
+                id: "dlux_report".into(),
+                json: json.into(),
+            }],
+        )
+        .unwrap()
+    };
+    let alice_active = devnet_key("alice", KeyRole::Active);
+    let unsigned = report("{\"block\":100}", (&["alice"], &[]), head.timestamp + 3000);
+    let signed = unsigned.sign(&MAINNET_CHAIN_ID, &[&alice_active]);
+    let tx = signed.to_condenser_json();
+    // What a Hive node refuses, the simulator refuses, naming why.
+    let refused = |t: opentoken_hive_tx::SignedTransaction, why: &'static str| {
+        let client = &client;
+        async move {
+            match client.broadcast_transaction(&t.to_condenser_json()).await {
+                Err(HiveError::Rpc {
+                    code: -32000, message, ..
+                }) => {
+                    assert!(message.contains(why), "{message:?} does not say {why:?}")
+                }
+                other => panic!("expected a refusal ({why}), got {other:?}"),
+            }
+        }
+    };
+    refused(
+        unsigned.sign(&MAINNET_CHAIN_ID, &[]),
+        "missing required active authority of @alice",
+    )
+    .await;
+    refused(
+        unsigned.sign(&MAINNET_CHAIN_ID, &[&devnet_key("bob", KeyRole::Active)]),
+        "missing required active authority of @alice",
+    )
+    .await;
+    refused(
+        unsigned.sign(&MAINNET_CHAIN_ID, &[&devnet_key("alice", KeyRole::Posting)]),
+        "missing required active authority of @alice",
+    )
+    .await;
+    refused(
+        unsigned.sign(&[0u8; 32], &[&alice_active]),
+        "missing required active authority of @alice",
+    )
+    .await;
+    refused(
+        report("{}", (&["alice"], &[]), head.timestamp).sign(&MAINNET_CHAIN_ID, &[&alice_active]),
+        "expiration",
+    )
+    .await;
+    refused(
+        report("{}", (&["alice"], &[]), head.timestamp + 4000).sign(&MAINNET_CHAIN_ID, &[&alice_active]),
+        "expiration",
+    )
+    .await;
+    let mut wrong_tapos = report("{}", (&["alice"], &[]), head.timestamp + 3000);
+    wrong_tapos.ref_block_prefix ^= 1;
+    refused(wrong_tapos.sign(&MAINNET_CHAIN_ID, &[&alice_active]), "tapos").await;
+    refused(
+        unsigned.sign(&MAINNET_CHAIN_ID, &[&alice_active, &alice_active]),
+        "Duplicate signature",
+    )
+    .await;
+    // Posting authority is satisfied by the posting or the active key.
+    let posting = report("{\"p\":1}", (&[], &["carol"]), head.timestamp + 3000);
+    for key in [
+        devnet_key("carol", KeyRole::Posting),
+        devnet_key("carol", KeyRole::Active),
+    ] {
+        let mut t = posting.clone();
+        t.expiration += u32::from(key.public().as_bytes()[1]); // a distinct transaction per key
+        client
+            .broadcast_transaction(&t.sign(&MAINNET_CHAIN_ID, &[&key]).to_condenser_json())
+            .await
+            .expect("posting authority");
+    }
     let before = sim.head();
     let id = client.broadcast_transaction(&tx).await.unwrap()["id"]
         .as_str()
@@ -120,6 +205,12 @@ async fn client_reads_the_simulator_and_broadcasts_land_in_the_next_block() {
         }
     }
     let (num, t) = found.expect("broadcast included");
+    assert_eq!(
+        id,
+        unsigned.id(opentoken_hive_tx::Packing::Legacy),
+        "the real Hive transaction id"
+    );
+    refused(signed.clone(), "Duplicate transaction").await;
     assert_eq!(num, before + 1);
     assert!(matches!(&t.operations[0], HiveOp::CustomJson(c) if c.id == "dlux_report"));
     let bad = json!({"operations": [["custom_json", {"id": 5}]]});
