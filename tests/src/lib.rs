@@ -225,30 +225,7 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// An in-process CQL server (kassandra, a protocol-level test double of ScyllaDB) on a
-/// thread of its own, shared by a test binary; child processes reach it over TCP.
+/// The in-process CQL test server (see `opentoken_store::scylla::cql_test_server`).
 pub fn cql_server() -> std::net::SocketAddr {
-    static ADDR: std::sync::OnceLock<std::net::SocketAddr> = std::sync::OnceLock::new();
-    *ADDR.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime for the CQL test server");
-            rt.block_on(async move {
-                let tester = kassandra_tester::KassandraTester::new(kassandra::KassandraSession::default());
-                let _ = tester
-                    .in_scope(|addr| {
-                        let tx = tx.clone();
-                        async move {
-                            let _ = tx.send(addr);
-                            std::future::pending::<Result<(), ()>>().await
-                        }
-                    })
-                    .await;
-            });
-        });
-        rx.recv().expect("the CQL test server starts")
-    })
+    opentoken_store::scylla::cql_test_server()
 }

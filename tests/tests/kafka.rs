@@ -139,6 +139,35 @@ fn wait_ok(p: &mut Proc, what: &str, logs: &Path) {
     }
 }
 
+/// Polls `serve` on `port` until `/@alice` shows what the reference store holds (up to
+/// 120 s while a replica catches up), and fails naming both otherwise.
+fn wait_for_same_view(port: u16, reference: &dyn opentoken_store::Store) {
+    let view = opentoken_token::account_view(
+        &opentoken_store::ModuleKv {
+            store: reference,
+            module: "token",
+        },
+        "alice",
+    )
+    .expect("reference view");
+    let want = serde_json::to_value(view).expect("view is JSON");
+    let fields = want.as_object().expect("view is an object");
+    let same = |v: &serde_json::Value| fields.iter().all(|(k, x)| &v[k] == x);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut got = serde_json::Value::Null;
+    while Instant::now() < deadline {
+        let (code, body) = http_get(&format!("127.0.0.1:{port}"), "/@alice");
+        if code == 200 {
+            got = serde_json::from_str(&body).unwrap_or_default();
+            if same(&got) {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!("serve shows {got}, the embedded node {want}");
+}
+
 /// A plain HTTP/1.0 GET: `(status, body)`, or `(0, error)` when nothing answers.
 fn http_get(addr: &str, path: &str) -> (u16, String) {
     use std::io::{Read, Write};
@@ -379,47 +408,7 @@ fn kafka_mode_equals_embedded_mode_and_is_readable_by_third_parties() {
         work.path(),
         "serve",
     ));
-    let want = {
-        serde_json::to_value(
-            opentoken_token::account_view(
-                &opentoken_store::ModuleKv {
-                    store: ref_store.as_ref(),
-                    module: "token",
-                },
-                "alice",
-            )
-            .expect("view"),
-        )
-        .expect("view is JSON")
-    };
-    let same = |v: &serde_json::Value| {
-        want.as_object()
-            .expect("view is an object")
-            .iter()
-            .all(|(k, x)| &v[k] == x)
-    };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    // The replica catches up: poll until it shows the reference balance (or time runs out).
-    let got = rt.block_on(async {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let mut last = serde_json::Value::Null;
-        while Instant::now() < deadline {
-            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/@alice")).await {
-                if let Ok(v) = r.json::<serde_json::Value>().await {
-                    if same(&v) {
-                        return v;
-                    }
-                    last = v;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-        last
-    });
-    assert!(same(&got), "serve shows {got}, the embedded node {want}");
+    wait_for_same_view(port, ref_store.as_ref());
 }
 
 #[test]
@@ -638,27 +627,6 @@ fn kafka_and_scylla_mode_equals_embedded_mode() {
         work.path(),
         "serve",
     ));
-    let want = serde_json::to_value(
-        opentoken_token::account_view(
-            &opentoken_store::ModuleKv {
-                store: ref_store.as_ref(),
-                module: "token",
-            },
-            "alice",
-        )
-        .expect("view"),
-    )
-    .expect("json");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let got = loop {
-        let (code, body) = http_get(&format!("127.0.0.1:{port}"), "/@alice");
-        if code == 200 || Instant::now() > deadline {
-            break serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default();
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    for (k, v) in want.as_object().expect("object") {
-        assert_eq!(&got[k], v, "field {k} of /@alice: serve shows {got}");
-    }
+    wait_for_same_view(port, ref_store.as_ref());
     drop(store);
 }

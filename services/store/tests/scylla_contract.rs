@@ -9,31 +9,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 
-/// One CQL test server for the whole test binary, on a thread of its own.
 fn kassandra() -> SocketAddr {
-    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
-    *ADDR.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime for the CQL test server");
-            rt.block_on(async move {
-                let tester = kassandra_tester::KassandraTester::new(kassandra::KassandraSession::default());
-                let _ = tester
-                    .in_scope(|addr| {
-                        let tx = tx.clone();
-                        async move {
-                            let _ = tx.send(addr);
-                            std::future::pending::<Result<(), ()>>().await
-                        }
-                    })
-                    .await;
-            });
-        });
-        rx.recv().expect("the CQL test server starts")
-    })
+    opentoken_store::scylla::cql_test_server()
 }
 
 /// Keyspaces unique to this run, so a real cluster can be reused between runs.
