@@ -254,7 +254,7 @@ pub fn schema_name_of(bytes: &[u8]) -> Option<&'static str> {
     ];
     codecs
         .into_iter()
-        .find(|(c, _)| c.known_fingerprints().contains(&fp))
+        .find(|(c, _)| c.writer_schema(fp).is_some())
         .map(|(_, name)| name)
 }
 

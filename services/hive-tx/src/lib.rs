@@ -398,6 +398,25 @@ fn op_from_json(v: &serde_json::Value) -> Result<Operation, TxError> {
     }
 }
 
+/// Adds the authorities that are present, in the legacy JSON form
+/// (`{weight_threshold, account_auths: [[name, w]], key_auths: [["STM…", w]]}`).
+fn put_authorities(
+    body: &mut serde_json::Value,
+    owner: &Option<Authority>,
+    active: &Option<Authority>,
+    posting: &Option<Authority>,
+) {
+    for (name, a) in [("owner", owner), ("active", active), ("posting", posting)] {
+        if let Some(a) = a {
+            body[name] = serde_json::json!({
+                "weight_threshold": a.weight_threshold,
+                "account_auths": a.account_auths.iter().map(|(n, w)| serde_json::json!([n, w])).collect::<Vec<_>>(),
+                "key_auths": a.key_auths.iter().map(|(k, w)| serde_json::json!([k.to_string(), w])).collect::<Vec<_>>(),
+            });
+        }
+    }
+}
+
 /// A transaction with its signatures.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedTransaction {
@@ -416,8 +435,7 @@ impl SignedTransaction {
         w.into_bytes()
     }
 
-    /// The legacy JSON `condenser_api.broadcast_transaction` takes (for the ops opentoken
-    /// broadcasts: custom_json and transfer).
+    /// The legacy JSON `condenser_api.broadcast_transaction` takes.
     pub fn to_condenser_json(&self) -> serde_json::Value {
         let ops: Vec<serde_json::Value> = self
             .tx
@@ -446,8 +464,42 @@ impl SignedTransaction {
                 } => serde_json::json!(["vote", {
                     "voter": voter, "author": author, "permlink": permlink, "weight": weight,
                 }]),
-                Operation::AccountUpdate { account, .. } | Operation::AccountUpdate2 { account, .. } => {
-                    serde_json::json!(["account_update", { "account": account }])
+                Operation::AccountUpdate {
+                    account,
+                    owner,
+                    active,
+                    posting,
+                    memo_key,
+                    json_metadata,
+                } => {
+                    let mut body = serde_json::json!({
+                        "account": account,
+                        "memo_key": memo_key.to_string(),
+                        "json_metadata": json_metadata,
+                    });
+                    put_authorities(&mut body, owner, active, posting);
+                    serde_json::json!(["account_update", body])
+                }
+                Operation::AccountUpdate2 {
+                    account,
+                    owner,
+                    active,
+                    posting,
+                    memo_key,
+                    json_metadata,
+                    posting_json_metadata,
+                } => {
+                    let mut body = serde_json::json!({
+                        "account": account,
+                        "json_metadata": json_metadata,
+                        "posting_json_metadata": posting_json_metadata,
+                        "extensions": [],
+                    });
+                    if let Some(k) = memo_key {
+                        body["memo_key"] = serde_json::json!(k.to_string());
+                    }
+                    put_authorities(&mut body, owner, active, posting);
+                    serde_json::json!(["account_update2", body])
                 }
             })
             .collect();
@@ -589,6 +641,38 @@ mod tests {
                 "expiration": "2025-01-01T00:00:00", "operations": [["comment", {}]]})),
             Err(TxError::Unsupported(_))
         ));
+    }
+
+    #[test]
+    fn account_update_json_carries_every_field() {
+        let key = PrivateKey::from_secret([3u8; 32]).expect("scalar").public();
+        let mut active = Authority {
+            weight_threshold: 2,
+            ..Default::default()
+        };
+        active.account_auths.insert("dlux-io".into(), 1);
+        active.key_auths.insert(key, 1);
+        let tx = Transaction {
+            ref_block_num: 1,
+            ref_block_prefix: 2,
+            expiration: 3,
+            operations: vec![Operation::AccountUpdate2 {
+                account: "dlux-cc".into(),
+                owner: None,
+                active: Some(active),
+                posting: None,
+                memo_key: None,
+                json_metadata: "{}".into(),
+                posting_json_metadata: "".into(),
+            }],
+        };
+        let json = tx.sign(&MAINNET_CHAIN_ID, &[]).to_condenser_json();
+        let body = &json["operations"][0][1];
+        assert_eq!(json["operations"][0][0], "account_update2");
+        assert_eq!(body["active"]["weight_threshold"], 2);
+        assert_eq!(body["active"]["account_auths"], serde_json::json!([["dlux-io", 1]]));
+        assert_eq!(body["active"]["key_auths"], serde_json::json!([[key.to_string(), 1]]));
+        assert!(body.get("owner").is_none() && body.get("memo_key").is_none());
     }
 
     #[test]

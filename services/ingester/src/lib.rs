@@ -327,7 +327,13 @@ pub async fn run(
             backoff = (backoff * 2).min(Duration::from_secs(30));
             continue;
         }
-        match tokio::task::block_in_place(|| publisher.publish(&blocks)) {
+        // Appending blocks (a Kafka append waits for acknowledgements): off the async
+        // worker where the runtime allows it.
+        let published = match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(|| publisher.publish(&blocks)),
+            _ => publisher.publish(&blocks),
+        };
+        match published {
             Ok(stats) => {
                 backoff = Duration::from_millis(200);
                 telemetry.set_ready("ingester");

@@ -275,7 +275,7 @@ impl KafkaLog {
         if value.len() >= 10 && value[0] == 0xC3 && value[1] == 0x01 {
             h = h.insert(Header {
                 key: HEADER_FINGERPRINT,
-                value: Some(&hex_lower(&value[2..10])),
+                value: Some(&hex::encode(&value[2..10])),
             });
             if let Some(name) = (self.schema_names)(value) {
                 h = h.insert(Header {
@@ -316,10 +316,6 @@ impl KafkaLog {
             format!("no record at offset {offset}"),
         ))
     }
-}
-
-fn hex_lower(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn assign(consumer: &Consumer_, topic: &str, offset: u64) -> Result<(), LogError> {

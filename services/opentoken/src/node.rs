@@ -697,8 +697,7 @@ pub async fn checkpoint(a: CheckpointArgs) -> Result<()> {
     tokio::task::spawn_blocking(move || -> Result<()> {
         let distributed = a.common.kafka_brokers.is_some();
         let b = open_backends(&a.common, "checkpointer", &spec, !distributed, &telemetry, &stop)?;
-        let store = b.store.clone().filter(|_| !b.distributed);
-        let source = || match &store {
+        let source = || match &b.store {
             Some(store) => opentoken_checkpointer::HashSource::Store(store.clone()),
             None => opentoken_checkpointer::HashSource::topic(spec.checkpoints_topic()),
         };

@@ -303,14 +303,16 @@ impl ScyllaStore {
                     .map_err(|e| StoreError::backend("prepare a statement", format!("{e}: {q}")))
             }
         };
-        // A clustering-range read is what a real cluster does for prefix scans; the CQL test
-        // double cannot bind range markers, and then scans read the partition and filter.
+        // A clustering-range read is what a real cluster does for prefix scans. The CQL test
+        // double prepares it with one bind marker instead of three (it cannot bind range
+        // markers); then scans read the partition and filter. Decided once, here.
         let state_range = session
             .prepare(format!(
                 "SELECT key, value FROM {ks}.state WHERE module = ? AND key >= ? AND key < ?"
             ))
             .await
-            .ok();
+            .ok()
+            .filter(|p| p.get_variable_col_specs().len() == 3);
         let st = Statements {
             get_progress: p(format!(
                 "SELECT block, next_offset, lattice, prev FROM {ks}.progress WHERE module = ?"
@@ -560,10 +562,7 @@ impl Store for ScyllaStore {
                 let upper = prefix_end(&prefix);
                 let rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = match (&st.state_range, &upper) {
                     (Some(range), Some(upper)) => {
-                        match rows_of(&s, range, (module.clone(), prefix.clone(), upper.clone()), "scan state").await {
-                            Ok(r) => r,
-                            Err(_) => rows_of(&s, &st.state_scan, (module.clone(),), "scan state").await?,
-                        }
+                        rows_of(&s, range, (module.clone(), prefix.clone(), upper.clone()), "scan state").await?
                     }
                     _ => rows_of(&s, &st.state_scan, (module.clone(),), "scan state").await?,
                 };
