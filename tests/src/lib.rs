@@ -43,10 +43,12 @@ pub fn bin() -> PathBuf {
     p
 }
 
+/// The binary's module registry (same order: it is part of consensus).
 pub fn modules(spec: &ChainSpec) -> Vec<Arc<dyn ErasedModule>> {
-    vec![Arc::new(
-        opentoken_token::TokenModule::from_spec(spec).expect("token config"),
-    )]
+    vec![
+        Arc::new(opentoken_token::TokenModule::from_spec(spec).expect("token config")),
+        Arc::new(opentoken_nodes::NodesModule::from_spec(spec).expect("nodes config")),
+    ]
 }
 
 pub fn tables(modules: &[Arc<dyn ErasedModule>]) -> Vec<Arc<dyn RouteTable>> {

@@ -25,6 +25,7 @@ async fn api_serves_balances_statuses_reports_and_health() {
         telemetry: telemetry.clone(),
         node: "dlux-io".into(),
         version: "test".into(),
+        modules: vec!["token".into(), "nodes".into()],
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -27,6 +27,8 @@ pub struct ApiState {
     /// This node's Hive account ("" if it has none).
     pub node: String,
     pub version: String,
+    /// The modules whose checkpoints form the consensus hash (snapshots are served for them).
+    pub modules: Vec<String>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -37,6 +39,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/protocol", get(protocol))
         .route("/api/status/{txid}", get(status))
         .route("/report/latest", get(latest_report))
+        .route("/consensus", get(consensus))
+        .route("/v1/snapshots/{block}", get(snapshot))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -205,6 +209,58 @@ async fn latest_report(State(s): State<ApiState>) -> Response {
             Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, format!("latest report cannot be decoded: {e}")),
         },
         Err(e) => fail(StatusCode::SERVICE_UNAVAILABLE, format!("reading {topic}: {e}")),
+    }
+}
+
+/// Where this node stands in the consensus network: the nodes module's view (runners, the
+/// open tally, recent final checkpoints) and the node's own verdict (in or out of consensus).
+async fn consensus(State(s): State<ApiState>) -> Response {
+    let state = match s.store.load_module("nodes") {
+        Ok(m) => opentoken_core::ModuleState::from_pairs(m.pairs),
+        Err(e) => {
+            return fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("reading the nodes module: {e}"),
+            )
+        }
+    };
+    let own: Value = s
+        .telemetry
+        .document("consensus")
+        .and_then(|d| serde_json::from_str(&d).ok())
+        .unwrap_or(Value::Null);
+    let finals: Vec<Value> = opentoken_nodes::views::finals(&state, 20)
+        .into_iter()
+        .map(|(b, h)| json!({"block": b, "hash": hex::encode(h)}))
+        .collect();
+    let mut body = serde_json::Map::new();
+    body.insert("verdict".into(), own);
+    body.insert(
+        "runners".into(),
+        json!(opentoken_nodes::views::runners(&state)
+            .into_iter()
+            .map(|(a, g)| json!({"account": a, "gov": g}))
+            .collect::<Vec<_>>()),
+    );
+    body.insert("nodes".into(), json!(opentoken_nodes::views::nodes(&state)));
+    body.insert("open_tally".into(), json!(opentoken_nodes::views::open_tally(&state)));
+    body.insert("finals".into(), json!(finals));
+    s.envelope(body).into_response()
+}
+
+/// The whole state of every module at a recent checkpoint, for peers that are out of
+/// consensus; they verify it against the final hash before using it.
+async fn snapshot(State(s): State<ApiState>, Path(block): Path<u64>) -> Response {
+    match opentoken_store::SnapshotDoc::from_store(s.store.as_ref(), &s.spec.name, &s.modules, block) {
+        Ok(Some(doc)) => Json(doc).into_response(),
+        Ok(None) => fail(
+            StatusCode::NOT_FOUND,
+            format!("no snapshot of checkpoint {block} kept here (see --keep-snapshots)"),
+        ),
+        Err(e) => fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("reading the snapshot of {block}: {e}"),
+        ),
     }
 }
 

@@ -174,6 +174,13 @@ impl Checkpointer {
         }
     }
 
+    /// Continue as if `block` were the last checkpoint reported: after the node restored a
+    /// verified snapshot of `block`, the checkpoints after it are made again.
+    pub fn resume_after(&mut self, block: u64) {
+        self.last_reported = Some(block);
+        self.source.forget_before(block + 1);
+    }
+
     pub fn last_reported(&self) -> Option<u64> {
         self.last_reported
     }

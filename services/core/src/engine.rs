@@ -29,12 +29,7 @@ pub enum EngineError {
 
 /// Type-erased module, so modules with different event types run side by side.
 pub trait ErasedModule: RouteTable + Send + Sync {
-    fn genesis_into(
-        &self,
-        spec: &ChainSpec,
-        state: &mut ModuleState,
-        out: &mut Vec<EventRecord>,
-    ) -> Result<(), EngineError>;
+    fn genesis_into(&self, spec: &ChainSpec, state: &mut ModuleState, sink: &mut Sink) -> Result<(), EngineError>;
     fn run_input(
         &self,
         ctx: &OpContext,
@@ -98,22 +93,15 @@ fn apply_all<M: Module>(
 }
 
 impl<M: Module> ErasedModule for M {
-    fn genesis_into(
-        &self,
-        spec: &ChainSpec,
-        state: &mut ModuleState,
-        out: &mut Vec<EventRecord>,
-    ) -> Result<(), EngineError> {
+    fn genesis_into(&self, spec: &ChainSpec, state: &mut ModuleState, sink: &mut Sink) -> Result<(), EngineError> {
         let events = self.genesis(spec)?;
-        let mut sink = Sink::default();
         apply_all(
             self,
             ChainPos::new(spec.starting_block.saturating_sub(1), 0, 0),
             events,
             state,
-            &mut sink,
+            sink,
         )?;
-        out.extend(sink.events);
         Ok(())
     }
 
@@ -224,14 +212,46 @@ impl Engine {
     }
 
     /// Writes each empty module's genesis; modules with state are left as they are.
-    pub fn genesis(&mut self) -> Result<Vec<EventRecord>, EngineError> {
-        let mut out = Vec::new();
+    /// Messages genesis implies (e.g. initial governance stake for the nodes module) count as
+    /// emitted in block `starting_block - 1`: co-located targets get them at the start of
+    /// `starting_block`, remote ones are returned for the processor to publish.
+    pub fn genesis(&mut self) -> Result<Output, EngineError> {
+        let mut out = Output::default();
+        let mut emitted = Vec::new();
         for slot in &mut self.slots {
             if slot.state.is_empty() && slot.last_block.is_none() {
-                slot.module.genesis_into(&self.spec, &mut slot.state, &mut out)?;
+                let mut sink = Sink::default();
+                slot.module.genesis_into(&self.spec, &mut slot.state, &mut sink)?;
+                let name = slot.module.module_name();
+                out.events.extend(sink.events);
+                emitted.extend(stamp(name, sink.outgoing));
             }
         }
+        let (here, remote) = self.split_local(emitted);
+        self.pending.extend(here);
+        out.remote_messages = remote;
         Ok(out)
+    }
+
+    fn split_local(&self, emitted: Vec<Message>) -> (Vec<Message>, Vec<Message>) {
+        let local: Vec<&str> = self.slots.iter().map(|s| s.module.module_name()).collect();
+        emitted.into_iter().partition(|m| local.contains(&m.to.as_str()))
+    }
+
+    /// Adds messages another process's module emitted in block `next_block() - 1` (read
+    /// from the messages topic) to those due at the start of the next block, in delivery
+    /// order.
+    pub fn deliver_remote(&mut self, msgs: Vec<Message>) {
+        self.pending.extend(msgs);
+        let slots = &self.slots;
+        let rank = |m: &Message| {
+            slots
+                .iter()
+                .position(|s| s.module.module_name() == m.from)
+                .unwrap_or(usize::MAX)
+        };
+        self.pending
+            .sort_by(|a, b| (rank(a), &a.from, a.pos, a.seq).cmp(&(rank(b), &b.from, b.pos, b.seq)));
     }
 
     /// The next block the engine expects (all slots move in lock step).
@@ -297,31 +317,23 @@ impl Engine {
             let bctx = BlockContext { block, spec: &spec };
             slot.module.run_block_end(&bctx, &mut slot.state, &mut sink)?;
             slot.last_block = Some(block);
-            for (seq, (pos, o)) in sink.outgoing.into_iter().enumerate() {
-                emitted.push(Message {
-                    from: name.to_string(),
-                    to: o.to,
-                    pos,
-                    seq: seq as u32,
-                    kind: o.kind,
-                    payload: o.payload,
-                });
-            }
+            emitted.extend(stamp(name, sink.outgoing));
             out.events.extend(sink.events);
         }
-        let local: Vec<&str> = self.slots.iter().map(|s| s.module.module_name()).collect();
-        let (here, remote): (Vec<_>, Vec<_>) = emitted.into_iter().partition(|m| local.contains(&m.to.as_str()));
-        self.pending = here;
-        out.remote_messages = remote;
         if block.is_multiple_of(spec.checkpoint_interval) {
             for slot in &mut self.slots {
+                let name = slot.module.module_name();
+                let outbox: Vec<&Message> = emitted.iter().filter(|m| m.from == name).collect();
                 out.checkpoints.push(ModuleCheckpoint {
-                    module: slot.module.module_name().to_string(),
+                    module: name.to_string(),
                     block,
-                    hash: slot.state.commitment(),
+                    hash: module_checkpoint_hash(slot.state.commitment(), &outbox),
                 });
             }
         }
+        let (here, remote) = self.split_local(emitted);
+        self.pending = here;
+        out.remote_messages = remote;
         Ok(out)
     }
 
@@ -359,6 +371,17 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+fn stamp(from: &str, outgoing: Vec<(ChainPos, Outgoing)>) -> impl Iterator<Item = Message> + '_ {
+    outgoing.into_iter().enumerate().map(move |(seq, (pos, o))| Message {
+        from: from.to_string(),
+        to: o.to,
+        pos,
+        seq: seq as u32,
+        kind: o.kind,
+        payload: o.payload,
+    })
 }
 
 fn status(txid: &str, pos: ChainPos, module: &str, op: &str, from: &str, res: Result<String, Reject>) -> OpStatus {
@@ -465,6 +488,32 @@ fn run_op(
             Ok((other.name().to_string(), from, res))
         }
     }
+}
+
+/// A module's hash at a checkpoint block: its state commitment, bound to the messages it
+/// emitted in that block (in flight to the next block, so not yet in any state). Without
+/// them a snapshot at the checkpoint could not be verified completely; with an empty outbox
+/// it is the commitment itself.
+pub fn module_checkpoint_hash(commitment: [u8; 32], outbox: &[&Message]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    if outbox.is_empty() {
+        return commitment;
+    }
+    let mut h = Sha256::new();
+    h.update(b"opentoken/module-checkpoint/v1");
+    h.update(commitment);
+    h.update((outbox.len() as u64).to_le_bytes());
+    for m in outbox {
+        for s in [&m.from, &m.to, &m.kind, &m.payload] {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+        h.update(m.pos.block.to_le_bytes());
+        h.update(m.pos.trx_in_block.to_le_bytes());
+        h.update(m.pos.op_in_trx.to_le_bytes());
+        h.update(m.seq.to_le_bytes());
+    }
+    h.finalize().into()
 }
 
 /// The consensus hash of checkpoint `block`: module hashes in module-name order, bound to

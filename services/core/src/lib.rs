@@ -17,7 +17,7 @@ pub mod spec;
 pub mod state;
 
 pub use asset::{Asset, AssetSymbol};
-pub use engine::{consensus_hash, Engine, EngineError, ErasedModule, Output, Slot};
+pub use engine::{consensus_hash, module_checkpoint_hash, Engine, EngineError, ErasedModule, Output, Slot};
 pub use hive::{Auth, Block, CustomJsonOp, DelegateVestingSharesOp, HiveOp, Transaction, TransferOp};
 pub use module::{BlockContext, Input, Message, Module, OpContext, Outgoing, Reject, RejectCode, Route};
 pub use pos::ChainPos;

@@ -33,6 +33,10 @@ pub struct ChainSpec {
     /// Hive's custom_json size limit; larger payloads are rejected.
     #[serde(default = "default_json_max")]
     pub json_max_bytes: usize,
+    /// The Hive chain id (hex) transactions are signed for; node signatures (reports,
+    /// registrations) bind it too, so a signature made for a testnet is void on mainnet.
+    #[serde(default = "default_hive_chain_id")]
+    pub hive_chain_id: String,
     /// Per-module parameters and genesis, parsed by each module.
     #[serde(default)]
     pub modules: BTreeMap<String, serde_json::Value>,
@@ -43,6 +47,11 @@ fn default_checkpoint_interval() -> u64 {
 }
 fn default_json_max() -> usize {
     8192
+}
+/// Hive mainnet's chain id.
+pub const HIVE_MAINNET_CHAIN_ID: &str = "beeab0de00000000000000000000000000000000000000000000000000000000";
+fn default_hive_chain_id() -> String {
+    HIVE_MAINNET_CHAIN_ID.to_string()
 }
 
 #[derive(Debug, Error)]
@@ -117,7 +126,32 @@ impl ChainSpec {
         if self.json_max_bytes == 0 {
             return inv("json_max_bytes", "must be > 0");
         }
+        if self.parse_chain_id().is_none() {
+            return inv("hive_chain_id", "must be 64 hex digits");
+        }
         Ok(())
+    }
+
+    fn parse_chain_id(&self) -> Option<[u8; 32]> {
+        let s = self.hive_chain_id.as_bytes();
+        if s.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in s.chunks(2).enumerate() {
+            let hi = (pair[0] as char).to_digit(16)?;
+            let lo = (pair[1] as char).to_digit(16)?;
+            out[i] = (hi * 16 + lo) as u8;
+        }
+        Some(out)
+    }
+
+    /// The Hive chain id as bytes (validated at load; mainnet if the spec was built by hand
+    /// with a bad value).
+    pub fn hive_chain_id(&self) -> [u8; 32] {
+        self.parse_chain_id().unwrap_or([
+            0xbe, 0xea, 0xb0, 0xde, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ])
     }
 
     /// The Kafka/log topic a module's ops are published to.
@@ -152,6 +186,7 @@ pub(crate) fn test_spec() -> ChainSpec {
         delegation_account: "dlux-io".into(),
         checkpoint_interval: 10,
         json_max_bytes: 8192,
+        hive_chain_id: HIVE_MAINNET_CHAIN_ID.into(),
         modules: BTreeMap::new(),
     }
 }

@@ -61,6 +61,8 @@ pub struct DynamicGlobalProperties {
     pub last_irreversible_block_num: u64,
     /// Head block time as the node prints it (UTC, no zone).
     pub time: String,
+    /// Head block id (40 hex), the TaPoS reference for transactions this node signs.
+    pub head_block_id: String,
 }
 
 pub struct HiveClient {
@@ -206,6 +208,7 @@ impl HiveClient {
                 head_block_number: num("head_block_number")?,
                 last_irreversible_block_num: num("last_irreversible_block_num")?,
                 time: v.get("time").and_then(Value::as_str).unwrap_or("").to_string(),
+                head_block_id: v.get("head_block_id").and_then(Value::as_str).unwrap_or("").to_string(),
             })
         })
         .await

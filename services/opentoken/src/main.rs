@@ -29,7 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Every role in one process on the embedded log and store.
-    Run(node::RunArgs),
+    Run(Box<node::RunArgs>),
     /// Follow Hive and publish each module's ops to its topic.
     Ingest(node::IngestArgs),
     /// Run one module over its topic.
@@ -87,7 +87,7 @@ fn main() -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         match cli.cmd {
-            Cmd::Run(a) => node::run(a).await,
+            Cmd::Run(a) => node::run(*a).await,
             Cmd::Ingest(a) => node::ingest(a).await,
             Cmd::Process(a) => node::process(a).await,
             Cmd::Checkpoint(a) => node::checkpoint(a).await,

@@ -25,7 +25,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub fn modules(spec: &ChainSpec) -> Result<Vec<Arc<dyn ErasedModule>>> {
     let token =
         opentoken_token::TokenModule::from_spec(spec).context("token module configuration in the chain spec")?;
-    Ok(vec![Arc::new(token)])
+    let nodes =
+        opentoken_nodes::NodesModule::from_spec(spec).context("nodes module configuration in the chain spec")?;
+    Ok(vec![Arc::new(token), Arc::new(nodes)])
 }
 
 pub fn route_tables(modules: &[Arc<dyn ErasedModule>]) -> Vec<Arc<dyn RouteTable>> {
@@ -40,10 +42,15 @@ pub fn load_spec(path: &Path) -> Result<Arc<ChainSpec>> {
 
 /// The embedded backends: one database file in the data directory.
 pub fn open_embedded(data_dir: &Path) -> Result<(Arc<dyn Log>, Arc<dyn Store>)> {
+    open_embedded_keeping(data_dir, 0)
+}
+
+/// [`open_embedded`], keeping whole-state snapshots of the last `keep` checkpoints.
+pub fn open_embedded_keeping(data_dir: &Path, keep: usize) -> Result<(Arc<dyn Log>, Arc<dyn Store>)> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let db = opentoken_log::embedded::open_database(&data_dir.join("opentoken.redb"))?;
     let log = opentoken_log::EmbeddedLog::new(db.clone())?;
-    let store = opentoken_store::EmbeddedStore::new(db)?;
+    let store = opentoken_store::EmbeddedStore::new(db)?.keep_snapshots(keep);
     Ok((Arc::new(log), Arc::new(store)))
 }
 
@@ -82,6 +89,18 @@ pub struct RunArgs {
     /// This node's Hive account (named in reports).
     #[arg(long, env = "OPENTOKEN_NODE_ACCOUNT", default_value = "")]
     pub node_account: String,
+    /// The node account's active key (WIF). With it (and --node-account) the node takes
+    /// part in consensus: it registers, broadcasts its reports and follows finality.
+    #[arg(long, env = "OPENTOKEN_HIVE_ACTIVE_KEY", hide_env_values = true)]
+    pub hive_active_key: Option<String>,
+    /// The public URL of this node's API, registered on chain; peers fetch snapshots from
+    /// it. Default: http://<--listen>.
+    #[arg(long, env = "OPENTOKEN_NODE_DOMAIN")]
+    pub domain: Option<String>,
+    /// Whole-state snapshots of this many recent checkpoints are kept (what the node and
+    /// its peers recover from when out of consensus); 0 keeps none.
+    #[arg(long, env = "OPENTOKEN_KEEP_SNAPSHOTS", default_value_t = 4)]
+    pub keep_snapshots: usize,
     /// Print a balance line for these accounts every few seconds.
     #[arg(long, value_delimiter = ',')]
     pub watch: Vec<String>,
@@ -243,9 +262,16 @@ impl ProgressLine {
     }
 }
 
+/// Fault injection for the consensus tests: `OPENTOKEN_FAULT_CORRUPT_STATE_AT=<block>` writes
+/// one stray key into the token module's state once the processor has passed that block (as
+/// a memory or software fault would), once per process. Never set it on a real node.
+fn fault_block() -> Option<u64> {
+    std::env::var("OPENTOKEN_FAULT_CORRUPT_STATE_AT").ok()?.parse().ok()
+}
+
 pub async fn run(a: RunArgs) -> Result<()> {
     let spec = load_spec(&a.common.chain)?;
-    let (log, store) = open_embedded(&a.common.data_dir)?;
+    let (log, store) = open_embedded_keeping(&a.common.data_dir, a.keep_snapshots)?;
     let listener = bind_api(a.listen.listen).await?;
     let telemetry = Arc::new(Telemetry::new());
     let stop = Arc::new(AtomicBool::new(false));
@@ -295,32 +321,72 @@ pub async fn run(a: RunArgs) -> Result<()> {
         stop.clone(),
     );
     let node_account = a.node_account.clone();
+    let recovery: opentoken_consensus::RecoverySlot = Default::default();
+    let p_recovery = recovery.clone();
+    let agent_modules = names.clone();
+    let fault_at = fault_block();
     let worker = tokio::task::spawn_blocking(move || -> Result<()> {
-        let mut processor = Processor::open(
-            p_spec.clone(),
-            modules,
-            p_log.clone(),
-            p_store.clone(),
-            pcfg.clone(),
-            p_tel.clone(),
-        )?;
-        let mut checkpointer = Checkpointer::open(
-            p_spec,
-            names,
-            opentoken_checkpointer::HashSource::Store(p_store),
-            p_log,
-            key,
-            node_account,
-            VERSION.to_string(),
-            p_tel.clone(),
-        )?;
+        let open_checkpointer = |key: NodeKey| {
+            Checkpointer::open(
+                p_spec.clone(),
+                names.clone(),
+                opentoken_checkpointer::HashSource::Store(p_store.clone()),
+                p_log.clone(),
+                key,
+                node_account.clone(),
+                VERSION.to_string(),
+                p_tel.clone(),
+            )
+        };
+        let open_processor = || {
+            Processor::open(
+                p_spec.clone(),
+                modules.clone(),
+                p_log.clone(),
+                p_store.clone(),
+                pcfg.clone(),
+                p_tel.clone(),
+            )
+        };
+        let mut processor = open_processor()?;
+        let mut checkpointer = open_checkpointer(key.clone())?;
         p_tel.set_ready("processor");
         let mut progress = ProgressLine {
             last: Instant::now(),
             last_block: processor.last_block().unwrap_or(0),
         };
+        let mut fault_pending = fault_at;
         while !p_stop.load(Ordering::Relaxed) {
+            let restore = p_recovery.lock().unwrap_or_else(|p| p.into_inner()).pending.take();
+            if let Some(r) = restore {
+                drop(processor);
+                p_store
+                    .restore(&r)
+                    .with_context(|| format!("restoring the verified snapshot of checkpoint {}", r.block))?;
+                let reports_end = p_log.end_offset(&p_spec.reports_topic())?;
+                processor = open_processor()?;
+                checkpointer = open_checkpointer(key.clone())?;
+                checkpointer.resume_after(r.block);
+                p_recovery.lock().unwrap_or_else(|p| p.into_inner()).applied = Some((r.block, reports_end));
+                tracing::warn!(block = r.block, "restored a verified snapshot; re-processing from it");
+            }
             let step = processor.step()?;
+            if let (Some(at), Some(done)) = (fault_pending, processor.last_block()) {
+                if done >= at {
+                    if let Some(slot) = processor.engine_mut().slot_mut("token") {
+                        opentoken_core::StateWrite::put(
+                            &mut slot.state,
+                            b"fault/injected".to_vec(),
+                            done.to_be_bytes().to_vec(),
+                        );
+                        tracing::warn!(
+                            block = done,
+                            "OPENTOKEN_FAULT_CORRUPT_STATE_AT: token state corrupted on purpose"
+                        );
+                    }
+                    fault_pending = None;
+                }
+            }
             checkpointer.step()?;
             match step {
                 Step::Done => {
@@ -343,11 +409,46 @@ pub async fn run(a: RunArgs) -> Result<()> {
         telemetry: telemetry.clone(),
         node: a.node_account.clone(),
         version: VERSION.to_string(),
+        modules: agent_modules.clone(),
     };
+    let api_addr = listener.local_addr()?;
     println!(
-        "API: http://{}/  (try /stats, /@alice, /api/status/<txid>, /report/latest, /metrics)",
-        listener.local_addr()?
+        "API: http://{api_addr}/  (try /stats, /@alice, /api/status/<txid>, /report/latest, /consensus, /metrics)"
     );
+    if let Some(wif) = &a.hive_active_key {
+        if a.node_account.is_empty() {
+            return Err(anyhow!(
+                "--hive-active-key needs --node-account (the account it is the key of)"
+            ));
+        }
+        let hive_key = opentoken_hive_tx::PrivateKey::from_wif(wif)
+            .map_err(|e| anyhow!("--hive-active-key is not a valid WIF private key: {e}"))?;
+        let bc = opentoken_consensus::Broadcaster::new(
+            Arc::new(hive_client(&urls)?),
+            a.node_account.clone(),
+            hive_key,
+            spec.hive_chain_id(),
+        );
+        let agent = opentoken_consensus::Agent::new(
+            spec.clone(),
+            opentoken_consensus::AgentConfig {
+                account: a.node_account.clone(),
+                domain: a.domain.clone().unwrap_or_else(|| format!("http://{api_addr}")),
+                version: VERSION.to_string(),
+                modules: agent_modules,
+                poll: Duration::from_millis(500),
+            },
+            store.clone(),
+            log.clone(),
+            NodeKey::load_or_create(&key_path(&a.common))?,
+            bc,
+            telemetry.clone(),
+            recovery,
+        );
+        tokio::spawn(agent.run(stop.clone()));
+    } else {
+        tracing::info!("no --hive-active-key: following the chain without taking part in consensus");
+    }
     let api = tokio::spawn(serve_api(api_state, listener, stop.clone()));
     if !a.watch.is_empty() {
         tokio::spawn(watch_balances(store.clone(), a.watch.clone(), stop.clone()));
@@ -779,6 +880,7 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
     } else {
         None
     };
+    let module_names = modules(&spec)?.iter().map(|m| m.module_name().to_string()).collect();
     let state = opentoken_api::ApiState {
         spec,
         store,
@@ -786,6 +888,7 @@ pub async fn serve(a: ServeArgs) -> Result<()> {
         telemetry,
         node: a.node_account,
         version: VERSION.to_string(),
+        modules: module_names,
     };
     println!("API: http://{}/", listener.local_addr()?);
     serve_api(state, listener, stop.clone()).await?;

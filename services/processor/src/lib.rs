@@ -171,7 +171,7 @@ impl Processor {
         }
         let pending = store.pending_messages()?;
         let mut engine = Engine::new(spec.clone(), slots, pending);
-        let genesis_events = engine.genesis()?;
+        let genesis = engine.genesis()?;
         let mut p = Self {
             spec,
             engine,
@@ -187,8 +187,8 @@ impl Processor {
         };
         p.snapshots = p.store.wants_snapshots();
         p.queue_unpublished_checkpoints()?;
-        if !genesis_events.is_empty() {
-            p.uncommitted.events = genesis_events;
+        if !genesis.is_empty() || !p.engine.pending_messages().is_empty() {
+            p.uncommitted = genesis;
             // Genesis is committed as the state before the first block.
             let before_first = p.spec.starting_block.saturating_sub(1);
             p.commit_at(before_first)?;

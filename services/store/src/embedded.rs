@@ -15,9 +15,12 @@
 //! - `opentoken_checkpoints`: `(module, block) -> [u8; 32]`.
 //! - `opentoken_pending`: `(to, from, block, trx, op, seq) -> ModuleMessage` (Avro).
 //! - `opentoken_meta`: `key -> bytes`, raw.
+//! - `opentoken_snapshots`: `(block, module) -> ModuleSnapshot` (`encode_snapshot`), the last
+//!   few checkpoints when the store keeps snapshots ([`EmbeddedStore::keep_snapshots`]).
 //!
 //! Integer key parts are compared numerically by redb, so key order is chain order.
 
+use crate::{decode_snapshot, encode_snapshot, ModuleSnapshot, Restore};
 use crate::{CommitBatch, LoadedModule, Progress, Store, StoreError};
 use opentoken_codec::{decode_event_record, decode_message, decode_op_status};
 use opentoken_codec::{encode_event_record, encode_message, encode_op_status};
@@ -52,6 +55,7 @@ const STATUSES: TableDefinition<StatusKey, &[u8]> = TableDefinition::new("opento
 const CHECKPOINTS: TableDefinition<(&str, u64), [u8; 32]> = TableDefinition::new("opentoken_checkpoints");
 const PENDING: TableDefinition<PendingKey, &[u8]> = TableDefinition::new("opentoken_pending");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("opentoken_meta");
+const SNAPSHOTS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("opentoken_snapshots");
 
 impl From<OpenDatabaseError> for StoreError {
     fn from(e: OpenDatabaseError) -> Self {
@@ -66,6 +70,8 @@ impl From<OpenDatabaseError> for StoreError {
 /// time); readers see the last committed snapshot and never block writers.
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    /// Checkpoint snapshots kept (0: none, commits need not end at checkpoints).
+    keep_snapshots: usize,
 }
 
 fn err<E: Into<redb::Error>>(op: &'static str) -> impl Fn(E) -> StoreError {
@@ -86,9 +92,18 @@ impl EmbeddedStore {
             tx.open_table(CHECKPOINTS).map_err(err("open"))?;
             tx.open_table(PENDING).map_err(err("open"))?;
             tx.open_table(META).map_err(err("open"))?;
+            tx.open_table(SNAPSHOTS).map_err(err("open"))?;
         }
         tx.commit().map_err(err("open"))?;
-        Ok(Self { db })
+        Ok(Self { db, keep_snapshots: 0 })
+    }
+
+    /// Keep whole-state snapshots of the last `n` checkpoints: what a node out of consensus
+    /// restores from, and what peers fetch from its API. Costs one copy of the state per
+    /// checkpoint.
+    pub fn keep_snapshots(mut self, n: usize) -> Self {
+        self.keep_snapshots = n;
+        self
     }
 
     /// Opens (creating if needed) the database file at `path` and the store in it; for tools
@@ -108,7 +123,7 @@ impl EmbeddedStore {
 
     /// Writes the batch into `tx`; the caller commits. Any error leaves `tx` to be dropped,
     /// which aborts it.
-    fn write_batch(tx: &WriteTransaction, batch: &CommitBatch) -> Result<(), StoreError> {
+    fn write_batch(tx: &WriteTransaction, batch: &CommitBatch, keep: usize) -> Result<(), StoreError> {
         const OP: &str = "commit";
         let mut state = tx.open_table(STATE).map_err(err(OP))?;
         let mut lattice = tx.open_table(LATTICE).map_err(err(OP))?;
@@ -184,6 +199,41 @@ impl EmbeddedStore {
             checkpoints.insert(key, c.hash).map_err(err(OP))?;
         }
 
+        if keep > 0 {
+            let mut snaps = tx.open_table(SNAPSHOTS).map_err(err(OP))?;
+            let mut wrote = false;
+            for m in &batch.modules {
+                let Some(pairs) = &m.snapshot else { continue };
+                let snap = ModuleSnapshot {
+                    pairs: pairs.clone(),
+                    outbox: batch
+                        .pending_messages
+                        .iter()
+                        .filter(|msg| msg.from == m.module)
+                        .cloned()
+                        .collect(),
+                };
+                snaps
+                    .insert((m.progress.block, m.module.as_str()), encode_snapshot(&snap).as_slice())
+                    .map_err(err(OP))?;
+                wrote = true;
+            }
+            if wrote {
+                let mut blocks: Vec<u64> = Vec::new();
+                for entry in snaps.iter().map_err(err(OP))? {
+                    let (k, _) = entry.map_err(err(OP))?;
+                    let b = k.value().0;
+                    if blocks.last() != Some(&b) {
+                        blocks.push(b);
+                    }
+                }
+                if blocks.len() > keep {
+                    let cut = blocks[blocks.len() - keep];
+                    snaps.retain(|(b, _), _| b >= cut).map_err(err(OP))?;
+                }
+            }
+        }
+
         // Replace the pending messages addressed to the batch's modules.
         let mut pending = tx.open_table(PENDING).map_err(err(OP))?;
         let targets: BTreeSet<&str> = batch.modules.iter().map(|m| m.module.as_str()).collect();
@@ -235,9 +285,98 @@ fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> StoreErro
 }
 
 impl Store for EmbeddedStore {
+    fn wants_snapshots(&self) -> bool {
+        self.keep_snapshots > 0
+    }
+
+    fn snapshot_blocks(&self) -> Result<Vec<u64>, StoreError> {
+        const OP: &str = "snapshot_blocks";
+        let tx = self.read(OP)?;
+        let t = tx.open_table(SNAPSHOTS).map_err(err(OP))?;
+        let mut blocks: Vec<u64> = Vec::new();
+        for entry in t.iter().map_err(err(OP))? {
+            let (k, _) = entry.map_err(err(OP))?;
+            let b = k.value().0;
+            if blocks.last() != Some(&b) {
+                blocks.push(b);
+            }
+        }
+        Ok(blocks)
+    }
+
+    fn snapshot(&self, module: &str, block: u64) -> Result<Option<ModuleSnapshot>, StoreError> {
+        const OP: &str = "snapshot";
+        let tx = self.read(OP)?;
+        let t = tx.open_table(SNAPSHOTS).map_err(err(OP))?;
+        let Some(v) = t.get((block, module)).map_err(err(OP))? else {
+            return Ok(None);
+        };
+        decode_snapshot(v.value())
+            .map(Some)
+            .map_err(|e| corrupt(format!("snapshot of module {module} at block {block}"), e))
+    }
+
+    fn restore(&self, r: &Restore) -> Result<(), StoreError> {
+        const OP: &str = "restore";
+        let tx = self.db.begin_write().map_err(err(OP))?;
+        {
+            let mut state = tx.open_table(STATE).map_err(err(OP))?;
+            let mut lattice = tx.open_table(LATTICE).map_err(err(OP))?;
+            let mut progress = tx.open_table(PROGRESS).map_err(err(OP))?;
+            let mut checkpoints = tx.open_table(CHECKPOINTS).map_err(err(OP))?;
+            let mut events = tx.open_table(EVENTS).map_err(err(OP))?;
+            let mut pending = tx.open_table(PENDING).map_err(err(OP))?;
+            let mut snaps = tx.open_table(SNAPSHOTS).map_err(err(OP))?;
+            let names: BTreeSet<&str> = r.modules.iter().map(|m| m.module.as_str()).collect();
+            for m in &r.modules {
+                let module = m.module.as_str();
+                state.retain(|(mm, _), _| mm != module).map_err(err(OP))?;
+                for (k, v) in &m.snapshot.pairs {
+                    state.insert((module, k.as_slice()), v.as_slice()).map_err(err(OP))?;
+                }
+                lattice.insert(module, m.lattice.as_slice()).map_err(err(OP))?;
+                progress.insert(module, (r.block, m.next_offset)).map_err(err(OP))?;
+                checkpoints
+                    .retain(|(mm, b), _| mm != module || b < r.block)
+                    .map_err(err(OP))?;
+                checkpoints.insert((module, r.block), m.checkpoint).map_err(err(OP))?;
+                events
+                    .retain(|(mm, b, ..), _| mm != module || b <= r.block)
+                    .map_err(err(OP))?;
+                snaps
+                    .retain(|(b, mm), _| mm != module || b < r.block)
+                    .map_err(err(OP))?;
+                snaps
+                    .insert((r.block, module), encode_snapshot(&m.snapshot).as_slice())
+                    .map_err(err(OP))?;
+            }
+            pending.retain(|(to, ..), _| !names.contains(to)).map_err(err(OP))?;
+            for msg in r.modules.iter().flat_map(|m| &m.snapshot.outbox) {
+                if !names.contains(msg.to.as_str()) {
+                    continue;
+                }
+                let p = msg.pos;
+                pending
+                    .insert(
+                        (
+                            msg.to.as_str(),
+                            msg.from.as_str(),
+                            p.block,
+                            p.trx_in_block,
+                            p.op_in_trx,
+                            msg.seq,
+                        ),
+                        encode_message(msg).as_slice(),
+                    )
+                    .map_err(err(OP))?;
+            }
+        }
+        tx.commit().map_err(err(OP))
+    }
+
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(err("commit"))?;
-        Self::write_batch(&tx, batch)?;
+        Self::write_batch(&tx, batch, self.keep_snapshots)?;
         tx.commit().map_err(err("commit"))
     }
 
@@ -414,7 +553,7 @@ impl Store for EmbeddedStore {
 }
 
 /// Names of the store's tables, for diagnostics and docs.
-pub fn table_names() -> [&'static str; 8] {
+pub fn table_names() -> [&'static str; 9] {
     [
         STATE.name(),
         LATTICE.name(),
@@ -424,5 +563,6 @@ pub fn table_names() -> [&'static str; 8] {
         CHECKPOINTS.name(),
         PENDING.name(),
         META.name(),
+        SNAPSHOTS.name(),
     ]
 }

@@ -78,6 +78,141 @@ pub enum StoreError {
     Conflict { detail: String },
 }
 
+/// A module's whole state at a checkpoint block and the messages it emitted in that block:
+/// everything needed to resume from the checkpoint, and exactly what its checkpoint hash
+/// commits to (`opentoken_core::module_checkpoint_hash`), so a copy from anywhere can be
+/// verified before it is trusted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ModuleSnapshot {
+    pub pairs: BTreeMap<Vec<u8>, Vec<u8>>,
+    pub outbox: Vec<Message>,
+}
+
+/// One module's part of a [`Restore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoredModule {
+    pub module: String,
+    pub snapshot: ModuleSnapshot,
+    /// `LtHash::to_bytes` of the snapshot's pairs.
+    pub lattice: Vec<u8>,
+    /// The first record of the module's topic that ends after the checkpoint block.
+    pub next_offset: u64,
+    /// The verified checkpoint hash.
+    pub checkpoint: [u8; 32],
+}
+
+/// Puts modules back to a verified checkpoint (a node found out of consensus): their state,
+/// positions, checkpoints and in-flight messages become what they were at `block`, and what
+/// this node computed after it is forgotten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restore {
+    pub block: u64,
+    pub modules: Vec<RestoredModule>,
+}
+
+/// The snapshot of every module at one checkpoint, as the HTTP API serves it to peers
+/// (`GET /v1/snapshots/{block}`). The receiver trusts nothing in it before verifying it
+/// against a final consensus hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotDoc {
+    pub community: String,
+    pub block: u64,
+    pub modules: Vec<SnapshotDocModule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotDocModule {
+    pub module: String,
+    /// Hex of [`encode_snapshot`].
+    pub snapshot: String,
+}
+
+impl SnapshotDoc {
+    /// The snapshot of `modules` at `block` from `store`, `None` unless all are kept.
+    pub fn from_store(
+        store: &dyn Store,
+        community: &str,
+        modules: &[String],
+        block: u64,
+    ) -> Result<Option<Self>, StoreError> {
+        let mut out = Vec::with_capacity(modules.len());
+        for m in modules {
+            let Some(snap) = store.snapshot(m, block)? else {
+                return Ok(None);
+            };
+            out.push(SnapshotDocModule {
+                module: m.clone(),
+                snapshot: hex::encode(encode_snapshot(&snap)),
+            });
+        }
+        Ok(Some(Self {
+            community: community.to_string(),
+            block,
+            modules: out,
+        }))
+    }
+}
+
+/// Binary form of a [`ModuleSnapshot`] (length-prefixed pairs, then Avro messages), for
+/// stores and for the snapshot API.
+pub fn encode_snapshot(s: &ModuleSnapshot) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&(s.pairs.len() as u64).to_be_bytes());
+    for (k, v) in &s.pairs {
+        out.extend_from_slice(&(k.len() as u32).to_be_bytes());
+        out.extend_from_slice(k);
+        out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        out.extend_from_slice(v);
+    }
+    out.extend_from_slice(&(s.outbox.len() as u64).to_be_bytes());
+    for m in &s.outbox {
+        let b = opentoken_codec::encode_message(m);
+        out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+        out.extend_from_slice(&b);
+    }
+    out
+}
+
+pub fn decode_snapshot(bytes: &[u8]) -> Result<ModuleSnapshot, String> {
+    struct R<'a>(&'a [u8]);
+    impl<'a> R<'a> {
+        fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+            if self.0.len() < n {
+                return Err(format!("truncated: needs {n} more bytes, has {}", self.0.len()));
+            }
+            let (a, b) = self.0.split_at(n);
+            self.0 = b;
+            Ok(a)
+        }
+        fn u64(&mut self) -> Result<u64, String> {
+            let b = self.take(8)?;
+            Ok(u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        }
+        fn bytes(&mut self) -> Result<&'a [u8], String> {
+            let b = self.take(4)?;
+            let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+            self.take(n)
+        }
+    }
+    let mut r = R(bytes);
+    let mut snap = ModuleSnapshot::default();
+    let n = r.u64()?;
+    for _ in 0..n {
+        let k = r.bytes()?.to_vec();
+        let v = r.bytes()?.to_vec();
+        snap.pairs.insert(k, v);
+    }
+    let n = r.u64()?;
+    for _ in 0..n {
+        let m = opentoken_codec::decode_message(r.bytes()?).map_err(|e| format!("message: {e}"))?;
+        snap.outbox.push(m);
+    }
+    if !r.0.is_empty() {
+        return Err(format!("{} trailing bytes", r.0.len()));
+    }
+    Ok(snap)
+}
+
 impl StoreError {
     pub fn backend(op: &'static str, e: impl std::fmt::Display) -> Self {
         StoreError::Backend {
@@ -112,6 +247,23 @@ pub trait Store: Send + Sync {
     /// Small role-owned values (e.g. the checkpointer's last reported block).
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Checkpoint blocks this store holds snapshots of, oldest first.
+    fn snapshot_blocks(&self) -> Result<Vec<u64>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// A module's snapshot at a checkpoint block, if this store kept it.
+    fn snapshot(&self, _module: &str, _block: u64) -> Result<Option<ModuleSnapshot>, StoreError> {
+        Ok(None)
+    }
+    /// Replaces the modules' state with verified checkpoint snapshots (see [`Restore`]).
+    fn restore(&self, _restore: &Restore) -> Result<(), StoreError> {
+        Err(StoreError::Backend {
+            op: "restore",
+            detail: "this store cannot restore a snapshot in place; rebuild the node with `opentoken replay` or \
+                     from a backup"
+                .into(),
+        })
+    }
 }
 
 /// One module's committed state seen through a store, for the modules' query views (the

@@ -26,6 +26,8 @@ pub type NotReady = Option<String>;
 pub struct Telemetry {
     metrics: Mutex<BTreeMap<String, Metric>>,
     readiness: Mutex<BTreeMap<String, NotReady>>,
+    /// Small JSON documents a role publishes for the API (e.g. the consensus status).
+    documents: Mutex<BTreeMap<String, String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -75,6 +77,15 @@ impl Telemetry {
 
     pub fn set_not_ready(&self, component: &str, why: impl Into<String>) {
         lock(&self.readiness).insert(component.to_string(), Some(why.into()));
+    }
+
+    /// Publishes a JSON document under `name` (replacing the previous one).
+    pub fn set_document(&self, name: &str, json: String) {
+        lock(&self.documents).insert(name.to_string(), json);
+    }
+
+    pub fn document(&self, name: &str) -> Option<String> {
+        lock(&self.documents).get(name).cloned()
     }
 
     /// Ready when every registered component is; otherwise the reasons, by component.

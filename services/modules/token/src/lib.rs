@@ -20,7 +20,8 @@ pub use views::{account_view, stats_view, supply_check, AccountView, StatsView, 
 use keys::{amount, decode_blocks, encode_blocks, encode_u64};
 use opentoken_core::module::{EventDecodeError, GenesisError, InvariantError};
 use opentoken_core::{
-    Auth, BlockContext, ChainSpec, HiveOp, Input, Module, OpContext, Reject, RejectCode, Route, StateRead, StateWrite,
+    Auth, BlockContext, ChainSpec, HiveOp, Input, Module, OpContext, Outgoing, Reject, RejectCode, Route, StateRead,
+    StateWrite,
 };
 use parse::{amount_field, bool_field, recipient_field};
 
@@ -411,10 +412,32 @@ impl Module for TokenModule {
                 match (m.from.as_str(), m.kind.as_str(), account) {
                     ("nodes", "node_registered", Some(account)) => Ok(vec![TokenEvent::NodeRegistered { account }]),
                     ("nodes", "node_removed", Some(account)) => Ok(vec![TokenEvent::NodeRemoved { account }]),
+                    ("nodes", "node_reward", Some(account)) => {
+                        let reward = serde_json::from_str::<serde_json::Value>(&m.payload)
+                            .ok()
+                            .and_then(|v| v.get("amount").and_then(|a| a.as_u64()))
+                            .filter(|a| *a > 0)
+                            .ok_or_else(|| {
+                                Reject::new(RejectCode::BadMessage, "node_reward needs a positive integer amount")
+                            })?;
+                        let supply = amount(state, keys::SUPPLY);
+                        let held = amount(state, &keys::account(Bucket::Claimable, &account));
+                        if supply.checked_add(reward).is_none() || held.checked_add(reward).is_none() {
+                            return Err(Reject::new(
+                                RejectCode::Overflow,
+                                format!("rewarding {reward} to @{account} would overflow the supply"),
+                            ));
+                        }
+                        Ok(vec![TokenEvent::Minted {
+                            account,
+                            bucket: Bucket::Claimable,
+                            amount: reward,
+                        }])
+                    }
                     (from, kind, _) => Err(Reject::new(
                         RejectCode::BadMessage,
                         format!(
-                            "token accepts node_registered/node_removed {{account}} from nodes, not {kind} from {from}"
+                            "token accepts node_registered/node_removed/node_reward {{account}} from nodes, not {kind} from {from}"
                         ),
                     )),
                 }
@@ -584,6 +607,40 @@ impl Module for TokenModule {
                 Ok(())
             }
         }
+    }
+
+    /// The nodes module keeps a mirror of governance stake (it elects runners and weighs
+    /// reports by it); every event that changes a gov balance tells it by how much.
+    fn messages(&self, event: &TokenEvent) -> Vec<Outgoing> {
+        let (kind, account, amount) = match event {
+            TokenEvent::Minted {
+                account,
+                bucket: Bucket::Gov,
+                amount,
+            } => ("gov_added", account, *amount),
+            TokenEvent::GovLocked { account, amount } => ("gov_added", account, *amount),
+            TokenEvent::Claimed {
+                account,
+                locked,
+                to_gov: true,
+                ..
+            } => ("gov_added", account, *locked),
+            TokenEvent::WithdrawalPaid {
+                account,
+                unlock: Unlock::Gov,
+                paid,
+                ..
+            } => ("gov_removed", account, *paid),
+            _ => return Vec::new(),
+        };
+        if amount == 0 {
+            return Vec::new();
+        }
+        vec![Outgoing {
+            to: "nodes".into(),
+            kind: kind.into(),
+            payload: serde_json::json!({ "account": account, "amount": amount }).to_string(),
+        }]
     }
 
     fn event_kind(&self, event: &TokenEvent) -> &'static str {

@@ -1,0 +1,483 @@
+//! The consensus agent loop (see the crate docs).
+
+use crate::broadcast::{BroadcastError, Broadcaster, Sent};
+use crate::snapshot::verify_snapshot;
+use opentoken_checkpointer::NodeKey;
+use opentoken_core::{ChainSpec, ModuleState};
+use opentoken_log::{Log, LogError};
+use opentoken_store::{Restore, SnapshotDoc, Store, StoreError};
+use opentoken_telemetry::Telemetry;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Broadcast(#[from] BroadcastError),
+    #[error(transparent)]
+    Hive(#[from] opentoken_hive::HiveError),
+    #[error("record of {topic} cannot be decoded: {detail}")]
+    Decode { topic: String, detail: String },
+}
+
+/// Hand-over between the agent (which fetches and verifies a snapshot) and the worker that
+/// owns the processor (which restores it between two steps).
+#[derive(Debug, Default)]
+pub struct Recovery {
+    /// A verified snapshot waiting to be restored.
+    pub pending: Option<Restore>,
+    /// Set by the worker after a restore: the checkpoint block and the reports topic's end
+    /// offset at that moment (reports before it were made from the state thrown away).
+    pub applied: Option<(u64, u64)>,
+}
+
+pub type RecoverySlot = Arc<Mutex<Recovery>>;
+
+fn lock(slot: &RecoverySlot) -> std::sync::MutexGuard<'_, Recovery> {
+    slot.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// The node's Hive account.
+    pub account: String,
+    /// The API URL registered on chain (peers fetch snapshots from it).
+    pub domain: String,
+    pub version: String,
+    /// The modules whose checkpoints make up the consensus hash.
+    pub modules: Vec<String>,
+    pub poll: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Register,
+    Report(u64),
+}
+
+pub struct Agent {
+    spec: Arc<ChainSpec>,
+    cfg: AgentConfig,
+    store: Arc<dyn Store>,
+    log: Arc<dyn Log>,
+    key: NodeKey,
+    bc: Broadcaster,
+    telemetry: Arc<Telemetry>,
+    recovery: RecoverySlot,
+    http: reqwest::Client,
+    reports_offset: u64,
+    /// This node's consensus hash per checkpoint (its latest report for the block).
+    own: BTreeMap<u64, [u8; 32]>,
+    /// Checkpoints whose report is in flight or was included.
+    sent: BTreeSet<u64>,
+    in_flight: Vec<(Purpose, Sent)>,
+    /// Block that included our registration, until the nodes module has processed it.
+    registration_included: Option<u64>,
+    watch_from: Option<u64>,
+    head: u64,
+    /// The final checkpoint (and hash) a recovery was started for.
+    recovering_to: Option<(u64, [u8; 32])>,
+}
+
+impl Agent {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        spec: Arc<ChainSpec>,
+        cfg: AgentConfig,
+        store: Arc<dyn Store>,
+        log: Arc<dyn Log>,
+        key: NodeKey,
+        bc: Broadcaster,
+        telemetry: Arc<Telemetry>,
+        recovery: RecoverySlot,
+    ) -> Self {
+        telemetry.register("consensus", "no checkpoint final yet");
+        Self {
+            spec,
+            cfg,
+            store,
+            log,
+            key,
+            bc,
+            telemetry,
+            recovery,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap_or_default(),
+            reports_offset: 0,
+            own: BTreeMap::new(),
+            sent: BTreeSet::new(),
+            in_flight: Vec::new(),
+            registration_included: None,
+            watch_from: None,
+            head: 0,
+            recovering_to: None,
+        }
+    }
+
+    /// Runs until `stop`; errors are logged and retried (a Hive node or peer being down must
+    /// not stop the node).
+    pub async fn run(mut self, stop: Arc<AtomicBool>) {
+        while !stop.load(Ordering::Relaxed) {
+            if let Err(e) = self.tick().await {
+                tracing::warn!(error = %e, "consensus agent: will retry");
+                self.telemetry
+                    .counter_add("opentoken_consensus_errors_total", "Consensus agent errors", 1);
+            }
+            tokio::time::sleep(self.cfg.poll).await;
+        }
+    }
+
+    fn nodes_state(&self) -> Result<ModuleState, StoreError> {
+        Ok(ModuleState::from_pairs(self.store.load_module("nodes")?.pairs))
+    }
+
+    pub async fn tick(&mut self) -> Result<(), AgentError> {
+        let applied = {
+            let mut r = lock(&self.recovery);
+            if r.pending.is_some() {
+                return Ok(()); // the worker has not restored yet
+            }
+            r.applied.take()
+        };
+        if let Some((block, reports_end)) = applied {
+            self.after_restore(block, reports_end);
+        }
+        self.read_reports()?;
+        self.confirm().await?;
+        let state = self.nodes_state()?;
+        let processed = self.store.progress("nodes")?.map(|p| p.block).unwrap_or(0);
+        let registered = self.register(&state, processed).await?;
+        if registered {
+            self.broadcast_reports().await?;
+        }
+        self.check_finality(&state).await?;
+        Ok(())
+    }
+
+    fn after_restore(&mut self, block: u64, reports_end: u64) {
+        self.own.retain(|b, _| *b < block);
+        if let Some((b, h)) = self.recovering_to {
+            if b == block {
+                self.own.insert(block, h);
+            }
+        }
+        self.sent.retain(|b| *b <= block);
+        self.reports_offset = self.reports_offset.max(reports_end);
+        tracing::info!(block, "state restored from a verified snapshot; resuming");
+    }
+
+    fn read_reports(&mut self) -> Result<(), AgentError> {
+        let topic = self.spec.reports_topic();
+        loop {
+            let recs = self.log.read(&topic, self.reports_offset, 1000)?;
+            let Some(last) = recs.last() else { return Ok(()) };
+            self.reports_offset = last.offset + 1;
+            for r in &recs {
+                let rep = opentoken_codec::decode_report(&r.value).map_err(|e| AgentError::Decode {
+                    topic: topic.clone(),
+                    detail: format!("offset {}: {e}", r.offset),
+                })?;
+                if self.own.insert(rep.block, rep.consensus_hash) != Some(rep.consensus_hash) {
+                    // A new (or re-made) report: broadcast it.
+                    self.sent.remove(&rep.block);
+                }
+            }
+        }
+    }
+
+    async fn confirm(&mut self) -> Result<(), AgentError> {
+        let dgp = self.bc.client().dynamic_global_properties().await?;
+        self.head = dgp.head_block_number;
+        let now = opentoken_core::hive_json::parse_timestamp(&dgp.time).unwrap_or(0);
+        if self.in_flight.is_empty() {
+            self.watch_from = None;
+            return Ok(());
+        }
+        let mut b = self.watch_from.unwrap_or(self.head + 1);
+        while b <= self.head {
+            let Some(block) = self.bc.client().get_block(b).await? else {
+                break;
+            };
+            for tx in &block.transactions {
+                if let Some(i) = self.in_flight.iter().position(|(_, s)| s.txid == tx.txid) {
+                    let (purpose, sent) = self.in_flight.remove(i);
+                    self.confirmed(purpose, &sent, b);
+                }
+            }
+            b += 1;
+            self.watch_from = Some(b);
+        }
+        let watched = self.watch_from.unwrap_or(0).saturating_sub(1);
+        let mut expired = Vec::new();
+        self.in_flight.retain(|(p, s)| {
+            // Expired and every block up to the head looked at: Hive will not include it.
+            let gone = s.expiration < now && watched >= self.head;
+            if gone {
+                expired.push((*p, s.txid.clone()));
+            }
+            !gone
+        });
+        for (p, txid) in expired {
+            tracing::warn!(?p, %txid, "broadcast expired without being included; will send again if still useful");
+            self.telemetry.counter_add(
+                "opentoken_broadcasts_expired_total",
+                "Node transactions that expired unconfirmed",
+                1,
+            );
+            if let Purpose::Report(n) = p {
+                self.sent.remove(&n);
+            }
+        }
+        Ok(())
+    }
+
+    fn confirmed(&mut self, purpose: Purpose, sent: &Sent, block: u64) {
+        self.telemetry.counter_add(
+            "opentoken_broadcasts_confirmed_total",
+            "Node transactions found in a block",
+            1,
+        );
+        match purpose {
+            Purpose::Register => {
+                tracing::info!(txid = %sent.txid, block, "node registration included");
+                self.registration_included = Some(block);
+            }
+            Purpose::Report(n) => {
+                tracing::info!(checkpoint = n, txid = %sent.txid, block, "report included");
+                self.telemetry.gauge_set(
+                    "opentoken_report_included_block",
+                    "Last checkpoint whose report is on chain",
+                    n as f64,
+                );
+            }
+        }
+    }
+
+    fn note_sent(&mut self, purpose: Purpose, sent: Sent) {
+        let from = sent.head + 1;
+        self.watch_from = Some(self.watch_from.map_or(from, |w| w.min(from)));
+        self.in_flight.push((purpose, sent));
+        self.telemetry
+            .counter_add("opentoken_broadcasts_total", "Node transactions broadcast", 1);
+    }
+
+    /// Makes sure the chain knows this node with its current key and domain; true when it
+    /// does (reports before that would only be rejected).
+    async fn register(&mut self, state: &ModuleState, processed: u64) -> Result<bool, AgentError> {
+        let key = self.key.public().to_bytes();
+        let current = opentoken_nodes::views::node(state, &self.cfg.account)
+            .is_some_and(|n| n.active && n.domain == self.cfg.domain && n.report_key == hex::encode(key));
+        if current {
+            self.registration_included = None;
+            return Ok(true);
+        }
+        let waiting = self.in_flight.iter().any(|(p, _)| *p == Purpose::Register)
+            || self.registration_included.is_some_and(|b| processed < b);
+        if waiting {
+            return Ok(false);
+        }
+        let pop_block = self.head;
+        let bytes = opentoken_nodes::node_add_signing_bytes(
+            &self.spec.hive_chain_id(),
+            &self.spec.prefix,
+            &self.cfg.account,
+            &self.cfg.domain,
+            &key,
+            "",
+            pop_block,
+        );
+        let pop = self.key.sign(&bytes);
+        let payload = opentoken_nodes::node_add_json(&self.cfg.domain, &key, pop_block, &pop, None);
+        let sent = self
+            .bc
+            .custom_json(&format!("{}node_add", self.spec.prefix), payload)
+            .await?;
+        tracing::info!(txid = %sent.txid, domain = %self.cfg.domain, "registering the node");
+        self.registration_included = None;
+        self.note_sent(Purpose::Register, sent);
+        Ok(false)
+    }
+
+    async fn broadcast_reports(&mut self) -> Result<(), AgentError> {
+        let window = report_window(&self.spec);
+        let due: Vec<(u64, [u8; 32])> = self
+            .own
+            .iter()
+            .filter(|(n, _)| !self.sent.contains(n) && self.head < **n + window)
+            .map(|(n, h)| (*n, *h))
+            .collect();
+        for (n, hash) in due {
+            let bytes = opentoken_nodes::report_signing_bytes(&self.spec.hive_chain_id(), &self.spec.prefix, n, &hash);
+            let sig = self.key.sign(&bytes);
+            let payload = opentoken_nodes::report_json(n, &hash, &self.cfg.version, &sig);
+            let sent = self
+                .bc
+                .custom_json(&format!("{}report", self.spec.prefix), payload)
+                .await?;
+            tracing::debug!(checkpoint = n, txid = %sent.txid, "report broadcast");
+            self.sent.insert(n);
+            self.note_sent(Purpose::Report(n), sent);
+        }
+        Ok(())
+    }
+
+    async fn check_finality(&mut self, state: &ModuleState) -> Result<(), AgentError> {
+        let finals = opentoken_nodes::views::finals(state, 64);
+        let Some(&(latest, latest_hash)) = finals.first() else {
+            return Ok(());
+        };
+        // The newest final checkpoint this node has its own hash for decides.
+        let Some(&(n, final_hash, own)) = finals
+            .iter()
+            .find_map(|(b, h)| self.own.get(b).map(|o| (*b, *h, *o)))
+            .as_ref()
+        else {
+            return Ok(());
+        };
+        let doc = json!({
+            "in_consensus": own == final_hash,
+            "checkpoint": n,
+            "final_hash": hex::encode(final_hash),
+            "own_hash": hex::encode(own),
+            "latest_final": latest,
+            "recovering_to": self.recovering_to.map(|r| r.0),
+        });
+        self.telemetry.set_document("consensus", doc.to_string());
+        self.telemetry.gauge_set(
+            "opentoken_final_checkpoint",
+            "Newest checkpoint final on chain",
+            latest as f64,
+        );
+        if own == final_hash {
+            self.telemetry.set_ready("consensus");
+            self.recovering_to = None;
+            return Ok(());
+        }
+        let why = format!(
+            "out of consensus at checkpoint {n}: this node computed {}, the runners finalised {}; recovering from a \
+             verified snapshot of checkpoint {latest}",
+            hex::encode(own),
+            hex::encode(final_hash)
+        );
+        self.telemetry.set_not_ready("consensus", why.clone());
+        if self.recovering_to.map(|r| r.0) == Some(latest) {
+            return Ok(());
+        }
+        tracing::error!("{why}");
+        self.telemetry.counter_add(
+            "opentoken_out_of_consensus_total",
+            "Times this node found itself out of consensus",
+            1,
+        );
+        if let Some(restore) = self.fetch_verified(state, latest, &latest_hash).await? {
+            self.recovering_to = Some((latest, latest_hash));
+            let mut r = lock(&self.recovery);
+            r.pending = Some(restore);
+        }
+        Ok(())
+    }
+
+    /// A verified snapshot of final checkpoint `block`: from a peer's API, or else this
+    /// node's own store at the newest final checkpoint it agrees with.
+    async fn fetch_verified(
+        &self,
+        state: &ModuleState,
+        block: u64,
+        final_hash: &[u8; 32],
+    ) -> Result<Option<Restore>, AgentError> {
+        let peers: Vec<(String, String)> = opentoken_nodes::views::nodes(state)
+            .into_iter()
+            .filter(|(a, n)| n.active && *a != self.cfg.account && !n.domain.is_empty())
+            .map(|(a, n)| (a, n.domain))
+            .collect();
+        for (peer, domain) in peers {
+            let url = format!("{}/v1/snapshots/{block}", domain.trim_end_matches('/'));
+            let doc: SnapshotDoc = match self.http.get(&url).send().await.and_then(|r| r.error_for_status()) {
+                Ok(resp) => match resp.json().await {
+                    Ok(d) => d,
+                    Err(e) => {
+                        tracing::warn!(%peer, %url, error = %e, "peer snapshot unreadable");
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(%peer, %url, error = %e, "peer snapshot not available");
+                    continue;
+                }
+            };
+            match verify_snapshot(&self.spec, &self.cfg.modules, &doc, block, final_hash) {
+                Ok(r) => {
+                    tracing::info!(%peer, block, "snapshot fetched from a peer and verified against the final hash");
+                    return Ok(Some(self.with_offsets(r)?));
+                }
+                Err(e) => tracing::warn!(%peer, block, error = %e, "peer snapshot refused"),
+            }
+        }
+        for b in self.store.snapshot_blocks()?.into_iter().rev() {
+            let Some(fh) = opentoken_nodes::views::final_hash(state, b) else {
+                continue;
+            };
+            let Some(doc) = SnapshotDoc::from_store(self.store.as_ref(), &self.spec.name, &self.cfg.modules, b)? else {
+                continue;
+            };
+            match verify_snapshot(&self.spec, &self.cfg.modules, &doc, b, &fh) {
+                Ok(r) => {
+                    tracing::info!(block = b, "restoring this node's own snapshot of a final checkpoint");
+                    return Ok(Some(self.with_offsets(r)?));
+                }
+                Err(e) => tracing::warn!(block = b, error = %e, "own snapshot does not match the final hash"),
+            }
+        }
+        tracing::error!(
+            block,
+            "no verified snapshot available from peers or the store; will retry"
+        );
+        Ok(None)
+    }
+
+    fn with_offsets(&self, mut r: Restore) -> Result<Restore, AgentError> {
+        for m in &mut r.modules {
+            m.next_offset = first_offset_after(self.log.as_ref(), &self.spec.ops_topic(&m.module), r.block)?;
+        }
+        Ok(r)
+    }
+}
+
+/// The nodes module's report window (its config, or its default).
+fn report_window(spec: &ChainSpec) -> u64 {
+    spec.module_config("nodes")
+        .and_then(|v| v.get("report_window"))
+        .and_then(|v| v.as_u64())
+        .unwrap_or(100)
+}
+
+/// The offset of the first record of `topic` that ends after `block` (records are in block
+/// order), i.e. where a module restored at `block` resumes reading.
+pub fn first_offset_after(log: &dyn Log, topic: &str, block: u64) -> Result<u64, AgentError> {
+    let (mut lo, mut hi) = (0u64, log.end_offset(topic)?);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let recs = log.read(topic, mid, 1)?;
+        let Some(r) = recs.first() else { break };
+        let rec = opentoken_codec::decode_block_record(&r.value).map_err(|e| AgentError::Decode {
+            topic: topic.to_string(),
+            detail: format!("offset {mid}: {e}"),
+        })?;
+        if rec.last_block > block {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Ok(lo)
+}

@@ -1,0 +1,23 @@
+//! The node's part in the consensus network, around the deterministic pipeline:
+//!
+//! - it registers the node (`<prefix>node_add` with its ed25519 report key and a proof of
+//!   possession) when the chain does not know it or knows it with other data;
+//! - it broadcasts every report the checkpointer makes as a signed `<prefix>report`
+//!   custom_json, and confirms it by finding the transaction in a block (re-broadcasting an
+//!   expired one while the report window is open);
+//! - it compares the checkpoints the nodes module finalised with the node's own, says so on
+//!   `/readyz` and `/consensus` when they differ, and hands the processor a snapshot of the
+//!   final checkpoint, fetched from a peer or its own store and verified against the final
+//!   hash, to resume from.
+//!
+//! Nothing here changes consensus state: that only happens when the broadcast operations
+//! come back through the ingester like anyone else's.
+
+pub mod agent;
+pub mod broadcast;
+pub mod snapshot;
+
+pub use agent::{Agent, AgentConfig, RecoverySlot};
+pub use broadcast::{BroadcastError, Broadcaster, Sent};
+pub use opentoken_store::SnapshotDoc;
+pub use snapshot::{verify_snapshot, SnapshotError};

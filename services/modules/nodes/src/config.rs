@@ -1,0 +1,237 @@
+//! The nodes module's part of the chain spec (`modules.nodes`), validated strictly: every node
+//! of a community must run the same tally rules, so a mistyped or inconsistent section must
+//! stop the node at start rather than fork it later.
+
+use opentoken_core::account::is_valid_account_name;
+use opentoken_core::module::GenesisError;
+use opentoken_core::ChainSpec;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+/// Parameters of the registry, the tally and the election. Every field has a default, so a
+/// spec without a `modules.nodes` section runs the module with the defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodesConfig {
+    /// Reports for checkpoint N are accepted in blocks N+1 ..= N+report_window; the tally of
+    /// N closes at the end of block N+report_window. At most `checkpoint_interval`, so that
+    /// at most one tally is open at a time.
+    #[serde(default = "default_report_window")]
+    pub report_window: u64,
+    /// Upper bound of the runner set (the reference: 25).
+    #[serde(default = "default_max_runners")]
+    pub max_runners: u64,
+    /// Below this many runners a candidate is elected without the stake threshold (the
+    /// reference: 9), so a small set can grow.
+    #[serde(default = "default_min_runners")]
+    pub min_runners: u64,
+    /// Tokens (base units) minted as claimable to each runner that agreed on a final
+    /// checkpoint; 0 turns rewards off.
+    #[serde(default)]
+    pub reward_per_win: u64,
+    /// A node_add's proof of possession must be signed at most this many blocks before the
+    /// op's block, so an old signed registration cannot be replayed much later.
+    #[serde(default = "default_pop_max_age")]
+    pub pop_max_age: u64,
+    #[serde(default)]
+    pub genesis: NodesGenesis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NodesGenesis {
+    /// The initial runner (consensus) set. A runner only counts in a tally once it is a
+    /// registered node (it needs a report key), so these accounts register like any node.
+    #[serde(default)]
+    pub runners: Vec<String>,
+}
+
+fn default_report_window() -> u64 {
+    100
+}
+fn default_max_runners() -> u64 {
+    25
+}
+fn default_min_runners() -> u64 {
+    9
+}
+fn default_pop_max_age() -> u64 {
+    1200
+}
+
+impl Default for NodesConfig {
+    fn default() -> Self {
+        Self {
+            report_window: default_report_window(),
+            max_runners: default_max_runners(),
+            min_runners: default_min_runners(),
+            reward_per_win: 0,
+            pop_max_age: default_pop_max_age(),
+            genesis: NodesGenesis::default(),
+        }
+    }
+}
+
+fn bad(why: impl Into<String>) -> GenesisError {
+    GenesisError {
+        module: "nodes".into(),
+        why: why.into(),
+    }
+}
+
+impl NodesConfig {
+    /// Reads and validates `modules.nodes`; an absent section means all defaults. An absent
+    /// `report_window` is 100 capped at the checkpoint interval, so that the defaults are
+    /// valid for every spec.
+    pub fn from_spec(spec: &ChainSpec) -> Result<Self, GenesisError> {
+        let section = spec.module_config("nodes");
+        let mut cfg = match section {
+            None => NodesConfig::default(),
+            Some(v) => {
+                serde_json::from_value(v.clone()).map_err(|e| bad(format!("`modules.nodes` is invalid: {e}")))?
+            }
+        };
+        if section.and_then(|v| v.get("report_window")).is_none() {
+            cfg.report_window = cfg.report_window.min(spec.checkpoint_interval);
+        }
+        cfg.validate(spec)?;
+        Ok(cfg)
+    }
+
+    /// Checks the values against each other and against the spec's checkpoint interval.
+    pub fn validate(&self, spec: &ChainSpec) -> Result<(), GenesisError> {
+        if self.report_window == 0 || self.report_window > spec.checkpoint_interval {
+            return Err(bad(format!(
+                "report_window must be 1..={} (the checkpoint interval), got {}",
+                spec.checkpoint_interval, self.report_window
+            )));
+        }
+        if self.max_runners == 0 {
+            return Err(bad("max_runners must be at least 1"));
+        }
+        if self.min_runners > self.max_runners {
+            return Err(bad(format!(
+                "min_runners ({}) must not exceed max_runners ({})",
+                self.min_runners, self.max_runners
+            )));
+        }
+        if self.reward_per_win > i64::MAX as u64 {
+            return Err(bad("reward_per_win must be at most i64::MAX"));
+        }
+        if self.pop_max_age == 0 {
+            return Err(bad(
+                "pop_max_age must be at least 1 block (a registration can never land in the block it was signed at)",
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for r in &self.genesis.runners {
+            if !is_valid_account_name(r) {
+                return Err(bad(format!("genesis.runners: {r:?} is not a valid Hive account name")));
+            }
+            if !seen.insert(r) {
+                return Err(bad(format!("genesis.runners: {r:?} is listed twice")));
+            }
+        }
+        if self.genesis.runners.len() as u64 > self.max_runners {
+            return Err(bad(format!(
+                "genesis.runners lists {} accounts, more than max_runners ({})",
+                self.genesis.runners.len(),
+                self.max_runners
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(nodes: Option<serde_json::Value>) -> ChainSpec {
+        let mut s = ChainSpec::from_json(
+            r#"{"name":"t","prefix":"dlux_","token":"DLUX","precision":3,"starting_block":1,
+                "leader":"dlux-io","msaccount":"dlux-cc","delegation_account":"dlux-io",
+                "checkpoint_interval":100}"#,
+        )
+        .unwrap();
+        if let Some(n) = nodes {
+            s.modules.insert("nodes".into(), n);
+        }
+        s
+    }
+
+    #[test]
+    fn absent_section_means_defaults() {
+        let c = NodesConfig::from_spec(&spec(None)).unwrap();
+        assert_eq!(c, NodesConfig::default());
+        assert_eq!(
+            (
+                c.report_window,
+                c.max_runners,
+                c.min_runners,
+                c.reward_per_win,
+                c.pop_max_age
+            ),
+            (100, 25, 9, 0, 1200)
+        );
+        assert!(c.genesis.runners.is_empty());
+    }
+
+    #[test]
+    fn default_window_fits_a_short_interval() {
+        let mut s = spec(None);
+        s.checkpoint_interval = 10;
+        assert_eq!(NodesConfig::from_spec(&s).unwrap().report_window, 10);
+        s.modules
+            .insert("nodes".into(), json!({"max_runners": 3, "min_runners": 1}));
+        assert_eq!(NodesConfig::from_spec(&s).unwrap().report_window, 10);
+        s.modules.insert("nodes".into(), json!({"report_window": 11}));
+        assert!(
+            NodesConfig::from_spec(&s).is_err(),
+            "an explicit window is never adjusted"
+        );
+    }
+
+    #[test]
+    fn good_section_parses() {
+        let c = NodesConfig::from_spec(&spec(Some(json!({
+            "report_window": 50, "max_runners": 5, "min_runners": 3, "reward_per_win": 7,
+            "pop_max_age": 10, "genesis": {"runners": ["alice", "bob"]}
+        }))))
+        .unwrap();
+        assert_eq!(c.report_window, 50);
+        assert_eq!(c.genesis.runners, vec!["alice", "bob"]);
+    }
+
+    #[test]
+    fn bad_sections_are_genesis_errors_naming_the_problem() {
+        let cases = [
+            (json!({"report_window": 0}), "report_window"),
+            (json!({"report_window": 101}), "report_window"),
+            (json!({"max_runners": 0}), "max_runners"),
+            (json!({"min_runners": 26}), "min_runners"),
+            (json!({"pop_max_age": 0}), "pop_max_age"),
+            (json!({"reward_per_win": u64::MAX}), "reward_per_win"),
+            (json!({"typo": 1}), "typo"),
+            (json!({"genesis": {"runners": ["Alice"]}}), "genesis.runners"),
+            (json!({"genesis": {"runners": ["alice", "alice"]}}), "twice"),
+            (json!({"genesis": {"other": []}}), "other"),
+            (
+                json!({"max_runners": 1, "min_runners": 1, "genesis": {"runners": ["alice", "bob"]}}),
+                "max_runners",
+            ),
+            (json!({"report_window": -1}), "invalid"),
+            (json!({"report_window": "5"}), "invalid"),
+        ];
+        for (cfg, needle) in cases {
+            match NodesConfig::from_spec(&spec(Some(cfg.clone()))) {
+                Err(e) => {
+                    assert_eq!(e.module, "nodes");
+                    assert!(e.why.contains(needle), "{cfg}: {:?} does not name {needle}", e.why)
+                }
+                Ok(c) => panic!("{cfg} was accepted as {c:?}"),
+            }
+        }
+    }
+}
