@@ -144,10 +144,15 @@ pub struct Fingerprint {
     pub progress_block: Option<u64>,
 }
 
+/// The token module's [`Fingerprint`].
 pub fn fingerprint(store: &Arc<dyn Store>) -> Fingerprint {
-    let loaded = store.load_module("token").expect("load");
+    fingerprint_of(store, "token")
+}
+
+pub fn fingerprint_of(store: &Arc<dyn Store>, module: &str) -> Fingerprint {
+    let loaded = store.load_module(module).expect("load");
     Fingerprint {
-        checkpoints: store.checkpoints("token").expect("checkpoints"),
+        checkpoints: store.checkpoints(module).expect("checkpoints"),
         state: loaded.pairs,
         progress_block: loaded.progress.map(|p| p.block),
     }

@@ -269,6 +269,15 @@ fn kafka_mode_equals_embedded_mode_and_is_readable_by_third_parties() {
         work.path(),
         "process",
     ));
+    // The nodes module in its own process: governance stake reaches it from the token
+    // processor over <community>.messages.nodes.
+    let mut process_nodes = spawn(role(
+        &[&["process", "--module", "nodes", "--commit-every", "53"], &until[..]].concat(),
+        &dir("process-nodes"),
+        &b,
+        work.path(),
+        "process-nodes",
+    ));
     let mut checkpoint = spawn(role(
         &[&["checkpoint"], &until[..]].concat(),
         &dir("checkpoint"),
@@ -279,6 +288,7 @@ fn kafka_mode_equals_embedded_mode_and_is_readable_by_third_parties() {
     wait_ok(&mut ingest_a, "ingester a", work.path());
     wait_ok(&mut ingest_b, "ingester b", work.path());
     wait_ok(&mut process, "processor", work.path());
+    wait_ok(&mut process_nodes, "nodes processor", work.path());
     wait_ok(&mut checkpoint, "checkpointer", work.path());
 
     let (ref_log, ref_store) = open(reference.path());
@@ -287,6 +297,17 @@ fn kafka_mode_equals_embedded_mode_and_is_readable_by_third_parties() {
     {
         let (_, store) = open(&dir("process"));
         assert_eq!(fingerprint(&store), expected, "Kafka mode differs from embedded mode");
+        let (_, nodes) = open(&dir("process-nodes"));
+        let want = fingerprint_of(&ref_store, "nodes");
+        assert!(
+            want.state.keys().any(|k| k.starts_with(b"gov/")),
+            "the reference nodes module received governance stake"
+        );
+        assert_eq!(
+            fingerprint_of(&nodes, "nodes"),
+            want,
+            "the nodes module in its own process differs from the co-located one"
+        );
     }
     let log = kafka(&b);
     assert_eq!(reports(&log), reports(ref_log.as_ref()), "reports differ");
@@ -445,6 +466,15 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
             "process",
         ))
     };
+    let process_nodes = || {
+        spawn(role(
+            &[&["process", "--module", "nodes", "--commit-every", "25"], &until[..]].concat(),
+            &dir("process-nodes"),
+            &b,
+            work.path(),
+            "process-nodes",
+        ))
+    };
     let probe_port = free_port();
     let probe = format!("127.0.0.1:{probe_port}");
     let mut checkpoint = spawn(role(
@@ -458,7 +488,9 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(20261125);
     let mut ing = ingest();
     let mut proc_ = process();
+    let mut proc_nodes = process_nodes();
     let (mut processor_kills, mut ingester_kills, mut broker_restarts) = (0, 0, 0);
+    let mut nodes_kills = 0;
     let started = Instant::now();
     for round in 0..14 {
         std::thread::sleep(Duration::from_millis(rng.gen_range(300..1200)));
@@ -469,6 +501,10 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
         if round % 2 == 1 && !ing.exited() {
             ing.kill();
             ingester_kills += 1;
+        }
+        if round % 3 == 2 && !proc_nodes.exited() {
+            proc_nodes.kill();
+            nodes_kills += 1;
         }
         if round == 6 {
             broker.kill();
@@ -490,6 +526,9 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
         if proc_.exited() {
             proc_ = process();
         }
+        if proc_nodes.exited() {
+            proc_nodes = process_nodes();
+        }
         if ing.exited() {
             ing = ingest();
         }
@@ -509,6 +548,7 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
     }
     wait_ok(&mut ing, "ingester after the kills", work.path());
     wait_ok(&mut proc_, "processor after the kills", work.path());
+    wait_ok(&mut proc_nodes, "nodes processor after the kills", work.path());
     wait_ok(
         &mut checkpoint,
         "checkpointer (survives the broker restart)",
@@ -525,6 +565,14 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
         expected,
         "state after {processor_kills} processor kills, {ingester_kills} ingester kills and a broker restart"
     );
+    {
+        let (_, nodes) = open(&dir("process-nodes"));
+        assert_eq!(
+            fingerprint_of(&nodes, "nodes"),
+            fingerprint_of(&ref_store, "nodes"),
+            "nodes module after {nodes_kills} kills of its processor"
+        );
+    }
     assert_eq!(reports(&kafka(&b)), reports(ref_log.as_ref()));
     drop(store);
 
@@ -580,6 +628,18 @@ fn kafka_and_scylla_mode_equals_embedded_mode() {
             "process",
         ))
     };
+    let mut p_nodes = spawn(role(
+        &[
+            &["process", "--module", "nodes", "--commit-every", "45"],
+            &scylla[..],
+            &until[..],
+        ]
+        .concat(),
+        &dir("process-nodes"),
+        &b,
+        work.path(),
+        "process-nodes",
+    ));
     let mut checkpoint = spawn(role(
         &[&["checkpoint"], &until[..]].concat(),
         &dir("checkpoint"),
@@ -602,6 +662,7 @@ fn kafka_and_scylla_mode_equals_embedded_mode() {
     }
     wait_ok(&mut ingest, "ingester", work.path());
     wait_ok(&mut p, "processor", work.path());
+    wait_ok(&mut p_nodes, "nodes processor", work.path());
     wait_ok(&mut checkpoint, "checkpointer", work.path());
     assert!(kills >= 1, "the processor finished before it could be killed once");
 
@@ -615,6 +676,11 @@ fn kafka_and_scylla_mode_equals_embedded_mode() {
         fingerprint(&store),
         expected,
         "ScyllaDB mode differs from embedded mode after {kills} processor kills"
+    );
+    assert_eq!(
+        fingerprint_of(&store, "nodes"),
+        fingerprint_of(&ref_store, "nodes"),
+        "the nodes module on ScyllaDB differs from the co-located one"
     );
     assert_eq!(reports(&kafka(&b)), reports(ref_log.as_ref()));
 

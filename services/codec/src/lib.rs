@@ -70,6 +70,7 @@ const STATE_EVENT: &str = include_str!("../../../schemas/state_event.avsc");
 const OP_STATUS: &str = include_str!("../../../schemas/op_status.avsc");
 const REPORT: &str = include_str!("../../../schemas/report.avsc");
 const MODULE_CHECKPOINT: &str = include_str!("../../../schemas/module_checkpoint.avsc");
+const MESSAGE_BATCH: &str = include_str!("../../../schemas/message_batch.avsc");
 
 /// Every schema file this crate uses (current and historical writer schemas). The
 /// `token_event.avsc` of the token module is not among them: modules own their event schemas
@@ -111,6 +112,11 @@ pub fn schema_files() -> &'static [SchemaFile] {
             text: MODULE_CHECKPOINT,
             current: true,
         },
+        SchemaFile {
+            path: "schemas/message_batch.avsc",
+            text: MESSAGE_BATCH,
+            current: true,
+        },
     ];
     FILES
 }
@@ -130,6 +136,7 @@ static MESSAGE: LazyLock<SingleObjectCodec> = LazyLock::new(|| compiled("module 
 static EVENT: LazyLock<SingleObjectCodec> = LazyLock::new(|| compiled("state event", STATE_EVENT, &[]));
 static STATUS: LazyLock<SingleObjectCodec> = LazyLock::new(|| compiled("op status", OP_STATUS, &[]));
 static REPORTS: LazyLock<SingleObjectCodec> = LazyLock::new(|| compiled("report", REPORT, &[]));
+static BATCHES: LazyLock<SingleObjectCodec> = LazyLock::new(|| compiled("message batch", MESSAGE_BATCH, &[]));
 static CHECKPOINTS: LazyLock<SingleObjectCodec> =
     LazyLock::new(|| compiled("module checkpoint", MODULE_CHECKPOINT, &[]));
 
@@ -236,6 +243,57 @@ pub fn decode_module_checkpoint(bytes: &[u8]) -> Result<ModuleCheckpoint, CodecE
     })
 }
 
+/// Module messages crossing processes (`<community>.messages.<to>`), with the sender's
+/// progress and quiet promise (see `schemas/message_batch.avsc`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageBatch {
+    pub from: String,
+    pub to: String,
+    pub through_block: u64,
+    pub quiet_through: u64,
+    pub messages: Vec<Message>,
+}
+
+pub fn encode_message_batch(b: &MessageBatch) -> Vec<u8> {
+    use apache_avro::types::Value;
+    encode_built(
+        &BATCHES,
+        value::record(vec![
+            ("from", Value::String(b.from.clone())),
+            ("to", Value::String(b.to.clone())),
+            ("through_block", value::long_u64(b.through_block)),
+            ("quiet_through", value::long_u64(b.quiet_through)),
+            (
+                "messages",
+                Value::Array(b.messages.iter().map(records::message).collect()),
+            ),
+        ]),
+    )
+}
+
+pub fn decode_message_batch(bytes: &[u8]) -> Result<MessageBatch, CodecError> {
+    use apache_avro::types::Value;
+    const WHAT: &str = "message batch";
+    let v = BATCHES.decode(bytes)?;
+    let f = value::Fields::of(WHAT, &v)?;
+    let messages = match f.get("messages")? {
+        Value::Array(items) => items.iter().map(records::message_from).collect::<Result<Vec<_>, _>>()?,
+        other => {
+            return Err(CodecError::Shape {
+                what: WHAT,
+                detail: format!("messages is {other:?}, not an array"),
+            })
+        }
+    };
+    Ok(MessageBatch {
+        from: f.string("from")?,
+        to: f.string("to")?,
+        through_block: f.u64("through_block")?,
+        quiet_through: f.u64("quiet_through")?,
+        messages,
+    })
+}
+
 /// The schema file (stem under `schemas/`) a single-object record was written with, found
 /// by its fingerprint; what the Kafka backend puts in the `opentoken.schema` header so that
 /// a reader with only `schemas/` knows which file decodes a record.
@@ -244,8 +302,9 @@ pub fn schema_name_of(bytes: &[u8]) -> Option<&'static str> {
     if bytes.first() != Some(&0xC3) || bytes.get(1) != Some(&0x01) {
         return None;
     }
-    let codecs: [(&SingleObjectCodec, &'static str); 6] = [
+    let codecs: [(&SingleObjectCodec, &'static str); 7] = [
         (&CHECKPOINTS, "module_checkpoint"),
+        (&BATCHES, "message_batch"),
         (&BLOCK, "block_record"),
         (&MESSAGE, "module_message"),
         (&EVENT, "state_event"),
@@ -273,6 +332,23 @@ mod schema_name_tests {
         assert_eq!(schema_name_of(&bytes), Some("module_checkpoint"));
         assert_eq!(decode_module_checkpoint(&bytes).ok(), Some(c));
         assert_eq!(schema_name_of(b"not avro at all"), None);
+        let batch = MessageBatch {
+            from: "token".into(),
+            to: "nodes".into(),
+            through_block: 120,
+            quiet_through: 199,
+            messages: vec![Message {
+                from: "token".into(),
+                to: "nodes".into(),
+                pos: opentoken_core::ChainPos::new(117, 2, 0),
+                seq: 3,
+                kind: "gov_added".into(),
+                payload: "{\"account\":\"alice\",\"amount\":5}".into(),
+            }],
+        };
+        let bytes = encode_message_batch(&batch);
+        assert_eq!(schema_name_of(&bytes), Some("message_batch"));
+        assert_eq!(decode_message_batch(&bytes).ok(), Some(batch));
         let mut unknown = bytes.clone();
         unknown[5] ^= 0xff;
         assert_eq!(schema_name_of(&unknown), None);

@@ -40,6 +40,8 @@ pub trait ErasedModule: RouteTable + Send + Sync {
     fn run_block_end(&self, ctx: &BlockContext, state: &mut ModuleState, sink: &mut Sink)
         -> Result<(), InvariantError>;
     fn next_due(&self, state: &ModuleState, after: u64) -> Option<u64>;
+    fn targets(&self) -> &[&'static str];
+    fn sends_on_messages(&self) -> bool;
 }
 
 /// Where a module's effects go while a block runs.
@@ -134,6 +136,14 @@ impl<M: Module> ErasedModule for M {
 
     fn next_due(&self, state: &ModuleState, after: u64) -> Option<u64> {
         self.next_due_block(state, after)
+    }
+
+    fn targets(&self) -> &[&'static str] {
+        Module::sends_to(self)
+    }
+
+    fn sends_on_messages(&self) -> bool {
+        Module::sends_on_messages(self)
     }
 }
 
@@ -295,9 +305,20 @@ impl Engine {
                     timestamp: 0,
                     spec: &spec,
                 };
+                let before = sink.outgoing.len();
                 let res = slot
                     .module
                     .run_input(&ctx, Input::Message(msg), &mut slot.state, &mut sink)?;
+                if sink.outgoing.len() > before && !slot.module.sends_on_messages() {
+                    return Err(EngineError::Invariant(InvariantError {
+                        module: name.to_string(),
+                        what: format!(
+                            "sent a message while handling `{}` from {}, but declares that it never does \
+                             (sends_on_messages); processors in other processes rely on it",
+                            msg.kind, msg.from
+                        ),
+                    }));
+                }
                 out.statuses
                     .push(status(&txid, ctx.pos, name, &msg.kind, &msg.from, res));
             }

@@ -192,6 +192,20 @@ pub trait Module: Send + Sync {
     fn messages(&self, _event: &Self::Event) -> Vec<Outgoing> {
         Vec::new()
     }
+    /// The modules this one may send messages to. Processors in other processes learn from
+    /// it whom to wait for (DESIGN.md: a module starts block N+1 only when every module that
+    /// can send to it has committed block N).
+    fn sends_to(&self) -> &[&'static str] {
+        &[]
+    }
+    /// Whether handling a message can make this module send one, directly or through chron
+    /// work the message schedules. `false` lets its processor
+    /// promise quiet ranges from its own ops and chron work alone, so that two modules that
+    /// message each other do not advance in lock step; the engine checks the promise and
+    /// stops on a module that breaks it.
+    fn sends_on_messages(&self) -> bool {
+        true
+    }
     /// Stable event type name, e.g. `Transferred`.
     fn event_kind(&self, event: &Self::Event) -> &'static str;
     /// Avro single-object encoding of the event. An error is a bug (the event does not fit

@@ -30,6 +30,11 @@ pub fn modules(spec: &ChainSpec) -> Result<Vec<Arc<dyn ErasedModule>>> {
     Ok(vec![Arc::new(token), Arc::new(nodes)])
 }
 
+/// The message links of a processor running `local` (see [`MessageLinks::between`]).
+pub fn message_links(all: &[Arc<dyn ErasedModule>], local: &[String]) -> Option<opentoken_processor::MessageLinks> {
+    opentoken_processor::MessageLinks::between(all, local)
+}
+
 pub fn route_tables(modules: &[Arc<dyn ErasedModule>]) -> Vec<Arc<dyn RouteTable>> {
     modules.iter().map(|m| Arc::clone(m) as Arc<dyn RouteTable>).collect()
 }
@@ -741,10 +746,20 @@ pub async fn process(a: ProcessArgs) -> Result<()> {
     stop_on_ctrl_c(stop.clone());
     telemetry.register("processor", "loading state");
     serve_probes(a.listen, telemetry.clone(), stop.clone()).await?;
-    let module = modules(&spec)?
-        .into_iter()
+    let all = modules(&spec)?;
+    let known: Vec<&str> = all.iter().map(|m| m.module_name()).collect();
+    let module = all
+        .iter()
         .find(|m| m.module_name() == a.module)
-        .ok_or_else(|| anyhow!("no module named {:?} in this build (known: token)", a.module))?;
+        .cloned()
+        .ok_or_else(|| {
+            anyhow!(
+                "no module named {:?} in this build (known: {})",
+                a.module,
+                known.join(", ")
+            )
+        })?;
+    let links = message_links(&all, std::slice::from_ref(&a.module));
     tokio::task::spawn_blocking(move || -> Result<()> {
         let b = open_backends(&a.common, "processor", &spec, true, &telemetry, &stop)?;
         let cfg = ProcessorConfig {
@@ -752,6 +767,7 @@ pub async fn process(a: ProcessArgs) -> Result<()> {
             until_block: a.until_block,
             checkpoints_topic: b.distributed.then(|| spec.checkpoints_topic()),
             consumer_group: b.distributed.then(|| format!("{}.processor.{}", spec.name, a.module)),
+            links,
             ..Default::default()
         };
         let store = required_store(&b)?;

@@ -44,10 +44,24 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
     let never = std::sync::atomic::AtomicBool::new(false);
     let src = crate::node::open_backends(&a.common, "replay", &spec, true, &Telemetry::new(), &never)?;
     let (src_log, src_store) = (src.log.clone(), src.store.clone().context("source store")?);
-    let module = crate::node::modules(&spec)?
-        .into_iter()
+    let all = crate::node::modules(&spec)?;
+    let module = all
+        .iter()
         .find(|m| m.module_name() == a.module)
-        .ok_or_else(|| anyhow!("no module named {:?} in this build (known: token)", a.module))?;
+        .cloned()
+        .ok_or_else(|| anyhow!("no module named {:?} in this build", a.module))?;
+    // An embedded node runs every module in one engine (messages never leave memory), so the
+    // rebuild does too. A distributed module is rebuilt alone, reading what the modules it
+    // hears from published on the log, and publishing nothing itself.
+    let (replayed, links) = if src.distributed {
+        let links = crate::node::message_links(&all, std::slice::from_ref(&a.module)).map(|mut l| {
+            l.downstreams.clear();
+            l
+        });
+        (vec![module], links)
+    } else {
+        (all.clone(), None)
+    };
     let Some(progress) = src_store.progress(&a.module)? else {
         bail!(
             "module {} has processed nothing in {}; nothing to replay",
@@ -96,9 +110,10 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
         commit_every_blocks: a.commit_every.max(1),
         until_block: Some(until),
         read_batch: 2000,
+        links,
         ..Default::default()
     };
-    let mut p = Processor::open(spec.clone(), vec![module], src_log, dst_store.clone(), cfg, telemetry)?;
+    let mut p = Processor::open(spec.clone(), replayed, src_log, dst_store.clone(), cfg, telemetry)?;
 
     let start_block = if base.is_some() {
         after_block + 1
@@ -130,7 +145,10 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
                 }
             }
             Step::Idle => {
-                bail!("the topic ends before block {until}, which the store says was processed; the log is incomplete")
+                bail!(
+                    "the log ends before block {until}, which the store says was processed: the module's topic (or, \
+                     for a distributed module, the messages of the modules it hears from) is incomplete"
+                )
             }
         }
     }

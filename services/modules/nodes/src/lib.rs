@@ -882,6 +882,15 @@ impl Module for NodesModule {
         }
     }
 
+    fn sends_to(&self) -> &[&'static str] {
+        &[TOKEN]
+    }
+
+    /// Governance-stake updates from the token module only change the mirror.
+    fn sends_on_messages(&self) -> bool {
+        false
+    }
+
     fn event_kind(&self, event: &NodesEvent) -> &'static str {
         event.kind()
     }

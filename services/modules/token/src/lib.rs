@@ -609,6 +609,16 @@ impl Module for TokenModule {
         }
     }
 
+    fn sends_to(&self) -> &[&'static str] {
+        &["nodes"]
+    }
+
+    /// Registrations and rewards from the nodes module change balances and flags, never
+    /// governance stake, so they never cause a message back.
+    fn sends_on_messages(&self) -> bool {
+        false
+    }
+
     /// The nodes module keeps a mirror of governance stake (it elects runners and weighs
     /// reports by it); every event that changes a gov balance tells it by how much.
     fn messages(&self, event: &TokenEvent) -> Vec<Outgoing> {
