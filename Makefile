@@ -32,7 +32,7 @@ build-debug:
 ## address and the balances of a few accounts as they change. Ctrl-C stops it; running it
 ## again resumes from $(DATA).
 run: build
-	./target/release/opentoken run --devnet --sim-block-ms 500 --sim-prefill 150 \
+	./target/release/opentoken run --devnet --sim-block-ms 500 --sim-prefill 150 --node-account dlux-io \
 	  --data-dir $(DATA) --chain $(CHAIN) --listen $(LISTEN) --watch alice,bob,carol
 
 ## Formatting, lints and every test (what CI runs).

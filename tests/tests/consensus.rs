@@ -243,6 +243,13 @@ fn a_corrupted_node_detects_it_recovers_from_a_verified_snapshot_and_agrees_agai
             assert_eq!(code, 503, "out of consensus must not be ready: {body}");
             let why = body["not_ready"]["consensus"].as_str().unwrap_or("");
             assert!(why.contains("out of consensus"), "readiness says why: {body}");
+            // ...and every API answer carries the verdict.
+            if let Some((_, stats)) = get(&format!("{}/stats", nodes[faulty].api)) {
+                assert!(
+                    stats["in_consensus"] != true,
+                    "/stats must not claim consensus: {stats}"
+                );
+            }
         }
         if saw_out && v["in_consensus"] == true && v["checkpoint"].as_u64().unwrap_or(0) > FAULT_AT + INTERVAL {
             recovered = true;

@@ -70,6 +70,15 @@ impl ApiState {
         body.insert("node".into(), json!(self.node));
         body.insert("behind".into(), self.behind());
         body.insert("VERSION".into(), json!(self.version));
+        // Every answer says whether the state it was read from agrees with the network: a
+        // node out of consensus keeps serving (it is recovering) but must not be trusted.
+        if let Some(v) = self
+            .telemetry
+            .document("consensus")
+            .and_then(|d| serde_json::from_str::<Value>(&d).ok())
+        {
+            body.insert("in_consensus".into(), v["in_consensus"].clone());
+        }
         Json(Value::Object(body))
     }
 

@@ -41,6 +41,10 @@ pub struct DevnetArgs {
     pub chain: PathBuf,
     #[command(flatten)]
     pub sim: SimArgs,
+    /// Print the devnet active key (WIF) of this account and exit, for
+    /// `opentoken run --hive-active-key` against this simulator.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub key_for: Option<String>,
 }
 
 /// The generated traffic's participants, from the token genesis of the chain spec.
@@ -87,6 +91,13 @@ pub async fn start(spec: &ChainSpec, sim: &SimArgs) -> Result<SimHandle> {
 }
 
 pub async fn devnet(a: DevnetArgs) -> Result<()> {
+    if let Some(account) = &a.key_for {
+        println!(
+            "{}",
+            opentoken_hive::devnet_key(account, opentoken_hive::KeyRole::Active).to_wif()
+        );
+        return Ok(());
+    }
     let spec = crate::node::load_spec(&a.chain)?;
     let handle = start(&spec, &a.sim).await?;
     println!("Hive simulator (JSON-RPC): {}", handle.url());

@@ -420,14 +420,25 @@ pub async fn run(a: RunArgs) -> Result<()> {
     println!(
         "API: http://{api_addr}/  (try /stats, /@alice, /api/status/<txid>, /report/latest, /consensus, /metrics)"
     );
-    if let Some(wif) = &a.hive_active_key {
+    // On the built-in devnet the simulator knows every account's key: the node account's
+    // is derived the same way, so `run --devnet --node-account X` takes part in consensus.
+    let hive_key = match (&a.hive_active_key, a.devnet && !a.node_account.is_empty()) {
+        (Some(wif), _) => Some(
+            opentoken_hive_tx::PrivateKey::from_wif(wif)
+                .map_err(|e| anyhow!("--hive-active-key is not a valid WIF private key: {e}"))?,
+        ),
+        (None, true) => Some(opentoken_hive::devnet_key(
+            &a.node_account,
+            opentoken_hive::KeyRole::Active,
+        )),
+        (None, false) => None,
+    };
+    if let Some(hive_key) = hive_key {
         if a.node_account.is_empty() {
             return Err(anyhow!(
                 "--hive-active-key needs --node-account (the account it is the key of)"
             ));
         }
-        let hive_key = opentoken_hive_tx::PrivateKey::from_wif(wif)
-            .map_err(|e| anyhow!("--hive-active-key is not a valid WIF private key: {e}"))?;
         let bc = opentoken_consensus::Broadcaster::new(
             Arc::new(hive_client(&urls)?),
             a.node_account.clone(),
@@ -452,7 +463,7 @@ pub async fn run(a: RunArgs) -> Result<()> {
         );
         tokio::spawn(agent.run(stop.clone()));
     } else {
-        tracing::info!("no --hive-active-key: following the chain without taking part in consensus");
+        tracing::info!("no --node-account/--hive-active-key: following the chain without taking part in consensus");
     }
     let api = tokio::spawn(serve_api(api_state, listener, stop.clone()));
     if !a.watch.is_empty() {
