@@ -389,7 +389,7 @@ def check_schema(res: Res, schemas: Schemas, version: str, problems: Problems) -
 
 
 OPTION = re.compile(r"^\s+(?:(-[A-Za-z0-9]),\s+)?(--[A-Za-z0-9][A-Za-z0-9-]*)(\s+<[^>]+>(?:\.\.\.)?)?")
-ENV = re.compile(r"\[env: (OPENTOKEN_[A-Z0-9_]+)=")
+ENV = re.compile(r"\[env: (OPENTOKEN_[A-Z0-9_]+)[=\]]")
 
 
 @dataclass

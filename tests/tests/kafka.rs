@@ -696,3 +696,105 @@ fn kafka_and_scylla_mode_equals_embedded_mode() {
     wait_for_same_view(port, ref_store.as_ref());
     drop(store);
 }
+
+/// A node in distributed mode takes part in consensus: its checkpointer (with the node
+/// account's active key) registers the node, broadcasts the reports the roles compute and
+/// watches finality through the node's own `serve` API; the nodes module, in its own
+/// processor, finalises the checkpoints (dlux-io is the devnet's one runner).
+#[test]
+fn distributed_node_registers_reports_and_reaches_finality() {
+    let (_devnet, url) = start_devnet(31, 100, 0, 1);
+    let broker = Broker::start();
+    let b = broker.addr();
+    let work = work_dir();
+    let dir = |n: &str| work.path().join(n);
+    let _ingest = spawn(role(
+        &["ingest", "--hive-api", &url, "--fetch-batch", "50"],
+        &dir("ingest"),
+        &b,
+        work.path(),
+        "ingest",
+    ));
+    let _token = spawn(role(
+        &["process", "--module", "token"],
+        &dir("process"),
+        &b,
+        work.path(),
+        "process",
+    ));
+    let _nodes = spawn(role(
+        &["process", "--module", "nodes"],
+        &dir("process-nodes"),
+        &b,
+        work.path(),
+        "process-nodes",
+    ));
+    let api_port = free_port();
+    let api = format!("127.0.0.1:{api_port}");
+    let _serve = spawn(role(
+        &["serve", "--listen", &api],
+        &dir("serve"),
+        &b,
+        work.path(),
+        "serve",
+    ));
+    let probe = format!("127.0.0.1:{}", free_port());
+    let wif = opentoken_hive::devnet_key("dlux-io", opentoken_hive::KeyRole::Active).to_wif();
+    let state_api = format!("http://{api}");
+    let mut checkpoint = role(
+        &[
+            "checkpoint",
+            "--listen",
+            &probe,
+            "--node-account",
+            "dlux-io",
+            "--hive-api",
+            &url,
+            "--state-api",
+            &state_api,
+        ],
+        &dir("checkpoint"),
+        &b,
+        work.path(),
+        "checkpoint",
+    );
+    checkpoint.env("OPENTOKEN_HIVE_ACTIVE_KEY", wif);
+    let _checkpoint = spawn(checkpoint);
+
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let finals = loop {
+        let (code, body) = http_get(&api, "/consensus");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let finals = v["finals"].as_array().map(Vec::len).unwrap_or(0);
+        if code == 200 && finals >= 3 {
+            break v;
+        }
+        if Instant::now() > deadline {
+            for name in ["checkpoint", "process-nodes", "serve"] {
+                let text = std::fs::read_to_string(work.path().join(format!("{name}.log"))).unwrap_or_default();
+                eprintln!(
+                    "==== {name}\n{}",
+                    text.lines().rev().take(20).collect::<Vec<_>>().join("\n")
+                );
+            }
+            panic!("no 3 final checkpoints within 240 s: {body}");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let node = finals["nodes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|n| n[0] == "dlux-io"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(node[1]["active"], true, "registered: {node}");
+    // The checkpointer's verdict: its own hashes are the final ones.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (code, body) = http_get(&probe, "/readyz");
+        if code == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "checkpointer not ready: {body}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}

@@ -41,6 +41,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/report/latest", get(latest_report))
         .route("/consensus", get(consensus))
         .route("/v1/snapshots/{block}", get(snapshot))
+        .route("/v1/state/nodes", get(nodes_state))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -255,6 +256,18 @@ async fn consensus(State(s): State<ApiState>) -> Response {
     body.insert("open_tally".into(), json!(opentoken_nodes::views::open_tally(&state)));
     body.insert("finals".into(), json!(finals));
     s.envelope(body).into_response()
+}
+
+/// The nodes module's whole committed state (small: node records, the open tally, final
+/// hashes): what this node's own distributed checkpointer reads to follow consensus.
+async fn nodes_state(State(s): State<ApiState>) -> Response {
+    match opentoken_store::ModuleStateDoc::from_store(s.store.as_ref(), "nodes") {
+        Ok(doc) => Json(doc).into_response(),
+        Err(e) => fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("reading the nodes module: {e}"),
+        ),
+    }
 }
 
 /// The whole state of every module at a recent checkpoint, for peers that are out of

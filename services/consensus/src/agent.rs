@@ -26,6 +26,10 @@ pub enum AgentError {
     Hive(#[from] opentoken_hive::HiveError),
     #[error("record of {topic} cannot be decoded: {detail}")]
     Decode { topic: String, detail: String },
+    #[error(
+        "reading the nodes module's state from {url}: {detail}; is `opentoken serve` running there (--state-api)?"
+    )]
+    StateApi { url: String, detail: String },
 }
 
 /// Hand-over between the agent (which fetches and verifies a snapshot) and the worker that
@@ -43,6 +47,15 @@ pub type RecoverySlot = Arc<Mutex<Recovery>>;
 
 fn lock(slot: &RecoverySlot) -> std::sync::MutexGuard<'_, Recovery> {
     slot.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Where the agent reads the nodes module's committed state.
+pub enum NodesSource {
+    /// The store the nodes module commits to (`opentoken run`).
+    Store(Arc<dyn Store>),
+    /// The node's own API (`opentoken serve`, `GET /v1/state/nodes`): the distributed
+    /// checkpointer has no store of its own.
+    Api(String),
 }
 
 #[derive(Debug, Clone)]
@@ -66,12 +79,14 @@ enum Purpose {
 pub struct Agent {
     spec: Arc<ChainSpec>,
     cfg: AgentConfig,
-    store: Arc<dyn Store>,
+    source: NodesSource,
     log: Arc<dyn Log>,
     key: NodeKey,
     bc: Broadcaster,
     telemetry: Arc<Telemetry>,
-    recovery: RecoverySlot,
+    /// `None` where nothing can restore a snapshot in place (the distributed roles): the
+    /// agent then only reports the divergence.
+    recovery: Option<RecoverySlot>,
     http: reqwest::Client,
     reports_offset: u64,
     /// This node's consensus hash per checkpoint (its latest report for the block).
@@ -92,18 +107,18 @@ impl Agent {
     pub fn new(
         spec: Arc<ChainSpec>,
         cfg: AgentConfig,
-        store: Arc<dyn Store>,
+        source: NodesSource,
         log: Arc<dyn Log>,
         key: NodeKey,
         bc: Broadcaster,
         telemetry: Arc<Telemetry>,
-        recovery: RecoverySlot,
+        recovery: Option<RecoverySlot>,
     ) -> Self {
         telemetry.register("consensus", "no checkpoint final yet");
         Self {
             spec,
             cfg,
-            store,
+            source,
             log,
             key,
             bc,
@@ -137,25 +152,64 @@ impl Agent {
         }
     }
 
-    fn nodes_state(&self) -> Result<ModuleState, StoreError> {
-        Ok(ModuleState::from_pairs(self.store.load_module("nodes")?.pairs))
+    /// The nodes module's state and the block it has processed.
+    async fn nodes_state(&self) -> Result<(ModuleState, u64), AgentError> {
+        match &self.source {
+            NodesSource::Store(store) => {
+                let processed = store.progress("nodes")?.map(|p| p.block).unwrap_or(0);
+                Ok((ModuleState::from_pairs(store.load_module("nodes")?.pairs), processed))
+            }
+            NodesSource::Api(base) => {
+                let url = format!("{}/v1/state/nodes", base.trim_end_matches('/'));
+                let fail = |detail: String| AgentError::StateApi {
+                    url: url.clone(),
+                    detail,
+                };
+                let doc: opentoken_store::ModuleStateDoc = self
+                    .http
+                    .get(&url)
+                    .send()
+                    .await
+                    .and_then(|r| r.error_for_status())
+                    .map_err(|e| fail(e.to_string()))?
+                    .json()
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                let mut pairs = std::collections::BTreeMap::new();
+                for (k, v) in doc.pairs {
+                    let k = hex::decode(&k).map_err(|e| fail(format!("key {k:?}: {e}")))?;
+                    let v = hex::decode(&v).map_err(|e| fail(format!("value: {e}")))?;
+                    pairs.insert(k, v);
+                }
+                Ok((ModuleState::from_pairs(pairs), doc.processed_block.unwrap_or(0)))
+            }
+        }
+    }
+
+    fn store(&self) -> Option<&Arc<dyn Store>> {
+        match &self.source {
+            NodesSource::Store(s) => Some(s),
+            NodesSource::Api(_) => None,
+        }
     }
 
     pub async fn tick(&mut self) -> Result<(), AgentError> {
-        let applied = {
-            let mut r = lock(&self.recovery);
-            if r.pending.is_some() {
-                return Ok(()); // the worker has not restored yet
+        let applied = match &self.recovery {
+            Some(slot) => {
+                let mut r = lock(slot);
+                if r.pending.is_some() {
+                    return Ok(()); // the worker has not restored yet
+                }
+                r.applied.take()
             }
-            r.applied.take()
+            None => None,
         };
         if let Some((block, reports_end)) = applied {
             self.after_restore(block, reports_end);
         }
         self.read_reports()?;
         self.confirm().await?;
-        let state = self.nodes_state()?;
-        let processed = self.store.progress("nodes")?.map(|p| p.block).unwrap_or(0);
+        let (state, processed) = self.nodes_state().await?;
         let registered = self.register(&state, processed).await?;
         if registered {
             self.broadcast_reports().await?;
@@ -363,9 +417,15 @@ impl Agent {
             self.recovering_to = None;
             return Ok(());
         }
+        let action = if self.recovery.is_some() {
+            format!("recovering from a verified snapshot of checkpoint {latest}")
+        } else {
+            "stop this node's processors and rebuild them (`opentoken replay`, or a backup of a store that \
+             agreed), then restart them"
+                .to_string()
+        };
         let why = format!(
-            "out of consensus at checkpoint {n}: this node computed {}, the runners finalised {}; recovering from a \
-             verified snapshot of checkpoint {latest}",
+            "out of consensus at checkpoint {n}: this node computed {}, the runners finalised {}; {action}",
             hex::encode(own),
             hex::encode(final_hash)
         );
@@ -379,10 +439,13 @@ impl Agent {
             "Times this node found itself out of consensus",
             1,
         );
+        let Some(slot) = self.recovery.clone() else {
+            self.recovering_to = Some((latest, latest_hash));
+            return Ok(());
+        };
         if let Some(restore) = self.fetch_verified(state, latest, &latest_hash).await? {
             self.recovering_to = Some((latest, latest_hash));
-            let mut r = lock(&self.recovery);
-            r.pending = Some(restore);
+            lock(&slot).pending = Some(restore);
         }
         Ok(())
     }
@@ -423,11 +486,15 @@ impl Agent {
                 Err(e) => tracing::warn!(%peer, block, error = %e, "peer snapshot refused"),
             }
         }
-        for b in self.store.snapshot_blocks()?.into_iter().rev() {
+        let Some(store) = self.store() else {
+            tracing::error!(block, "no verified snapshot available from peers; will retry");
+            return Ok(None);
+        };
+        for b in store.snapshot_blocks()?.into_iter().rev() {
             let Some(fh) = opentoken_nodes::views::final_hash(state, b) else {
                 continue;
             };
-            let Some(doc) = SnapshotDoc::from_store(self.store.as_ref(), &self.spec.name, &self.cfg.modules, b)? else {
+            let Some(doc) = SnapshotDoc::from_store(store.as_ref(), &self.spec.name, &self.cfg.modules, b)? else {
                 continue;
             };
             match verify_snapshot(&self.spec, &self.cfg.modules, &doc, b, &fh) {

@@ -17,7 +17,7 @@ pub mod agent;
 pub mod broadcast;
 pub mod snapshot;
 
-pub use agent::{Agent, AgentConfig, RecoverySlot};
+pub use agent::{Agent, AgentConfig, NodesSource, RecoverySlot};
 pub use broadcast::{BroadcastError, Broadcaster, Sent};
 pub use opentoken_store::SnapshotDoc;
 pub use snapshot::{verify_snapshot, SnapshotError};

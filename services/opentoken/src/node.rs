@@ -152,6 +152,19 @@ pub struct CheckpointArgs {
     pub common: Common,
     #[arg(long, env = "OPENTOKEN_NODE_ACCOUNT", default_value = "")]
     pub node_account: String,
+    /// The node account's active key (WIF): with it the checkpointer also takes part in
+    /// consensus (registers the node, broadcasts its reports, watches finality).
+    #[arg(long, env = "OPENTOKEN_HIVE_ACTIVE_KEY", hide_env_values = true)]
+    pub hive_active_key: Option<String>,
+    /// Hive API nodes to broadcast through (with --hive-active-key).
+    #[arg(long = "hive-api", env = "OPENTOKEN_HIVE_API", value_delimiter = ',')]
+    pub hive_api: Vec<String>,
+    /// This node's API (`opentoken serve`), where the nodes module's state is read from.
+    #[arg(long, env = "OPENTOKEN_STATE_API")]
+    pub state_api: Option<String>,
+    /// The public URL of this node's API, registered on chain (default: --state-api).
+    #[arg(long, env = "OPENTOKEN_NODE_DOMAIN")]
+    pub domain: Option<String>,
     /// Stop once this checkpoint is reported.
     #[arg(long)]
     pub until_block: Option<u64>,
@@ -454,12 +467,12 @@ pub async fn run(a: RunArgs) -> Result<()> {
                 modules: agent_modules,
                 poll: Duration::from_millis(500),
             },
-            store.clone(),
+            opentoken_consensus::NodesSource::Store(store.clone()),
             log.clone(),
             NodeKey::load_or_create(&key_path(&a.common))?,
             bc,
             telemetry.clone(),
-            recovery,
+            Some(recovery),
         );
         tokio::spawn(agent.run(stop.clone()));
     } else {
@@ -822,6 +835,29 @@ pub async fn checkpoint(a: CheckpointArgs) -> Result<()> {
     serve_probes(a.listen, telemetry.clone(), stop.clone()).await?;
     let names: Vec<String> = modules(&spec)?.iter().map(|m| m.module_name().to_string()).collect();
     let key = NodeKey::load_or_create(&key_path(&a.common))?;
+    let agent = match &a.hive_active_key {
+        None => None,
+        Some(wif) => {
+            if a.node_account.is_empty() {
+                return Err(anyhow!(
+                    "--hive-active-key needs --node-account (the account it is the key of)"
+                ));
+            }
+            let state_api = a.state_api.clone().ok_or_else(|| {
+                anyhow!("--hive-active-key needs --state-api: the URL of this node's `opentoken serve`")
+            })?;
+            let hive_key = opentoken_hive_tx::PrivateKey::from_wif(wif)
+                .map_err(|e| anyhow!("--hive-active-key is not a valid WIF private key: {e}"))?;
+            let bc = opentoken_consensus::Broadcaster::new(
+                Arc::new(hive_client(&a.hive_api)?),
+                a.node_account.clone(),
+                hive_key,
+                spec.hive_chain_id(),
+            );
+            Some((bc, state_api))
+        }
+    };
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || -> Result<()> {
         let distributed = a.common.kafka_brokers.is_some();
         let b = open_backends(&a.common, "checkpointer", &spec, !distributed, &telemetry, &stop)?;
@@ -845,6 +881,25 @@ pub async fn checkpoint(a: CheckpointArgs) -> Result<()> {
             )
         })?;
         let Some(mut c) = opened else { return Ok(()) };
+        if let Some((bc, state_api)) = agent {
+            let agent = opentoken_consensus::Agent::new(
+                spec.clone(),
+                opentoken_consensus::AgentConfig {
+                    account: a.node_account.clone(),
+                    domain: a.domain.clone().unwrap_or_else(|| state_api.clone()),
+                    version: VERSION.to_string(),
+                    modules: names.clone(),
+                    poll: Duration::from_millis(500),
+                },
+                opentoken_consensus::NodesSource::Api(state_api),
+                b.log.clone(),
+                key.clone(),
+                bc,
+                telemetry.clone(),
+                None,
+            );
+            runtime.spawn(agent.run(stop.clone()));
+        }
         telemetry.set_ready("checkpointer");
         while !stop.load(Ordering::Relaxed) {
             if with_retry("checkpointing", "checkpointer", &telemetry, &stop, retryable, || c.step())?.is_none() {

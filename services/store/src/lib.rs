@@ -153,6 +153,29 @@ impl SnapshotDoc {
     }
 }
 
+/// A small module's committed state as the HTTP API serves it (`GET /v1/state/nodes`): what
+/// a role without a store of its own (the distributed checkpointer's consensus agent) reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleStateDoc {
+    pub processed_block: Option<u64>,
+    /// `[key hex, value hex]`, in key order.
+    pub pairs: Vec<(String, String)>,
+}
+
+impl ModuleStateDoc {
+    pub fn from_store(store: &dyn Store, module: &str) -> Result<Self, StoreError> {
+        let loaded = store.load_module(module)?;
+        Ok(Self {
+            processed_block: loaded.progress.map(|p| p.block),
+            pairs: loaded
+                .pairs
+                .iter()
+                .map(|(k, v)| (hex::encode(k), hex::encode(v)))
+                .collect(),
+        })
+    }
+}
+
 /// Binary form of a [`ModuleSnapshot`] (length-prefixed pairs, then Avro messages), for
 /// stores and for the snapshot API.
 pub fn encode_snapshot(s: &ModuleSnapshot) -> Vec<u8> {
