@@ -197,15 +197,32 @@ impl Proc {
 
 /// `opentoken devnet` on a random port: the simulated Hive chain is a function of `seed`.
 pub fn start_devnet(seed: u64, block_ms: u64, prefill: u64, lag: u64) -> (Proc, String) {
+    start_devnet_with(
+        &devnet_spec_path(),
+        &[
+            "--sim-seed",
+            &seed.to_string(),
+            "--sim-block-ms",
+            &block_ms.to_string(),
+            "--sim-prefill",
+            &prefill.to_string(),
+            "--sim-lag",
+            &lag.to_string(),
+            "--sim-ops",
+            "0,8",
+        ],
+    )
+}
+
+/// `opentoken devnet` for the chain spec at `spec` with simulator flags `args`; returns
+/// the process and the simulator's URL.
+pub fn start_devnet_with(spec: &Path, args: &[&str]) -> (Proc, String) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(bin())
         .args(["devnet", "--chain"])
-        .arg(devnet_spec_path())
-        .args(["--sim-seed", &seed.to_string()])
-        .args(["--sim-block-ms", &block_ms.to_string()])
-        .args(["--sim-prefill", &prefill.to_string()])
-        .args(["--sim-lag", &lag.to_string()])
-        .args(["--sim-ops", "0,8", "--sim-listen", "127.0.0.1:0"])
+        .arg(spec)
+        .args(args)
+        .args(["--sim-listen", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

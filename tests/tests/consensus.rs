@@ -37,11 +37,9 @@ fn write_spec(dir: &Path) -> PathBuf {
 }
 
 fn start_sim(spec: &Path) -> (Proc, String) {
-    use std::io::BufRead;
-    let mut child = Command::new(bin())
-        .args(["devnet", "--chain"])
-        .arg(spec)
-        .args([
+    start_devnet_with(
+        spec,
+        &[
             "--sim-seed",
             "5",
             "--sim-block-ms",
@@ -50,19 +48,8 @@ fn start_sim(spec: &Path) -> (Proc, String) {
             "1",
             "--sim-ops",
             "0,4",
-        ])
-        .args(["--sim-listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn devnet");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut reader = std::io::BufReader::new(stdout);
-    let mut line = String::new();
-    reader.read_line(&mut line).expect("devnet prints its URL");
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let url = line.rsplit(' ').next().expect("url").trim().to_string();
-    (Proc(child), url)
+        ],
+    )
 }
 
 struct Node {

@@ -155,10 +155,10 @@ impl Agent {
     /// The nodes module's state and the block it has processed.
     async fn nodes_state(&self) -> Result<(ModuleState, u64), AgentError> {
         match &self.source {
-            NodesSource::Store(store) => {
+            NodesSource::Store(store) => tokio::task::block_in_place(|| {
                 let processed = store.progress("nodes")?.map(|p| p.block).unwrap_or(0);
                 Ok((ModuleState::from_pairs(store.load_module("nodes")?.pairs), processed))
-            }
+            }),
             NodesSource::Api(base) => {
                 let url = format!("{}/v1/state/nodes", base.trim_end_matches('/'));
                 let fail = |detail: String| AgentError::StateApi {
@@ -207,7 +207,8 @@ impl Agent {
         if let Some((block, reports_end)) = applied {
             self.after_restore(block, reports_end);
         }
-        self.read_reports()?;
+        // Log and store reads block (redb, rdkafka): off the async workers.
+        tokio::task::block_in_place(|| self.read_reports())?;
         self.confirm().await?;
         let (state, processed) = self.nodes_state().await?;
         let registered = self.register(&state, processed).await?;
@@ -481,7 +482,7 @@ impl Agent {
             match verify_snapshot(&self.spec, &self.cfg.modules, &doc, block, final_hash) {
                 Ok(r) => {
                     tracing::info!(%peer, block, "snapshot fetched from a peer and verified against the final hash");
-                    return Ok(Some(self.with_offsets(r)?));
+                    return Ok(Some(tokio::task::block_in_place(|| self.with_offsets(r))?));
                 }
                 Err(e) => tracing::warn!(%peer, block, error = %e, "peer snapshot refused"),
             }
@@ -490,11 +491,23 @@ impl Agent {
             tracing::error!(block, "no verified snapshot available from peers; will retry");
             return Ok(None);
         };
+        if let Some(r) = tokio::task::block_in_place(|| self.own_verified(store.as_ref(), state))? {
+            return Ok(Some(r));
+        }
+        tracing::error!(
+            block,
+            "no verified snapshot available from peers or the store; will retry"
+        );
+        Ok(None)
+    }
+
+    /// This node's own snapshot of the newest final checkpoint it can verify.
+    fn own_verified(&self, store: &dyn Store, state: &ModuleState) -> Result<Option<Restore>, AgentError> {
         for b in store.snapshot_blocks()?.into_iter().rev() {
             let Some(fh) = opentoken_nodes::views::final_hash(state, b) else {
                 continue;
             };
-            let Some(doc) = SnapshotDoc::from_store(store.as_ref(), &self.spec.name, &self.cfg.modules, b)? else {
+            let Some(doc) = SnapshotDoc::from_store(store, &self.spec.name, &self.cfg.modules, b)? else {
                 continue;
             };
             match verify_snapshot(&self.spec, &self.cfg.modules, &doc, b, &fh) {
@@ -505,10 +518,6 @@ impl Agent {
                 Err(e) => tracing::warn!(block = b, error = %e, "own snapshot does not match the final hash"),
             }
         }
-        tracing::error!(
-            block,
-            "no verified snapshot available from peers or the store; will retry"
-        );
         Ok(None)
     }
 

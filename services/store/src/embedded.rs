@@ -252,23 +252,32 @@ impl EmbeddedStore {
             }
         }
         for m in &batch.pending_messages {
-            let p = m.pos;
-            pending
-                .insert(
-                    (
-                        m.to.as_str(),
-                        m.from.as_str(),
-                        p.block,
-                        p.trx_in_block,
-                        p.op_in_trx,
-                        m.seq,
-                    ),
-                    encode_message(m).as_slice(),
-                )
-                .map_err(err(OP))?;
+            insert_pending(&mut pending, m, OP)?;
         }
         Ok(())
     }
+}
+
+fn insert_pending(
+    table: &mut redb::Table<'_, PendingKey<'static>, &'static [u8]>,
+    m: &Message,
+    op: &'static str,
+) -> Result<(), StoreError> {
+    let p = m.pos;
+    table
+        .insert(
+            (
+                m.to.as_str(),
+                m.from.as_str(),
+                p.block,
+                p.trx_in_block,
+                p.op_in_trx,
+                m.seq,
+            ),
+            encode_message(m).as_slice(),
+        )
+        .map_err(err(op))?;
+    Ok(())
 }
 
 /// Keys of `PENDING` from the first one whose target is `to` on (the empty source sorts
@@ -355,20 +364,7 @@ impl Store for EmbeddedStore {
                 if !names.contains(msg.to.as_str()) {
                     continue;
                 }
-                let p = msg.pos;
-                pending
-                    .insert(
-                        (
-                            msg.to.as_str(),
-                            msg.from.as_str(),
-                            p.block,
-                            p.trx_in_block,
-                            p.op_in_trx,
-                            msg.seq,
-                        ),
-                        encode_message(msg).as_slice(),
-                    )
-                    .map_err(err(OP))?;
+                insert_pending(&mut pending, msg, OP)?;
             }
         }
         tx.commit().map_err(err(OP))

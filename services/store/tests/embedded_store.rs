@@ -143,3 +143,125 @@ fn a_killed_committer_leaves_state_and_progress_in_step() {
     // And the node resumes from there.
     store.commit(&batch(p.block + 1)).unwrap();
 }
+
+/// Snapshots of the last N checkpoints are kept with each module's outbox, older ones
+/// pruned; a restore puts state, position, checkpoints and in-flight messages back to the
+/// checkpoint and forgets what came after it.
+#[test]
+fn checkpoint_snapshots_are_kept_pruned_and_restored() {
+    use opentoken_core::{Message, ModuleCheckpoint};
+    use opentoken_store::{ModuleSnapshot, Restore, RestoredModule};
+    use std::collections::BTreeMap;
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = EmbeddedStore::open(&dir.path().join("db.redb"))
+        .expect("store")
+        .keep_snapshots(2);
+    assert!(store.wants_snapshots());
+    let msg = |block: u64, to: &str| Message {
+        from: "m".into(),
+        to: to.into(),
+        pos: ChainPos::new(block, 1, 0),
+        seq: 0,
+        kind: "k".into(),
+        payload: "{}".into(),
+    };
+    for block in [10u64, 20, 30] {
+        let mut state = BTreeMap::new();
+        state.insert(b"counter".to_vec(), block.to_be_bytes().to_vec());
+        store
+            .commit(&CommitBatch {
+                modules: vec![ModuleCommit {
+                    module: "m".into(),
+                    changes: vec![(b"counter".to_vec(), Some(block.to_be_bytes().to_vec()))],
+                    lattice: vec![block as u8],
+                    progress: Progress {
+                        block,
+                        next_offset: block,
+                    },
+                    snapshot: Some(state),
+                }],
+                checkpoints: vec![ModuleCheckpoint {
+                    module: "m".into(),
+                    block,
+                    hash: [block as u8; 32],
+                }],
+                pending_messages: vec![msg(block, "m")],
+                ..Default::default()
+            })
+            .expect("commit");
+    }
+    assert_eq!(
+        store.snapshot_blocks().expect("blocks"),
+        vec![20, 30],
+        "the oldest is pruned"
+    );
+    let snap = store.snapshot("m", 30).expect("read").expect("kept");
+    assert_eq!(
+        snap.pairs.get(&b"counter".to_vec()),
+        Some(&30u64.to_be_bytes().to_vec())
+    );
+    assert_eq!(snap.outbox, vec![msg(30, "m")]);
+    assert_eq!(store.snapshot("m", 10).expect("read"), None);
+
+    let mut pairs = BTreeMap::new();
+    pairs.insert(b"restored".to_vec(), vec![7]);
+    store
+        .restore(&Restore {
+            block: 20,
+            modules: vec![RestoredModule {
+                module: "m".into(),
+                snapshot: ModuleSnapshot {
+                    pairs: pairs.clone(),
+                    outbox: vec![msg(20, "m"), msg(20, "elsewhere")],
+                },
+                lattice: vec![42],
+                next_offset: 17,
+                checkpoint: [99; 32],
+            }],
+        })
+        .expect("restore");
+    let loaded = store.load_module("m").expect("load");
+    assert_eq!(loaded.pairs, pairs, "state replaced, stale keys gone");
+    assert_eq!(loaded.lattice, Some(vec![42]));
+    assert_eq!(
+        loaded.progress,
+        Some(Progress {
+            block: 20,
+            next_offset: 17
+        })
+    );
+    let cps: Vec<(u64, [u8; 32])> = store
+        .checkpoints("m")
+        .expect("checkpoints")
+        .into_iter()
+        .map(|c| (c.block, c.hash))
+        .collect();
+    assert_eq!(
+        cps,
+        vec![(10, [10; 32]), (20, [99; 32])],
+        "checkpoints after 20 forgotten"
+    );
+    assert_eq!(
+        store.pending_messages().expect("pending"),
+        vec![msg(20, "m")],
+        "in-flight messages to restored modules only"
+    );
+    assert_eq!(store.snapshot_blocks().expect("blocks"), vec![20]);
+    // Progress may go on from the restored block (it went back, which a commit refuses).
+    assert!(store
+        .commit(&CommitBatch {
+            modules: vec![ModuleCommit {
+                module: "m".into(),
+                changes: vec![],
+                lattice: vec![43],
+                progress: Progress {
+                    block: 21,
+                    next_offset: 18
+                },
+                snapshot: None,
+            }],
+            ..Default::default()
+        })
+        .is_ok());
+}
