@@ -198,7 +198,7 @@ fn checkpoint_snapshots_are_kept_pruned_and_restored() {
     );
     let snap = store.snapshot("m", 30).expect("read").expect("kept");
     assert_eq!(
-        snap.pairs.get(&b"counter".to_vec()),
+        snap.pairs.get(b"counter".as_slice()),
         Some(&30u64.to_be_bytes().to_vec())
     );
     assert_eq!(snap.outbox, vec![msg(30, "m")]);
