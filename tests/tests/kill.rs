@@ -35,8 +35,17 @@ fn node(data: &Path, url: &str) -> Command {
         .args(["--until-block", &UNTIL.to_string()])
         .env("OPENTOKEN_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(log_file(data));
     c
+}
+
+/// Every run's stderr, appended next to the data directory, shown when a run fails.
+fn log_file(data: &Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.with_extension("log"))
+        .expect("log file")
 }
 
 /// Runs the node until it reaches `UNTIL`; a hang fails the test instead of stalling CI.
@@ -45,7 +54,13 @@ fn run_to_end(data: &Path, url: &str) {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         if let Some(status) = child.try_wait().expect("try_wait") {
-            assert!(status.success(), "node exited with {status}");
+            let log = std::fs::read_to_string(data.with_extension("log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            assert!(
+                status.success(),
+                "node exited with {status}; its log ends:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
             return;
         }
         if Instant::now() > deadline {

@@ -227,6 +227,7 @@ impl Processor {
         }
         let pending = store.pending_messages()?;
         let mut engine = Engine::new(spec.clone(), slots, pending);
+        let fresh = engine.slots().iter().all(|s| s.last_block.is_none());
         let genesis = engine.genesis()?;
         let mut p = Self {
             spec,
@@ -246,7 +247,7 @@ impl Processor {
         };
         p.snapshots = p.store.wants_snapshots();
         p.queue_unpublished_checkpoints()?;
-        if !genesis.is_empty() || !p.engine.pending_messages().is_empty() {
+        if fresh && (!genesis.is_empty() || !p.engine.pending_messages().is_empty()) {
             p.uncommitted = genesis;
             // Genesis is committed as the state before the first block.
             let before_first = p.spec.starting_block.saturating_sub(1);
