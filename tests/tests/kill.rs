@@ -39,12 +39,13 @@ fn node(data: &Path, url: &str) -> Command {
     c
 }
 
-/// Every run's stderr, appended next to the data directory, shown when a run fails.
+/// Every run's stderr, appended to a file in the data directory, shown when a run fails.
 fn log_file(data: &Path) -> std::fs::File {
+    std::fs::create_dir_all(data).expect("data dir");
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(data.with_extension("log"))
+        .open(data.join("stderr.log"))
         .expect("log file")
 }
 
@@ -54,7 +55,7 @@ fn run_to_end(data: &Path, url: &str) {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         if let Some(status) = child.try_wait().expect("try_wait") {
-            let log = std::fs::read_to_string(data.with_extension("log")).unwrap_or_default();
+            let log = std::fs::read_to_string(data.join("stderr.log")).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(20).collect();
             assert!(
                 status.success(),
