@@ -53,9 +53,10 @@ bench: build
 
 ## Processor throughput in Kafka mode vs a bare rdkafka consumer (starts a local broker).
 bench-kafka: build deps
-	infra/broker.sh start $(BROKER_DIR) $(BROKER_PORT)
+	rm -rf target/broker-bench
+	infra/broker.sh start target/broker-bench $(BROKER_PORT)
 	./target/release/opentoken bench --chain $(CHAIN) --blocks 5000 --ops-per-block 20 \
-	  --kafka-brokers 127.0.0.1:$(BROKER_PORT) --kafka-topics infra/kafka/topics.tansu.json; status=$$?; infra/broker.sh stop $(BROKER_DIR); exit $$status
+	  --kafka-brokers 127.0.0.1:$(BROKER_PORT) --kafka-topics infra/kafka/topics.tansu.json; status=$$?; infra/broker.sh stop target/broker-bench; exit $$status
 
 ## A local Kafka-compatible broker on 127.0.0.1:$(BROKER_PORT) (data in $(BROKER_DIR)).
 broker:

@@ -194,9 +194,10 @@ fn kafka_bench(a: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Block],
         None => opentoken_log::kafka::DEFAULT_TOPICS.to_string(),
     };
     let defs = opentoken_log::kafka::TopicDefinitions::parse(&text)?;
-    log.ensure_topics(&defs.expand(&spec.name, &["token"]))
-        .with_context(|| format!("creating bench topics on {brokers}"))?;
     let modules = crate::node::modules(&spec)?;
+    let names: Vec<&str> = modules.iter().map(|m| m.module_name()).collect();
+    log.ensure_topics(&defs.expand(&spec.name, &names))
+        .with_context(|| format!("creating bench topics on {brokers}"))?;
     let t = Instant::now();
     let mut publisher = Publisher::open(spec.clone(), crate::node::route_tables(&modules), log.clone())?;
     for chunk in blocks.chunks(1000) {
@@ -249,7 +250,15 @@ fn kafka_bench(a: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Block],
         pcfg,
         Arc::new(Telemetry::new()),
     )?;
-    while p.step()? != Step::Done {}
+    while p.step()? != Step::Done {
+        if t.elapsed() > std::time::Duration::from_secs(300) {
+            anyhow::bail!(
+                "the processor did not reach block {} within 300 s (at {:?}); is the broker at {brokers} responsive?",
+                first + a.blocks - 1,
+                p.last_block()
+            );
+        }
+    }
     let process = t.elapsed().as_secs_f64();
     println!(
         "| kafka: publish to the broker | {publish:.3} | {:.0} | {:.0} |",

@@ -466,8 +466,26 @@ impl Processor {
     }
 
     fn fill(&mut self) -> Result<(), ProcessorError> {
-        for c in &mut self.cursors {
-            if c.queue.len() >= self.cfg.read_batch / 2 {
+        // A topic whose queued records already reach past every other topic's is not the
+        // bottleneck: reading it again would only wait at its end (a Kafka fetch waits for
+        // data), e.g. a module with few ops whose empty runs are coalesced far ahead.
+        let horizon = |c: &Cursor| c.queue.back().map(|r| r.last_block);
+        let ahead: Vec<bool> = self
+            .cursors
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let Some(mine) = horizon(c) else { return false };
+                self.cursors
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .all(|(_, o)| horizon(o).is_some_and(|theirs| mine >= theirs))
+                    && self.cursors.len() > 1
+            })
+            .collect();
+        for (c, ahead) in self.cursors.iter_mut().zip(ahead) {
+            if c.queue.len() >= self.cfg.read_batch / 2 || ahead {
                 continue;
             }
             let recs = self.log.read(&c.topic, c.read_offset, self.cfg.read_batch)?;
