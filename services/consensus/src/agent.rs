@@ -142,13 +142,19 @@ impl Agent {
     /// Runs until `stop`; errors are logged and retried (a Hive node or peer being down must
     /// not stop the node).
     pub async fn run(mut self, stop: Arc<AtomicBool>) {
+        let mut failures = 0u32;
         while !stop.load(Ordering::Relaxed) {
-            if let Err(e) = self.tick().await {
-                tracing::warn!(error = %e, "consensus agent: will retry");
-                self.telemetry
-                    .counter_add("opentoken_consensus_errors_total", "Consensus agent errors", 1);
+            match self.tick().await {
+                Ok(()) => failures = 0,
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(error = %e, failures, "consensus agent: will retry");
+                    self.telemetry
+                        .counter_add("opentoken_consensus_errors_total", "Consensus agent errors", 1);
+                }
             }
-            tokio::time::sleep(self.cfg.poll).await;
+            // A Hive node or peer that keeps failing is retried with backoff (up to 64 polls).
+            tokio::time::sleep(self.cfg.poll * 2u32.pow(failures.min(6))).await;
         }
     }
 
