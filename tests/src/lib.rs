@@ -241,6 +241,20 @@ pub fn start_devnet_with(spec: &Path, args: &[&str]) -> (Proc, String) {
     (Proc(child), url)
 }
 
+/// The Python with the test requirements (`make test` creates `target/pyenv`), or
+/// `OPENTOKEN_PYTHON`.
+pub fn python() -> PathBuf {
+    let python = std::env::var_os("OPENTOKEN_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/pyenv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} is missing: make test creates it (python3 -m venv target/pyenv && pip install -r tests/python/requirements.txt)",
+        python.display()
+    );
+    python
+}
+
 /// A free TCP port on 127.0.0.1 (bound and released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -7,22 +7,10 @@
 //! fail: a copy of `k8s/` with a bogus field, an unknown subcommand, an unknown flag or an
 //! unknown config setting is rejected, naming the file and the problem.
 
-use opentoken_e2e::{bin, repo_root};
+use opentoken_e2e::{bin, python, repo_root};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn python() -> PathBuf {
-    let python = std::env::var_os("OPENTOKEN_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/pyenv/bin/python"));
-    assert!(
-        python.exists(),
-        "{} is missing: make test creates it (python3 -m venv target/pyenv && pip install -r tests/python/requirements.txt)",
-        python.display()
-    );
-    python
-}
 
 /// Runs the validator on `dir` (default: k8s/).
 fn validate(dir: Option<&Path>) -> Output {

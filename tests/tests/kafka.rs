@@ -334,15 +334,7 @@ fn kafka_mode_equals_embedded_mode_and_is_readable_by_third_parties() {
     );
 
     // A third-party client decodes the topic with only schemas/.
-    let python = std::env::var_os("OPENTOKEN_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/pyenv/bin/python"));
-    assert!(
-        python.exists(),
-        "{} is missing: make test creates it (python3 -m venv target/pyenv && pip install -r tests/python/requirements.txt)",
-        python.display()
-    );
-    let out = Command::new(&python)
+    let out = Command::new(python())
         .arg(repo_root().join("tests/python/read_topic.py"))
         .args([&b, &topic])
         .arg(repo_root().join("schemas"))

@@ -24,6 +24,8 @@ pub enum AgentError {
     Broadcast(#[from] BroadcastError),
     #[error(transparent)]
     Hive(#[from] opentoken_hive::HiveError),
+    #[error(transparent)]
+    Config(#[from] opentoken_core::module::GenesisError),
     #[error("record of {topic} cannot be decoded: {detail}")]
     Decode { topic: String, detail: String },
     #[error(
@@ -100,6 +102,8 @@ pub struct Agent {
     head: u64,
     /// The final checkpoint (and hash) a recovery was started for.
     recovering_to: Option<(u64, [u8; 32])>,
+    /// The nodes module's report window: reports are broadcast only while it is open.
+    report_window: u64,
 }
 
 impl Agent {
@@ -113,9 +117,10 @@ impl Agent {
         bc: Broadcaster,
         telemetry: Arc<Telemetry>,
         recovery: Option<RecoverySlot>,
-    ) -> Self {
+    ) -> Result<Self, AgentError> {
+        let report_window = opentoken_nodes::NodesConfig::from_spec(&spec)?.report_window;
         telemetry.register("consensus", "no checkpoint final yet");
-        Self {
+        Ok(Self {
             spec,
             cfg,
             source,
@@ -136,7 +141,8 @@ impl Agent {
             watch_from: None,
             head: 0,
             recovering_to: None,
-        }
+            report_window,
+        })
     }
 
     /// Runs until `stop`; errors are logged and retried (a Hive node or peer being down must
@@ -370,7 +376,7 @@ impl Agent {
     }
 
     async fn broadcast_reports(&mut self) -> Result<(), AgentError> {
-        let window = report_window(&self.spec);
+        let window = self.report_window;
         let due: Vec<(u64, [u8; 32])> = self
             .own
             .iter()
@@ -533,14 +539,6 @@ impl Agent {
         }
         Ok(r)
     }
-}
-
-/// The nodes module's report window (its config, or its default).
-fn report_window(spec: &ChainSpec) -> u64 {
-    spec.module_config("nodes")
-        .and_then(|v| v.get("report_window"))
-        .and_then(|v| v.as_u64())
-        .unwrap_or(100)
 }
 
 /// The offset of the first record of `topic` that ends after `block` (records are in block

@@ -187,17 +187,10 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// `pending` may come from a store in any order; it is put back into delivery order
-    /// (source module in slot order, then emission order) so a restart delivers exactly as
-    /// an uninterrupted run would.
+    /// `pending` may come from a store in any order; it is put back into delivery order so a
+    /// restart delivers exactly as an uninterrupted run would.
     pub fn new(spec: Arc<ChainSpec>, slots: Vec<Slot>, mut pending: Vec<Message>) -> Self {
-        let rank = |m: &Message| {
-            slots
-                .iter()
-                .position(|s| s.module.module_name() == m.from)
-                .unwrap_or(usize::MAX)
-        };
-        pending.sort_by(|a, b| (rank(a), &a.from, a.pos, a.seq).cmp(&(rank(b), &b.from, b.pos, b.seq)));
+        delivery_order(&mut pending);
         Self { spec, slots, pending }
     }
 
@@ -239,6 +232,7 @@ impl Engine {
         }
         let (here, remote) = self.split_local(emitted);
         self.pending.extend(here);
+        delivery_order(&mut self.pending);
         out.remote_messages = remote;
         Ok(out)
     }
@@ -253,15 +247,7 @@ impl Engine {
     /// order.
     pub fn deliver_remote(&mut self, msgs: Vec<Message>) {
         self.pending.extend(msgs);
-        let slots = &self.slots;
-        let rank = |m: &Message| {
-            slots
-                .iter()
-                .position(|s| s.module.module_name() == m.from)
-                .unwrap_or(usize::MAX)
-        };
-        self.pending
-            .sort_by(|a, b| (rank(a), &a.from, a.pos, a.seq).cmp(&(rank(b), &b.from, b.pos, b.seq)));
+        delivery_order(&mut self.pending);
     }
 
     /// The next block the engine expects (all slots move in lock step).
@@ -352,8 +338,10 @@ impl Engine {
                 });
             }
         }
-        let (here, remote) = self.split_local(emitted);
+        let (here, mut remote) = self.split_local(emitted);
         self.pending = here;
+        delivery_order(&mut self.pending);
+        delivery_order(&mut remote);
         out.remote_messages = remote;
         Ok(out)
     }
@@ -392,6 +380,12 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// The order messages are delivered in (DESIGN.md: source module, then emission order):
+/// by source module *name*, so that it is the same whichever modules share a process.
+pub fn delivery_order(msgs: &mut [Message]) {
+    msgs.sort_by(|a, b| (&a.from, a.pos, a.seq, &a.to).cmp(&(&b.from, b.pos, b.seq, &b.to)));
 }
 
 fn stamp(from: &str, outgoing: Vec<(ChainPos, Outgoing)>) -> impl Iterator<Item = Message> + '_ {
@@ -795,25 +789,33 @@ mod tests {
             kind: "k".into(),
             payload: "{}".into(),
         };
-        // Stores return (source name, pos, seq) order; "echo" < "ping" by name but ping is
-        // the first slot, so its messages must come first.
-        let stored = vec![msg("echo", 0), msg("ping", 1), msg("ping", 0)];
+        // Any stored order comes back as (source name, pos, seq), whichever modules share the
+        // engine: the same messages delivered to an engine that runs only the target (as
+        // from another process) are in the same order.
+        let stored = vec![msg("ping", 1), msg("echo", 0), msg("ping", 0)];
         let spec = Arc::new(crate::spec::test_spec());
-        let slots = vec![
-            Slot {
-                module: Arc::new(Ping),
-                state: ModuleState::new(),
-                last_block: None,
-            },
-            Slot {
-                module: Arc::new(Echo),
-                state: ModuleState::new(),
-                last_block: None,
-            },
+        let slot = |m: Arc<dyn ErasedModule>| Slot {
+            module: m,
+            state: ModuleState::new(),
+            last_block: None,
+        };
+        let both = Engine::new(
+            spec.clone(),
+            vec![slot(Arc::new(Ping)), slot(Arc::new(Echo))],
+            stored.clone(),
+        );
+        let order = |e: &Engine| -> Vec<(String, u32)> {
+            e.pending_messages().iter().map(|m| (m.from.clone(), m.seq)).collect()
+        };
+        let want = vec![
+            ("echo".to_string(), 0),
+            ("ping".to_string(), 0),
+            ("ping".to_string(), 1),
         ];
-        let e = Engine::new(spec, slots, stored);
-        let order: Vec<_> = e.pending_messages().iter().map(|m| (m.from.as_str(), m.seq)).collect();
-        assert_eq!(order, vec![("ping", 0), ("ping", 1), ("echo", 0)]);
+        assert_eq!(order(&both), want);
+        let mut alone = Engine::new(spec, vec![slot(Arc::new(Echo))], vec![]);
+        alone.deliver_remote(stored);
+        assert_eq!(order(&alone), want);
     }
 
     #[test]

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The modules this build runs, in their fixed order (the order is part of consensus:
-/// it orders message delivery).
+/// The modules this build runs. Modules only affect each other through messages delivered
+/// at the next block (in source-name order), so the order here changes no result.
 pub fn modules(spec: &ChainSpec) -> Result<Vec<Arc<dyn ErasedModule>>> {
     let token =
         opentoken_token::TokenModule::from_spec(spec).context("token module configuration in the chain spec")?;
@@ -473,7 +473,7 @@ pub async fn run(a: RunArgs) -> Result<()> {
             bc,
             telemetry.clone(),
             Some(recovery),
-        );
+        )?;
         tokio::spawn(agent.run(stop.clone()));
     } else {
         tracing::info!("no --node-account/--hive-active-key: following the chain without taking part in consensus");
@@ -897,7 +897,7 @@ pub async fn checkpoint(a: CheckpointArgs) -> Result<()> {
                 bc,
                 telemetry.clone(),
                 None,
-            );
+            )?;
             runtime.spawn(agent.run(stop.clone()));
         }
         telemetry.set_ready("checkpointer");
