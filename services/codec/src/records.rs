@@ -108,7 +108,7 @@ fn hive_op(op: &HiveOp) -> Value {
     }
 }
 
-fn string_list(what: &'static str, f: &Fields, name: &str) -> Result<Vec<String>, CodecError> {
+fn string_list(what: &'static str, f: &Fields<'_>, name: &str) -> Result<Vec<String>, CodecError> {
     f.array(name)?
         .iter()
         .map(|v| match crate::value::strip_union(v) {
@@ -121,7 +121,7 @@ fn string_list(what: &'static str, f: &Fields, name: &str) -> Result<Vec<String>
         .collect()
 }
 
-fn hive_op_from(what: &'static str, f: &Fields) -> Result<HiveOp, CodecError> {
+fn hive_op_from(what: &'static str, f: &Fields<'_>) -> Result<HiveOp, CodecError> {
     let (branch, v) = f.union("op")?;
     let o = Fields::of(what, v)?;
     Ok(match branch {
@@ -258,43 +258,8 @@ pub(crate) fn event_record_from(v: &Value) -> Result<EventRecord, CodecError> {
     })
 }
 
-/// Reject codes in the order of the `RejectCode` enum of op_status.avsc. Appending is a
-/// compatible schema change; reordering or removing is not.
-pub(crate) const REJECT_CODES: [RejectCode; 13] = [
-    RejectCode::MalformedJson,
-    RejectCode::NotAnObject,
-    RejectCode::TooLarge,
-    RejectCode::WrongAuthority,
-    RejectCode::NoSigner,
-    RejectCode::UnknownOperation,
-    RejectCode::InvalidField,
-    RejectCode::InvalidAccount,
-    RejectCode::InsufficientFunds,
-    RejectCode::Overflow,
-    RejectCode::NotANode,
-    RejectCode::NothingToDo,
-    RejectCode::BadMessage,
-];
-
 fn reject_code(code: RejectCode) -> Value {
-    // Exhaustive on purpose: a new RejectCode variant fails to compile here until it is
-    // added to REJECT_CODES and to the enum in op_status.avsc.
-    let idx = match code {
-        RejectCode::MalformedJson => 0,
-        RejectCode::NotAnObject => 1,
-        RejectCode::TooLarge => 2,
-        RejectCode::WrongAuthority => 3,
-        RejectCode::NoSigner => 4,
-        RejectCode::UnknownOperation => 5,
-        RejectCode::InvalidField => 6,
-        RejectCode::InvalidAccount => 7,
-        RejectCode::InsufficientFunds => 8,
-        RejectCode::Overflow => 9,
-        RejectCode::NotANode => 10,
-        RejectCode::NothingToDo => 11,
-        RejectCode::BadMessage => 12,
-    };
-    Value::Enum(idx, code.to_string())
+    Value::Enum(code.index() as u32, code.to_string())
 }
 
 pub(crate) fn op_status(s: &OpStatus) -> Value {
@@ -331,7 +296,7 @@ pub(crate) fn op_status_from(v: &Value) -> Result<OpStatus, CodecError> {
         },
         1 => {
             let sym = o.symbol("code")?;
-            let code = REJECT_CODES
+            let code = RejectCode::ALL
                 .iter()
                 .find(|c| c.to_string() == sym)
                 .copied()

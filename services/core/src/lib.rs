@@ -5,8 +5,10 @@
 
 pub mod account;
 pub mod asset;
+pub mod checkpoint_hash;
 pub mod commitment;
 pub mod engine;
+pub mod erased;
 pub mod hive;
 pub mod hive_json;
 pub mod module;
@@ -15,11 +17,15 @@ pub mod record;
 pub mod router;
 pub mod spec;
 pub mod state;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 
 pub use asset::{Asset, AssetSymbol};
-pub use engine::{consensus_hash, module_checkpoint_hash, Engine, EngineError, ErasedModule, Output, Slot};
+pub use checkpoint_hash::{consensus_hash, module_checkpoint_hash};
+pub use engine::{Engine, EngineError, Output, Slot};
+pub use erased::ErasedModule;
 pub use hive::{Auth, Block, CustomJsonOp, DelegateVestingSharesOp, HiveOp, Transaction, TransferOp};
-pub use module::{BlockContext, Input, Message, Module, OpContext, Outgoing, Reject, RejectCode, Route};
+pub use module::{BlockContext, Input, Message, Module, ModuleEvent, OpContext, Outgoing, Reject, RejectCode, Route};
 pub use pos::ChainPos;
 pub use record::{BlockRecord, EventRecord, ModuleCheckpoint, OpStatus, Outcome, RoutedOp};
 pub use spec::ChainSpec;

@@ -57,6 +57,62 @@ pub enum RejectCode {
     BadMessage,
 }
 
+impl RejectCode {
+    /// Every code, in the order of the `op_status.avsc` enum (the codec and its tests
+    /// iterate this list, so a new code cannot be missed by either).
+    pub const ALL: [RejectCode; 13] = [
+        RejectCode::MalformedJson,
+        RejectCode::NotAnObject,
+        RejectCode::TooLarge,
+        RejectCode::WrongAuthority,
+        RejectCode::NoSigner,
+        RejectCode::UnknownOperation,
+        RejectCode::InvalidField,
+        RejectCode::InvalidAccount,
+        RejectCode::InsufficientFunds,
+        RejectCode::Overflow,
+        RejectCode::NotANode,
+        RejectCode::NothingToDo,
+        RejectCode::BadMessage,
+    ];
+
+    /// The code's position in [`RejectCode::ALL`] and in the `op_status.avsc` enum.
+    /// Exhaustive on purpose: a new variant does not compile until it has its place here,
+    /// in `ALL` and in the schema (appending is a compatible schema change; reordering or
+    /// removing is not).
+    pub const fn index(self) -> usize {
+        match self {
+            RejectCode::MalformedJson => 0,
+            RejectCode::NotAnObject => 1,
+            RejectCode::TooLarge => 2,
+            RejectCode::WrongAuthority => 3,
+            RejectCode::NoSigner => 4,
+            RejectCode::UnknownOperation => 5,
+            RejectCode::InvalidField => 6,
+            RejectCode::InvalidAccount => 7,
+            RejectCode::InsufficientFunds => 8,
+            RejectCode::Overflow => 9,
+            RejectCode::NotANode => 10,
+            RejectCode::NothingToDo => 11,
+            RejectCode::BadMessage => 12,
+        }
+    }
+}
+
+#[cfg(test)]
+mod reject_code_tests {
+    use super::RejectCode;
+
+    #[test]
+    fn all_is_in_index_order_and_complete() {
+        for (i, code) in RejectCode::ALL.iter().enumerate() {
+            assert_eq!(code.index(), i, "{code} is out of place in RejectCode::ALL");
+        }
+        let names: std::collections::BTreeSet<String> = RejectCode::ALL.iter().map(|c| c.to_string()).collect();
+        assert_eq!(names.len(), RejectCode::ALL.len(), "no code twice");
+    }
+}
+
 impl std::fmt::Display for RejectCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = match self {
@@ -169,20 +225,38 @@ pub struct EventDecodeError {
     pub why: String,
 }
 
+/// A module's state-change events: what the store persists and replay re-applies. The
+/// encoding is the module's own Avro schema (single-object), so any Avro reader can decode
+/// the events table without opentoken's code.
+pub trait ModuleEvent: Clone + Debug + Send + Sync + Sized {
+    /// Why an event could not be encoded or decoded.
+    type CodecError: std::fmt::Display;
+    /// Stable event type name, e.g. `Transferred`.
+    fn kind(&self) -> &'static str;
+    fn encode(&self) -> Result<Vec<u8>, Self::CodecError>;
+    fn decode(bytes: &[u8]) -> Result<Self, Self::CodecError>;
+}
+
+/// A deterministic state machine. Eight methods are required (who it is, the custom_json
+/// names it owns, genesis, decide, chron work and when it is next due, evolve, the event
+/// line); the Hive-op filter, the event codec and the message hooks have defaults.
 pub trait Module: Send + Sync {
-    type Event: Clone + Debug + Send + Sync;
+    type Event: ModuleEvent;
 
     fn name(&self) -> &'static str;
     /// custom_json names (without prefix) this module owns.
     fn routes(&self) -> &[Route];
     /// Non-custom_json Hive ops this module wants (e.g. transfers to the multi-sig account).
-    fn accepts_hive_op(&self, op: &HiveOp, spec: &ChainSpec) -> bool;
+    /// Default: none (custom_json routes only).
+    fn accepts_hive_op(&self, _op: &HiveOp, _spec: &ChainSpec) -> bool {
+        false
+    }
     /// Events that initialise an empty state from the chain spec.
     fn genesis(&self, spec: &ChainSpec) -> Result<Vec<Self::Event>, GenesisError>;
     /// Decide.
-    fn handle(&self, ctx: &OpContext, input: Input, state: &dyn StateRead) -> Result<Vec<Self::Event>, Reject>;
+    fn handle(&self, ctx: &OpContext<'_>, input: Input<'_>, state: &dyn StateRead) -> Result<Vec<Self::Event>, Reject>;
     /// Chron work due at `ctx.block`, after the block's ops.
-    fn on_block(&self, ctx: &BlockContext, state: &dyn StateRead) -> Result<Vec<Self::Event>, InvariantError>;
+    fn on_block(&self, ctx: &BlockContext<'_>, state: &dyn StateRead) -> Result<Vec<Self::Event>, InvariantError>;
     /// A lower bound on the next block > `after` at which `on_block` has work; `None` if
     /// nothing is scheduled. Lets the engine skip idle ranges.
     fn next_due_block(&self, state: &dyn StateRead, after: u64) -> Option<u64>;
@@ -207,11 +281,23 @@ pub trait Module: Send + Sync {
         true
     }
     /// Stable event type name, e.g. `Transferred`.
-    fn event_kind(&self, event: &Self::Event) -> &'static str;
+    fn event_kind(&self, event: &Self::Event) -> &'static str {
+        event.kind()
+    }
     /// Avro single-object encoding of the event. An error is a bug (the event does not fit
     /// the module's own schema) and stops the processor.
-    fn encode_event(&self, event: &Self::Event) -> Result<Vec<u8>, InvariantError>;
-    fn decode_event(&self, bytes: &[u8]) -> Result<Self::Event, EventDecodeError>;
+    fn encode_event(&self, event: &Self::Event) -> Result<Vec<u8>, InvariantError> {
+        event.encode().map_err(|e| InvariantError {
+            module: self.name().to_string(),
+            what: format!("encoding {}: {e}", event.kind()),
+        })
+    }
+    fn decode_event(&self, bytes: &[u8]) -> Result<Self::Event, EventDecodeError> {
+        Self::Event::decode(bytes).map_err(|e| EventDecodeError {
+            module: self.name().to_string(),
+            why: e.to_string(),
+        })
+    }
     /// One human-readable line, like the reference node's feed.
     fn describe(&self, event: &Self::Event) -> String;
 }

@@ -174,26 +174,9 @@ impl ChainSpec {
 }
 
 #[cfg(test)]
-pub(crate) fn test_spec() -> ChainSpec {
-    ChainSpec {
-        name: "test".into(),
-        prefix: "dlux_".into(),
-        token: "DLUX".into(),
-        precision: 3,
-        starting_block: 1,
-        leader: "dlux-io".into(),
-        msaccount: "dlux-cc".into(),
-        delegation_account: "dlux-io".into(),
-        checkpoint_interval: 10,
-        json_max_bytes: 8192,
-        hive_chain_id: HIVE_MAINNET_CHAIN_ID.into(),
-        modules: BTreeMap::new(),
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_utils::test_spec;
 
     #[test]
     fn validation() {

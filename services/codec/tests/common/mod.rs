@@ -8,7 +8,7 @@ use opentoken_core::{
 };
 use proptest::prelude::*;
 
-pub fn pos() -> impl Strategy<Value = ChainPos> {
+pub(crate) fn pos() -> impl Strategy<Value = ChainPos> {
     (any::<u64>(), any::<u32>(), any::<u32>()).prop_map(|(b, t, o)| ChainPos::new(b, t, o))
 }
 
@@ -29,7 +29,7 @@ fn asset() -> impl Strategy<Value = Asset> {
         .prop_map(|(a, s)| Asset::new(a, s))
 }
 
-pub fn hive_op() -> impl Strategy<Value = HiveOp> {
+pub(crate) fn hive_op() -> impl Strategy<Value = HiveOp> {
     prop_oneof![
         (
             proptest::collection::vec(text(), 0..3),
@@ -60,7 +60,7 @@ pub fn hive_op() -> impl Strategy<Value = HiveOp> {
     ]
 }
 
-pub fn block_record() -> impl Strategy<Value = BlockRecord> {
+pub(crate) fn block_record() -> impl Strategy<Value = BlockRecord> {
     (
         any::<u64>(),
         prop_oneof![Just(0u64), any::<u64>()],
@@ -80,7 +80,7 @@ pub fn block_record() -> impl Strategy<Value = BlockRecord> {
         })
 }
 
-pub fn message() -> impl Strategy<Value = Message> {
+pub(crate) fn message() -> impl Strategy<Value = Message> {
     (text(), text(), pos(), any::<u32>(), text(), text()).prop_map(|(from, to, pos, seq, kind, payload)| Message {
         from,
         to,
@@ -91,7 +91,7 @@ pub fn message() -> impl Strategy<Value = Message> {
     })
 }
 
-pub fn event_record() -> impl Strategy<Value = EventRecord> {
+pub(crate) fn event_record() -> impl Strategy<Value = EventRecord> {
     (
         text(),
         pos(),
@@ -108,27 +108,11 @@ pub fn event_record() -> impl Strategy<Value = EventRecord> {
         })
 }
 
-pub const REJECT_CODES: [RejectCode; 13] = [
-    RejectCode::MalformedJson,
-    RejectCode::NotAnObject,
-    RejectCode::TooLarge,
-    RejectCode::WrongAuthority,
-    RejectCode::NoSigner,
-    RejectCode::UnknownOperation,
-    RejectCode::InvalidField,
-    RejectCode::InvalidAccount,
-    RejectCode::InsufficientFunds,
-    RejectCode::Overflow,
-    RejectCode::NotANode,
-    RejectCode::NothingToDo,
-    RejectCode::BadMessage,
-];
-
-pub fn op_status() -> impl Strategy<Value = OpStatus> {
+pub(crate) fn op_status() -> impl Strategy<Value = OpStatus> {
     let outcome = prop_oneof![
         text().prop_map(|summary| Outcome::Applied { summary }),
-        (0..REJECT_CODES.len(), text()).prop_map(|(i, reason)| Outcome::Rejected {
-            code: REJECT_CODES[i],
+        (0..RejectCode::ALL.len(), text()).prop_map(|(i, reason)| Outcome::Rejected {
+            code: RejectCode::ALL[i],
             reason
         }),
     ];
@@ -142,7 +126,7 @@ pub fn op_status() -> impl Strategy<Value = OpStatus> {
     })
 }
 
-pub fn report() -> impl Strategy<Value = Report> {
+pub(crate) fn report() -> impl Strategy<Value = Report> {
     (
         text(),
         any::<u64>(),
@@ -175,7 +159,7 @@ pub fn report() -> impl Strategy<Value = Report> {
 }
 
 /// One sample of every record type and every union branch, for golden and schema tests.
-pub fn samples() -> (Vec<BlockRecord>, Message, EventRecord, Vec<OpStatus>, Report) {
+pub(crate) fn samples() -> (Vec<BlockRecord>, Message, EventRecord, Vec<OpStatus>, Report) {
     let p = ChainPos::new(42, 1, 0);
     let ops = vec![
         RoutedOp {
