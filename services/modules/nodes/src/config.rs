@@ -149,12 +149,8 @@ mod tests {
     use serde_json::json;
 
     fn spec(nodes: Option<serde_json::Value>) -> ChainSpec {
-        let mut s = ChainSpec::from_json(
-            r#"{"name":"t","prefix":"dlux_","token":"DLUX","precision":3,"starting_block":1,
-                "leader":"dlux-io","msaccount":"dlux-cc","delegation_account":"dlux-io",
-                "checkpoint_interval":100}"#,
-        )
-        .unwrap();
+        let mut s = opentoken_core::test_utils::test_spec();
+        s.checkpoint_interval = 100;
         if let Some(n) = nodes {
             s.modules.insert("nodes".into(), n);
         }

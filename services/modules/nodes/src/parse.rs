@@ -4,12 +4,12 @@
 use opentoken_core::Reject;
 use serde_json::{Map, Value};
 
-pub type Payload = Map<String, Value>;
+pub(crate) type Payload = Map<String, Value>;
 
 /// An optional integer vote, clamped into `min..=max`; absent means `default`. Clamping keeps
 /// the reference's tolerance for out-of-range votes, but a value of another type (a string,
 /// a fraction, null) is refused instead of being parsed leniently.
-pub fn clamped(payload: &Payload, name: &str, min: u64, max: u64, default: u64) -> Result<u64, Reject> {
+pub(crate) fn clamped(payload: &Payload, name: &str, min: u64, max: u64, default: u64) -> Result<u64, Reject> {
     let Some(v) = payload.get(name) else {
         return Ok(default);
     };
@@ -27,7 +27,7 @@ pub fn clamped(payload: &Payload, name: &str, min: u64, max: u64, default: u64) 
 }
 
 /// A required non-negative integer.
-pub fn u64_field(payload: &Payload, name: &str) -> Result<u64, Reject> {
+pub(crate) fn u64_field(payload: &Payload, name: &str) -> Result<u64, Reject> {
     match payload.get(name) {
         None => Err(Reject::field(format!("`{name}` is required (a block number)"))),
         Some(v) => v
@@ -37,7 +37,7 @@ pub fn u64_field(payload: &Payload, name: &str) -> Result<u64, Reject> {
 }
 
 /// A required string.
-pub fn str_field<'a>(payload: &'a Payload, name: &str) -> Result<&'a str, Reject> {
+pub(crate) fn str_field<'a>(payload: &'a Payload, name: &str) -> Result<&'a str, Reject> {
     match payload.get(name) {
         None => Err(Reject::field(format!("`{name}` is required"))),
         Some(Value::String(s)) => Ok(s),
@@ -46,7 +46,7 @@ pub fn str_field<'a>(payload: &'a Payload, name: &str) -> Result<&'a str, Reject
 }
 
 /// A required string of exactly `2 * N` hex digits.
-pub fn hex_field<const N: usize>(payload: &Payload, name: &str, what: &str) -> Result<[u8; N], Reject> {
+pub(crate) fn hex_field<const N: usize>(payload: &Payload, name: &str, what: &str) -> Result<[u8; N], Reject> {
     let s = str_field(payload, name)?;
     let mut out = [0u8; N];
     if s.len() != 2 * N || hex::decode_to_slice(s, &mut out).is_err() {
@@ -60,7 +60,7 @@ pub fn hex_field<const N: usize>(payload: &Payload, name: &str, what: &str) -> R
 }
 
 /// A JSON value's type, for reasons (never the whole value, which may be large).
-pub fn describe(v: &Value) -> String {
+pub(crate) fn describe(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
@@ -72,7 +72,7 @@ pub fn describe(v: &Value) -> String {
 }
 
 /// At most 80 characters of a string, for reasons.
-pub fn preview(s: &str) -> String {
+pub(crate) fn preview(s: &str) -> String {
     if s.chars().count() <= 80 {
         s.to_string()
     } else {

@@ -7,9 +7,10 @@
 
 mod common;
 
-use common::{cj, key, node_add, report, report_with, spec, Block, Net};
+use common::{cj, key, node_add, report, report_with, spec};
 use ed25519_dalek::Signer;
-use opentoken_core::{Engine, ModuleState, OpStatus, Outcome, RejectCode, Slot};
+use opentoken_core::test_utils::{BlockOutput as Block, TestNet as Net};
+use opentoken_core::{OpStatus, Outcome, RejectCode};
 use opentoken_nodes::{report_json, report_signing_bytes, views, NodesEvent, NodesModule};
 use serde_json::json;
 use std::sync::Arc;
@@ -21,14 +22,7 @@ const OTHER: [u8; 32] = [0x22; 32];
 fn net(nodes: serde_json::Value) -> Net {
     let spec = spec(nodes);
     let module = Arc::new(NodesModule::from_spec(&spec).expect("the nodes config is valid"));
-    let slot = Slot {
-        module,
-        state: ModuleState::new(),
-        last_block: None,
-    };
-    let mut engine = Engine::new(Arc::new(spec.clone()), vec![slot], vec![]);
-    engine.genesis().expect("genesis applies");
-    Net::new(engine, spec)
+    Net::new(spec, vec![module])
 }
 
 fn applied(s: &OpStatus) -> bool {
@@ -36,7 +30,7 @@ fn applied(s: &OpStatus) -> bool {
 }
 
 fn assert_all_applied(b: &Block, what: &str) {
-    for s in &b.statuses {
+    for s in b.statuses() {
         assert!(applied(s), "{what}: {} by @{} was {:?}", s.op, s.from, s.outcome);
     }
 }
@@ -45,7 +39,7 @@ fn assert_all_applied(b: &Block, what: &str) {
 /// stake in block 2, and runs to checkpoint 10, whose tally opens.
 fn setup(nodes: serde_json::Value, stakes: &[(&str, u64)]) -> Net {
     let mut n = register(nodes, stakes);
-    let opened = n.idle_until("nodes", 10);
+    let opened = n.idle_until(10);
     assert_eq!(opened.last().map(Block::kinds), Some(vec!["TallyOpened"]));
     n
 }
@@ -55,7 +49,7 @@ fn register(nodes: serde_json::Value, stakes: &[(&str, u64)]) -> Net {
     let mut n = net(nodes);
     let ops = stakes
         .iter()
-        .map(|(a, _)| cj(&n.spec, a, "node_add", &node_add(&n.spec, a, 1), true))
+        .map(|(a, _)| cj(a, "node_add", &node_add(n.spec(), a, 1), true))
         .collect();
     let b = n.run("nodes", ops);
     assert_all_applied(&b, "registration");
@@ -71,10 +65,15 @@ fn register(nodes: serde_json::Value, stakes: &[(&str, u64)]) -> Net {
         .collect();
     assert_eq!(registered, want, "every new node is announced to the token module");
     for (a, g) in stakes {
-        n.message_from_token("gov_added", json!({"account": a, "amount": g}));
+        n.deliver(
+            "token",
+            "nodes",
+            "gov_added",
+            json!({"account": a, "amount": g}).to_string(),
+        );
     }
     let b = n.run("nodes", vec![]);
-    assert_eq!(b.statuses.len(), stakes.len());
+    assert_eq!(b.statuses().len(), stakes.len());
     assert_all_applied(&b, "gov messages");
     n
 }
@@ -91,11 +90,11 @@ fn three() -> Net {
 }
 
 fn report_op(n: &Net, who: &str, block: u64, hash: [u8; 32]) -> opentoken_core::HiveOp {
-    cj(&n.spec, who, "report", &report(&n.spec, who, block, hash), true)
+    cj(who, "report", &report(n.spec(), who, block, hash), true)
 }
 
 fn decode(n: &Net, b: &Block) -> Vec<NodesEvent> {
-    let m = NodesModule::from_spec(&n.spec).unwrap();
+    let m = NodesModule::from_spec(n.spec()).unwrap();
     b.out
         .events
         .iter()
@@ -135,7 +134,7 @@ fn finality_when_runners_with_75_of_100_agree_then_close_elects_and_drops() {
     assert_all_applied(&b, "late reports");
     assert_eq!(b.kinds(), vec!["ReportAccepted", "ReportAccepted"]);
 
-    let closing = n.idle_until("nodes", 15);
+    let closing = n.idle_until(15);
     let last = closing.last().unwrap();
     assert_eq!(last.kinds(), vec!["TallyClosed"]);
     let NodesEvent::TallyClosed(c) = &decode(&n, last)[0] else {
@@ -159,7 +158,7 @@ fn finality_when_runners_with_75_of_100_agree_then_close_elects_and_drops() {
     assert!(last.out.remote_messages.is_empty(), "no rewards configured");
 
     // The next tally freezes the new set with its stakes.
-    let b = n.idle_until("nodes", 20);
+    let b = n.idle_until(20);
     assert_eq!(b.last().unwrap().kinds(), vec!["TallyOpened"]);
     let t = views::open_tally(n.state("nodes")).unwrap();
     assert_eq!((t.block, t.total), (20, 125));
@@ -179,7 +178,7 @@ fn sixty_percent_is_not_final_and_the_set_stays() {
     );
     assert_all_applied(&b, "reports");
     assert!(!b.kinds().contains(&"CheckpointFinal"), "35 + 25 of 100 is not > 2/3");
-    let closing = n.idle_until("nodes", 15);
+    let closing = n.idle_until(15);
     let NodesEvent::TallyClosed(c) = &decode(&n, closing.last().unwrap())[0] else {
         panic!()
     };
@@ -194,7 +193,7 @@ fn sixty_percent_is_not_final_and_the_set_stays() {
 #[test]
 fn the_last_block_of_the_window_still_counts_before_the_close() {
     let mut n = three();
-    n.idle_until("nodes", 14);
+    n.idle_until(14);
     let b = n.run(
         "nodes",
         vec![report_op(&n, "alice", 10, H), report_op(&n, "bob", 10, H)],
@@ -209,7 +208,7 @@ fn the_last_block_of_the_window_still_counts_before_the_close() {
         panic!()
     };
     assert_eq!(c.final_hash, Some(H));
-    assert_eq!(n.next(), 16);
+    assert_eq!(n.next_block(), 16);
     assert_eq!(views::open_tally(n.state("nodes")), None);
 }
 
@@ -243,7 +242,7 @@ fn winners_are_rewarded_through_token_messages() {
         "nodes",
         vec![report_op(&n, "alice", 10, H), report_op(&n, "bob", 10, H)],
     );
-    let closing = n.idle_until("nodes", 15);
+    let closing = n.idle_until(15);
     let msgs: Vec<_> = closing
         .last()
         .unwrap()
@@ -268,15 +267,15 @@ fn winners_are_rewarded_through_token_messages() {
         ]
     );
     // No finality, no rewards.
-    n.idle_until("nodes", 20);
-    let closing = n.idle_until("nodes", 25);
+    n.idle_until(20);
+    let closing = n.idle_until(25);
     assert!(closing.iter().all(|b| b.out.remote_messages.is_empty()));
 }
 
 #[test]
 fn deleting_a_runner_drops_it_at_close_and_tells_token() {
     let mut n = three();
-    let b = n.run("nodes", vec![cj(&n.spec, "carol", "node_delete", "{}", true)]);
+    let b = n.run("nodes", vec![cj("carol", "node_delete", "{}", true)]);
     assert_all_applied(&b, "node_delete");
     assert_eq!(b.out.remote_messages[0].kind, "node_removed");
     // alice + bob are final; carol's report is refused.
@@ -289,18 +288,18 @@ fn deleting_a_runner_drops_it_at_close_and_tells_token() {
         ],
     );
     assert!(matches!(
-        &b.statuses[2].outcome,
+        &b.statuses()[2].outcome,
         Outcome::Rejected {
             code: RejectCode::NotANode,
             ..
         }
     ));
-    let closing = n.idle_until("nodes", 15);
+    let closing = n.idle_until(15);
     let NodesEvent::TallyClosed(c) = &decode(&n, closing.last().unwrap())[0] else {
         panic!()
     };
     assert_eq!(c.dropped, vec!["carol"]);
-    n.idle_until("nodes", 20);
+    n.idle_until(20);
     let t = views::open_tally(n.state("nodes")).unwrap();
     assert!(!t.runners.iter().any(|r| r.account == "carol"));
 }
@@ -325,37 +324,32 @@ fn run_case(case: &Case) {
     // Both nets are at block 3; the tally of checkpoint 10 opens on the way.
     let new = || register(three_config(), THREE);
     let (mut a, mut b) = (new(), new());
-    let op = |n: &Net, (who, name, json, active): &Op| cj(&n.spec, who, name, json, *active);
+    let op = |(who, name, json, active): &Op| cj(who, name, json, *active);
     let last = case.valid_at.max(case.forged_at);
     let mut forged_seen = false;
     let mut valid_seen = false;
-    while a.next() <= last {
-        let block = a.next();
+    while a.next_block() <= last {
+        let block = a.next_block();
         let mut ops_a = Vec::new();
         let mut ops_b = Vec::new();
         for (at, o) in &case.before {
             if *at == block {
-                ops_a.push(op(&a, o));
-                ops_b.push(op(&b, o));
+                ops_a.push(op(o));
+                ops_b.push(op(o));
             }
         }
         let forged_index = (block == case.forged_at).then(|| {
-            ops_a.push(op(&a, &case.forged));
+            ops_a.push(op(&case.forged));
             ops_a.len() - 1
         });
         let valid_index = (block == case.valid_at).then(|| {
-            ops_a.push(op(&a, &case.valid));
-            ops_b.push(op(&b, &case.valid));
+            ops_a.push(op(&case.valid));
+            ops_b.push(op(&case.valid));
             ops_a.len() - 1
         });
         let ra = a.run("nodes", ops_a);
         let rb = b.run("nodes", ops_b);
-        let status = |i: usize| {
-            ra.statuses
-                .iter()
-                .find(|s| s.txid == format!("{block}-{i}"))
-                .unwrap_or_else(|| panic!("{}: no status for op {i} of block {block}", case.name))
-        };
+        let status = |i: usize| ra.status(i);
         if let Some(i) = forged_index {
             forged_seen = true;
             match &status(i).outcome {

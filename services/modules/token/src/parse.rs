@@ -7,9 +7,12 @@ use opentoken_core::account::is_valid_account_name;
 use opentoken_core::{Reject, RejectCode, StateRead};
 use serde_json::{Map, Value};
 
+/// An op's JSON object, as the engine hands it over.
+pub(crate) type Payload = Map<String, Value>;
+
 /// A non-negative integer amount: a JSON integer, or a string of decimal digits. At most
 /// i64::MAX and at most the total supply.
-pub fn amount_field(payload: &Map<String, Value>, name: &str, state: &dyn StateRead) -> Result<u64, Reject> {
+pub(crate) fn amount_field(payload: &Map<String, Value>, name: &str, state: &dyn StateRead) -> Result<u64, Reject> {
     let v = payload
         .get(name)
         .ok_or_else(|| Reject::field(format!("`{name}` is missing")))?;
@@ -66,8 +69,17 @@ pub fn amount_field(payload: &Map<String, Value>, name: &str, state: &dyn StateR
     Ok(parsed)
 }
 
+/// An amount that must move something: 0 is refused where it would be a no-op.
+pub(crate) fn positive(amt: u64) -> Result<u64, Reject> {
+    if amt == 0 {
+        Err(Reject::field("amount must be greater than 0"))
+    } else {
+        Ok(amt)
+    }
+}
+
 /// An optional boolean.
-pub fn bool_field(payload: &Map<String, Value>, name: &str) -> Result<Option<bool>, Reject> {
+pub(crate) fn bool_field(payload: &Map<String, Value>, name: &str) -> Result<Option<bool>, Reject> {
     match payload.get(name) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -79,7 +91,7 @@ pub fn bool_field(payload: &Map<String, Value>, name: &str) -> Result<Option<boo
 }
 
 /// A recipient: a valid Hive account name that is not the sender.
-pub fn recipient_field(payload: &Map<String, Value>, name: &str, from: &str) -> Result<String, Reject> {
+pub(crate) fn recipient_field(payload: &Map<String, Value>, name: &str, from: &str) -> Result<String, Reject> {
     let to = match payload.get(name) {
         Some(Value::String(s)) => s,
         Some(other) => {

@@ -2,48 +2,17 @@
 //! a reason and the code that names the problem, leaves the module state (and so its
 //! commitment) exactly as it was, and the next valid operation still applies.
 
-use opentoken_core::{
-    Asset, AssetSymbol, ChainPos, ChainSpec, CustomJsonOp, DelegateVestingSharesOp, Engine, HiveOp, ModuleState,
-    Outcome, RejectCode, RoutedOp, Slot, TransferOp,
-};
-use opentoken_token::TokenModule;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+mod common;
 
-const DEVNET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../infra/chains/devnet.json");
+use opentoken_core::test_utils::{custom_json, op, TestNet};
+use opentoken_core::{Asset, AssetSymbol, DelegateVestingSharesOp, HiveOp, Outcome, RejectCode, TransferOp};
 
-fn engine() -> Engine {
-    let spec = ChainSpec::load(std::path::Path::new(DEVNET)).expect("devnet spec loads");
-    let token = TokenModule::from_spec(&spec).expect("devnet token config is valid");
-    let mut engine = Engine::new(
-        Arc::new(spec),
-        vec![Slot {
-            module: Arc::new(token),
-            state: ModuleState::new(),
-            last_block: None,
-        }],
-        vec![],
-    );
-    engine.genesis().expect("genesis");
-    engine
+fn engine() -> TestNet {
+    common::net().0
 }
 
-fn commitment(engine: &mut Engine) -> [u8; 32] {
-    engine.slot_mut("token").expect("token slot").state.commitment()
-}
-
-fn cj(active: &[&str], posting: &[&str], id: &str, json: &str) -> HiveOp {
-    HiveOp::CustomJson(CustomJsonOp {
-        required_auths: active.iter().map(|s| s.to_string()).collect(),
-        required_posting_auths: posting.iter().map(|s| s.to_string()).collect(),
-        id: id.to_string(),
-        json: json.to_string(),
-    })
-}
-
-/// Signed with active authority by `from`.
-fn op(from: &str, name: &str, json: &str) -> HiveOp {
-    cj(&[from], &[], &format!("dlux_{name}"), json)
+fn commitment(engine: &mut TestNet) -> [u8; 32] {
+    engine.commitment("token")
 }
 
 fn delegate(delegator: &str, amount: i64, symbol: AssetSymbol) -> HiveOp {
@@ -54,25 +23,10 @@ fn delegate(delegator: &str, amount: i64, symbol: AssetSymbol) -> HiveOp {
     })
 }
 
-fn run(engine: &mut Engine, block: u64, ops: Vec<HiveOp>) -> Vec<Outcome> {
-    let routed: Vec<RoutedOp> = ops
-        .into_iter()
-        .enumerate()
-        .map(|(i, op)| RoutedOp {
-            pos: ChainPos::new(block, i as u32, 0),
-            txid: format!("{block:08x}{i:032x}"),
-            op,
-        })
-        .collect();
-    let mut map: BTreeMap<&str, &[RoutedOp]> = BTreeMap::new();
-    map.insert("token", &routed);
-    engine
-        .process_block(block, 1_700_000_000 + block * 3, &map)
-        .expect("the engine never fails on bad input")
-        .statuses
-        .into_iter()
-        .map(|s| s.outcome)
-        .collect()
+/// Processes block `block` (the next one) with `ops`; the engine never fails on bad input.
+fn run(engine: &mut TestNet, block: u64, ops: Vec<HiveOp>) -> Vec<Outcome> {
+    assert_eq!(engine.next_block(), block);
+    engine.run("token", ops).outcomes()
 }
 
 /// `(what, op, expected code)`. Devnet genesis: alice/bob/dave hold power, alice/carol/erin/
@@ -257,22 +211,22 @@ fn cases() -> Vec<(&'static str, HiveOp, RejectCode)> {
         // Authority and signers.
         (
             "send with posting key",
-            cj(&[], &["alice"], "dlux_send", r#"{"to":"bob","amount":1}"#),
+            custom_json("dlux_send", &[], &["alice"], r#"{"to":"bob","amount":1}"#),
             WrongAuthority,
         ),
         (
             "power_up with posting key",
-            cj(&[], &["alice"], "dlux_power_up", r#"{"amount":1}"#),
+            custom_json("dlux_power_up", &[], &["alice"], r#"{"amount":1}"#),
             WrongAuthority,
         ),
         (
             "posting wins over active",
-            cj(&["alice"], &["alice"], "dlux_send", r#"{"to":"bob","amount":1}"#),
+            custom_json("dlux_send", &["alice"], &["alice"], r#"{"to":"bob","amount":1}"#),
             WrongAuthority,
         ),
         (
             "no signer",
-            cj(&[], &[], "dlux_send", r#"{"to":"bob","amount":1}"#),
+            custom_json("dlux_send", &[], &[], r#"{"to":"bob","amount":1}"#),
             NoSigner,
         ),
         // Size.

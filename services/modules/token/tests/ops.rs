@@ -2,55 +2,40 @@
 //! every op is checked for its exact economic effect (and that it moves no value it must
 //! not), and for the rejections the spec (`token-core.md`) lists for it.
 
+mod common;
+
+use common::{net, GENESIS_SUPPLY};
+use opentoken_core::test_utils::{assert_applied, assert_rejected, op, posting_op, TestNet};
 use opentoken_core::{
-    Asset, AssetSymbol, ChainPos, ChainSpec, CustomJsonOp, DelegateVestingSharesOp, Engine, EventRecord, HiveOp,
-    Module, ModuleState, Outcome, RejectCode, RoutedOp, Slot, StateRead,
+    Asset, AssetSymbol, DelegateVestingSharesOp, EventRecord, HiveOp, Module, ModuleState, Outcome, RejectCode,
+    StateRead,
 };
 use opentoken_token::views::Installment;
 use opentoken_token::{account_view, keys, stats_view, supply_check, AccountView, StatsView, TokenModule};
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
-const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../infra/chains/devnet.json");
-
-/// The devnet genesis supply: balances + pow + gov + claimable in `devnet.json`.
-const GENESIS_SUPPLY: u64 = 9_950_000 + 350_000 + 1_100_000 + 17_704;
-
-fn devnet() -> ChainSpec {
-    ChainSpec::load(Path::new(SPEC_PATH)).expect("infra/chains/devnet.json loads and validates")
-}
-
-/// One engine with only the token module, at genesis, fed one block at a time.
+/// The token module alone on the shared harness, with the ledger's invariants checked
+/// after every block.
 struct Net {
-    engine: Engine,
+    net: TestNet,
     module: Arc<TokenModule>,
-    spec: ChainSpec,
 }
 
 impl Net {
     fn new() -> Self {
-        let spec = devnet();
-        let module = Arc::new(TokenModule::from_spec(&spec).expect("devnet token config is valid"));
-        let slot = Slot {
-            module: module.clone(),
-            state: ModuleState::new(),
-            last_block: None,
-        };
-        let mut engine = Engine::new(Arc::new(spec.clone()), vec![slot], vec![]);
-        engine.genesis().expect("genesis applies");
-        let net = Net { engine, module, spec };
+        let (net, module) = net();
+        let net = Net { net, module };
         net.check_supply();
         net
     }
 
     /// The block the next `run` will process.
     fn next(&self) -> u64 {
-        self.engine.next_block()
+        self.net.next_block()
     }
 
     fn state(&self) -> &ModuleState {
-        &self.engine.slots()[0].state
+        self.net.state("token")
     }
 
     fn view(&self, acct: &str) -> AccountView {
@@ -64,34 +49,20 @@ impl Net {
     /// Processes the next block with the given Hive ops, returning their outcomes and the
     /// block's events.
     fn run_hive(&mut self, ops: Vec<HiveOp>) -> (Vec<Outcome>, Vec<EventRecord>) {
-        let block = self.next();
-        let routed: Vec<RoutedOp> = ops
-            .into_iter()
-            .enumerate()
-            .map(|(i, op)| RoutedOp {
-                pos: ChainPos::new(block, i as u32, 0),
-                txid: format!("{block:08}{i:032}"),
-                op,
-            })
-            .collect();
-        let mut map: BTreeMap<&str, &[RoutedOp]> = BTreeMap::new();
-        map.insert("token", &routed[..]);
-        let out = self
-            .engine
-            .process_block(block, 1_700_000_000 + block * 3, &map)
-            .expect("the engine processes the block");
-        assert_eq!(out.statuses.len(), routed.len(), "one status per op");
-        for (s, r) in out.statuses.iter().zip(&routed) {
-            assert_eq!(s.txid, r.txid);
+        let n = ops.len();
+        let b = self.net.run("token", ops);
+        assert_eq!(b.statuses().len(), n, "one status per op");
+        for (i, s) in b.statuses().iter().enumerate() {
+            assert_eq!(s.txid, TestNet::txid(b.block, i));
             assert_eq!(s.module, "token");
         }
         self.check_supply();
-        (out.statuses.into_iter().map(|s| s.outcome).collect(), out.events)
+        (b.outcomes(), b.out.events)
     }
 
     /// Processes the next block with custom_json ops `(signer, name, json)`, active-signed.
     fn run(&mut self, ops: &[(&str, &str, &str)]) -> Vec<Outcome> {
-        let ops = ops.iter().map(|(signer, name, json)| cj(signer, name, json)).collect();
+        let ops = ops.iter().map(|(signer, name, json)| op(signer, name, json)).collect();
         self.run_hive(ops).0
     }
 
@@ -114,12 +85,10 @@ impl Net {
     /// Runs the empty blocks up to and including `last`, one `process_block` each.
     fn idle_until(&mut self, last: u64) -> Vec<EventRecord> {
         let mut events = Vec::new();
-        let empty = BTreeMap::new();
         while self.next() <= last {
-            let b = self.next();
-            let out = self.engine.process_block(b, 0, &empty).expect("idle block");
-            assert!(out.statuses.is_empty());
-            events.extend(out.events);
+            let b = self.net.run("token", vec![]);
+            assert!(b.statuses().is_empty());
+            events.extend(b.out.events);
             self.check_supply();
         }
         events
@@ -127,9 +96,7 @@ impl Net {
 
     /// Runs the empty blocks up to and including `last` with `process_idle_range`.
     fn idle_range(&mut self, last: u64) -> Vec<EventRecord> {
-        let from = self.next();
-        let out = self.engine.process_idle_range(from, last).expect("idle range");
-        assert_eq!(self.next(), last + 1);
+        let out = self.net.idle_range(last);
         self.check_supply();
         out.events
     }
@@ -150,35 +117,12 @@ impl Net {
     }
 }
 
-fn cj(signer: &str, name: &str, json: &str) -> HiveOp {
-    HiveOp::CustomJson(CustomJsonOp {
-        required_auths: vec![signer.to_string()],
-        required_posting_auths: vec![],
-        id: format!("dlux_{name}"),
-        json: json.to_string(),
-    })
-}
-
 fn delegate(delegator: &str, delegatee: &str, vests: i64, symbol: AssetSymbol) -> HiveOp {
     HiveOp::DelegateVestingShares(DelegateVestingSharesOp {
         delegator: delegator.to_string(),
         delegatee: delegatee.to_string(),
         vesting_shares: Asset::new(vests, symbol),
     })
-}
-
-fn assert_applied(o: &Outcome, what: &str) {
-    assert!(
-        matches!(o, Outcome::Applied { .. }),
-        "{what}: expected applied, got {o:?}"
-    );
-}
-
-fn assert_rejected(o: &Outcome, want: RejectCode, what: &str) {
-    match o {
-        Outcome::Rejected { code, .. } => assert_eq!(*code, want, "{what}: wrong rejection {o:?}"),
-        Outcome::Applied { .. } => panic!("{what}: expected {want:?}, got {o:?}"),
-    }
 }
 
 /// (liquid, power, gov, claimable) of an account.
@@ -205,7 +149,7 @@ fn genesis_is_the_devnet_spec() {
         (s.tokenSupply, s.liquid, s.powered, s.gov, s.claimable, s.granted),
         (GENESIS_SUPPLY, 9_950_000, 350_000, 1_100_000, 17_704, 0)
     );
-    assert_eq!(net.next(), net.spec.starting_block);
+    assert_eq!(net.next(), net.net.spec().starting_block);
 }
 
 #[test]
@@ -285,12 +229,7 @@ fn send_moves_liquid_and_nothing_else() {
 
     // Posting authority does not move value.
     let before = net.state().pairs().clone();
-    let (o, _) = net.run_hive(vec![HiveOp::CustomJson(CustomJsonOp {
-        required_auths: vec![],
-        required_posting_auths: vec!["alice".into()],
-        id: "dlux_send".into(),
-        json: r#"{"to":"bob","amount":10}"#.into(),
-    })]);
+    let (o, _) = net.run_hive(vec![posting_op("alice", "send", r#"{"to":"bob","amount":10}"#)]);
     assert_rejected(&o[0], RejectCode::WrongAuthority, "posting-signed send");
     assert!(before == *net.state().pairs());
 }
@@ -345,12 +284,7 @@ fn claim_pays_half_liquid_and_the_rest_to_power() {
 
     net.reject("grace", "claim", r#"{"gov":"yes"}"#, RejectCode::InvalidField);
     // Posting authority does not move value (the reference did not check at all).
-    let (o, _) = net.run_hive(vec![HiveOp::CustomJson(CustomJsonOp {
-        required_auths: vec![],
-        required_posting_auths: vec!["grace".into()],
-        id: "dlux_claim".into(),
-        json: "{}".into(),
-    })]);
+    let (o, _) = net.run_hive(vec![posting_op("grace", "claim", "{}")]);
     assert_rejected(&o[0], RejectCode::WrongAuthority, "posting-signed claim");
     assert_eq!(net.view("grace").claim, 700);
 }
@@ -728,7 +662,7 @@ fn power_grant_moves_power_into_grants_and_back() {
 #[test]
 fn delegate_vesting_shares_sets_and_removes_the_delegation() {
     let mut net = Net::new();
-    let spec = net.spec.clone();
+    let spec = net.net.spec().clone();
     assert_eq!(spec.delegation_account, "dlux-io");
     assert!(net
         .module

@@ -4,40 +4,28 @@
 //! equal to the per-account sums and the incremental commitment equal to a recomputed one;
 //! and how idle blocks are grouped never changes the result.
 
+mod common;
+
+use common::GENESIS_SUPPLY;
 use opentoken_core::commitment::LtHash;
-use opentoken_core::{ChainPos, ChainSpec, CustomJsonOp, Engine, HiveOp, ModuleState, Outcome, Output, RoutedOp, Slot};
+use opentoken_core::test_utils::{op as active_op, TestNet};
+use opentoken_core::{HiveOp, ModuleState, Outcome, Output};
 use opentoken_token::keys::{self, Bucket};
-use opentoken_token::{supply_check, TokenModule};
+use opentoken_token::supply_check;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::Arc;
-
-const SPEC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../infra/chains/devnet.json");
-
-/// The devnet genesis supply: balances + pow + gov + claimable in `devnet.json`.
-const GENESIS_SUPPLY: u64 = 9_950_000 + 350_000 + 1_100_000 + 17_704;
 
 /// The devnet accounts, plus one that holds nothing.
 const ACCOUNTS: &[&str] = &[
     "dlux-io", "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "newbie",
 ];
 
-fn engine() -> Engine {
-    let spec = ChainSpec::load(Path::new(SPEC_PATH)).expect("infra/chains/devnet.json loads and validates");
-    let module = TokenModule::from_spec(&spec).expect("devnet token config is valid");
-    let slot = Slot {
-        module: Arc::new(module),
-        state: ModuleState::new(),
-        last_block: None,
-    };
-    let mut e = Engine::new(Arc::new(spec), vec![slot], vec![]);
-    e.genesis().expect("genesis applies");
-    e
+fn engine() -> TestNet {
+    common::net().0
 }
 
-fn state(e: &Engine) -> &ModuleState {
-    &e.slots()[0].state
+fn state(e: &TestNet) -> &ModuleState {
+    e.state("token")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,41 +177,18 @@ fn custom_json(op: &Op, s: &ModuleState) -> HiveOp {
         },
         _ => format!(r#"{{"amount":{}}}"#, amount_json(op, s)),
     };
-    HiveOp::CustomJson(CustomJsonOp {
-        required_auths: vec![from.to_string()],
-        required_posting_auths: vec![],
-        id: format!("dlux_{}", op.kind.name()),
-        json,
-    })
+    active_op(from, op.kind.name(), &json)
 }
 
-/// The routed ops of a step's block, amounts resolved against the current state.
-fn routed(block: u64, ops: &[Op], s: &ModuleState) -> Vec<RoutedOp> {
-    ops.iter()
-        .enumerate()
-        .map(|(i, op)| RoutedOp {
-            pos: ChainPos::new(block, i as u32, 0),
-            txid: format!("{block:08}{i:032}"),
-            op: custom_json(op, s),
-        })
-        .collect()
-}
-
-fn run_ops(e: &mut Engine, ops: &[Op]) -> Output {
-    let block = e.next_block();
-    let rops = routed(block, ops, state(e));
-    let mut map: BTreeMap<&str, &[RoutedOp]> = BTreeMap::new();
-    map.insert("token", &rops[..]);
-    let out = e
-        .process_block(block, 1_700_000_000 + 3 * block, &map)
-        .expect("the engine processes the block");
+fn run_ops(e: &mut TestNet, ops: &[Op]) -> Output {
+    let hive_ops = ops.iter().map(|op| custom_json(op, state(e))).collect();
+    let out = e.run("token", hive_ops).out;
     assert_eq!(out.statuses.len(), ops.len(), "one status per op");
     out
 }
 
-fn idle_block(e: &mut Engine) -> Output {
-    let block = e.next_block();
-    e.process_block(block, 0, &BTreeMap::new()).expect("idle block")
+fn idle_block(e: &mut TestNet) -> Output {
+    e.run("token", vec![]).out
 }
 
 fn u64_of(key: &[u8], v: &[u8]) -> Result<u64, String> {
@@ -384,11 +349,7 @@ fn run_checked(steps: &[Step]) -> Result<(), TestCaseError> {
     let mut e = engine();
     let mut last_pairs = state(&e).pairs().clone();
     let mut lattice = LtHash::from_pairs(last_pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
-    prop_assert_eq!(
-        e.slots_mut()[0].state.commitment(),
-        state(&e).recompute_commitment(),
-        "at genesis"
-    );
+    prop_assert_eq!(e.commitment("token"), state(&e).recompute_commitment(), "at genesis");
     prop_assert_eq!(lattice.digest(), state(&e).recompute_commitment(), "at genesis");
     ledger_invariants(state(&e), 0).map_err(|m| TestCaseError::fail(format!("at genesis: {m}")))?;
     for (n, step) in steps.iter().enumerate() {
@@ -413,7 +374,7 @@ fn run_checked(steps: &[Step]) -> Result<(), TestCaseError> {
                 last_pairs = state(&e).pairs().clone();
             }
             prop_assert!(
-                *e.slots_mut()[0].state.lattice() == lattice,
+                *e.state_mut("token").lattice() == lattice,
                 "commitment differs after block {}",
                 block
             );
@@ -431,7 +392,7 @@ fn run_checked(steps: &[Step]) -> Result<(), TestCaseError> {
         }
         if n % 4 == 3 || n + 1 == steps.len() {
             prop_assert_eq!(
-                e.slots_mut()[0].state.commitment(),
+                e.commitment("token"),
                 state(&e).recompute_commitment(),
                 "after step {}",
                 n
@@ -467,12 +428,12 @@ fn run_grouped(steps: &[Step], grouping: Grouping) -> (Output, Vec<[u8; 32]>) {
                         out.append(idle_block(&mut e));
                     }
                 }
-                Grouping::OneRange => out.append(e.process_idle_range(from, to).expect("idle range")),
+                Grouping::OneRange => out.append(e.idle_range(to)),
                 Grouping::Chunks(n) => {
                     let mut b = from;
                     while b <= to {
                         let end = (b + n - 1).min(to);
-                        out.append(e.process_idle_range(b, end).expect("idle chunk"));
+                        out.append(e.idle_range(end));
                         b = end + 1;
                     }
                 }
@@ -480,7 +441,7 @@ fn run_grouped(steps: &[Step], grouping: Grouping) -> (Output, Vec<[u8; 32]>) {
             assert_eq!(e.next_block(), to + 1);
         }
         out.append(run_ops(&mut e, &step.ops));
-        commitments.push(e.slots_mut()[0].state.commitment());
+        commitments.push(e.commitment("token"));
     }
     (out, commitments)
 }

@@ -1,0 +1,158 @@
+//! The tally: close (drops, election, counters), the next open, and when chron work is due.
+
+use super::*;
+
+#[test]
+fn close_drops_disagreeing_runners_and_elects_one() {
+    let mut t = three_runners();
+    let cid = t.chain_id();
+    let (h, other) = ([0x11; 32], [0x22; 32]);
+    t.run(11, "alice", "report", sign_report(&cid, PREFIX, "alice", 10, h));
+    t.run(11, "bob", "report", sign_report(&cid, PREFIX, "bob", 10, h));
+    t.run(11, "carol", "report", sign_report(&cid, PREFIX, "carol", 10, other));
+    t.run(11, "dave", "report", sign_report(&cid, PREFIX, "dave", 10, h));
+    assert!(t.block_end(14).is_empty(), "the window is still open");
+    let ev = t.block_end(15);
+    let NodesEvent::TallyClosed(c) = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(c.final_hash, Some(h));
+    assert_eq!(c.runners_after, vec!["alice", "bob"]);
+    assert_eq!(c.dropped, vec!["carol"]);
+    // 2 kept is not below min_runners 2, so dave needs gov 50 > median(40, 35) = 37.
+    assert_eq!(c.elected.as_deref(), Some("dave"));
+    assert_eq!(c.runners, vec!["alice", "bob", "dave"]);
+    assert_eq!(c.reported, vec!["alice", "bob", "carol", "dave"]);
+    assert_eq!(c.agreed, vec!["alice", "bob", "dave"]);
+    let n = |a: &str| views::node(&t.state, a).unwrap();
+    assert_eq!(
+        (
+            n("alice").attempts,
+            n("alice").yays,
+            n("alice").wins,
+            n("alice").last_good
+        ),
+        (1, 1, 1, 10)
+    );
+    assert_eq!((n("carol").attempts, n("carol").yays, n("carol").strikes), (1, 0, 1));
+    assert_eq!((n("dave").yays, n("dave").wins), (1, 0));
+    assert_eq!(views::open_tally(&t.state), None);
+    assert_eq!(views::stats(&t.state).chaos, 0);
+    assert!(t.module.messages(&ev[0]).is_empty(), "reward_per_win is 0");
+    assert_eq!(
+        views::runners(&t.state),
+        vec![("alice".into(), 40), ("bob".into(), 35), ("dave".into(), 50)]
+    );
+}
+
+#[test]
+fn a_candidate_at_or_below_the_median_is_not_elected() {
+    let mut t = three_runners();
+    t.message("token", "gov_removed", r#"{"account":"dave","amount":13}"#)
+        .unwrap(); // 37
+    let cid = t.chain_id();
+    let h = [0x11; 32];
+    for n in ["alice", "bob", "dave"] {
+        t.run(11, n, "report", sign_report(&cid, PREFIX, n, 10, h));
+    }
+    let ev = t.block_end(15);
+    let NodesEvent::TallyClosed(c) = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(c.elected, None, "37 is not above the median 37");
+    assert_eq!(c.runners, vec!["alice", "bob"]);
+}
+
+#[test]
+fn a_runner_registered_after_the_open_can_be_elected_and_is_not_dropped() {
+    let mut t = harness();
+    for n in ["alice", "bob", "dave"] {
+        t.run(2, n, "node_add", add_payload(&t, n, 1));
+    }
+    for (n, g) in [("alice", 40), ("bob", 35), ("carol", 60), ("dave", 50)] {
+        t.gov(n, g);
+    }
+    let ev = t.block_end(10);
+    assert!(
+        matches!(&ev[0], NodesEvent::TallyOpened { total: 75, runners, .. } if runners.len() == 2),
+        "carol is a runner but no node yet: {ev:?}"
+    );
+    t.run(11, "carol", "node_add", add_payload(&t, "carol", 10));
+    let cid = t.chain_id();
+    for n in ["alice", "bob", "carol", "dave"] {
+        t.run(12, n, "report", sign_report(&cid, PREFIX, n, 10, [5; 32]));
+    }
+    let ev = t.block_end(15);
+    let NodesEvent::TallyClosed(c) = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(
+        c.elected.as_deref(),
+        Some("carol"),
+        "the agreeing non-snapshot node with most stake"
+    );
+    assert!(c.dropped.is_empty(), "{:?}", c.dropped);
+    assert_eq!(c.runners, vec!["alice", "bob", "carol"]);
+    assert_eq!(views::node(&t.state, "carol").unwrap().strikes, 0);
+}
+
+#[test]
+fn no_finality_keeps_the_set_but_drops_deleted_nodes() {
+    let mut t = three_runners();
+    let cid = t.chain_id();
+    t.run(11, "bob", "report", sign_report(&cid, PREFIX, "bob", 10, [1; 32]));
+    t.run(11, "carol", "report", sign_report(&cid, PREFIX, "carol", 10, [1; 32]));
+    t.run(12, "carol", "node_delete", json!({}));
+    let ev = t.block_end(15);
+    let NodesEvent::TallyClosed(c) = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!((c.final_hash, c.chaos), (None, 1));
+    assert_eq!(c.runners, vec!["alice", "bob"]);
+    assert_eq!(c.dropped, vec!["carol"]);
+    assert_eq!(
+        views::node(&t.state, "bob").unwrap().attempts,
+        0,
+        "counters move only at a final close"
+    );
+    // The next tally opens without carol, and a second failure counts on.
+    let ev = t.block_end(20);
+    assert!(matches!(&ev[0], NodesEvent::TallyOpened { total: 75, runners, .. } if runners.len() == 2));
+    let ev = t.block_end(25);
+    assert!(matches!(&ev[0], NodesEvent::TallyClosed(c) if c.chaos == 2));
+}
+
+#[test]
+fn next_due_block_points_at_the_close_and_the_next_checkpoint() {
+    let mut t = harness();
+    assert_eq!(t.module.next_due_block(&t.state, 0), Some(10));
+    assert_eq!(t.module.next_due_block(&t.state, 9), Some(10));
+    assert_eq!(t.module.next_due_block(&t.state, 10), Some(20));
+    t.block_end(10);
+    assert_eq!(t.module.next_due_block(&t.state, 10), Some(15));
+    assert_eq!(t.module.next_due_block(&t.state, 14), Some(15));
+    t.block_end(15);
+    assert_eq!(t.module.next_due_block(&t.state, 15), Some(20));
+    assert_eq!(t.module.next_due_block(&t.state, u64::MAX), None);
+}
+
+#[test]
+fn window_equal_to_the_interval_closes_and_opens_in_one_block() {
+    let mut t = harness_with(spec_with(
+        json!({"report_window": 10, "genesis": {"runners": ["alice"]}}),
+    ));
+    t.block_end(10);
+    let ev = t.block_end(20);
+    let kinds: Vec<_> = ev.iter().map(|e| e.kind()).collect();
+    assert_eq!(kinds, vec!["TallyClosed", "TallyOpened"]);
+    assert!(matches!(&ev[1], NodesEvent::TallyOpened { block: 20, .. }));
+}
+
+#[test]
+fn median_rounds_down() {
+    assert_eq!(median(vec![]), 0);
+    assert_eq!(median(vec![5]), 5);
+    assert_eq!(median(vec![40, 35]), 37);
+    assert_eq!(median(vec![1, 9, 3]), 3);
+    assert_eq!(median(vec![u64::MAX, u64::MAX]), u128::from(u64::MAX));
+}

@@ -1,0 +1,130 @@
+//! Evolve: how each event changes the ledger. Total by contract: an event `handle` or
+//! `on_block` produced always applies, so every failure here is a broken invariant.
+
+use crate::keys::{self, decode_blocks, encode_blocks, encode_u64, Bucket};
+use crate::state::{add, cancel_schedule, credit, debit, sub};
+use crate::TokenEvent;
+use opentoken_core::module::InvariantError;
+use opentoken_core::StateWrite;
+
+pub(crate) fn apply(event: &TokenEvent, state: &mut dyn StateWrite) -> Result<(), InvariantError> {
+    match event {
+        TokenEvent::Minted {
+            account,
+            bucket,
+            amount,
+        } => {
+            credit(state, *bucket, account, *amount)?;
+            add(state, keys::SUPPLY.to_vec(), *amount)
+        }
+        TokenEvent::Transferred { from, to, amount } => {
+            debit(state, Bucket::Liquid, from, *amount)?;
+            credit(state, Bucket::Liquid, to, *amount)
+        }
+        TokenEvent::PoweredUp { account, amount } => {
+            debit(state, Bucket::Liquid, account, *amount)?;
+            credit(state, Bucket::Power, account, *amount)
+        }
+        TokenEvent::GovLocked { account, amount } => {
+            debit(state, Bucket::Liquid, account, *amount)?;
+            credit(state, Bucket::Gov, account, *amount)
+        }
+        TokenEvent::Claimed {
+            account,
+            liquid,
+            locked,
+            to_gov,
+        } => {
+            debit(state, Bucket::Claimable, account, liquid + locked)?;
+            credit(state, Bucket::Liquid, account, *liquid)?;
+            credit(
+                state,
+                if *to_gov { Bucket::Gov } else { Bucket::Power },
+                account,
+                *locked,
+            )
+        }
+        TokenEvent::WithdrawalScheduled {
+            account,
+            unlock,
+            installments,
+            ..
+        } => {
+            cancel_schedule(state, *unlock, account);
+            for (block, amt) in installments {
+                state.put(keys::schedule(*block, *unlock, account), encode_u64(*amt));
+            }
+            if !installments.is_empty() {
+                let blocks: Vec<u64> = installments.iter().map(|(b, _)| *b).collect();
+                state.put(keys::schedule_index(*unlock, account), encode_blocks(&blocks));
+            }
+            Ok(())
+        }
+        TokenEvent::WithdrawalCancelled { account, unlock } => {
+            cancel_schedule(state, *unlock, account);
+            Ok(())
+        }
+        TokenEvent::WithdrawalPaid {
+            account,
+            unlock,
+            block,
+            paid,
+            ..
+        } => {
+            state.delete(&keys::schedule(*block, *unlock, account));
+            let index = keys::schedule_index(*unlock, account);
+            let rest: Vec<u64> = state
+                .get(&index)
+                .map(decode_blocks)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|b| b != block)
+                .collect();
+            if rest.is_empty() {
+                state.delete(&index);
+            } else {
+                state.put(index, encode_blocks(&rest));
+            }
+            debit(state, unlock.bucket(), account, *paid)?;
+            credit(state, Bucket::Liquid, account, *paid)
+        }
+        TokenEvent::PowerGranted {
+            from,
+            to,
+            previous,
+            amount,
+        } => {
+            if amount > previous {
+                let more = amount - previous;
+                debit(state, Bucket::Power, from, more)?;
+                add(state, keys::grant(from, to), more)?;
+                add(state, keys::granting(from), more)?;
+                add(state, keys::granted(to), more)?;
+                add(state, keys::GRANTED_TOTAL.to_vec(), more)
+            } else {
+                let less = previous - amount;
+                sub(state, keys::grant(from, to), less)?;
+                sub(state, keys::granting(from), less)?;
+                sub(state, keys::granted(to), less)?;
+                sub(state, keys::GRANTED_TOTAL.to_vec(), less)?;
+                credit(state, Bucket::Power, from, less)
+            }
+        }
+        TokenEvent::DelegationSet { account, vests } => {
+            state.put(keys::delegation(account), encode_u64(*vests));
+            Ok(())
+        }
+        TokenEvent::DelegationRemoved { account } => {
+            state.delete(&keys::delegation(account));
+            Ok(())
+        }
+        TokenEvent::NodeRegistered { account } => {
+            state.put(keys::node(account), vec![1]);
+            Ok(())
+        }
+        TokenEvent::NodeRemoved { account } => {
+            state.delete(&keys::node(account));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The ledger's state: the balance reads the ops check against, and the writes of `apply`,
+//! which keep each bucket's total equal to the sum of its accounts. The key layout is in
+//! [`crate::keys`].
+
+use crate::keys::{self, amount, decode_blocks, encode_u64, Bucket, Unlock};
+use crate::NAME;
+use opentoken_core::module::InvariantError;
+use opentoken_core::{Reject, RejectCode, StateRead, StateWrite};
+
+/// The liquid balance of `acct`.
+pub(crate) fn liquid(state: &dyn StateRead, acct: &str) -> u64 {
+    amount(state, &keys::account(Bucket::Liquid, acct))
+}
+
+/// Whether the nodes module told this one that `acct` is a registered node.
+pub(crate) fn is_node(state: &dyn StateRead, acct: &str) -> bool {
+    state.get(&keys::node(acct)).is_some()
+}
+
+/// Refuses to spend `amt` of `what` when `from` holds only `have`.
+pub(crate) fn afford(from: &str, amt: u64, have: u64, what: &str) -> Result<(), Reject> {
+    if amt > have {
+        Err(Reject::new(
+            RejectCode::InsufficientFunds,
+            format!("@{from} has {have} {what}, needs {amt}"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A broken invariant of this module: the processor stops rather than guess.
+pub(crate) fn broken(what: impl Into<String>) -> InvariantError {
+    InvariantError {
+        module: NAME.into(),
+        what: what.into(),
+    }
+}
+
+/// Adds to one key; a zero result deletes it.
+pub(crate) fn add(state: &mut dyn StateWrite, key: Vec<u8>, by: u64) -> Result<(), InvariantError> {
+    let now = amount(state, &key);
+    let new = now
+        .checked_add(by)
+        .ok_or_else(|| broken(format!("{} overflows", String::from_utf8_lossy(&key))))?;
+    if new == 0 {
+        state.delete(&key);
+    } else {
+        state.put(key, encode_u64(new));
+    }
+    Ok(())
+}
+
+/// Subtracts from one key; going below zero is a broken invariant.
+pub(crate) fn sub(state: &mut dyn StateWrite, key: Vec<u8>, by: u64) -> Result<(), InvariantError> {
+    let now = amount(state, &key);
+    let new = now.checked_sub(by).ok_or_else(|| {
+        broken(format!(
+            "{} would go negative ({now} - {by})",
+            String::from_utf8_lossy(&key)
+        ))
+    })?;
+    if new == 0 {
+        state.delete(&key);
+    } else {
+        state.put(key, encode_u64(new));
+    }
+    Ok(())
+}
+
+/// Moves between buckets (or accounts), keeping the bucket totals.
+pub(crate) fn credit(state: &mut dyn StateWrite, bucket: Bucket, acct: &str, by: u64) -> Result<(), InvariantError> {
+    add(state, keys::account(bucket, acct), by)?;
+    add(state, bucket.total_key().to_vec(), by)
+}
+
+/// The other half of [`credit`]: takes from an account and its bucket's total.
+pub(crate) fn debit(state: &mut dyn StateWrite, bucket: Bucket, acct: &str, by: u64) -> Result<(), InvariantError> {
+    sub(state, keys::account(bucket, acct), by)?;
+    sub(state, bucket.total_key().to_vec(), by)
+}
+
+/// Deletes every pending installment of `acct`'s withdrawal of `unlock`, and its index.
+pub(crate) fn cancel_schedule(state: &mut dyn StateWrite, unlock: Unlock, acct: &str) {
+    let index = keys::schedule_index(unlock, acct);
+    let blocks = state.get(&index).map(decode_blocks).unwrap_or_default();
+    for b in blocks {
+        state.delete(&keys::schedule(b, unlock, acct));
+    }
+    state.delete(&index);
+}
