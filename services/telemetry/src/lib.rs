@@ -1,11 +1,18 @@
 //! Process-local metrics (Prometheus text format) and readiness.
 //!
 //! Every role in a process reports into one `Telemetry`; the API renders it on `/metrics`
-//! and answers `/readyz` from it. Nothing here reaches consensus state.
+//! and answers `/readyz` from it. Nothing here reaches consensus state. Which metrics exist,
+//! with their names and help texts, is declared once per role in [`metrics`].
+
+mod metric;
+pub mod metrics;
+
+pub use metric::{Counter, Descriptor, Gauge};
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+/// The Prometheus type of a metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Counter,
@@ -40,6 +47,8 @@ impl Telemetry {
         Self::default()
     }
 
+    /// The untyped primitive behind [`Counter::add`]; call sites use the declarations in
+    /// [`metrics`], which keep each name and help text in one place.
     pub fn counter_add(&self, name: &str, help: &'static str, by: u64) {
         let mut m = lock(&self.metrics);
         let e = m.entry(name.to_string()).or_insert(Metric {
@@ -50,6 +59,7 @@ impl Telemetry {
         e.value += by as f64;
     }
 
+    /// The untyped primitive behind [`Gauge::set`] (see [`Telemetry::counter_add`]).
     pub fn gauge_set(&self, name: &str, help: &'static str, value: f64) {
         let mut m = lock(&self.metrics);
         m.insert(
