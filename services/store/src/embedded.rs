@@ -20,8 +20,8 @@
 //!
 //! Integer key parts are compared numerically by redb, so key order is chain order.
 
-use crate::{decode_snapshot, encode_snapshot, ModuleSnapshot, Restore};
 use crate::{CommitBatch, LoadedModule, Progress, Store, StoreError};
+use crate::{ModuleSnapshot, Restore};
 use opentoken_codec::{decode_event_record, decode_message, decode_op_status};
 use opentoken_codec::{encode_event_record, encode_message, encode_op_status};
 use opentoken_core::{EventRecord, Message, ModuleCheckpoint, OpStatus};
@@ -31,12 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
-/// The backend-independent contract suite (feature `contract`). It lives in its own file,
-/// `src/contract.rs`; it is declared here only because this crate's root file is the shared
-/// trait definition.
-#[cfg(feature = "contract")]
-#[path = "contract.rs"]
-pub mod contract;
+mod snapshots;
 
 /// `(module, key)`.
 type StateKey<'a> = (&'a str, &'a [u8]);
@@ -47,15 +42,15 @@ type StatusKey<'a> = (&'a str, u64, u32, u32, &'a str);
 /// `(to, from, block, trx_in_block, op_in_trx, seq)`.
 type PendingKey<'a> = (&'a str, &'a str, u64, u32, u32, u32);
 
-const STATE: TableDefinition<StateKey, &[u8]> = TableDefinition::new("opentoken_state");
-const LATTICE: TableDefinition<&str, &[u8]> = TableDefinition::new("opentoken_lattice");
-const PROGRESS: TableDefinition<&str, (u64, u64)> = TableDefinition::new("opentoken_progress");
-const EVENTS: TableDefinition<EventKey, &[u8]> = TableDefinition::new("opentoken_events");
-const STATUSES: TableDefinition<StatusKey, &[u8]> = TableDefinition::new("opentoken_statuses");
-const CHECKPOINTS: TableDefinition<(&str, u64), [u8; 32]> = TableDefinition::new("opentoken_checkpoints");
-const PENDING: TableDefinition<PendingKey, &[u8]> = TableDefinition::new("opentoken_pending");
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("opentoken_meta");
-const SNAPSHOTS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("opentoken_snapshots");
+const STATE: TableDefinition<'_, StateKey<'_>, &[u8]> = TableDefinition::new("opentoken_state");
+const LATTICE: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("opentoken_lattice");
+const PROGRESS: TableDefinition<'_, &str, (u64, u64)> = TableDefinition::new("opentoken_progress");
+const EVENTS: TableDefinition<'_, EventKey<'_>, &[u8]> = TableDefinition::new("opentoken_events");
+const STATUSES: TableDefinition<'_, StatusKey<'_>, &[u8]> = TableDefinition::new("opentoken_statuses");
+const CHECKPOINTS: TableDefinition<'_, (&str, u64), [u8; 32]> = TableDefinition::new("opentoken_checkpoints");
+const PENDING: TableDefinition<'_, PendingKey<'_>, &[u8]> = TableDefinition::new("opentoken_pending");
+const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("opentoken_meta");
+const SNAPSHOTS: TableDefinition<'_, (u64, &str), &[u8]> = TableDefinition::new("opentoken_snapshots");
 
 impl From<OpenDatabaseError> for StoreError {
     fn from(e: OpenDatabaseError) -> Self {
@@ -200,38 +195,7 @@ impl EmbeddedStore {
         }
 
         if keep > 0 {
-            let mut snaps = tx.open_table(SNAPSHOTS).map_err(err(OP))?;
-            let mut wrote = false;
-            for m in &batch.modules {
-                let Some(pairs) = &m.snapshot else { continue };
-                let snap = ModuleSnapshot {
-                    pairs: pairs.clone(),
-                    outbox: batch
-                        .pending_messages
-                        .iter()
-                        .filter(|msg| msg.from == m.module)
-                        .cloned()
-                        .collect(),
-                };
-                snaps
-                    .insert((m.progress.block, m.module.as_str()), encode_snapshot(&snap).as_slice())
-                    .map_err(err(OP))?;
-                wrote = true;
-            }
-            if wrote {
-                let mut blocks: Vec<u64> = Vec::new();
-                for entry in snaps.iter().map_err(err(OP))? {
-                    let (k, _) = entry.map_err(err(OP))?;
-                    let b = k.value().0;
-                    if blocks.last() != Some(&b) {
-                        blocks.push(b);
-                    }
-                }
-                if blocks.len() > keep {
-                    let cut = blocks[blocks.len() - keep];
-                    snaps.retain(|(b, _), _| b >= cut).map_err(err(OP))?;
-                }
-            }
+            snapshots::keep(tx, batch, keep)?;
         }
 
         // Replace the pending messages addressed to the batch's modules.
@@ -299,75 +263,15 @@ impl Store for EmbeddedStore {
     }
 
     fn snapshot_blocks(&self) -> Result<Vec<u64>, StoreError> {
-        const OP: &str = "snapshot_blocks";
-        let tx = self.read(OP)?;
-        let t = tx.open_table(SNAPSHOTS).map_err(err(OP))?;
-        let mut blocks: Vec<u64> = Vec::new();
-        for entry in t.iter().map_err(err(OP))? {
-            let (k, _) = entry.map_err(err(OP))?;
-            let b = k.value().0;
-            if blocks.last() != Some(&b) {
-                blocks.push(b);
-            }
-        }
-        Ok(blocks)
+        self.snapshot_blocks_kept()
     }
 
     fn snapshot(&self, module: &str, block: u64) -> Result<Option<ModuleSnapshot>, StoreError> {
-        const OP: &str = "snapshot";
-        let tx = self.read(OP)?;
-        let t = tx.open_table(SNAPSHOTS).map_err(err(OP))?;
-        let Some(v) = t.get((block, module)).map_err(err(OP))? else {
-            return Ok(None);
-        };
-        decode_snapshot(v.value())
-            .map(Some)
-            .map_err(|e| corrupt(format!("snapshot of module {module} at block {block}"), e))
+        self.snapshot_kept(module, block)
     }
 
     fn restore(&self, r: &Restore) -> Result<(), StoreError> {
-        const OP: &str = "restore";
-        let tx = self.db.begin_write().map_err(err(OP))?;
-        {
-            let mut state = tx.open_table(STATE).map_err(err(OP))?;
-            let mut lattice = tx.open_table(LATTICE).map_err(err(OP))?;
-            let mut progress = tx.open_table(PROGRESS).map_err(err(OP))?;
-            let mut checkpoints = tx.open_table(CHECKPOINTS).map_err(err(OP))?;
-            let mut events = tx.open_table(EVENTS).map_err(err(OP))?;
-            let mut pending = tx.open_table(PENDING).map_err(err(OP))?;
-            let mut snaps = tx.open_table(SNAPSHOTS).map_err(err(OP))?;
-            let names: BTreeSet<&str> = r.modules.iter().map(|m| m.module.as_str()).collect();
-            for m in &r.modules {
-                let module = m.module.as_str();
-                state.retain(|(mm, _), _| mm != module).map_err(err(OP))?;
-                for (k, v) in &m.snapshot.pairs {
-                    state.insert((module, k.as_slice()), v.as_slice()).map_err(err(OP))?;
-                }
-                lattice.insert(module, m.lattice.as_slice()).map_err(err(OP))?;
-                progress.insert(module, (r.block, m.next_offset)).map_err(err(OP))?;
-                checkpoints
-                    .retain(|(mm, b), _| mm != module || b < r.block)
-                    .map_err(err(OP))?;
-                checkpoints.insert((module, r.block), m.checkpoint).map_err(err(OP))?;
-                events
-                    .retain(|(mm, b, ..), _| mm != module || b <= r.block)
-                    .map_err(err(OP))?;
-                snaps
-                    .retain(|(b, mm), _| mm != module || b < r.block)
-                    .map_err(err(OP))?;
-                snaps
-                    .insert((r.block, module), encode_snapshot(&m.snapshot).as_slice())
-                    .map_err(err(OP))?;
-            }
-            pending.retain(|(to, ..), _| !names.contains(to)).map_err(err(OP))?;
-            for msg in r.modules.iter().flat_map(|m| &m.snapshot.outbox) {
-                if !names.contains(msg.to.as_str()) {
-                    continue;
-                }
-                insert_pending(&mut pending, msg, OP)?;
-            }
-        }
-        tx.commit().map_err(err(OP))
+        self.restore_in_place(r)
     }
 
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {

@@ -11,14 +11,22 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use thiserror::Error;
 
+// Without the ScyllaDB backend only the snapshot format uses the codec.
+#[cfg_attr(not(feature = "scylla"), allow(dead_code))]
+mod bytes;
+/// The backend-independent contract suite every backend's tests run (feature `contract`).
+#[cfg(feature = "contract")]
+pub mod contract;
 pub mod embedded;
 #[cfg(feature = "scylla")]
 pub mod scylla;
-#[cfg(feature = "contract")]
-pub use embedded::contract;
+mod snapshot;
+
+pub use bytes::DecodeError;
 pub use embedded::EmbeddedStore;
 #[cfg(feature = "scylla")]
 pub use scylla::{ScyllaConfig, ScyllaStore};
+pub use snapshot::{decode_snapshot, encode_snapshot, ModuleSnapshot};
 
 /// A state pair as stored.
 pub type Pair = (Vec<u8>, Vec<u8>);
@@ -78,14 +86,16 @@ pub enum StoreError {
     Conflict { detail: String },
 }
 
-/// A module's whole state at a checkpoint block and the messages it emitted in that block:
-/// everything needed to resume from the checkpoint, and exactly what its checkpoint hash
-/// commits to (`opentoken_core::module_checkpoint_hash`), so a copy from anywhere can be
-/// verified before it is trusted.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ModuleSnapshot {
-    pub pairs: BTreeMap<Vec<u8>, Vec<u8>>,
-    pub outbox: Vec<Message>,
+/// The `op` of the backend error a crash test's hook returns (feature `crash-hook`): the
+/// process it stands for is dead, so nothing retries it.
+pub(crate) const SIMULATED_CRASH: &str = "simulated crash in the middle of a commit";
+
+/// A backend failure (a node or the database going away, a timeout) may pass; corrupt data
+/// and a refused commit never do. The ScyllaDB backend retries exactly these itself.
+impl opentoken_lifecycle::Transient for StoreError {
+    fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Backend { op, .. } if *op != SIMULATED_CRASH)
+    }
 }
 
 /// One module's part of a [`Restore`].
@@ -176,66 +186,6 @@ impl ModuleStateDoc {
     }
 }
 
-/// Binary form of a [`ModuleSnapshot`] (length-prefixed pairs, then Avro messages), for
-/// stores and for the snapshot API.
-pub fn encode_snapshot(s: &ModuleSnapshot) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&(s.pairs.len() as u64).to_be_bytes());
-    for (k, v) in &s.pairs {
-        out.extend_from_slice(&(k.len() as u32).to_be_bytes());
-        out.extend_from_slice(k);
-        out.extend_from_slice(&(v.len() as u32).to_be_bytes());
-        out.extend_from_slice(v);
-    }
-    out.extend_from_slice(&(s.outbox.len() as u64).to_be_bytes());
-    for m in &s.outbox {
-        let b = opentoken_codec::encode_message(m);
-        out.extend_from_slice(&(b.len() as u32).to_be_bytes());
-        out.extend_from_slice(&b);
-    }
-    out
-}
-
-pub fn decode_snapshot(bytes: &[u8]) -> Result<ModuleSnapshot, String> {
-    struct R<'a>(&'a [u8]);
-    impl<'a> R<'a> {
-        fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-            if self.0.len() < n {
-                return Err(format!("truncated: needs {n} more bytes, has {}", self.0.len()));
-            }
-            let (a, b) = self.0.split_at(n);
-            self.0 = b;
-            Ok(a)
-        }
-        fn u64(&mut self) -> Result<u64, String> {
-            let b = self.take(8)?;
-            Ok(u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
-        }
-        fn bytes(&mut self) -> Result<&'a [u8], String> {
-            let b = self.take(4)?;
-            let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
-            self.take(n)
-        }
-    }
-    let mut r = R(bytes);
-    let mut snap = ModuleSnapshot::default();
-    let n = r.u64()?;
-    for _ in 0..n {
-        let k = r.bytes()?.to_vec();
-        let v = r.bytes()?.to_vec();
-        snap.pairs.insert(k, v);
-    }
-    let n = r.u64()?;
-    for _ in 0..n {
-        let m = opentoken_codec::decode_message(r.bytes()?).map_err(|e| format!("message: {e}"))?;
-        snap.outbox.push(m);
-    }
-    if !r.0.is_empty() {
-        return Err(format!("{} trailing bytes", r.0.len()));
-    }
-    Ok(snap)
-}
-
 impl StoreError {
     pub fn backend(op: &'static str, e: impl std::fmt::Display) -> Self {
         StoreError::Backend {
@@ -304,5 +254,23 @@ impl opentoken_core::KvSource for ModuleKv<'_> {
         self.store
             .scan_prefix(self.module, prefix, limit)
             .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentoken_lifecycle::Transient;
+
+    #[test]
+    fn only_backend_failures_are_transient() {
+        assert!(StoreError::backend("commit", "timed out").is_transient());
+        assert!(!StoreError::backend(SIMULATED_CRASH, "the test hook").is_transient());
+        let corrupt = StoreError::Corrupt {
+            what: "event".into(),
+            detail: "bad".into(),
+        };
+        assert!(!corrupt.is_transient());
+        assert!(!StoreError::Conflict { detail: "stale".into() }.is_transient());
     }
 }

@@ -1,6 +1,6 @@
 //! The store contract suite against the embedded (redb) backend.
 
-use opentoken_store::embedded::contract::StoreHarness;
+use opentoken_store::contract::StoreHarness;
 use opentoken_store::{EmbeddedStore, Store};
 
 /// Each name is a database file in one temporary directory, so reopening a name reopens the
@@ -27,5 +27,5 @@ opentoken_store::store_contract_tests!(Embedded::new());
 
 #[test]
 fn run_all_covers_every_case() {
-    opentoken_store::embedded::contract::run_all(&Embedded::new());
+    opentoken_store::contract::run_all(&Embedded::new());
 }

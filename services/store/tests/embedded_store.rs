@@ -78,7 +78,7 @@ fn corrupt_records_are_errors_not_panics() {
     let store = EmbeddedStore::open(&dir.path().join("db.redb")).unwrap();
     store.commit(&batch(1)).unwrap();
     // Overwrite the stored event with garbage through the raw table.
-    const EVENTS: TableDefinition<(&str, u64, u32, u32, u32), &[u8]> = TableDefinition::new("opentoken_events");
+    const EVENTS: TableDefinition<'_, (&str, u64, u32, u32, u32), &[u8]> = TableDefinition::new("opentoken_events");
     let tx = store.database().begin_write().unwrap();
     tx.open_table(EVENTS)
         .unwrap()
