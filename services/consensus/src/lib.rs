@@ -12,12 +12,26 @@
 //!
 //! Nothing here changes consensus state: that only happens when the broadcast operations
 //! come back through the ingester like anyone else's.
+//!
+//! The decisions live in [`decide::AgentState`], a state machine without I/O that the
+//! [`Agent`] shell feeds with what it reads and obeys; the rest are the shell's rooms.
 
 pub mod agent;
 pub mod broadcast;
+pub mod decide;
+pub mod error;
+mod fetch;
+pub mod nodes_source;
+pub mod offsets;
+pub mod recovery;
 pub mod snapshot;
+pub mod status;
 
-pub use agent::{Agent, AgentConfig, NodesSource, RecoverySlot};
+pub use agent::{Agent, AgentConfig, AgentParts};
 pub use broadcast::{BroadcastError, Broadcaster, Sent};
+pub use decide::AgentState;
+pub use error::AgentError;
+pub use nodes_source::NodesSource;
 pub use opentoken_store::SnapshotDoc;
+pub use recovery::{Recovery, RecoverySlot};
 pub use snapshot::{verify_snapshot, SnapshotError};

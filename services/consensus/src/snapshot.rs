@@ -51,9 +51,9 @@ pub fn verify_snapshot(
             module: m.module.clone(),
             why: e.to_string(),
         })?;
-        let snap: ModuleSnapshot = decode_snapshot(&bytes).map_err(|why| SnapshotError::Decode {
+        let snap: ModuleSnapshot = decode_snapshot(&bytes).map_err(|e| SnapshotError::Decode {
             module: m.module.clone(),
-            why,
+            why: e.to_string(),
         })?;
         if snap
             .outbox
