@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use opentoken_core::{ChainSpec, OpStatus, Outcome};
 use opentoken_log::Log;
 use opentoken_store::{ModuleKv, Store};
+use opentoken_telemetry::metrics::INGESTER;
 use opentoken_telemetry::Telemetry;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -61,7 +62,7 @@ impl ApiState {
 
     /// Blocks between Hive's head (as the ingester last saw it) and the committed state.
     fn behind(&self) -> Value {
-        match (self.telemetry.get("opentoken_hive_head_block"), self.processed_block()) {
+        match (INGESTER.hive_head_block.get(&self.telemetry), self.processed_block()) {
             (Some(head), Some(done)) => json!((head as u64).saturating_sub(done)),
             _ => Value::Null,
         }

@@ -15,6 +15,7 @@ use opentoken_codec::{ModuleHash, Report};
 use opentoken_core::{consensus_hash, ChainSpec};
 use opentoken_log::{Log, LogError};
 use opentoken_store::{Store, StoreError};
+use opentoken_telemetry::metrics::CHECKPOINTER;
 use opentoken_telemetry::Telemetry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,6 +33,13 @@ pub enum CheckpointError {
     Decode { topic: String, detail: String },
     #[error("module {module} published two different hashes for checkpoint {block} on {topic}; two processors of this node disagree — stop them and run `opentoken replay`")]
     Conflict { topic: String, module: String, block: u64 },
+}
+
+/// Only a log that is away comes back: a damaged store or two disagreeing processors stay so.
+impl opentoken_lifecycle::Transient for CheckpointError {
+    fn is_transient(&self) -> bool {
+        matches!(self, CheckpointError::Log(e) if opentoken_lifecycle::Transient::is_transient(e))
+    }
 }
 
 /// Where the checkpointer learns each module's hash at a checkpoint block.
@@ -128,18 +136,35 @@ pub struct Checkpointer {
     telemetry: Arc<Telemetry>,
 }
 
+/// What a checkpointer is made of: the node it reports for and where it reads and writes.
+pub struct CheckpointerParts {
+    pub spec: Arc<ChainSpec>,
+    /// The modules whose hashes make up the consensus hash.
+    pub modules: Vec<String>,
+    pub source: HashSource,
+    pub log: Arc<dyn Log>,
+    /// Signs the reports.
+    pub key: NodeKey,
+    /// The node's Hive account, named in reports.
+    pub node: String,
+    /// The software version, named in reports.
+    pub version: String,
+    pub telemetry: Arc<Telemetry>,
+}
+
 impl Checkpointer {
-    #[allow(clippy::too_many_arguments)]
-    pub fn open(
-        spec: Arc<ChainSpec>,
-        modules: Vec<String>,
-        source: HashSource,
-        log: Arc<dyn Log>,
-        key: NodeKey,
-        node: String,
-        version: String,
-        telemetry: Arc<Telemetry>,
-    ) -> Result<Self, CheckpointError> {
+    /// Resumes after the last report in the reports topic.
+    pub fn open(parts: CheckpointerParts) -> Result<Self, CheckpointError> {
+        let CheckpointerParts {
+            spec,
+            modules,
+            source,
+            log,
+            key,
+            node,
+            version,
+            telemetry,
+        } = parts;
         let topic = spec.reports_topic();
         let last_reported = match log.last(&topic)? {
             Some(r) => Some(
@@ -207,10 +232,8 @@ impl Checkpointer {
             )])?;
             self.last_reported = Some(n);
             self.source.forget_before(n + 1);
-            self.telemetry
-                .gauge_set("opentoken_checkpoint_block", "Last checkpoint reported", n as f64);
-            self.telemetry
-                .counter_add("opentoken_reports_total", "Consensus reports published", 1);
+            CHECKPOINTER.checkpoint_block.set(&self.telemetry, n as f64);
+            CHECKPOINTER.reports.add(&self.telemetry, 1);
             tracing::info!(block = n, hash = %hex::encode(report.consensus_hash), "checkpoint reported");
             made.push(report);
         }

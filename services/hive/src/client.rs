@@ -7,6 +7,7 @@
 
 use opentoken_core::hive_json::{decode_get_block, decode_get_block_range};
 use opentoken_core::Block;
+use opentoken_lifecycle::Backoff;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -168,14 +169,14 @@ impl HiveClient {
     ) -> Result<T, HiveError> {
         let n = self.nodes.len();
         let start = self.preferred.load(Ordering::Relaxed) % n;
-        let mut backoff = self.cfg.backoff;
+        // Between rounds over the whole node list, not between nodes: failing over is free.
+        let mut backoff = Backoff::new(self.cfg.backoff, self.cfg.max_backoff);
         let mut last = (String::new(), String::new());
         for attempt in 0..self.cfg.attempts.max(1) {
             let idx = (start + attempt as usize) % n;
             let node = &self.nodes[idx];
             if attempt > 0 && (attempt as usize).is_multiple_of(n) {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(self.cfg.max_backoff);
+                tokio::time::sleep(backoff.next_delay().unwrap_or(self.cfg.max_backoff)).await;
             }
             let outcome = match self.attempt(node, method, &params).await {
                 Ok(v) => decode(&v).map_err(|e| Failure::Retry(format!("undecodable result: {e}"))),

@@ -10,10 +10,11 @@
 use opentoken_core::router::{RouteTable, Router};
 use opentoken_core::{Block, BlockRecord, ChainPos, ChainSpec, RoutedOp};
 use opentoken_hive::HiveClient;
+use opentoken_lifecycle::{sleep_or_cancelled, Backoff, CancellationToken, Transient};
 use opentoken_log::{Log, LogError};
+use opentoken_telemetry::metrics::INGESTER;
 use opentoken_telemetry::Telemetry;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -35,6 +36,24 @@ pub enum IngestError {
     },
     #[error("blocks are not consecutive: got {got} after {after}")]
     NotConsecutive { after: u64, got: u64 },
+}
+
+/// Only a log that is away comes back: a topic in another format or a Hive node serving
+/// another chain stays so.
+impl Transient for IngestError {
+    fn is_transient(&self) -> bool {
+        matches!(self, IngestError::Log(e) if e.is_transient())
+    }
+}
+
+/// The first wait after a failed Hive call or append, doubling up to [`BACKOFF_MAX`].
+const BACKOFF_START: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// The wait before the next try (the backoff has no attempt limit: Hive and the log are
+/// waited for until stopped).
+fn next_wait(backoff: &mut Backoff) -> Duration {
+    backoff.next_delay().unwrap_or(BACKOFF_MAX)
 }
 
 /// Where one topic stands.
@@ -253,29 +272,34 @@ impl Default for IngesterConfig {
 }
 
 /// The async loop: poll Hive, publish, repeat; waits with backoff while Hive or the log is
-/// unavailable and reports not-ready meanwhile.
+/// unavailable and reports not-ready meanwhile. Returns when `stop` is cancelled (at once,
+/// also in the middle of a Hive call or a wait) or after `until_block`.
 pub async fn run(
     mut publisher: Publisher,
     client: HiveClient,
     cfg: IngesterConfig,
     telemetry: Arc<Telemetry>,
-    stop: Arc<AtomicBool>,
+    stop: CancellationToken,
 ) -> Result<(), IngestError> {
     let batch = cfg.batch.clamp(1, 1000);
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = Backoff::new(BACKOFF_START, BACKOFF_MAX);
     telemetry.register("ingester", "connecting to Hive");
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.is_cancelled() {
         let next = publisher.next_block();
         if cfg.until_block.is_some_and(|u| next > u) {
             break;
         }
-        let props = match client.dynamic_global_properties().await {
+        let props = tokio::select! {
+            _ = stop.cancelled() => break,
+            props = client.dynamic_global_properties() => props,
+        };
+        let props = match props {
             Ok(p) => p,
             Err(e) => {
+                let wait = next_wait(&mut backoff);
                 telemetry.set_not_ready("ingester", format!("Hive API unavailable: {e}"));
-                tracing::warn!(error = %e, "Hive API unavailable; retrying in {:?}", backoff);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                tracing::warn!(error = %e, "Hive API unavailable; retrying in {:?}", wait);
+                sleep_or_cancelled(&stop, wait).await;
                 continue;
             }
         };
@@ -284,35 +308,28 @@ pub async fn run(
         } else {
             props.last_irreversible_block_num
         };
-        telemetry.gauge_set(
-            "opentoken_hive_head_block",
-            "Hive head block",
-            props.head_block_number as f64,
-        );
-        telemetry.gauge_set(
-            "opentoken_hive_irreversible_block",
-            "Hive last irreversible block",
-            target as f64,
-        );
-        telemetry.gauge_set(
-            "opentoken_ingest_lag_blocks",
-            "Blocks between the target (irreversible) block and the last published one",
-            target.saturating_sub(next.saturating_sub(1)) as f64,
-        );
+        INGESTER.hive_head_block.set(&telemetry, props.head_block_number as f64);
+        INGESTER.hive_irreversible_block.set(&telemetry, target as f64);
+        let lag = target.saturating_sub(next.saturating_sub(1));
+        INGESTER.ingest_lag_blocks.set(&telemetry, lag as f64);
         let target = cfg.until_block.map_or(target, |u| u.min(target));
         if next > target {
             telemetry.set_ready("ingester");
-            tokio::time::sleep(cfg.poll).await;
+            sleep_or_cancelled(&stop, cfg.poll).await;
             continue;
         }
         let count = ((target - next + 1).min(batch as u64)) as u32;
-        let blocks = match client.get_block_range(next, count).await {
+        let blocks = tokio::select! {
+            _ = stop.cancelled() => break,
+            blocks = client.get_block_range(next, count) => blocks,
+        };
+        let blocks = match blocks {
             Ok(b) => b,
             Err(e) => {
+                let wait = next_wait(&mut backoff);
                 telemetry.set_not_ready("ingester", format!("fetching blocks from {next}: {e}"));
-                tracing::warn!(error = %e, next, "block fetch failed; retrying in {:?}", backoff);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                tracing::warn!(error = %e, next, "block fetch failed; retrying in {:?}", wait);
+                sleep_or_cancelled(&stop, wait).await;
                 continue;
             }
         };
@@ -323,8 +340,7 @@ pub async fn run(
             .collect();
         if blocks.first().is_none_or(|b| b.num != next) {
             tracing::warn!(next, "API node returned no block {next}; retrying");
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(30));
+            sleep_or_cancelled(&stop, next_wait(&mut backoff)).await;
             continue;
         }
         // Appending blocks (a Kafka append waits for acknowledgements): off the async
@@ -335,28 +351,22 @@ pub async fn run(
         };
         match published {
             Ok(stats) => {
-                backoff = Duration::from_millis(200);
+                backoff.reset();
                 telemetry.set_ready("ingester");
-                telemetry.counter_add(
-                    "opentoken_ingested_blocks_total",
-                    "Blocks published to the ops topics",
-                    blocks.len() as u64,
-                );
-                telemetry.counter_add(
-                    "opentoken_ingested_ops_total",
-                    "Community ops routed to modules",
-                    stats.ops_routed,
-                );
+                INGESTER.ingested_blocks.add(&telemetry, blocks.len() as u64);
+                INGESTER.ingested_ops.add(&telemetry, stats.ops_routed);
                 if let Some(b) = stats.last_block {
-                    telemetry.gauge_set("opentoken_ingested_block", "Last block published", b as f64);
+                    INGESTER.ingested_block.set(&telemetry, b as f64);
                     tracing::debug!(block = b, routed = stats.ops_routed, "published");
                 }
             }
+            // Any log error is waited out (not only an unavailable broker): the heads did not
+            // move, so the same blocks are appended again.
             Err(IngestError::Log(e)) => {
+                let wait = next_wait(&mut backoff);
                 telemetry.set_not_ready("ingester", format!("log unavailable: {e}"));
-                tracing::warn!(error = %e, "log append failed; retrying in {:?}", backoff);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                tracing::warn!(error = %e, "log append failed; retrying in {:?}", wait);
+                sleep_or_cancelled(&stop, wait).await;
             }
             Err(e) => return Err(e),
         }

@@ -19,8 +19,8 @@ use thiserror::Error;
 type RecordKey<'a> = (&'a str, u64);
 /// `(record key, record value)`.
 type RecordValue<'a> = (&'a [u8], &'a [u8]);
-const RECORDS: TableDefinition<RecordKey, RecordValue> = TableDefinition::new("opentoken_log_records");
-const ENDS: TableDefinition<&str, u64> = TableDefinition::new("opentoken_log_ends");
+const RECORDS: TableDefinition<'_, RecordKey<'_>, RecordValue<'_>> = TableDefinition::new("opentoken_log_records");
+const ENDS: TableDefinition<'_, &str, u64> = TableDefinition::new("opentoken_log_ends");
 
 /// Why the node's database could not be opened.
 #[derive(Debug, Error)]

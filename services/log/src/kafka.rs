@@ -243,7 +243,7 @@ impl KafkaLog {
             .base()
             .create()
             .map_err(|e| unavailable("admin setup", "-", e))?;
-        let new: Vec<NewTopic> = topics
+        let new: Vec<NewTopic<'_>> = topics
             .iter()
             .map(|t| {
                 let mut n = NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(t.replication_factor));

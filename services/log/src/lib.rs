@@ -24,6 +24,13 @@ pub enum LogError {
     Unavailable(String),
 }
 
+/// A broker that is away comes back; a backend that failed an operation fails it again.
+impl opentoken_lifecycle::Transient for LogError {
+    fn is_transient(&self) -> bool {
+        matches!(self, LogError::Unavailable(_))
+    }
+}
+
 /// One record read back, with its offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRecord {
