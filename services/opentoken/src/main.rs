@@ -1,14 +1,26 @@
 //! `opentoken`: one binary, every role a subcommand.
+//!
+//! Layout: `cmd/` holds one file per subcommand (its arguments and its `execute`); the
+//! files beside it are the plumbing the commands share, each with one job: `backends`
+//! (chain spec, log, store, Hive client), `context` (what every role starts with),
+//! `supervise` (signals, the HTTP servers, retries, the role tasks of one process),
+//! `drive` (the processor's step loop), `consensus` (the consensus agent), `progress`,
+//! `simulator` (the in-process Hive simulator), `fault` (the test-only fault hook) and
+//! `config` (the `--config` file). Commands depend on the plumbing, never on each other.
 
-mod bench;
+mod backends;
+mod cmd;
 mod config;
-mod devnet;
-mod node;
-mod replay;
+mod consensus;
+mod context;
+mod drive;
+mod fault;
+mod progress;
+mod simulator;
+mod supervise;
 
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand};
-use std::net::SocketAddr;
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -29,81 +41,57 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Every role in one process on the embedded log and store.
-    Run(Box<node::RunArgs>),
+    Run(Box<cmd::run::RunArgs>),
     /// Follow Hive and publish each module's ops to its topic.
-    Ingest(node::IngestArgs),
+    Ingest(cmd::ingest::IngestArgs),
     /// Run one module over its topic.
-    Process(node::ProcessArgs),
+    Process(cmd::process::ProcessArgs),
     /// Create the Kafka topics (idempotent; every role also does it at start).
-    Topics(node::TopicsArgs),
+    Topics(cmd::topics::TopicsArgs),
     /// Sign and publish consensus reports at checkpoints.
-    Checkpoint(node::CheckpointArgs),
+    Checkpoint(cmd::checkpoint::CheckpointArgs),
     /// Serve the HTTP API from the store.
-    Serve(node::ServeArgs),
+    Serve(cmd::serve::ServeArgs),
     /// Rebuild a module from its topic into a fresh store and verify every recorded checkpoint.
-    Replay(replay::ReplayArgs),
+    Replay(cmd::replay::ReplayArgs),
     /// A local Hive node simulator (JSON-RPC) producing blocks with generated traffic.
-    Devnet(devnet::DevnetArgs),
+    Devnet(cmd::devnet::DevnetArgs),
     /// Measure token ops/s through the state machine and end to end on the embedded pipeline.
-    Bench(bench::BenchArgs),
+    Bench(cmd::bench::BenchArgs),
 }
 
-/// Options every role that touches node data shares.
-#[derive(Args, Clone, Debug)]
-pub struct Common {
-    /// Directory holding the embedded database and the node key.
-    #[arg(long, env = "OPENTOKEN_DATA_DIR", default_value = "data")]
-    pub data_dir: PathBuf,
-    /// Chain spec (community constants and genesis).
-    #[arg(long, env = "OPENTOKEN_CHAIN", default_value = "infra/chains/devnet.json")]
-    pub chain: PathBuf,
-    /// Kafka bootstrap servers (`host:port,...`). When set, the log is Kafka and the roles
-    /// run as separate processes; the store stays in --data-dir.
-    #[arg(long, env = "OPENTOKEN_KAFKA_BROKERS")]
-    pub kafka_brokers: Option<String>,
-    /// Kafka topic definitions (default: the built-in copy of infra/kafka/topics.json).
-    #[arg(long, env = "OPENTOKEN_KAFKA_TOPICS")]
-    pub kafka_topics: Option<PathBuf>,
-    /// ScyllaDB (`scylla://host:port[,host:port]/keyspace`). When set, module state lives
-    /// there instead of --data-dir: processors are stateless and the API reads it directly.
-    #[arg(long, env = "OPENTOKEN_SCYLLA_URI")]
-    pub scylla_uri: Option<String>,
-}
-
-/// Where the API listens.
-#[derive(Args, Clone, Debug)]
-pub struct Listen {
-    #[arg(long, env = "OPENTOKEN_LISTEN", default_value = "127.0.0.1:3001")]
-    pub listen: SocketAddr,
+impl Cmd {
+    async fn execute(self) -> Result<()> {
+        match self {
+            Cmd::Run(args) => args.execute().await,
+            Cmd::Ingest(args) => args.execute().await,
+            Cmd::Process(args) => args.execute().await,
+            Cmd::Topics(args) => args.execute().await,
+            Cmd::Checkpoint(args) => args.execute().await,
+            Cmd::Serve(args) => args.execute().await,
+            Cmd::Replay(args) => args.execute().await,
+            Cmd::Devnet(args) => args.execute().await,
+            Cmd::Bench(args) => args.execute().await,
+        }
+    }
 }
 
 fn main() -> Result<()> {
-    config::apply_config_file(std::env::args_os().collect())?;
+    config::apply_config_file(std::env::args_os().collect(), &Cli::command())?;
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        // Colour only on a terminal: log files and collectors get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(async move {
-        match cli.cmd {
-            Cmd::Run(a) => node::run(*a).await,
-            Cmd::Ingest(a) => node::ingest(a).await,
-            Cmd::Process(a) => node::process(a).await,
-            Cmd::Checkpoint(a) => node::checkpoint(a).await,
-            Cmd::Topics(a) => node::topics(a).await,
-            Cmd::Serve(a) => node::serve(a).await,
-            Cmd::Replay(a) => replay::replay(a).await,
-            Cmd::Devnet(a) => devnet::devnet(a).await,
-            Cmd::Bench(a) => bench::bench(a).await,
-        }
-    })
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(cli.cmd.execute())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     /// Catches conflicting flags and bad defaults at test time instead of at startup.
     #[test]
@@ -127,5 +115,39 @@ mod tests {
         ] {
             assert!(names.contains(&role), "{role} missing from {names:?}");
         }
+    }
+
+    /// Every setting a flag reads from the environment can come from a config file too:
+    /// a new flag with `env = "OPENTOKEN_..."` is settable from the file without anyone
+    /// remembering to list it.
+    #[test]
+    fn every_setting_but_secrets_can_come_from_the_config_file() {
+        let cli = Cli::command();
+        let mut checked = 0;
+        for var in config::env_vars(&cli) {
+            let key = var.trim_start_matches("OPENTOKEN_").to_lowercase();
+            if config::SECRETS.contains(&var.as_str()) || var == "OPENTOKEN_CONFIG" {
+                continue;
+            }
+            let set = config::settings(&format!("{key} = \"x\""), "t.toml", &cli)
+                .unwrap_or_else(|e| panic!("{var} cannot be set from a config file: {e:#}"));
+            assert_eq!(set, [(var.clone(), "x".to_string())]);
+            checked += 1;
+        }
+        assert!(
+            checked >= 14,
+            "only {checked} settings found; is the walk over subcommands broken?"
+        );
+    }
+
+    #[test]
+    fn a_secret_cannot_come_from_the_config_file() {
+        let cli = Cli::command();
+        assert!(
+            config::env_vars(&cli).contains(&"OPENTOKEN_HIVE_ACTIVE_KEY".to_string()),
+            "the active key is still read from the environment"
+        );
+        let e = config::settings("hive_active_key = \"5K...\"", "t.toml", &cli).expect_err("a secret");
+        assert!(e.to_string().contains("OPENTOKEN_HIVE_ACTIVE_KEY"), "{e}");
     }
 }

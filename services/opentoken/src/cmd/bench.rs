@@ -5,6 +5,7 @@
 //! 2. the embedded pipeline end to end: blocks published to the embedded log, processed,
 //!    and group-committed to the embedded store (fsync'd), as `opentoken run` does.
 
+use crate::backends::{load_spec, open_embedded};
 use anyhow::{Context, Result};
 use clap::Args;
 use opentoken_core::engine::{Engine, Slot};
@@ -12,14 +13,15 @@ use opentoken_core::router::{RouteTable, Router};
 use opentoken_core::{Block, ChainPos, ChainSpec, ModuleState, RoutedOp};
 use opentoken_ingester::Publisher;
 use opentoken_processor::{Processor, ProcessorConfig, Step};
+use opentoken_registry::ChainShape;
 use opentoken_telemetry::Telemetry;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Args, Clone, Debug)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Chain spec (the devnet spec has the generated accounts).
     #[arg(long, default_value = "infra/chains/devnet.json")]
     pub chain: PathBuf,
@@ -46,41 +48,41 @@ pub struct BenchArgs {
     pub kafka_topics: Option<PathBuf>,
 }
 
-pub async fn bench(a: BenchArgs) -> Result<()> {
-    tokio::task::spawn_blocking(move || bench_blocking(a)).await?
+impl BenchArgs {
+    pub(crate) async fn execute(self) -> Result<()> {
+        tokio::task::spawn_blocking(move || bench(self)).await?
+    }
 }
 
-fn bench_blocking(a: BenchArgs) -> Result<()> {
-    let spec = crate::node::load_spec(&a.chain)?;
-    let sim = crate::devnet::SimArgs {
-        seed: a.seed,
-        block_ms: 1,
-        prefill: 0,
-        lag: 0,
-        ops: vec![a.ops_per_block, a.ops_per_block],
-        invalid_per_mille: a.invalid_per_mille,
-        sim_listen: "127.0.0.1:0".parse()?,
+fn bench(args: BenchArgs) -> Result<()> {
+    let spec = load_spec(&args.chain)?;
+    let shape = ChainShape {
+        seed: args.seed,
+        block_interval: Duration::from_millis(1),
+        prefill_blocks: 0,
+        irreversible_lag: 0,
     };
-    let cfg = crate::devnet::sim_config(&spec, &sim);
+    let traffic = opentoken_registry::traffic(&spec, (args.ops_per_block, args.ops_per_block), args.invalid_per_mille);
+    let sim_config = opentoken_registry::sim_config(&spec, shape, traffic);
     let first = spec.starting_block.max(1);
-    eprintln!("generating {} blocks ...", a.blocks);
-    let blocks: Vec<Block> = (first..first + a.blocks)
-        .map(|n| opentoken_hive::generate_block(&cfg, n))
+    eprintln!("generating {} blocks ...", args.blocks);
+    let blocks: Vec<Block> = (first..first + args.blocks)
+        .map(|n| opentoken_hive::generate_block(&sim_config, n))
         .collect();
 
     // 1. State machine alone.
-    let modules = crate::node::modules(&spec)?;
+    let modules = opentoken_registry::modules(&spec)?;
     let tables: Vec<&dyn RouteTable> = modules.iter().map(|m| -> &dyn RouteTable { m.as_ref() }).collect();
     let router = Router::new(&spec, tables);
     let mut routed: Vec<(u64, u64, Vec<RoutedOp>)> = Vec::with_capacity(blocks.len());
     let mut token_ops = 0u64;
-    for b in &blocks {
+    for block in &blocks {
         let mut ops = Vec::new();
-        for (ti, tx) in b.transactions.iter().enumerate() {
+        for (ti, tx) in block.transactions.iter().enumerate() {
             for (oi, op) in tx.operations.iter().enumerate() {
                 if router.route(op) == Some("token") {
                     ops.push(RoutedOp {
-                        pos: ChainPos::new(b.num, ti as u32, oi as u32),
+                        pos: ChainPos::new(block.num, ti as u32, oi as u32),
                         txid: tx.txid.clone(),
                         op: op.clone(),
                     });
@@ -88,7 +90,7 @@ fn bench_blocking(a: BenchArgs) -> Result<()> {
             }
         }
         token_ops += ops.len() as u64;
-        routed.push((b.num, b.timestamp, ops));
+        routed.push((block.num, block.timestamp, ops));
     }
     let slots = modules
         .iter()
@@ -100,50 +102,50 @@ fn bench_blocking(a: BenchArgs) -> Result<()> {
         .collect();
     let mut engine = Engine::new(spec.clone(), slots, vec![]);
     engine.genesis()?;
-    let t = Instant::now();
+    let started = Instant::now();
     let mut rejected = 0u64;
     for (num, ts, ops) in &routed {
-        let mut m = BTreeMap::new();
-        m.insert("token", ops.as_slice());
-        let out = engine.process_block(*num, *ts, &m)?;
+        let mut by_module = BTreeMap::new();
+        by_module.insert("token", ops.as_slice());
+        let out = engine.process_block(*num, *ts, &by_module)?;
         rejected += out
             .statuses
             .iter()
             .filter(|s| matches!(s.outcome, opentoken_core::Outcome::Rejected { .. }))
             .count() as u64;
     }
-    let sm = t.elapsed().as_secs_f64();
+    let state_machine = started.elapsed().as_secs_f64();
 
     // 2. Embedded pipeline: publish to the log, process, group-commit.
     let dir = tempfile::tempdir().context("temporary data directory")?;
-    let (log, store) = crate::node::open_embedded(dir.path())?;
-    let t = Instant::now();
-    let mut publisher = Publisher::open(spec.clone(), crate::node::route_tables(&modules), log.clone())?;
+    let (log, store) = open_embedded(dir.path(), 0)?;
+    let started = Instant::now();
+    let mut publisher = Publisher::open(spec.clone(), opentoken_registry::route_tables(&modules), log.clone())?;
     for chunk in blocks.chunks(1000) {
         publisher.publish(chunk)?;
     }
-    let publish = t.elapsed().as_secs_f64();
-    let pcfg = ProcessorConfig {
-        commit_every_blocks: a.commit_every,
-        until_block: Some(first + a.blocks - 1),
+    let publish = started.elapsed().as_secs_f64();
+    let config = ProcessorConfig {
+        commit_every_blocks: args.commit_every,
+        until_block: Some(first + args.blocks - 1),
         ..Default::default()
     };
-    let mut p = Processor::open(
+    let mut processor = Processor::open(
         spec.clone(),
-        crate::node::modules(&spec)?,
+        opentoken_registry::modules(&spec)?,
         log,
         store,
-        pcfg,
+        config,
         Arc::new(Telemetry::new()),
     )?;
-    let t2 = Instant::now();
-    while p.step()? != Step::Done {}
-    let process = t2.elapsed().as_secs_f64();
-    let total = t.elapsed().as_secs_f64();
+    let processing = Instant::now();
+    while processor.step()? != Step::Done {}
+    let process = processing.elapsed().as_secs_f64();
+    let total = started.elapsed().as_secs_f64();
 
     println!(
         "opentoken bench: {} blocks, {} token ops ({} rejected), seed {}",
-        a.blocks, token_ops, rejected, a.seed
+        args.blocks, token_ops, rejected, args.seed
     );
     println!("| measurement | seconds | token ops/s | blocks/s |");
     println!("|---|---|---|---|");
@@ -151,25 +153,25 @@ fn bench_blocking(a: BenchArgs) -> Result<()> {
         println!(
             "| {name} | {secs:.3} | {:.0} | {:.0} |",
             token_ops as f64 / secs,
-            a.blocks as f64 / secs
+            args.blocks as f64 / secs
         );
     };
-    row("state machine alone (engine, in memory)", sm);
+    row("state machine alone (engine, in memory)", state_machine);
     row("embedded: publish to log", publish);
     row(
-        &format!("embedded: process + commit (every {} blocks)", a.commit_every),
+        &format!("embedded: process + commit (every {} blocks)", args.commit_every),
         process,
     );
     row("embedded end to end (publish + process + commit)", total);
-    if let Some(brokers) = &a.kafka_brokers {
-        kafka_bench(&a, brokers, &spec, &blocks, token_ops)?;
+    if let Some(brokers) = &args.kafka_brokers {
+        kafka_bench(&args, brokers, &spec, &blocks, token_ops)?;
     }
     Ok(())
 }
 
 /// Processor throughput in Kafka mode relative to the fastest a consumer can read the same
 /// topic: a bare rdkafka consumer that only counts bytes.
-fn kafka_bench(a: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Block], token_ops: u64) -> Result<()> {
+fn kafka_bench(args: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Block], token_ops: u64) -> Result<()> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::message::Message;
     // A community name of its own, so that runs never read each other's topics.
@@ -189,21 +191,21 @@ fn kafka_bench(a: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Block],
         )
         .with_context(|| format!("Kafka client for {brokers}"))?,
     );
-    let text = match &a.kafka_topics {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+    let text = match &args.kafka_topics {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
         None => opentoken_log::kafka::DEFAULT_TOPICS.to_string(),
     };
-    let defs = opentoken_log::kafka::TopicDefinitions::parse(&text)?;
-    let modules = crate::node::modules(&spec)?;
+    let definitions = opentoken_log::kafka::TopicDefinitions::parse(&text)?;
+    let modules = opentoken_registry::modules(&spec)?;
     let names: Vec<&str> = modules.iter().map(|m| m.module_name()).collect();
-    log.ensure_topics(&defs.expand(&spec.name, &names))
+    log.ensure_topics(&definitions.expand(&spec.name, &names))
         .with_context(|| format!("creating bench topics on {brokers}"))?;
-    let t = Instant::now();
-    let mut publisher = Publisher::open(spec.clone(), crate::node::route_tables(&modules), log.clone())?;
+    let started = Instant::now();
+    let mut publisher = Publisher::open(spec.clone(), opentoken_registry::route_tables(&modules), log.clone())?;
     for chunk in blocks.chunks(1000) {
         publisher.publish(chunk)?;
     }
-    let publish = t.elapsed().as_secs_f64();
+    let publish = started.elapsed().as_secs_f64();
     let topic = spec.ops_topic("token");
     let records = opentoken_log::Log::end_offset(log.as_ref(), &topic)?;
 
@@ -219,62 +221,62 @@ fn kafka_bench(a: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Block],
     let mut tpl = rdkafka::TopicPartitionList::new();
     tpl.add_partition_offset(&topic, 0, rdkafka::Offset::Beginning)?;
     consumer.assign(&tpl)?;
-    let t = Instant::now();
-    let (mut n, mut bytes) = (0u64, 0u64);
-    while n < records {
-        if t.elapsed() > std::time::Duration::from_secs(300) {
-            anyhow::bail!("the bare consumer read only {n} of {records} records in 300 s");
+    let started = Instant::now();
+    let (mut read, mut bytes) = (0u64, 0u64);
+    while read < records {
+        if started.elapsed() > Duration::from_secs(300) {
+            anyhow::bail!("the bare consumer read only {read} of {records} records in 300 s");
         }
-        if let Some(m) = consumer.poll(std::time::Duration::from_millis(100)) {
-            bytes += m?.payload().map_or(0, |p| p.len() as u64);
-            n += 1;
+        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+            bytes += message?.payload().map_or(0, |p| p.len() as u64);
+            read += 1;
         }
     }
-    let bare = t.elapsed().as_secs_f64();
+    let bare = started.elapsed().as_secs_f64();
 
     // The processor over the same topic, committing to a fresh embedded store.
     let dir = tempfile::tempdir().context("temporary data directory")?;
-    let (_, store) = crate::node::open_embedded(dir.path())?;
+    let (_, store) = open_embedded(dir.path(), 0)?;
     let first = spec.starting_block.max(1);
-    let pcfg = ProcessorConfig {
-        commit_every_blocks: a.commit_every,
-        until_block: Some(first + a.blocks - 1),
+    let config = ProcessorConfig {
+        commit_every_blocks: args.commit_every,
+        until_block: Some(first + args.blocks - 1),
         ..Default::default()
     };
-    let t = Instant::now();
-    let mut p = Processor::open(
+    let started = Instant::now();
+    let mut processor = Processor::open(
         spec.clone(),
         modules,
         log.clone(),
         store,
-        pcfg,
+        config,
         Arc::new(Telemetry::new()),
     )?;
-    while p.step()? != Step::Done {
-        if t.elapsed() > std::time::Duration::from_secs(300) {
+    while processor.step()? != Step::Done {
+        if started.elapsed() > Duration::from_secs(300) {
             anyhow::bail!(
                 "the processor did not reach block {} within 300 s (at {:?}); is the broker at {brokers} responsive?",
-                first + a.blocks - 1,
-                p.last_block()
+                first + args.blocks - 1,
+                processor.last_block()
             );
         }
     }
-    let process = t.elapsed().as_secs_f64();
+    let process = started.elapsed().as_secs_f64();
     println!(
         "| kafka: publish to the broker | {publish:.3} | {:.0} | {:.0} |",
         token_ops as f64 / publish,
-        a.blocks as f64 / publish
+        args.blocks as f64 / publish
     );
     println!(
         "| kafka: bare rdkafka consumer ({records} records, {bytes} bytes) | {bare:.3} | {:.0} | {:.0} |",
         token_ops as f64 / bare,
-        a.blocks as f64 / bare
+        args.blocks as f64 / bare
     );
     println!(
         "| kafka: processor (read + process + commit every {}) | {process:.3} | {:.0} | {:.0} |",
-        a.commit_every,
+        args.commit_every,
         token_ops as f64 / process,
-        a.blocks as f64 / process
+        args.blocks as f64 / process
     );
     println!(
         "processor / bare consumer throughput ratio: {:.2} (goal >= 0.5)",

@@ -2,19 +2,18 @@
 //! checkpoint hash the node recorded. A first-class command: it is how an operator proves
 //! the log reproduces the state, and how a damaged store is rebuilt.
 
-use crate::Common;
+use crate::backends::{load_spec, open_backends, open_embedded, Common};
+use crate::context::RoleContext;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use opentoken_processor::{Processor, ProcessorConfig, Step};
-use opentoken_telemetry::Telemetry;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Args, Clone, Debug)]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     #[command(flatten)]
     pub common: Common,
     /// The module to rebuild.
@@ -35,62 +34,61 @@ pub struct ReplayArgs {
     pub until_block: Option<u64>,
 }
 
-pub async fn replay(a: ReplayArgs) -> Result<()> {
-    tokio::task::spawn_blocking(move || replay_blocking(a)).await?
+impl ReplayArgs {
+    pub(crate) async fn execute(self) -> Result<()> {
+        tokio::task::spawn_blocking(move || replay(self)).await?
+    }
 }
 
-fn replay_blocking(a: ReplayArgs) -> Result<()> {
-    let spec = crate::node::load_spec(&a.common.chain)?;
-    let never = std::sync::atomic::AtomicBool::new(false);
-    let src = crate::node::open_backends(&a.common, "replay", &spec, true, &Telemetry::new(), &never)?;
-    let (src_log, src_store) = (src.log.clone(), src.store.clone().context("source store")?);
-    let all = crate::node::modules(&spec)?;
-    let module = all
-        .iter()
-        .find(|m| m.module_name() == a.module)
-        .cloned()
-        .ok_or_else(|| anyhow!("no module named {:?} in this build", a.module))?;
+fn replay(args: ReplayArgs) -> Result<()> {
+    let spec = load_spec(&args.common.chain)?;
+    // Nothing stops a replay but the process itself.
+    let ctx = RoleContext::new(spec.clone());
+    let source = open_backends(&args.common, "replay", true, &ctx)?.context("source backends")?;
+    let (src_log, src_store) = (source.log.clone(), source.store()?);
+    let all = opentoken_registry::modules(&spec)?;
+    let module = opentoken_registry::find(&all, &args.module)?;
     // An embedded node runs every module in one engine (messages never leave memory), so the
     // rebuild does too. A distributed module is rebuilt alone, reading what the modules it
     // hears from published on the log, and publishing nothing itself.
-    let (replayed, links) = if src.distributed {
-        let links = crate::node::message_links(&all, std::slice::from_ref(&a.module)).map(|mut l| {
-            l.downstreams.clear();
-            l
+    let (replayed, links) = if source.distributed {
+        let links = opentoken_registry::message_links(&all, std::slice::from_ref(&args.module)).map(|mut links| {
+            links.downstreams.clear();
+            links
         });
         (vec![module], links)
     } else {
         (all.clone(), None)
     };
-    let Some(progress) = src_store.progress(&a.module)? else {
+    let Some(progress) = src_store.progress(&args.module)? else {
         bail!(
             "module {} has processed nothing in {}; nothing to replay",
-            a.module,
-            a.common.data_dir.display()
+            args.module,
+            args.common.data_dir.display()
         );
     };
-    let until = a.until_block.unwrap_or(progress.block).min(progress.block);
+    let until = args.until_block.unwrap_or(progress.block).min(progress.block);
 
     let tmp;
-    let into = match &a.into {
-        Some(p) => {
-            if p.join("opentoken.redb").exists() && a.from_offset.is_none() {
+    let into = match &args.into {
+        Some(dir) => {
+            if dir.join("opentoken.redb").exists() && args.from_offset.is_none() {
                 bail!(
                     "{} already holds a store; replay needs a fresh directory, or --from-offset to continue that store",
-                    p.display()
+                    dir.display()
                 );
             }
-            p.clone()
+            dir.clone()
         }
         None => {
             tmp = tempfile::tempdir().context("creating a temporary directory for the rebuilt store")?;
             tmp.path().to_path_buf()
         }
     };
-    let (_dst_log, dst_store) = crate::node::open_embedded(&into)?;
-    let base = dst_store.progress(&a.module)?;
+    let (_dst_log, dst_store) = open_embedded(&into, 0)?;
+    let base = dst_store.progress(&args.module)?;
     let base_offset = base.map_or(0, |p| p.next_offset);
-    if let Some(n) = a.from_offset {
+    if let Some(n) = args.from_offset {
         if n != base_offset {
             bail!(
                 "--from-offset {n} does not match the store in {}: its committed position is offset {base_offset}{}; restore a store (backup) taken at offset {n} there first",
@@ -101,19 +99,25 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
     }
     let after_block = base.map_or(0, |p| p.block);
     let recorded: Vec<_> = src_store
-        .checkpoints(&a.module)?
+        .checkpoints(&args.module)?
         .into_iter()
         .filter(|c| c.block > after_block && c.block <= until)
         .collect();
-    let telemetry = Arc::new(Telemetry::new());
-    let cfg = ProcessorConfig {
-        commit_every_blocks: a.commit_every.max(1),
+    let config = ProcessorConfig {
+        commit_every_blocks: args.commit_every.max(1),
         until_block: Some(until),
         read_batch: 2000,
         links,
         ..Default::default()
     };
-    let mut p = Processor::open(spec.clone(), replayed, src_log, dst_store.clone(), cfg, telemetry)?;
+    let mut processor = Processor::open(
+        spec.clone(),
+        replayed,
+        src_log,
+        dst_store.clone(),
+        config,
+        ctx.telemetry,
+    )?;
 
     let start_block = if base.is_some() {
         after_block + 1
@@ -121,26 +125,26 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
         spec.starting_block
     };
     let bar = if std::io::stderr().is_terminal() {
-        let b = ProgressBar::new(until.saturating_sub(start_block) + 1);
-        b.set_style(
+        let bar = ProgressBar::new(until.saturating_sub(start_block) + 1);
+        bar.set_style(
             ProgressStyle::with_template("{spinner} replay {msg} [{bar:40}] {pos}/{len} blocks ({per_sec}, eta {eta})")
                 .map_err(|e| anyhow!("progress bar template: {e}"))?
                 .progress_chars("=> "),
         );
-        b.set_message(a.module.clone());
-        b
+        bar.set_message(args.module.clone());
+        bar
     } else {
         ProgressBar::hidden()
     };
     let started = Instant::now();
     let mut last_log = Instant::now();
     loop {
-        match p.step()? {
+        match processor.step()? {
             Step::Done => break,
-            Step::Advanced(b) => {
-                bar.set_position(b.saturating_sub(start_block) + 1);
+            Step::Advanced(block) => {
+                bar.set_position(block.saturating_sub(start_block) + 1);
                 if bar.is_hidden() && last_log.elapsed() > Duration::from_secs(5) {
-                    tracing::info!(block = b, until, "replaying");
+                    tracing::info!(block, until, "replaying");
                     last_log = Instant::now();
                 }
             }
@@ -152,29 +156,29 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
             }
         }
     }
-    p.flush()?;
+    processor.flush()?;
     bar.finish_and_clear();
 
     let mut matched = 0;
     for cp in &recorded {
-        let rebuilt = dst_store.checkpoint(&a.module, cp.block)?;
+        let rebuilt = dst_store.checkpoint(&args.module, cp.block)?;
         match rebuilt {
-            Some(h) if h == cp.hash => matched += 1,
-            Some(h) => bail!(
+            Some(hash) if hash == cp.hash => matched += 1,
+            Some(hash) => bail!(
                 "checkpoint {} of module {} differs: recorded {}, replay gives {}; the store does not match its log — rebuild it from the log (`opentoken replay --into DIR`) and compare with peers",
                 cp.block,
-                a.module,
+                args.module,
                 hex::encode(cp.hash),
-                hex::encode(h)
+                hex::encode(hash)
             ),
-            None => bail!("replay produced no checkpoint {} for module {}", cp.block, a.module),
+            None => bail!("replay produced no checkpoint {} for module {}", cp.block, args.module),
         }
     }
-    let slot = p
+    let slot = processor
         .engine_mut()
         .slots_mut()
         .iter_mut()
-        .find(|s| s.module.module_name() == a.module);
+        .find(|s| s.module.module_name() == args.module);
     if let Some(slot) = slot {
         let incremental = slot.state.commitment();
         if incremental != slot.state.recompute_commitment() {
@@ -183,7 +187,7 @@ fn replay_blocking(a: ReplayArgs) -> Result<()> {
     }
     println!(
         "replayed {} from offset {base_offset} to block {until} in {:.1}s: {matched}/{} recorded checkpoints reproduced",
-        a.module,
+        args.module,
         started.elapsed().as_secs_f64(),
         recorded.len()
     );

@@ -1,0 +1,73 @@
+//! What a running node tells its operator: a progress line in the log, and on a terminal
+//! the balances of a few watched accounts.
+
+use opentoken_lifecycle::{sleep_or_cancelled, CancellationToken};
+use opentoken_store::Store;
+use opentoken_telemetry::metrics::{INGESTER, PROCESSOR};
+use opentoken_telemetry::Telemetry;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One line of progress every few seconds (a log line: the node runs as a service).
+pub(crate) struct ProgressLine {
+    last: Instant,
+    last_block: u64,
+}
+
+impl ProgressLine {
+    /// Starts counting from `block` (the last block already processed).
+    pub(crate) fn from(block: Option<u64>) -> Self {
+        Self {
+            last: Instant::now(),
+            last_block: block.unwrap_or(0),
+        }
+    }
+
+    pub(crate) fn tick(&mut self, block: u64, telemetry: &Telemetry) {
+        if self.last.elapsed() < Duration::from_secs(5) {
+            return;
+        }
+        let secs = self.last.elapsed().as_secs_f64();
+        let rate = (block.saturating_sub(self.last_block)) as f64 / secs;
+        let head = INGESTER.hive_head_block.get(telemetry).unwrap_or(0.0) as u64;
+        tracing::info!(
+            block,
+            behind = head.saturating_sub(block),
+            blocks_per_sec = format!("{rate:.1}"),
+            "processing"
+        );
+        PROCESSOR.blocks_per_second.set(telemetry, rate);
+        self.last = Instant::now();
+        self.last_block = block;
+    }
+}
+
+/// Prints the watched accounts' balances whenever they change, until `stop`: the quickest
+/// way to see the node doing its job on a terminal.
+pub(crate) async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>, stop: CancellationToken) {
+    let mut last = String::new();
+    while !stop.is_cancelled() {
+        let Some(block) = store.progress("token").ok().flatten().map(|p| p.block) else {
+            sleep_or_cancelled(&stop, Duration::from_millis(500)).await;
+            continue;
+        };
+        let mut line = String::new();
+        for account in &accounts {
+            let kv = opentoken_store::ModuleKv {
+                store: store.as_ref(),
+                module: "token",
+            };
+            if let Ok(view) = opentoken_token::account_view(&kv, account) {
+                line.push_str(&format!(
+                    "  @{account}: {} liquid / {} power / {} gov",
+                    view.balance, view.poweredUp, view.gov
+                ));
+            }
+        }
+        if line != last {
+            println!("block {block}:{line}");
+            last = line;
+        }
+        sleep_or_cancelled(&stop, Duration::from_secs(3)).await;
+    }
+}
