@@ -102,16 +102,16 @@ async fn api_serves_balances_statuses_reports_and_health() {
     // Reports: none yet, then a signed one.
     assert_eq!(get("/report/latest").await.0, 404);
     let key = NodeKey::from_seed([7u8; 32]);
-    let mut cp = Checkpointer::open(
-        spec.clone(),
-        vec!["token".into()],
-        opentoken_checkpointer::HashSource::Store(store.clone()),
-        log.clone(),
+    let mut cp = Checkpointer::open(opentoken_checkpointer::CheckpointerParts {
+        spec: spec.clone(),
+        modules: vec!["token".into()],
+        source: opentoken_checkpointer::HashSource::Store(store.clone()),
+        log: log.clone(),
         key,
-        "dlux-io".into(),
-        "test".into(),
-        telemetry.clone(),
-    )
+        node: "dlux-io".into(),
+        version: "test".into(),
+        telemetry: telemetry.clone(),
+    })
     .unwrap();
     let made = cp.step().unwrap();
     assert_eq!(made.len(), 3, "checkpoints 100, 200, 300");

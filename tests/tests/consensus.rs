@@ -8,7 +8,6 @@
 use opentoken_e2e::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const NODES: [(&str, u64); 3] = [("node-a", 40_000), ("node-b", 35_000), ("node-c", 25_000)];
@@ -58,46 +57,36 @@ struct Node {
     proc: Proc,
 }
 
-fn start_node(dir: &Path, spec: &Path, url: &str, account: &'static str, fault_at: Option<u64>) -> Node {
+/// The node of `account` in `<work>/<account>`, its log in `<work>/<account>.log`; with
+/// `fault_at`, it corrupts its own token state at that block (the `fault-injection` build).
+fn start_node(work: &Work, spec: &Path, url: &str, account: &'static str, fault_at: Option<u64>) -> Node {
     let port = free_port();
     let wif = opentoken_hive::devnet_key(account, opentoken_hive::KeyRole::Active).to_wif();
-    let data = dir.join(account);
-    let log = std::fs::File::create(dir.join(format!("{account}.log"))).expect("log file");
-    let mut c = Command::new(bin());
-    c.arg("run")
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--chain")
-        .arg(spec)
+    let mut role = Role::new("run")
+        .data(work, account)
+        .chain(spec)
+        .log_level("info")
         .args(["--hive-api", url, "--listen", &format!("127.0.0.1:{port}")])
         .args(["--node-account", account, "--fetch-batch", "50"])
-        .env("OPENTOKEN_HIVE_ACTIVE_KEY", wif)
-        .env("OPENTOKEN_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log);
+        .env("OPENTOKEN_HIVE_ACTIVE_KEY", wif);
     if let Some(b) = fault_at {
-        c.env("OPENTOKEN_FAULT_CORRUPT_STATE_AT", b.to_string());
+        role = role.env("OPENTOKEN_FAULT_CORRUPT_STATE_AT", b.to_string());
     }
     Node {
         account,
         api: format!("http://127.0.0.1:{port}"),
-        proc: Proc(c.spawn().expect("spawn node")),
+        proc: role.spawn(),
     }
 }
 
-fn get(url: &str) -> Option<(u16, Value)> {
-    let resp = reqwest::blocking::Client::new()
-        .get(url)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .ok()?;
-    let code = resp.status().as_u16();
-    Some((code, resp.json().ok()?))
+/// `(status, body)` of the node's API at `path`.
+fn get(node: &Node, path: &str) -> Option<(u16, Value)> {
+    http_get_json(&format!("{}{path}", node.api))
 }
 
 /// `(block, hash)` of the checkpoints a node's nodes module has final, oldest first.
 fn finals(node: &Node) -> Vec<(u64, String)> {
-    let Some((200, v)) = get(&format!("{}/consensus", node.api)) else {
+    let Some((200, v)) = get(node, "/consensus") else {
         return Vec::new();
     };
     let mut out: Vec<(u64, String)> = v["finals"]
@@ -113,13 +102,13 @@ fn finals(node: &Node) -> Vec<(u64, String)> {
 }
 
 fn verdict(node: &Node) -> Value {
-    get(&format!("{}/consensus", node.api))
+    get(node, "/consensus")
         .map(|(_, v)| v["verdict"].clone())
         .unwrap_or(Value::Null)
 }
 
 fn node_record(node: &Node, account: &str) -> Value {
-    let Some((_, v)) = get(&format!("{}/consensus", node.api)) else {
+    let Some((_, v)) = get(node, "/consensus") else {
         return Value::Null;
     };
     v["nodes"]
@@ -128,21 +117,9 @@ fn node_record(node: &Node, account: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn dump_logs(dir: &Path) {
-    for (account, _) in NODES {
-        if let Ok(text) = std::fs::read_to_string(dir.join(format!("{account}.log"))) {
-            let tail: Vec<&str> = text.lines().rev().take(40).collect();
-            eprintln!("--- {account} (last lines) ---");
-            for l in tail.into_iter().rev() {
-                eprintln!("{l}");
-            }
-        }
-    }
-}
-
 /// Waits until every node has at least `want` final checkpoints with identical hashes;
 /// returns them.
-fn wait_for_finality(nodes: &[Node], want: usize, dir: &Path, secs: u64) -> Vec<(u64, String)> {
+fn wait_for_finality(nodes: &[Node], want: usize, secs: u64) -> Vec<(u64, String)> {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let all: Vec<Vec<(u64, String)>> = nodes.iter().map(finals).collect();
@@ -164,28 +141,27 @@ fn wait_for_finality(nodes: &[Node], want: usize, dir: &Path, secs: u64) -> Vec<
         if common.len() >= want {
             return common;
         }
-        if Instant::now() > deadline {
-            dump_logs(dir);
-            panic!(
-                "only {} common final checkpoints after {secs} s (per node: {:?})",
-                common.len(),
-                all.iter().map(Vec::len).collect::<Vec<_>>()
-            );
-        }
+        // On failure every node's log is printed (Work).
+        assert!(
+            Instant::now() <= deadline,
+            "only {} common final checkpoints after {secs} s (per node: {:?})",
+            common.len(),
+            all.iter().map(Vec::len).collect::<Vec<_>>()
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 }
 
 #[test]
 fn three_nodes_register_report_and_finalise_the_same_checkpoints() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let spec = write_spec(dir.path());
+    let work = Work::new();
+    let spec = write_spec(work.path());
     let (_sim, url) = start_sim(&spec);
     let mut nodes: Vec<Node> = NODES
         .iter()
-        .map(|(a, _)| start_node(dir.path(), &spec, &url, a, None))
+        .map(|(a, _)| start_node(&work, &spec, &url, a, None))
         .collect();
-    let common = wait_for_finality(&nodes, 10, dir.path(), 300);
+    let common = wait_for_finality(&nodes, 10, 300);
     // Consecutive checkpoints, every one final on every node.
     assert!(common.windows(2).all(|w| w[1].0 == w[0].0 + INTERVAL) || common.len() >= 10);
     for n in &nodes {
@@ -198,7 +174,7 @@ fn three_nodes_register_report_and_finalise_the_same_checkpoints() {
             "{} reported the final hashes: {rec}",
             n.account
         );
-        let (code, _) = get(&format!("{}/readyz", n.api)).expect("readyz");
+        let (code, _) = get(n, "/readyz").expect("readyz");
         assert_eq!(code, 200, "{} is ready", n.account);
     }
     for n in &mut nodes {
@@ -208,13 +184,13 @@ fn three_nodes_register_report_and_finalise_the_same_checkpoints() {
 
 #[test]
 fn a_corrupted_node_detects_it_recovers_from_a_verified_snapshot_and_agrees_again() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let spec = write_spec(dir.path());
+    let work = Work::new();
+    let spec = write_spec(work.path());
     let (_sim, url) = start_sim(&spec);
     const FAULT_AT: u64 = 90;
     let mut nodes: Vec<Node> = NODES
         .iter()
-        .map(|(a, _)| start_node(dir.path(), &spec, &url, a, (*a == "node-c").then_some(FAULT_AT)))
+        .map(|(a, _)| start_node(&work, &spec, &url, a, (*a == "node-c").then_some(FAULT_AT)))
         .collect();
     let faulty = 2;
 
@@ -226,12 +202,12 @@ fn a_corrupted_node_detects_it_recovers_from_a_verified_snapshot_and_agrees_agai
         let v = verdict(&nodes[faulty]);
         if v["in_consensus"] == false {
             saw_out = true;
-            let (code, body) = get(&format!("{}/readyz", nodes[faulty].api)).expect("readyz");
+            let (code, body) = get(&nodes[faulty], "/readyz").expect("readyz");
             assert_eq!(code, 503, "out of consensus must not be ready: {body}");
             let why = body["not_ready"]["consensus"].as_str().unwrap_or("");
             assert!(why.contains("out of consensus"), "readiness says why: {body}");
             // ...and every API answer carries the verdict.
-            if let Some((_, stats)) = get(&format!("{}/stats", nodes[faulty].api)) {
+            if let Some((_, stats)) = get(&nodes[faulty], "/stats") {
                 assert!(
                     stats["in_consensus"] != true,
                     "/stats must not claim consensus: {stats}"
@@ -244,14 +220,16 @@ fn a_corrupted_node_detects_it_recovers_from_a_verified_snapshot_and_agrees_agai
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-    if !(saw_out && recovered) {
-        dump_logs(dir.path());
-    }
+    // On failure every node's log is printed (Work).
+    assert!(
+        saw_out || work.read_log("node-c").contains("token state corrupted on purpose"),
+        "node-c never corrupted its state: was target/debug/opentoken built with --features fault-injection? make build-debug does"
+    );
     assert!(saw_out, "the corrupted node never reported being out of consensus");
     assert!(recovered, "the corrupted node did not recover");
 
     // The other two kept finalising throughout, and everyone agrees on every final hash.
-    let common = wait_for_finality(&nodes, 10, dir.path(), 200);
+    let common = wait_for_finality(&nodes, 10, 200);
     assert!(common.iter().any(|(b, _)| *b > FAULT_AT));
     // Its report of the final hash after recovery counted: the tally records it as good.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -260,16 +238,16 @@ fn a_corrupted_node_detects_it_recovers_from_a_verified_snapshot_and_agrees_agai
         if rec["last_good"].as_u64().unwrap_or(0) > FAULT_AT + INTERVAL {
             break;
         }
-        if Instant::now() > deadline {
-            dump_logs(dir.path());
-            panic!("node-c never reported a final hash again: {rec}");
-        }
+        assert!(
+            Instant::now() <= deadline,
+            "node-c never reported a final hash again: {rec}"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
-    let (code, _) = get(&format!("{}/readyz", nodes[faulty].api)).expect("readyz");
+    let (code, _) = get(&nodes[faulty], "/readyz").expect("readyz");
     assert_eq!(code, 200, "the recovered node is ready again");
     // It recovered from a peer's snapshot, verified, not by chance.
-    let log = std::fs::read_to_string(dir.path().join("node-c.log")).expect("node-c log");
+    let log = work.read_log("node-c");
     assert!(
         log.contains("token state corrupted on purpose"),
         "the fault was injected"
@@ -283,7 +261,7 @@ fn a_corrupted_node_detects_it_recovers_from_a_verified_snapshot_and_agrees_agai
         "the snapshot was restored"
     );
     for healthy in &nodes[..2] {
-        let log = std::fs::read_to_string(dir.path().join(format!("{}.log", healthy.account))).expect("log");
+        let log = work.read_log(healthy.account);
         assert!(
             !log.contains("out of consensus"),
             "{} stayed in consensus",

@@ -12,8 +12,8 @@
 use opentoken_e2e::*;
 use opentoken_log::{KafkaConfig, KafkaLog, Log};
 use rand::{Rng, SeedableRng};
-use std::fs::OpenOptions;
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,17 +32,23 @@ fn tansu() -> PathBuf {
     p
 }
 
+/// tansu with its data in `<work>/broker` and its log in `<work>/broker.log` (printed with
+/// the roles' logs when the test fails).
 struct Broker {
     proc: Option<Proc>,
-    dir: tempfile::TempDir,
+    dir: PathBuf,
+    log: File,
     port: u16,
 }
 
 impl Broker {
-    fn start() -> Self {
+    fn start(work: &Work) -> Self {
+        let dir = work.dir("broker");
+        std::fs::create_dir_all(&dir).expect("broker dir");
         let mut b = Broker {
             proc: None,
-            dir: work_dir(),
+            dir,
+            log: work.log_file("broker"),
             port: free_port(),
         };
         b.spawn();
@@ -55,21 +61,16 @@ impl Broker {
 
     fn spawn(&mut self) {
         let url = format!("tcp://{}", self.addr());
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("broker.log"))
-            .expect("broker log");
         let child = Command::new(tansu())
             .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
             // tansu resolves the sqlite path relative to its working directory.
             .args(["--storage-engine", "sqlite://tansu.db"])
-            .current_dir(self.dir.path())
+            .current_dir(&self.dir)
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(self.log.try_clone().expect("broker log"))
             .spawn()
             .expect("spawn tansu");
-        self.proc = Some(Proc(child));
+        self.proc = Some(Proc::new(child));
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(self.addr()).is_err() {
             assert!(Instant::now() < deadline, "the broker did not listen within 20 s");
@@ -84,59 +85,14 @@ impl Broker {
     }
 }
 
-/// Appends a role's stderr to `<dir>/<name>.log` so a failure can be diagnosed.
-fn role(args: &[&str], data: &Path, broker: &str, logs: &Path, name: &str) -> Command {
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(logs.join(format!("{name}.log")))
-        .expect("role log");
-    let mut c = Command::new(bin());
-    c.args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--chain")
-        .arg(devnet_spec_path())
-        .args(["--kafka-brokers", broker])
-        // tansu loses records of topics created with retention configs (infra/kafka/README.md).
-        .env(
-            "OPENTOKEN_KAFKA_TOPICS",
-            repo_root().join("infra/kafka/topics.tansu.json"),
-        )
-        .env("OPENTOKEN_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log);
-    c
-}
-
-/// Where the roles keep their data and logs; `OPENTOKEN_KEEP_TEST_DIRS=1` keeps it after
-/// the test for diagnosis.
-fn work_dir() -> tempfile::TempDir {
-    let mut dir = tempfile::tempdir().expect("tmp");
-    if std::env::var_os("OPENTOKEN_KEEP_TEST_DIRS").is_some() {
-        eprintln!("keeping {}", dir.path().display());
-        dir.disable_cleanup(true);
-    }
-    dir
-}
-
-/// Waits for a role to finish; on failure the roles' logs are printed with the panic.
-fn wait_ok(p: &mut Proc, what: &str, logs: &Path) {
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.wait_ok(what, 300)));
-    if let Err(e) = r {
-        for entry in std::fs::read_dir(logs).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.extension().is_some_and(|x| x == "log") {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                let tail: Vec<&str> = text.lines().rev().take(30).collect();
-                eprintln!("==== {} (last lines)", path.display());
-                for l in tail.iter().rev() {
-                    eprintln!("{l}");
-                }
-            }
-        }
-        std::panic::resume_unwind(e);
-    }
+/// `opentoken run` in embedded mode into `<work>/reference`: what every distributed run
+/// must equal.
+fn embedded_reference(work: &Work, url: &str, until: u64) -> Proc {
+    Role::new("run")
+        .data(work, "reference")
+        .args(["--hive-api", url, "--listen", "127.0.0.1:0", "--commit-every", "50"])
+        .until(until)
+        .spawn()
 }
 
 /// Polls `serve` on `port` until `/@alice` shows what the reference store holds (up to
@@ -156,9 +112,8 @@ fn wait_for_same_view(port: u16, reference: &dyn opentoken_store::Store) {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut got = serde_json::Value::Null;
     while Instant::now() < deadline {
-        let (code, body) = http_get(&format!("127.0.0.1:{port}"), "/@alice");
-        if code == 200 {
-            got = serde_json::from_str(&body).unwrap_or_default();
+        if let Some((200, body)) = http_get_json(&format!("http://127.0.0.1:{port}/@alice")) {
+            got = body;
             if same(&got) {
                 return;
             }
@@ -166,46 +121,6 @@ fn wait_for_same_view(port: u16, reference: &dyn opentoken_store::Store) {
         std::thread::sleep(Duration::from_millis(300));
     }
     panic!("serve shows {got}, the embedded node {want}");
-}
-
-/// A plain HTTP/1.0 GET: `(status, body)`, or `(0, error)` when nothing answers.
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
-        return (0, "connection refused".into());
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    if s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
-        .is_err()
-    {
-        return (0, "write failed".into());
-    }
-    let mut text = String::new();
-    let _ = s.read_to_string(&mut text);
-    let code = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
-    (code, body)
-}
-
-fn spawn(mut c: Command) -> Proc {
-    Proc(c.spawn().expect("spawn opentoken"))
-}
-
-fn run_embedded(data: &Path, url: &str, until: u64) {
-    let mut p = spawn({
-        let mut c = Command::new(bin());
-        c.args(["run", "--data-dir"])
-            .arg(data)
-            .arg("--chain")
-            .arg(devnet_spec_path())
-            .args(["--hive-api", url, "--listen", "127.0.0.1:0", "--commit-every", "50"])
-            .args(["--until-block", &until.to_string()])
-            .env("OPENTOKEN_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        c
-    });
-    p.wait_ok("embedded reference run", 300);
 }
 
 fn kafka(broker: &str) -> KafkaLog {
@@ -230,74 +145,49 @@ fn reports(log: &dyn Log) -> Vec<(u64, [u8; 32])> {
     out
 }
 
-fn ops_args(until: u64) -> Vec<String> {
-    vec!["--until-block".into(), until.to_string()]
-}
-
 #[test]
 fn kafka_mode_equals_embedded_mode_and_is_readable_by_third_parties() {
     const UNTIL: u64 = 600;
+    let work = Work::new();
     let (_devnet, url) = start_devnet(21, 5, 700, 0);
-    let reference = tempfile::tempdir().expect("tmp");
-    run_embedded(reference.path(), &url, UNTIL);
+    embedded_reference(&work, &url, UNTIL).wait_ok("embedded reference run", 300);
 
-    let broker = Broker::start();
+    let broker = Broker::start(&work);
     let b = broker.addr();
-    let work = work_dir();
-    let dir = |n: &str| work.path().join(n);
-    let until = ops_args(UNTIL);
-    let until: Vec<&str> = until.iter().map(String::as_str).collect();
+    let role = |subcommand, name: &str| Role::new(subcommand).data(&work, name).kafka(&b);
     // Two ingesters at once: every block is published twice.
-    let mut ingest_a = spawn(role(
-        &[&["ingest", "--hive-api", &url, "--fetch-batch", "50"], &until[..]].concat(),
-        &dir("ingest-a"),
-        &b,
-        work.path(),
-        "ingest-a",
-    ));
-    let mut ingest_b = spawn(role(
-        &[&["ingest", "--hive-api", &url, "--fetch-batch", "70"], &until[..]].concat(),
-        &dir("ingest-b"),
-        &b,
-        work.path(),
-        "ingest-b",
-    ));
-    let mut process = spawn(role(
-        &[&["process", "--module", "token", "--commit-every", "37"], &until[..]].concat(),
-        &dir("process"),
-        &b,
-        work.path(),
-        "process",
-    ));
+    let mut ingest_a = role("ingest", "ingest-a")
+        .args(["--hive-api", &url, "--fetch-batch", "50"])
+        .until(UNTIL)
+        .spawn();
+    let mut ingest_b = role("ingest", "ingest-b")
+        .args(["--hive-api", &url, "--fetch-batch", "70"])
+        .until(UNTIL)
+        .spawn();
+    let mut process = role("process", "process")
+        .args(["--module", "token", "--commit-every", "37"])
+        .until(UNTIL)
+        .spawn();
     // The nodes module in its own process: governance stake reaches it from the token
     // processor over <community>.messages.nodes.
-    let mut process_nodes = spawn(role(
-        &[&["process", "--module", "nodes", "--commit-every", "53"], &until[..]].concat(),
-        &dir("process-nodes"),
-        &b,
-        work.path(),
-        "process-nodes",
-    ));
-    let mut checkpoint = spawn(role(
-        &[&["checkpoint"], &until[..]].concat(),
-        &dir("checkpoint"),
-        &b,
-        work.path(),
-        "checkpoint",
-    ));
-    wait_ok(&mut ingest_a, "ingester a", work.path());
-    wait_ok(&mut ingest_b, "ingester b", work.path());
-    wait_ok(&mut process, "processor", work.path());
-    wait_ok(&mut process_nodes, "nodes processor", work.path());
-    wait_ok(&mut checkpoint, "checkpointer", work.path());
+    let mut process_nodes = role("process", "process-nodes")
+        .args(["--module", "nodes", "--commit-every", "53"])
+        .until(UNTIL)
+        .spawn();
+    let mut checkpoint = role("checkpoint", "checkpoint").until(UNTIL).spawn();
+    ingest_a.wait_ok("ingester a", 300);
+    ingest_b.wait_ok("ingester b", 300);
+    process.wait_ok("processor", 300);
+    process_nodes.wait_ok("nodes processor", 300);
+    checkpoint.wait_ok("checkpointer", 300);
 
-    let (ref_log, ref_store) = open(reference.path());
+    let (ref_log, ref_store) = open(&work.dir("reference"));
     let expected = fingerprint(&ref_store);
     assert_eq!(expected.checkpoints.len() as u64, UNTIL / 100);
     {
-        let (_, store) = open(&dir("process"));
+        let (_, store) = open(&work.dir("process"));
         assert_eq!(fingerprint(&store), expected, "Kafka mode differs from embedded mode");
-        let (_, nodes) = open(&dir("process-nodes"));
+        let (_, nodes) = open(&work.dir("process-nodes"));
         let want = fingerprint_of(&ref_store, "nodes");
         assert!(
             want.state.keys().any(|k| k.starts_with(b"gov/")),
@@ -367,42 +257,33 @@ fn kafka_mode_equals_embedded_mode_and_is_readable_by_third_parties() {
     }
 
     // Replay from Kafka: rebuild to block 300, then continue from that store's offset.
-    let into = dir("replay");
+    let into = work.dir("replay");
     let replay = |extra: &[&str]| {
-        let out = role(
-            &[&["replay", "--into"], &[into.to_str().expect("utf-8 path")][..], extra].concat(),
-            &dir("process"),
-            &b,
-            work.path(),
-            "replay",
-        )
-        .stdout(Stdio::piped())
-        .output()
-        .expect("replay");
+        role("replay", "process")
+            .log_as("replay")
+            .arg("--into")
+            .arg(&into)
+            .args(extra)
+            .output()
+    };
+    let replayed = |extra: &[&str]| {
+        let out = replay(extra);
         assert!(out.status.success(), "replay {extra:?} failed");
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let first = replay(&["--until-block", "300"]);
+    let first = replayed(&["--until-block", "300"]);
     assert!(first.contains("3/3 recorded checkpoints reproduced"), "{first}");
     let offset = {
         let (_, s) = open(&into);
         s.progress("token").expect("progress").expect("replayed").next_offset
     };
     assert!(offset > 0);
-    let wrong = role(
-        &["replay", "--into", into.to_str().expect("utf-8"), "--from-offset", "1"],
-        &dir("process"),
-        &b,
-        work.path(),
-        "replay",
-    )
-    .status()
-    .expect("replay");
+    let wrong = replay(&["--from-offset", "1"]);
     assert!(
-        !wrong.success(),
+        !wrong.status.success(),
         "a --from-offset that is not the store's position must be refused"
     );
-    let rest = replay(&["--from-offset", &offset.to_string()]);
+    let rest = replayed(&["--from-offset", &offset.to_string()]);
     assert!(
         rest.contains(&format!("from offset {offset}")) && rest.contains("3/3 recorded checkpoints reproduced"),
         "{rest}"
@@ -414,68 +295,48 @@ fn kafka_mode_equals_embedded_mode_and_is_readable_by_third_parties() {
 
     // The API in Kafka mode serves the same balances from its own replica.
     let port = free_port();
-    let _serve = spawn(role(
-        &["serve", "--listen", &format!("127.0.0.1:{port}")],
-        &dir("serve"),
-        &b,
-        work.path(),
-        "serve",
-    ));
+    let _serve = role("serve", "serve")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .spawn();
     wait_for_same_view(port, ref_store.as_ref());
 }
 
 #[test]
 fn sigkill_processor_and_ingester_and_restart_the_broker() {
     const UNTIL: u64 = 1200;
+    let work = Work::new();
     let (_devnet, url) = start_devnet(22, 20, 50, 2);
-    let reference = tempfile::tempdir().expect("tmp");
-    let ref_thread = {
-        let (dir, url) = (reference.path().to_path_buf(), url.clone());
-        std::thread::spawn(move || run_embedded(&dir, &url, UNTIL))
-    };
+    // The reference follows the same chain meanwhile, uninterrupted.
+    let mut reference = embedded_reference(&work, &url, UNTIL);
 
-    let mut broker = Broker::start();
+    let mut broker = Broker::start(&work);
     let b = broker.addr();
-    let work = work_dir();
-    let dir = |n: &str| work.path().join(n);
-    let until = ops_args(UNTIL);
-    let until: Vec<&str> = until.iter().map(String::as_str).collect();
+    let role = |subcommand, name: &str| Role::new(subcommand).data(&work, name).kafka(&b);
     let ingest = || {
-        spawn(role(
-            &[&["ingest", "--hive-api", &url, "--fetch-batch", "30"], &until[..]].concat(),
-            &dir("ingest"),
-            &b,
-            work.path(),
-            "ingest",
-        ))
+        role("ingest", "ingest")
+            .args(["--hive-api", &url, "--fetch-batch", "30"])
+            .until(UNTIL)
+            .spawn()
     };
     let process = || {
-        spawn(role(
-            &[&["process", "--module", "token", "--commit-every", "20"], &until[..]].concat(),
-            &dir("process"),
-            &b,
-            work.path(),
-            "process",
-        ))
+        role("process", "process")
+            .args(["--module", "token", "--commit-every", "20"])
+            .until(UNTIL)
+            .spawn()
     };
     let process_nodes = || {
-        spawn(role(
-            &[&["process", "--module", "nodes", "--commit-every", "25"], &until[..]].concat(),
-            &dir("process-nodes"),
-            &b,
-            work.path(),
-            "process-nodes",
-        ))
+        role("process", "process-nodes")
+            .args(["--module", "nodes", "--commit-every", "25"])
+            .until(UNTIL)
+            .spawn()
     };
     let probe_port = free_port();
     let probe = format!("127.0.0.1:{probe_port}");
-    let mut checkpoint = spawn(role(
-        &[&["checkpoint", "--listen", &probe], &until[..]].concat(),
-        &dir("checkpoint"),
-        &b,
-        work.path(),
-        "checkpoint",
-    ));
+    let readyz = format!("http://{probe}/readyz");
+    let mut checkpoint = role("checkpoint", "checkpoint")
+        .args(["--listen", &probe])
+        .until(UNTIL)
+        .spawn();
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(20261125);
     let mut ing = ingest();
@@ -504,14 +365,13 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
             let deadline = Instant::now() + Duration::from_secs(10);
             let mut not_ready = None;
             while not_ready.is_none() && Instant::now() < deadline {
-                let (code, body) = http_get(&probe, "/readyz");
-                if code == 503 {
+                if let Some((503, body)) = http_get_json(&readyz) {
                     not_ready = Some(body);
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
             let body = not_ready.expect("/readyz never reported the broker outage");
-            assert!(body.contains("checkpointer"), "{body}");
+            assert!(body.to_string().contains("checkpointer"), "{body}");
             broker.spawn();
             broker_restarts += 1;
         }
@@ -531,25 +391,21 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
         started.elapsed()
     );
     let ready_deadline = Instant::now() + Duration::from_secs(60);
-    while http_get(&probe, "/readyz").0 != 200 && !checkpoint.exited() {
+    while http_get_json(&readyz).map(|(code, _)| code) != Some(200) && !checkpoint.exited() {
         assert!(
             Instant::now() < ready_deadline,
             "the checkpointer never became ready again"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    wait_ok(&mut ing, "ingester after the kills", work.path());
-    wait_ok(&mut proc_, "processor after the kills", work.path());
-    wait_ok(&mut proc_nodes, "nodes processor after the kills", work.path());
-    wait_ok(
-        &mut checkpoint,
-        "checkpointer (survives the broker restart)",
-        work.path(),
-    );
-    ref_thread.join().expect("reference run");
+    ing.wait_ok("ingester after the kills", 300);
+    proc_.wait_ok("processor after the kills", 300);
+    proc_nodes.wait_ok("nodes processor after the kills", 300);
+    checkpoint.wait_ok("checkpointer (survives the broker restart)", 300);
+    reference.wait_ok("embedded reference run", 300);
 
-    let (ref_log, ref_store) = open(reference.path());
-    let (_, store) = open(&dir("process"));
+    let (ref_log, ref_store) = open(&work.dir("reference"));
+    let (_, store) = open(&work.dir("process"));
     let expected = fingerprint(&ref_store);
     assert_eq!(expected.checkpoints.len() as u64, UNTIL / 100);
     assert_eq!(
@@ -558,7 +414,7 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
         "state after {processor_kills} processor kills, {ingester_kills} ingester kills and a broker restart"
     );
     {
-        let (_, nodes) = open(&dir("process-nodes"));
+        let (_, nodes) = open(&work.dir("process-nodes"));
         assert_eq!(
             fingerprint_of(&nodes, "nodes"),
             fingerprint_of(&ref_store, "nodes"),
@@ -570,10 +426,7 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
 
     // The broker kept every record through its restart: a replay from offset 0 reproduces
     // every checkpoint.
-    let out = role(&["replay"], &dir("process"), &b, work.path(), "replay")
-        .stdout(Stdio::piped())
-        .output()
-        .expect("replay");
+    let out = role("replay", "process").log_as("replay").output();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "replay after the broker restart failed: {stdout}");
     assert!(stdout.contains("12/12 recorded checkpoints reproduced"), "{stdout}");
@@ -585,60 +438,34 @@ fn sigkill_processor_and_ingester_and_restart_the_broker() {
 #[test]
 fn kafka_and_scylla_mode_equals_embedded_mode() {
     const UNTIL: u64 = 600;
+    let work = Work::new();
     let (_devnet, url) = start_devnet(23, 5, 700, 0);
-    let reference = tempfile::tempdir().expect("tmp");
-    run_embedded(reference.path(), &url, UNTIL);
+    embedded_reference(&work, &url, UNTIL).wait_ok("embedded reference run", 300);
 
-    let broker = Broker::start();
+    let broker = Broker::start(&work);
     let b = broker.addr();
     let uri = std::env::var("OPENTOKEN_SCYLLA_URI")
         .map(|u| format!("{}/e2e_{}", u.trim_end_matches('/'), std::process::id()))
         .unwrap_or_else(|_| format!("scylla://{}/e2e", cql_server()));
-    let work = work_dir();
-    let dir = |n: &str| work.path().join(n);
-    let until = ops_args(UNTIL);
-    let until: Vec<&str> = until.iter().map(String::as_str).collect();
     let scylla = ["--scylla-uri", uri.as_str()];
-    let mut ingest = spawn(role(
-        &[&["ingest", "--hive-api", &url, "--fetch-batch", "40"], &until[..]].concat(),
-        &dir("ingest"),
-        &b,
-        work.path(),
-        "ingest",
-    ));
+    let role = |subcommand, name: &str| Role::new(subcommand).data(&work, name).kafka(&b);
+    let mut ingest = role("ingest", "ingest")
+        .args(["--hive-api", &url, "--fetch-batch", "40"])
+        .until(UNTIL)
+        .spawn();
     let process = || {
-        spawn(role(
-            &[
-                &["process", "--module", "token", "--commit-every", "30"],
-                &scylla[..],
-                &until[..],
-            ]
-            .concat(),
-            &dir("process"),
-            &b,
-            work.path(),
-            "process",
-        ))
+        role("process", "process")
+            .args(["--module", "token", "--commit-every", "30"])
+            .args(scylla)
+            .until(UNTIL)
+            .spawn()
     };
-    let mut p_nodes = spawn(role(
-        &[
-            &["process", "--module", "nodes", "--commit-every", "45"],
-            &scylla[..],
-            &until[..],
-        ]
-        .concat(),
-        &dir("process-nodes"),
-        &b,
-        work.path(),
-        "process-nodes",
-    ));
-    let mut checkpoint = spawn(role(
-        &[&["checkpoint"], &until[..]].concat(),
-        &dir("checkpoint"),
-        &b,
-        work.path(),
-        "checkpoint",
-    ));
+    let mut p_nodes = role("process", "process-nodes")
+        .args(["--module", "nodes", "--commit-every", "45"])
+        .args(scylla)
+        .until(UNTIL)
+        .spawn();
+    let mut checkpoint = role("checkpoint", "checkpoint").until(UNTIL).spawn();
     // The processor is stateless: kill it a few times, it resumes from ScyllaDB.
     let mut rng = rand::rngs::StdRng::seed_from_u64(23);
     let mut p = process();
@@ -652,13 +479,13 @@ fn kafka_and_scylla_mode_equals_embedded_mode() {
         kills += 1;
         p = process();
     }
-    wait_ok(&mut ingest, "ingester", work.path());
-    wait_ok(&mut p, "processor", work.path());
-    wait_ok(&mut p_nodes, "nodes processor", work.path());
-    wait_ok(&mut checkpoint, "checkpointer", work.path());
+    ingest.wait_ok("ingester", 300);
+    p.wait_ok("processor", 300);
+    p_nodes.wait_ok("nodes processor", 300);
+    checkpoint.wait_ok("checkpointer", 300);
     assert!(kills >= 1, "the processor finished before it could be killed once");
 
-    let (ref_log, ref_store) = open(reference.path());
+    let (ref_log, ref_store) = open(&work.dir("reference"));
     let expected = fingerprint(&ref_store);
     assert_eq!(expected.checkpoints.len() as u64, UNTIL / 100);
     let cfg = opentoken_store::ScyllaConfig::from_uri(&uri).expect("uri");
@@ -678,13 +505,10 @@ fn kafka_and_scylla_mode_equals_embedded_mode() {
 
     // The API serves balances from the ScyllaDB projections.
     let port = free_port();
-    let _serve = spawn(role(
-        &[&["serve", "--listen", &format!("127.0.0.1:{port}")], &scylla[..]].concat(),
-        &dir("serve"),
-        &b,
-        work.path(),
-        "serve",
-    ));
+    let _serve = role("serve", "serve")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(scylla)
+        .spawn();
     wait_for_same_view(port, ref_store.as_ref());
     drop(store);
 }
@@ -695,82 +519,41 @@ fn kafka_and_scylla_mode_equals_embedded_mode() {
 /// processor, finalises the checkpoints (dlux-io is the devnet's one runner).
 #[test]
 fn distributed_node_registers_reports_and_reaches_finality() {
+    let work = Work::new();
     let (_devnet, url) = start_devnet(31, 100, 0, 1);
-    let broker = Broker::start();
+    let broker = Broker::start(&work);
     let b = broker.addr();
-    let work = work_dir();
-    let dir = |n: &str| work.path().join(n);
-    let _ingest = spawn(role(
-        &["ingest", "--hive-api", &url, "--fetch-batch", "50"],
-        &dir("ingest"),
-        &b,
-        work.path(),
-        "ingest",
-    ));
-    let _token = spawn(role(
-        &["process", "--module", "token"],
-        &dir("process"),
-        &b,
-        work.path(),
-        "process",
-    ));
-    let _nodes = spawn(role(
-        &["process", "--module", "nodes"],
-        &dir("process-nodes"),
-        &b,
-        work.path(),
-        "process-nodes",
-    ));
+    let role = |subcommand, name: &str| Role::new(subcommand).data(&work, name).kafka(&b);
+    let _ingest = role("ingest", "ingest")
+        .args(["--hive-api", &url, "--fetch-batch", "50"])
+        .spawn();
+    let _token = role("process", "process").args(["--module", "token"]).spawn();
+    let _nodes = role("process", "process-nodes").args(["--module", "nodes"]).spawn();
     let api_port = free_port();
     let api = format!("127.0.0.1:{api_port}");
-    let _serve = spawn(role(
-        &["serve", "--listen", &api],
-        &dir("serve"),
-        &b,
-        work.path(),
-        "serve",
-    ));
+    let _serve = role("serve", "serve").args(["--listen", &api]).spawn();
     let probe = format!("127.0.0.1:{}", free_port());
     let wif = opentoken_hive::devnet_key("dlux-io", opentoken_hive::KeyRole::Active).to_wif();
     let state_api = format!("http://{api}");
-    let mut checkpoint = role(
-        &[
-            "checkpoint",
-            "--listen",
-            &probe,
-            "--node-account",
-            "dlux-io",
-            "--hive-api",
-            &url,
-            "--state-api",
-            &state_api,
-        ],
-        &dir("checkpoint"),
-        &b,
-        work.path(),
-        "checkpoint",
-    );
-    checkpoint.env("OPENTOKEN_HIVE_ACTIVE_KEY", wif);
-    let _checkpoint = spawn(checkpoint);
+    let _checkpoint = role("checkpoint", "checkpoint")
+        .args(["--listen", &probe, "--node-account", "dlux-io"])
+        .args(["--hive-api", &url, "--state-api", &state_api])
+        .env("OPENTOKEN_HIVE_ACTIVE_KEY", wif)
+        .spawn();
 
+    // Every role's log is printed if this fails (Work).
     let deadline = Instant::now() + Duration::from_secs(240);
     let finals = loop {
-        let (code, body) = http_get(&api, "/consensus");
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        let finals = v["finals"].as_array().map(Vec::len).unwrap_or(0);
-        if code == 200 && finals >= 3 {
-            break v;
-        }
-        if Instant::now() > deadline {
-            for name in ["checkpoint", "process-nodes", "serve"] {
-                let text = std::fs::read_to_string(work.path().join(format!("{name}.log"))).unwrap_or_default();
-                eprintln!(
-                    "==== {name}\n{}",
-                    text.lines().rev().take(20).collect::<Vec<_>>().join("\n")
-                );
+        let answer = http_get_json(&format!("{state_api}/consensus"));
+        if let Some((200, v)) = &answer {
+            if v["finals"].as_array().map(Vec::len).unwrap_or(0) >= 3 {
+                break v.clone();
             }
-            panic!("no 3 final checkpoints within 240 s: {body}");
         }
+        assert!(
+            Instant::now() <= deadline,
+            "no 3 final checkpoints within 240 s: {answer:?}"
+        );
         std::thread::sleep(Duration::from_millis(500));
     };
     let node = finals["nodes"]
@@ -782,11 +565,11 @@ fn distributed_node_registers_reports_and_reaches_finality() {
     // The checkpointer's verdict: its own hashes are the final ones.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let (code, body) = http_get(&probe, "/readyz");
-        if code == 200 {
+        let answer = http_get_json(&format!("http://{probe}/readyz"));
+        if matches!(answer, Some((200, _))) {
             break;
         }
-        assert!(Instant::now() < deadline, "checkpointer not ready: {body}");
+        assert!(Instant::now() < deadline, "checkpointer not ready: {answer:?}");
         std::thread::sleep(Duration::from_millis(300));
     }
 }

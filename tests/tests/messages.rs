@@ -6,7 +6,7 @@
 
 use opentoken_core::{CustomJsonOp, HiveOp, Transaction};
 use opentoken_e2e::*;
-use opentoken_processor::{MessageLinks, Processor, ProcessorConfig, Step};
+use opentoken_processor::{Processor, ProcessorConfig, Step};
 use opentoken_telemetry::Telemetry;
 use std::sync::Arc;
 
@@ -53,13 +53,13 @@ fn open_one(
     commit_every: u64,
     until: u64,
 ) -> Processor {
-    let all = modules(spec);
+    let all = opentoken_registry::modules(spec).expect("modules");
     let local = vec![module.to_string()];
-    let m = all.iter().find(|m| m.module_name() == module).cloned().expect("module");
+    let m = opentoken_registry::find(&all, module).expect("module");
     let cfg = ProcessorConfig {
         commit_every_blocks: commit_every,
         until_block: Some(until),
-        links: MessageLinks::between(&all, &local),
+        links: opentoken_registry::message_links(&all, &local),
         ..Default::default()
     };
     Processor::open(

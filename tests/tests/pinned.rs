@@ -29,7 +29,10 @@ fn fixed_devnet_chain_gives_the_pinned_hashes_and_balances() {
     let mut by_block: BTreeMap<u64, BTreeMap<String, [u8; 32]>> = BTreeMap::new();
     for module in ["token", "nodes"] {
         for cp in store.checkpoints(module).expect("checkpoints") {
-            by_block.entry(cp.block).or_default().insert(module.to_string(), cp.hash);
+            by_block
+                .entry(cp.block)
+                .or_default()
+                .insert(module.to_string(), cp.hash);
         }
     }
     let mut got = Vec::new();
