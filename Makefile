@@ -24,9 +24,11 @@ build:
 	infra/install-build-deps.sh
 	$(CARGO) build --release -p opentoken
 
+## The debug binary the end-to-end tests run, with the test-only fault hooks
+## (tests/tests/consensus.rs corrupts a node's state through OPENTOKEN_FAULT_CORRUPT_STATE_AT).
 build-debug:
 	infra/install-build-deps.sh
-	$(CARGO) build -p opentoken
+	$(CARGO) build -p opentoken --features fault-injection
 
 ## Start a local Hive simulator and the node on the embedded default; prints the API
 ## address and the balances of a few accounts as they change. Ctrl-C stops it; running it
@@ -36,8 +38,10 @@ run: build
 	  --data-dir $(DATA) --chain $(CHAIN) --listen $(LISTEN) --watch alice,bob,carol
 
 ## Formatting, lints and every test (what CI runs).
+## The same feature as build-debug, so that building the tests does not replace
+## target/debug/opentoken with a binary without the fault hook.
 test: deps lint build-debug
-	$(CARGO) test --workspace --no-fail-fast
+	$(CARGO) test --workspace --features opentoken/fault-injection --no-fail-fast
 
 lint:
 	rustup component add rustfmt clippy >/dev/null 2>&1 || true

@@ -18,13 +18,18 @@ TANSU="$PREFIX/bin/tansu"
 die() { echo "infra/broker.sh: $*" >&2; exit 1; }
 
 install() {
+  mkdir -p "$TOOLS"
+  # One install at a time: a second `make deps` (or a test run's) waits for the first
+  # instead of deleting its half-built tree.
+  exec 9>"$TOOLS/.tansu-install.lock"
+  flock 9 || die "cannot lock $TOOLS/.tansu-install.lock"
   if [ -x "$TANSU" ]; then
     echo "tansu $TANSU_VERSION already installed at $TANSU"
     return
   fi
   command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain first"
   echo "building tansu $TANSU_VERSION into $PREFIX (about 17 minutes on 2 cores; done once)"
-  mkdir -p "$TOOLS"
+  rm -rf "$PREFIX"
   local tmp="$PREFIX.partial"
   rm -rf "$tmp"
   cargo install tansu --version "$TANSU_VERSION" --locked \
