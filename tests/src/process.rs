@@ -38,6 +38,14 @@ pub struct Work {
     logs: Arc<LogBook>,
 }
 
+impl std::fmt::Debug for Work {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Work")
+            .field("dir", &self.dir.path())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Work {
     pub fn new() -> Self {
         let mut dir = tempfile::tempdir().expect("tmp");
@@ -141,6 +149,21 @@ pub struct Role {
     chain: PathBuf,
     log_level: &'static str,
     place: Option<Place>,
+}
+
+/// Environment variables by name only: their values may be keys (`OPENTOKEN_HIVE_ACTIVE_KEY`).
+impl std::fmt::Debug for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let envs: Vec<&OsString> = self.envs.iter().map(|(name, _)| name).collect();
+        f.debug_struct("Role")
+            .field("subcommand", &self.subcommand)
+            .field("args", &self.args)
+            .field("envs", &envs)
+            .field("chain", &self.chain)
+            .field("log_level", &self.log_level)
+            .field("data", &self.place.as_ref().map(|p| &p.data))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a role keeps its data and its log.
@@ -282,6 +305,14 @@ pub struct Proc {
     child: Child,
     /// The logs of the test's roles, printed when [`Proc::wait_ok`] fails.
     logs: Option<Arc<LogBook>>,
+}
+
+impl std::fmt::Debug for Proc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proc")
+            .field("pid", &self.child.id())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for Proc {

@@ -36,6 +36,17 @@ pub struct Slot {
     pub last_block: Option<u64>,
 }
 
+/// The module by name and the state by size: a whole state is too long to read in a log.
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot")
+            .field("module", &self.module.module_name())
+            .field("state_keys", &self.state.len())
+            .field("last_block", &self.last_block)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything the engine produced for a span of blocks, for the processor to commit.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Output {
@@ -66,6 +77,17 @@ pub struct Engine {
     slots: Vec<Slot>,
     /// Messages emitted in the last processed block, due at the start of the next one.
     pending: Vec<Message>,
+}
+
+/// The chain by name, its slots and how many messages wait (not the spec's genesis).
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("chain", &self.spec.name)
+            .field("slots", &self.slots)
+            .field("pending_messages", &self.pending.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Engine {

@@ -21,15 +21,19 @@ pub trait ErasedModule: RouteTable + Send + Sync {
         state: &mut ModuleState,
         sink: &mut Sink,
     ) -> Result<Result<String, Reject>, InvariantError>;
-    fn run_block_end(&self, ctx: &BlockContext<'_>, state: &mut ModuleState, sink: &mut Sink)
-        -> Result<(), InvariantError>;
+    fn run_block_end(
+        &self,
+        ctx: &BlockContext<'_>,
+        state: &mut ModuleState,
+        sink: &mut Sink,
+    ) -> Result<(), InvariantError>;
     fn next_due(&self, state: &ModuleState, after: u64) -> Option<u64>;
     fn targets(&self) -> &[&'static str];
     fn sends_on_messages(&self) -> bool;
 }
 
 /// Where a module's effects go while a block runs.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Sink {
     pub events: Vec<EventRecord>,
     pub outgoing: Vec<(ChainPos, Outgoing)>,

@@ -19,6 +19,16 @@ pub struct Router<'a> {
     tables: Vec<&'a dyn RouteTable>,
 }
 
+/// The modules it routes to, by name.
+impl std::fmt::Debug for Router<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("prefix", &self.spec.prefix)
+            .field("modules", &self.module_names())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<'a> Router<'a> {
     pub fn new(spec: &'a ChainSpec, tables: Vec<&'a dyn RouteTable>) -> Self {
         Self { spec, tables }

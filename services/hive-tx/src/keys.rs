@@ -22,9 +22,18 @@ pub enum KeyError {
     Signature(&'static str),
 }
 
-/// A private key. No Debug or Display: it must not end up in a log line.
+/// A private key. No Display, and Debug shows only the public key: the secret must not end
+/// up in a log line.
 #[derive(Clone)]
 pub struct PrivateKey(SecretKey);
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivateKey")
+            .field("public", &self.public().to_string())
+            .finish_non_exhaustive()
+    }
+}
 
 /// A compressed secp256k1 public key (33 bytes); ordered by its bytes, as Hive sorts keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -213,6 +222,19 @@ mod tests {
         bad.replace_range(10..11, if &wif[10..11] == "a" { "b" } else { "a" });
         assert!(PrivateKey::from_wif(&bad).is_err());
         assert!(PrivateKey::from_wif("not base58 0OIl").is_err());
+    }
+
+    #[test]
+    fn debug_shows_the_public_key_and_never_the_secret() {
+        let wif = "5JdeC9P7Pbd1uGdFVEsJ41EkEnADbbHGq6p1BwFxm6txNBsQnsw";
+        let k = PrivateKey::from_wif(wif).expect("valid WIF");
+        let shown = format!("{k:?} {k:#?}");
+        assert!(shown.contains(&k.public().to_string()), "{shown}");
+        assert!(!shown.contains(wif), "{shown}");
+        let secret = PrivateKey::from_secret([0xab; 32]).expect("scalar");
+        let shown = format!("{secret:?} {secret:#?}");
+        assert!(!shown.to_lowercase().contains(&hex::encode([0xab; 32])), "{shown}");
+        assert!(!shown.contains(&secret.to_wif()), "{shown}");
     }
 
     #[test]

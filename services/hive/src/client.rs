@@ -73,6 +73,17 @@ pub struct HiveClient {
     cfg: ClientConfig,
 }
 
+/// The nodes, the one tried first and the policy (not the HTTP client's internals).
+impl std::fmt::Debug for HiveClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HiveClient")
+            .field("nodes", &self.nodes)
+            .field("preferred", &self.preferred)
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How one attempt failed.
 enum Failure {
     /// Try the next node.

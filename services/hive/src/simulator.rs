@@ -222,6 +222,7 @@ impl Shared {
     }
 }
 
+#[derive(Debug)]
 pub struct Simulator;
 
 pub struct SimHandle {
@@ -229,6 +230,17 @@ pub struct SimHandle {
     shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Where it listens, what it simulates and whether it still runs (not the chain itself).
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("addr", &self.addr)
+            .field("cfg", &self.shared.cfg)
+            .field("running", &(self.stop.is_some() && !self.task.is_finished()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl SimHandle {

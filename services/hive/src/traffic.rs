@@ -21,6 +21,7 @@ pub struct TrafficConfig {
 }
 
 /// SplitMix64: tiny, fast, and identical everywhere (no dependency on a crate's RNG version).
+#[derive(Debug)]
 pub struct Rng(u64);
 
 impl Rng {

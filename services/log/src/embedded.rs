@@ -68,6 +68,12 @@ pub struct EmbeddedLog {
     db: Arc<Database>,
 }
 
+impl std::fmt::Debug for EmbeddedLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedLog").finish_non_exhaustive()
+    }
+}
+
 fn backend(op: &'static str, topic: &str, e: impl std::fmt::Display) -> LogError {
     LogError::Backend {
         op,

@@ -22,7 +22,7 @@ use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,7 @@ pub const HEADER_FINGERPRINT: &str = "opentoken.schema-fingerprint";
 pub const CONTENT_TYPE: &str = "application/vnd.apache.avro+binary; encoding=single-object";
 
 /// How to reach the broker, and how long to wait for it per call.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KafkaConfig {
     /// `host:port[,host:port]`.
     pub brokers: String,
@@ -45,6 +45,19 @@ pub struct KafkaConfig {
     pub request_timeout: Duration,
     /// Extra librdkafka properties (`security.protocol`, `sasl.*`, ...).
     pub extra: Vec<(String, String)>,
+}
+
+/// The extra properties by name only: their values may be credentials (`sasl.password`).
+impl std::fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let extra: Vec<&str> = self.extra.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("KafkaConfig")
+            .field("brokers", &self.brokers)
+            .field("client_id", &self.client_id)
+            .field("request_timeout", &self.request_timeout)
+            .field("extra", &extra)
+            .finish()
+    }
 }
 
 impl KafkaConfig {
@@ -137,7 +150,7 @@ pub const DEFAULT_TOPICS: &str = include_str!("../../../infra/kafka/topics.json"
 /// Routes librdkafka's logs and errors to `tracing` at levels that mean something here:
 /// reaching the end of a partition is how every read ends (debug), a broker that is away
 /// is an outage the roles wait out (warn).
-#[derive(Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Quiet;
 
 impl ClientContext for Quiet {
@@ -187,6 +200,18 @@ pub struct KafkaLog {
     hints: Mutex<HashMap<String, Consumer_>>,
     /// Maps a single-object Avro record to its schema name, for the headers.
     schema_names: fn(&[u8]) -> Option<&'static str>,
+}
+
+/// The config (credentials hidden by its Debug) and the topics being read, when that lock is
+/// free (never waits: a read may be logging while it holds it); not the clients.
+impl std::fmt::Debug for KafkaLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let reading: Option<BTreeSet<String>> = self.readers.try_lock().ok().map(|r| r.keys().cloned().collect());
+        f.debug_struct("KafkaLog")
+            .field("cfg", &self.cfg)
+            .field("reading", &reading)
+            .finish_non_exhaustive()
+    }
 }
 
 fn unavailable(op: &'static str, topic: &str, e: impl std::fmt::Display) -> LogError {

@@ -69,6 +69,14 @@ pub struct EmbeddedStore {
     keep_snapshots: usize,
 }
 
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore")
+            .field("keep_snapshots", &self.keep_snapshots)
+            .finish_non_exhaustive()
+    }
+}
+
 fn err<E: Into<redb::Error>>(op: &'static str) -> impl Fn(E) -> StoreError {
     move |e| StoreError::backend(op, e.into())
 }

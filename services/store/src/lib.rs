@@ -246,6 +246,14 @@ pub struct ModuleKv<'a> {
     pub module: &'a str,
 }
 
+impl std::fmt::Debug for ModuleKv<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModuleKv")
+            .field("module", &self.module)
+            .finish_non_exhaustive()
+    }
+}
+
 impl opentoken_core::KvSource for ModuleKv<'_> {
     fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
         self.store.get(self.module, key).map_err(|e| e.to_string())

@@ -16,6 +16,17 @@ pub struct ModuleHarness<M: Module> {
     pub state: ModuleState,
 }
 
+/// The module by name and the state by size (modules need not be Debug).
+impl<M: Module> std::fmt::Debug for ModuleHarness<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModuleHarness")
+            .field("module", &self.module.name())
+            .field("chain", &self.spec.name)
+            .field("state_keys", &self.state.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<M: Module> ModuleHarness<M> {
     /// Applies the module's genesis for `spec`.
     pub fn new(module: M, spec: ChainSpec) -> Self {

@@ -18,6 +18,7 @@ use std::sync::Arc;
 /// chron work and checkpoints. Only the blocks are made up: op `i` of a block sits at
 /// position `(block, i, 0)` with txid [`TestNet::txid`], and the block's time is
 /// [`block_time`].
+#[derive(Debug)]
 pub struct TestNet {
     engine: Engine,
     genesis: Output,

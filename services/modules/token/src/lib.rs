@@ -77,6 +77,7 @@ const ROUTES: &[Route] = &[
 ];
 
 /// The module. Stateless itself: all it needs besides the state is its validated config.
+#[derive(Debug)]
 pub struct TokenModule {
     cfg: TokenConfig,
 }

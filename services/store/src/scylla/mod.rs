@@ -75,6 +75,13 @@ pub struct ScyllaStore {
     crash: CrashHook,
 }
 
+/// The session and statements are the driver's; nothing here helps a diagnosis but the name.
+impl std::fmt::Debug for ScyllaStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScyllaStore").finish_non_exhaustive()
+    }
+}
+
 /// A call's work on the store's runtime.
 type Job<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>;
 
