@@ -16,13 +16,14 @@
 use std::sync::LazyLock;
 use thiserror::Error;
 
+mod bounded;
 mod records;
 mod report;
 pub mod single_object;
 pub mod value;
 
 pub use report::{ModuleHash, Report, REPORT_SIGNING_DOMAIN};
-pub use single_object::SingleObjectCodec;
+pub use single_object::{SingleObjectCodec, MAX_RECORD_BYTES};
 
 use opentoken_core::{BlockRecord, EventRecord, Message, ModuleCheckpoint, OpStatus};
 
@@ -39,6 +40,12 @@ pub enum CodecError {
         fingerprint: u64,
         known: Vec<u64>,
     },
+    #[error("{what}: {len} bytes is more than the {max} bytes any opentoken record may have; the data is not an opentoken record")]
+    TooLarge { what: &'static str, len: usize, max: usize },
+    #[error(
+        "{what}: {detail}; the record is corrupt or forged, and was refused before decoding allocated anything for it"
+    )]
+    Oversized { what: &'static str, detail: String },
     #[error("{what}: Avro datum does not decode with its writer schema: {detail}; the record is corrupt")]
     Avro { what: &'static str, detail: String },
     #[error("{what}: {count} bytes left after the Avro datum; the record is corrupt or framed wrongly")]

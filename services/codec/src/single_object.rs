@@ -24,6 +24,13 @@ pub const HEADER_LEN: usize = 10;
 /// is anywhere near 64 MiB (a Hive block is at most 2 MiB).
 pub const MAX_ALLOCATION_BYTES: usize = 64 * 1024 * 1024;
 
+/// The largest single-object record [`SingleObjectCodec::decode`] accepts. A Hive block is
+/// at most 2 MiB, and a record holds at most the routed operations of one block (a message
+/// batch, a span of messages; Kafka's default record limit is 1 MiB); so a record larger
+/// than this is not one of ours, and refusing it bounds what decoding it could allocate
+/// (apache-avro's `Value`s take a few dozen bytes per encoded byte at worst).
+pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+
 static ALLOCATION_LIMIT: Once = Once::new();
 
 /// Appended behind the datum while decoding; see [`SingleObjectCodec::decode`].
@@ -143,11 +150,20 @@ impl SingleObjectCodec {
     }
 
     /// Decodes a single-object encoded record into a value of the current schema, resolving
-    /// it from its writer schema when that is an older one. Never panics on any input.
+    /// it from its writer schema when that is an older one. Never panics on any input, and
+    /// allocates at most a small multiple of the record's size (at most
+    /// [`MAX_RECORD_BYTES`]) whatever lengths the record claims.
     pub fn decode(&self, bytes: &[u8]) -> Result<Value, CodecError> {
         let what = self.what;
         if bytes.len() < HEADER_LEN {
             return Err(CodecError::TooShort { what, len: bytes.len() });
+        }
+        if bytes.len() > MAX_RECORD_BYTES {
+            return Err(CodecError::TooLarge {
+                what,
+                len: bytes.len(),
+                max: MAX_RECORD_BYTES,
+            });
         }
         if bytes[..2] != MAGIC {
             return Err(CodecError::NotSingleObject {
@@ -164,6 +180,9 @@ impl SingleObjectCodec {
             known: self.known_fingerprints(),
         })?;
         limit_allocations();
+        // Every length and item count must fit in the bytes that follow it, before
+        // apache-avro reserves memory for it.
+        crate::bounded::check(what, writer, &bytes[HEADER_LEN..])?;
         // apache-avro turns an end of input inside a union index, a boolean or a string into
         // a null instead of an error (a leniency for files), which would let a truncated
         // record decode as a different one. Decode from the datum plus one sentinel byte: a

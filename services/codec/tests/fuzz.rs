@@ -91,5 +91,5 @@ fn huge_length_prefix_is_an_error_not_an_allocation() {
     let mut m = message_codec().fingerprint().to_le_bytes().to_vec();
     m.splice(0..0, [0xC3, 0x01]);
     m.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40]); // ~2^47 bytes
-    assert!(matches!(decode_message(&m), Err(CodecError::Avro { .. })));
+    assert!(matches!(decode_message(&m), Err(CodecError::Oversized { .. })));
 }
