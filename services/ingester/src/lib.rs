@@ -2,10 +2,13 @@
 //!
 //! It reads irreversible blocks from Hive (batches of up to 1000), decodes every operation
 //! once, routes it to its module and publishes one record per block per module topic
-//! (runs of blocks without ops for a module are coalesced into one range record). It
-//! resumes from what the topics already hold and never publishes a block a topic already
-//! has; on a log without cross-topic atomicity the processors also skip duplicates by
-//! block number, so a crash between topics loses and doubles nothing.
+//! (runs of blocks without ops for a module are coalesced into one range record). Each
+//! topic is published from its own head: the end of the gapless run of blocks it holds
+//! ([`heads`]), re-derived from the log at start, and moved only by an append that
+//! succeeded. A failed append is therefore retried from the same blocks, and on a log
+//! without atomic appends what landed of it becomes a duplicate (or a record stranded past
+//! a lost one, superseded by the retry); processors skip both by block number, so a crash
+//! or a failure mid-append loses and doubles nothing, and leaves no gap.
 
 use opentoken_core::router::{RouteTable, Router};
 use opentoken_core::{Block, BlockRecord, ChainPos, ChainSpec, RoutedOp};
@@ -19,12 +22,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
+mod heads;
+
 #[derive(Debug, Error)]
 pub enum IngestError {
     #[error(transparent)]
     Log(#[from] LogError),
     #[error(
-        "last record of topic {topic} cannot be decoded: {detail}; the topic was written by an incompatible version"
+        "a record at the end of topic {topic} cannot be decoded: {detail}; the topic was written by an incompatible version"
     )]
     Decode { topic: String, detail: String },
     #[error("block {num} does not link to block {prev_num}: its previous is {got}, expected {expected}; the Hive API node serves another chain — check --hive-api")]
@@ -76,6 +81,19 @@ pub struct Publisher {
     last_id: Option<(u64, String)>,
 }
 
+/// Where each topic stands and the modules routed to; the log is skipped.
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let modules: Vec<&str> = self.tables.iter().map(|t| t.module_name()).collect();
+        f.debug_struct("Publisher")
+            .field("chain", &self.spec.name)
+            .field("modules", &modules)
+            .field("heads", &self.heads)
+            .field("last_id", &self.last_id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Publisher {
     pub fn open(
         spec: Arc<ChainSpec>,
@@ -86,16 +104,13 @@ impl Publisher {
         let mut last_id: Option<(u64, String)> = None;
         for t in &tables {
             let topic = spec.ops_topic(t.module_name());
-            let last = match log.last(&topic)? {
-                Some(r) => {
-                    let rec = opentoken_codec::decode_block_record(&r.value).map_err(|e| IngestError::Decode {
-                        topic: topic.clone(),
-                        detail: e.to_string(),
-                    })?;
-                    if last_id.as_ref().is_none_or(|(b, _)| rec.last_block < *b) {
-                        last_id = Some((rec.last_block, rec.block_id.clone()));
+            // Not the last record: the end of the gapless run (see `heads`).
+            let last = match heads::topic_head(log.as_ref(), &topic)? {
+                Some(head) => {
+                    if last_id.as_ref().is_none_or(|(b, _)| head.last_block < *b) {
+                        last_id = Some((head.last_block, head.block_id.clone()));
                     }
-                    Some(rec.last_block)
+                    Some(head.last_block)
                 }
                 None => None,
             };
@@ -297,7 +312,11 @@ pub async fn run(
             Ok(p) => p,
             Err(e) => {
                 let wait = next_wait(&mut backoff);
-                telemetry.set_not_ready("ingester", format!("Hive API unavailable: {e}"));
+                telemetry.set_not_ready_with_detail(
+                    "ingester",
+                    "Hive API unavailable; retrying (the error is in the node's log; check --hive-api)",
+                    &e,
+                );
                 tracing::warn!(error = %e, "Hive API unavailable; retrying in {:?}", wait);
                 sleep_or_cancelled(&stop, wait).await;
                 continue;
@@ -327,7 +346,11 @@ pub async fn run(
             Ok(b) => b,
             Err(e) => {
                 let wait = next_wait(&mut backoff);
-                telemetry.set_not_ready("ingester", format!("fetching blocks from {next}: {e}"));
+                telemetry.set_not_ready_with_detail(
+                    "ingester",
+                    format!("fetching blocks from {next} failed; retrying (the error is in the node's log; check --hive-api)"),
+                    &e,
+                );
                 tracing::warn!(error = %e, next, "block fetch failed; retrying in {:?}", wait);
                 sleep_or_cancelled(&stop, wait).await;
                 continue;
@@ -364,7 +387,11 @@ pub async fn run(
             // move, so the same blocks are appended again.
             Err(IngestError::Log(e)) => {
                 let wait = next_wait(&mut backoff);
-                telemetry.set_not_ready("ingester", format!("log unavailable: {e}"));
+                telemetry.set_not_ready_with_detail(
+                    "ingester",
+                    "log unavailable; retrying (the error is in the node's log; check the broker or the data directory)",
+                    &e,
+                );
                 tracing::warn!(error = %e, "log append failed; retrying in {:?}", wait);
                 sleep_or_cancelled(&stop, wait).await;
             }

@@ -5,7 +5,8 @@
 //! committed block are skipped, which makes duplicate publication by the ingester harmless.
 //!
 //! The rooms: [`cursor`] reads the ops topics, [`messages`] is the cross-process message
-//! protocol, [`checkpoints`] republishes committed checkpoints for a checkpointer elsewhere,
+//! protocol, [`validate`] refuses records that cannot be ours before anything of them is
+//! applied, [`checkpoints`] republishes committed checkpoints for a checkpointer elsewhere,
 //! and this file drives the engine block by block and group-commits its output.
 
 mod checkpoints;
@@ -14,6 +15,7 @@ mod error;
 mod messages;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 pub use error::ProcessorError;
 pub use messages::MessageLinks;
@@ -100,6 +102,25 @@ pub struct Processor {
     outbox: Vec<opentoken_core::Message>,
     /// `(through_block, quiet_through)` last published per downstream pair.
     published: BTreeMap<(String, String), (u64, u64)>,
+}
+
+/// The engine, where each topic is read and what waits to be committed or published, by
+/// count; the log, store and telemetry are skipped.
+impl std::fmt::Debug for Processor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cursors: Vec<(&str, u64)> = self.cursors.iter().map(|c| (c.topic.as_str(), c.offset)).collect();
+        f.debug_struct("Processor")
+            .field("engine", &self.engine)
+            .field("cursors", &cursors)
+            .field("cfg", &self.cfg)
+            .field("blocks_since_commit", &self.blocks_since_commit)
+            .field("uncommitted_statuses", &self.uncommitted.statuses.len())
+            .field("unpublished_checkpoints", &self.unpublished.len())
+            .field("snapshots", &self.snapshots)
+            .field("outbox", &self.outbox.len())
+            .field("published", &self.published)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Processor {
@@ -242,20 +263,13 @@ impl Processor {
                     break;
                 }
             }
-            // Every cursor now holds a record ending at or after `next`.
+            self.skip_stranded(next)?;
+            // Every cursor now starts with a record that covers `next`.
             let mut ops: BTreeMap<&str, &[RoutedOp]> = BTreeMap::new();
             let mut idle_until = u64::MAX;
             let mut timestamp = 0;
             for (c, slot) in self.cursors.iter().zip(self.engine.slots()) {
                 let Some(r) = c.queue.front() else { break };
-                if r.block_num > next {
-                    return Err(ProcessorError::Gap {
-                        topic: c.topic.clone(),
-                        offset: c.offset,
-                        expected: next,
-                        got: r.block_num,
-                    });
-                }
                 if r.ops.is_empty() {
                     idle_until = idle_until.min(r.last_block);
                 } else {

@@ -17,6 +17,9 @@ pub struct MessageLinks {
     pub upstreams: Vec<String>,
     /// `(module here, module elsewhere)` pairs a batch is published for after each span.
     pub downstreams: Vec<(String, String)>,
+    /// `(module elsewhere, module here)` pairs: the only batches a messages topic here may
+    /// hold (anything else on it is refused).
+    pub senders: Vec<(String, String)>,
 }
 
 impl MessageLinks {
@@ -31,8 +34,11 @@ impl MessageLinks {
             for t in m.targets() {
                 let known = all.iter().any(|o| o.module_name() == *t);
                 match (is_local(name), is_local(t)) {
-                    (false, true) if !links.upstreams.iter().any(|u| u == name) => {
-                        links.upstreams.push(name.to_string())
+                    (false, true) => {
+                        if !links.upstreams.iter().any(|u| u == name) {
+                            links.upstreams.push(name.to_string());
+                        }
+                        links.senders.push((name.to_string(), t.to_string()));
                     }
                     (true, false) if known => links.downstreams.push((name.to_string(), t.to_string())),
                     _ => {}
@@ -78,11 +84,14 @@ impl Processor {
     }
 
     /// Reads new batches addressed to this processor's modules. Messages already delivered
-    /// (emitted before the committed block) and repeated batches are dropped.
+    /// (emitted before the committed block) and repeated batches are dropped; a batch that
+    /// cannot be ours (`validate::message_batch`) stops the processor before any of it is
+    /// used.
     pub(crate) fn read_inbox(&mut self) -> Result<(), ProcessorError> {
-        if self.cfg.links.as_ref().is_none_or(|l| l.upstreams.is_empty()) {
-            return Ok(());
-        }
+        let senders = match &self.cfg.links {
+            Some(l) if !l.upstreams.is_empty() => l.senders.clone(),
+            _ => return Ok(()),
+        };
         let done = self.last_block().unwrap_or(0);
         let names: Vec<String> = self
             .engine
@@ -95,18 +104,24 @@ impl Processor {
             loop {
                 let from = self.inbox.offsets.get(&topic).copied().unwrap_or(0);
                 let recs = self.log.read(&topic, from, 1000)?;
-                let Some(last) = recs.last() else { break };
-                self.inbox.offsets.insert(topic.clone(), last.offset + 1);
+                if recs.is_empty() {
+                    break;
+                }
                 for r in &recs {
                     let b = opentoken_codec::decode_message_batch(&r.value).map_err(|e| ProcessorError::Decode {
                         topic: topic.clone(),
                         offset: r.offset,
                         detail: e.to_string(),
                     })?;
+                    crate::validate::message_batch(&b, &name, &senders).map_err(|reason| ProcessorError::Refused {
+                        topic: topic.clone(),
+                        offset: r.offset,
+                        reason,
+                    })?;
                     let seen = self.inbox.seen_through.get(&b.from).copied();
                     for m in b.messages {
                         let fresh = seen.is_none_or(|s| m.pos.block > s) && m.pos.block + 1 > done;
-                        if fresh && m.to == name && m.pos.block <= b.through_block {
+                        if fresh {
                             self.inbox.buffered.entry(m.pos.block).or_default().push(m);
                         }
                     }
@@ -114,6 +129,8 @@ impl Processor {
                     self.inbox.seen_through.insert(b.from.clone(), through);
                     let k = self.inbox.known.entry(b.from).or_insert(0);
                     *k = (*k).max(b.through_block.max(b.quiet_through));
+                    // Past a batch only once it is used: a refused one stays the next.
+                    self.inbox.offsets.insert(topic.clone(), r.offset + 1);
                 }
             }
         }
@@ -136,14 +153,18 @@ impl Processor {
         if slot.module.sends_on_messages() && self.cfg.links.as_ref().is_some_and(|l| !l.upstreams.is_empty()) {
             return through;
         }
-        let c = &self.cursors[i];
-        let next_op = c
-            .queue
-            .iter()
-            .find(|r| !r.ops.is_empty() && r.block_num > through)
-            .map(|r| r.block_num)
-            .or_else(|| c.queue.back().map(|r| r.last_block.max(through) + 1))
-            .unwrap_or(through + 1);
+        // Only records that follow `through` without a gap say anything about the next
+        // blocks: a block missing before a stranded record may hold ops.
+        let mut covered = through;
+        let mut next_op = None;
+        for r in self.cursors[i].gapless_after(through) {
+            if !r.ops.is_empty() && r.block_num > through {
+                next_op = Some(r.block_num);
+                break;
+            }
+            covered = covered.max(r.last_block);
+        }
+        let next_op = next_op.unwrap_or(covered + 1);
         let next_due = slot.module.next_due(&slot.state, through).unwrap_or(u64::MAX);
         next_op.min(next_due).saturating_sub(1).max(through)
     }

@@ -187,6 +187,37 @@ fn a_gap_in_the_topic_is_an_error_naming_the_block() {
         ),
         "{err}"
     );
+    // The ingester publishes a lost block again: the gap is waited out, not fatal.
+    assert!(opentoken_lifecycle::Transient::is_transient(&err));
+}
+
+#[test]
+fn records_stranded_past_a_lost_block_are_dropped_once_it_is_published_again() {
+    let e = env();
+    // Block 4 was lost by a failed append that landed 5 and 6; the ingester then
+    // published again from 4.
+    append(&e, &[rec(1, 3, &[]), rec(5, 5, &["a"]), rec(6, 6, &["b"])]);
+    let mut p = open(&e, 10, None);
+    assert!(matches!(
+        p.step(),
+        Err(ProcessorError::Gap {
+            expected: 4,
+            got: 5,
+            ..
+        })
+    ));
+    append(
+        &e,
+        &[
+            rec(4, 4, &["a"]),
+            rec(5, 5, &["a"]),
+            rec(6, 6, &["b"]),
+            rec(7, 7, &["b"]),
+        ],
+    );
+    assert_eq!(drain(&mut p), Step::Idle);
+    assert_eq!(p.last_block(), Some(7));
+    assert_eq!((count(&e, "a"), count(&e, "b")), (2, 2), "every block once");
 }
 
 #[test]
