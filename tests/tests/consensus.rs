@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 const NODES: [(&str, u64); 3] = [("node-a", 40_000), ("node-b", 35_000), ("node-c", 25_000)];
 const INTERVAL: u64 = 20;
 
-/// The devnet chain with checkpoints every 20 blocks, a 20-block report window and the three
-/// nodes as the genesis runners, holding 40/35/25 % of the governance stake: any two of the
-/// bigger ones are > 2/3, the smallest can be wrong without stopping finality.
+/// The devnet chain with checkpoints every 20 blocks, a 20-block report window, local node
+/// addresses allowed and the three nodes as the genesis runners, holding 40/35/25 % of the
+/// governance stake: any two of the bigger ones are > 2/3, the smallest can be wrong without
+/// stopping finality.
 fn write_spec(dir: &Path) -> PathBuf {
     let mut spec: Value =
         serde_json::from_str(&std::fs::read_to_string(devnet_spec_path()).expect("devnet spec")).expect("json");
@@ -28,6 +29,8 @@ fn write_spec(dir: &Path) -> PathBuf {
     }
     spec["modules"]["nodes"] = serde_json::json!({
         "report_window": INTERVAL,
+        // The nodes run on 127.0.0.1: register and fetch snapshots there (devnet only).
+        "allow_private_domains": true,
         "genesis": {"runners": NODES.iter().map(|n| n.0).collect::<Vec<_>>()}
     });
     let path = dir.join("chain.json");

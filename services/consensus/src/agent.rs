@@ -8,6 +8,7 @@ use crate::decide::{AgentState, Broadcast, Confirmed, FinalityAction, Identity, 
 use crate::error::AgentError;
 use crate::fetch::SnapshotFetcher;
 use crate::nodes_source::NodesSource;
+use crate::peer_fetch::{PeerFetchPolicy, PeerFetcher};
 use crate::recovery::{lock, take_handover, Handover, RecoverySlot};
 use crate::status::{consensus_document, divergence};
 use opentoken_checkpointer::NodeKey;
@@ -31,6 +32,8 @@ pub struct AgentConfig {
     pub modules: Vec<String>,
     /// Time between ticks (a failing tick waits 2x that, doubling up to 64x).
     pub poll: Duration,
+    /// Bounds on fetching a snapshot from a peer when out of consensus.
+    pub peer_fetch: PeerFetchPolicy,
 }
 
 /// Everything an [`Agent`] is built from.
@@ -51,6 +54,21 @@ pub struct AgentParts {
     pub recovery: Option<RecoverySlot>,
 }
 
+/// The ed25519 key shows as its public half and the active key as its public key (their own
+/// Debug impls); the log and telemetry are skipped.
+impl std::fmt::Debug for AgentParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentParts")
+            .field("chain", &self.spec.name)
+            .field("config", &self.config)
+            .field("nodes", &self.nodes)
+            .field("key", &self.key)
+            .field("broadcaster", &self.broadcaster)
+            .field("recovery", &self.recovery.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 pub struct Agent {
     spec: Arc<ChainSpec>,
     cfg: AgentConfig,
@@ -63,6 +81,21 @@ pub struct Agent {
     http: reqwest::Client,
     snapshots: SnapshotFetcher,
     state: AgentState,
+}
+
+/// As [`AgentParts`], plus the agent's decision state.
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("chain", &self.spec.name)
+            .field("config", &self.cfg)
+            .field("nodes", &self.nodes)
+            .field("key", &self.key)
+            .field("broadcaster", &self.bc)
+            .field("recovery", &self.recovery.is_some())
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Agent {
@@ -89,11 +122,13 @@ impl Agent {
         };
         let state = AgentState::new(identity, report_window, recovery.is_some());
         let snapshots = SnapshotFetcher {
-            spec: spec.clone(),
-            modules: cfg.modules.clone(),
+            peers: PeerFetcher {
+                spec: spec.clone(),
+                modules: cfg.modules.clone(),
+                policy: cfg.peer_fetch.clone(),
+            },
             account: cfg.account.clone(),
             log: log.clone(),
-            http: http.clone(),
         };
         Ok(Self {
             spec,

@@ -36,6 +36,20 @@ pub struct Broadcaster {
     pub expiration_secs: u64,
 }
 
+/// The active key shows as its public key only ([`PrivateKey`]'s Debug): a logged
+/// broadcaster must not hand out the node account's funds.
+impl std::fmt::Debug for Broadcaster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broadcaster")
+            .field("account", &self.account)
+            .field("key", &self.key)
+            .field("chain_id", &hex::encode(self.chain_id))
+            .field("expiration_secs", &self.expiration_secs)
+            .field("client", &self.client)
+            .finish()
+    }
+}
+
 impl Broadcaster {
     pub fn new(client: Arc<HiveClient>, account: String, key: PrivateKey, chain_id: [u8; 32]) -> Self {
         Self {
@@ -81,5 +95,24 @@ impl Broadcaster {
             expiration,
             head: dgp.head_block_number,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_public_key_and_never_the_active_key() {
+        let secret = [0x3c; 32];
+        let key = PrivateKey::from_secret(secret).expect("scalar");
+        let wif = key.to_wif();
+        let public = key.public().to_string();
+        let client = Arc::new(HiveClient::new(vec!["http://127.0.0.1:1".into()]).expect("client"));
+        let bc = Broadcaster::new(client, "alice".into(), key, [0; 32]);
+        let shown = format!("{bc:?} {bc:#?}");
+        assert!(shown.contains("alice") && shown.contains(&public), "{shown}");
+        assert!(!shown.contains(&wif), "{shown}");
+        assert!(!shown.contains(&hex::encode(secret)), "{shown}");
     }
 }

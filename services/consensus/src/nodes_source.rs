@@ -15,6 +15,16 @@ pub enum NodesSource {
     Api(String),
 }
 
+/// The API's URL; the store is a trait object and shows as a name.
+impl std::fmt::Debug for NodesSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodesSource::Store(_) => f.write_str("NodesSource::Store"),
+            NodesSource::Api(url) => f.debug_tuple("NodesSource::Api").field(url).finish(),
+        }
+    }
+}
+
 impl NodesSource {
     /// The store, where there is one (it also holds this node's own snapshots).
     pub fn store(&self) -> Option<&Arc<dyn Store>> {

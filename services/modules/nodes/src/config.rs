@@ -33,6 +33,12 @@ pub struct NodesConfig {
     /// op's block, so an old signed registration cannot be replayed much later.
     #[serde(default = "default_pop_max_age")]
     pub pop_max_age: u64,
+    /// Accept `node_add` domains naming `localhost` or an IP literal in a non-public range
+    /// (loopback, private, link-local, ...), and let the consensus agent fetch snapshots
+    /// from such addresses. Only for devnets, whose nodes run on 127.0.0.1: elsewhere a
+    /// free registration would point recovering nodes at their own private network.
+    #[serde(default)]
+    pub allow_private_domains: bool,
     #[serde(default)]
     pub genesis: NodesGenesis,
 }
@@ -67,6 +73,7 @@ impl Default for NodesConfig {
             min_runners: default_min_runners(),
             reward_per_win: 0,
             pop_max_age: default_pop_max_age(),
+            allow_private_domains: false,
             genesis: NodesGenesis::default(),
         }
     }
@@ -172,6 +179,7 @@ mod tests {
             (100, 25, 9, 0, 1200)
         );
         assert!(c.genesis.runners.is_empty());
+        assert!(!c.allow_private_domains, "private domains are a devnet opt-in");
     }
 
     #[test]
@@ -193,10 +201,11 @@ mod tests {
     fn good_section_parses() {
         let c = NodesConfig::from_spec(&spec(Some(json!({
             "report_window": 50, "max_runners": 5, "min_runners": 3, "reward_per_win": 7,
-            "pop_max_age": 10, "genesis": {"runners": ["alice", "bob"]}
+            "pop_max_age": 10, "allow_private_domains": true, "genesis": {"runners": ["alice", "bob"]}
         }))))
         .unwrap();
         assert_eq!(c.report_window, 50);
+        assert!(c.allow_private_domains);
         assert_eq!(c.genesis.runners, vec!["alice", "bob"]);
     }
 
@@ -219,6 +228,7 @@ mod tests {
             ),
             (json!({"report_window": -1}), "invalid"),
             (json!({"report_window": "5"}), "invalid"),
+            (json!({"allow_private_domains": "yes"}), "invalid"),
         ];
         for (cfg, needle) in cases {
             match NodesConfig::from_spec(&spec(Some(cfg.clone()))) {

@@ -34,9 +34,11 @@
 //! They decide; `apply` evolves the state through the typed reads and writes of `state`, and
 //! `describe` writes the feed line. This file routes inputs to them.
 
+pub mod address;
 mod apply;
 pub mod config;
 mod describe;
+pub mod domain;
 pub mod events;
 mod gov_mirror;
 pub mod keys;
@@ -89,6 +91,7 @@ pub const MAX_DOMAIN_CHARS: usize = 256;
 pub const MAX_VERSION_CHARS: usize = 64;
 
 /// The module. Stateless itself: all it needs besides the state is its validated config.
+#[derive(Debug)]
 pub struct NodesModule {
     cfg: NodesConfig,
     /// The spec's checkpoint interval, for `next_due_block` (which gets no spec).

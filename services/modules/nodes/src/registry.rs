@@ -1,6 +1,7 @@
 //! Registration: `node_add` (register, re-register or update the signer's node, with proofs
 //! of possession of its report key and optional multi-sig key) and `node_delete`.
 
+use crate::domain::parse_domain;
 use crate::parse::{clamped, describe, hex_field, preview, str_field, u64_field, Payload};
 use crate::signing::node_add_signing_bytes;
 use crate::state::{corrupt, StateReader};
@@ -9,28 +10,11 @@ use ed25519_dalek::VerifyingKey;
 use opentoken_core::{OpContext, Reject, RejectCode};
 use sha2::{Digest, Sha256};
 
-/// Checks an API URL: `http(s)://` plus at least one character, printable ASCII without
-/// spaces, no trailing slash (clients append paths), at most [`MAX_DOMAIN_CHARS`].
-fn check_domain(domain: &str) -> Result<(), Reject> {
-    let fail = |why: &str| Err(Reject::field(format!("`domain` {why}, got {:?}", preview(domain))));
-    if domain.is_empty() {
-        return fail("must not be empty");
-    }
-    if domain.len() > MAX_DOMAIN_CHARS {
-        return fail(&format!("must be at most {MAX_DOMAIN_CHARS} characters"));
-    }
-    if !domain.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-        return fail("must be printable ASCII without spaces (a URL)");
-    }
-    let rest = domain
-        .strip_prefix("https://")
-        .or_else(|| domain.strip_prefix("http://"));
-    match rest {
-        None => fail("must start with http:// or https://"),
-        Some("") => fail("must name a host after the scheme"),
-        Some(_) if domain.ends_with('/') => fail("must not end with '/'"),
-        Some(_) => Ok(()),
-    }
+/// Checks an API URL by the rules of [`crate::domain`]: peers will fetch snapshots from it.
+fn check_domain(domain: &str, allow_private: bool) -> Result<(), Reject> {
+    parse_domain(domain, MAX_DOMAIN_CHARS, allow_private)
+        .map(|_| ())
+        .map_err(|why| Reject::field(format!("`domain` {why}, got {:?}", preview(domain))))
 }
 
 impl NodesModule {
@@ -44,7 +28,7 @@ impl NodesModule {
         read: &StateReader<'_>,
     ) -> Result<Vec<NodesEvent>, Reject> {
         let domain = str_field(payload, "domain")?;
-        check_domain(domain)?;
+        check_domain(domain, self.cfg.allow_private_domains)?;
         let bid_rate = clamped(payload, "bidRate", 1, 1000, 500)?;
         let dm = clamped(payload, "dm", 1, 10000, 10000)?;
         let ds = clamped(payload, "ds", 0, 10000, 0)?;
