@@ -101,7 +101,8 @@ fn sigkill_at_random_moments_changes_nothing() {
     {
         use redb::ReadableTable;
         let db = redb::Database::open(work.dir("victim").join("opentoken.redb")).unwrap();
-        let table: redb::TableDefinition<'_, (&str, u64), [u8; 32]> = redb::TableDefinition::new("opentoken_checkpoints");
+        let table: redb::TableDefinition<'_, (&str, u64), [u8; 32]> =
+            redb::TableDefinition::new("opentoken_checkpoints");
         let tx = db.begin_write().unwrap();
         {
             let mut t = tx.open_table(table).unwrap();

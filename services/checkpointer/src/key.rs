@@ -1,4 +1,6 @@
-//! The node's ed25519 report key: created on first start, kept in a 0600 file, never logged.
+//! The node's ed25519 report key: created on first start, kept in a 0600 file, never logged;
+//! and the 0600 rule itself ([`read_secret_file`]), which every key file the node reads
+//! (also the Hive active key's) goes through.
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use std::fs;
@@ -14,12 +16,60 @@ pub enum KeyError {
     Create { path: PathBuf, source: std::io::Error },
     #[error("node key {path} is not 64 hex characters; restore it from your backup or remove it to create a new key (the new key must then be registered again)")]
     Malformed { path: PathBuf },
-    #[error("node key {path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}`")]
-    TooOpen { path: PathBuf, mode: u32 },
+    #[error("{what} {path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}`")]
+    TooOpen {
+        what: &'static str,
+        path: PathBuf,
+        mode: u32,
+    },
+    #[error("cannot read {what} {path}: {source}")]
+    ReadSecret {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Reads a file holding a secret (`what` names it in errors), refusing one that group or
+/// others may read: a key readable by other accounts on the machine is a key to replace,
+/// so the node does not start with it until the operator has fixed the mode.
+pub fn read_secret_file(path: &Path, what: &'static str) -> Result<String, KeyError> {
+    refuse_open_mode(path, what)?;
+    fs::read_to_string(path).map_err(|source| KeyError::ReadSecret {
+        what,
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// `TooOpen` when group or others have any access to `path` (unix; elsewhere no check).
+fn refuse_open_mode(path: &Path, what: &'static str) -> Result<(), KeyError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)
+            .map_err(|source| KeyError::ReadSecret {
+                what,
+                path: path.to_path_buf(),
+                source,
+            })?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(KeyError::TooOpen {
+                what,
+                path: path.to_path_buf(),
+                mode: mode & 0o777,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, what);
+    Ok(())
 }
 
 /// Cloned only within the process (a role that retries its start needs it again); it has no
-/// Debug or Display, so it cannot end up in a log line.
+/// Display and its Debug shows only the public key, so the secret cannot end up in a log line.
 #[derive(Clone)]
 pub struct NodeKey {
     signing: SigningKey,
@@ -37,23 +87,7 @@ impl NodeKey {
     pub fn load_or_create(path: &Path) -> Result<Self, KeyError> {
         match fs::read_to_string(path) {
             Ok(text) => {
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    let mode = fs::metadata(path)
-                        .map_err(|source| KeyError::Read {
-                            path: path.to_path_buf(),
-                            source,
-                        })?
-                        .permissions()
-                        .mode();
-                    if mode & 0o077 != 0 {
-                        return Err(KeyError::TooOpen {
-                            path: path.to_path_buf(),
-                            mode: mode & 0o777,
-                        });
-                    }
-                }
+                refuse_open_mode(path, "node key")?;
                 let bytes = hex::decode(text.trim()).map_err(|_| KeyError::Malformed {
                     path: path.to_path_buf(),
                 })?;
@@ -137,6 +171,15 @@ mod tests {
         assert!(!format!("{k1:?}").contains(&fs::read_to_string(&path).unwrap()));
     }
 
+    #[test]
+    fn debug_shows_the_public_key_and_never_the_seed() {
+        let seed = [0x5a; 32];
+        let k = NodeKey::from_seed(seed);
+        let shown = format!("{k:?} {k:#?}");
+        assert!(shown.contains(&k.public_hex()), "{shown}");
+        assert!(!shown.contains(&hex::encode(seed)), "{shown}");
+    }
+
     #[cfg(unix)]
     #[test]
     fn refuses_world_readable_and_malformed() {
@@ -151,5 +194,32 @@ mod tests {
         ));
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         assert!(matches!(NodeKey::load_or_create(&path), Err(KeyError::TooOpen { .. })));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_file_open_to_others_is_refused_naming_it_and_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("active.key");
+        fs::write(&path, "5Jsecret\n").unwrap();
+        for mode in [0o640, 0o604, 0o644] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+            let e = read_secret_file(&path, "Hive active key file").expect_err("too open");
+            let text = e.to_string();
+            assert!(
+                text.contains("Hive active key file") && text.contains(&path.display().to_string()),
+                "{text}"
+            );
+            assert!(text.contains(&format!("chmod 600 {}", path.display())), "{text}");
+            assert!(!text.contains("5Jsecret"), "{text}");
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_secret_file(&path, "Hive active key file").unwrap(), "5Jsecret\n");
+        let missing = read_secret_file(&dir.path().join("nope"), "Hive active key file").expect_err("missing");
+        assert!(
+            missing.to_string().contains("cannot read Hive active key file"),
+            "{missing}"
+        );
     }
 }

@@ -10,7 +10,7 @@
 pub mod key;
 
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
-pub use key::{KeyError, NodeKey};
+pub use key::{read_secret_file, KeyError, NodeKey};
 use opentoken_codec::{ModuleHash, Report};
 use opentoken_core::{consensus_hash, ChainSpec};
 use opentoken_log::{Log, LogError};
@@ -52,6 +52,25 @@ pub enum HashSource {
         next_offset: u64,
         seen: BTreeMap<u64, BTreeMap<String, [u8; 32]>>,
     },
+}
+
+/// The topic and how far it is read; the store is a trait object and shows as a name.
+impl std::fmt::Debug for HashSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HashSource::Store(_) => f.write_str("HashSource::Store"),
+            HashSource::Topic {
+                topic,
+                next_offset,
+                seen,
+            } => f
+                .debug_struct("HashSource::Topic")
+                .field("topic", topic)
+                .field("next_offset", next_offset)
+                .field("checkpoints_seen", &seen.keys().collect::<Vec<_>>())
+                .finish(),
+        }
+    }
 }
 
 impl HashSource {
@@ -136,6 +155,21 @@ pub struct Checkpointer {
     telemetry: Arc<Telemetry>,
 }
 
+/// Shows the key by its public half only ([`NodeKey`]'s Debug); skips the log and telemetry.
+impl std::fmt::Debug for Checkpointer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checkpointer")
+            .field("chain", &self.spec.name)
+            .field("modules", &self.modules)
+            .field("source", &self.source)
+            .field("key", &self.key)
+            .field("node", &self.node)
+            .field("version", &self.version)
+            .field("last_reported", &self.last_reported)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a checkpointer is made of: the node it reports for and where it reads and writes.
 pub struct CheckpointerParts {
     pub spec: Arc<ChainSpec>,
@@ -150,6 +184,20 @@ pub struct CheckpointerParts {
     /// The software version, named in reports.
     pub version: String,
     pub telemetry: Arc<Telemetry>,
+}
+
+/// Shows the key by its public half only ([`NodeKey`]'s Debug); skips the log and telemetry.
+impl std::fmt::Debug for CheckpointerParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckpointerParts")
+            .field("chain", &self.spec.name)
+            .field("modules", &self.modules)
+            .field("source", &self.source)
+            .field("key", &self.key)
+            .field("node", &self.node)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Checkpointer {

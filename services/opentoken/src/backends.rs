@@ -85,7 +85,12 @@ impl Backends {
 
 /// Opens the backends of `role` (on a blocking thread); with Kafka, creates the topics
 /// first, waiting for the broker if it is not up yet. `None` when stopped while waiting.
-pub(crate) fn open_backends(common: &Common, role: &str, need_store: bool, ctx: &RoleContext) -> Result<Option<Backends>> {
+pub(crate) fn open_backends(
+    common: &Common,
+    role: &str,
+    need_store: bool,
+    ctx: &RoleContext,
+) -> Result<Option<Backends>> {
     let Some(brokers) = &common.kafka_brokers else {
         if common.scylla_uri.is_some() {
             return Err(anyhow!(

@@ -6,7 +6,7 @@ use crate::backends::hive_client;
 use crate::context::{RoleContext, VERSION};
 use anyhow::{anyhow, Result};
 use opentoken_checkpointer::NodeKey;
-use opentoken_consensus::{Agent, AgentConfig, AgentParts, Broadcaster, NodesSource, RecoverySlot};
+use opentoken_consensus::{Agent, AgentConfig, AgentParts, Broadcaster, NodesSource, PeerFetchPolicy, RecoverySlot};
 use opentoken_hive_tx::PrivateKey;
 use opentoken_log::Log;
 use std::sync::Arc;
@@ -14,6 +14,23 @@ use std::time::Duration;
 
 /// Time between the agent's rounds.
 const AGENT_POLL: Duration = Duration::from_millis(500);
+
+/// `--hive-active-key` as given (WIF). The commands' `*Args` derive Debug, so the key is held
+/// in this wrapper whose Debug never prints it.
+#[derive(Clone)]
+pub(crate) struct ActiveKeyWif(String);
+
+impl From<String> for ActiveKeyWif {
+    fn from(wif: String) -> Self {
+        Self(wif)
+    }
+}
+
+impl std::fmt::Debug for ActiveKeyWif {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
 
 /// The Hive account a node takes part in consensus as, and the active key it signs its
 /// registration and reports with.
@@ -24,14 +41,14 @@ pub(crate) struct HiveIdentity {
 
 impl HiveIdentity {
     /// From `--node-account` and `--hive-active-key`.
-    pub(crate) fn from_wif(account: &str, wif: &str) -> Result<Self> {
+    pub(crate) fn from_wif(account: &str, wif: &ActiveKeyWif) -> Result<Self> {
         if account.is_empty() {
             return Err(anyhow!(
                 "--hive-active-key needs --node-account (the account it is the key of)"
             ));
         }
-        let active_key =
-            PrivateKey::from_wif(wif).map_err(|e| anyhow!("--hive-active-key is not a valid WIF private key: {e}"))?;
+        let active_key = PrivateKey::from_wif(&wif.0)
+            .map_err(|e| anyhow!("--hive-active-key is not a valid WIF private key: {e}"))?;
         Ok(Self {
             account: account.to_string(),
             active_key,
@@ -89,6 +106,8 @@ pub(crate) fn build_agent(
             version: VERSION.to_string(),
             modules,
             poll: AGENT_POLL,
+            // Non-public peers only where the chain lets nodes register them (devnets).
+            peer_fetch: PeerFetchPolicy::for_chain(&ctx.spec)?,
         },
         nodes,
         log,
@@ -97,4 +116,35 @@ pub(crate) fn build_agent(
         telemetry: ctx.telemetry.clone(),
         recovery,
     })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Cli, Cmd};
+    use clap::Parser;
+
+    const WIF: &str = "5JdeC9P7Pbd1uGdFVEsJ41EkEnADbbHGq6p1BwFxm6txNBsQnsw";
+
+    #[test]
+    fn the_active_key_is_not_in_the_debug_of_the_commands_that_take_it() {
+        let run = Cli::try_parse_from(["opentoken", "run", "--node-account", "alice", "--hive-active-key", WIF]);
+        let Ok(Cli {
+            cmd: Cmd::Run(args), ..
+        }) = run
+        else {
+            panic!("run parses");
+        };
+        let shown = format!("{args:?}");
+        assert!(shown.contains("alice") && !shown.contains(WIF), "{shown}");
+        let checkpoint = Cli::try_parse_from(["opentoken", "checkpoint", "--hive-active-key", WIF]);
+        let Ok(Cli {
+            cmd: Cmd::Checkpoint(args),
+            ..
+        }) = checkpoint
+        else {
+            panic!("checkpoint parses");
+        };
+        let shown = format!("{args:?}");
+        assert!(shown.contains("redacted") && !shown.contains(WIF), "{shown}");
+    }
 }

@@ -67,7 +67,7 @@ impl FaultHook {
 
     /// Nothing to inject in this build.
     #[cfg(not(feature = "fault-injection"))]
-    pub fn after_step(&mut self, _processor: &mut Processor) {}
+    pub(crate) fn after_step(&mut self, _processor: &mut Processor) {}
 }
 
 #[cfg(test)]

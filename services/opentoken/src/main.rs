@@ -1,13 +1,17 @@
 //! `opentoken`: one binary, every role a subcommand.
 //!
 //! Layout: `cmd/` holds one file per subcommand (its arguments and its `execute`); the
-//! files beside it are the plumbing the commands share, each with one job: `backends`
+//! files beside it are the plumbing the commands share, each with one job: `active_key`
+//! (the Hive active key from its file or flag), `api_args` (the API's limits as flags),
+//! `backends`
 //! (chain spec, log, store, Hive client), `context` (what every role starts with),
 //! `supervise` (signals, the HTTP servers, retries, the role tasks of one process),
 //! `drive` (the processor's step loop), `consensus` (the consensus agent), `progress`,
 //! `simulator` (the in-process Hive simulator), `fault` (the test-only fault hook) and
 //! `config` (the `--config` file). Commands depend on the plumbing, never on each other.
 
+mod active_key;
+mod api_args;
 mod backends;
 mod cmd;
 mod config;

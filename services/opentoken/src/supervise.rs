@@ -68,13 +68,16 @@ pub(crate) async fn bind_api(addr: SocketAddr) -> Result<tokio::net::TcpListener
         .with_context(|| format!("binding the API to {addr}; is the port in use? (--listen)"))
 }
 
-/// Serves the API until `stop` is cancelled, then lets the requests in flight finish.
+/// Serves the API with `limits` until `stop` is cancelled, then lets the requests in flight
+/// finish. Connections carry their peer address, which the per-client rate limit counts by.
 pub(crate) async fn serve_api(
     state: opentoken_api::ApiState,
+    limits: opentoken_api::ApiLimits,
     listener: tokio::net::TcpListener,
     stop: CancellationToken,
 ) -> Result<()> {
-    axum::serve(listener, opentoken_api::router(state))
+    let app = opentoken_api::router_with(state, &limits).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(stop.cancelled_owned())
         .await
         .context("API server")
@@ -114,7 +117,12 @@ pub(crate) fn with_retry<T, E: Transient + std::fmt::Display>(
     f: impl FnMut() -> Result<T, E>,
 ) -> Result<Option<T>, E> {
     let on_retry = |e: &E, wait| {
-        telemetry.set_not_ready(component, format!("{what}: {e}"));
+        // The error can name a broker or a ScyllaDB URI: `/readyz` is public, the log is not.
+        telemetry.set_not_ready_with_detail(
+            component,
+            format!("{what}: a backend (log or store) is unavailable; retrying (the error is in the node's log)"),
+            e,
+        );
         NODE.log_retries.add(telemetry, 1);
         tracing::warn!(error = %e, "{what} failed; retrying in {wait:?}");
     };
@@ -250,6 +258,51 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(10), supervisor.wait())
             .await
             .expect("the supervisor must not hang once a role failed")
+    }
+
+    /// A broker error naming a URL with credentials, as a client library's might.
+    #[derive(Debug)]
+    struct BrokerAway;
+
+    impl std::fmt::Display for BrokerAway {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("connect to sasl://user:pass@broker.internal:9093 refused")
+        }
+    }
+
+    impl Transient for BrokerAway {
+        fn is_transient(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn a_retried_error_shows_on_readyz_without_its_text() {
+        let telemetry = Telemetry::new();
+        let mut failures = 1;
+        let done = with_retry(
+            "checkpointing",
+            "checkpointer",
+            &telemetry,
+            &CancellationToken::new(),
+            || {
+                if failures > 0 {
+                    failures -= 1;
+                    return Err(BrokerAway);
+                }
+                Ok(())
+            },
+        );
+        assert!(matches!(done, Ok(Some(()))));
+        let reasons = telemetry
+            .readiness()
+            .expect_err("still not ready until the role says so");
+        let text = format!("{reasons:?}");
+        assert!(text.contains("checkpointing") && text.contains("unavailable"), "{text}");
+        assert!(
+            !text.contains("user:pass") && !text.contains("broker.internal"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

@@ -3,11 +3,17 @@
 //! Every role in a process reports into one `Telemetry`; the API renders it on `/metrics`
 //! and answers `/readyz` from it. Nothing here reaches consensus state. Which metrics exist,
 //! with their names and help texts, is declared once per role in [`metrics`].
+//!
+//! `/readyz` is public (load balancers, monitors, anyone), so a readiness reason is split
+//! in two: what anyone may read, and the detail (an error naming a broker, a Hive API URL
+//! that may embed credentials, a ScyllaDB URI) that only goes to the node's log.
 
 mod metric;
 pub mod metrics;
+mod readiness;
 
 pub use metric::{Counter, Descriptor, Gauge};
+use readiness::Reason;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -26,13 +32,11 @@ struct Metric {
     value: f64,
 }
 
-/// Why a component is not ready, or `None` when it is.
-pub type NotReady = Option<String>;
-
 #[derive(Debug, Default)]
 pub struct Telemetry {
     metrics: Mutex<BTreeMap<String, Metric>>,
-    readiness: Mutex<BTreeMap<String, NotReady>>,
+    /// Why each registered component is not ready, or `None` when it is.
+    readiness: Mutex<BTreeMap<String, Option<Reason>>>,
     /// Small JSON documents a role publishes for the API (e.g. the consensus status).
     documents: Mutex<BTreeMap<String, String>>,
 }
@@ -78,15 +82,37 @@ impl Telemetry {
 
     /// Registers a component as not ready until it reports otherwise.
     pub fn register(&self, component: &str, why: &str) {
-        lock(&self.readiness).insert(component.to_string(), Some(why.to_string()));
+        lock(&self.readiness).insert(component.to_string(), Some(Reason::public(why.to_string())));
     }
 
     pub fn set_ready(&self, component: &str) {
         lock(&self.readiness).insert(component.to_string(), None);
     }
 
+    /// Marks `component` not ready with a reason `/readyz` shows to anyone: text the node
+    /// composed itself (block numbers, hashes, what to do), never an error's text, which
+    /// can name a broker, a URL with credentials or a key. For an error, use
+    /// [`Telemetry::set_not_ready_with_detail`].
     pub fn set_not_ready(&self, component: &str, why: impl Into<String>) {
-        lock(&self.readiness).insert(component.to_string(), Some(why.into()));
+        lock(&self.readiness).insert(component.to_string(), Some(Reason::public(why.into())));
+    }
+
+    /// Marks `component` not ready: `/readyz` shows only `public` (the kind of problem and
+    /// what to do), while `detail` (the error itself) is logged, once per change, where
+    /// only the operator reads it.
+    pub fn set_not_ready_with_detail(
+        &self,
+        component: &str,
+        public: impl Into<String>,
+        detail: impl std::fmt::Display,
+    ) {
+        let reason = Reason::with_detail(public.into(), detail.to_string());
+        let mut readiness = lock(&self.readiness);
+        let changed = readiness.get(component).is_none_or(|old| old.as_ref() != Some(&reason));
+        if changed {
+            reason.log(component);
+        }
+        readiness.insert(component.to_string(), Some(reason));
     }
 
     /// Publishes a JSON document under `name` (replacing the previous one).
@@ -98,12 +124,13 @@ impl Telemetry {
         lock(&self.documents).get(name).cloned()
     }
 
-    /// Ready when every registered component is; otherwise the reasons, by component.
+    /// Ready when every registered component is; otherwise the public reasons, by
+    /// component (the details stay in the log).
     pub fn readiness(&self) -> Result<(), Vec<(String, String)>> {
         let r = lock(&self.readiness);
         let not: Vec<_> = r
             .iter()
-            .filter_map(|(c, w)| w.as_ref().map(|w| (c.clone(), w.clone())))
+            .filter_map(|(c, w)| w.as_ref().map(|w| (c.clone(), w.public_text().to_string())))
             .collect();
         if not.is_empty() {
             Ok(())
@@ -159,5 +186,24 @@ mod tests {
         );
         t.set_ready("processor");
         assert!(t.readiness().is_ok());
+    }
+
+    /// A Hive API URL with credentials in an error reaches the log, never `/readyz`.
+    #[test]
+    fn the_detail_of_a_reason_stays_out_of_the_public_readiness() {
+        let t = Telemetry::new();
+        let error = "error sending request for url (http://user:pass@hive.example:8091/)";
+        t.set_not_ready_with_detail(
+            "ingester",
+            "Hive API unavailable; retrying (see the log, check --hive-api)",
+            error,
+        );
+        let reasons = t.readiness().expect_err("not ready");
+        assert_eq!(reasons.len(), 1);
+        assert_eq!(reasons[0].0, "ingester");
+        assert!(reasons[0].1.contains("Hive API unavailable"), "{reasons:?}");
+        assert!(!reasons[0].1.contains("user:pass"), "{reasons:?}");
+        assert!(!reasons[0].1.contains("hive.example"), "{reasons:?}");
+        assert!(!format!("{t:?}").contains("user:pass"), "not in Debug either");
     }
 }

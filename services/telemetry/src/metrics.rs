@@ -69,6 +69,25 @@ metric_set! {
     }
 }
 
+metric_set! {
+    /// The HTTP API's limits: what it refused, and the work its caches saved.
+    pub struct ApiMetrics = API {
+        busy: Counter(
+            "opentoken_api_busy_total",
+            "API requests refused with 503 because their route or the server was at its concurrency limit"
+        ),
+        rate_limited: Counter(
+            "opentoken_api_rate_limited_total",
+            "Whole-state API requests refused with 429 because their client exceeded its rate"
+        ),
+        timeouts: Counter("opentoken_api_timeouts_total", "API requests answered 504 after the request timeout"),
+        snapshot_encodes: Counter(
+            "opentoken_api_snapshot_encodes_total",
+            "Checkpoint snapshots encoded for /v1/snapshots (a cached one is not encoded again)"
+        ),
+    }
+}
+
 /// Every declared metric of every role.
 pub fn all() -> Vec<Descriptor> {
     [
@@ -77,6 +96,7 @@ pub fn all() -> Vec<Descriptor> {
         CHECKPOINTER.all(),
         AGENT.all(),
         NODE.all(),
+        API.all(),
     ]
     .concat()
 }

@@ -1,8 +1,9 @@
 //! `opentoken checkpoint`: sign and publish consensus reports at checkpoints, and with an
 //! active key take part in consensus.
 
+use crate::active_key::active_key;
 use crate::backends::{load_spec, open_backends, Common};
-use crate::consensus::{build_agent, AgentSetup, HiveIdentity};
+use crate::consensus::{build_agent, ActiveKeyWif, AgentSetup, HiveIdentity};
 use crate::context::{RoleContext, VERSION};
 use crate::supervise::{serve_probes, Lifetime, Supervisor};
 use anyhow::{anyhow, Result};
@@ -12,6 +13,7 @@ use opentoken_consensus::NodesSource;
 use opentoken_lifecycle::sleep_unless;
 use opentoken_log::Log;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +26,11 @@ pub(crate) struct CheckpointArgs {
     /// The node account's active key (WIF): with it the checkpointer also takes part in
     /// consensus (registers the node, broadcasts its reports, watches finality).
     #[arg(long, env = "OPENTOKEN_HIVE_ACTIVE_KEY", hide_env_values = true)]
-    pub hive_active_key: Option<String>,
+    pub hive_active_key: Option<ActiveKeyWif>,
+    /// A file holding the active key (WIF), readable by its owner only (mode 0600, as
+    /// node.key): the recommended way, since a flag shows in process listings.
+    #[arg(long, env = "OPENTOKEN_HIVE_ACTIVE_KEY_FILE", conflicts_with = "hive_active_key")]
+    pub hive_active_key_file: Option<PathBuf>,
     /// Hive API nodes to broadcast through (with --hive-active-key).
     #[arg(long = "hive-api", env = "OPENTOKEN_HIVE_API", value_delimiter = ',')]
     pub hive_api: Vec<String>,
@@ -52,7 +58,8 @@ impl CheckpointArgs {
         serve_probes(self.listen, ctx.telemetry.clone(), ctx.stop.clone()).await?;
         let modules = opentoken_registry::module_names(&opentoken_registry::modules(&ctx.spec)?);
         let key = NodeKey::load_or_create(&self.common.key_path())?;
-        let consensus = match &self.hive_active_key {
+        let active_key = active_key(self.hive_active_key.as_ref(), self.hive_active_key_file.as_deref())?;
+        let consensus = match &active_key {
             None => None,
             Some(wif) => {
                 let identity = HiveIdentity::from_wif(&self.node_account, wif)?;

@@ -2,8 +2,10 @@
 //! together (a role that ends unexpectedly stops the node with an error naming it).
 
 use super::HiveArgs;
+use crate::active_key::active_key;
+use crate::api_args::ApiArgs;
 use crate::backends::{hive_client, load_spec, open_embedded, Common};
-use crate::consensus::{build_agent, AgentSetup, HiveIdentity};
+use crate::consensus::{build_agent, ActiveKeyWif, AgentSetup, HiveIdentity};
 use crate::context::{RoleContext, VERSION};
 use crate::drive::ProcessorParts;
 use crate::fault::FaultHook;
@@ -18,6 +20,7 @@ use opentoken_ingester::Publisher;
 use opentoken_lifecycle::sleep_unless;
 use opentoken_processor::{Processor, ProcessorConfig, Step};
 use opentoken_store::Restore;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Args, Clone, Debug)]
@@ -26,6 +29,8 @@ pub(crate) struct RunArgs {
     pub common: Common,
     #[command(flatten)]
     pub listen: Listen,
+    #[command(flatten)]
+    pub api: ApiArgs,
     #[command(flatten)]
     pub hive: HiveArgs,
     /// Start a local Hive simulator in this process and follow it (no Hive needed).
@@ -45,7 +50,11 @@ pub(crate) struct RunArgs {
     /// The node account's active key (WIF). With it (and --node-account) the node takes
     /// part in consensus: it registers, broadcasts its reports and follows finality.
     #[arg(long, env = "OPENTOKEN_HIVE_ACTIVE_KEY", hide_env_values = true)]
-    pub hive_active_key: Option<String>,
+    pub hive_active_key: Option<ActiveKeyWif>,
+    /// A file holding the active key (WIF), readable by its owner only (mode 0600, as
+    /// node.key): the recommended way, since a flag shows in process listings.
+    #[arg(long, env = "OPENTOKEN_HIVE_ACTIVE_KEY_FILE", conflicts_with = "hive_active_key")]
+    pub hive_active_key_file: Option<PathBuf>,
     /// The public URL of this node's API, registered on chain; peers fetch snapshots from
     /// it. Default: http://<--listen>.
     #[arg(long, env = "OPENTOKEN_NODE_DOMAIN")]
@@ -92,7 +101,8 @@ impl RunArgs {
         tracing::info!(public_key = %key.public_hex(), "node report key");
 
         let api_addr = listener.local_addr()?;
-        let identity = match (&self.hive_active_key, self.devnet && !self.node_account.is_empty()) {
+        let active_key = active_key(self.hive_active_key.as_ref(), self.hive_active_key_file.as_deref())?;
+        let identity = match (&active_key, self.devnet && !self.node_account.is_empty()) {
             (Some(wif), _) => Some(HiveIdentity::from_wif(&self.node_account, wif)?),
             (None, true) => Some(HiveIdentity::devnet(&self.node_account)),
             (None, false) => None,
@@ -185,7 +195,7 @@ impl RunArgs {
         supervisor.spawn(
             "API",
             Lifetime::UntilStopped,
-            serve_api(api_state, listener, ctx.stop.clone()),
+            serve_api(api_state, self.api.limits(), listener, ctx.stop.clone()),
         );
         if !self.watch.is_empty() {
             let watch = watch_balances(store, self.watch.clone(), ctx.stop.clone());

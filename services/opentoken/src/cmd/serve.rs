@@ -1,6 +1,7 @@
 //! `opentoken serve`: the HTTP API over the node's store (in distributed mode with embedded
 //! stores, over a replica it builds itself).
 
+use crate::api_args::ApiArgs;
 use crate::backends::{load_spec, open_backends, Common};
 use crate::context::{RoleContext, VERSION};
 use crate::drive::{run_processor, ProcessorParts};
@@ -15,6 +16,8 @@ pub(crate) struct ServeArgs {
     pub common: Common,
     #[command(flatten)]
     pub listen: Listen,
+    #[command(flatten)]
+    pub api: ApiArgs,
     #[arg(long, env = "OPENTOKEN_NODE_ACCOUNT", default_value = "")]
     pub node_account: String,
 }
@@ -64,7 +67,7 @@ impl ServeArgs {
         supervisor.spawn(
             "API",
             Lifetime::UntilStopped,
-            serve_api(state, listener, ctx.stop.clone()),
+            serve_api(state, self.api.limits(), listener, ctx.stop.clone()),
         );
         supervisor.wait().await
     }
