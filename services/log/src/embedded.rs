@@ -50,6 +50,9 @@ pub fn open_database(path: &Path) -> Result<Arc<Database>, OpenDatabaseError> {
             detail: e.to_string(),
         })?;
     }
+    if !path.exists() {
+        create_atomically(path)?;
+    }
     match Database::create(path) {
         Ok(db) => Ok(Arc::new(db)),
         Err(DatabaseError::DatabaseAlreadyOpen) => Err(OpenDatabaseError::InUse {
@@ -60,6 +63,39 @@ pub fn open_database(path: &Path) -> Result<Arc<Database>, OpenDatabaseError> {
             detail: e.to_string(),
         }),
     }
+}
+
+/// Creates a new database under a temporary name and renames it into place, so `path`
+/// only ever holds a complete database. redb writes a new file's header in several steps; a
+/// process killed in between (a SIGKILL while a freshly started node initialises) would
+/// otherwise leave a file that no later start can open ("invalid data"). A leftover of an
+/// interrupted creation is discarded.
+fn create_atomically(path: &Path) -> Result<(), OpenDatabaseError> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".creating");
+    let tmp = path.with_file_name(name);
+    let fail = |what: &str, e: &dyn std::fmt::Display| OpenDatabaseError::Open {
+        path: path.to_path_buf(),
+        detail: format!("{what} {}: {e}", tmp.display()),
+    };
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => tracing::warn!(path = %tmp.display(), "discarded a database whose creation was interrupted"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail("removing the interrupted creation", &e)),
+    }
+    let db = Database::create(&tmp).map_err(|e| fail("creating", &e))?;
+    drop(db);
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| fail("syncing", &e))?;
+    std::fs::rename(&tmp, path).map_err(|e| fail("renaming", &e))?;
+    // The rename is durable once the directory is.
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
 }
 
 /// [`Log`] on a redb database. Cheap to clone the database handle into; every call is its
@@ -211,6 +247,32 @@ impl Log for EmbeddedLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interrupted_creation_is_discarded_and_never_seen_at_the_real_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("opentoken.redb");
+        let leftover = dir.path().join("opentoken.redb.creating");
+        // What a process killed while redb wrote a new file's header leaves behind.
+        drop(Database::create(&leftover).unwrap());
+        let len = std::fs::metadata(&leftover).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&leftover)
+            .unwrap()
+            .set_len(len / 3)
+            .unwrap();
+        // (redb cannot open such a file: it fails an assertion on the file length.)
+        let db = open_database(&path).unwrap();
+        EmbeddedLog::new(db.clone())
+            .unwrap()
+            .append(&[("t".into(), vec![(b"k".to_vec(), b"v".to_vec())])])
+            .unwrap();
+        assert!(!leftover.exists(), "the leftover is discarded");
+        drop(db);
+        let log = EmbeddedLog::new(open_database(&path).unwrap()).unwrap();
+        assert_eq!(log.end_offset("t").unwrap(), 1, "reopened with its data");
+    }
 
     #[test]
     fn a_failure_in_one_topic_leaves_every_topic_of_the_batch_untouched() {
