@@ -288,6 +288,9 @@ impl Role {
             .arg("--chain")
             .arg(&self.chain)
             .env("OPENTOKEN_LOG", self.log_level)
+            // An error names what failed in its first lines; a backtrace would push them out
+            // of the log tail a failing test prints.
+            .env("RUST_LIB_BACKTRACE", "0")
             .envs(self.envs.iter().map(|(k, v)| (k, v)));
         (c, place)
     }

@@ -12,6 +12,10 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// How long replay waits for the next block before it calls the log incomplete: an empty
+/// fetch from a loaded broker is not the end of a topic.
+const REPLAY_IDLE_GRACE: Duration = Duration::from_secs(20);
+
 #[derive(Args, Clone, Debug)]
 pub(crate) struct ReplayArgs {
     #[command(flatten)]
@@ -138,20 +142,29 @@ fn replay(args: ReplayArgs) -> Result<()> {
     };
     let started = Instant::now();
     let mut last_log = Instant::now();
+    let mut idle_since: Option<Instant> = None;
     loop {
         match processor.step()? {
             Step::Done => break,
             Step::Advanced(block) => {
+                idle_since = None;
                 bar.set_position(block.saturating_sub(start_block) + 1);
                 if bar.is_hidden() && last_log.elapsed() > Duration::from_secs(5) {
                     tracing::info!(block, until, "replaying");
                     last_log = Instant::now();
                 }
             }
+            // A broker's fetch can come back empty before the end of a topic (a slow or
+            // loaded broker); only a log that stays without the next block is incomplete.
+            Step::Idle if idle_since.get_or_insert_with(Instant::now).elapsed() < REPLAY_IDLE_GRACE => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
             Step::Idle => {
                 bail!(
-                    "the log ends before block {until}, which the store says was processed: the module's topic (or, \
-                     for a distributed module, the messages of the modules it hears from) is incomplete"
+                    "the log ends before block {until}, which the store says was processed (nothing new for {} s): \
+                     the module's topic (or, for a distributed module, the messages of the modules it hears from) \
+                     is incomplete",
+                    REPLAY_IDLE_GRACE.as_secs()
                 )
             }
         }
