@@ -31,26 +31,35 @@ pub(crate) async fn consensus(State(app): State<Arc<App>>, client: ClientIp) -> 
 
 fn consensus_view(app: &App) -> Response {
     let s = &app.api;
-    let state = match s.store.load_module("nodes") {
-        Ok(m) => opentoken_core::ModuleState::from_pairs(m.pairs),
+    // Read as keys: loading the whole state would also recompute its commitment.
+    let state = opentoken_store::ModuleKv {
+        store: s.store.as_ref(),
+        module: "nodes",
+    };
+    let read = || -> Result<serde_json::Map<String, Value>, opentoken_nodes::views::ViewError> {
+        use opentoken_nodes::views;
+        let finals: Vec<Value> = views::try_finals(&state, 20)?
+            .into_iter()
+            .map(|(b, h)| json!({"block": b, "hash": hex::encode(h)}))
+            .collect();
+        let mut body = serde_json::Map::new();
+        body.insert("verdict".into(), s.consensus_verdict().unwrap_or(Value::Null));
+        body.insert(
+            "runners".into(),
+            json!(views::try_runners(&state)?
+                .into_iter()
+                .map(|(a, g)| json!({"account": a, "gov": g}))
+                .collect::<Vec<_>>()),
+        );
+        body.insert("nodes".into(), json!(views::try_nodes(&state)?));
+        body.insert("open_tally".into(), json!(views::try_open_tally(&state)?));
+        body.insert("finals".into(), json!(finals));
+        Ok(body)
+    };
+    let body = match read() {
+        Ok(body) => body,
         Err(e) => return unavailable("reading the nodes module", e),
     };
-    let finals: Vec<Value> = opentoken_nodes::views::finals(&state, 20)
-        .into_iter()
-        .map(|(b, h)| json!({"block": b, "hash": hex::encode(h)}))
-        .collect();
-    let mut body = serde_json::Map::new();
-    body.insert("verdict".into(), s.consensus_verdict().unwrap_or(Value::Null));
-    body.insert(
-        "runners".into(),
-        json!(opentoken_nodes::views::runners(&state)
-            .into_iter()
-            .map(|(a, g)| json!({"account": a, "gov": g}))
-            .collect::<Vec<_>>()),
-    );
-    body.insert("nodes".into(), json!(opentoken_nodes::views::nodes(&state)));
-    body.insert("open_tally".into(), json!(opentoken_nodes::views::open_tally(&state)));
-    body.insert("finals".into(), json!(finals));
     s.envelope(body).into_response()
 }
 

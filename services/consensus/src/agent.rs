@@ -7,12 +7,12 @@ use crate::broadcast::{Broadcaster, Sent};
 use crate::decide::{AgentState, Broadcast, Confirmed, FinalityAction, Identity, Purpose};
 use crate::error::AgentError;
 use crate::fetch::SnapshotFetcher;
-use crate::nodes_source::NodesSource;
+use crate::nodes_source::{NodesKv, NodesSource};
 use crate::peer_fetch::{PeerFetchPolicy, PeerFetcher};
 use crate::recovery::{lock, take_handover, Handover, RecoverySlot};
 use crate::status::{consensus_document, divergence};
 use opentoken_checkpointer::NodeKey;
-use opentoken_core::{ChainSpec, ModuleState};
+use opentoken_core::ChainSpec;
 use opentoken_lifecycle::{sleep_or_cancelled, Backoff, CancellationToken};
 use opentoken_log::Log;
 use opentoken_telemetry::metrics::AGENT;
@@ -188,12 +188,11 @@ impl Agent {
         // Log reads block (redb, rdkafka): off the async workers.
         tokio::task::block_in_place(|| self.read_reports())?;
         self.confirm().await?;
-        let (nodes, processed) = self.nodes.read(&self.http).await?;
-        let record = opentoken_nodes::views::node(&nodes, &self.cfg.account);
-        for broadcast in self.state.broadcasts(record.as_ref(), processed) {
+        let (view, nodes) = self.nodes.read(&self.http, &self.cfg.account).await?;
+        for broadcast in self.state.broadcasts(view.own.as_ref(), view.processed) {
             self.broadcast(broadcast).await?;
         }
-        self.check_finality(&nodes).await
+        self.check_finality(&view.finals, &nodes).await
     }
 
     /// Feeds the reports this node's checkpointer made since the last tick to the state.
@@ -291,9 +290,10 @@ impl Agent {
 
     /// Publishes the verdict; when newly out of consensus, says so and (where the node can
     /// restore in place) hands the worker a verified snapshot of the newest final checkpoint.
-    async fn check_finality(&mut self, nodes: &ModuleState) -> Result<(), AgentError> {
-        let finals = opentoken_nodes::views::finals(nodes, 64);
-        let Some((verdict, action)) = self.state.finality(&finals) else {
+    /// `finals` are the newest final checkpoints, newest first; `nodes` is read further only
+    /// to recover.
+    async fn check_finality(&mut self, finals: &[(u64, [u8; 32])], nodes: &NodesKv) -> Result<(), AgentError> {
+        let Some((verdict, action)) = self.state.finality(finals) else {
             return Ok(());
         };
         self.telemetry.set_document("consensus", consensus_document(&verdict));

@@ -27,6 +27,8 @@ pub enum AgentError {
         "reading the nodes module's state from {url}: {detail}; is `opentoken serve` running there (--state-api)?"
     )]
     StateApi { url: String, detail: String },
+    #[error(transparent)]
+    NodesState(#[from] opentoken_nodes::views::ViewError),
 }
 
 /// Every Hive API node failing a call is the one transient Hive error: a missing node list,
@@ -53,6 +55,8 @@ impl Transient for AgentError {
             AgentError::Hive(e) => hive_transient(e),
             // `opentoken serve` not (yet) answering.
             AgentError::StateApi { .. } => true,
+            // A store read failing may clear up; a malformed value will not.
+            AgentError::NodesState(e) => matches!(e, opentoken_nodes::views::ViewError::Read(_)),
             AgentError::Config(_) | AgentError::Decode { .. } => false,
         }
     }

@@ -8,7 +8,7 @@ use crate::offsets::first_offset_after;
 use crate::peer_fetch::PeerFetcher;
 use crate::peer_order::peer_order;
 use crate::snapshot::verify_snapshot;
-use opentoken_core::ModuleState;
+use opentoken_core::KvSource;
 use opentoken_log::Log;
 use opentoken_store::{Restore, SnapshotDoc, Store};
 use std::sync::Arc;
@@ -30,12 +30,13 @@ impl SnapshotFetcher {
     /// with. `None` when there is none yet (the agent retries on its next tick).
     pub(crate) async fn fetch_verified(
         &self,
-        state: &ModuleState,
+        state: &(dyn KvSource + Sync),
         store: Option<&Arc<dyn Store>>,
         target: RecoveryTarget,
     ) -> Result<Option<Restore>, AgentError> {
         let block = target.block;
-        let peers = peer_order(state, &self.account);
+        // The state may be the store's: its reads block.
+        let peers = tokio::task::block_in_place(|| peer_order(state, &self.account));
         if let Some((peer, r)) = self.peers.fetch(&peers, target).await.restored {
             let peer = &peer.account;
             tracing::info!(%peer, block, "snapshot fetched from a peer and verified against the final hash");
@@ -56,9 +57,9 @@ impl SnapshotFetcher {
     }
 
     /// This node's own snapshot of the newest final checkpoint it can verify.
-    fn own_verified(&self, store: &dyn Store, state: &ModuleState) -> Result<Option<Restore>, AgentError> {
+    fn own_verified(&self, store: &dyn Store, state: &dyn KvSource) -> Result<Option<Restore>, AgentError> {
         for b in store.snapshot_blocks()?.into_iter().rev() {
-            let Some(fh) = opentoken_nodes::views::final_hash(state, b) else {
+            let Some(fh) = opentoken_nodes::views::try_final_hash(state, b)? else {
                 continue;
             };
             let Some(doc) = SnapshotDoc::from_store(store, &self.peers.spec.name, &self.peers.modules, b)? else {

@@ -34,7 +34,7 @@ pub use agent::{Agent, AgentConfig, AgentParts};
 pub use broadcast::{BroadcastError, Broadcaster, Sent};
 pub use decide::AgentState;
 pub use error::AgentError;
-pub use nodes_source::NodesSource;
+pub use nodes_source::{NodesKv, NodesSource, NodesView};
 pub use opentoken_store::SnapshotDoc;
 pub use peer_fetch::{PeerFetch, PeerFetchPolicy, PeerFetcher, PeerSkip};
 pub use peer_order::{peer_order, Peer};

@@ -4,7 +4,7 @@
 //! free, so a crowd of fresh nodes without stake comes last. Ties go by account name, so
 //! every node asks in the same order.
 
-use opentoken_core::ModuleState;
+use opentoken_core::KvSource;
 use opentoken_nodes::views;
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -19,7 +19,7 @@ pub struct Peer {
 
 /// The active nodes of `state` other than `own` that registered a domain, in the order they
 /// are asked.
-pub fn peer_order(state: &ModuleState, own: &str) -> Vec<Peer> {
+pub fn peer_order(state: &dyn KvSource, own: &str) -> Vec<Peer> {
     let runners: BTreeMap<String, u64> = views::runners(state).into_iter().collect();
     let mut ranked: Vec<(bool, u64, Peer)> = views::nodes(state)
         .into_iter()
@@ -45,6 +45,7 @@ pub fn peer_order(state: &ModuleState, own: &str) -> Vec<Peer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentoken_core::ModuleState;
     use opentoken_nodes::{keys, NodeRecord};
     use std::collections::BTreeMap;
 

@@ -39,6 +39,17 @@ pub struct NodesConfig {
     /// free registration would point recovering nodes at their own private network.
     #[serde(default)]
     pub allow_private_domains: bool,
+    /// Governance stake (base units) a node outside the tally's runner set must hold for
+    /// its report to be counted: such a report is a candidacy for election, and election
+    /// needs stake anyway. A report without it is refused before it costs any state, so a
+    /// crowd of free registrations cannot make the tally grow (see `docs/compatibility.md`).
+    #[serde(default = "default_min_candidate_stake")]
+    pub min_candidate_stake: u64,
+    /// How many of the newest `final/<N>` hashes are kept; older ones are deleted when a
+    /// new checkpoint becomes final. The agent judges consensus at the newest final
+    /// checkpoint it has its own hash for and recovers to the newest one, so a few suffice.
+    #[serde(default = "default_keep_finals")]
+    pub keep_finals: u64,
     #[serde(default)]
     pub genesis: NodesGenesis,
 }
@@ -64,6 +75,12 @@ fn default_min_runners() -> u64 {
 fn default_pop_max_age() -> u64 {
     1200
 }
+fn default_min_candidate_stake() -> u64 {
+    1
+}
+fn default_keep_finals() -> u64 {
+    16
+}
 
 impl Default for NodesConfig {
     fn default() -> Self {
@@ -74,6 +91,8 @@ impl Default for NodesConfig {
             reward_per_win: 0,
             pop_max_age: default_pop_max_age(),
             allow_private_domains: false,
+            min_candidate_stake: default_min_candidate_stake(),
+            keep_finals: default_keep_finals(),
             genesis: NodesGenesis::default(),
         }
     }
@@ -130,6 +149,16 @@ impl NodesConfig {
                 "pop_max_age must be at least 1 block (a registration can never land in the block it was signed at)",
             ));
         }
+        if self.min_candidate_stake == 0 {
+            return Err(bad(
+                "min_candidate_stake must be at least 1 (a node without stake can never be elected, so its report would only cost state)",
+            ));
+        }
+        if self.keep_finals == 0 {
+            return Err(bad(
+                "keep_finals must be at least 1 (recovery restores the newest final checkpoint)",
+            ));
+        }
         let mut seen = BTreeSet::new();
         for r in &self.genesis.runners {
             if !is_valid_account_name(r) {
@@ -174,9 +203,11 @@ mod tests {
                 c.max_runners,
                 c.min_runners,
                 c.reward_per_win,
-                c.pop_max_age
+                c.pop_max_age,
+                c.min_candidate_stake,
+                c.keep_finals
             ),
-            (100, 25, 9, 0, 1200)
+            (100, 25, 9, 0, 1200, 1, 16)
         );
         assert!(c.genesis.runners.is_empty());
         assert!(!c.allow_private_domains, "private domains are a devnet opt-in");
@@ -201,11 +232,13 @@ mod tests {
     fn good_section_parses() {
         let c = NodesConfig::from_spec(&spec(Some(json!({
             "report_window": 50, "max_runners": 5, "min_runners": 3, "reward_per_win": 7,
-            "pop_max_age": 10, "allow_private_domains": true, "genesis": {"runners": ["alice", "bob"]}
+            "pop_max_age": 10, "allow_private_domains": true, "min_candidate_stake": 500,
+            "keep_finals": 4, "genesis": {"runners": ["alice", "bob"]}
         }))))
         .unwrap();
         assert_eq!(c.report_window, 50);
         assert!(c.allow_private_domains);
+        assert_eq!((c.min_candidate_stake, c.keep_finals), (500, 4));
         assert_eq!(c.genesis.runners, vec!["alice", "bob"]);
     }
 
@@ -217,6 +250,8 @@ mod tests {
             (json!({"max_runners": 0}), "max_runners"),
             (json!({"min_runners": 26}), "min_runners"),
             (json!({"pop_max_age": 0}), "pop_max_age"),
+            (json!({"min_candidate_stake": 0}), "min_candidate_stake"),
+            (json!({"keep_finals": 0}), "keep_finals"),
             (json!({"reward_per_win": u64::MAX}), "reward_per_win"),
             (json!({"typo": 1}), "typo"),
             (json!({"genesis": {"runners": ["Alice"]}}), "genesis.runners"),

@@ -5,12 +5,16 @@
 //! | `node/<account>` | [`NodeRecord`], canonical JSON (kept when the node deletes itself, with `active: false`, so its counters survive a re-registration) |
 //! | `gov/<account>` | governance stake mirror, 8-byte big-endian `u64`; deleted at 0 |
 //! | `runners` | the current runner set, JSON array of account names, sorted; absent when empty |
-//! | `tally/<N>` | the open [`Tally`] of checkpoint N (at most one), canonical JSON |
-//! | `final/<N>` | the 32-byte consensus hash of every finalised checkpoint N (kept forever) |
+//! | `tally/<N>` | the open [`Tally`] of checkpoint N (at most one), canonical JSON, with `votes` always `{}` (a tally without votes keeps the bytes it had before votes moved out) |
+//! | `vote/<N>/<account>` | the 32-byte hash `account` reported for checkpoint N, while N's tally is open |
+//! | `stake/<N>/<hash hex>` | 8-byte big-endian sum of the frozen stake of the runners that reported that hash for N, while N's tally is open; absent at 0 |
+//! | `final/<N>` | the 32-byte consensus hash of a finalised checkpoint N; the newest `keep_finals` are kept |
 //! | `stats` | [`NodesStats`], canonical JSON; absent until the first tally closes or finalises |
 //!
 //! `<N>` is the block number as 20 decimal digits, zero padded, so that byte order is block
-//! order. Canonical JSON is serde_json's output for these structs: fields in declaration
+//! order. One key per vote and a per-hash stake sum make accepting a report a constant
+//! number of small writes, whatever the number of reporters; closing the tally deletes
+//! the `vote/<N>/` and `stake/<N>/` keys. Canonical JSON is serde_json's output for these structs: fields in declaration
 //! order, maps sorted, integers only; equal states are equal bytes, which the commitment
 //! (over the key-value set) needs.
 
@@ -23,6 +27,8 @@ pub const GOV_PREFIX: &str = "gov/";
 pub const RUNNERS: &[u8] = b"runners";
 pub const TALLY_PREFIX: &str = "tally/";
 pub const FINAL_PREFIX: &str = "final/";
+pub const VOTE_PREFIX: &str = "vote/";
+pub const STAKE_PREFIX: &str = "stake/";
 pub const STATS: &[u8] = b"stats";
 
 pub fn node(account: &str) -> Vec<u8> {
@@ -35,6 +41,24 @@ pub fn gov(account: &str) -> Vec<u8> {
 
 pub fn tally(block: u64) -> Vec<u8> {
     format!("{TALLY_PREFIX}{block:020}").into_bytes()
+}
+
+/// `vote/<N>/`: the votes of checkpoint N, in account order.
+pub fn votes_of(block: u64) -> Vec<u8> {
+    format!("{VOTE_PREFIX}{block:020}/").into_bytes()
+}
+
+pub fn vote(block: u64, account: &str) -> Vec<u8> {
+    format!("{VOTE_PREFIX}{block:020}/{account}").into_bytes()
+}
+
+/// `stake/<N>/`: the per-hash runner stake sums of checkpoint N.
+pub fn stakes_of(block: u64) -> Vec<u8> {
+    format!("{STAKE_PREFIX}{block:020}/").into_bytes()
+}
+
+pub fn hash_stake(block: u64, hash: &[u8; 32]) -> Vec<u8> {
+    format!("{STAKE_PREFIX}{block:020}/{}", hex::encode(hash)).into_bytes()
 }
 
 pub fn final_hash(block: u64) -> Vec<u8> {
@@ -105,7 +129,8 @@ pub struct Tally {
     pub runners: Vec<Stake>,
     /// Sum of `runners` stakes: finality needs more than 2/3 of it.
     pub total: u64,
-    /// account -> reported hash (hex), for every node that reported N, runner or not.
+    /// account -> reported hash (hex), for every node whose report was counted. Always
+    /// empty in state (the votes are the `vote/<N>/` keys); the views fill it in.
     pub votes: BTreeMap<String, String>,
     /// The hash that reached finality (hex), once it did.
     pub final_hash: Option<String>,
@@ -125,15 +150,6 @@ impl Tally {
 
     pub fn is_runner(&self, account: &str) -> bool {
         self.runners.iter().any(|r| r.account == account)
-    }
-
-    /// Stake of the runners that reported `hash_hex`, in u128 so that sums of any stakes fit.
-    pub fn stake_for(&self, hash_hex: &str) -> u128 {
-        self.runners
-            .iter()
-            .filter(|r| self.votes.get(&r.account).map(String::as_str) == Some(hash_hex))
-            .map(|r| u128::from(r.stake))
-            .sum()
     }
 }
 
@@ -206,6 +222,10 @@ mod tests {
         assert_eq!(block_of(&tally(u64::MAX), TALLY_PREFIX), Some(u64::MAX));
         assert_eq!(block_of(b"final/12", FINAL_PREFIX), None);
         assert_eq!(block_of(&tally(5), FINAL_PREFIX), None);
+        assert!(vote(9, "zed") < vote(10, "alice"));
+        assert!(vote(10, "alice").starts_with(&votes_of(10)));
+        assert!(!vote(100, "alice").starts_with(&votes_of(10)));
+        assert!(hash_stake(10, &[0xab; 32]).starts_with(&stakes_of(10)));
     }
 
     #[test]

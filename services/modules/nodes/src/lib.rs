@@ -7,7 +7,9 @@
 //!   proof of possession bound to the account, chain and a recent block (the reference's
 //!   memo "challenge" proves nothing);
 //! - a report is an ed25519-signed statement about a checkpoint block N, accepted only in
-//!   blocks N+1 ..= N+report_window, once per node;
+//!   blocks N+1 ..= N+report_window, once per node, and only from the tally's runners or
+//!   nodes holding `min_candidate_stake` (registration is free; stake is not), each
+//!   costing a constant number of state writes (one key per vote, a stake sum per hash);
 //! - checkpoint N is final when runners holding strictly more than 2/3 of the runner set's
 //!   governance stake (frozen when the tally opened) reported the same hash (the reference:
 //!   one runner one vote, > 1/2);
@@ -213,7 +215,7 @@ impl Module for NodesModule {
     }
 
     fn apply(&self, event: &NodesEvent, state: &mut dyn StateWrite) -> Result<(), InvariantError> {
-        apply::apply(event, state)
+        apply::apply(event, state, self.cfg.keep_finals)
     }
 
     fn messages(&self, event: &NodesEvent) -> Vec<Outgoing> {

@@ -1,5 +1,10 @@
 //! `report`: a node's ed25519-signed statement of checkpoint N's consensus hash, and the
 //! finality it may complete (runners holding more than 2/3 of the tally's stake agree).
+//!
+//! Counted are reports from the tally's runners and from nodes holding at least
+//! `min_candidate_stake` governance stake (candidates for election). Deciding reads a
+//! constant number of keys (the node, the tally head, its vote, its stake, one per-hash
+//! stake sum), so the n-th report of a checkpoint costs what the first did.
 
 use crate::keys::{self, hash_from_hex, is_supermajority, Corrupt};
 use crate::parse::{hex_field, str_field, u64_field, Payload};
@@ -70,7 +75,22 @@ impl NodesModule {
             .map_err(corrupt)?
             .filter(|t| t.block == block)
             .ok_or_else(|| Reject::field(format!("no tally open for checkpoint {block}")))?;
-        if tally.votes.contains_key(from) {
+        // Who may report: the tally's runners (bounded by max_runners), and candidates for
+        // election holding stake. Anyone else is refused here, before any state is spent.
+        if !tally.is_runner(from) {
+            let gov = read.gov(from).map_err(corrupt)?;
+            let min = self.cfg.min_candidate_stake;
+            if gov < min {
+                return Err(Reject::new(
+                    RejectCode::InsufficientFunds,
+                    format!(
+                        "@{from} is not a runner of checkpoint {block} and holds {gov} governance stake; \
+                         a report from outside the runner set needs at least {min}"
+                    ),
+                ));
+            }
+        }
+        if read.vote(block, from).map_err(corrupt)?.is_some() {
             return Err(Reject::new(
                 RejectCode::NothingToDo,
                 format!("@{from} already reported checkpoint {block}"),
@@ -100,11 +120,7 @@ impl NodesModule {
             weight,
         }];
         if tally.final_hash.is_none() {
-            let hex_hash = hex::encode(hash);
-            let mut stake = tally.stake_for(&hex_hash);
-            if tally.is_runner(from) {
-                stake += u128::from(weight);
-            }
+            let stake = u128::from(read.hash_stake(block, &hash).map_err(corrupt)?) + u128::from(weight);
             if is_supermajority(stake, u128::from(tally.total)) {
                 out.push(NodesEvent::CheckpointFinal {
                     block,

@@ -2,7 +2,7 @@
 //! (reporting it as [`Corrupt`] instead of guessing), and the write helpers of `apply`. The
 //! key layout is in [`crate::keys`].
 
-use crate::keys::{self, decode_json, decode_u64, Corrupt, NodeRecord, NodesStats, Tally};
+use crate::keys::{self, decode_hash, decode_json, decode_u64, Corrupt, NodeRecord, NodesStats, Tally};
 use crate::NAME;
 use opentoken_core::module::InvariantError;
 use opentoken_core::{Reject, RejectCode, StateRead, StateWrite};
@@ -81,7 +81,43 @@ impl<S: StateRead + ?Sized> Read<'_, S> {
         if keys::block_of(k, keys::TALLY_PREFIX) != Some(t.block) {
             return Err(Corrupt::new(k, format!("holds the tally of block {}", t.block)));
         }
+        if !t.votes.is_empty() {
+            // Votes are `vote/<N>/<account>` keys; a tally holding them is state of the
+            // layout before, which this module cannot continue.
+            return Err(Corrupt::new(
+                k,
+                "holds votes in the tally value (they belong in vote/<N>/ keys)",
+            ));
+        }
         Ok(Some(t))
+    }
+
+    /// The hash `account` reported for checkpoint `block`, if its report was counted.
+    pub(crate) fn vote(&self, block: u64, account: &str) -> Result<Option<[u8; 32]>, Corrupt> {
+        let key = keys::vote(block, account);
+        self.0.get(&key).map(|v| decode_hash(&key, v)).transpose()
+    }
+
+    /// Every counted vote of checkpoint `block`, by account (in account order).
+    pub(crate) fn votes(&self, block: u64) -> Result<Vec<(String, [u8; 32])>, Corrupt> {
+        let prefix = keys::votes_of(block);
+        self.0
+            .scan_prefix(&prefix)
+            .map(|(k, v)| {
+                let account = String::from_utf8_lossy(k.get(prefix.len()..).unwrap_or_default()).into_owned();
+                Ok((account, decode_hash(k, v)?))
+            })
+            .collect()
+    }
+
+    /// The frozen stake of the runners that reported `hash` for checkpoint `block`.
+    pub(crate) fn hash_stake(&self, block: u64, hash: &[u8; 32]) -> Result<u64, Corrupt> {
+        let key = keys::hash_stake(block, hash);
+        self.0
+            .get(&key)
+            .map(|v| decode_u64(&key, v))
+            .transpose()
+            .map(Option::unwrap_or_default)
     }
 
     pub(crate) fn is_active(&self, account: &str) -> Result<bool, Corrupt> {
@@ -127,6 +163,27 @@ pub(crate) fn update_node(
         .ok_or_else(|| broken(format!("event names @{account}, who has no node record")))?;
     f(&mut rec);
     put_json(state, key, &rec)
+}
+
+/// Deletes every key under `prefix` (the votes or stake sums of a closed tally).
+pub(crate) fn delete_prefix(state: &mut dyn StateWrite, prefix: &[u8]) {
+    let doomed: Vec<Vec<u8>> = state.scan_prefix(prefix).map(|(k, _)| k.to_vec()).collect();
+    for k in doomed {
+        state.delete(&k);
+    }
+}
+
+/// Deletes all but the newest `keep` final hashes. Called on each new final, so there
+/// are at most `keep + 1` to look at (more only once, in a state from before pruning).
+pub(crate) fn prune_finals(state: &mut dyn StateWrite, keep: u64) {
+    let all: Vec<Vec<u8>> = state
+        .scan_prefix(keys::FINAL_PREFIX.as_bytes())
+        .map(|(k, _)| k.to_vec())
+        .collect();
+    let excess = all.len().saturating_sub(usize::try_from(keep).unwrap_or(usize::MAX));
+    for k in all.iter().take(excess) {
+        state.delete(k);
+    }
 }
 
 /// The open tally of checkpoint `block`, which an event about that checkpoint requires.

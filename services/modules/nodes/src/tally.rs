@@ -1,6 +1,9 @@
 //! The tally of a checkpoint: opened at each checkpoint block with the runner set's stake
 //! frozen, closed after the report window with the decisions of [`TallyClose`]: who stays,
 //! who is dropped, and at most one elected runner.
+//!
+//! A close reads the runner set (at most `max_runners`) and the counted votes of its
+//! checkpoint (runners and staked candidates, one key each), and nothing else per node.
 
 use crate::keys::hash_from_hex;
 use crate::state::{broken, StateReader};
@@ -51,20 +54,22 @@ impl NodesModule {
         let final_hash =
             hash_from_hex(final_hex).ok_or_else(|| broken(format!("tally {} has a malformed final hash", t.block)))?;
 
+        // The votes are the runners' and the staked candidates': one key each.
         let mut reported = Vec::new();
         let mut agreed = Vec::new();
-        for (account, h) in &t.votes {
-            if read.is_active(account)? {
-                reported.push(account.clone());
-                if h == final_hex {
+        for (account, h) in read.votes(t.block)? {
+            if read.is_active(&account)? {
+                if h == final_hash {
                     agreed.push(account.clone());
                 }
+                reported.push(account);
             }
         }
+        let agreeing: BTreeSet<&String> = agreed.iter().collect();
         let runners_after: Vec<String> = t
             .runners
             .iter()
-            .filter(|r| agreed.contains(&r.account))
+            .filter(|r| agreeing.contains(&r.account))
             .map(|r| r.account.clone())
             .collect();
         // The agreeing non-runner with the most governance stake (ties: first by name).

@@ -75,10 +75,20 @@ pub fn runners(state: &dyn KvSource) -> Vec<(String, u64)> {
 
 pub fn try_open_tally(src: &dyn KvSource) -> Result<Option<Tally>, ViewError> {
     let pairs = src.kv_scan(keys::TALLY_PREFIX.as_bytes(), 1).map_err(ViewError::Read)?;
-    Ok(pairs.into_iter().next().map(|(k, v)| decode_json(&k, &v)).transpose()?)
+    let Some((k, v)) = pairs.into_iter().next() else {
+        return Ok(None);
+    };
+    let mut tally: Tally = decode_json(&k, &v)?;
+    let prefix = keys::votes_of(tally.block);
+    for (k, v) in src.kv_scan(&prefix, SCAN_LIMIT).map_err(ViewError::Read)? {
+        let account = String::from_utf8_lossy(k.get(prefix.len()..).unwrap_or_default()).into_owned();
+        tally.votes.insert(account, hex::encode(decode_hash(&k, &v)?));
+    }
+    Ok(Some(tally))
 }
 
-/// The tally that is open (at most one), with its votes so far.
+/// The tally that is open (at most one), with its votes so far (from the `vote/<N>/` keys:
+/// the same shape the tally had when it held them).
 pub fn open_tally(state: &dyn KvSource) -> Option<Tally> {
     try_open_tally(state).ok().flatten()
 }

@@ -537,6 +537,16 @@ fn forged_and_misplaced_reports_are_rejected_and_change_nothing() {
             valid: valid_bob.clone(),
         },
         Case {
+            name: "a node outside the runner set without governance stake",
+            before: vec![(3, ("erin", "node_add", node_add(&s, "erin", 3), true))],
+            forged_at: 11,
+            forged: active("erin", rep("erin", 10, H)),
+            code: RejectCode::InsufficientFunds,
+            needle: "@erin is not a runner of checkpoint 10 and holds 0 governance stake".into(),
+            valid_at: 11,
+            valid: valid_bob.clone(),
+        },
+        Case {
             name: "a deleted node",
             before: vec![(3, ("dave", "node_delete", "{}".into(), true))],
             forged_at: 11,

@@ -105,3 +105,73 @@ mod props {
         }
     }
 }
+
+#[test]
+fn outside_the_runner_set_only_staked_candidates_are_counted() {
+    let mut t = harness_with(spec_with(json!({"report_window": 5, "min_candidate_stake": 10,
+        "genesis": {"runners": ["alice", "bob", "carol"]}})));
+    for n in ["alice", "bob", "carol", "dave", "erin"] {
+        t.run(2, n, "node_add", add_payload(&t, n, 1));
+    }
+    for (n, g) in [("alice", 40), ("bob", 35), ("carol", 25), ("dave", 10), ("erin", 9)] {
+        t.gov(n, g);
+    }
+    t.block_end(10);
+    let cid = t.chain_id();
+    let before = t.state.commitment();
+    assert_reject(
+        t.handle(11, "erin", "report", sign_report(&cid, PREFIX, "erin", 10, [1; 32])),
+        RejectCode::InsufficientFunds,
+        "@erin is not a runner of checkpoint 10 and holds 9 governance stake; a report from outside the runner set needs at least 10",
+        "9 < 10",
+    );
+    assert_eq!(t.state.commitment(), before, "a refused report costs no state");
+    let ev = t.run(11, "dave", "report", sign_report(&cid, PREFIX, "dave", 10, [1; 32]));
+    assert!(matches!(ev[..], [NodesEvent::ReportAccepted { weight: 0, .. }]));
+    // A runner needs no stake beyond its place in the set.
+    t.message("token", "gov_removed", r#"{"account":"carol","amount":25}"#)
+        .unwrap();
+    t.run(11, "carol", "report", sign_report(&cid, PREFIX, "carol", 10, [1; 32]));
+}
+
+#[test]
+fn a_report_writes_its_vote_and_one_stake_sum() {
+    let mut t = three_runners();
+    let cid = t.chain_id();
+    let h = [0x11; 32];
+    t.state.take_changes();
+    t.run(11, "bob", "report", sign_report(&cid, PREFIX, "bob", 10, h));
+    let written: Vec<Vec<u8>> = t.state.take_changes().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(written, vec![keys::hash_stake(10, &h), keys::vote(10, "bob")]);
+    t.run(11, "dave", "report", sign_report(&cid, PREFIX, "dave", 10, h));
+    let written: Vec<Vec<u8>> = t.state.take_changes().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(written, vec![keys::vote(10, "dave")], "a candidate adds no stake");
+    t.run(12, "carol", "report", sign_report(&cid, PREFIX, "carol", 10, h));
+    assert_eq!(
+        t.state.get(&keys::hash_stake(10, &h)),
+        Some(&60u64.to_be_bytes()[..]),
+        "bob 35 + carol 25"
+    );
+    let tally = views::open_tally(&t.state).unwrap();
+    assert_eq!(
+        tally.votes.len(),
+        3,
+        "the view shows the votes as the tally once held them"
+    );
+    assert_eq!(tally.votes["dave"], hex::encode(h));
+}
+
+#[test]
+fn a_tally_holding_votes_in_its_value_is_refused_not_guessed() {
+    let mut t = three_runners();
+    let mut tally = views::open_tally(&t.state).unwrap();
+    tally.votes.insert("alice".into(), hex::encode([1u8; 32]));
+    t.state.put(keys::tally(10), serde_json::to_vec(&tally).unwrap());
+    let cid = t.chain_id();
+    assert_reject(
+        t.handle(11, "bob", "report", sign_report(&cid, PREFIX, "bob", 10, [1; 32])),
+        RejectCode::BadMessage,
+        "holds votes in the tally value",
+        "the layout before",
+    );
+}

@@ -156,3 +156,47 @@ fn median_rounds_down() {
     assert_eq!(median(vec![1, 9, 3]), 3);
     assert_eq!(median(vec![u64::MAX, u64::MAX]), u128::from(u64::MAX));
 }
+
+#[test]
+fn a_close_deletes_the_votes_and_stake_sums_of_its_checkpoint() {
+    let mut t = three_runners();
+    let cid = t.chain_id();
+    for (n, h) in [
+        ("alice", [1; 32]),
+        ("bob", [1; 32]),
+        ("carol", [2; 32]),
+        ("dave", [1; 32]),
+    ] {
+        t.run(11, n, "report", sign_report(&cid, PREFIX, n, 10, h));
+    }
+    assert_eq!(t.state.scan_prefix(b"vote/").count(), 4);
+    assert_eq!(t.state.scan_prefix(b"stake/").count(), 2);
+    t.block_end(15);
+    assert_eq!(t.state.scan_prefix(b"vote/").count(), 0);
+    assert_eq!(t.state.scan_prefix(b"stake/").count(), 0);
+    assert_eq!(t.state.scan_prefix(b"tally/").count(), 0);
+}
+
+#[test]
+fn only_the_newest_keep_finals_finals_are_kept() {
+    let mut t = harness_with(spec_with(json!({"report_window": 5, "keep_finals": 2,
+        "genesis": {"runners": ["alice"]}})));
+    t.run(2, "alice", "node_add", add_payload(&t, "alice", 1));
+    t.gov("alice", 10);
+    let cid = t.chain_id();
+    for cp in [10u64, 20, 30, 40] {
+        t.block_end(cp);
+        let h = [cp as u8; 32];
+        t.run(cp + 1, "alice", "report", sign_report(&cid, PREFIX, "alice", cp, h));
+        t.block_end(cp + 5);
+    }
+    let finals: Vec<u64> = t
+        .state
+        .scan_prefix(keys::FINAL_PREFIX.as_bytes())
+        .filter_map(|(k, _)| keys::block_of(k, keys::FINAL_PREFIX))
+        .collect();
+    assert_eq!(finals, vec![30, 40]);
+    assert_eq!(views::finals(&t.state, 16), vec![(40, [40; 32]), (30, [30; 32])]);
+    assert_eq!(views::last_final(&t.state), Some((40, [40; 32])));
+    assert_eq!(views::final_hash(&t.state, 10), None, "pruned");
+}
