@@ -46,6 +46,11 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<ModuleSnapshot, DecodeError> {
     for _ in 0..r.count(MIN_PAIR_LEN)? {
         let k = r.bytes()?.to_vec();
         let v = r.bytes()?.to_vec();
+        // Keys strictly ascending, as encoded: one state has one encoding, and a repeated
+        // key cannot silently replace an earlier value.
+        if snap.pairs.last_key_value().is_some_and(|(last, _)| *last >= k) {
+            return Err(r.item(format_args!("key {} is not after the key before it", hex::encode(&k))));
+        }
         snap.pairs.insert(k, v);
     }
     for _ in 0..r.count(MIN_MESSAGE_LEN)? {
@@ -126,6 +131,27 @@ mod tests {
         let mut huge_key = 1u64.to_be_bytes().to_vec();
         huge_key.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]);
         assert!(matches!(decode_snapshot(&huge_key), Err(DecodeError::Truncated { .. })));
+    }
+
+    /// Found by the `store_bytes` fuzz target: pairs out of key order decoded, sorted, into a
+    /// snapshot whose encoding differed from the bytes, and a repeated key silently
+    /// replaced the value before it.
+    #[test]
+    fn keys_out_of_order_or_repeated_are_errors() {
+        let pairs = |keys: &[&[u8]]| {
+            let mut w = Writer::new();
+            w.u64(keys.len() as u64);
+            for (i, k) in keys.iter().enumerate() {
+                w.bytes(k).bytes(&[i as u8]);
+            }
+            w.u64(0);
+            w.finish()
+        };
+        assert!(decode_snapshot(&pairs(&[b"a", b"b"])).is_ok());
+        for keys in [&[b"b" as &[u8], b"a"][..], &[b"a", b"a"], &[b"a", b"", b"b"]] {
+            let e = decode_snapshot(&pairs(keys)).expect_err("keys out of order");
+            assert!(e.to_string().contains("is not after the key before it"), "{e}");
+        }
     }
 
     #[test]

@@ -1,43 +1,30 @@
 //! A commit as a sequence of idempotent writes with each module's progress row last (the
 //! numbered protocol of the [module doc](super)): what makes a crash at any write harmless.
 
-use super::crash_hook::Writes;
-use super::rows::{
-    backend, corrupt, decode_changes, encode_changes, encode_messages, i64_of, projected, read_progress, rows_of,
-    ProgressRow,
-};
+use super::links::{self, NewLink, FROM_NOTHING};
+use super::projection::{self, Superseded};
+use super::rows::{corrupt, encode_changes, encode_messages, i64_of, read_progress, rows_of, ProgressRow};
+use super::snapshots;
 use super::statements::Statements;
+use super::writer::Writer;
 use super::EVENT_BUCKET;
 use crate::{CommitBatch, StoreError};
 use opentoken_codec::{encode_event_record, encode_op_status};
-use opentoken_core::commitment::LtHash;
 use opentoken_core::Message;
-use scylla::client::session::Session;
-use scylla::statement::prepared::PreparedStatement;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// One write of a commit (counted for the crash-test hook).
-async fn exec(
-    s: &Session,
-    stmt: &PreparedStatement,
-    values: impl scylla::serialize::row::SerializeRow,
-    writes: &Writes,
-) -> Result<(), StoreError> {
-    writes.tick()?;
-    s.execute_unpaged(stmt, values)
-        .await
-        .map_err(|e| backend("commit")(e.to_string()))?;
-    Ok(())
+/// What a commit needs besides the batch.
+pub(super) struct CommitContext<'a> {
+    pub writer: Writer<'a>,
+    pub superseded: &'a Superseded,
+    pub keep_snapshots: usize,
 }
 
-/// Writes `batch` by the numbered protocol of the [module doc](super); `writes` counts the
-/// writes for the crash-test hook.
-pub(super) async fn commit(
-    s: &Session,
-    st: &Statements,
-    batch: &CommitBatch,
-    writes: &Writes,
-) -> Result<(), StoreError> {
+/// Writes `batch` by the numbered protocol of the [module doc](super), then deletes what
+/// it superseded (step 6).
+pub(super) async fn commit(st: &Statements, batch: &CommitBatch, cx: &CommitContext<'_>) -> Result<(), StoreError> {
+    let (w, superseded, keep_snapshots) = (&cx.writer, cx.superseded, cx.keep_snapshots);
+    let s = w.s;
     // 1. Refuse contradictions before writing anything.
     let mut prior: BTreeMap<&str, Option<ProgressRow>> = BTreeMap::new();
     for m in &batch.modules {
@@ -74,65 +61,66 @@ pub(super) async fn commit(
     }
 
     // 2. + 3. Commit links and snapshots.
-    let mut links: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut link_starts: BTreeMap<&str, i64> = BTreeMap::new();
     for m in &batch.modules {
-        let block = i64_of(m.progress.block, "block")?;
+        let end = (
+            i64_of(m.progress.block, "block")?,
+            i64_of(m.progress.next_offset, "offset")?,
+        );
         let old = prior.get(m.module.as_str()).cloned().flatten();
-        // A re-commit of the committed block extends the link that ends there.
-        let (prev, changes) = match &old {
+        let link = match &old {
+            // A re-commit of the committed block: a new link from where the last one
+            // started, with the last one's writes and these (the last one stays as it was
+            // until the progress row names the new one).
             Some(o) if o.block == m.progress.block => {
-                let rows: Vec<(i64, i64, Vec<u8>)> =
-                    rows_of(s, &st.get_commit, (m.module.clone(), o.prev), "read commit link").await?;
-                let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = match rows.into_iter().find(|r| r.0 == o.prev) {
-                    Some((_, _, blob)) => decode_changes(&blob)
-                        .map_err(|e| corrupt(format!("commit link of {}", m.module), e))?
-                        .into_iter()
-                        .collect(),
-                    None => BTreeMap::new(),
-                };
-                for (k, v) in &m.changes {
-                    merged.insert(k.clone(), v.clone());
-                }
-                (
-                    o.prev,
-                    encode_changes(merged.iter().map(|(k, v)| (k.as_slice(), v.as_deref()))),
-                )
+                let last_end = (end.0, i64_of(o.next_offset, "offset")?);
+                let last = links::read(s, st, &m.module, o.prev, last_end).await?.ok_or_else(|| {
+                    corrupt(
+                        format!("module {}", m.module),
+                        format!(
+                            "no commit link from block {} to the committed position {last_end:?}",
+                            o.prev
+                        ),
+                    )
+                })?;
+                let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = last.changes.into_iter().collect();
+                merged.extend(m.changes.iter().cloned());
+                let blob = encode_changes(merged.iter().map(|(k, v)| (k.as_slice(), v.as_deref())));
+                (o.prev, last.start_offset, last.before, blob)
             }
             Some(o) => (
                 i64_of(o.block, "block")?,
+                i64_of(o.next_offset, "offset")?,
+                o.prev,
                 encode_changes(m.changes.iter().map(|(k, v)| (k.as_slice(), v.as_deref()))),
             ),
             None => (
-                -1,
+                FROM_NOTHING,
+                FROM_NOTHING,
+                FROM_NOTHING,
                 encode_changes(m.changes.iter().map(|(k, v)| (k.as_slice(), v.as_deref()))),
             ),
         };
-        links.insert(m.module.as_str(), prev);
-        exec(s, &st.put_commit, (m.module.clone(), prev, block, changes), writes).await?;
+        let (start, start_offset, before, blob) = link;
+        link_starts.insert(m.module.as_str(), start);
+        let new = NewLink {
+            module: &m.module,
+            start,
+            start_offset,
+            before,
+            end,
+            blob: &blob,
+        };
+        links::write(w, st, &new).await?;
         if let Some(pairs) = &m.snapshot {
-            let hash = LtHash::from_pairs(pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))).digest();
-            let blob = encode_changes(pairs.iter().map(|(k, v)| (k.as_slice(), Some(v.as_slice()))));
-            exec(
-                s,
-                &st.snapshot_put,
-                (m.module.clone(), block, hash.to_vec(), blob),
-                writes,
-            )
-            .await?;
+            let hash = snapshots::commitment(&m.lattice, pairs);
+            snapshots::write(w, st, &m.module, end.0, pairs, hash).await?;
         }
     }
 
     // 4. Projection, events, statuses, checkpoints, pending for modules outside the batch.
     for m in &batch.modules {
-        for (k, v) in &m.changes {
-            exec(
-                s,
-                &st.state_put,
-                (m.module.clone(), k.clone(), projected(v.as_deref())),
-                writes,
-            )
-            .await?;
-        }
+        projection::write(w, st, &m.module, i64_of(m.progress.block, "block")?, &m.changes).await?;
     }
     let buckets: BTreeSet<(&str, u64)> = batch
         .events
@@ -140,13 +128,8 @@ pub(super) async fn commit(
         .map(|e| (e.module.as_str(), e.pos.block / EVENT_BUCKET))
         .collect();
     for (module, bucket) in buckets {
-        exec(
-            s,
-            &st.event_bucket_put,
-            (module.to_string(), i64_of(bucket, "bucket")?),
-            writes,
-        )
-        .await?;
+        w.one(&st.event_bucket_put, (module.to_string(), i64_of(bucket, "bucket")?))
+            .await?;
     }
     for ev in &batch.events {
         let p = ev.pos;
@@ -159,7 +142,7 @@ pub(super) async fn commit(
             i64::from(ev.seq),
             encode_event_record(ev),
         );
-        exec(s, &st.event_put, values, writes).await?;
+        w.one(&st.event_put, values).await?;
     }
     for o in &batch.statuses {
         let p = o.pos;
@@ -171,11 +154,11 @@ pub(super) async fn commit(
             o.module.clone(),
             encode_op_status(o),
         );
-        exec(s, &st.status_put, values, writes).await?;
+        w.one(&st.status_put, values).await?;
     }
     for c in &batch.checkpoints {
         let values = (c.module.clone(), i64_of(c.block, "block")?, c.hash.to_vec());
-        exec(s, &st.checkpoint_put, values, writes).await?;
+        w.one(&st.checkpoint_put, values).await?;
     }
     let in_batch: Vec<&str> = batch.modules.iter().map(|m| m.module.as_str()).collect();
     let mut others: BTreeMap<&str, Vec<&Message>> = BTreeMap::new();
@@ -187,13 +170,8 @@ pub(super) async fn commit(
         others.entry(msg.to.as_str()).or_default().push(msg);
     }
     for (target, msgs) in others {
-        exec(
-            s,
-            &st.extra_pending_put,
-            (target.to_string(), encode_messages(&msgs)),
-            writes,
-        )
-        .await?;
+        w.one(&st.extra_pending_put, (target.to_string(), encode_messages(&msgs)))
+            .await?;
     }
 
     // 5. Progress rows last: each commits its module.
@@ -205,9 +183,25 @@ pub(super) async fn commit(
             i64_of(m.progress.next_offset, "offset")?,
             m.lattice.clone(),
             encode_messages(&msgs),
-            links.get(m.module.as_str()).copied().unwrap_or(-1),
+            link_starts.get(m.module.as_str()).copied().unwrap_or(FROM_NOTHING),
         );
-        exec(s, &st.put_progress, values, writes).await?;
+        w.one(&st.put_progress, values).await?;
+    }
+
+    // 6. Committed: delete what no reader or load needs any more.
+    for m in &batch.modules {
+        let block = i64_of(m.progress.block, "block")?;
+        let old = prior.get(m.module.as_str()).cloned().flatten().map(|o| o.block);
+        let old = old.map(|b| i64_of(b, "block")).transpose()?;
+        let keys = m.changes.iter().map(|(k, _)| k.clone()).collect();
+        superseded.prune(w, st, &m.module, old, block, keys).await?;
+        if m.snapshot.is_some() {
+            if let Some(oldest_kept) = snapshots::prune(w, st, &m.module, block, keep_snapshots).await? {
+                // The last link stays too: a re-commit of this block extends it.
+                let last = link_starts.get(m.module.as_str()).copied().unwrap_or(FROM_NOTHING);
+                links::prune(w, st, &m.module, oldest_kept.min(last)).await?;
+            }
+        }
     }
     Ok(())
 }

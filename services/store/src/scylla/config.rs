@@ -12,15 +12,48 @@ pub struct ScyllaConfig {
     pub replication: String,
     /// Attempts (with backoff) to reach the cluster at start.
     pub connect_attempts: u32,
+    /// Whole-state snapshots kept per module (at least 1): the newest ones at or below
+    /// progress; older snapshots, and the commit links before the oldest kept one, are
+    /// deleted once a newer snapshot is committed. More kept = more fallbacks if the newest
+    /// fails verification, at one whole state each.
+    pub keep_snapshots: usize,
+    /// Rows per page of every read (the driver fetches the next page as the reader goes),
+    /// so no read holds an unbounded result at once.
+    pub page_rows: i32,
 }
 
+/// Snapshots kept per module unless the URI says otherwise (`?keep_snapshots=N`).
+pub const DEFAULT_KEEP_SNAPSHOTS: usize = 3;
+/// Rows per page unless the URI says otherwise (`?page_rows=N`).
+pub const DEFAULT_PAGE_ROWS: i32 = 1000;
+
 impl ScyllaConfig {
-    /// From `scylla://host:port[,host:port]/keyspace`.
+    /// From `scylla://host:port[,host:port]/keyspace[?keep_snapshots=N&page_rows=N]`.
     pub fn from_uri(uri: &str) -> Result<Self, StoreError> {
-        let rest = uri.strip_prefix("scylla://").ok_or_else(|| StoreError::Backend {
+        let bad = |detail: String| StoreError::Backend {
             op: "parse scylla uri",
-            detail: format!("{uri:?} does not start with scylla:// (expected scylla://host:port/keyspace)"),
+            detail,
+        };
+        let rest = uri.strip_prefix("scylla://").ok_or_else(|| {
+            bad(format!(
+                "{uri:?} does not start with scylla:// (expected scylla://host:port/keyspace)"
+            ))
         })?;
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (mut keep_snapshots, mut page_rows) = (DEFAULT_KEEP_SNAPSHOTS, DEFAULT_PAGE_ROWS);
+        for param in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = param.split_once('=').unwrap_or((param, ""));
+            let number = value.parse::<u32>().ok().filter(|n| *n > 0);
+            match (name, number) {
+                ("keep_snapshots", Some(n)) => keep_snapshots = n as usize,
+                ("page_rows", Some(n)) => page_rows = i32::try_from(n).unwrap_or(i32::MAX),
+                _ => {
+                    return Err(bad(format!(
+                        "unknown or invalid parameter {param:?} (known: keep_snapshots=N, page_rows=N, N >= 1)"
+                    )))
+                }
+            }
+        }
         let (hosts, keyspace) = rest.split_once('/').unwrap_or((rest, "opentoken"));
         let keyspace = if keyspace.is_empty() { "opentoken" } else { keyspace };
         if !keyspace.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -34,6 +67,8 @@ impl ScyllaConfig {
             keyspace: keyspace.to_string(),
             replication: "{'class': 'SimpleStrategy', 'replication_factor': 1}".into(),
             connect_attempts: 30,
+            keep_snapshots,
+            page_rows,
         })
     }
 }
@@ -53,5 +88,10 @@ mod tests {
         );
         assert!(ScyllaConfig::from_uri("http://a").is_err());
         assert!(ScyllaConfig::from_uri("scylla://a/bad-name").is_err());
+        assert_eq!(c.keep_snapshots, DEFAULT_KEEP_SNAPSHOTS);
+        let c = ScyllaConfig::from_uri("scylla://a:9042/dlux?keep_snapshots=5&page_rows=50").expect("valid");
+        assert_eq!((c.keyspace.as_str(), c.keep_snapshots, c.page_rows), ("dlux", 5, 50));
+        assert!(ScyllaConfig::from_uri("scylla://a/dlux?keep_snapshots=0").is_err());
+        assert!(ScyllaConfig::from_uri("scylla://a/dlux?other=1").is_err());
     }
 }

@@ -74,26 +74,26 @@ mod armed {
 mod off {
     use crate::StoreError;
 
-    pub struct CrashHook;
+    pub(crate) struct CrashHook;
 
     impl CrashHook {
-        pub fn off() -> Self {
+        pub(crate) fn off() -> Self {
             Self
         }
 
-        pub fn begin(&self) -> Writes {
+        pub(crate) fn begin(&self) -> Writes {
             Writes
         }
 
-        pub fn end(&self, _writes: &Writes) {}
+        pub(crate) fn end(&self, _writes: &Writes) {}
     }
 
     #[derive(Clone)]
-    pub struct Writes;
+    pub(crate) struct Writes;
 
     impl Writes {
         #[inline]
-        pub fn tick(&self) -> Result<(), StoreError> {
+        pub(crate) fn tick(&self) -> Result<(), StoreError> {
             Ok(())
         }
     }

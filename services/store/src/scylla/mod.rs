@@ -6,57 +6,96 @@
 //!
 //! 1. refuse the whole batch if it contradicts what is stored (progress going back, a
 //!    checkpoint with another hash) before writing anything;
-//! 2. the module's change set as one row `commits(module, prev_block) -> (block, changes)`,
-//!    a link in a chain from the genesis (or a snapshot) to the committed block;
-//! 3. at a checkpoint block, a snapshot of the whole state, keyed by block and carrying its
-//!    state commitment (content-addressed: it is verified against the hash on load);
-//! 4. the current-state projection the API reads (`state`), events, statuses, checkpoints;
-//! 5. the progress row: block, offset, lattice, pending messages and the chain link it
-//!    ends, in one row (a single-row write is atomic).
+//! 2. the module's change set as a link of the commit chain, from the committed position
+//!    it starts at to the one it ends at, in bounded chunks (`links`);
+//! 3. at a checkpoint block, a snapshot of the whole state in bounded chunks, then its
+//!    manifest with the state commitment it must hash to (`snapshots`);
+//! 4. the projection the API reads, one version per commit (`projection`), events,
+//!    statuses, checkpoints;
+//! 5. the progress row: block, offset, lattice, pending messages and the start of the link
+//!    it ends, in one row (a single-row write is atomic);
+//! 6. then, committed, deletes what nothing needs any more: projection versions a newer
+//!    committed one hides, snapshots older than the newest `keep_snapshots`, and commit
+//!    links older than the oldest kept snapshot.
 //!
 //! A crash anywhere before 5 leaves rows ahead of the progress row. None of them is ever
-//! read as committed state: [`Store::load_module`] starts from the newest verified snapshot
-//! at or below the progress block and follows the commit chain exactly up to the progress
-//! block; the processor then checks the result against the committed lattice. The stray commit link is
-//! overwritten by the retried commit (same `prev_block`), the projection converges when the
-//! same blocks are committed again, and event and checkpoint rows ahead of progress are
-//! the ones the retried commit writes again (chain positions are deterministic).
+//! read as committed state: [`Store::load_module`] walks the chain back from the progress
+//! row (links are identified by the position they end at) to the newest verified snapshot,
+//! and projection reads take the newest version at or below the progress block. Rows a
+//! crash left hold the state at their block (processing is deterministic), so the
+//! retried commits agree with them or overwrite them; event and checkpoint rows ahead of
+//! progress are the ones the retried commit writes again (chain positions are
+//! deterministic), and reads of events and statuses stop at progress too.
+//!
+//! Every write is bounded (`writer`: chunks and batches under ScyllaDB's 50 KiB batch
+//! limit) and every read is paged (`rows::Rows`).
 //!
 //! Writes across modules are not atomic as a group: each module's progress row commits
 //! that module. In distributed mode a processor runs one module, so this is the unit anyway.
 //!
 //! The rooms: `config` (where the cluster is), `statements` (the schema and every prepared
-//! statement), `rows` (how values sit in rows, and the row blobs), `commit` (steps 1 to 5),
-//! `load` (the committed state back), this file (the [`Store`] impl and the bridge from its
-//! synchronous calls to the async driver), `crash_hook` (test builds only) and
-//! `test_server` (an in-process CQL server for tests).
+//! statement), `rows` (how values sit in rows, the row blobs, paged reads), `writer`
+//! (bounded, counted writes), `links`, `snapshots` and `projection` (the three stores of
+//! state), `commit` (steps 1 to 6), `load` (the committed state back), this file (the
+//! [`Store`] impl and the bridge from its synchronous calls to the async driver),
+//! `crash_hook` (test builds only) and `test_server` (an in-process CQL server for tests).
 
 mod commit;
 mod config;
 mod crash_hook;
+mod links;
 mod load;
+mod projection;
 mod rows;
+mod snapshots;
 mod statements;
 #[cfg(feature = "cql-test-server")]
 mod test_server;
+mod writer;
 
-pub use config::ScyllaConfig;
+/// The blob decoders as the fuzz targets (`fuzz/`) call them; not an API (feature `fuzzing`
+/// only): what ScyllaDB hands back is input too.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use crate::DecodeError;
+    use opentoken_core::Message;
+
+    /// State writes in key order (`None` deletes).
+    pub type Changes = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
+    /// A commit link's or snapshot's blob: state writes in key order (`None` deletes).
+    pub fn decode_changes(bytes: &[u8]) -> Result<Changes, DecodeError> {
+        super::rows::decode_changes(bytes)
+    }
+
+    /// A pending-message list's blob.
+    pub fn decode_messages(bytes: &[u8]) -> Result<Vec<Message>, DecodeError> {
+        super::rows::decode_messages(bytes)
+    }
+}
+
+pub use config::{ScyllaConfig, DEFAULT_KEEP_SNAPSHOTS, DEFAULT_PAGE_ROWS};
 pub use statements::SCHEMA;
 #[cfg(feature = "cql-test-server")]
 pub use test_server::cql_test_server;
+pub use writer::{CHUNK_BYTES, MUTATION_LIMIT};
 
 use crate::{CommitBatch, LoadedModule, Pair, Progress, Store, StoreError};
+use commit::CommitContext;
 use crash_hook::CrashHook;
 use opentoken_codec::{decode_event_record, decode_op_status};
 use opentoken_core::{EventRecord, Message, ModuleCheckpoint, OpStatus};
 use opentoken_lifecycle::{Backoff, Transient};
-use rows::{backend, corrupt, decode_messages, i64_of, prefix_end, read_progress, rows_of, unprojected, ProgressRow};
+use projection::Superseded;
+use rows::{backend, corrupt, decode_messages, i64_of, read_progress, rows_of, ProgressRow};
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use statements::Statements;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use writer::{Meter, Writer};
 
 /// Blocks per partition of the events table: bounded partitions, and a read from a block
 /// touches only the partitions from there on.
@@ -71,6 +110,11 @@ pub struct ScyllaStore {
     runtime: Option<tokio::runtime::Runtime>,
     session: Arc<Session>,
     st: Arc<Statements>,
+    /// What this store's commits wrote that the next commit deletes.
+    superseded: Arc<Superseded>,
+    /// The largest write so far.
+    meter: Arc<Meter>,
+    keep_snapshots: usize,
     /// Test builds (feature `crash-hook`): fail the next commit after some writes.
     crash: CrashHook,
 }
@@ -103,6 +147,9 @@ impl ScyllaStore {
             runtime: Some(runtime),
             session: Arc::new(session),
             st: Arc::new(st),
+            superseded: Arc::default(),
+            meter: Arc::default(),
+            keep_snapshots: cfg.keep_snapshots.max(1),
             crash: CrashHook::off(),
         })
     }
@@ -110,7 +157,8 @@ impl ScyllaStore {
     async fn setup(cfg: &ScyllaConfig) -> Result<(Session, Statements), StoreError> {
         let session = Self::reach(cfg).await?;
         statements::create_schema(&session, &cfg.keyspace, &cfg.replication).await?;
-        let st = Statements::prepare(&session, &cfg.keyspace).await?;
+        let st = Statements::prepare(&session, &cfg.keyspace, cfg.page_rows).await?;
+        statements::claim_format(&session, &st).await?;
         Ok((session, st))
     }
 
@@ -150,6 +198,12 @@ impl ScyllaStore {
     #[cfg(feature = "crash-hook")]
     pub fn crash_next_commit_after(&self, writes: usize) {
         self.crash.arm(writes);
+    }
+
+    /// The largest write (statement or batch) this store has sent, in bytes of values: at
+    /// most [`MUTATION_LIMIT`] unless a single state entry is larger by itself.
+    pub fn largest_write_bytes(&self) -> usize {
+        self.meter.largest()
     }
 
     /// Runs `f` on the store's runtime and waits for it from any thread (also from a thread
@@ -214,8 +268,21 @@ impl Store for ScyllaStore {
         let writes = self.crash.begin();
         let result = with_retries("commit", || {
             let (batch, writes) = (batch.clone(), writes.clone());
+            let (superseded, meter, keep_snapshots) =
+                (self.superseded.clone(), self.meter.clone(), self.keep_snapshots);
             self.run("commit", move |s, st| {
-                Box::pin(async move { commit::commit(&s, &st, &batch, &writes).await })
+                Box::pin(async move {
+                    let cx = CommitContext {
+                        writer: Writer {
+                            s: &s,
+                            writes: &writes,
+                            meter: &meter,
+                        },
+                        superseded: &superseded,
+                        keep_snapshots,
+                    };
+                    commit::commit(&st, &batch, &cx).await
+                })
             })
         });
         self.crash.end(&writes);
@@ -238,49 +305,46 @@ impl Store for ScyllaStore {
         }))
     }
 
+    /// At the committed progress: a commit in flight is invisible.
     fn get(&self, module: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let (module, key) = (module.to_string(), key.to_vec());
-        self.run("read state", move |s, st| {
-            Box::pin(async move {
-                let rows: Vec<(Vec<u8>, Option<Vec<u8>>)> =
-                    rows_of(&s, &st.state_get, (module, key.clone()), "read state").await?;
-                Ok(rows
-                    .into_iter()
-                    .find(|(k, _)| *k == key)
-                    .and_then(|(_, v)| unprojected(v)))
+        with_retries("read state", || {
+            let (module, key) = (module.clone(), key.clone());
+            self.run("read state", move |s, st| {
+                Box::pin(async move { projection::get(&s, &st, &module, &key).await })
             })
         })
     }
 
+    /// At the committed progress: a commit in flight is invisible.
     fn scan_prefix(&self, module: &str, prefix: &[u8], limit: usize) -> Result<Vec<Pair>, StoreError> {
         let (module, prefix) = (module.to_string(), prefix.to_vec());
-        self.run("scan state", move |s, st| {
-            Box::pin(async move {
-                let upper = prefix_end(&prefix);
-                let rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = match (&st.state_range, &upper) {
-                    (Some(range), Some(upper)) => {
-                        rows_of(&s, range, (module.clone(), prefix.clone(), upper.clone()), "scan state").await?
-                    }
-                    _ => rows_of(&s, &st.state_scan, (module.clone(),), "scan state").await?,
-                };
-                let mut rows: Vec<(Vec<u8>, Vec<u8>)> = rows
-                    .into_iter()
-                    .filter(|(k, _)| k.starts_with(&prefix))
-                    .filter_map(|(k, v)| unprojected(v).map(|v| (k, v)))
-                    .collect();
-                rows.sort();
-                rows.truncate(limit);
-                Ok(rows)
+        with_retries("scan state", || {
+            let (module, prefix) = (module.clone(), prefix.clone());
+            self.run("scan state", move |s, st| {
+                Box::pin(async move { projection::scan(&s, &st, &module, &prefix, limit).await })
             })
         })
     }
 
+    /// Up to each module's committed progress: a commit in flight is invisible. (Rows of
+    /// a module that has no progress row at all are shown as written: only batches built
+    /// by hand carry those; a processor commits its modules' progress with them.)
     fn statuses(&self, txid: &str) -> Result<Vec<OpStatus>, StoreError> {
         let txid = txid.to_string();
         self.run("read statuses", move |s, st| {
             Box::pin(async move {
                 let mut rows: Vec<(i64, i64, i64, String, Vec<u8>)> =
                     rows_of(&s, &st.status_get, (txid.clone(),), "read statuses").await?;
+                let mut committed: BTreeMap<String, i64> = BTreeMap::new();
+                for module in rows.iter().map(|r| r.3.clone()).collect::<BTreeSet<_>>() {
+                    let at = read_progress(&s, &st, &module)
+                        .await?
+                        .map(|p| i64_of(p.block, "block"))
+                        .transpose()?;
+                    committed.insert(module, at.unwrap_or(i64::MAX));
+                }
+                rows.retain(|r| committed.get(&r.3).is_some_and(|at| r.0 <= *at));
                 rows.sort_by(|a, b| (a.0, a.1, a.2, &a.3).cmp(&(b.0, b.1, b.2, &b.3)));
                 rows.into_iter()
                     .map(|r| decode_op_status(&r.4).map_err(|e| corrupt(format!("status of transaction {txid}"), e)))
@@ -289,10 +353,13 @@ impl Store for ScyllaStore {
         })
     }
 
+    /// Up to the committed progress: a commit in flight is invisible (see `statuses` for a
+    /// module without a progress row).
     fn events(&self, module: &str, from_block: u64, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
         let module = module.to_string();
         self.run("read events", move |s, st| {
             Box::pin(async move {
+                let at = read_progress(&s, &st, &module).await?.map_or(u64::MAX, |p| p.block);
                 let mut buckets: Vec<(i64,)> = rows_of(&s, &st.event_buckets, (module.clone(),), "read events").await?;
                 buckets.retain(|(b,)| *b >= 0 && (*b as u64) >= from_block / EVENT_BUCKET);
                 buckets.sort();
@@ -305,7 +372,10 @@ impl Store for ScyllaStore {
                     let mut rows: Vec<(i64, i64, i64, i64, Vec<u8>)> =
                         rows_of(&s, &st.event_scan, (part,), "read events").await?;
                     rows.sort_by_key(|r| (r.0, r.1, r.2, r.3));
-                    for r in rows.into_iter().filter(|r| r.0 >= 0 && r.0 as u64 >= from_block) {
+                    for r in rows
+                        .into_iter()
+                        .filter(|r| r.0 >= 0 && r.0 as u64 >= from_block && r.0 as u64 <= at)
+                    {
                         if out.len() >= limit {
                             break;
                         }

@@ -5,9 +5,12 @@
 use super::statements::Statements;
 use crate::bytes::{DecodeError, Reader, Writer};
 use crate::StoreError;
+use futures_util::TryStreamExt;
 use opentoken_codec::{decode_message, encode_message};
 use opentoken_core::Message;
+use scylla::client::pager::TypedRowStream;
 use scylla::client::session::Session;
+use scylla::errors::NextRowError;
 use scylla::statement::prepared::PreparedStatement;
 
 /// A backend failure: the cluster is the usual suspect.
@@ -74,7 +77,7 @@ pub(super) async fn read_progress(
     }
 }
 
-/// Every row a statement returns, typed.
+/// Every row a statement returns, typed, fetched page by page (the statement's page size).
 pub(super) async fn rows_of<R>(
     s: &Session,
     stmt: &PreparedStatement,
@@ -82,15 +85,48 @@ pub(super) async fn rows_of<R>(
     op: &'static str,
 ) -> Result<Vec<R>, StoreError>
 where
-    R: for<'f> scylla::deserialize::row::DeserializeRow<'f, 'f>,
+    R: for<'f, 'm> scylla::deserialize::row::DeserializeRow<'f, 'm>,
 {
-    let r = s
-        .execute_unpaged(stmt, values)
-        .await
-        .map_err(|e| backend(op)(e.to_string()))?;
-    let rows = r.into_rows_result().map_err(|e| backend(op)(e.to_string()))?;
-    let it = rows.rows::<R>().map_err(|e| backend(op)(e.to_string()))?;
-    it.collect::<Result<Vec<R>, _>>().map_err(|e| corrupt(op, e))
+    let mut rows = Rows::of(s, stmt, values, op).await?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().await? {
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// The rows of a read as they arrive, a page at a time: a reader that stops early never
+/// fetches the rest.
+pub(super) struct Rows<R> {
+    stream: TypedRowStream<R>,
+    op: &'static str,
+}
+
+impl<R> Rows<R>
+where
+    R: for<'f, 'm> scylla::deserialize::row::DeserializeRow<'f, 'm>,
+{
+    pub(super) async fn of(
+        s: &Session,
+        stmt: &PreparedStatement,
+        values: impl scylla::serialize::row::SerializeRow,
+        op: &'static str,
+    ) -> Result<Self, StoreError> {
+        let pager = s
+            .execute_iter(stmt.clone(), values)
+            .await
+            .map_err(|e| backend(op)(e.to_string()))?;
+        let stream = pager.rows_stream::<R>().map_err(|e| backend(op)(e.to_string()))?;
+        Ok(Self { stream, op })
+    }
+
+    pub(super) async fn next(&mut self) -> Result<Option<R>, StoreError> {
+        let op = self.op;
+        self.stream.try_next().await.map_err(|e| match e {
+            NextRowError::RowDeserializationError(e) => corrupt(op, e),
+            other => backend(op)(other.to_string()),
+        })
+    }
 }
 
 /// A projection value: `1` + the value, or `0` for a deleted key. Deletes are writes, so a
