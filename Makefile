@@ -8,7 +8,7 @@ PY ?= target/pyenv/bin/python
 BROKER_DIR ?= target/broker
 BROKER_PORT ?= 9092
 
-.PHONY: run test deps build build-debug lint fmt bench bench-kafka devnet broker broker-stop clean-data
+.PHONY: run test deps build build-debug lint fmt bench bench-kafka test-scylla-large devnet broker broker-stop clean-data
 
 ## What a fresh machine lacks for the build and the tests: Debian build packages for
 ## librdkafka, the Kafka-compatible broker (built once into ~/.cache/opentoken-tools, about
@@ -40,7 +40,7 @@ run: build
 ## Formatting, lints and every test (what CI runs).
 ## The same feature as build-debug, so that building the tests does not replace
 ## target/debug/opentoken with a binary without the fault hook.
-test: deps lint build-debug
+test: deps lint build-debug fuzz-smoke
 	$(CARGO) test --workspace --features opentoken/fault-injection --no-fail-fast
 
 lint:
@@ -54,6 +54,24 @@ fmt:
 ## Throughput of the token state machine and of the embedded pipeline (README figures).
 bench: build
 	./target/release/opentoken bench --chain $(CHAIN) --blocks 5000 --ops-per-block 20
+
+## The ScyllaDB backend with a state of 1,000,000 keys (committed with a snapshot and
+## reloaded on the in-process CQL double, every write under the mutation limit); release
+## build, since hashing a million keys for the snapshot commitment is slow in debug.
+test-scylla-large:
+	$(CARGO) test --release -p opentoken-store --all-features --test scylla_growth -- --ignored --nocapture
+
+## Coverage-guided fuzzing (cargo-fuzz/libFuzzer on the stable toolchain, see
+## infra/fuzz.sh): every target in fuzz/ for FUZZ_SECONDS each; fuzz-smoke, a few seconds
+## each, is part of `make test`. Crashes land in fuzz/artifacts/<target>/.
+.PHONY: fuzz fuzz-smoke
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+fuzz:
+	infra/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	infra/fuzz.sh $(FUZZ_SMOKE_SECONDS)
 
 ## Processor throughput in Kafka mode vs a bare rdkafka consumer (starts a local broker).
 bench-kafka: build deps

@@ -4,6 +4,8 @@
 set -euo pipefail
 need=()
 command -v cmake >/dev/null || need+=(cmake)
+# libFuzzer (make fuzz, the fuzz smoke of make test) is built from C++ source.
+command -v c++ >/dev/null || need+=(g++)
 for pkg in libcurl4-openssl-dev libsasl2-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
