@@ -3,8 +3,8 @@
 //! runners); `gov_down {"amount"}` schedules them back in installments (see `withdrawal`).
 
 use crate::keys::Unlock;
-use crate::parse::{amount_field, positive, Payload};
-use crate::state::{afford, is_node, liquid};
+use crate::parse::Payload;
+use crate::state::{is_node, liquid_amount};
 use crate::{TokenEvent, TokenModule};
 use opentoken_core::{OpContext, Reject, RejectCode, StateRead};
 
@@ -21,8 +21,7 @@ impl TokenModule {
                 format!("@{from} is not a registered node; only nodes lock governance stake"),
             ));
         }
-        let amt = positive(amount_field(payload, "amount", state)?)?;
-        afford(from, amt, liquid(state, from), "liquid")?;
+        let amt = liquid_amount(from, payload, state)?;
         Ok(vec![TokenEvent::GovLocked {
             account: from.into(),
             amount: amt,

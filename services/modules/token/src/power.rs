@@ -2,8 +2,8 @@
 //! schedules them back in installments (amount 0 cancels; see `withdrawal`).
 
 use crate::keys::Unlock;
-use crate::parse::{amount_field, positive, Payload};
-use crate::state::{afford, liquid};
+use crate::parse::Payload;
+use crate::state::liquid_amount;
 use crate::{TokenEvent, TokenModule};
 use opentoken_core::{OpContext, Reject, StateRead};
 
@@ -14,8 +14,7 @@ impl TokenModule {
         payload: &Payload,
         state: &dyn StateRead,
     ) -> Result<Vec<TokenEvent>, Reject> {
-        let amt = positive(amount_field(payload, "amount", state)?)?;
-        afford(from, amt, liquid(state, from), "liquid")?;
+        let amt = liquid_amount(from, payload, state)?;
         Ok(vec![TokenEvent::PoweredUp {
             account: from.into(),
             amount: amt,

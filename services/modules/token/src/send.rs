@@ -1,7 +1,7 @@
 //! `send {"to", "amount", "memo"?}`: moves liquid tokens to another account.
 
-use crate::parse::{amount_field, positive, recipient_field, Payload};
-use crate::state::{afford, liquid};
+use crate::parse::{recipient_field, Payload};
+use crate::state::liquid_amount;
 use crate::{TokenEvent, TokenModule};
 use opentoken_core::{Reject, StateRead};
 
@@ -13,8 +13,7 @@ impl TokenModule {
                 return Err(Reject::field("memo must be a string"));
             }
         }
-        let amt = positive(amount_field(payload, "amount", state)?)?;
-        afford(from, amt, liquid(state, from), "liquid")?;
+        let amt = liquid_amount(from, payload, state)?;
         Ok(vec![TokenEvent::Transferred {
             from: from.into(),
             to,

@@ -18,6 +18,14 @@ pub(crate) fn is_node(state: &dyn StateRead, acct: &str) -> bool {
 }
 
 /// Refuses to spend `amt` of `what` when `from` holds only `have`.
+/// The positive `amount` of `payload` that `from` can pay from its liquid balance: the
+/// check every op that spends liquid tokens (send, power_up, gov_up) makes first.
+pub(crate) fn liquid_amount(from: &str, payload: &crate::parse::Payload, state: &dyn StateRead) -> Result<u64, Reject> {
+    let amt = crate::parse::positive(crate::parse::amount_field(payload, "amount", state)?)?;
+    afford(from, amt, liquid(state, from), "liquid")?;
+    Ok(amt)
+}
+
 pub(crate) fn afford(from: &str, amt: u64, have: u64, what: &str) -> Result<(), Reject> {
     if amt > have {
         Err(Reject::new(
