@@ -3,12 +3,13 @@
 //! pool; they are bounded by the API-wide limits only.
 
 use crate::reply::{blocking, fail, unavailable};
-use crate::App;
+use crate::{ApiState, App};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use opentoken_core::{OpStatus, Outcome};
+use opentoken_store::oldest_kept_status_block;
 use opentoken_telemetry::Telemetry;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -100,11 +101,7 @@ pub(crate) async fn status(State(app): State<Arc<App>>, Path(txid): Path<String>
         return fail(StatusCode::BAD_REQUEST, "transaction id is too long");
     }
     blocking(move || match app.api.store.statuses(&txid) {
-        Ok(list) if list.is_empty() => Json(json!({
-            "txid": txid,
-            "status": "This TransactionID either has not yet been processed, or was not a community operation.",
-        }))
-        .into_response(),
+        Ok(list) if list.is_empty() => unknown_status(&app.api, &txid),
         Ok(list) => {
             let ops: Vec<Value> = list.iter().map(status_text).collect();
             let summary = ops
@@ -117,6 +114,42 @@ pub(crate) async fn status(State(app): State<Arc<App>>, Path(txid): Path<String>
         Err(e) => unavailable(format!("reading status of {txid}"), e),
     })
     .await
+}
+
+/// 404 for a transaction with no status, saying whether it may have expired: the store
+/// keeps statuses for a window of blocks only (`Store::keep_status_blocks`), and a client
+/// polling an old txid must not take "expired" for "never processed" or the reverse.
+/// `kept_since_block` is the oldest block whose statuses every module still holds.
+fn unknown_status(api: &ApiState, txid: &str) -> Response {
+    let mut body = json!({ "txid": txid, "status": "unknown" });
+    let detail = match api.store.keep_status_blocks() {
+        None => "no status for this transaction: it has not yet been processed, or was not a community operation"
+            .to_string(),
+        Some(keep) => {
+            let mut since = 0;
+            for m in &api.modules {
+                match api.store.progress(m) {
+                    Ok(p) => since = since.max(p.map_or(0, |p| oldest_kept_status_block(p.block, keep))),
+                    Err(e) => return unavailable(format!("reading the progress of {m}"), e),
+                }
+            }
+            body["kept_blocks"] = json!(keep);
+            body["kept_since_block"] = json!(since);
+            if since == 0 {
+                format!(
+                    "no status for this transaction: it has not yet been processed, or was not a community \
+                     operation (statuses are kept for the last {keep} blocks; none has expired yet)"
+                )
+            } else {
+                format!(
+                    "no status for this transaction: it has not yet been processed, was not a community operation, \
+                     or its status has expired (statuses are kept for the last {keep} blocks, since block {since})"
+                )
+            }
+        }
+    };
+    body["detail"] = json!(detail);
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
 }
 
 pub(crate) async fn latest_report(State(app): State<Arc<App>>) -> Response {
@@ -166,4 +199,127 @@ pub(crate) fn metrics_response(telemetry: &Telemetry) -> Response {
         telemetry.render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{router, ApiState};
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt;
+    use opentoken_core::{ChainPos, OpStatus, Outcome, RejectCode};
+    use opentoken_store::{CommitBatch, EmbeddedStore, ModuleCommit, Progress, Store};
+    use opentoken_telemetry::Telemetry;
+    use serde_json::Value;
+    use std::sync::Arc;
+    use tower::ServiceExt;
+
+    fn status(txid: &str, block: u64, rejected: bool) -> OpStatus {
+        OpStatus {
+            txid: txid.into(),
+            pos: ChainPos::new(block, 0, 0),
+            module: "token".into(),
+            op: "send".into(),
+            from: "alice".into(),
+            outcome: if rejected {
+                Outcome::Rejected {
+                    code: RejectCode::InsufficientFunds,
+                    reason: "alice has 1 liquid, needs 2".into(),
+                }
+            } else {
+                Outcome::Applied {
+                    summary: "sent 2 to bob".into(),
+                }
+            },
+        }
+    }
+
+    fn commit(store: &dyn Store, block: u64, statuses: Vec<OpStatus>) {
+        let module = |name: &str| ModuleCommit {
+            module: name.into(),
+            changes: Vec::new(),
+            lattice: Vec::new(),
+            progress: Progress {
+                block,
+                next_offset: block,
+            },
+            snapshot: None,
+        };
+        store
+            .commit(&CommitBatch {
+                modules: vec![module("token"), module("nodes")],
+                statuses,
+                ..Default::default()
+            })
+            .expect("commit");
+    }
+
+    async fn get(state: &ApiState, txid: &str) -> (StatusCode, Value) {
+        let response = router(state.clone())
+            .oneshot(
+                Request::get(format!("/api/status/{txid}"))
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("answer");
+        let code = response.status();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        (code, serde_json::from_slice(&bytes).expect("JSON"))
+    }
+
+    /// A status in the window is served as before (200, the reference's fields); an
+    /// expired one, or one never seen, is 404 "unknown", saying how many blocks are kept and
+    /// since which block, so a client can tell that it may have expired.
+    #[tokio::test]
+    async fn an_expired_status_is_answered_as_unknown_naming_the_window() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = opentoken_log::embedded::open_database(&dir.path().join("db.redb")).expect("db");
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::new(db.clone()).expect("store").keep_status_blocks(10));
+        let state = ApiState {
+            spec: Arc::new(opentoken_core::test_utils::test_spec()),
+            store: store.clone(),
+            log: Arc::new(opentoken_log::EmbeddedLog::new(db).expect("log")),
+            telemetry: Arc::new(Telemetry::new()),
+            node: String::new(),
+            version: "test".into(),
+            modules: vec!["token".into(), "nodes".into()],
+        };
+
+        commit(store.as_ref(), 5, vec![status("old", 5, false), status("bad", 5, true)]);
+        let (code, body) = get(&state, "never").await;
+        assert_eq!(code, StatusCode::NOT_FOUND);
+        assert_eq!(body["status"], "unknown");
+        assert_eq!(
+            (body["kept_blocks"].as_u64(), body["kept_since_block"].as_u64()),
+            (Some(10), Some(0))
+        );
+        let detail = body["detail"].as_str().expect("detail");
+        assert!(detail.contains("none has expired yet"), "{detail}");
+
+        let (code, body) = get(&state, "old").await;
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(body["txid"], "old");
+        assert_eq!(body["status"], "@alice| sent 2 to bob");
+        assert_eq!(body["ops"][0]["ok"], true);
+        assert_eq!(body["ops"][0]["block"], 5);
+        let (_, body) = get(&state, "bad").await;
+        assert_eq!(body["ops"][0]["ok"], false);
+        assert_eq!(body["ops"][0]["code"], "insufficient_funds");
+
+        commit(store.as_ref(), 20, vec![status("new", 20, false)]);
+        let (code, body) = get(&state, "old").await;
+        assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
+        assert_eq!(body["txid"], "old");
+        assert_eq!(body["status"], "unknown");
+        assert_eq!(
+            (body["kept_blocks"].as_u64(), body["kept_since_block"].as_u64()),
+            (Some(10), Some(11))
+        );
+        let detail = body["detail"].as_str().expect("detail");
+        assert!(detail.contains("expired"), "{detail}");
+        assert!(detail.contains("last 10 blocks, since block 11"), "{detail}");
+        assert!(detail.contains("not yet been processed"), "{detail}");
+        assert_eq!(get(&state, "new").await.0, StatusCode::OK);
+    }
 }

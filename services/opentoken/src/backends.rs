@@ -32,9 +32,20 @@ pub(crate) struct Common {
     /// there instead of --data-dir: processors are stateless and the API reads it directly.
     #[arg(long, env = "OPENTOKEN_SCYLLA_URI")]
     pub scylla_uri: Option<String>,
+    /// Blocks of op statuses (`/api/status/<txid>`) the store keeps behind each module's
+    /// progress (default 201600: 7 days of 3 s blocks); older ones are deleted and answered
+    /// as expired. On ScyllaDB it overrides the URI's `keep_status_blocks`.
+    #[arg(long, env = "OPENTOKEN_KEEP_STATUS_BLOCKS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep_status_blocks: Option<u64>,
 }
 
 impl Common {
+    /// The status window of --keep-status-blocks, or the default.
+    pub(crate) fn keep_status_blocks(&self) -> u64 {
+        self.keep_status_blocks
+            .unwrap_or(opentoken_store::DEFAULT_KEEP_STATUS_BLOCKS)
+    }
+
     /// The node's ed25519 report key, created on first start.
     pub(crate) fn key_path(&self) -> PathBuf {
         self.data_dir.join("node.key")
@@ -59,9 +70,20 @@ fn open_database(data_dir: &Path) -> Result<Arc<redb::Database>> {
 /// The embedded backends: one database file in the data directory, keeping whole-state
 /// snapshots of the last `keep_snapshots` checkpoints (0: none).
 pub(crate) fn open_embedded(data_dir: &Path, keep_snapshots: usize) -> Result<(Arc<dyn Log>, Arc<dyn Store>)> {
+    open_embedded_keeping(data_dir, keep_snapshots, opentoken_store::DEFAULT_KEEP_STATUS_BLOCKS)
+}
+
+/// [`open_embedded`], keeping the statuses of the last `keep_status_blocks` blocks.
+pub(crate) fn open_embedded_keeping(
+    data_dir: &Path,
+    keep_snapshots: usize,
+    keep_status_blocks: u64,
+) -> Result<(Arc<dyn Log>, Arc<dyn Store>)> {
     let db = open_database(data_dir)?;
     let log = opentoken_log::EmbeddedLog::new(db.clone())?;
-    let store = opentoken_store::EmbeddedStore::new(db)?.keep_snapshots(keep_snapshots);
+    let store = opentoken_store::EmbeddedStore::new(db)?
+        .keep_snapshots(keep_snapshots)
+        .keep_status_blocks(keep_status_blocks);
     Ok((Arc::new(log), Arc::new(store)))
 }
 
@@ -97,7 +119,7 @@ pub(crate) fn open_backends(
                 "--scylla-uri needs --kafka-brokers: the ScyllaDB store is for the distributed mode"
             ));
         }
-        let (log, store) = open_embedded(&common.data_dir, 0)?;
+        let (log, store) = open_embedded_keeping(&common.data_dir, 0, common.keep_status_blocks())?;
         return Ok(Some(Backends {
             log,
             store: Some(store),
@@ -116,15 +138,19 @@ pub(crate) fn open_backends(
     let store: Option<Arc<dyn Store>> = match (need_store, &common.scylla_uri) {
         (false, _) => None,
         (true, Some(uri)) => {
-            let cfg = opentoken_store::ScyllaConfig::from_uri(uri)?;
+            let mut cfg = opentoken_store::ScyllaConfig::from_uri(uri)?;
+            if let Some(blocks) = common.keep_status_blocks {
+                cfg.keep_status_blocks = blocks;
+            }
             Some(Arc::new(
                 opentoken_store::ScyllaStore::connect(&cfg)
                     .with_context(|| format!("connecting to ScyllaDB at {uri}"))?,
             ))
         }
-        (true, None) => Some(Arc::new(opentoken_store::EmbeddedStore::new(open_database(
-            &common.data_dir,
-        )?)?)),
+        (true, None) => Some(Arc::new(
+            opentoken_store::EmbeddedStore::new(open_database(&common.data_dir)?)?
+                .keep_status_blocks(common.keep_status_blocks()),
+        )),
     };
     Ok(Some(Backends {
         log: Arc::new(log),

@@ -12,6 +12,9 @@
 //! - `opentoken_progress`: `module -> (block, next_offset)`.
 //! - `opentoken_events`: `(module, block, trx, op, seq) -> StateEvent` (Avro single-object).
 //! - `opentoken_statuses`: `(txid, block, trx, op, module) -> OpStatus` (Avro single-object).
+//! - `opentoken_status_index`: `(module, block, trx, op, txid) -> ()`: the statuses in block
+//!   order, so the ones older than the kept window are found and deleted by a range, not a
+//!   scan ([`EmbeddedStore::keep_status_blocks`]).
 //! - `opentoken_checkpoints`: `(module, block) -> [u8; 32]`.
 //! - `opentoken_pending`: `(to, from, block, trx, op, seq) -> ModuleMessage` (Avro).
 //! - `opentoken_meta`: `key -> bytes`, raw.
@@ -20,7 +23,8 @@
 //!
 //! Integer key parts are compared numerically by redb, so key order is chain order.
 
-use crate::{CommitBatch, LoadedModule, Progress, Store, StoreError};
+use crate::DEFAULT_KEEP_STATUS_BLOCKS;
+use crate::{oldest_kept_status_block, CommitBatch, LoadedModule, Progress, Store, StoreError};
 use crate::{ModuleSnapshot, Restore};
 use opentoken_codec::{decode_event_record, decode_message, decode_op_status};
 use opentoken_codec::{encode_event_record, encode_message, encode_op_status};
@@ -39,6 +43,8 @@ type StateKey<'a> = (&'a str, &'a [u8]);
 type EventKey<'a> = (&'a str, u64, u32, u32, u32);
 /// `(txid, block, trx_in_block, op_in_trx, module)`.
 type StatusKey<'a> = (&'a str, u64, u32, u32, &'a str);
+/// `(module, block, trx_in_block, op_in_trx, txid)`.
+type StatusIndexKey<'a> = (&'a str, u64, u32, u32, &'a str);
 /// `(to, from, block, trx_in_block, op_in_trx, seq)`.
 type PendingKey<'a> = (&'a str, &'a str, u64, u32, u32, u32);
 
@@ -47,6 +53,7 @@ const LATTICE: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("opentoke
 const PROGRESS: TableDefinition<'_, &str, (u64, u64)> = TableDefinition::new("opentoken_progress");
 const EVENTS: TableDefinition<'_, EventKey<'_>, &[u8]> = TableDefinition::new("opentoken_events");
 const STATUSES: TableDefinition<'_, StatusKey<'_>, &[u8]> = TableDefinition::new("opentoken_statuses");
+const STATUS_INDEX: TableDefinition<'_, StatusIndexKey<'_>, ()> = TableDefinition::new("opentoken_status_index");
 const CHECKPOINTS: TableDefinition<'_, (&str, u64), [u8; 32]> = TableDefinition::new("opentoken_checkpoints");
 const PENDING: TableDefinition<'_, PendingKey<'_>, &[u8]> = TableDefinition::new("opentoken_pending");
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("opentoken_meta");
@@ -67,12 +74,15 @@ pub struct EmbeddedStore {
     db: Arc<Database>,
     /// Checkpoint snapshots kept (0: none, commits need not end at checkpoints).
     keep_snapshots: usize,
+    /// Blocks of statuses kept behind each module's progress.
+    keep_status_blocks: u64,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EmbeddedStore")
             .field("keep_snapshots", &self.keep_snapshots)
+            .field("keep_status_blocks", &self.keep_status_blocks)
             .finish_non_exhaustive()
     }
 }
@@ -91,14 +101,29 @@ impl EmbeddedStore {
             tx.open_table(LATTICE).map_err(err("open"))?;
             tx.open_table(PROGRESS).map_err(err("open"))?;
             tx.open_table(EVENTS).map_err(err("open"))?;
-            tx.open_table(STATUSES).map_err(err("open"))?;
+            let statuses = tx.open_table(STATUSES).map_err(err("open"))?;
+            let mut index = tx.open_table(STATUS_INDEX).map_err(err("open"))?;
+            index_existing_statuses(&statuses, &mut index)?;
             tx.open_table(CHECKPOINTS).map_err(err("open"))?;
             tx.open_table(PENDING).map_err(err("open"))?;
             tx.open_table(META).map_err(err("open"))?;
             tx.open_table(SNAPSHOTS).map_err(err("open"))?;
         }
         tx.commit().map_err(err("open"))?;
-        Ok(Self { db, keep_snapshots: 0 })
+        Ok(Self {
+            db,
+            keep_snapshots: 0,
+            keep_status_blocks: DEFAULT_KEEP_STATUS_BLOCKS,
+        })
+    }
+
+    /// Keep the statuses of the last `blocks` blocks behind each module's progress (at
+    /// least 1; default [`DEFAULT_KEEP_STATUS_BLOCKS`]): every prefixed custom_json leaves a
+    /// status, so kept forever they would grow without bound at no cost to the sender.
+    /// Older ones are deleted as progress advances and the API answers them as expired.
+    pub fn keep_status_blocks(mut self, blocks: u64) -> Self {
+        self.keep_status_blocks = blocks.max(1);
+        self
     }
 
     /// Keep whole-state snapshots of the last `n` checkpoints: what a node out of consensus
@@ -126,7 +151,7 @@ impl EmbeddedStore {
 
     /// Writes the batch into `tx`; the caller commits. Any error leaves `tx` to be dropped,
     /// which aborts it.
-    fn write_batch(tx: &WriteTransaction, batch: &CommitBatch, keep: usize) -> Result<(), StoreError> {
+    fn write_batch(&self, tx: &WriteTransaction, batch: &CommitBatch) -> Result<(), StoreError> {
         const OP: &str = "commit";
         let mut state = tx.open_table(STATE).map_err(err(OP))?;
         let mut lattice = tx.open_table(LATTICE).map_err(err(OP))?;
@@ -174,6 +199,7 @@ impl EmbeddedStore {
         }
 
         let mut statuses = tx.open_table(STATUSES).map_err(err(OP))?;
+        let mut index = tx.open_table(STATUS_INDEX).map_err(err(OP))?;
         for s in &batch.statuses {
             let p = s.pos;
             statuses
@@ -182,6 +208,16 @@ impl EmbeddedStore {
                     encode_op_status(s).as_slice(),
                 )
                 .map_err(err(OP))?;
+            index
+                .insert(
+                    (s.module.as_str(), p.block, p.trx_in_block, p.op_in_trx, s.txid.as_str()),
+                    (),
+                )
+                .map_err(err(OP))?;
+        }
+        for m in &batch.modules {
+            let oldest_kept = oldest_kept_status_block(m.progress.block, self.keep_status_blocks);
+            expire_statuses(&mut statuses, &mut index, &m.module, oldest_kept)?;
         }
 
         let mut checkpoints = tx.open_table(CHECKPOINTS).map_err(err(OP))?;
@@ -202,8 +238,8 @@ impl EmbeddedStore {
             checkpoints.insert(key, c.hash).map_err(err(OP))?;
         }
 
-        if keep > 0 {
-            snapshots::keep(tx, batch, keep)?;
+        if self.keep_snapshots > 0 {
+            snapshots::keep(tx, batch, self.keep_snapshots)?;
         }
 
         // Replace the pending messages addressed to the batch's modules.
@@ -228,6 +264,52 @@ impl EmbeddedStore {
         }
         Ok(())
     }
+}
+
+/// Deletes `module`'s statuses of blocks before `oldest_kept`, found through the index (a
+/// range read of exactly what expired: the work of a commit is the statuses it expires).
+fn expire_statuses(
+    statuses: &mut redb::Table<'_, StatusKey<'static>, &'static [u8]>,
+    index: &mut redb::Table<'_, StatusIndexKey<'static>, ()>,
+    module: &str,
+    oldest_kept: u64,
+) -> Result<(), StoreError> {
+    const OP: &str = "commit";
+    if oldest_kept == 0 {
+        return Ok(());
+    }
+    let mut expired: Vec<(u64, u32, u32, String)> = Vec::new();
+    for entry in index
+        .range((module, 0u64, 0u32, 0u32, "")..(module, oldest_kept, 0u32, 0u32, ""))
+        .map_err(err(OP))?
+    {
+        let (k, _) = entry.map_err(err(OP))?;
+        let (_, b, t, o, txid) = k.value();
+        expired.push((b, t, o, txid.to_string()));
+    }
+    for (b, t, o, txid) in &expired {
+        statuses.remove((txid.as_str(), *b, *t, *o, module)).map_err(err(OP))?;
+        index.remove((module, *b, *t, *o, txid.as_str())).map_err(err(OP))?;
+    }
+    Ok(())
+}
+
+/// Indexes the statuses a database written before the index existed holds (once: when the
+/// index is empty and statuses are not), so that they expire like new ones.
+fn index_existing_statuses(
+    statuses: &redb::Table<'_, StatusKey<'static>, &'static [u8]>,
+    index: &mut redb::Table<'_, StatusIndexKey<'static>, ()>,
+) -> Result<(), StoreError> {
+    const OP: &str = "open";
+    if index.first().map_err(err(OP))?.is_some() || statuses.first().map_err(err(OP))?.is_none() {
+        return Ok(());
+    }
+    for entry in statuses.iter().map_err(err(OP))? {
+        let (k, _) = entry.map_err(err(OP))?;
+        let (txid, b, t, o, module) = k.value();
+        index.insert((module, b, t, o, txid), ()).map_err(err(OP))?;
+    }
+    Ok(())
 }
 
 fn insert_pending(
@@ -270,6 +352,10 @@ impl Store for EmbeddedStore {
         self.keep_snapshots > 0
     }
 
+    fn keep_status_blocks(&self) -> Option<u64> {
+        Some(self.keep_status_blocks)
+    }
+
     fn snapshot_blocks(&self) -> Result<Vec<u64>, StoreError> {
         self.snapshot_blocks_kept()
     }
@@ -284,7 +370,7 @@ impl Store for EmbeddedStore {
 
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(err("commit"))?;
-        Self::write_batch(&tx, batch, self.keep_snapshots)?;
+        self.write_batch(&tx, batch)?;
         tx.commit().map_err(err("commit"))
     }
 
@@ -461,13 +547,14 @@ impl Store for EmbeddedStore {
 }
 
 /// Names of the store's tables, for diagnostics and docs.
-pub fn table_names() -> [&'static str; 9] {
+pub fn table_names() -> [&'static str; 10] {
     [
         STATE.name(),
         LATTICE.name(),
         PROGRESS.name(),
         EVENTS.name(),
         STATUSES.name(),
+        STATUS_INDEX.name(),
         CHECKPOINTS.name(),
         PENDING.name(),
         META.name(),

@@ -28,6 +28,18 @@ pub use embedded::EmbeddedStore;
 pub use scylla::{ScyllaConfig, ScyllaStore};
 pub use snapshot::{decode_snapshot, encode_snapshot, ModuleSnapshot};
 
+/// Blocks of op statuses a store keeps behind each module's progress unless told otherwise:
+/// 7 days of 3-second Hive blocks. A status is for the sender's feedback after a broadcast;
+/// kept forever, every prefixed custom_json would buy permanent rows for a Hive fee.
+pub const DEFAULT_KEEP_STATUS_BLOCKS: u64 = 201_600;
+
+/// The oldest block whose statuses a store keeping the last `keep` blocks holds once a
+/// module's progress is at `progress` (0 while nothing has expired): a status of block `b`
+/// is kept while `b > progress - keep`.
+pub fn oldest_kept_status_block(progress: u64, keep: u64) -> u64 {
+    progress.saturating_add(1).saturating_sub(keep.max(1))
+}
+
 /// A state pair as stored.
 pub type Pair = (Vec<u8>, Vec<u8>);
 
@@ -209,8 +221,15 @@ pub trait Store: Send + Sync {
     fn get(&self, module: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Pairs whose key starts with `prefix`, in key order, at most `limit`.
     fn scan_prefix(&self, module: &str, prefix: &[u8], limit: usize) -> Result<Vec<Pair>, StoreError>;
-    /// Statuses of every op of the transaction, in chain order.
+    /// Statuses of every op of the transaction, in chain order; those of blocks older than
+    /// the kept window ([`Store::keep_status_blocks`]) are gone.
     fn statuses(&self, txid: &str) -> Result<Vec<OpStatus>, StoreError>;
+    /// How many blocks of statuses the store keeps behind each module's progress (see
+    /// [`oldest_kept_status_block`]), so that a reader can tell "expired" from "never seen";
+    /// `None`: it keeps them all.
+    fn keep_status_blocks(&self) -> Option<u64> {
+        None
+    }
     /// Events of a module from `from_block` on, in chain order, at most `limit`.
     fn events(&self, module: &str, from_block: u64, limit: usize) -> Result<Vec<EventRecord>, StoreError>;
     fn checkpoint(&self, module: &str, block: u64) -> Result<Option<[u8; 32]>, StoreError>;

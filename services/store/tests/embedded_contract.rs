@@ -21,6 +21,14 @@ impl StoreHarness for Embedded {
     fn open(&self, name: &str) -> Box<dyn Store> {
         Box::new(EmbeddedStore::open(&self.dir.path().join(format!("{name}.redb"))).unwrap())
     }
+
+    fn open_keeping_statuses(&self, name: &str, blocks: u64) -> Box<dyn Store> {
+        Box::new(
+            EmbeddedStore::open(&self.dir.path().join(format!("{name}.redb")))
+                .unwrap()
+                .keep_status_blocks(blocks),
+        )
+    }
 }
 
 opentoken_store::store_contract_tests!(Embedded::new());

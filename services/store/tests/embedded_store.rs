@@ -265,3 +265,77 @@ fn checkpoint_snapshots_are_kept_pruned_and_restored() {
         })
         .is_ok());
 }
+
+const STATUSES: TableDefinition<'_, (&str, u64, u32, u32, &str), &[u8]> = TableDefinition::new("opentoken_statuses");
+const STATUS_INDEX: TableDefinition<'_, (&str, u64, u32, u32, &str), ()> =
+    TableDefinition::new("opentoken_status_index");
+
+/// Rows of the statuses table and of its index by block.
+fn status_rows(store: &EmbeddedStore) -> (u64, u64) {
+    use redb::ReadableTableMetadata;
+    let tx = store.database().begin_read().unwrap();
+    let statuses = tx.open_table(STATUSES).unwrap().len().unwrap();
+    let index = tx.open_table(STATUS_INDEX).unwrap().len().unwrap();
+    (statuses, index)
+}
+
+fn statuses_at(block: u64, n: u32) -> Vec<opentoken_core::OpStatus> {
+    (0..n)
+        .map(|i| opentoken_core::OpStatus {
+            txid: format!("t{block}-{i}"),
+            pos: ChainPos::new(block, i, 0),
+            module: "m".into(),
+            op: "send".into(),
+            from: "alice".into(),
+            outcome: opentoken_core::Outcome::Applied { summary: "ok".into() },
+        })
+        .collect()
+}
+
+/// Statuses expire as progress advances: over 1,000 blocks with 3 statuses each and a
+/// window of 50 blocks, the statuses table and its index never hold more than the window's
+/// 150 rows (counted in the tables), and the window's statuses read back.
+#[test]
+fn status_rows_stay_bounded_by_the_window() {
+    const KEEP: u64 = 50;
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(&dir.path().join("db.redb"))
+        .unwrap()
+        .keep_status_blocks(KEEP);
+    for block in 1..=1000u64 {
+        let mut b = batch(block);
+        b.statuses = statuses_at(block, 3);
+        store.commit(&b).unwrap();
+        let kept = block.min(KEEP) * 3;
+        assert_eq!(status_rows(&store), (kept, kept), "at block {block}");
+    }
+    assert_eq!(store.statuses("t951-0").unwrap().len(), 1, "the oldest kept block");
+    assert!(store.statuses("t950-0").unwrap().is_empty(), "expired");
+}
+
+/// A database written before statuses had an index (its statuses unindexed) gets them
+/// indexed when opened, so they expire like new ones.
+#[test]
+fn statuses_of_an_older_database_are_indexed_and_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.redb");
+    {
+        let store = EmbeddedStore::open(&path).unwrap();
+        for block in 1..=20u64 {
+            let mut b = batch(block);
+            b.statuses = statuses_at(block, 2);
+            store.commit(&b).unwrap();
+        }
+        // What an older build left: statuses, no index.
+        let tx = store.database().begin_write().unwrap();
+        tx.open_table(STATUS_INDEX).unwrap().retain(|_, _| false).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(status_rows(&store), (40, 0));
+    }
+    let store = EmbeddedStore::open(&path).unwrap().keep_status_blocks(5);
+    assert_eq!(status_rows(&store), (40, 40), "indexed at open");
+    store.commit(&batch(21)).unwrap();
+    assert_eq!(status_rows(&store), (8, 8), "blocks 17..=20 kept at progress 21");
+    assert!(store.statuses("t16-0").unwrap().is_empty());
+    assert_eq!(store.statuses("t17-1").unwrap().len(), 1);
+}

@@ -31,12 +31,17 @@ fn connect(name: &str) -> ScyllaStore {
 }
 
 fn connect_keeping(name: &str, keep_snapshots: usize) -> ScyllaStore {
+    connect_with(name, keep_snapshots, opentoken_store::DEFAULT_KEEP_STATUS_BLOCKS)
+}
+
+fn connect_with(name: &str, keep_snapshots: usize, keep_status_blocks: u64) -> ScyllaStore {
     let mut cfg = match std::env::var("OPENTOKEN_SCYLLA_URI") {
         Ok(uri) => ScyllaConfig::from_uri(&uri).expect("OPENTOKEN_SCYLLA_URI"),
         Err(_) => ScyllaConfig::from_uri(&format!("scylla://{}", kassandra())).expect("uri"),
     };
     cfg.keyspace = keyspace(name);
     cfg.keep_snapshots = keep_snapshots;
+    cfg.keep_status_blocks = keep_status_blocks;
     ScyllaStore::connect(&cfg).expect("connect")
 }
 
@@ -45,6 +50,14 @@ struct Scylla;
 impl StoreHarness for Scylla {
     fn open(&self, name: &str) -> Box<dyn Store> {
         Box::new(connect(name))
+    }
+
+    fn open_keeping_statuses(&self, name: &str, blocks: u64) -> Box<dyn Store> {
+        Box::new(connect_with(
+            name,
+            opentoken_store::scylla::DEFAULT_KEEP_SNAPSHOTS,
+            blocks,
+        ))
     }
 }
 

@@ -124,6 +124,65 @@ fn snapshot_and_link_rows_stay_bounded_over_many_checkpoints() {
     );
 }
 
+/// Statuses are deleted as they fall out of the kept window, a bucket of 1,000 blocks at a
+/// time: over 50 commits spanning 5,000 blocks with a window of 10, the status rows, their
+/// index rows and the bucket rows are exactly those of the buckets not wholly expired
+/// (counted in the tables: the double does delete rows by full primary key and whole
+/// partitions), and the statuses of the window still read back.
+#[test]
+fn status_rows_stay_bounded_over_many_windows() {
+    const KEEP: u64 = 10;
+    const BUCKET: u64 = 1000;
+    let name = "statuses";
+    let s = connect(name, &format!("keep_status_blocks={KEEP}"));
+    let mut written: Vec<u64> = Vec::new();
+    for block in (100..=5000u64).step_by(100) {
+        let at = [block - 50, block - 1, block];
+        let mut batch = commit_of(block, vec![], None);
+        batch.statuses = at
+            .iter()
+            .map(|b| opentoken_core::OpStatus {
+                txid: format!("t{b}"),
+                pos: opentoken_core::ChainPos::new(*b, 0, 0),
+                module: "token".into(),
+                op: "send".into(),
+                from: "alice".into(),
+                outcome: opentoken_core::Outcome::Applied { summary: "ok".into() },
+            })
+            .collect();
+        written.extend(at);
+        s.commit(&batch).expect("commit");
+        let oldest_kept = opentoken_store::oldest_kept_status_block(block, KEEP);
+        let first_bucket = oldest_kept / BUCKET;
+        let left: Vec<u64> = written.iter().copied().filter(|b| b / BUCKET >= first_bucket).collect();
+        let buckets: std::collections::BTreeSet<u64> = left.iter().map(|b| b / BUCKET).collect();
+        assert_eq!(
+            count_rows(name, "statuses"),
+            left.len(),
+            "status rows at progress {block}"
+        );
+        assert_eq!(
+            count_rows(name, "status_index"),
+            left.len(),
+            "index rows at progress {block}"
+        );
+        assert_eq!(
+            count_rows(name, "status_buckets"),
+            buckets.len(),
+            "buckets at progress {block}"
+        );
+        assert!(
+            left.len() as u64 <= 3 * ((KEEP + BUCKET) / 100 + 1),
+            "bounded by the window and one bucket"
+        );
+        for b in &written {
+            let got = s.statuses(&format!("t{b}")).expect("read");
+            assert_eq!(got.len(), usize::from(*b >= oldest_kept), "t{b} at progress {block}");
+        }
+    }
+    assert!(written.len() > 100, "more statuses were written than are kept");
+}
+
 /// Every read is paged: with pages of 50 rows, a state of 1,000 keys (and its versions)
 /// reads back whole through `get`, `scan_prefix` and a load.
 #[test]

@@ -20,6 +20,12 @@ pub struct TokenConfig {
     pub gov_down_installments: u64,
     /// Blocks between governance-withdrawal installments (the reference: 201,600).
     pub gov_down_interval: u64,
+    /// The least, in base units, a `send` may move to an account with no liquid balance,
+    /// and a `power_grant` may start a new grant with. Each creates a state key anyone can
+    /// make for a Hive transaction fee and that stays until its amount is gone; a minimum
+    /// prices that. 0 (the default, the reference's behaviour): no minimum.
+    #[serde(default)]
+    pub min_send_to_new_account: u64,
     #[serde(default)]
     pub genesis: Genesis,
 }
@@ -136,9 +142,11 @@ mod tests {
         let dlux = TokenConfig::from_spec(&spec_file("dlux.json")).expect("dlux.json");
         assert_eq!((dlux.power_down_interval, dlux.gov_down_interval), (200_000, 201_600));
         assert_eq!(dlux.power_down_installments, 4);
+        assert_eq!(dlux.min_send_to_new_account, 0, "the reference has no minimum");
         let devnet = TokenConfig::from_spec(&spec_file("devnet.json")).expect("devnet.json");
         assert!(devnet.genesis.nodes.contains(&"alice".to_string()));
         assert_eq!(devnet.genesis.balances.get("alice"), Some(&1_000_000));
+        assert_eq!(devnet.min_send_to_new_account, 0);
     }
 
     #[test]
@@ -183,6 +191,11 @@ mod tests {
                 serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
                     "genesis": {"nodes": ["x"]}}),
                 "genesis.nodes",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "min_send_to_new_account": -1}),
+                "invalid",
             ),
         ];
         for (cfg, needle) in cases {

@@ -26,6 +26,24 @@ pub(crate) fn liquid_amount(from: &str, payload: &crate::parse::Payload, state: 
     Ok(amt)
 }
 
+/// Refuses to create `key` for `to` (a first balance or a new grant) with less than the
+/// chain's `min_send_to_new_account`; an existing key takes any amount.
+pub(crate) fn enough_for_new_key(
+    min: u64,
+    state: &dyn StateRead,
+    key: &[u8],
+    amt: u64,
+    what: &str,
+) -> Result<(), Reject> {
+    if amt >= min || state.get(key).is_some() {
+        return Ok(());
+    }
+    Err(Reject::new(
+        RejectCode::InvalidField,
+        format!("{what} must be at least {min} (min_send_to_new_account), got {amt}"),
+    ))
+}
+
 pub(crate) fn afford(from: &str, amt: u64, have: u64, what: &str) -> Result<(), Reject> {
     if amt > have {
         Err(Reject::new(

@@ -4,7 +4,7 @@
 use super::HiveArgs;
 use crate::active_key::active_key;
 use crate::api_args::ApiArgs;
-use crate::backends::{hive_client, load_spec, open_embedded, Common};
+use crate::backends::{hive_client, load_spec, open_embedded_keeping, Common};
 use crate::consensus::{build_agent, ActiveKeyWif, AgentSetup, HiveIdentity};
 use crate::context::{RoleContext, VERSION};
 use crate::drive::ProcessorParts;
@@ -75,7 +75,11 @@ impl RunArgs {
     pub(crate) async fn execute(self) -> Result<()> {
         let fault = FaultHook::from_env()?;
         let spec = load_spec(&self.common.chain)?;
-        let (log, store) = open_embedded(&self.common.data_dir, self.keep_snapshots)?;
+        let (log, store) = open_embedded_keeping(
+            &self.common.data_dir,
+            self.keep_snapshots,
+            self.common.keep_status_blocks(),
+        )?;
         let listener = bind_api(self.listen.listen).await?;
         let ctx = RoleContext::start(spec);
 

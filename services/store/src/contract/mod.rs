@@ -2,7 +2,8 @@
 //!
 //! Every backend (embedded redb, ScyllaDB) runs this same suite, so "the code paths above the
 //! trait are the same" (DESIGN.md) is backed by the same guarantees below it: atomic and
-//! idempotent commits, monotonic progress, chain-ordered events and statuses, pending
+//! idempotent commits, monotonic progress, chain-ordered events and statuses, statuses
+//! kept for a window of blocks and then gone, pending
 //! messages in delivery order, and persistence across reopening.
 //!
 //! Use it from a backend's tests with [`store_contract_tests!`](crate::store_contract_tests)
@@ -23,6 +24,10 @@ pub trait StoreHarness: Sync {
     /// again after every earlier handle to it was dropped must see everything committed to
     /// it (that is what the reopen case checks). Names are unique per case.
     fn open(&self, name: &str) -> Box<dyn Store>;
+    /// Opens the store called `name` as [`open`](Self::open) does, keeping the statuses of
+    /// the last `blocks` blocks behind each module's progress (the backend's
+    /// `keep_status_blocks` setting).
+    fn open_keeping_statuses(&self, name: &str, blocks: u64) -> Box<dyn Store>;
 }
 
 /// A case of the suite.
@@ -39,6 +44,7 @@ pub const CASES: &[(&str, Case)] = &[
     ("recommit_is_idempotent", recommit_is_idempotent),
     ("events_in_chain_order", events_in_chain_order),
     ("statuses_in_chain_order", statuses_in_chain_order),
+    ("statuses_expire_after_the_window", statuses_expire_after_the_window),
     ("checkpoints_by_block", checkpoints_by_block),
     (
         "pending_messages_replace_per_module",
@@ -76,7 +82,7 @@ macro_rules! store_contract_tests {
             empty_store_reads_nothing, state_writes_and_deletes, modules_are_isolated,
             scan_prefix_order_and_limit, progress_is_monotonic, failed_commit_leaves_nothing,
             recommit_is_idempotent, events_in_chain_order, statuses_in_chain_order,
-            checkpoints_by_block, pending_messages_replace_per_module,
+            statuses_expire_after_the_window, checkpoints_by_block, pending_messages_replace_per_module,
             pending_messages_in_delivery_order, meta_values, reopen_keeps_everything,
             concurrent_commits_of_different_modules);
     };

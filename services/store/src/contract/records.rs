@@ -81,6 +81,60 @@ pub fn statuses_in_chain_order(h: &dyn StoreHarness) {
     assert!(s.statuses("a").unwrap().is_empty());
 }
 
+/// Statuses are kept for the last `keep_status_blocks` blocks behind their module's
+/// progress: over commits spanning many windows (and several thousand blocks), after every
+/// commit exactly the statuses of the window read back, to the block at its edge, and every
+/// older one is gone; a transaction with ops on both sides of the edge keeps the newer op;
+/// a module that never committed progress keeps its own.
+pub fn statuses_expire_after_the_window(h: &dyn StoreHarness) {
+    const KEEP: u64 = 10;
+    let s = h.open_keeping_statuses("status-window", KEEP);
+    assert_eq!(s.keep_status_blocks(), Some(KEEP));
+    commit(
+        s.as_ref(),
+        &CommitBatch {
+            statuses: vec![status("no-progress", pos(1, 0, 0), "dex", false)],
+            ..Default::default()
+        },
+    );
+    let mut written: Vec<(String, u64)> = Vec::new();
+    for (i, block) in (250..=3250u64).step_by(250).enumerate() {
+        // One op long expired, one at the edge of the window (expired at once), the oldest
+        // kept one, and one at the committed block.
+        let at = [block - 100, block - KEEP, block - KEEP + 1, block];
+        let mut statuses: Vec<_> = at
+            .iter()
+            .map(|b| status(&format!("c{i}-{b}"), pos(*b, 0, 0), "token", i % 2 == 0))
+            .collect();
+        statuses.push(status("split", pos(block - KEEP, 1, 0), "token", false));
+        statuses.push(status("split", pos(block, 1, 0), "token", true));
+        written.extend(at.iter().map(|b| (format!("c{i}-{b}"), *b)));
+        commit(
+            s.as_ref(),
+            &CommitBatch {
+                modules: vec![module("token", block, i as u64 + 1, vec![])],
+                statuses,
+                ..Default::default()
+            },
+        );
+        for (txid, b) in &written {
+            let got = s.statuses(txid).unwrap();
+            if *b + KEEP > block {
+                assert_eq!(got.len(), 1, "{txid} (block {b}) is in the window at progress {block}");
+                assert_eq!(got[0].pos, pos(*b, 0, 0));
+            } else {
+                assert!(
+                    got.is_empty(),
+                    "{txid} (block {b}) expired at progress {block}: {got:?}"
+                );
+            }
+        }
+        let split: Vec<ChainPos> = s.statuses("split").unwrap().iter().map(|s| s.pos).collect();
+        assert_eq!(split, vec![pos(block, 1, 0)], "at progress {block}");
+    }
+    assert_eq!(s.statuses("no-progress").unwrap().len(), 1);
+}
+
 pub fn checkpoints_by_block(h: &dyn StoreHarness) {
     let s = h.open("checkpoints");
     let cp = |m: &str, block: u64, x: u8| ModuleCheckpoint {

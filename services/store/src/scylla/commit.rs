@@ -6,10 +6,11 @@ use super::projection::{self, Superseded};
 use super::rows::{corrupt, encode_changes, encode_messages, i64_of, read_progress, rows_of, ProgressRow};
 use super::snapshots;
 use super::statements::Statements;
+use super::statuses;
 use super::writer::Writer;
 use super::EVENT_BUCKET;
 use crate::{CommitBatch, StoreError};
-use opentoken_codec::{encode_event_record, encode_op_status};
+use opentoken_codec::encode_event_record;
 use opentoken_core::Message;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,6 +19,7 @@ pub(super) struct CommitContext<'a> {
     pub writer: Writer<'a>,
     pub superseded: &'a Superseded,
     pub keep_snapshots: usize,
+    pub keep_status_blocks: u64,
 }
 
 /// Writes `batch` by the numbered protocol of the [module doc](super), then deletes what
@@ -144,18 +146,7 @@ pub(super) async fn commit(st: &Statements, batch: &CommitBatch, cx: &CommitCont
         );
         w.one(&st.event_put, values).await?;
     }
-    for o in &batch.statuses {
-        let p = o.pos;
-        let values = (
-            o.txid.clone(),
-            i64_of(p.block, "block")?,
-            i64::from(p.trx_in_block),
-            i64::from(p.op_in_trx),
-            o.module.clone(),
-            encode_op_status(o),
-        );
-        w.one(&st.status_put, values).await?;
-    }
+    statuses::write(w, st, &batch.statuses).await?;
     for c in &batch.checkpoints {
         let values = (c.module.clone(), i64_of(c.block, "block")?, c.hash.to_vec());
         w.one(&st.checkpoint_put, values).await?;
@@ -195,6 +186,7 @@ pub(super) async fn commit(st: &Statements, batch: &CommitBatch, cx: &CommitCont
         let old = old.map(|b| i64_of(b, "block")).transpose()?;
         let keys = m.changes.iter().map(|(k, _)| k.clone()).collect();
         superseded.prune(w, st, &m.module, old, block, keys).await?;
+        statuses::expire(w, st, &m.module, m.progress.block, cx.keep_status_blocks).await?;
         if m.snapshot.is_some() {
             if let Some(oldest_kept) = snapshots::prune(w, st, &m.module, block, keep_snapshots).await? {
                 // The last link stays too: a re-commit of this block extends it.

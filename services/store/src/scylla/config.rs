@@ -20,6 +20,9 @@ pub struct ScyllaConfig {
     /// Rows per page of every read (the driver fetches the next page as the reader goes),
     /// so no read holds an unbounded result at once.
     pub page_rows: i32,
+    /// Blocks of op statuses kept behind each module's progress (at least 1); older ones
+    /// are answered as expired and deleted a bucket of blocks at a time.
+    pub keep_status_blocks: u64,
 }
 
 /// Snapshots kept per module unless the URI says otherwise (`?keep_snapshots=N`).
@@ -28,7 +31,7 @@ pub const DEFAULT_KEEP_SNAPSHOTS: usize = 3;
 pub const DEFAULT_PAGE_ROWS: i32 = 1000;
 
 impl ScyllaConfig {
-    /// From `scylla://host:port[,host:port]/keyspace[?keep_snapshots=N&page_rows=N]`.
+    /// From `scylla://host:port[,host:port]/keyspace[?keep_snapshots=N&page_rows=N&keep_status_blocks=N]`.
     pub fn from_uri(uri: &str) -> Result<Self, StoreError> {
         let bad = |detail: String| StoreError::Backend {
             op: "parse scylla uri",
@@ -41,15 +44,18 @@ impl ScyllaConfig {
         })?;
         let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (mut keep_snapshots, mut page_rows) = (DEFAULT_KEEP_SNAPSHOTS, DEFAULT_PAGE_ROWS);
+        let mut keep_status_blocks = crate::DEFAULT_KEEP_STATUS_BLOCKS;
         for param in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = param.split_once('=').unwrap_or((param, ""));
             let number = value.parse::<u32>().ok().filter(|n| *n > 0);
             match (name, number) {
                 ("keep_snapshots", Some(n)) => keep_snapshots = n as usize,
                 ("page_rows", Some(n)) => page_rows = i32::try_from(n).unwrap_or(i32::MAX),
+                ("keep_status_blocks", Some(n)) => keep_status_blocks = u64::from(n),
                 _ => {
                     return Err(bad(format!(
-                        "unknown or invalid parameter {param:?} (known: keep_snapshots=N, page_rows=N, N >= 1)"
+                        "unknown or invalid parameter {param:?} (known: keep_snapshots=N, page_rows=N, \
+                         keep_status_blocks=N, N >= 1)"
                     )))
                 }
             }
@@ -69,6 +75,7 @@ impl ScyllaConfig {
             connect_attempts: 30,
             keep_snapshots,
             page_rows,
+            keep_status_blocks,
         })
     }
 }
@@ -92,6 +99,10 @@ mod tests {
         let c = ScyllaConfig::from_uri("scylla://a:9042/dlux?keep_snapshots=5&page_rows=50").expect("valid");
         assert_eq!((c.keyspace.as_str(), c.keep_snapshots, c.page_rows), ("dlux", 5, 50));
         assert!(ScyllaConfig::from_uri("scylla://a/dlux?keep_snapshots=0").is_err());
+        assert_eq!(c.keep_status_blocks, crate::DEFAULT_KEEP_STATUS_BLOCKS);
+        let c = ScyllaConfig::from_uri("scylla://a/dlux?keep_status_blocks=50").expect("valid");
+        assert_eq!(c.keep_status_blocks, 50);
+        assert!(ScyllaConfig::from_uri("scylla://a/dlux?keep_status_blocks=0").is_err());
         assert!(ScyllaConfig::from_uri("scylla://a/dlux?other=1").is_err());
     }
 }

@@ -15,8 +15,9 @@
 //! 5. the progress row: block, offset, lattice, pending messages and the start of the link
 //!    it ends, in one row (a single-row write is atomic);
 //! 6. then, committed, deletes what nothing needs any more: projection versions a newer
-//!    committed one hides, snapshots older than the newest `keep_snapshots`, and commit
-//!    links older than the oldest kept snapshot.
+//!    committed one hides, snapshots older than the newest `keep_snapshots`, commit
+//!    links older than the oldest kept snapshot, and statuses older than the last
+//!    `keep_status_blocks` blocks (`statuses`).
 //!
 //! A crash anywhere before 5 leaves rows ahead of the progress row. None of them is ever
 //! read as committed state: [`Store::load_module`] walks the chain back from the progress
@@ -36,7 +37,8 @@
 //! The rooms: `config` (where the cluster is), `statements` (the schema and every prepared
 //! statement), `rows` (how values sit in rows, the row blobs, paged reads), `writer`
 //! (bounded, counted writes), `links`, `snapshots` and `projection` (the three stores of
-//! state), `commit` (steps 1 to 6), `load` (the committed state back), this file (the
+//! state), `statuses` (op statuses, their index by block and their expiry), `commit`
+//! (steps 1 to 6), `load` (the committed state back), this file (the
 //! [`Store`] impl and the bridge from its synchronous calls to the async driver),
 //! `crash_hook` (test builds only) and `test_server` (an in-process CQL server for tests).
 
@@ -49,6 +51,7 @@ mod projection;
 mod rows;
 mod snapshots;
 mod statements;
+mod statuses;
 #[cfg(feature = "cql-test-server")]
 mod test_server;
 mod writer;
@@ -115,6 +118,8 @@ pub struct ScyllaStore {
     /// The largest write so far.
     meter: Arc<Meter>,
     keep_snapshots: usize,
+    /// Blocks of statuses kept behind each module's progress.
+    keep_status_blocks: u64,
     /// Test builds (feature `crash-hook`): fail the next commit after some writes.
     crash: CrashHook,
 }
@@ -150,6 +155,7 @@ impl ScyllaStore {
             superseded: Arc::default(),
             meter: Arc::default(),
             keep_snapshots: cfg.keep_snapshots.max(1),
+            keep_status_blocks: cfg.keep_status_blocks.max(1),
             crash: CrashHook::off(),
         })
     }
@@ -264,12 +270,16 @@ impl Store for ScyllaStore {
         true
     }
 
+    fn keep_status_blocks(&self) -> Option<u64> {
+        Some(self.keep_status_blocks)
+    }
+
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
         let writes = self.crash.begin();
         let result = with_retries("commit", || {
             let (batch, writes) = (batch.clone(), writes.clone());
-            let (superseded, meter, keep_snapshots) =
-                (self.superseded.clone(), self.meter.clone(), self.keep_snapshots);
+            let (superseded, meter) = (self.superseded.clone(), self.meter.clone());
+            let (keep_snapshots, keep_status_blocks) = (self.keep_snapshots, self.keep_status_blocks);
             self.run("commit", move |s, st| {
                 Box::pin(async move {
                     let cx = CommitContext {
@@ -280,6 +290,7 @@ impl Store for ScyllaStore {
                         },
                         superseded: &superseded,
                         keep_snapshots,
+                        keep_status_blocks,
                     };
                     commit::commit(&st, &batch, &cx).await
                 })
@@ -329,22 +340,21 @@ impl Store for ScyllaStore {
 
     /// Up to each module's committed progress: a commit in flight is invisible. (Rows of
     /// a module that has no progress row at all are shown as written: only batches built
-    /// by hand carry those; a processor commits its modules' progress with them.)
+    /// by hand carry those; a processor commits its modules' progress with them.) From the
+    /// oldest block of the kept window on: expired rows not deleted yet are not shown.
     fn statuses(&self, txid: &str) -> Result<Vec<OpStatus>, StoreError> {
         let txid = txid.to_string();
+        let keep = self.keep_status_blocks;
         self.run("read statuses", move |s, st| {
             Box::pin(async move {
                 let mut rows: Vec<(i64, i64, i64, String, Vec<u8>)> =
                     rows_of(&s, &st.status_get, (txid.clone(),), "read statuses").await?;
-                let mut committed: BTreeMap<String, i64> = BTreeMap::new();
+                let mut committed: BTreeMap<String, Option<u64>> = BTreeMap::new();
                 for module in rows.iter().map(|r| r.3.clone()).collect::<BTreeSet<_>>() {
-                    let at = read_progress(&s, &st, &module)
-                        .await?
-                        .map(|p| i64_of(p.block, "block"))
-                        .transpose()?;
-                    committed.insert(module, at.unwrap_or(i64::MAX));
+                    let at = read_progress(&s, &st, &module).await?.map(|p| p.block);
+                    committed.insert(module, at);
                 }
-                rows.retain(|r| committed.get(&r.3).is_some_and(|at| r.0 <= *at));
+                rows.retain(|r| committed.get(&r.3).is_some_and(|at| statuses::visible(r.0, *at, keep)));
                 rows.sort_by(|a, b| (a.0, a.1, a.2, &a.3).cmp(&(b.0, b.1, b.2, &b.3)));
                 rows.into_iter()
                     .map(|r| decode_op_status(&r.4).map_err(|e| corrupt(format!("status of transaction {txid}"), e)))

@@ -98,6 +98,15 @@ pub(super) struct Statements {
     pub event_buckets: PreparedStatement,
     pub status_put: PreparedStatement,
     pub status_get: PreparedStatement,
+    pub status_delete: PreparedStatement,
+    pub status_index_put: PreparedStatement,
+    pub status_index_scan: PreparedStatement,
+    pub status_index_delete: PreparedStatement,
+    pub status_bucket_put: PreparedStatement,
+    pub status_buckets: PreparedStatement,
+    /// The buckets below one, when the server can bind a clustering range.
+    pub status_buckets_below: Option<PreparedStatement>,
+    pub status_bucket_delete: PreparedStatement,
     pub checkpoint_put: PreparedStatement,
     pub checkpoint_get: PreparedStatement,
     pub checkpoint_list: PreparedStatement,
@@ -145,6 +154,12 @@ impl Statements {
         let projection_prune = ranged(
             format!("DELETE FROM {ks}.projection WHERE module = ? AND key = ? AND block < ?"),
             3,
+            rows,
+        )
+        .await;
+        let status_buckets_below = ranged(
+            format!("SELECT bucket FROM {ks}.status_buckets WHERE module = ? AND bucket < ?"),
+            2,
             rows,
         )
         .await;
@@ -225,6 +240,27 @@ impl Statements {
                 format!("SELECT block, trx, op, module, data FROM {ks}.statuses WHERE txid = ?"),
                 rows,
             )
+            .await?,
+            status_delete: p(format!(
+                "DELETE FROM {ks}.statuses WHERE txid = ? AND block = ? AND trx = ? AND op = ? AND module = ?"
+            ))
+            .await?,
+            status_index_put: p(format!(
+                "INSERT INTO {ks}.status_index (part, block, trx, op, txid) VALUES (?, ?, ?, ?, ?)"
+            ))
+            .await?,
+            status_index_scan: sel(
+                format!("SELECT block, trx, op, txid FROM {ks}.status_index WHERE part = ?"),
+                rows,
+            )
+            .await?,
+            status_index_delete: p(format!("DELETE FROM {ks}.status_index WHERE part = ?")).await?,
+            status_bucket_put: p(format!("INSERT INTO {ks}.status_buckets (module, bucket) VALUES (?, ?)")).await?,
+            status_buckets: sel(format!("SELECT bucket FROM {ks}.status_buckets WHERE module = ?"), rows).await?,
+            status_buckets_below,
+            status_bucket_delete: p(format!(
+                "DELETE FROM {ks}.status_buckets WHERE module = ? AND bucket = ?"
+            ))
             .await?,
             checkpoint_put: p(format!(
                 "INSERT INTO {ks}.checkpoints (module, block, hash) VALUES (?, ?, ?)"
