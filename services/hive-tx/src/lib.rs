@@ -5,13 +5,19 @@
 //! golden vectors of `../shared/spec/hive-protocol.md` §2.9 and every custom_json
 //! transaction of the bundled mainnet blocks pin it (tests next to each part and in `tests/`).
 
+pub mod block;
 mod json;
 pub mod keys;
 mod operation;
+mod schema;
 mod signed;
 mod transaction;
 mod write;
 
+pub use block::{
+    block_json_id, merkle_leaf, merkle_root, operation_json_bytes, transaction_json_bytes, transaction_json_ids,
+    transaction_json_leaf, verify_block_json, BlockFault, MAX_BLOCK_TRANSACTIONS,
+};
 pub use keys::{KeyError, PrivateKey, PublicKey, Signature};
 pub use operation::{Authority, Operation};
 pub use signed::SignedTransaction;

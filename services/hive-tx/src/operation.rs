@@ -171,7 +171,7 @@ fn write_optional_authority(w: &mut Writer, a: Option<&Authority>) {
     }
 }
 
-fn write_asset(w: &mut Writer, a: &Asset, packing: Packing) {
+pub(crate) fn write_asset(w: &mut Writer, a: &Asset, packing: Packing) {
     w.bytes(&a.amount.to_le_bytes());
     match packing {
         Packing::Legacy => {
