@@ -32,9 +32,7 @@ pub fn generate(spec: &ChainSpec, seed: u64, blocks: u64) -> Vec<Block> {
     };
     let cfg = opentoken_registry::sim_config(spec, shape, opentoken_registry::traffic(spec, (0, 8), 150));
     let first = spec.starting_block.max(1);
-    (first..first + blocks)
-        .map(|n| opentoken_hive::generate_block(&cfg, n))
-        .collect()
+    opentoken_hive::generate_blocks(&cfg, first..=first + blocks - 1).expect("the devnet chain seals")
 }
 
 /// The embedded log and store of a data directory (one redb database, as `opentoken run`

@@ -73,6 +73,7 @@ mod tests {
             attempts: 3,
             node: "n".into(),
             last: "timeout".into(),
+            heavy: true,
         };
         assert!(AgentError::Hive(exhausted).is_transient());
         assert!(AgentError::Log(LogError::Unavailable("broker down".into())).is_transient());

@@ -25,7 +25,11 @@ pub enum HiveError {
         attempts: u32,
         node: String,
         last: String,
+        /// Some attempt timed out or was over the body limit: ask for less.
+        heavy: bool,
     },
+    #[error("no Hive API node served blocks from {start} that pass verification: {detail}. A node that serves blocks whose ids, merkle root or links do not hold is faulty or lying; check --hive-api (with several nodes, the honest ones are used)")]
+    Unverified { start: u64, detail: String, heavy: bool },
     #[error("{node} rejected {method}: JSON-RPC error {code}: {message}")]
     Rpc {
         node: String,
@@ -43,6 +47,9 @@ pub struct ClientConfig {
     pub attempts: u32,
     pub backoff: Duration,
     pub max_backoff: Duration,
+    /// Largest answer read from a node (a range of 1000 full blocks stays well below it);
+    /// a larger one is dropped unread and the ingester asks for fewer blocks.
+    pub max_body: usize,
 }
 
 impl Default for ClientConfig {
@@ -52,6 +59,7 @@ impl Default for ClientConfig {
             attempts: 6,
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(10),
+            max_body: 128 << 20,
         }
     }
 }
@@ -68,8 +76,8 @@ pub struct DynamicGlobalProperties {
 
 pub struct HiveClient {
     http: reqwest::Client,
-    nodes: Vec<String>,
-    preferred: AtomicUsize,
+    pub(crate) nodes: Vec<String>,
+    pub(crate) preferred: AtomicUsize,
     cfg: ClientConfig,
 }
 
@@ -85,11 +93,23 @@ impl std::fmt::Debug for HiveClient {
 }
 
 /// How one attempt failed.
-enum Failure {
+pub(crate) enum Failure {
     /// Try the next node.
     Retry(String),
+    /// A timeout or an answer over the body limit: try the next node, and ask for less.
+    Heavy(String),
     /// The request itself is wrong; another node will say the same.
     Fatal(HiveError),
+}
+
+impl HiveError {
+    /// Whether asking for fewer blocks may help (timeouts, oversized answers).
+    pub fn is_heavy(&self) -> bool {
+        matches!(
+            self,
+            HiveError::Exhausted { heavy: true, .. } | HiveError::Unverified { heavy: true, .. }
+        )
+    }
 }
 
 /// JSON-RPC codes that mean "this node cannot serve this" rather than "your request is wrong".
@@ -124,24 +144,48 @@ impl HiveClient {
         })
     }
 
+    /// Moves the next call to the node after the one that answered last (it served
+    /// something the caller refused).
+    pub fn skip_preferred(&self) {
+        let n = self.nodes.len().max(1);
+        let next = (self.preferred.load(Ordering::Relaxed) + 1) % n;
+        self.preferred.store(next, Ordering::Relaxed);
+    }
+
     pub fn nodes(&self) -> &[String] {
         &self.nodes
     }
 
-    async fn attempt(&self, node: &str, method: &str, params: &Value) -> Result<Value, Failure> {
+    pub(crate) async fn attempt(&self, node: &str, method: &str, params: &Value) -> Result<Value, Failure> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let resp = self
+        let failed = |what: &str, e: reqwest::Error| {
+            if e.is_timeout() {
+                Failure::Heavy(format!("{what}: timed out after {:?}", self.cfg.timeout))
+            } else {
+                Failure::Retry(format!("{what}: {e}"))
+            }
+        };
+        let mut resp = self
             .http
             .post(node)
             .json(&body)
             .send()
             .await
-            .map_err(|e| Failure::Retry(format!("transport: {e}")))?;
+            .map_err(|e| failed("transport", e))?;
         let status = resp.status();
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| Failure::Retry(format!("reading body: {e}")))?;
+        let max = self.cfg.max_body;
+        let too_big = || Failure::Heavy(format!("answer larger than {max} bytes; not read"));
+        if resp.content_length().is_some_and(|n| n > max as u64) {
+            return Err(too_big());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| failed("reading body", e))? {
+            if bytes.len() + chunk.len() > max {
+                return Err(too_big());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8_lossy(&bytes);
         if status.as_u16() == 429 || status.is_server_error() {
             return Err(Failure::Retry(format!("HTTP {status}")));
         }
@@ -183,6 +227,7 @@ impl HiveClient {
         // Between rounds over the whole node list, not between nodes: failing over is free.
         let mut backoff = Backoff::new(self.cfg.backoff, self.cfg.max_backoff);
         let mut last = (String::new(), String::new());
+        let mut heavy = false;
         for attempt in 0..self.cfg.attempts.max(1) {
             let idx = (start + attempt as usize) % n;
             let node = &self.nodes[idx];
@@ -203,6 +248,11 @@ impl HiveClient {
                     tracing::warn!(node = %node, method, error = %why, "Hive API call failed; trying the next node");
                     last = (node.clone(), why);
                 }
+                Err(Failure::Heavy(why)) => {
+                    tracing::warn!(node = %node, method, error = %why, "Hive API call failed; trying the next node");
+                    heavy = true;
+                    last = (node.clone(), why);
+                }
             }
         }
         Err(HiveError::Exhausted {
@@ -210,6 +260,7 @@ impl HiveClient {
             attempts: self.cfg.attempts.max(1),
             node: last.0,
             last: last.1,
+            heavy,
         })
     }
 

@@ -2,10 +2,14 @@
 
 pub mod client;
 pub mod devnet_keys;
+pub mod seal;
 pub mod simulator;
 pub mod traffic;
+pub mod verified;
 
 pub use client::{ClientConfig, DynamicGlobalProperties, HiveClient, HiveError};
 pub use devnet_keys::{devnet_key, KeyRole};
-pub use simulator::{generate_block, SimConfig, SimHandle, Simulator};
+pub use seal::SealedBlock;
+pub use simulator::{generate_blocks, SimConfig, SimHandle, Simulator, Tamper, TamperMode};
 pub use traffic::TrafficConfig;
+pub use verified::VerifiedRange;

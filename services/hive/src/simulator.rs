@@ -6,12 +6,13 @@
 //! the wall clock (`prefill` at start, then one per `block_interval`) and kept, so repeated
 //! queries return identical JSON.
 
+use crate::seal::{seal, SealedBlock};
 use crate::traffic::{op, Rng, TrafficConfig};
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use opentoken_core::hive_json::{decode_op, encode_block_appbase, encode_block_legacy, format_timestamp};
-use opentoken_core::{Block, Transaction};
+use opentoken_core::hive_json::{decode_op, format_timestamp, TxEnvelope};
+use opentoken_core::{Block, CustomJsonOp, HiveOp, Transaction};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
@@ -28,12 +29,37 @@ pub struct SimConfig {
     /// Blocks between the head and the last irreversible block.
     pub irreversible_lag: u64,
     pub traffic: TrafficConfig,
+    /// Serve a tampered chain instead of the real one (an API node that lies), for tests
+    /// of a follower's defences; `None` for an honest node.
+    pub tamper: Option<Tamper>,
+}
+
+/// How a lying simulator changes what it serves: from block `from` on, every block whose
+/// number is a multiple of `every` gains a transaction moving `amount` of the community
+/// token from the first traffic account to `to` (a theft the chain never saw).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tamper {
+    pub mode: TamperMode,
+    pub from: u64,
+    pub every: u64,
+    pub to: String,
+    pub amount: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TamperMode {
+    /// Insert the transaction and list a made-up id; the header is left as it was.
+    Insert,
+    /// Insert it and recompute everything a block's integrity rests on (transaction id,
+    /// merkle root, block id, every later `previous`): a consistent chain, only not Hive's.
+    Forge,
 }
 
 /// Genesis time of every simulated chain (block `first_block`).
 const GENESIS_TIME: u64 = 1_735_689_600; // 2025-01-01T00:00:00
 
-fn block_id(seed: u64, num: u64) -> String {
+/// The id the simulated chain's first block names as `previous` (a block outside it).
+fn genesis_previous(seed: u64, num: u64) -> String {
     if num == 0 {
         return "0".repeat(40);
     }
@@ -43,15 +69,6 @@ fn block_id(seed: u64, num: u64) -> String {
     h.update(num.to_le_bytes());
     let d = h.finalize();
     format!("{:08x}{}", num as u32, hex::encode(&d[..16]))
-}
-
-fn txid(seed: u64, num: u64, i: usize) -> String {
-    let mut h = Sha256::new();
-    h.update(b"opentoken/devnet/tx");
-    h.update(seed.to_le_bytes());
-    h.update(num.to_le_bytes());
-    h.update((i as u64).to_le_bytes());
-    hex::encode(&h.finalize()[..20])
 }
 
 /// Checks a broadcast transaction as a Hive node would (expiration, TaPoS, signatures of
@@ -151,8 +168,23 @@ fn verify_broadcast(
     Err((-32000, last_missing))
 }
 
-/// Block `num` of the chain `cfg` describes, without broadcast transactions.
-pub fn generate_block(cfg: &SimConfig, num: u64) -> Block {
+/// Blocks `range` of the chain `cfg` describes, without broadcast transactions, sealed
+/// (real transaction and block ids, linked) from `cfg.first_block` on.
+pub fn generate_blocks(cfg: &SimConfig, range: std::ops::RangeInclusive<u64>) -> Result<Vec<Block>, String> {
+    let mut previous = genesis_previous(cfg.seed, cfg.first_block.saturating_sub(1));
+    let mut out = Vec::new();
+    for num in cfg.first_block..=*range.end() {
+        let sealed = seal(block_content(cfg, num), Vec::new(), &previous)?;
+        previous = sealed.block.id.clone();
+        if range.contains(&num) {
+            out.push(sealed.block);
+        }
+    }
+    Ok(out)
+}
+
+/// What block `num` holds before it is sealed: generated traffic, no ids yet.
+fn block_content(cfg: &SimConfig, num: u64) -> Block {
     let t = &cfg.traffic;
     let mut rng = Rng::new(cfg.seed, num, b"block");
     let n_ops = rng.range(
@@ -168,7 +200,7 @@ pub fn generate_block(cfg: &SimConfig, num: u64) -> Block {
         let size = if rng.chance(150) { rng.range(2, 3) } else { 1 }.min(n_ops - made);
         let operations = (0..size).map(|_| op(t, &mut rng, &actor)).collect();
         transactions.push(Transaction {
-            txid: txid(cfg.seed, num, transactions.len()),
+            txid: String::new(),
             operations,
         });
         made += size;
@@ -176,17 +208,65 @@ pub fn generate_block(cfg: &SimConfig, num: u64) -> Block {
     let witnesses = ["witness-a", "witness-b", "witness-c"];
     Block {
         num,
-        id: block_id(cfg.seed, num),
-        previous: block_id(cfg.seed, num - 1),
+        id: String::new(),
+        previous: String::new(),
         timestamp: GENESIS_TIME + 3 * num.saturating_sub(cfg.first_block),
         witness: witnesses[(num % 3) as usize].to_string(),
         transactions,
     }
 }
 
+/// The lie `t` tells about `real` (sealed after `previous`, the id of the lie before it).
+fn tampered(cfg: &SimConfig, t: &Tamper, real: &SealedBlock, previous: &str) -> Result<SealedBlock, String> {
+    let num = real.block.num;
+    let theft = num >= t.from && num.is_multiple_of(t.every.max(1));
+    let mut block = real.block.clone();
+    let mut envelopes: Vec<Option<TxEnvelope>> = real.envelope.txs.iter().cloned().map(Some).collect();
+    if theft {
+        let victim = cfg.traffic.accounts.first().cloned().unwrap_or_default();
+        block.transactions.push(Transaction {
+            txid: String::new(),
+            operations: vec![HiveOp::CustomJson(CustomJsonOp {
+                required_auths: vec![victim],
+                required_posting_auths: vec![],
+                id: format!("{}send", cfg.traffic.prefix),
+                json: json!({"to": t.to, "amount": t.amount}).to_string(),
+            })],
+        });
+        envelopes.push(None);
+    }
+    match t.mode {
+        TamperMode::Forge => {
+            // Every id recomputed, the broadcast ones too (they are re-sealed as generated).
+            for tx in &mut block.transactions {
+                tx.txid.clear();
+            }
+            seal(block, envelopes, previous)
+        }
+        TamperMode::Insert => {
+            let mut lie = real.clone();
+            if theft {
+                let sealed = seal(block, envelopes, &real.block.previous)?;
+                lie.block.transactions = sealed.block.transactions;
+                lie.envelope.txs = sealed.envelope.txs;
+                if let Some(tx) = lie.block.transactions.last_mut() {
+                    // Listed under an id that is not the hash of its bytes.
+                    tx.txid = format!("{num:08x}{}", "ab".repeat(16));
+                }
+            }
+            Ok(lie)
+        }
+    }
+}
+
 struct Chain {
-    blocks: Vec<Block>,
-    pending: Vec<Transaction>,
+    blocks: Vec<SealedBlock>,
+    /// What a lying simulator serves instead of `blocks` (same length).
+    served: Vec<SealedBlock>,
+    /// Broadcast transactions for the next block, with their envelopes as broadcast.
+    pending: Vec<(Transaction, TxEnvelope)>,
+    /// Sealing failed (a bug): the chain stops here rather than serve an unsealed block.
+    stuck: bool,
 }
 
 struct Shared {
@@ -205,20 +285,59 @@ impl Shared {
         let interval = self.cfg.block_interval.as_millis().max(1);
         let due = self.cfg.prefill_blocks + (self.started.elapsed().as_millis() / interval) as u64;
         let mut chain = self.lock();
-        while (chain.blocks.len() as u64) < due {
+        while (chain.blocks.len() as u64) < due && !chain.stuck {
             let num = self.cfg.first_block + chain.blocks.len() as u64;
-            let mut b = generate_block(&self.cfg, num);
-            b.transactions.append(&mut chain.pending);
-            chain.blocks.push(b);
+            let mut content = block_content(&self.cfg, num);
+            let mut envelopes: Vec<Option<TxEnvelope>> = vec![None; content.transactions.len()];
+            for (tx, env) in chain.pending.drain(..) {
+                content.transactions.push(tx);
+                envelopes.push(Some(env));
+            }
+            let previous = match chain.blocks.last() {
+                Some(b) => b.block.id.clone(),
+                None => genesis_previous(self.cfg.seed, num - 1),
+            };
+            let sealed = match seal(content, envelopes, &previous) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(num, error = %e, "the simulator cannot seal a block; it stops producing");
+                    chain.stuck = true;
+                    break;
+                }
+            };
+            if let Some(t) = &self.cfg.tamper {
+                let served_previous = chain.served.last().map(|b| b.block.id.clone()).unwrap_or(previous);
+                match tampered(&self.cfg, t, &sealed, &served_previous) {
+                    Ok(lie) => chain.served.push(lie),
+                    Err(e) => {
+                        tracing::error!(num, error = %e, "the simulator cannot tamper with a block; it stops producing");
+                        chain.stuck = true;
+                        break;
+                    }
+                }
+            }
+            chain.blocks.push(sealed);
         }
         self.cfg.first_block + chain.blocks.len() as u64 - 1
     }
 
+    /// Block `num` of the real chain.
     fn block(&self, num: u64) -> Option<Block> {
         let chain = self.lock();
         num.checked_sub(self.cfg.first_block)
             .and_then(|i| chain.blocks.get(i as usize))
-            .cloned()
+            .map(|b| b.block.clone())
+    }
+
+    /// Block `num` as this node serves it (tampered when it lies).
+    fn served(&self, num: u64) -> Option<SealedBlock> {
+        let chain = self.lock();
+        let i = num.checked_sub(self.cfg.first_block)? as usize;
+        if self.cfg.tamper.is_some() {
+            chain.served.get(i).cloned()
+        } else {
+            chain.blocks.get(i).cloned()
+        }
     }
 }
 
@@ -283,7 +402,9 @@ impl Simulator {
             started: Instant::now(),
             chain: Mutex::new(Chain {
                 blocks: Vec::new(),
+                served: Vec::new(),
                 pending: Vec::new(),
+                stuck: false,
             }),
         });
         let listener = tokio::net::TcpListener::bind(bind).await?;
@@ -351,7 +472,7 @@ fn call(s: &Shared, method: &str, params: &Value) -> Result<Value, (i64, String)
     };
     match method {
         "condenser_api.get_dynamic_global_properties" | "database_api.get_dynamic_global_properties" => {
-            let head_block = s.block(head);
+            let head_block = s.served(head).map(|b| b.block);
             Ok(json!({
                 "head_block_number": head,
                 "head_block_id": head_block.as_ref().map(|b| b.id.clone()).unwrap_or_else(|| "0".repeat(40)),
@@ -377,23 +498,23 @@ fn call(s: &Shared, method: &str, params: &Value) -> Result<Value, (i64, String)
             }
             let blocks: Vec<Value> = (start..start.saturating_add(count))
                 .take_while(|n| *n <= head)
-                .filter_map(|n| s.block(n))
-                .map(|b| encode_block_appbase(&b))
+                .filter_map(|n| s.served(n))
+                .map(|b| b.appbase())
                 .collect();
             Ok(json!({ "blocks": blocks }))
         }
         "block_api.get_block" => {
             let num = u64_param("block_num", 0)?;
-            Ok(match s.block(num) {
-                Some(b) if num <= head => json!({ "block": encode_block_appbase(&b) }),
+            Ok(match s.served(num) {
+                Some(b) if num <= head => json!({ "block": b.appbase() }),
                 _ => json!({}),
             })
         }
         "condenser_api.get_block" => {
             let num = u64_param("block_num", 0)?;
-            Ok(s.block(num)
+            Ok(s.served(num)
                 .filter(|_| num <= head)
-                .map(|b| encode_block_legacy(&b))
+                .map(|b| b.legacy())
                 .unwrap_or(Value::Null))
         }
         "condenser_api.broadcast_transaction" | "network_broadcast_api.broadcast_transaction" => {
@@ -416,20 +537,34 @@ fn call(s: &Shared, method: &str, params: &Value) -> Result<Value, (i64, String)
             let signed = opentoken_hive_tx::Transaction::from_json(tx).map_err(|e| (-32602, e.to_string()))?;
             let txid = verify_broadcast(s, head, &signed, tx)?;
             let mut chain = s.lock();
-            let known = chain.pending.iter().any(|t| t.txid == txid)
+            let known = chain.pending.iter().any(|(t, _)| t.txid == txid)
                 || chain
                     .blocks
                     .iter()
                     .rev()
                     .take(1200)
-                    .any(|b| b.transactions.iter().any(|t| t.txid == txid));
+                    .any(|b| b.block.transactions.iter().any(|t| t.txid == txid));
             if known {
                 return Err((-32000, format!("Duplicate transaction check failed: {txid}")));
             }
-            chain.pending.push(Transaction {
-                txid: txid.clone(),
-                operations,
-            });
+            let signatures = tx
+                .get("signatures")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            let envelope = TxEnvelope {
+                ref_block_num: signed.ref_block_num,
+                ref_block_prefix: signed.ref_block_prefix,
+                expiration: u64::from(signed.expiration),
+                signatures,
+            };
+            chain.pending.push((
+                Transaction {
+                    txid: txid.clone(),
+                    operations,
+                },
+                envelope,
+            ));
             Ok(json!({ "id": txid }))
         }
         other => Err((-32601, format!("Method not found: {other}"))),

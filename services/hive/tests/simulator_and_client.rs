@@ -4,7 +4,7 @@ use axum::routing::post;
 use axum::Router;
 use opentoken_core::{HiveOp, Transaction};
 use opentoken_hive::{
-    devnet_key, generate_block, ClientConfig, HiveClient, HiveError, KeyRole, SimConfig, Simulator, TrafficConfig,
+    devnet_key, generate_blocks, ClientConfig, HiveClient, HiveError, KeyRole, SimConfig, Simulator, TrafficConfig,
 };
 use opentoken_hive_tx::MAINNET_CHAIN_ID;
 use serde_json::json;
@@ -28,6 +28,7 @@ fn cfg(seed: u64, prefill: u64, interval_ms: u64) -> SimConfig {
             ops_per_block: (2, 6),
             invalid_per_mille: 200,
         },
+        tamper: None,
     }
 }
 
@@ -37,9 +38,9 @@ fn all_ops(b: &opentoken_core::Block) -> Vec<&HiveOp> {
 
 #[test]
 fn generated_chain_is_deterministic_linked_and_mixed() {
-    let a: Vec<_> = (1..=300).map(|n| generate_block(&cfg(1, 0, 1), n)).collect();
-    let b: Vec<_> = (1..=300).map(|n| generate_block(&cfg(1, 0, 1), n)).collect();
-    let c: Vec<_> = (1..=300).map(|n| generate_block(&cfg(2, 0, 1), n)).collect();
+    let a = generate_blocks(&cfg(1, 0, 1), 1..=300).unwrap();
+    let b = generate_blocks(&cfg(1, 0, 1), 1..=300).unwrap();
+    let c = generate_blocks(&cfg(2, 0, 1), 1..=300).unwrap();
     assert_eq!(a, b, "same seed, same chain");
     assert_ne!(a, c, "another seed, another chain");
     for w in a.windows(2) {
@@ -89,12 +90,9 @@ async fn client_reads_the_simulator_and_broadcasts_land_in_the_next_block() {
     assert_eq!(p.last_irreversible_block_num, p.head_block_number - 2);
     let range = client.get_block_range(1, 1000).await.unwrap();
     assert!(range.len() as u64 >= 20 && range.len() as u64 <= p.head_block_number + 5);
-    for (i, b) in range.iter().enumerate() {
-        assert_eq!(
-            b,
-            &generate_block(&cfg(3, 20, 50), i as u64 + 1),
-            "served block equals the generator's"
-        );
+    let generated = generate_blocks(&cfg(3, 20, 50), 1..=range.len() as u64).unwrap();
+    for (b, g) in range.iter().zip(&generated) {
+        assert_eq!(b, g, "served block equals the generator's");
     }
     assert_eq!(client.get_block(5).await.unwrap().unwrap().num, 5);
     assert_eq!(client.get_block(1_000_000).await.unwrap(), None, "not produced yet");
@@ -212,6 +210,17 @@ async fn client_reads_the_simulator_and_broadcasts_land_in_the_next_block() {
     );
     refused(signed.clone(), "Duplicate transaction").await;
     assert_eq!(num, before + 1);
+    // The block holding broadcast transactions (real signatures, their TaPoS) verifies as
+    // mainnet blocks do: ids, merkle root and block id recomputed from what is served.
+    let verified = client.get_verified_range(1, num as u32, None).await.unwrap();
+    assert_eq!(verified.blocks.last().map(|b| b.num), Some(num));
+    assert!(verified
+        .blocks
+        .last()
+        .unwrap()
+        .transactions
+        .iter()
+        .any(|t| t.txid == id));
     assert!(matches!(&t.operations[0], HiveOp::CustomJson(c) if c.id == "dlux_report"));
     let bad = json!({"operations": [["custom_json", {"id": 5}]]});
     assert!(matches!(
@@ -265,6 +274,7 @@ async fn fails_over_past_broken_nodes_and_remembers_the_good_one() {
             attempts: 6,
             backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(50),
+            ..ClientConfig::default()
         },
     )
     .unwrap();
@@ -283,6 +293,7 @@ async fn fails_over_past_broken_nodes_and_remembers_the_good_one() {
             attempts: 4,
             backoff: Duration::from_millis(5),
             max_backoff: Duration::from_millis(10),
+            ..ClientConfig::default()
         },
     )
     .unwrap();

@@ -134,6 +134,11 @@ impl Publisher {
     }
 
     /// The next block to fetch: one after the least advanced topic.
+    /// The last block published (number, id): the next range must link to it.
+    pub fn last_link(&self) -> Option<&(u64, String)> {
+        self.last_id.as_ref()
+    }
+
     pub fn next_block(&self) -> u64 {
         self.heads
             .iter()
@@ -296,7 +301,9 @@ pub async fn run(
     telemetry: Arc<Telemetry>,
     stop: CancellationToken,
 ) -> Result<(), IngestError> {
-    let batch = cfg.batch.clamp(1, 1000);
+    let max_batch = cfg.batch.clamp(1, 1000);
+    // Halved after a timeout or an oversized answer, doubled back after each success.
+    let mut batch = max_batch;
     let mut backoff = Backoff::new(BACKOFF_START, BACKOFF_MAX);
     telemetry.register("ingester", "connecting to Hive");
     while !stop.is_cancelled() {
@@ -338,17 +345,28 @@ pub async fn run(
             continue;
         }
         let count = ((target - next + 1).min(batch as u64)) as u32;
-        let blocks = tokio::select! {
+        INGESTER.ingest_batch_blocks.set(&telemetry, f64::from(batch));
+        let fetched = tokio::select! {
             _ = stop.cancelled() => break,
-            blocks = client.get_block_range(next, count) => blocks,
+            fetched = client.get_verified_range(next, count, publisher.last_link()) => fetched,
         };
-        let blocks = match blocks {
-            Ok(b) => b,
+        let fetched = match fetched {
+            Ok(f) => f,
             Err(e) => {
+                if e.is_heavy() && batch > 1 {
+                    batch = (batch / 2).max(1);
+                    tracing::info!(
+                        batch,
+                        "asking for fewer blocks per fetch after timeouts or oversized answers"
+                    );
+                }
+                if matches!(e, opentoken_hive::HiveError::Unverified { .. }) {
+                    INGESTER.hive_bad_answers.add(&telemetry, 1);
+                }
                 let wait = next_wait(&mut backoff);
                 telemetry.set_not_ready_with_detail(
                     "ingester",
-                    format!("fetching blocks from {next} failed; retrying (the error is in the node's log; check --hive-api)"),
+                    format!("no Hive API node served blocks from {next} that pass verification, or none answered; retrying (the reasons are in the node's log; check --hive-api)"),
                     &e,
                 );
                 tracing::warn!(error = %e, next, "block fetch failed; retrying in {:?}", wait);
@@ -356,8 +374,22 @@ pub async fn run(
                 continue;
             }
         };
+        for (node, why) in &fetched.refused {
+            INGESTER.hive_bad_answers.add(&telemetry, 1);
+            tracing::warn!(%node, next, reason = %why, "refused an API node's answer; using another node");
+        }
+        if !fetched.dissenters.is_empty() {
+            INGESTER
+                .hive_disagreements
+                .add(&telemetry, fetched.dissenters.len() as u64);
+            tracing::warn!(next, dissenters = ?fetched.dissenters, "API nodes outvoted: they name other block ids than the majority");
+        }
+        INGESTER
+            .hive_accepted_by_agreement
+            .add(&telemetry, fetched.accepted_by_agreement);
         // Only irreversible blocks, in order, from `next`.
-        let blocks: Vec<Block> = blocks
+        let blocks: Vec<Block> = fetched
+            .blocks
             .into_iter()
             .filter(|b| b.num >= next && b.num <= target)
             .collect();
@@ -366,6 +398,7 @@ pub async fn run(
             sleep_or_cancelled(&stop, next_wait(&mut backoff)).await;
             continue;
         }
+        batch = batch.saturating_mul(2).min(max_batch);
         // Appending blocks (a Kafka append waits for acknowledgements): off the async
         // worker where the runtime allows it.
         let published = match tokio::runtime::Handle::current().runtime_flavor() {
@@ -393,6 +426,20 @@ pub async fn run(
                     &e,
                 );
                 tracing::warn!(error = %e, "log append failed; retrying in {:?}", wait);
+                sleep_or_cancelled(&stop, wait).await;
+            }
+            // Blocks that do not link to what was published (a node serving another chain
+            // got past verification only if nothing was published before): never applied,
+            // never a silent stop — not ready, and retried from another node.
+            Err(e @ (IngestError::Discontinuity { .. } | IngestError::NotConsecutive { .. })) => {
+                let wait = next_wait(&mut backoff);
+                client.skip_preferred();
+                telemetry.set_not_ready_with_detail(
+                    "ingester",
+                    format!("blocks from {next} do not link to the published chain; retrying on another Hive API node"),
+                    &e,
+                );
+                tracing::warn!(error = %e, "blocks refused; retrying in {:?}", wait);
                 sleep_or_cancelled(&stop, wait).await;
             }
             Err(e) => return Err(e),

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use opentoken_core::ChainSpec;
-use opentoken_hive::{SimConfig, SimHandle, Simulator};
+use opentoken_hive::{SimConfig, SimHandle, Simulator, Tamper, TamperMode};
 use opentoken_registry::ChainShape;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -33,6 +33,25 @@ pub(crate) struct SimArgs {
     /// Address of the simulator's JSON-RPC endpoint (port 0 = any free port).
     #[arg(long = "sim-listen", default_value = "127.0.0.1:0")]
     pub sim_listen: SocketAddr,
+    /// Make this simulator an API node that lies, to test a follower's defences: `insert`
+    /// adds a token transfer from the first genesis account to `--sim-tamper-to` into
+    /// served blocks and lists a made-up transaction id; `forge` does the same and
+    /// recomputes every id, merkle root and link (a consistent chain that is not the real
+    /// one). The chain it produces and checks broadcasts against stays the honest one.
+    #[arg(long = "sim-tamper", value_parser = ["insert", "forge"])]
+    pub tamper: Option<String>,
+    /// First block the lie changes.
+    #[arg(long = "sim-tamper-from", default_value_t = 1)]
+    pub tamper_from: u64,
+    /// The lie changes every block whose number is a multiple of this.
+    #[arg(long = "sim-tamper-every", default_value_t = 5)]
+    pub tamper_every: u64,
+    /// Who the inserted transfers credit.
+    #[arg(long = "sim-tamper-to", default_value = "mallory")]
+    pub tamper_to: String,
+    /// Token base units each inserted transfer moves.
+    #[arg(long = "sim-tamper-amount", default_value_t = 1)]
+    pub tamper_amount: u64,
 }
 
 impl SimArgs {
@@ -47,7 +66,19 @@ impl SimArgs {
         let min = self.ops.first().copied().unwrap_or(1);
         let max = self.ops.get(1).copied().unwrap_or(min);
         let traffic = opentoken_registry::traffic(spec, (min, max), self.invalid_per_mille);
-        opentoken_registry::sim_config(spec, shape, traffic)
+        let mut cfg = opentoken_registry::sim_config(spec, shape, traffic);
+        cfg.tamper = self.tamper.as_deref().map(|mode| Tamper {
+            mode: if mode == "forge" {
+                TamperMode::Forge
+            } else {
+                TamperMode::Insert
+            },
+            from: self.tamper_from,
+            every: self.tamper_every.max(1),
+            to: self.tamper_to.clone(),
+            amount: self.tamper_amount,
+        });
+        cfg
     }
 
     /// Starts the simulator in this process (it serves until the handle is shut down or

@@ -135,6 +135,7 @@ pub fn sim_config(spec: &ChainSpec, shape: ChainShape, traffic: TrafficConfig) -
         prefill_blocks: shape.prefill_blocks,
         irreversible_lag: shape.irreversible_lag,
         traffic,
+        tamper: None,
     }
 }
 

@@ -32,6 +32,22 @@ metric_set! {
         ingested_blocks: Counter("opentoken_ingested_blocks_total", "Blocks published to the ops topics"),
         ingested_ops: Counter("opentoken_ingested_ops_total", "Community ops routed to modules"),
         ingested_block: Gauge("opentoken_ingested_block", "Last block published"),
+        ingest_batch_blocks: Gauge(
+            "opentoken_ingest_batch_blocks",
+            "Blocks asked per fetch (halved after timeouts and oversized answers)"
+        ),
+        hive_bad_answers: Counter(
+            "opentoken_hive_bad_answers_total",
+            "Block ranges an API node served that failed verification (ids, merkle root, links) and were not used"
+        ),
+        hive_disagreements: Counter(
+            "opentoken_hive_disagreements_total",
+            "Times another API node named a different id for a block a verified range ended on"
+        ),
+        hive_accepted_by_agreement: Counter(
+            "opentoken_hive_accepted_by_agreement_total",
+            "Blocks this version could not verify, accepted because every API node served them identically"
+        ),
     }
 }
 

@@ -30,7 +30,10 @@ fn err(block: &str, what: impl Into<String>) -> DecodeError {
 mod encode;
 mod timestamp;
 
-pub use encode::{encode_block_appbase, encode_block_legacy};
+pub use encode::{
+    encode_block_appbase, encode_block_appbase_with, encode_block_legacy, encode_block_legacy_with, encode_tx_appbase,
+    BlockEnvelope, TxEnvelope,
+};
 pub use timestamp::{format_timestamp, parse_timestamp};
 
 /// An asset in either form.

@@ -66,9 +66,8 @@ fn bench(args: BenchArgs) -> Result<()> {
     let sim_config = opentoken_registry::sim_config(&spec, shape, traffic);
     let first = spec.starting_block.max(1);
     eprintln!("generating {} blocks ...", args.blocks);
-    let blocks: Vec<Block> = (first..first + args.blocks)
-        .map(|n| opentoken_hive::generate_block(&sim_config, n))
-        .collect();
+    let blocks: Vec<Block> = opentoken_hive::generate_blocks(&sim_config, first..=first + args.blocks - 1)
+        .map_err(|e| anyhow::anyhow!("generating the benchmark chain: {e}"))?;
 
     // 1. State machine alone.
     let modules = opentoken_registry::modules(&spec)?;
