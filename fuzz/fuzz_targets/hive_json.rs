@@ -1,6 +1,9 @@
 //! Hive block JSON as API nodes serve it: blocks (both encodings), `get_block_range` and
 //! `get_block` results, single ops and assets, also inside a JSON-RPC envelope. No input
 //! may panic; a block with an id that decodes re-encodes (appbase form) to the same block.
+//! Every value also goes through block verification (ids, merkle root, block id recomputed
+//! by the fc::raw serializer of every operation type) and the transaction serializer: no
+//! panic, and a transaction has a merkle leaf exactly when it serializes with signatures.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -31,6 +34,24 @@ fn decode_all(v: &Value) {
             assert_eq!(again, block, "a block changes through encode and decode");
         }
     }
+    for num in [1, 5_771_683, 97_477_292] {
+        let _ = opentoken_hive_tx::verify_block_json(v, num);
+    }
+    if let Some(blocks) = v.get("blocks").and_then(Value::as_array) {
+        for (i, b) in blocks.iter().enumerate().take(8) {
+            let _ = opentoken_hive_tx::verify_block_json(b, 1 + i as u64);
+        }
+    }
+    for tx in v.get("transactions").and_then(Value::as_array).into_iter().flatten().take(8) {
+        let _ = opentoken_hive_tx::transaction_json_ids(tx);
+        let signed = opentoken_hive_tx::transaction_json_bytes(tx, opentoken_hive_tx::Packing::Legacy, true);
+        assert_eq!(
+            opentoken_hive_tx::merkle_leaf(tx).is_ok(),
+            signed.is_ok(),
+            "a transaction serializes with its signatures but has no merkle leaf, or the reverse"
+        );
+    }
+    let _ = opentoken_hive_tx::operation_json_bytes(v, opentoken_hive_tx::Packing::Legacy);
     let _ = decode_get_block_range(v);
     let _ = decode_get_block(v, 1);
     let _ = decode_op(v);
