@@ -7,7 +7,7 @@
 use crate::checkpoint_hash::module_checkpoint_hash;
 use crate::hive::HiveOp;
 use crate::module::{
-    BlockContext, GenesisError, Input, InvariantError, Message, OpContext, Outgoing, Reject, RejectCode,
+    BlockContext, BlockHeader, GenesisError, Input, InvariantError, Message, OpContext, Outgoing, Reject, RejectCode,
 };
 use crate::pos::ChainPos;
 use crate::record::{EventRecord, ModuleCheckpoint, OpStatus, Outcome, RoutedOp};
@@ -77,6 +77,9 @@ pub struct Engine {
     slots: Vec<Slot>,
     /// Messages emitted in the last processed block, due at the start of the next one.
     pending: Vec<Message>,
+    /// The id and time of the next checkpoint block, once a record ending there was read
+    /// (see [`Engine::note_checkpoint_header`]).
+    header: Option<(u64, String, u64)>,
 }
 
 /// The chain by name, its slots and how many messages wait (not the spec's genesis).
@@ -95,7 +98,22 @@ impl Engine {
     /// restart delivers exactly as an uninterrupted run would.
     pub fn new(spec: Arc<ChainSpec>, slots: Vec<Slot>, mut pending: Vec<Message>) -> Self {
         delivery_order(&mut pending);
-        Self { spec, slots, pending }
+        Self {
+            spec,
+            slots,
+            pending,
+            header: None,
+        }
+    }
+
+    /// Tells the engine the id and time of block `block` (from a record that ends there);
+    /// kept only for a checkpoint block, where chron work sees it as
+    /// [`BlockContext::header`](crate::BlockContext). The ingester ends a record at every
+    /// checkpoint block, so every processor learns the same header for it.
+    pub fn note_checkpoint_header(&mut self, block: u64, id: &str, timestamp: u64) {
+        if self.spec.is_checkpoint(block) && block >= self.next_block() {
+            self.header = Some((block, id.to_string(), timestamp));
+        }
     }
 
     pub fn spec(&self) -> &ChainSpec {
@@ -173,6 +191,7 @@ impl Engine {
     ) -> Result<Output, EngineError> {
         let mut out = Output::default();
         let incoming = std::mem::take(&mut self.pending);
+        let header = self.header.take_if(|h| h.0 <= block).filter(|h| h.0 == block);
         let mut emitted: Vec<Message> = Vec::new();
         let spec = self.spec.clone();
         for slot in &mut self.slots {
@@ -225,7 +244,14 @@ impl Engine {
                     .push(status(&rop.txid, rop.pos, name, &op_name, &from, res));
             }
             // 3. Chron work.
-            let bctx = BlockContext { block, spec: &spec };
+            let bctx = BlockContext {
+                block,
+                spec: &spec,
+                header: header.as_ref().map(|(_, id, timestamp)| BlockHeader {
+                    id,
+                    timestamp: *timestamp,
+                }),
+            };
             slot.module.run_block_end(&bctx, &mut slot.state, &mut sink)?;
             slot.last_block = Some(block);
             emitted.extend(stamp(name, sink.outgoing));

@@ -23,6 +23,8 @@ enum Ev {
     Pinged,
     Got(u64),
     Tick(u64),
+    /// Chron work saw a block header: block, id, time.
+    Saw(u64, String, u64),
 }
 
 impl crate::ModuleEvent for Ev {
@@ -85,7 +87,7 @@ impl Module for Ping {
                 state.put(b"last_tick".to_vec(), b.to_be_bytes().to_vec());
                 b"ticks"
             }
-            Ev::Got(_) => {
+            Ev::Got(_) | Ev::Saw(..) => {
                 return Err(InvariantError {
                     module: "ping".into(),
                     what: "foreign event".into(),
@@ -310,4 +312,90 @@ fn consensus_hash_binds_block_and_modules() {
     assert_ne!(h, consensus_hash("other", 100, &m));
     m.insert("token".to_string(), [2u8; 32]);
     assert_ne!(h, consensus_hash("dlux", 100, &m));
+}
+
+/// Records the block header its chron work is given, at every block.
+struct Clock;
+
+impl Module for Clock {
+    type Event = Ev;
+    fn name(&self) -> &'static str {
+        "clock"
+    }
+    fn routes(&self) -> &[Route] {
+        &[]
+    }
+    fn genesis(&self, _: &ChainSpec) -> Result<Vec<Ev>, GenesisError> {
+        Ok(vec![])
+    }
+    fn handle(&self, _: &OpContext<'_>, _: Input<'_>, _: &dyn StateRead) -> Result<Vec<Ev>, Reject> {
+        Err(Reject::new(RejectCode::BadMessage, "no"))
+    }
+    fn on_block(&self, ctx: &BlockContext<'_>, _: &dyn StateRead) -> Result<Vec<Ev>, InvariantError> {
+        Ok(ctx
+            .header
+            .map(|h| vec![Ev::Saw(ctx.block, h.id.to_string(), h.timestamp)])
+            .unwrap_or_default())
+    }
+    fn next_due_block(&self, _: &dyn StateRead, after: u64) -> Option<u64> {
+        Some(after + 1)
+    }
+    fn apply(&self, e: &Ev, state: &mut dyn StateWrite) -> Result<(), InvariantError> {
+        if let Ev::Saw(b, id, t) = e {
+            state.put(format!("saw/{b:08}").into_bytes(), format!("{id}@{t}").into_bytes());
+        }
+        Ok(())
+    }
+    fn describe(&self, e: &Ev) -> String {
+        format!("{e:?}")
+    }
+}
+
+#[test]
+fn chron_work_sees_the_block_header_at_checkpoints_only_however_blocks_are_grouped() {
+    let seen = |net: &TestNet| -> Vec<(Vec<u8>, Vec<u8>)> {
+        let slot = net
+            .engine()
+            .slots()
+            .iter()
+            .find(|s| s.module.module_name() == "clock")
+            .unwrap();
+        slot.state
+            .scan_prefix(b"saw/")
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect()
+    };
+    let modules = || -> Vec<Arc<dyn ErasedModule>> { vec![Arc::new(Clock)] };
+    // Block by block, one idle range, and a header noted for a block that is not a
+    // checkpoint (ignored): the same headers, at the checkpoints 10, 20 and 30 only.
+    let mut one = TestNet::new(test_spec(), modules());
+    one.idle_until(35);
+    let mut range = TestNet::new(test_spec(), modules());
+    range.engine_mut().note_checkpoint_header(12, "000000c0ffee", 1);
+    range.idle_range(35);
+    assert_eq!(seen(&one), seen(&range));
+    let keys: Vec<String> = seen(&one)
+        .iter()
+        .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+        .collect();
+    assert_eq!(keys, ["saw/00000010", "saw/00000020", "saw/00000030"]);
+    let (_, v) = &seen(&one)[0];
+    assert_eq!(
+        String::from_utf8_lossy(v),
+        format!(
+            "{}@{}",
+            crate::test_utils::block_id(10),
+            crate::test_utils::block_time(10)
+        )
+    );
+    // Without a noted header (an old topic whose record spans the checkpoint): none.
+    let spec = Arc::new(test_spec());
+    let slots = vec![Slot {
+        module: Arc::new(Clock),
+        state: ModuleState::default(),
+        last_block: None,
+    }];
+    let mut bare = Engine::new(spec, slots, vec![]);
+    bare.process_idle_range(1, 35).unwrap();
+    assert_eq!(bare.slots()[0].state.scan_prefix(b"saw/").count(), 0);
 }

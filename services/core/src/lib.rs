@@ -25,7 +25,9 @@ pub use checkpoint_hash::{consensus_hash, module_checkpoint_hash};
 pub use engine::{Engine, EngineError, Output, Slot};
 pub use erased::ErasedModule;
 pub use hive::{Auth, Block, CustomJsonOp, DelegateVestingSharesOp, HiveOp, Transaction, TransferOp};
-pub use module::{BlockContext, Input, Message, Module, ModuleEvent, OpContext, Outgoing, Reject, RejectCode, Route};
+pub use module::{
+    BlockContext, BlockHeader, Input, Message, Module, ModuleEvent, OpContext, Outgoing, Reject, RejectCode, Route,
+};
 pub use pos::ChainPos;
 pub use record::{BlockRecord, EventRecord, ModuleCheckpoint, OpStatus, Outcome, RoutedOp};
 pub use spec::ChainSpec;

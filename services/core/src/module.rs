@@ -180,13 +180,28 @@ pub struct OpContext<'a> {
     pub spec: &'a ChainSpec,
 }
 
-/// Context of a block's end-of-block (chron) work. It deliberately has no timestamp: runs of
-/// empty blocks reach a processor coalesced into one record whose boundaries depend on when
-/// the ingester fetched them, so only block numbers are the same on every node.
+/// Context of a block's end-of-block (chron) work. Runs of empty blocks reach a processor
+/// coalesced into one record whose boundaries depend on when the ingester fetched them, so
+/// a block's id and time are not known at every block; they are at checkpoint blocks,
+/// which the ingester always ends a record with (`header`). A module that builds Hive
+/// transactions from chain data (the multi-sig account's TaPoS) does it there.
 #[derive(Debug, Clone, Copy)]
 pub struct BlockContext<'a> {
     pub block: u64,
     pub spec: &'a ChainSpec,
+    /// The block's id and time at checkpoint blocks; `None` at every other block, even
+    /// where a record would carry them (a module's processor alone sees fewer records than
+    /// a co-located engine, so anything else would differ between deployments).
+    pub header: Option<BlockHeader<'a>>,
+}
+
+/// A block's identity as the ingester verified it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockHeader<'a> {
+    /// 40-hex block id.
+    pub id: &'a str,
+    /// Seconds since the Unix epoch.
+    pub timestamp: u64,
 }
 
 /// What reaches `handle`: the engine has already checked the signer's authority against

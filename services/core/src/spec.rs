@@ -65,6 +65,11 @@ pub enum SpecError {
 }
 
 impl ChainSpec {
+    /// Whether `block` is a consensus checkpoint (every `checkpoint_interval` blocks).
+    pub fn is_checkpoint(&self, block: u64) -> bool {
+        self.checkpoint_interval > 0 && block.is_multiple_of(self.checkpoint_interval)
+    }
+
     pub fn load(path: &Path) -> Result<Self, SpecError> {
         let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
             path: path.display().to_string(),

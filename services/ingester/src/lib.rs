@@ -215,7 +215,9 @@ impl Publisher {
                 }
                 let ops = routed.remove(head.module).unwrap_or_default();
                 match records.last_mut() {
-                    Some(r) if ops.is_empty() && r.ops.is_empty() => {
+                    // A run of empty blocks never continues past a checkpoint block, so the
+                    // record of a checkpoint block always carries its id and time.
+                    Some(r) if ops.is_empty() && r.ops.is_empty() && !self.spec.is_checkpoint(r.last_block) => {
                         r.last_block = b.num;
                         r.block_id = b.id.clone();
                         r.timestamp = b.timestamp;

@@ -133,3 +133,49 @@ fn a_failed_append_is_retried_from_the_same_blocks() {
     assert!(dups > 0, "the partial appends left no duplicate to skip");
     assert_eq!(p.next_block(), 41);
 }
+
+/// A run of empty blocks never continues past a checkpoint block, whatever the fetch size:
+/// the record of every checkpoint block carries its id and time (chron work that builds
+/// Hive transactions reads them, so they must be the same on every node).
+#[test]
+fn every_checkpoint_block_ends_a_record_whatever_the_fetch_size() {
+    const A: &[Route] = &[Route {
+        name: "a",
+        auth: Auth::Active,
+    }];
+    let spec = spec();
+    let interval = spec.checkpoint_interval;
+    let last = 3 * interval + 17;
+    for chunk in [1usize, 7, 64, 1000] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = opentoken_log::embedded::open_database(&dir.path().join("log.redb")).expect("db");
+        let log: Arc<dyn Log> = Arc::new(EmbeddedLog::new(db).expect("log"));
+        let mut p = Publisher::open(spec.clone(), vec![Arc::new(Table("ma", A))], log.clone()).expect("publisher");
+        // Ops only every third block, so most blocks are coalesced.
+        let blocks: Vec<Block> = (1..=last).map(block).collect();
+        for c in blocks.chunks(chunk) {
+            p.publish(c).expect("publish");
+        }
+        let mut ends = std::collections::BTreeMap::new();
+        for r in log.read(&spec.ops_topic("ma"), 0, 100_000).expect("read") {
+            let rec = opentoken_codec::decode_block_record(&r.value).expect("decode");
+            for cp in (interval..=last).step_by(interval as usize) {
+                if rec.block_num <= cp && cp <= rec.last_block {
+                    assert_eq!(
+                        rec.last_block, cp,
+                        "fetch size {chunk}: a record runs past checkpoint {cp}"
+                    );
+                    ends.insert(cp, (rec.block_id.clone(), rec.timestamp));
+                }
+            }
+        }
+        for cp in (interval..=last).step_by(interval as usize) {
+            let b = block(cp);
+            assert_eq!(
+                ends.get(&cp),
+                Some(&(b.id, b.timestamp)),
+                "fetch size {chunk}: checkpoint {cp}"
+            );
+        }
+    }
+}

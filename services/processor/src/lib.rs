@@ -268,6 +268,13 @@ impl Processor {
             let mut ops: BTreeMap<&str, &[RoutedOp]> = BTreeMap::new();
             let mut idle_until = u64::MAX;
             let mut timestamp = 0;
+            for c in &self.cursors {
+                if let Some(r) = c.queue.front() {
+                    // A checkpoint block always ends a record: its id and time for chron work.
+                    self.engine
+                        .note_checkpoint_header(r.last_block, &r.block_id, r.timestamp);
+                }
+            }
             for (c, slot) in self.cursors.iter().zip(self.engine.slots()) {
                 let Some(r) = c.queue.front() else { break };
                 if r.ops.is_empty() {

@@ -111,6 +111,7 @@ impl<M: Module> ModuleHarness<M> {
         let ctx = BlockContext {
             block,
             spec: &self.spec,
+            header: None,
         };
         let events = self
             .module

@@ -35,9 +35,14 @@ use std::path::Path;
 pub const TEST_PREFIX: &str = "dlux_";
 
 /// The fake clock: the timestamp of `block` in every test (Hive makes a block every 3 s).
-/// Only ops see it; chron work gets no time (see `BlockContext`).
+/// Ops see it; chron work sees it at checkpoint blocks only (see `BlockContext`).
 pub fn block_time(block: u64) -> u64 {
     1_700_000_000 + block * 3
+}
+
+/// The fake block id of `block` in every test: its number, then a fixed pattern.
+pub fn block_id(block: u64) -> String {
+    format!("{:08x}{}", block as u32, "5a".repeat(16))
 }
 
 /// A small valid chain spec: community `test`, prefix `dlux_`, starting at block 1,

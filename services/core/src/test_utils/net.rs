@@ -1,6 +1,6 @@
 //! [`TestNet`]: the production engine, driven the way a processor drives it.
 
-use super::block_time;
+use super::{block_id, block_time};
 use crate::engine::{Engine, EngineError, ErasedModule, Output, Slot};
 use crate::hive::HiveOp;
 use crate::module::Message;
@@ -100,6 +100,8 @@ impl TestNet {
             routed.push((module, list));
         }
         let map: BTreeMap<&str, &[RoutedOp]> = routed.iter().map(|(m, r)| (*m, &r[..])).collect();
+        self.engine
+            .note_checkpoint_header(block, &block_id(block), block_time(block));
         let out = self
             .engine
             .process_block(block, block_time(block), &map)
@@ -121,10 +123,20 @@ impl TestNet {
     /// processor does for a coalesced run of empty blocks).
     pub fn idle_range(&mut self, last: u64) -> Output {
         let from = self.next_block();
-        let out = self
-            .engine
-            .process_idle_range(from, last)
-            .unwrap_or_else(|e| panic!("the engine fails on blocks {from}..={last}: {e}"));
+        // As a processor reads them: a record never spans a checkpoint block.
+        let interval = self.engine.spec().checkpoint_interval.max(1);
+        let mut out = Output::default();
+        let mut start = from;
+        while start <= last {
+            let end = (start.div_ceil(interval) * interval).clamp(start, last);
+            self.engine.note_checkpoint_header(end, &block_id(end), block_time(end));
+            out.append(
+                self.engine
+                    .process_idle_range(start, end)
+                    .unwrap_or_else(|e| panic!("the engine fails on blocks {start}..={end}: {e}")),
+            );
+            start = end + 1;
+        }
         assert_eq!(
             self.next_block(),
             last.max(from.saturating_sub(1)) + 1,

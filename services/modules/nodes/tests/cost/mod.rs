@@ -233,7 +233,11 @@ fn settle(h: &mut ModuleHarness<NodesModule>) {
 }
 
 fn block_end(h: &mut ModuleHarness<NodesModule>, block: u64, writes: &mut Writes) -> Vec<NodesEvent> {
-    let ctx = BlockContext { block, spec: &h.spec };
+    let ctx = BlockContext {
+        block,
+        spec: &h.spec,
+        header: None,
+    };
     let events = h.module.on_block(&ctx, &h.state).expect("chron work");
     apply(h, &events, writes);
     events
