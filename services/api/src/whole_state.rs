@@ -145,23 +145,34 @@ pub(crate) async fn coin(State(app): State<Arc<App>>, client: ClientIp) -> Respo
 
 fn coin_body(app: &App) -> Response {
     let s = &app.api;
-    let block = s.processed_block();
-    let cached = block.and_then(|b| app.supply.get(&b));
-    let check = match cached {
-        Some(check) => check,
-        None => {
-            let made = opentoken_token::supply_check(&s.token_kv())
-                .map_err(|e| e.to_string())
-                .and_then(|check| serde_json::to_value(check).map_err(|e| e.to_string()));
-            match made {
-                Ok(check) => {
-                    if let Some(b) = block {
-                        app.supply.insert(b, check.clone());
-                    }
-                    check
-                }
-                Err(e) => return unavailable("checking supply", e),
+    // The check reads many keys, each read on its own; a commit landing in between would
+    // mix two states. So it is read optimistically: kept (and cached) only when the
+    // processed block is the same before and after, retried a few times otherwise.
+    let mut attempt = 0;
+    let check = loop {
+        let block = s.processed_block();
+        if let Some(check) = block.and_then(|b| app.supply.get(&b)) {
+            break check;
+        }
+        let made = opentoken_token::supply_check(&s.token_kv())
+            .map_err(|e| e.to_string())
+            .and_then(|check| serde_json::to_value(check).map_err(|e| e.to_string()));
+        let check = match made {
+            Ok(check) => check,
+            Err(e) => return unavailable("checking supply", e),
+        };
+        attempt += 1;
+        if s.processed_block() == block {
+            if let Some(b) = block {
+                app.supply.insert(b, check.clone());
             }
+            break check;
+        }
+        if attempt >= 3 {
+            return unavailable(
+                "checking supply",
+                "the state moved during each of 3 reads; ask again",
+            );
         }
     };
     match check {
