@@ -1,0 +1,216 @@
+//! The multi-sig module's part of the chain spec (`modules.multisig`), validated strictly:
+//! a node with a mistyped section must refuse to start rather than fork later.
+//!
+//! ```json
+//! "multisig": {
+//!   "account": "dlux-cc",
+//!   "max_outflows_per_tx": 40,
+//!   "min_deposit": 1,
+//!   "min_withdrawal": 1,
+//!   "keep_paid": 1000,
+//!   "keep_anomalies": 1000
+//! }
+//! ```
+//!
+//! Every field has a default, so `"multisig": {}` is a valid section; the section itself
+//! is required, as every module's is.
+
+use opentoken_core::account::is_valid_account_name;
+use opentoken_core::module::GenesisError;
+use opentoken_core::ChainSpec;
+use serde::Deserialize;
+
+/// The most transfers one multi-sig transaction may carry. A transfer with the longest
+/// outflow memo this module writes is under 350 bytes, and Hive refuses transactions over
+/// 64 KiB (signatures of up to 40 owners included), so 150 leaves room; the
+/// transaction builder needs no size fallback below it.
+pub const MAX_OUTFLOWS_PER_TX: u32 = 150;
+
+/// The most paid outflows and anomalies kept as history: bounded state, whatever the chain.
+pub const MAX_KEEP: u64 = 100_000;
+
+/// The section as written (the account may be left out: it defaults to the spec's).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default = "forty")]
+    max_outflows_per_tx: u32,
+    #[serde(default = "one")]
+    min_deposit: u64,
+    #[serde(default = "one")]
+    min_withdrawal: u64,
+    #[serde(default = "thousand")]
+    keep_paid: u64,
+    #[serde(default = "thousand")]
+    keep_anomalies: u64,
+}
+
+fn forty() -> u32 {
+    40
+}
+fn one() -> u64 {
+    1
+}
+fn thousand() -> u64 {
+    1000
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultisigConfig {
+    /// The community's multi-signature Hive account. It is the chain spec's `msaccount`
+    /// (the API announces that one as the multi-sig): a different value here is refused
+    /// rather than leaving two answers to "which account holds the funds".
+    pub account: String,
+    /// How many outflows one multi-sig transaction carries (used by the transaction
+    /// builder; 1..=[`MAX_OUTFLOWS_PER_TX`]).
+    pub max_outflows_per_tx: u32,
+    /// The least deposit, in milli-HIVE / milli-HBD, credited; smaller ones are refunded.
+    /// It keeps dust out of the balance keys. At least 1 (0.001).
+    pub min_deposit: u64,
+    /// The least withdrawal, in milli-units; smaller ones are rejected. At least 1.
+    pub min_withdrawal: u64,
+    /// Paid outflows kept as history (`paid/<seq>`); older ones are deleted. 0 keeps none.
+    pub keep_paid: u64,
+    /// Anomalies kept as records (`anomaly/<pos>`); their totals are kept forever.
+    pub keep_anomalies: u64,
+}
+
+fn bad(why: impl Into<String>) -> GenesisError {
+    GenesisError {
+        module: crate::NAME.into(),
+        why: why.into(),
+    }
+}
+
+impl MultisigConfig {
+    pub fn from_spec(spec: &ChainSpec) -> Result<Self, GenesisError> {
+        let v = spec
+            .module_config(crate::NAME)
+            .ok_or_else(|| bad("the chain spec has no `modules.multisig` section"))?;
+        if !v.is_object() {
+            return Err(bad("`modules.multisig` is invalid: it must be a JSON object"));
+        }
+        let raw: RawConfig =
+            serde_json::from_value(v.clone()).map_err(|e| bad(format!("`modules.multisig` is invalid: {e}")))?;
+        let account = raw.account.unwrap_or_else(|| spec.msaccount.clone());
+        if !is_valid_account_name(&account) {
+            return Err(bad(format!(
+                "`modules.multisig.account` {account:?} is not a valid Hive account name"
+            )));
+        }
+        if account != spec.msaccount {
+            return Err(bad(format!(
+                "`modules.multisig.account` is @{account} but the chain's `msaccount` is @{}: they must name the same account",
+                spec.msaccount
+            )));
+        }
+        let cfg = MultisigConfig {
+            account,
+            max_outflows_per_tx: raw.max_outflows_per_tx,
+            min_deposit: raw.min_deposit,
+            min_withdrawal: raw.min_withdrawal,
+            keep_paid: raw.keep_paid,
+            keep_anomalies: raw.keep_anomalies,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        if !is_valid_account_name(&self.account) {
+            return Err(bad(format!(
+                "account {:?} is not a valid Hive account name",
+                self.account
+            )));
+        }
+        if !(1..=MAX_OUTFLOWS_PER_TX).contains(&self.max_outflows_per_tx) {
+            return Err(bad(format!(
+                "`max_outflows_per_tx` must be 1..={MAX_OUTFLOWS_PER_TX}, got {}",
+                self.max_outflows_per_tx
+            )));
+        }
+        for (name, v) in [
+            ("min_deposit", self.min_deposit),
+            ("min_withdrawal", self.min_withdrawal),
+        ] {
+            if v == 0 {
+                return Err(bad(format!("`{name}` must be at least 1 (0.001)")));
+            }
+            if v > i64::MAX as u64 {
+                return Err(bad(format!("`{name}` exceeds i64::MAX")));
+            }
+        }
+        for (name, v) in [("keep_paid", self.keep_paid), ("keep_anomalies", self.keep_anomalies)] {
+            if v > MAX_KEEP {
+                return Err(bad(format!("`{name}` must be at most {MAX_KEEP}, got {v}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentoken_core::test_utils::test_spec;
+    use serde_json::json;
+
+    fn config(section: serde_json::Value) -> Result<MultisigConfig, GenesisError> {
+        MultisigConfig::from_spec(&test_spec().with_module("multisig", section))
+    }
+
+    #[test]
+    fn an_empty_section_takes_the_defaults_and_the_spec_account() {
+        let cfg = config(json!({})).expect("defaults");
+        assert_eq!(
+            cfg,
+            MultisigConfig {
+                account: "dlux-cc".into(),
+                max_outflows_per_tx: 40,
+                min_deposit: 1,
+                min_withdrawal: 1,
+                keep_paid: 1000,
+                keep_anomalies: 1000,
+            }
+        );
+        let cfg = config(
+            json!({"account": "dlux-cc", "max_outflows_per_tx": 150, "min_deposit": 100,
+            "min_withdrawal": 5, "keep_paid": 0, "keep_anomalies": 100000}),
+        )
+        .expect("explicit");
+        assert_eq!((cfg.min_deposit, cfg.keep_paid), (100, 0));
+    }
+
+    #[test]
+    fn a_bad_section_refuses_to_start_naming_the_field() {
+        assert!(MultisigConfig::from_spec(&test_spec())
+            .unwrap_err()
+            .why
+            .contains("no `modules.multisig`"));
+        let cases = [
+            (json!({"account": "dlux-io"}), "must name the same account"),
+            (json!({"account": "Not_Valid"}), "not a valid Hive account name"),
+            (json!({"account": 7}), "invalid"),
+            (json!({"max_outflows_per_tx": 0}), "max_outflows_per_tx"),
+            (json!({"max_outflows_per_tx": 151}), "max_outflows_per_tx"),
+            (json!({"max_outflows_per_tx": -1}), "invalid"),
+            (json!({"min_deposit": 0}), "min_deposit"),
+            (json!({"min_withdrawal": 0}), "min_withdrawal"),
+            (json!({"min_withdrawal": u64::MAX}), "i64::MAX"),
+            (json!({"min_deposit": 1.5}), "invalid"),
+            (json!({"keep_paid": 100001}), "keep_paid"),
+            (json!({"keep_anomalies": 100001}), "keep_anomalies"),
+            (json!({"safety_limit": 5}), "safety_limit"),
+            (json!([]), "invalid"),
+        ];
+        for (section, needle) in cases {
+            match config(section.clone()) {
+                Err(e) => assert!(e.why.contains(needle), "{section}: {:?} does not name {needle}", e.why),
+                Ok(c) => panic!("{section} was accepted: {c:?}"),
+            }
+        }
+    }
+}

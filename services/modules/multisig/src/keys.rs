@@ -1,0 +1,281 @@
+//! The module's state: key layout, value types and their encoding.
+//!
+//! | key | value |
+//! |---|---|
+//! | `bal/<COIN>/<account>` | the account's Layer-2 balance of HIVE or HBD in milli-units, 8-byte big-endian; deleted at 0 |
+//! | `tot/bal/<COIN>` | the sum of all `bal/<COIN>/` keys |
+//! | `tot/out/<COIN>` | the sum of the amounts of all unpaid outflows (`out/`) of that coin |
+//! | `held/<COIN>` | expected holdings of the multi-sig account: deposits in − confirmed outflows out. Always `tot/bal + tot/out` (checked by `apply` after every event) |
+//! | `seq` | the next outflow number, 8-byte big-endian; absent before the first outflow (0) |
+//! | `out/<seq BE8>` | an unpaid [`Outflow`], canonical JSON |
+//! | `paid/<seq BE8>` | a [`PaidOutflow`], canonical JSON; the `keep_paid` highest numbers are kept |
+//! | `cnt/paid` | how many `paid/` keys there are |
+//! | `anomaly/<block BE8><trx BE4><op BE4>` | an [`Anomaly`]: a transfer out of the account that paid no outflow, canonical JSON; the newest `keep_anomalies` are kept |
+//! | `cnt/anomaly` | how many `anomaly/` keys there are |
+//! | `tot/anomaly/<COIN>` | the sum of every anomaly ever recorded (never pruned): what left the account unexplained |
+//!
+//! `<COIN>` is `HIVE` or `HBD`. Numbers in keys are big-endian so that byte order is
+//! creation order (outflows) and chain order (anomalies). Amounts are at most `i64::MAX`
+//! (Hive's asset range), and zero amounts are deleted, never stored, so equal ledgers are
+//! equal key sets. Canonical JSON is serde_json's output for these structs: fields in
+//! declaration order, integers only.
+
+use opentoken_core::{AssetSymbol, ChainPos};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The Hive assets the account holds for its users. VESTS cannot be transferred, so it is
+/// not one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Coin {
+    #[serde(rename = "HIVE")]
+    Hive,
+    #[serde(rename = "HBD")]
+    Hbd,
+}
+
+impl Coin {
+    pub const ALL: [Coin; 2] = [Coin::Hive, Coin::Hbd];
+
+    /// The symbol in keys, ops and memos.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Coin::Hive => "HIVE",
+            Coin::Hbd => "HBD",
+        }
+    }
+
+    /// The coin an `ms_withdraw` names: exactly `HIVE` or `HBD` (not the pre-HF24 Steem
+    /// names, not lower case: one spelling per coin).
+    pub fn from_symbol(s: &str) -> Option<Self> {
+        match s {
+            "HIVE" => Some(Coin::Hive),
+            "HBD" => Some(Coin::Hbd),
+            _ => None,
+        }
+    }
+
+    pub fn from_asset(symbol: AssetSymbol) -> Option<Self> {
+        match symbol {
+            AssetSymbol::Hive => Some(Coin::Hive),
+            AssetSymbol::Hbd => Some(Coin::Hbd),
+            AssetSymbol::Vests => None,
+        }
+    }
+
+    pub fn asset(self) -> AssetSymbol {
+        match self {
+            Coin::Hive => AssetSymbol::Hive,
+            Coin::Hbd => AssetSymbol::Hbd,
+        }
+    }
+
+    /// `amount` milli-units as Hive prints it, `1.000 HIVE`.
+    pub fn format(self, amount: u64) -> String {
+        let scale = 1000;
+        format!("{}.{:03} {}", amount / scale, amount % scale, self.symbol())
+    }
+}
+
+impl fmt::Display for Coin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.symbol())
+    }
+}
+
+pub const BAL_PREFIX: &str = "bal/";
+pub const OUT_PREFIX: &[u8] = b"out/";
+pub const PAID_PREFIX: &[u8] = b"paid/";
+pub const ANOMALY_PREFIX: &[u8] = b"anomaly/";
+pub const SEQ: &[u8] = b"seq";
+pub const PAID_COUNT: &[u8] = b"cnt/paid";
+pub const ANOMALY_COUNT: &[u8] = b"cnt/anomaly";
+
+/// `bal/<COIN>/`: every balance of a coin, in account order.
+pub fn balances_of(coin: Coin) -> Vec<u8> {
+    format!("{BAL_PREFIX}{coin}/").into_bytes()
+}
+
+pub fn balance(coin: Coin, account: &str) -> Vec<u8> {
+    format!("{BAL_PREFIX}{coin}/{account}").into_bytes()
+}
+
+pub fn total_balances(coin: Coin) -> Vec<u8> {
+    format!("tot/bal/{coin}").into_bytes()
+}
+
+pub fn total_pending(coin: Coin) -> Vec<u8> {
+    format!("tot/out/{coin}").into_bytes()
+}
+
+pub fn total_anomalies(coin: Coin) -> Vec<u8> {
+    format!("tot/anomaly/{coin}").into_bytes()
+}
+
+pub fn held(coin: Coin) -> Vec<u8> {
+    format!("held/{coin}").into_bytes()
+}
+
+fn numbered(prefix: &[u8], seq: u64) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn outflow(seq: u64) -> Vec<u8> {
+    numbered(OUT_PREFIX, seq)
+}
+
+pub fn paid(seq: u64) -> Vec<u8> {
+    numbered(PAID_PREFIX, seq)
+}
+
+pub fn anomaly(pos: ChainPos) -> Vec<u8> {
+    let mut k = ANOMALY_PREFIX.to_vec();
+    k.extend_from_slice(&pos.to_key());
+    k
+}
+
+/// The number of an `out/` or `paid/` key.
+pub fn seq_of(key: &[u8], prefix: &[u8]) -> Option<u64> {
+    let rest = key.strip_prefix(prefix)?;
+    Some(u64::from_be_bytes(rest.try_into().ok()?))
+}
+
+/// The chain position of an `anomaly/` key.
+pub fn pos_of(key: &[u8]) -> Option<ChainPos> {
+    let rest = key.strip_prefix(ANOMALY_PREFIX)?;
+    if rest.len() != 16 {
+        return None;
+    }
+    Some(ChainPos::new(
+        u64::from_be_bytes(rest[..8].try_into().ok()?),
+        u32::from_be_bytes(rest[8..12].try_into().ok()?),
+        u32::from_be_bytes(rest[12..].try_into().ok()?),
+    ))
+}
+
+pub fn encode_u64(v: u64) -> Vec<u8> {
+    v.to_be_bytes().to_vec()
+}
+
+pub fn decode_u64(v: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(v.try_into().ok()?))
+}
+
+/// Why an outflow exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutflowReason {
+    /// An `ms_withdraw` of a Layer-2 balance.
+    Withdrawal,
+    /// A deposit the module could not accept goes back to its sender; the text says why.
+    Refund(String),
+}
+
+impl fmt::Display for OutflowReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutflowReason::Withdrawal => f.write_str("withdrawal"),
+            OutflowReason::Refund(why) => write!(f, "refund:{why}"),
+        }
+    }
+}
+
+/// Where an unpaid outflow is in its way out. `InTx` is for the transaction builder: the
+/// outflow is in the multi-sig transaction built at that checkpoint; an expired one goes
+/// back to `Pending` and into a later transaction. A confirmation pays either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutflowState {
+    Pending,
+    InTx(u64),
+}
+
+/// A Hive transfer the multi-sig account owes: from the account to `to`, of `amount`
+/// `asset`, with exactly `memo`, which ends with the outflow's id `ot:<seq>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outflow {
+    pub to: String,
+    pub amount: u64,
+    pub asset: Coin,
+    pub memo: String,
+    pub reason: OutflowReason,
+    pub created_block: u64,
+    pub state: OutflowState,
+}
+
+/// An outflow whose transfer was seen on chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaidOutflow {
+    pub to: String,
+    pub amount: u64,
+    pub asset: Coin,
+    pub memo: String,
+    pub reason: OutflowReason,
+    pub created_block: u64,
+    pub paid_block: u64,
+    /// The Hive transaction that paid it.
+    pub txid: String,
+}
+
+/// A transfer out of the multi-sig account that paid no outflow (no id, an unknown or paid
+/// one, or a different recipient, amount, coin or memo than the outflow it names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Anomaly {
+    pub txid: String,
+    pub to: String,
+    pub amount: u64,
+    pub asset: Coin,
+    /// The transfer's memo, cut to [`crate::memo::MAX_RECORDED_MEMO`] bytes.
+    pub memo: String,
+    pub why: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_keys_sort_by_number_and_parse_back() {
+        assert!(outflow(255) < outflow(256));
+        assert!(outflow(9) < outflow(10), "not decimal text order");
+        assert_eq!(seq_of(&outflow(300), OUT_PREFIX), Some(300));
+        assert_eq!(seq_of(&paid(7), PAID_PREFIX), Some(7));
+        assert_eq!(seq_of(b"out/short", OUT_PREFIX), None);
+        let (a, b) = (ChainPos::new(5, 9, 1), ChainPos::new(6, 0, 0));
+        assert!(anomaly(a) < anomaly(b));
+        assert_eq!(pos_of(&anomaly(a)), Some(a));
+    }
+
+    #[test]
+    fn records_are_canonical_json() {
+        let o = Outflow {
+            to: "bob".into(),
+            amount: 1500,
+            asset: Coin::Hbd,
+            memo: "hi ot:3".into(),
+            reason: OutflowReason::Refund("below the minimum".into()),
+            created_block: 12,
+            state: OutflowState::InTx(100),
+        };
+        let text = serde_json::to_string(&o).unwrap();
+        assert_eq!(
+            text,
+            r#"{"to":"bob","amount":1500,"asset":"HBD","memo":"hi ot:3","reason":{"refund":"below the minimum"},"created_block":12,"state":{"in_tx":100}}"#
+        );
+        assert_eq!(serde_json::from_str::<Outflow>(&text).unwrap(), o);
+        let pending = serde_json::to_string(&OutflowState::Pending).unwrap();
+        assert_eq!(pending, r#""pending""#);
+        assert_eq!(
+            serde_json::to_string(&OutflowReason::Withdrawal).unwrap(),
+            r#""withdrawal""#
+        );
+        assert_eq!(OutflowReason::Refund("x".into()).to_string(), "refund:x");
+        assert_eq!(Coin::Hive.format(1), "0.001 HIVE");
+        assert_eq!(Coin::Hbd.format(12_345), "12.345 HBD");
+    }
+}

@@ -1,0 +1,237 @@
+//! Read models for the HTTP API and tests, over any backend (`KvSource`): an account's
+//! balances, the outflow queue, the paid history, anomalies, and the account's books.
+
+use crate::keys::{self, decode_u64, Anomaly, Coin, Outflow, PaidOutflow};
+use opentoken_core::{ChainPos, KvSource};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ViewError {
+    #[error("reading multi-sig state: {0}")]
+    Read(String),
+    #[error("multi-sig state is malformed at {0}")]
+    Malformed(String),
+}
+
+fn show(key: &[u8]) -> String {
+    String::from_utf8_lossy(key).into_owned()
+}
+
+fn get_u64(src: &dyn KvSource, key: &[u8]) -> Result<u64, ViewError> {
+    match src.kv_get(key).map_err(ViewError::Read)? {
+        None => Ok(0),
+        Some(v) => decode_u64(&v).ok_or_else(|| ViewError::Malformed(show(key))),
+    }
+}
+
+fn json<T: DeserializeOwned>(key: &[u8], v: &[u8]) -> Result<T, ViewError> {
+    serde_json::from_slice(v).map_err(|e| ViewError::Malformed(format!("{}: {e}", show(key))))
+}
+
+/// An account's Layer-2 HIVE and HBD, in milli-units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Balances {
+    pub account: String,
+    pub hive: u64,
+    pub hbd: u64,
+}
+
+pub fn balances(src: &dyn KvSource, account: &str) -> Result<Balances, ViewError> {
+    Ok(Balances {
+        account: account.to_string(),
+        hive: get_u64(src, &keys::balance(Coin::Hive, account))?,
+        hbd: get_u64(src, &keys::balance(Coin::Hbd, account))?,
+    })
+}
+
+/// An unpaid outflow and its number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingView {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub outflow: Outflow,
+}
+
+/// A paid outflow and its number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaidView {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub paid: PaidOutflow,
+}
+
+/// A recorded anomaly and where it was on chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnomalyView {
+    pub block: u64,
+    pub trx_in_block: u32,
+    pub op_in_trx: u32,
+    #[serde(flatten)]
+    pub anomaly: Anomaly,
+}
+
+fn numbered<T: DeserializeOwned>(src: &dyn KvSource, prefix: &[u8], limit: usize) -> Result<Vec<(u64, T)>, ViewError> {
+    let mut out = Vec::new();
+    for (k, v) in src.kv_scan(prefix, limit).map_err(ViewError::Read)? {
+        let seq = keys::seq_of(&k, prefix).ok_or_else(|| ViewError::Malformed(show(&k)))?;
+        out.push((seq, json(&k, &v)?));
+    }
+    Ok(out)
+}
+
+/// The first `limit` unpaid outflows, oldest first (the order they are paid in).
+pub fn pending_outflows(src: &dyn KvSource, limit: usize) -> Result<Vec<PendingView>, ViewError> {
+    Ok(numbered(src, keys::OUT_PREFIX, limit)?
+        .into_iter()
+        .map(|(seq, outflow)| PendingView { seq, outflow })
+        .collect())
+}
+
+/// One unpaid outflow.
+pub fn pending_outflow(src: &dyn KvSource, seq: u64) -> Result<Option<Outflow>, ViewError> {
+    let key = keys::outflow(seq);
+    src.kv_get(&key)
+        .map_err(ViewError::Read)?
+        .map(|v| json(&key, &v))
+        .transpose()
+}
+
+/// The first `limit` kept paid outflows, lowest number first (at most `keep_paid` exist).
+pub fn paid_history(src: &dyn KvSource, limit: usize) -> Result<Vec<PaidView>, ViewError> {
+    Ok(numbered(src, keys::PAID_PREFIX, limit)?
+        .into_iter()
+        .map(|(seq, paid)| PaidView { seq, paid })
+        .collect())
+}
+
+/// The first `limit` kept anomalies, in chain order (at most `keep_anomalies` exist).
+pub fn anomalies(src: &dyn KvSource, limit: usize) -> Result<Vec<AnomalyView>, ViewError> {
+    let mut out = Vec::new();
+    for (k, v) in src.kv_scan(keys::ANOMALY_PREFIX, limit).map_err(ViewError::Read)? {
+        let ChainPos {
+            block,
+            trx_in_block,
+            op_in_trx,
+        } = keys::pos_of(&k).ok_or_else(|| ViewError::Malformed(show(&k)))?;
+        out.push(AnomalyView {
+            block,
+            trx_in_block,
+            op_in_trx,
+            anomaly: json(&k, &v)?,
+        });
+    }
+    Ok(out)
+}
+
+/// One coin's books, as maintained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CoinBooks {
+    pub asset: Coin,
+    /// What the multi-sig account is expected to hold: deposits in − confirmed outflows out.
+    pub held: u64,
+    /// The sum of the users' Layer-2 balances.
+    pub balances: u64,
+    /// The sum of the unpaid outflows.
+    pub pending: u64,
+    /// Everything that ever left the account without paying an outflow. The account's
+    /// real Hive balance should be `held - unexplained_out` (plus whatever reached it by
+    /// operations other than `transfer`).
+    pub unexplained_out: u64,
+}
+
+/// Both coins' books.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holdings {
+    pub hive: CoinBooks,
+    pub hbd: CoinBooks,
+    /// Outflows ever queued (the next outflow's number).
+    pub outflows_queued: u64,
+}
+
+fn coin_books(src: &dyn KvSource, coin: Coin) -> Result<CoinBooks, ViewError> {
+    Ok(CoinBooks {
+        asset: coin,
+        held: get_u64(src, &keys::held(coin))?,
+        balances: get_u64(src, &keys::total_balances(coin))?,
+        pending: get_u64(src, &keys::total_pending(coin))?,
+        unexplained_out: get_u64(src, &keys::total_anomalies(coin))?,
+    })
+}
+
+pub fn holdings(src: &dyn KvSource) -> Result<Holdings, ViewError> {
+    Ok(Holdings {
+        hive: coin_books(src, Coin::Hive)?,
+        hbd: coin_books(src, Coin::Hbd)?,
+        outflows_queued: get_u64(src, keys::SEQ)?,
+    })
+}
+
+/// The books recounted from the accounts and outflows themselves, compared with the
+/// maintained totals (the multi-sig's version of the reference's `/coin` audit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BooksCheck {
+    pub ok: bool,
+    /// What was wrong, one line each; empty when `ok`.
+    pub problems: Vec<String>,
+    pub maintained: Holdings,
+    /// Per coin: (sum of balances, sum of unpaid outflows) counted key by key.
+    pub counted_hive: (u64, u64),
+    pub counted_hbd: (u64, u64),
+}
+
+/// Counts at most this many keys per prefix; more are reported as a problem.
+const SCAN_LIMIT: usize = 1_000_000;
+
+pub fn books_check(src: &dyn KvSource) -> Result<BooksCheck, ViewError> {
+    let maintained = holdings(src)?;
+    let mut problems = Vec::new();
+    let mut counted = [(0u64, 0u64); 2];
+    for (i, coin) in Coin::ALL.iter().enumerate() {
+        let pairs = src
+            .kv_scan(&keys::balances_of(*coin), SCAN_LIMIT)
+            .map_err(ViewError::Read)?;
+        if pairs.len() == SCAN_LIMIT {
+            problems.push(format!("more than {SCAN_LIMIT} {coin} balances: not all counted"));
+        }
+        for (k, v) in pairs {
+            let n = decode_u64(&v).ok_or_else(|| ViewError::Malformed(show(&k)))?;
+            counted[i].0 = counted[i].0.saturating_add(n);
+        }
+    }
+    let pending = src.kv_scan(keys::OUT_PREFIX, SCAN_LIMIT).map_err(ViewError::Read)?;
+    if pending.len() == SCAN_LIMIT {
+        problems.push(format!("more than {SCAN_LIMIT} outflows pending: not all counted"));
+    }
+    for (k, v) in pending {
+        let out: Outflow = json(&k, &v)?;
+        let i = usize::from(out.asset == Coin::Hbd);
+        counted[i].1 = counted[i].1.saturating_add(out.amount);
+    }
+    for (books, (bal, out)) in [(&maintained.hive, counted[0]), (&maintained.hbd, counted[1])] {
+        let coin = books.asset;
+        if bal != books.balances {
+            problems.push(format!(
+                "{coin}: balances count {bal}, the total says {}",
+                books.balances
+            ));
+        }
+        if out != books.pending {
+            problems.push(format!(
+                "{coin}: outflows count {out}, the total says {}",
+                books.pending
+            ));
+        }
+        if bal.checked_add(out) != Some(books.held) {
+            problems.push(format!("{coin}: held {} != balances {bal} + pending {out}", books.held));
+        }
+    }
+    Ok(BooksCheck {
+        ok: problems.is_empty(),
+        problems,
+        maintained,
+        counted_hive: counted[0],
+        counted_hbd: counted[1],
+    })
+}
