@@ -8,15 +8,19 @@ use sha2::{Digest, Sha256};
 /// Which of an account's keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyRole {
+    Owner,
     Active,
     Posting,
+    Memo,
 }
 
 /// The simulator's key of `account` for `role`.
 pub fn devnet_key(account: &str, role: KeyRole) -> PrivateKey {
     let tag: &[u8] = match role {
+        KeyRole::Owner => b"owner",
         KeyRole::Active => b"active",
         KeyRole::Posting => b"posting",
+        KeyRole::Memo => b"memo",
     };
     let mut counter = 0u32;
     loop {

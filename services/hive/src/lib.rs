@@ -1,7 +1,10 @@
 //! Hive integration: reading blocks from API nodes, and a local simulator of one.
 
+pub mod authority;
+pub mod broadcast;
 pub mod client;
 pub mod devnet_keys;
+pub mod ledger;
 pub mod seal;
 pub mod simulator;
 pub mod traffic;
@@ -9,7 +12,8 @@ pub mod verified;
 
 pub use client::{ClientConfig, DynamicGlobalProperties, HiveClient, HiveError};
 pub use devnet_keys::{devnet_key, KeyRole};
+pub use ledger::{Account, GenesisConfig, Ledger};
 pub use seal::SealedBlock;
-pub use simulator::{generate_blocks, SimConfig, SimHandle, Simulator, Tamper, TamperMode};
+pub use simulator::{generate_blocks, generate_chain, SimConfig, SimHandle, Simulator, Tamper, TamperMode};
 pub use traffic::TrafficConfig;
 pub use verified::VerifiedRange;

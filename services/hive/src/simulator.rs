@@ -1,17 +1,26 @@
 //! A local Hive node simulator: JSON-RPC on 127.0.0.1 serving a chain it produces.
 //!
 //! It stands in for a Hive API node in tests and in `make run` (there is no Hive network
-//! here). The chain is deterministic: block N depends only on (seed, N) and on transactions
-//! broadcast to it, which go into the next produced block. Blocks are produced lazily from
-//! the wall clock (`prefill` at start, then one per `block_interval`) and kept, so repeated
-//! queries return identical JSON.
+//! here). The chain is deterministic: block N depends only on (seed, N), on the accounts'
+//! state after block N - 1 (generated transfers must be affordable: [`crate::ledger`]) and
+//! on transactions broadcast to it, which go into the next produced block. Blocks are
+//! produced lazily from the wall clock (`prefill` at start, then one per `block_interval`)
+//! and kept, so repeated queries return identical JSON.
+//!
+//! Accounts hold HIVE and HBD and owner/active/posting authorities; broadcasts are checked
+//! against them as a Hive node checks them (multi-signature thresholds, irrelevant and
+//! duplicate signatures, funds, existing recipients), and `condenser_api.get_accounts` /
+//! `database_api.find_accounts` serve them.
 
+use crate::authority::Required;
+use crate::broadcast;
+use crate::ledger::{Account, Budget, GenesisConfig, Ledger};
 use crate::seal::{seal, SealedBlock};
-use crate::traffic::{op, Rng, TrafficConfig};
+use crate::traffic::{multisig_count, multisig_op, op, Rng, TrafficConfig};
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use opentoken_core::hive_json::{decode_op, format_timestamp, TxEnvelope};
+use opentoken_core::hive_json::{decode_op, encode_tx_appbase, format_timestamp, TxEnvelope};
 use opentoken_core::{Block, CustomJsonOp, HiveOp, Transaction};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -29,6 +38,9 @@ pub struct SimConfig {
     /// Blocks between the head and the last irreversible block.
     pub irreversible_lag: u64,
     pub traffic: TrafficConfig,
+    /// The accounts at genesis: balances of the acting accounts, accounts that exist empty
+    /// (the multi-sig account).
+    pub genesis: GenesisConfig,
     /// Serve a tampered chain instead of the real one (an API node that lies), for tests
     /// of a follower's defences; `None` for an honest node.
     pub tamper: Option<Tamper>,
@@ -71,17 +83,17 @@ fn genesis_previous(seed: u64, num: u64) -> String {
     format!("{:08x}{}", num as u32, hex::encode(&d[..16]))
 }
 
-/// Checks a broadcast transaction as a Hive node would (expiration, TaPoS, signatures of
-/// every required authority, by the keys the simulator knows: [`crate::devnet_key`]) and
-/// returns its real transaction id.
-fn verify_broadcast(
-    s: &Shared,
-    head: u64,
-    t: &opentoken_hive_tx::Transaction,
-    json: &Value,
-) -> Result<String, (i64, String)> {
-    use crate::devnet_keys::{devnet_key, KeyRole};
-    use opentoken_hive_tx::{Operation, Packing, Signature, MAINNET_CHAIN_ID};
+/// The producers of simulated blocks, in turn.
+const WITNESSES: [&str; 3] = ["witness-a", "witness-b", "witness-c"];
+
+/// The accounts of the chain `cfg` describes, at genesis.
+fn genesis_ledger(cfg: &SimConfig) -> Ledger {
+    Ledger::genesis(&cfg.traffic, &cfg.genesis, &WITNESSES, GENESIS_TIME)
+}
+
+/// Checks a broadcast transaction's expiration and TaPoS as a Hive node would; returns
+/// the head block's time.
+fn check_tapos(s: &Shared, head: u64, t: &opentoken_hive_tx::Transaction) -> Result<u64, (i64, String)> {
     let head_block = s.block(head).ok_or((-32000, "no head block yet".to_string()))?;
     let exp = u64::from(t.expiration);
     if exp <= head_block.timestamp || exp > head_block.timestamp + 3600 {
@@ -109,6 +121,25 @@ fn verify_broadcast(
             "transaction tapos exception: ref_block_num/prefix name no recent block".into(),
         ));
     }
+    Ok(head_block.timestamp)
+}
+
+/// Accepts a broadcast transaction for the next block as a Hive node would: expiration and
+/// TaPoS; signatures (none twice) whose keys satisfy every authority the operations need,
+/// by the accounts' current authorities (`crate::authority`), with no signature left
+/// unused; not a transaction already known; operations that apply (funds for transfers,
+/// existing recipients, valid authority updates) on top of the transactions already
+/// pending. Returns `{id}`: its real transaction id.
+fn accept_broadcast(s: &Shared, head: u64, json: &Value) -> Result<Value, (i64, String)> {
+    let ops = json
+        .get("operations")
+        .and_then(Value::as_array)
+        .ok_or((-32602, "transaction has no operations".into()))?;
+    if ops.is_empty() {
+        return Err((-32000, "transaction must have at least one operation".into()));
+    }
+    let t = broadcast::parse(json).map_err(|e| (-32602, e))?;
+    let head_time = check_tapos(s, head, &t)?;
     let sigs = json
         .get("signatures")
         .and_then(Value::as_array)
@@ -117,70 +148,163 @@ fn verify_broadcast(
         .map(|v| {
             v.as_str()
                 .ok_or_else(|| "signature is not a string".to_string())
-                .and_then(|h| Signature::from_hex(h).map_err(|e| e.to_string()))
+                .and_then(|h| opentoken_hive_tx::Signature::from_hex(h).map_err(|e| e.to_string()))
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| (-32602, e))?;
-    // (account, needs active): posting is satisfied by the active key too.
-    let mut needed: Vec<(String, bool)> = Vec::new();
-    for op in &t.operations {
-        match op {
-            Operation::CustomJson {
-                required_auths,
-                required_posting_auths,
-                ..
-            } => {
-                needed.extend(required_auths.iter().map(|a| (a.clone(), true)));
-                needed.extend(required_posting_auths.iter().map(|a| (a.clone(), false)));
-            }
-            Operation::Transfer { from, .. } => needed.push((from.clone(), true)),
-            Operation::Vote { voter, .. } => needed.push((voter.clone(), false)),
-            _ => return Err((-32000, "the simulator accepts custom_json, transfer and vote".into())),
-        }
+    let size = t.to_bytes(opentoken_hive_tx::Packing::Legacy).len() + 65 * sigs.len();
+    if size > broadcast::MAX_TRANSACTION_SIZE {
+        return Err((
+            -32000,
+            format!(
+                "transaction is {size} bytes, more than {}",
+                broadcast::MAX_TRANSACTION_SIZE
+            ),
+        ));
     }
-    // Nodes verify over the HF26 packing first, then the legacy one.
-    let mut last_missing = String::new();
-    for packing in [Packing::Hf26, Packing::Legacy] {
-        let digest = t.sig_digest(&MAINNET_CHAIN_ID, packing);
-        let mut keys = Vec::new();
-        for sig in &sigs {
-            match sig.recover(&digest) {
-                Ok(k) if !keys.contains(&k) => keys.push(k),
-                Ok(_) => return Err((-32000, "Duplicate signature detected".into())),
-                Err(e) => return Err((-32000, format!("bad signature: {e}"))),
+    let recovered = broadcast::recover(&t, &sigs).map_err(|e| (-32000, e))?;
+    let required = Required::of(&t.operations);
+
+    let mut chain = s.lock();
+    let mut ledger = chain.pending_ledger.clone();
+    ledger
+        .ensure_signers(&required, head_time)
+        .map_err(|e| (-32000, e.to_string()))?;
+    let packing = broadcast::authorize(&ledger, &required, &recovered).map_err(|e| (-32000, e.to_string()))?;
+    let txid = t.id(packing);
+    let known = chain.pending.iter().any(|p| p.tx.txid == txid)
+        || chain
+            .blocks
+            .iter()
+            .rev()
+            .take(1200)
+            .any(|b| b.block.transactions.iter().any(|t| t.txid == txid));
+    if known {
+        return Err((-32000, format!("Duplicate transaction check failed: {txid}")));
+    }
+    ledger
+        .apply_all(&t.operations, head_time)
+        .map_err(|e| (-32000, e.to_string()))?;
+
+    // What the block will hold: the operations as the node re-serializes them (sorted
+    // sets), with the envelope as broadcast; checked to seal to the same id now, so a
+    // transaction the sealer could not serialize is refused here rather than stop the chain.
+    let canonical = opentoken_hive_tx::SignedTransaction {
+        tx: t.clone(),
+        signatures: sigs.clone(),
+    }
+    .to_condenser_json();
+    let operations = canonical["operations"]
+        .as_array()
+        .map(|ops| ops.iter().map(decode_op).collect::<Result<Vec<_>, _>>())
+        .unwrap_or_else(|| Ok(Vec::new()))
+        .map_err(|e| (-32602, format!("bad operation: {e}")))?;
+    let envelope = TxEnvelope {
+        ref_block_num: t.ref_block_num,
+        ref_block_prefix: t.ref_block_prefix,
+        expiration: u64::from(t.expiration),
+        signatures: sigs.iter().map(|s| hex::encode(s.as_bytes())).collect(),
+    };
+    let tx = Transaction {
+        txid: txid.clone(),
+        operations,
+    };
+    let serializable = opentoken_hive_tx::transaction_json_ids(&encode_tx_appbase(&tx, &envelope))
+        .map_err(|e| e.to_string())
+        .and_then(|(legacy, hf26)| {
+            if txid == legacy || txid == hf26 {
+                Ok(())
+            } else {
+                Err(format!("it would be sealed as {legacy}, not {txid}"))
             }
-        }
-        let missing = needed.iter().find(|(acct, active)| {
-            let a = devnet_key(acct, KeyRole::Active).public();
-            let p = devnet_key(acct, KeyRole::Posting).public();
-            !(keys.contains(&a) || (!active && keys.contains(&p)))
         });
-        match missing {
-            None => return Ok(t.id(packing)),
-            Some((acct, active)) => {
-                last_missing = format!(
-                    "missing required {} authority of @{acct}",
-                    if *active { "active" } else { "posting" }
-                )
+    if let Err(e) = serializable {
+        return Err((-32000, format!("the simulator cannot include this transaction: {e}")));
+    }
+    chain.pending.push(Pending {
+        tx,
+        envelope,
+        ops: t.operations,
+    });
+    chain.pending_ledger = ledger;
+    Ok(json!({ "id": txid }))
+}
+
+/// A broadcast transaction waiting for the next block.
+struct Pending {
+    tx: Transaction,
+    envelope: TxEnvelope,
+    /// Its operations as the ledger applies them.
+    ops: Vec<opentoken_hive_tx::Operation>,
+}
+
+/// Block `num` before sealing, applied to `ledger` (the state after block `num - 1`):
+/// the generated traffic the chain can hold (transfers it could not afford are left out),
+/// then, when the traffic names a multi-sig account, deposits to it and withdrawal
+/// requests (from their own random stream, affordable from `ledger` and the pending
+/// transactions' needs), then the broadcast transactions `pending`. Deterministic in
+/// (`cfg`, `num`, `ledger`, `pending`). Returns the content and each transaction's envelope
+/// (`None`: generated).
+fn produce(cfg: &SimConfig, ledger: &mut Ledger, num: u64, pending: Vec<Pending>) -> (Block, Vec<Option<TxEnvelope>>) {
+    let mut content = block_content(cfg, num);
+    let now = content.timestamp;
+    let needs: Vec<&[opentoken_hive_tx::Operation]> = pending.iter().map(|p| p.ops.as_slice()).collect();
+    let mut budget = Budget::new(ledger, &needs, now);
+    content
+        .transactions
+        .retain(|tx| ledger.apply_generated(tx, &mut budget));
+    if let Some(ms) = cfg.traffic.msaccount.as_deref() {
+        let mut rng = Rng::new(cfg.seed, num, b"multisig");
+        for _ in 0..multisig_count(&mut rng) {
+            let Some(op) = multisig_op(&cfg.traffic, ms, &mut rng, |a, sym| budget.available(a, sym)) else {
+                continue;
+            };
+            let tx = Transaction {
+                txid: String::new(),
+                operations: vec![op],
+            };
+            if ledger.apply_generated(&tx, &mut budget) {
+                content.transactions.push(tx);
             }
         }
     }
-    Err((-32000, last_missing))
+    let mut envelopes: Vec<Option<TxEnvelope>> = vec![None; content.transactions.len()];
+    for p in pending {
+        match ledger.apply_signed(&p.ops, now) {
+            Ok(()) => {
+                content.transactions.push(p.tx);
+                envelopes.push(Some(p.envelope));
+            }
+            // Cannot happen (generated traffic stays within the budget); a node drops such
+            // a transaction rather than put a failing one in a block.
+            Err(e) => {
+                tracing::warn!(num, txid = %p.tx.txid, error = %e, "a pending transaction no longer applies; dropped")
+            }
+        }
+    }
+    (content, envelopes)
 }
 
 /// Blocks `range` of the chain `cfg` describes, without broadcast transactions, sealed
 /// (real transaction and block ids, linked) from `cfg.first_block` on.
 pub fn generate_blocks(cfg: &SimConfig, range: std::ops::RangeInclusive<u64>) -> Result<Vec<Block>, String> {
+    generate_chain(cfg, range).map(|(blocks, _)| blocks)
+}
+
+/// [`generate_blocks`] and the accounts after the last block of `range`.
+pub fn generate_chain(cfg: &SimConfig, range: std::ops::RangeInclusive<u64>) -> Result<(Vec<Block>, Ledger), String> {
     let mut previous = genesis_previous(cfg.seed, cfg.first_block.saturating_sub(1));
+    let mut ledger = genesis_ledger(cfg);
     let mut out = Vec::new();
     for num in cfg.first_block..=*range.end() {
-        let sealed = seal(block_content(cfg, num), Vec::new(), &previous)?;
+        let (content, envelopes) = produce(cfg, &mut ledger, num, Vec::new());
+        let sealed = seal(content, envelopes, &previous)?;
         previous = sealed.block.id.clone();
         if range.contains(&num) {
             out.push(sealed.block);
         }
     }
-    Ok(out)
+    Ok((out, ledger))
 }
 
 /// What block `num` holds before it is sealed: generated traffic, no ids yet.
@@ -205,13 +329,12 @@ fn block_content(cfg: &SimConfig, num: u64) -> Block {
         });
         made += size;
     }
-    let witnesses = ["witness-a", "witness-b", "witness-c"];
     Block {
         num,
         id: String::new(),
         previous: String::new(),
         timestamp: GENESIS_TIME + 3 * num.saturating_sub(cfg.first_block),
-        witness: witnesses[(num % 3) as usize].to_string(),
+        witness: WITNESSES[(num % 3) as usize].to_string(),
         transactions,
     }
 }
@@ -264,7 +387,13 @@ struct Chain {
     /// What a lying simulator serves instead of `blocks` (same length).
     served: Vec<SealedBlock>,
     /// Broadcast transactions for the next block, with their envelopes as broadcast.
-    pending: Vec<(Transaction, TxEnvelope)>,
+    pending: Vec<Pending>,
+    /// The accounts after the last produced block.
+    ledger: Ledger,
+    /// `ledger` with the pending transactions applied: what broadcasts are checked against
+    /// and what the account APIs serve (a Hive node's state includes its pending
+    /// transactions too).
+    pending_ledger: Ledger,
     /// Sealing failed (a bug): the chain stops here rather than serve an unsealed block.
     stuck: bool,
 }
@@ -284,15 +413,14 @@ impl Shared {
     fn advance(&self) -> u64 {
         let interval = self.cfg.block_interval.as_millis().max(1);
         let due = self.cfg.prefill_blocks + (self.started.elapsed().as_millis() / interval) as u64;
-        let mut chain = self.lock();
+        let mut guard = self.lock();
+        let chain = &mut *guard;
+        let mut produced = false;
         while (chain.blocks.len() as u64) < due && !chain.stuck {
             let num = self.cfg.first_block + chain.blocks.len() as u64;
-            let mut content = block_content(&self.cfg, num);
-            let mut envelopes: Vec<Option<TxEnvelope>> = vec![None; content.transactions.len()];
-            for (tx, env) in chain.pending.drain(..) {
-                content.transactions.push(tx);
-                envelopes.push(Some(env));
-            }
+            let pending = std::mem::take(&mut chain.pending);
+            let (content, envelopes) = produce(&self.cfg, &mut chain.ledger, num, pending);
+            produced = true;
             let previous = match chain.blocks.last() {
                 Some(b) => b.block.id.clone(),
                 None => genesis_previous(self.cfg.seed, num - 1),
@@ -318,7 +446,15 @@ impl Shared {
             }
             chain.blocks.push(sealed);
         }
+        if produced {
+            chain.pending_ledger = chain.ledger.clone();
+        }
         self.cfg.first_block + chain.blocks.len() as u64 - 1
+    }
+
+    /// `name` as of the head block.
+    fn account(&self, name: &str) -> Option<Account> {
+        self.lock().ledger.account(name).cloned()
     }
 
     /// Block `num` of the real chain.
@@ -373,6 +509,12 @@ impl SimHandle {
     pub fn head(&self) -> u64 {
         self.shared.advance()
     }
+    /// Account `name` as of the current head block (broadcast transactions not yet in a
+    /// block are not counted).
+    pub fn account(&self, name: &str) -> Option<Account> {
+        self.shared.advance();
+        self.shared.account(name)
+    }
     pub async fn shutdown(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
@@ -397,6 +539,7 @@ impl Simulator {
                 "first_block must be at least 1",
             ));
         }
+        let ledger = genesis_ledger(&cfg);
         let shared = Arc::new(Shared {
             cfg,
             started: Instant::now(),
@@ -404,6 +547,8 @@ impl Simulator {
                 blocks: Vec::new(),
                 served: Vec::new(),
                 pending: Vec::new(),
+                pending_ledger: ledger.clone(),
+                ledger,
                 stuck: false,
             }),
         });
@@ -427,6 +572,9 @@ impl Simulator {
         })
     }
 }
+
+/// Names one account query may ask for (`DATABASE_API_SINGLE_QUERY_LIMIT`).
+const MAX_ACCOUNTS_QUERY: usize = 1000;
 
 fn rpc_error(id: Value, code: i64, message: impl Into<String>) -> Value {
     json!({"jsonrpc": "2.0", "error": {"code": code, "message": message.into()}, "id": id})
@@ -522,51 +670,148 @@ fn call(s: &Shared, method: &str, params: &Value) -> Result<Value, (i64, String)
                 .get(0)
                 .or_else(|| params.get("trx"))
                 .ok_or((-32602, "Invalid params: expected [transaction]".into()))?;
-            let ops = tx
-                .get("operations")
-                .and_then(Value::as_array)
-                .ok_or((-32602, "transaction has no operations".into()))?;
-            if ops.is_empty() {
-                return Err((-32000, "transaction must have at least one operation".into()));
+            accept_broadcast(s, head, tx)
+        }
+        "condenser_api.get_accounts" | "database_api.find_accounts" => {
+            let condenser = method.starts_with("condenser_api");
+            let names = if condenser {
+                params.get(0)
+            } else {
+                params.get("accounts")
             }
-            let operations = ops
+            .and_then(Value::as_array)
+            .ok_or((
+                -32602,
+                if condenser {
+                    "Invalid params: expected [[account names]]"
+                } else {
+                    "Invalid params: expected {\"accounts\": [account names]}"
+                }
+                .to_string(),
+            ))?;
+            if names.len() > MAX_ACCOUNTS_QUERY {
+                return Err((
+                    -32003,
+                    format!("Assert Exception:args.accounts.size() <= {MAX_ACCOUNTS_QUERY}: list of accounts too long"),
+                ));
+            }
+            let names = names
                 .iter()
-                .map(decode_op)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| (-32602, format!("bad operation: {e}")))?;
-            let signed = opentoken_hive_tx::Transaction::from_json(tx).map_err(|e| (-32602, e.to_string()))?;
-            let txid = verify_broadcast(s, head, &signed, tx)?;
-            let mut chain = s.lock();
-            let known = chain.pending.iter().any(|(t, _)| t.txid == txid)
-                || chain
-                    .blocks
-                    .iter()
-                    .rev()
-                    .take(1200)
-                    .any(|b| b.block.transactions.iter().any(|t| t.txid == txid));
-            if known {
-                return Err((-32000, format!("Duplicate transaction check failed: {txid}")));
-            }
-            let signatures = tx
-                .get("signatures")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
-                .unwrap_or_default();
-            let envelope = TxEnvelope {
-                ref_block_num: signed.ref_block_num,
-                ref_block_prefix: signed.ref_block_prefix,
-                expiration: u64::from(signed.expiration),
-                signatures,
-            };
-            chain.pending.push((
-                Transaction {
-                    txid: txid.clone(),
-                    operations,
-                },
-                envelope,
-            ));
-            Ok(json!({ "id": txid }))
+                .map(|n| {
+                    n.as_str()
+                        .ok_or((-32602, "Invalid params: account names are strings".to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let chain = s.lock();
+            let found: Vec<Value> = names
+                .iter()
+                .filter_map(|n| chain.pending_ledger.account(n))
+                .map(|a| a.to_json(!condenser))
+                .collect();
+            Ok(if condenser {
+                Value::Array(found)
+            } else {
+                json!({ "accounts": found })
+            })
         }
         other => Err((-32601, format!("Method not found: {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentoken_core::{Asset, AssetSymbol};
+
+    fn cfg() -> SimConfig {
+        SimConfig {
+            seed: 3,
+            first_block: 1,
+            block_interval: Duration::from_millis(1),
+            prefill_blocks: 0,
+            irreversible_lag: 0,
+            traffic: TrafficConfig {
+                prefix: "dlux_".into(),
+                accounts: ["alice", "bob"].iter().map(|s| s.to_string()).collect(),
+                nodes: vec![],
+                delegation_account: "dlux-io".into(),
+                ops_per_block: (10, 12),
+                invalid_per_mille: 0,
+                msaccount: Some("dlux-cc".into()),
+            },
+            genesis: GenesisConfig {
+                hive: 30_000,
+                hbd: 4_000,
+                extra_accounts: vec![],
+            },
+            tamper: None,
+        }
+    }
+
+    /// A broadcast spending all of alice's money (and receiving some first): whatever the
+    /// block's generated traffic, it applies, and generated transfers never overdraw.
+    #[test]
+    fn generated_traffic_never_takes_what_a_pending_transaction_needs() {
+        let cfg = cfg();
+        let mut ledger = genesis_ledger(&cfg);
+        let mut generated_from_alice = 0;
+        for num in 1..=300 {
+            let hive = ledger.balance("alice", AssetSymbol::Hive).unwrap_or(0);
+            let hbd = ledger.balance("alice", AssetSymbol::Hbd).unwrap_or(0);
+            let pay = |from: &str, to: &str, n: i64, sym| opentoken_hive_tx::Operation::Transfer {
+                from: from.into(),
+                to: to.into(),
+                amount: Asset::new(n, sym),
+                memo: String::new(),
+            };
+            // What the node would accept: bob pays alice 0.001 if he can, then alice pays
+            // out everything she then has.
+            let bob = ledger.balance("bob", AssetSymbol::Hive).unwrap_or(0).min(1);
+            let mut ops: Vec<_> = (bob > 0)
+                .then(|| pay("bob", "alice", bob, AssetSymbol::Hive))
+                .into_iter()
+                .collect();
+            ops.extend((hive + bob > 0).then(|| pay("alice", "dlux-io", hive + bob, AssetSymbol::Hive)));
+            ops.extend((hbd > 0).then(|| pay("alice", "dlux-io", hbd, AssetSymbol::Hbd)));
+            let pending = Pending {
+                tx: Transaction {
+                    txid: format!("{num:040x}"),
+                    operations: vec![],
+                },
+                envelope: TxEnvelope {
+                    ref_block_num: 0,
+                    ref_block_prefix: 0,
+                    expiration: 0,
+                    signatures: vec![],
+                },
+                ops,
+            };
+            let (block, envelopes) = produce(&cfg, &mut ledger, num, vec![pending]);
+            assert_eq!(block.transactions.len(), envelopes.len());
+            assert_eq!(
+                block.transactions.last().map(|t| t.txid.clone()),
+                Some(format!("{num:040x}")),
+                "block {num}: the pending transaction is in it"
+            );
+            generated_from_alice += block
+                .transactions
+                .iter()
+                .flat_map(|t| &t.operations)
+                .filter(|o| matches!(o, HiveOp::Transfer(t) if t.from == "alice"))
+                .count();
+            for a in ledger.accounts() {
+                assert!(a.hive >= 0 && a.hbd >= 0, "block {num}: {a:?}");
+            }
+            // Refill alice for the next block, as a deposit from outside would.
+            ledger
+                .transfer("dlux-io", "alice", &Asset::new(5_000, AssetSymbol::Hive), "")
+                .unwrap();
+            ledger
+                .transfer("dlux-io", "alice", &Asset::new(500, AssetSymbol::Hbd), "")
+                .unwrap();
+        }
+        // The budget let generated traffic spend alice's money only when it could: never,
+        // since the pending transaction needed all of it.
+        assert_eq!(generated_from_alice, 0);
     }
 }

@@ -3,6 +3,7 @@
 
 use opentoken_core::{Asset, AssetSymbol, CustomJsonOp, DelegateVestingSharesOp, HiveOp, TransferOp};
 use serde_json::json;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,10 @@ pub struct TrafficConfig {
     pub ops_per_block: (u32, u32),
     /// Share of generated community ops that are invalid, per mille.
     pub invalid_per_mille: u32,
+    /// The multi-sig account: when set, blocks also carry deposits to it (HIVE and HBD
+    /// transfers) and withdrawal requests (`<prefix>ms_withdraw`), after the other traffic
+    /// and from their own random stream, so `None` leaves the chain exactly as before.
+    pub msaccount: Option<String>,
 }
 
 /// SplitMix64: tiny, fast, and identical everywhere (no dependency on a crate's RNG version).
@@ -194,5 +199,90 @@ fn invalid(cfg: &TrafficConfig, rng: &mut Rng, actor: &str, peer: &mut dyn FnMut
             json!({"to": peer(rng), "amount": 9_000_000_000_000u64}).to_string(),
         ),
         _ => cj(p, "power_down", actor, false, json!({"amount": 10}).to_string()),
+    }
+}
+
+/// How many multi-sig transactions a block gets (0 to 2; about one block in two has one).
+pub fn multisig_count(rng: &mut Rng) -> u64 {
+    match rng.range(0, 9) {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// Memos of deposits that are not plain: what a multi-sig node must survive reading.
+const ODD_MEMOS: [&str; 5] = ["{\"to\": ", "[1, 2]", "not json", "ünïcødé ✓", "@Not-An-Account"];
+
+/// One multi-sig operation of a traffic account (`ms` excluded), or `None` when the one
+/// drawn cannot be afforded. `available(account, symbol)` is what the account may still
+/// spend in this block (see `Budget`): deposits never exceed it, so they never overdraw.
+///
+/// - deposits (55 %): a transfer of 0.001 to 25 HIVE or 5 HBD to `ms`, memo "" or (1 in
+///   10) a malformed one;
+/// - withdrawal requests (35 %): custom_json `<prefix>ms_withdraw`, active authority,
+///   `{"amount": <milli-units>, "asset": "HIVE"|"HBD"}` and sometimes `"to"`;
+/// - invalid withdrawal requests (10 %), each of a kind a node must refuse.
+pub fn multisig_op(
+    cfg: &TrafficConfig,
+    ms: &str,
+    rng: &mut Rng,
+    available: impl Fn(&str, AssetSymbol) -> i64,
+) -> Option<HiveOp> {
+    let users: Vec<&String> = cfg.accounts.iter().filter(|a| a.as_str() != ms).collect();
+    let actor = rng.pick(&users)?.to_string();
+    let hbd = rng.chance(300);
+    let (symbol, asset_name, cap) = if hbd {
+        (AssetSymbol::Hbd, "HBD", 5_000)
+    } else {
+        (AssetSymbol::Hive, "HIVE", 25_000)
+    };
+    let withdraw = |json: String, active: bool| cj(&cfg.prefix, "ms_withdraw", &actor, active, json);
+    match rng.range(0, 99) {
+        0..=54 => {
+            let memo = if rng.chance(100) {
+                rng.pick(&ODD_MEMOS).copied().unwrap_or_default()
+            } else {
+                ""
+            };
+            let cap = available(&actor, symbol).min(cap);
+            let amount = rng.range(1, cap.max(1) as u64) as i64;
+            (cap >= 1).then(|| {
+                HiveOp::Transfer(TransferOp {
+                    from: actor.clone(),
+                    to: ms.to_string(),
+                    amount: Asset::new(amount, symbol),
+                    memo: memo.to_string(),
+                })
+            })
+        }
+        55..=89 => {
+            let mut body = json!({"amount": rng.range(1, 20_000), "asset": asset_name});
+            if rng.chance(300) {
+                let others: Vec<&&String> = users.iter().filter(|a| a.as_str() != actor).collect();
+                if let Some(to) = rng.pick(&others) {
+                    body["to"] = Value::String(to.to_string());
+                }
+            }
+            Some(withdraw(body.to_string(), true))
+        }
+        _ => Some(match rng.range(0, 9) {
+            0 => withdraw(json!({"amount": 0, "asset": asset_name}).to_string(), true),
+            1 => withdraw(json!({"amount": -5, "asset": asset_name}).to_string(), true),
+            2 => withdraw(json!({"amount": "1.000", "asset": asset_name}).to_string(), true),
+            3 => withdraw(json!({"amount": 10, "asset": "VESTS"}).to_string(), true),
+            4 => withdraw(json!({"amount": 10}).to_string(), true),
+            5 => withdraw(json!({"amount": 10, "asset": asset_name}).to_string(), false),
+            6 => withdraw(
+                json!({"amount": 10, "asset": asset_name, "to": "Not-An-Account"}).to_string(),
+                true,
+            ),
+            7 => withdraw("not json".into(), true),
+            8 => withdraw("{\"amount\": 1.5, \"asset\": \"HIVE\"}".into(), true),
+            _ => withdraw(
+                json!({"amount": 9_000_000_000_000_000u64, "asset": asset_name}).to_string(),
+                true,
+            ),
+        }),
     }
 }

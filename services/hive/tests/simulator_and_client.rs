@@ -27,7 +27,9 @@ fn cfg(seed: u64, prefill: u64, interval_ms: u64) -> SimConfig {
             delegation_account: "dlux-io".into(),
             ops_per_block: (2, 6),
             invalid_per_mille: 200,
+            msaccount: None,
         },
+        genesis: Default::default(),
         tamper: None,
     }
 }
@@ -135,22 +137,22 @@ async fn client_reads_the_simulator_and_broadcasts_land_in_the_next_block() {
     };
     refused(
         unsigned.sign(&MAINNET_CHAIN_ID, &[]),
-        "missing required active authority of @alice",
+        "missing required active authority:Missing Active Authority alice",
     )
     .await;
     refused(
         unsigned.sign(&MAINNET_CHAIN_ID, &[&devnet_key("bob", KeyRole::Active)]),
-        "missing required active authority of @alice",
+        "missing required active authority:Missing Active Authority alice",
     )
     .await;
     refused(
         unsigned.sign(&MAINNET_CHAIN_ID, &[&devnet_key("alice", KeyRole::Posting)]),
-        "missing required active authority of @alice",
+        "missing required active authority:Missing Active Authority alice",
     )
     .await;
     refused(
         unsigned.sign(&[0u8; 32], &[&alice_active]),
-        "missing required active authority of @alice",
+        "missing required active authority:Missing Active Authority alice",
     )
     .await;
     refused(
@@ -168,7 +170,7 @@ async fn client_reads_the_simulator_and_broadcasts_land_in_the_next_block() {
     refused(wrong_tapos.sign(&MAINNET_CHAIN_ID, &[&alice_active]), "tapos").await;
     refused(
         unsigned.sign(&MAINNET_CHAIN_ID, &[&alice_active, &alice_active]),
-        "Duplicate signature",
+        "Duplicate signature detected",
     )
     .await;
     // Posting authority is satisfied by the posting or the active key.

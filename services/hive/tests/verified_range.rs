@@ -22,7 +22,9 @@ fn cfg(tamper: Option<TamperMode>) -> SimConfig {
             delegation_account: "dlux-io".into(),
             ops_per_block: (1, 5),
             invalid_per_mille: 100,
+            msaccount: None,
         },
+        genesis: Default::default(),
         tamper: tamper.map(|mode| Tamper {
             mode,
             from: 20,

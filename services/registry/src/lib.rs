@@ -110,6 +110,7 @@ pub fn traffic(spec: &ChainSpec, ops_per_block: (u32, u32), invalid_per_mille: u
         delegation_account: spec.delegation_account.clone(),
         ops_per_block: (min, max.max(min)),
         invalid_per_mille,
+        msaccount: None,
     }
 }
 
@@ -135,6 +136,10 @@ pub fn sim_config(spec: &ChainSpec, shape: ChainShape, traffic: TrafficConfig) -
         prefill_blocks: shape.prefill_blocks,
         irreversible_lag: shape.irreversible_lag,
         traffic,
+        genesis: opentoken_hive::GenesisConfig {
+            extra_accounts: vec![spec.msaccount.clone()],
+            ..Default::default()
+        },
         tamper: None,
     }
 }
