@@ -1,7 +1,7 @@
 //! [`ModuleHarness`]: one module's decide/evolve without the engine.
 
 use crate::hive::Auth;
-use crate::module::{BlockContext, Input, Message, Module, OpContext, Reject};
+use crate::module::{BlockContext, BlockHeader, Input, Message, Module, OpContext, Reject};
 use crate::pos::ChainPos;
 use crate::spec::ChainSpec;
 use crate::state::ModuleState;
@@ -108,10 +108,20 @@ impl<M: Module> ModuleHarness<M> {
 
     /// The chron work of `block`, applied.
     pub fn block_end(&mut self, block: u64) -> Vec<M::Event> {
+        self.block_end_at(block, None)
+    }
+
+    /// The chron work of `block` with the block's id and time, as the engine gives them at
+    /// a checkpoint block, applied.
+    pub fn block_end_with_header(&mut self, block: u64, id: &str, timestamp: u64) -> Vec<M::Event> {
+        self.block_end_at(block, Some(BlockHeader { id, timestamp }))
+    }
+
+    fn block_end_at(&mut self, block: u64, header: Option<BlockHeader<'_>>) -> Vec<M::Event> {
         let ctx = BlockContext {
             block,
             spec: &self.spec,
-            header: None,
+            header,
         };
         let events = self
             .module

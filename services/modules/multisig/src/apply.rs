@@ -2,8 +2,12 @@
 //! produced always applies, so every failure here is a broken invariant, and after every
 //! event the books must balance ([`check_books`]).
 
-use crate::keys::{self, Anomaly, Outflow, OutflowReason, OutflowState, PaidOutflow};
-use crate::state::{add, broken, check_books, next_seq, outflow, push_bounded, put_json, sub};
+use crate::keys::{self, threshold_of, Anomaly, OpenTx, Outflow, OutflowReason, OutflowState, PaidOutflow, Signers};
+use crate::sign::SIG_HEX_LEN;
+use crate::signers::MAX_SIGNERS;
+use crate::state::{
+    add, broken, check_books, from_lower_hex, next_seq, open_tx, outflow, push_bounded, put_json, signers, sub,
+};
 use crate::{MultisigConfig, MultisigEvent};
 use opentoken_core::module::InvariantError;
 use opentoken_core::{StateRead, StateWrite};
@@ -137,7 +141,169 @@ pub(crate) fn apply(
             )?;
             check_books(state, *asset)
         }
+        MultisigEvent::SignersSet {
+            signers: list,
+            threshold,
+        } => {
+            if list.is_empty() || list.len() > MAX_SIGNERS {
+                return Err(broken(format!("{} signers", list.len())));
+            }
+            if !list.windows(2).all(|w| w[0].account < w[1].account) {
+                return Err(broken("the signers are not sorted by account without repeats"));
+            }
+            if *threshold != threshold_of(list.len()) {
+                return Err(broken(format!("threshold {threshold} for {} signers", list.len())));
+            }
+            // Signatures of the open transaction count only from the current signers, each
+            // with the key it was verified against.
+            if let Some(tx) = open_tx(state)? {
+                let before = signers(state)?.map(|s| s.signers).unwrap_or_default();
+                let stale: Vec<Vec<u8>> = state
+                    .scan_prefix(&keys::sigs_of(tx.checkpoint))
+                    .filter_map(|(k, _)| {
+                        let (_, account) = keys::sig_of(k)?;
+                        let was = before.iter().find(|s| s.account == account);
+                        (!was.is_some_and(|w| list.contains(w))).then(|| k.to_vec())
+                    })
+                    .collect();
+                for k in stale {
+                    state.delete(&k);
+                }
+            }
+            put_json(
+                state,
+                keys::SIGNERS.to_vec(),
+                &Signers {
+                    signers: list.clone(),
+                    threshold: *threshold,
+                },
+            )
+        }
+        MultisigEvent::TxBuilt {
+            checkpoint,
+            ref_block_num,
+            ref_block_prefix,
+            expiration,
+            seqs,
+            digest,
+            txid,
+        } => {
+            if signers(state)?.is_none() {
+                return Err(broken(format!(
+                    "the transaction of {checkpoint} is built without signers"
+                )));
+            }
+            if let Some(open) = open_tx(state)? {
+                return Err(broken(format!(
+                    "the transaction of {checkpoint} is built while that of {} is open",
+                    open.checkpoint
+                )));
+            }
+            if seqs.is_empty() || seqs.len() > cfg.max_outflows_per_tx as usize {
+                return Err(broken(format!("a transaction of {} outflows", seqs.len())));
+            }
+            if !seqs.windows(2).all(|w| w[0] < w[1]) {
+                return Err(broken("a transaction's outflows are not in ascending order"));
+            }
+            for seq in seqs {
+                let mut out =
+                    outflow(state, *seq)?.ok_or_else(|| broken(format!("ot:{seq} is built but not unpaid")))?;
+                if out.state != OutflowState::Pending {
+                    return Err(broken(format!(
+                        "ot:{seq} is built into {checkpoint} but {:?}",
+                        out.state
+                    )));
+                }
+                out.state = OutflowState::InTx(*checkpoint);
+                put_json(state, keys::outflow(*seq), &out)?;
+            }
+            put_json(
+                state,
+                keys::tx(*checkpoint),
+                &OpenTx {
+                    checkpoint: *checkpoint,
+                    ref_block_num: *ref_block_num,
+                    ref_block_prefix: *ref_block_prefix,
+                    expiration: *expiration,
+                    seqs: seqs.clone(),
+                    digest: digest.clone(),
+                    txid: txid.clone(),
+                },
+            )
+        }
+        MultisigEvent::SignatureAccepted {
+            checkpoint,
+            account,
+            sig,
+        } => {
+            expect_open(state, *checkpoint)?;
+            let known = signers(state)?.is_some_and(|s| s.signers.iter().any(|x| &x.account == account));
+            if !known {
+                return Err(broken(format!("@{account} signs but is not a signer")));
+            }
+            let key = keys::sig(*checkpoint, account);
+            if state.get(&key).is_some() {
+                return Err(broken(format!("@{account} signs {checkpoint} twice")));
+            }
+            if sig.len() != SIG_HEX_LEN || from_lower_hex(sig).is_none() {
+                return Err(broken(format!(
+                    "@{account}'s signature is not 65 bytes of lower-case hex"
+                )));
+            }
+            state.put(key, sig.as_bytes().to_vec());
+            Ok(())
+        }
+        MultisigEvent::TxExpired { checkpoint, seqs } => {
+            let tx = expect_open(state, *checkpoint)?;
+            let unpaid = crate::build::unpaid_of(&tx, state)?;
+            if &unpaid != seqs {
+                return Err(broken(format!(
+                    "the transaction of {checkpoint} expires returning {seqs:?}, its unpaid outflows are {unpaid:?}"
+                )));
+            }
+            for seq in seqs {
+                let mut out = outflow(state, *seq)?.ok_or_else(|| broken(format!("ot:{seq} vanished")))?;
+                out.state = OutflowState::Pending;
+                put_json(state, keys::outflow(*seq), &out)?;
+            }
+            close(state, *checkpoint);
+            Ok(())
+        }
+        MultisigEvent::TxSettled { checkpoint } => {
+            let tx = expect_open(state, *checkpoint)?;
+            let unpaid = crate::build::unpaid_of(&tx, state)?;
+            if !unpaid.is_empty() {
+                return Err(broken(format!(
+                    "the transaction of {checkpoint} is settled with {unpaid:?} unpaid"
+                )));
+            }
+            close(state, *checkpoint);
+            Ok(())
+        }
     }
+}
+
+/// The open transaction, which must be the one of `checkpoint`.
+fn expect_open(state: &dyn StateRead, checkpoint: u64) -> Result<OpenTx, InvariantError> {
+    match open_tx(state)? {
+        Some(tx) if tx.checkpoint == checkpoint => Ok(tx),
+        other => Err(broken(format!(
+            "the transaction of {checkpoint} is not the open one ({:?})",
+            other.map(|t| t.checkpoint)
+        ))),
+    }
+}
+
+/// Deletes a transaction and its signatures.
+fn close(state: &mut dyn StateWrite, checkpoint: u64) {
+    let sigs: Vec<Vec<u8>> = state
+        .scan_prefix(&keys::sigs_of(checkpoint))
+        .map(|(k, _)| k.to_vec())
+        .collect();
+    for k in sigs {
+        state.delete(&k);
+    }
+    state.delete(&keys::tx(checkpoint));
 }
 
 /// Refuses an outflow that is not the next number, before anything is written.

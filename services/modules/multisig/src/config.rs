@@ -8,7 +8,8 @@
 //!   "min_deposit": 1,
 //!   "min_withdrawal": 1,
 //!   "keep_paid": 1000,
-//!   "keep_anomalies": 1000
+//!   "keep_anomalies": 1000,
+//!   "tx_expiration_secs": 3000
 //! }
 //! ```
 //!
@@ -29,6 +30,12 @@ pub const MAX_OUTFLOWS_PER_TX: u32 = 150;
 /// The most paid outflows and anomalies kept as history: bounded state, whatever the chain.
 pub const MAX_KEEP: u64 = 100_000;
 
+/// The range of `tx_expiration_secs`. Hive refuses a transaction that expires more than
+/// 3600 s after its head block time, and the expiration is counted from the reference
+/// block, which is older than the head when the transaction is broadcast, so 3600 is the
+/// most that is always accepted; below a minute the runners could not exchange signatures.
+pub const TX_EXPIRATION_SECS: std::ops::RangeInclusive<u64> = 60..=3600;
+
 /// The section as written (the account may be left out: it defaults to the spec's).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +52,8 @@ struct RawConfig {
     keep_paid: u64,
     #[serde(default = "thousand")]
     keep_anomalies: u64,
+    #[serde(default = "three_thousand")]
+    tx_expiration_secs: u64,
 }
 
 fn forty() -> u32 {
@@ -56,6 +65,9 @@ fn one() -> u64 {
 fn thousand() -> u64 {
     1000
 }
+fn three_thousand() -> u64 {
+    3000
+}
 
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,8 +76,8 @@ pub struct MultisigConfig {
     /// (the API announces that one as the multi-sig): a different value here is refused
     /// rather than leaving two answers to "which account holds the funds".
     pub account: String,
-    /// How many outflows one multi-sig transaction carries (used by the transaction
-    /// builder; 1..=[`MAX_OUTFLOWS_PER_TX`]).
+    /// How many outflows one multi-sig transaction carries, the oldest first
+    /// (1..=[`MAX_OUTFLOWS_PER_TX`]).
     pub max_outflows_per_tx: u32,
     /// The least deposit, in milli-HIVE / milli-HBD, credited; smaller ones are refunded.
     /// It keeps dust out of the balance keys. At least 1 (0.001).
@@ -76,6 +88,11 @@ pub struct MultisigConfig {
     pub keep_paid: u64,
     /// Anomalies kept as records (`anomaly/<pos>`); their totals are kept forever.
     pub keep_anomalies: u64,
+    /// How long after its reference block's time a multi-sig transaction expires: the time
+    /// the runners have to sign and broadcast it ([`TX_EXPIRATION_SECS`]). The reference
+    /// node uses 300 s; 3000 s (1000 blocks) leaves room for signatures that travel as
+    /// custom_json and for a checkpoint interval of 100 blocks.
+    pub tx_expiration_secs: u64,
 }
 
 fn bad(why: impl Into<String>) -> GenesisError {
@@ -114,6 +131,7 @@ impl MultisigConfig {
             min_withdrawal: raw.min_withdrawal,
             keep_paid: raw.keep_paid,
             keep_anomalies: raw.keep_anomalies,
+            tx_expiration_secs: raw.tx_expiration_secs,
         };
         cfg.validate()?;
         Ok(cfg)
@@ -148,6 +166,14 @@ impl MultisigConfig {
                 return Err(bad(format!("`{name}` must be at most {MAX_KEEP}, got {v}")));
             }
         }
+        if !TX_EXPIRATION_SECS.contains(&self.tx_expiration_secs) {
+            return Err(bad(format!(
+                "`tx_expiration_secs` must be {}..={} (Hive refuses expirations over an hour ahead), got {}",
+                TX_EXPIRATION_SECS.start(),
+                TX_EXPIRATION_SECS.end(),
+                self.tx_expiration_secs
+            )));
+        }
         Ok(())
     }
 }
@@ -174,14 +200,21 @@ mod tests {
                 min_withdrawal: 1,
                 keep_paid: 1000,
                 keep_anomalies: 1000,
+                tx_expiration_secs: 3000,
             }
         );
         let cfg = config(
             json!({"account": "dlux-cc", "max_outflows_per_tx": 150, "min_deposit": 100,
-            "min_withdrawal": 5, "keep_paid": 0, "keep_anomalies": 100000}),
+            "min_withdrawal": 5, "keep_paid": 0, "keep_anomalies": 100000, "tx_expiration_secs": 60}),
         )
         .expect("explicit");
-        assert_eq!((cfg.min_deposit, cfg.keep_paid), (100, 0));
+        assert_eq!((cfg.min_deposit, cfg.keep_paid, cfg.tx_expiration_secs), (100, 0, 60));
+        assert_eq!(
+            config(json!({"tx_expiration_secs": 3600}))
+                .expect("an hour")
+                .tx_expiration_secs,
+            3600
+        );
     }
 
     #[test]
@@ -203,6 +236,9 @@ mod tests {
             (json!({"min_deposit": 1.5}), "invalid"),
             (json!({"keep_paid": 100001}), "keep_paid"),
             (json!({"keep_anomalies": 100001}), "keep_anomalies"),
+            (json!({"tx_expiration_secs": 59}), "tx_expiration_secs"),
+            (json!({"tx_expiration_secs": 3601}), "tx_expiration_secs"),
+            (json!({"tx_expiration_secs": -1}), "invalid"),
             (json!({"safety_limit": 5}), "safety_limit"),
             (json!([]), "invalid"),
         ];

@@ -35,5 +35,52 @@ pub(crate) fn describe(event: &MultisigEvent) -> String {
         MultisigEvent::OutflowAnomaly {
             to, asset, amount, why, ..
         } => format!("Unmatched transfer of {} to @{to}: {why}", asset.format(*amount)),
+        MultisigEvent::SignersSet { signers, threshold } => {
+            let names: Vec<String> = signers.iter().map(|s| format!("@{}", s.account)).collect();
+            format!(
+                "The multi-sig signers are now {} ({threshold} of {} sign)",
+                names.join(", "),
+                signers.len()
+            )
+        }
+        MultisigEvent::TxBuilt {
+            checkpoint,
+            expiration,
+            seqs,
+            txid,
+            ..
+        } => format!(
+            "Built the multi-sig transaction of checkpoint {checkpoint} paying {} ({}), expiring {}: {txid}",
+            plural(seqs.len(), "outflow"),
+            ids(seqs),
+            opentoken_core::hive_json::format_timestamp(*expiration)
+        ),
+        MultisigEvent::SignatureAccepted {
+            checkpoint, account, ..
+        } => format!("@{account} signed the multi-sig transaction of checkpoint {checkpoint}"),
+        MultisigEvent::TxExpired { checkpoint, seqs } => format!(
+            "The multi-sig transaction of checkpoint {checkpoint} expired unpaid; {} back in the queue ({})",
+            plural(seqs.len(), "outflow"),
+            ids(seqs)
+        ),
+        MultisigEvent::TxSettled { checkpoint } => {
+            format!("The multi-sig transaction of checkpoint {checkpoint} is settled: every outflow in it is paid")
+        }
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// `ot:1, ot:2, ot:3`, or the first and last of a long list.
+fn ids(seqs: &[u64]) -> String {
+    match seqs {
+        [first, .., last] if seqs.len() > 5 => format!("ot:{first} … ot:{last}"),
+        _ => seqs.iter().map(|s| format!("ot:{s}")).collect::<Vec<_>>().join(", "),
     }
 }

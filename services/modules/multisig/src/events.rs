@@ -2,11 +2,12 @@
 //! store keeps, Avro single-object encoded with `schemas/multisig_event.avsc` so that any
 //! Avro reader can follow the account's books without opentoken's code.
 
-use crate::keys::Coin;
+use crate::keys::{Coin, Signer};
 use apache_avro::types::Value;
 use opentoken_codec::value::{long_u32, long_u64, record, Fields};
 use opentoken_codec::{CodecError, SingleObjectCodec};
 use opentoken_core::{ChainPos, ModuleEvent};
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// A state change of the multi-sig module. Each carries everything `apply` writes and
@@ -54,10 +55,40 @@ pub enum MultisigEvent {
         memo: String,
         why: String,
     },
+    /// The nodes module named the holders of the account's active authority, sorted by
+    /// account, and the signatures a transaction needs.
+    SignersSet { signers: Vec<Signer>, threshold: u32 },
+    /// At checkpoint block `checkpoint` the transaction paying outflows `seqs` was built.
+    TxBuilt {
+        checkpoint: u64,
+        ref_block_num: u16,
+        ref_block_prefix: u32,
+        /// Unix seconds.
+        expiration: u64,
+        seqs: Vec<u64>,
+        /// Hex of what the signatures sign.
+        digest: String,
+        txid: String,
+    },
+    /// `account` signed the transaction of `checkpoint` (verified; lower-case hex).
+    SignatureAccepted {
+        checkpoint: u64,
+        account: String,
+        sig: String,
+    },
+    /// The transaction of `checkpoint` expired unseen; outflows `seqs` are pending again.
+    TxExpired { checkpoint: u64, seqs: Vec<u64> },
+    /// Every outflow of the transaction of `checkpoint` is paid.
+    TxSettled { checkpoint: u64 },
 }
 
 /// The schema compiled in; a test checks that it is the file under `schemas/`.
 pub const SCHEMA: &str = include_str!("../../../../schemas/multisig_event.avsc");
+
+/// The first schema (`schemas/history/`), before the transaction builder. Its union is the
+/// first five branches of [`SCHEMA`]'s, each unchanged (a test checks it), so a datum it
+/// wrote is a datum of today's schema: [`upgrade`] only replaces the fingerprint.
+const SCHEMA_V1: &str = include_str!("../../../../schemas/history/multisig_event.v1.avsc");
 
 fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
@@ -65,6 +96,26 @@ fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
         .get_or_init(|| SingleObjectCodec::new("multisig event", SCHEMA, &[]))
         .as_ref()
         .map_err(Clone::clone)
+}
+
+fn v1_fingerprint() -> Result<u64, CodecError> {
+    static FP: OnceLock<Result<u64, CodecError>> = OnceLock::new();
+    FP.get_or_init(|| SingleObjectCodec::new("multisig event v1", SCHEMA_V1, &[]).map(|c| c.fingerprint()))
+        .clone()
+}
+
+/// A record written with the first schema, relabelled as today's (see [`SCHEMA_V1`]).
+/// Not the codec's generic history: it resolves a union by the shape of the value, not by
+/// its branch, and an old `WithdrawalQueued` would come out as a `Deposited` (the first
+/// record whose fields it has).
+fn upgrade(bytes: &[u8]) -> Result<Cow<'_, [u8]>, CodecError> {
+    const HEADER: usize = 10;
+    if bytes.len() >= HEADER && bytes[..2] == [0xC3, 0x01] && bytes[2..HEADER] == v1_fingerprint()?.to_le_bytes() {
+        let mut now = bytes.to_vec();
+        now[2..HEADER].copy_from_slice(&codec()?.fingerprint().to_le_bytes());
+        return Ok(Cow::Owned(now));
+    }
+    Ok(Cow::Borrowed(bytes))
 }
 
 const COINS: [&str; 2] = ["HIVE", "HBD"];
@@ -81,6 +132,23 @@ fn s(v: &str) -> Value {
     Value::String(v.to_string())
 }
 
+fn longs(items: &[u64]) -> Value {
+    Value::Array(items.iter().map(|x| long_u64(*x)).collect())
+}
+
+fn read_longs(f: &Fields<'_>, name: &str) -> Result<Vec<u64>, CodecError> {
+    f.array(name)?
+        .iter()
+        .map(|v| match v {
+            Value::Long(x) => Ok(*x as u64),
+            _ => Err(CodecError::Shape {
+                what: "multisig event",
+                detail: format!("{name}: an item is not a long"),
+            }),
+        })
+        .collect()
+}
+
 impl MultisigEvent {
     /// The event type name (the Avro record name).
     pub fn kind(&self) -> &'static str {
@@ -90,6 +158,11 @@ impl MultisigEvent {
             MultisigEvent::WithdrawalQueued { .. } => "WithdrawalQueued",
             MultisigEvent::OutflowPaid { .. } => "OutflowPaid",
             MultisigEvent::OutflowAnomaly { .. } => "OutflowAnomaly",
+            MultisigEvent::SignersSet { .. } => "SignersSet",
+            MultisigEvent::TxBuilt { .. } => "TxBuilt",
+            MultisigEvent::SignatureAccepted { .. } => "SignatureAccepted",
+            MultisigEvent::TxExpired { .. } => "TxExpired",
+            MultisigEvent::TxSettled { .. } => "TxSettled",
         }
     }
 
@@ -185,6 +258,58 @@ impl MultisigEvent {
                     ("why", s(why)),
                 ]),
             ),
+            MultisigEvent::SignersSet { signers, threshold } => (
+                5,
+                record(vec![
+                    (
+                        "signers",
+                        Value::Array(
+                            signers
+                                .iter()
+                                .map(|x| record(vec![("account", s(&x.account)), ("key", s(&x.key))]))
+                                .collect(),
+                        ),
+                    ),
+                    ("threshold", long_u32(*threshold)),
+                ]),
+            ),
+            MultisigEvent::TxBuilt {
+                checkpoint,
+                ref_block_num,
+                ref_block_prefix,
+                expiration,
+                seqs,
+                digest,
+                txid,
+            } => (
+                6,
+                record(vec![
+                    ("checkpoint", long_u64(*checkpoint)),
+                    ("ref_block_num", long_u32(u32::from(*ref_block_num))),
+                    ("ref_block_prefix", long_u32(*ref_block_prefix)),
+                    ("expiration", long_u64(*expiration)),
+                    ("seqs", longs(seqs)),
+                    ("digest", s(digest)),
+                    ("txid", s(txid)),
+                ]),
+            ),
+            MultisigEvent::SignatureAccepted {
+                checkpoint,
+                account,
+                sig,
+            } => (
+                7,
+                record(vec![
+                    ("checkpoint", long_u64(*checkpoint)),
+                    ("account", s(account)),
+                    ("sig", s(sig)),
+                ]),
+            ),
+            MultisigEvent::TxExpired { checkpoint, seqs } => (
+                8,
+                record(vec![("checkpoint", long_u64(*checkpoint)), ("seqs", longs(seqs))]),
+            ),
+            MultisigEvent::TxSettled { checkpoint } => (9, record(vec![("checkpoint", long_u64(*checkpoint))])),
         };
         record(vec![("event", Value::Union(branch, Box::new(body)))])
     }
@@ -194,7 +319,7 @@ impl MultisigEvent {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        let v = codec()?.decode(bytes)?;
+        let v = codec()?.decode(&upgrade(bytes)?)?;
         let (branch, body) = Fields::of("multisig event", &v)?.union("event")?;
         let f = Fields::of("multisig event", body)?;
         let shape = |detail: String| CodecError::Shape {
@@ -245,6 +370,42 @@ impl MultisigEvent {
                 amount: f.u64("amount")?,
                 memo: f.string("memo")?,
                 why: f.string("why")?,
+            },
+            5 => MultisigEvent::SignersSet {
+                signers: f
+                    .array("signers")?
+                    .iter()
+                    .map(|v| {
+                        let x = Fields::of("multisig signer", v)?;
+                        Ok(Signer {
+                            account: x.string("account")?,
+                            key: x.string("key")?,
+                        })
+                    })
+                    .collect::<Result<_, CodecError>>()?,
+                threshold: f.u32("threshold")?,
+            },
+            6 => MultisigEvent::TxBuilt {
+                checkpoint: f.u64("checkpoint")?,
+                ref_block_num: u16::try_from(f.u32("ref_block_num")?)
+                    .map_err(|_| shape("ref_block_num is not a u16".into()))?,
+                ref_block_prefix: f.u32("ref_block_prefix")?,
+                expiration: f.u64("expiration")?,
+                seqs: read_longs(&f, "seqs")?,
+                digest: f.string("digest")?,
+                txid: f.string("txid")?,
+            },
+            7 => MultisigEvent::SignatureAccepted {
+                checkpoint: f.u64("checkpoint")?,
+                account: f.string("account")?,
+                sig: f.string("sig")?,
+            },
+            8 => MultisigEvent::TxExpired {
+                checkpoint: f.u64("checkpoint")?,
+                seqs: read_longs(&f, "seqs")?,
+            },
+            9 => MultisigEvent::TxSettled {
+                checkpoint: f.u64("checkpoint")?,
             },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
@@ -315,6 +476,38 @@ mod tests {
                 memo: String::new(),
                 why: "the memo names no outflow (ot:<seq>)".into(),
             },
+            MultisigEvent::SignersSet {
+                signers: vec![
+                    Signer {
+                        account: "alice".into(),
+                        key: "STM6LLegbAgLAy28EHrffBVuANFWcFgmqRMW13wBmTExqFE9SCkg4".into(),
+                    },
+                    Signer {
+                        account: "bob".into(),
+                        key: "STM5wJarof5LWBiQu2umDUWgg1xD5QHpKQC1Z97sE2aoQdwQ8DwMf".into(),
+                    },
+                ],
+                threshold: 2,
+            },
+            MultisigEvent::TxBuilt {
+                checkpoint: u64::MAX,
+                ref_block_num: u16::MAX,
+                ref_block_prefix: u32::MAX,
+                expiration: u64::from(u32::MAX),
+                seqs: vec![0, 7, u64::MAX],
+                digest: "ab".repeat(32),
+                txid: "cd".repeat(20),
+            },
+            MultisigEvent::SignatureAccepted {
+                checkpoint: 100,
+                account: "alice".into(),
+                sig: "1f".repeat(65),
+            },
+            MultisigEvent::TxExpired {
+                checkpoint: 100,
+                seqs: vec![],
+            },
+            MultisigEvent::TxSettled { checkpoint: 0 },
         ]
     }
 
@@ -322,11 +515,47 @@ mod tests {
     fn every_variant_round_trips_through_avro() {
         let all = every_variant();
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(MultisigEvent::kind).collect();
-        assert_eq!(kinds.len(), 5, "one of each event");
+        assert_eq!(kinds.len(), 10, "one of each event");
         assert_event_codec(
             &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/multisig_event.avsc"),
             SCHEMA,
         );
+    }
+
+    /// Events written before the transaction builder (schema v1, `schemas/history/`) decode
+    /// with today's reader to the same events: the union only grew at its end.
+    #[test]
+    fn records_of_the_first_schema_still_decode() {
+        let codec = codec().expect("compiled schemas");
+        let v1 = apache_avro::Schema::parse_str(SCHEMA_V1).expect("v1 parses");
+        assert_ne!(
+            codec.fingerprint(),
+            v1_fingerprint().unwrap(),
+            "v1 is another writer schema"
+        );
+        // What the relabelling relies on: v1's branches are today's first ones, unchanged.
+        let branches = |s: &apache_avro::Schema| -> Vec<String> {
+            let apache_avro::Schema::Record(r) = s else {
+                panic!("a record")
+            };
+            let apache_avro::Schema::Union(u) = &r.fields[0].schema else {
+                panic!("a union")
+            };
+            u.variants().iter().map(|b| b.canonical_form()).collect()
+        };
+        let (old_branches, new_branches) = (branches(&v1), branches(codec.schema()));
+        assert_eq!(old_branches.len(), 5);
+        assert_eq!(old_branches[..], new_branches[..5], "append only");
+        let old: Vec<MultisigEvent> = every_variant().into_iter().take(5).collect();
+        assert_eq!(old.last().map(MultisigEvent::kind), Some("OutflowAnomaly"));
+        for e in old {
+            let bytes = codec.encode_with_writer(&v1, e.to_value()).expect("fits v1");
+            assert_ne!(bytes, e.encode().unwrap(), "written with the old fingerprint");
+            assert_eq!(MultisigEvent::decode(&bytes).expect("v1 record decodes"), e);
+        }
+        // A new event does not fit the old schema: it is a new branch.
+        let new = MultisigEvent::TxSettled { checkpoint: 1 };
+        assert!(codec.encode_with_writer(&v1, new.to_value()).is_err());
     }
 }

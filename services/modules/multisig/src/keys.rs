@@ -13,6 +13,9 @@
 //! | `anomaly/<block BE8><trx BE4><op BE4>` | an [`Anomaly`]: a transfer out of the account that paid no outflow, canonical JSON; the newest `keep_anomalies` are kept |
 //! | `cnt/anomaly` | how many `anomaly/` keys there are |
 //! | `tot/anomaly/<COIN>` | the sum of every anomaly ever recorded (never pruned): what left the account unexplained |
+//! | `signers` | the [`Signers`] of the account's active authority as the module knows it, canonical JSON; absent until the nodes module sends them |
+//! | `tx/<checkpoint BE8>` | the open multi-sig transaction ([`OpenTx`]) built at that checkpoint, canonical JSON; at most one exists |
+//! | `sig/<checkpoint BE8>/<account>` | `account`'s accepted signature of that transaction: 130 lower-case hex digits (65 bytes) |
 //!
 //! `<COIN>` is `HIVE` or `HBD`. Numbers in keys are big-endian so that byte order is
 //! creation order (outflows) and chain order (anomalies). Amounts are at most `i64::MAX`
@@ -90,6 +93,9 @@ pub const ANOMALY_PREFIX: &[u8] = b"anomaly/";
 pub const SEQ: &[u8] = b"seq";
 pub const PAID_COUNT: &[u8] = b"cnt/paid";
 pub const ANOMALY_COUNT: &[u8] = b"cnt/anomaly";
+pub const SIGNERS: &[u8] = b"signers";
+pub const TX_PREFIX: &[u8] = b"tx/";
+pub const SIG_PREFIX: &[u8] = b"sig/";
 
 /// `bal/<COIN>/`: every balance of a coin, in account order.
 pub fn balances_of(coin: Coin) -> Vec<u8> {
@@ -136,7 +142,35 @@ pub fn anomaly(pos: ChainPos) -> Vec<u8> {
     k
 }
 
-/// The number of an `out/` or `paid/` key.
+/// The open transaction built at `checkpoint`.
+pub fn tx(checkpoint: u64) -> Vec<u8> {
+    numbered(TX_PREFIX, checkpoint)
+}
+
+/// `sig/<checkpoint>/`: every accepted signature of that transaction, in account order.
+pub fn sigs_of(checkpoint: u64) -> Vec<u8> {
+    let mut k = numbered(SIG_PREFIX, checkpoint);
+    k.push(b'/');
+    k
+}
+
+pub fn sig(checkpoint: u64, account: &str) -> Vec<u8> {
+    let mut k = sigs_of(checkpoint);
+    k.extend_from_slice(account.as_bytes());
+    k
+}
+
+/// The checkpoint and account of a `sig/` key.
+pub fn sig_of(key: &[u8]) -> Option<(u64, &str)> {
+    let rest = key.strip_prefix(SIG_PREFIX)?;
+    if rest.len() < 9 || rest[8] != b'/' {
+        return None;
+    }
+    let checkpoint = u64::from_be_bytes(rest[..8].try_into().ok()?);
+    Some((checkpoint, std::str::from_utf8(&rest[9..]).ok()?))
+}
+
+/// The number of an `out/`, `paid/` or `tx/` key.
 pub fn seq_of(key: &[u8], prefix: &[u8]) -> Option<u64> {
     let rest = key.strip_prefix(prefix)?;
     Some(u64::from_be_bytes(rest.try_into().ok()?))
@@ -235,6 +269,49 @@ pub struct Anomaly {
     pub why: String,
 }
 
+/// One holder of the account's active authority: a runner's account and the public key
+/// (`STM…`) whose signatures the module accepts for it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signer {
+    pub account: String,
+    pub key: String,
+}
+
+/// Who signs the account's transfers, sorted by account, and how many signatures a
+/// transaction needs: more than two thirds, `floor(2n/3) + 1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signers {
+    pub signers: Vec<Signer>,
+    pub threshold: u32,
+}
+
+/// More than two thirds of `n` signers.
+pub fn threshold_of(n: usize) -> u32 {
+    (2 * n / 3 + 1) as u32
+}
+
+/// The multi-sig transaction that pays outflows `seqs`, built at `checkpoint` from that
+/// block's id and time: every node builds the same bytes, so the runners' signatures of
+/// `digest` combine into one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenTx {
+    pub checkpoint: u64,
+    pub ref_block_num: u16,
+    pub ref_block_prefix: u32,
+    /// Unix seconds.
+    pub expiration: u64,
+    /// The outflows it pays, one transfer each, in this (ascending) order.
+    pub seqs: Vec<u64>,
+    /// What each signature signs: SHA-256 of the chain id and the transaction (legacy
+    /// asset packing), 64 hex digits.
+    pub digest: String,
+    /// The Hive transaction id (legacy packing), 40 hex digits.
+    pub txid: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +326,17 @@ mod tests {
         let (a, b) = (ChainPos::new(5, 9, 1), ChainPos::new(6, 0, 0));
         assert!(anomaly(a) < anomaly(b));
         assert_eq!(pos_of(&anomaly(a)), Some(a));
+        assert!(tx(9) < tx(10));
+        assert_eq!(seq_of(&tx(300), TX_PREFIX), Some(300));
+        assert!(sig(10, "alice").starts_with(&sigs_of(10)));
+        assert!(!sig(1, "alice").starts_with(&sigs_of(256)));
+        assert_eq!(sig_of(&sig(77, "dlux-io")), Some((77, "dlux-io")));
+        assert_eq!(sig_of(b"sig/short"), None);
+        assert_eq!(
+            [1, 2, 3, 4, 5, 6, 40].map(threshold_of),
+            [1, 2, 3, 3, 4, 5, 27],
+            "more than two thirds"
+        );
     }
 
     #[test]

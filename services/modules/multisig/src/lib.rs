@@ -12,18 +12,31 @@
 //!   other is recorded as an anomaly and pays nothing.
 //! - The books: per coin, `held` (deposits in − confirmed outflows out) always equals the
 //!   users' balances plus the unpaid outflows; `apply` checks it after every event.
+//! - The **signers** (the holders of the account's active authority) come from the nodes
+//!   module as a `signers` message (`src/signers.rs`); a transaction needs more than two
+//!   thirds of them.
+//! - At **checkpoint blocks** every node builds the same Hive transaction paying the oldest
+//!   pending outflows, from the block's id and time (`src/build.rs`); one is open at a
+//!   time. It is settled when all its outflows are paid, or expires and its outflows go
+//!   back to pending when Hive can no longer include it.
+//! - `<prefix>ms_sign` (active authority) carries a signer's signature of the open
+//!   transaction; only verified ones are kept (`src/sign.rs`), and
+//!   [`views::assemble`] turns the view of the transaction into the signed transaction a
+//!   node broadcasts, the same bytes on every node.
 //!
-//! Building, signing and broadcasting the multi-sig transactions that pay the queue, and
-//! rotating the account's authority, are not here yet; outflows carry a state
-//! (`pending` / `in_tx(<checkpoint>)`) for them. The key layout is in [`keys`].
+//! Broadcasting and rotating the account's authority are not here yet. The key layout is
+//! in [`keys`].
 
 mod apply;
+mod build;
 pub mod config;
 mod describe;
 pub mod events;
 pub mod keys;
 pub mod memo;
 mod parse;
+mod sign;
+mod signers;
 mod state;
 mod transfer;
 pub mod views;
@@ -31,7 +44,7 @@ mod withdraw;
 
 pub use config::MultisigConfig;
 pub use events::MultisigEvent;
-pub use keys::{Coin, Outflow, OutflowReason, OutflowState};
+pub use keys::{Coin, OpenTx, Outflow, OutflowReason, OutflowState, Signer, Signers};
 
 use opentoken_core::module::{GenesisError, InvariantError};
 use opentoken_core::{
@@ -41,29 +54,38 @@ use opentoken_core::{
 /// The module's name: its state, its topic (`<community>.ops.multisig`), its messages.
 pub const NAME: &str = "multisig";
 
-/// The custom_json names it owns (without the community prefix); moving money needs active
-/// authority, which the engine checks before `handle` runs.
-const ROUTES: &[Route] = &[Route {
-    name: "ms_withdraw",
-    auth: Auth::Active,
-}];
+/// The custom_json names it owns (without the community prefix); moving money and signing
+/// for the account need active authority, which the engine checks before `handle` runs.
+const ROUTES: &[Route] = &[
+    Route {
+        name: "ms_withdraw",
+        auth: Auth::Active,
+    },
+    Route {
+        name: "ms_sign",
+        auth: Auth::Active,
+    },
+];
 
-/// The module. Stateless itself: all it needs besides the state is its validated config.
+/// The module. Stateless itself: all it needs besides the state is its validated config and
+/// when checkpoints are (the blocks its chron work runs at).
 #[derive(Debug)]
 pub struct MultisigModule {
     cfg: MultisigConfig,
+    checkpoint_interval: u64,
 }
 
 impl MultisigModule {
-    pub fn new(cfg: MultisigConfig) -> Result<Self, GenesisError> {
+    pub fn new(cfg: MultisigConfig, spec: &ChainSpec) -> Result<Self, GenesisError> {
         cfg.validate()?;
-        Ok(Self { cfg })
+        Ok(Self {
+            cfg,
+            checkpoint_interval: spec.checkpoint_interval,
+        })
     }
 
     pub fn from_spec(spec: &ChainSpec) -> Result<Self, GenesisError> {
-        Ok(Self {
-            cfg: MultisigConfig::from_spec(spec)?,
-        })
+        Self::new(MultisigConfig::from_spec(spec)?, spec)
     }
 
     pub fn config(&self) -> &MultisigConfig {
@@ -106,6 +128,12 @@ impl Module for MultisigModule {
                 payload,
                 ..
             } => self.withdraw(ctx, from, payload, state),
+            Input::CustomJson {
+                name: "ms_sign",
+                from,
+                payload,
+                ..
+            } => self.sign(from, payload, state),
             Input::CustomJson { name, .. } => Err(Reject::new(
                 RejectCode::UnknownOperation,
                 format!("multisig has no operation `{name}`"),
@@ -115,27 +143,35 @@ impl Module for MultisigModule {
                 RejectCode::UnknownOperation,
                 format!("multisig does not handle Hive `{}`", other.name()),
             )),
+            Input::Message(m) if m.from == signers::FROM && m.kind == signers::KIND => self.set_signers(m, state),
             Input::Message(m) => Err(Reject::new(
                 RejectCode::BadMessage,
-                format!("multisig takes no messages yet ({} from {})", m.kind, m.from),
+                format!(
+                    "multisig takes no message {} from {} (only {} from {})",
+                    m.kind,
+                    m.from,
+                    signers::KIND,
+                    signers::FROM
+                ),
             )),
         }
     }
 
-    /// No chron work yet (the transaction builder will run at checkpoints).
-    fn on_block(&self, _: &BlockContext<'_>, _: &dyn StateRead) -> Result<Vec<MultisigEvent>, InvariantError> {
-        Ok(vec![])
+    /// At checkpoint blocks: settle or expire the open transaction, build the next one.
+    fn on_block(&self, ctx: &BlockContext<'_>, state: &dyn StateRead) -> Result<Vec<MultisigEvent>, InvariantError> {
+        self.chron(ctx, state)
     }
 
-    fn next_due_block(&self, _: &dyn StateRead, _: u64) -> Option<u64> {
-        None
+    fn next_due_block(&self, state: &dyn StateRead, after: u64) -> Option<u64> {
+        self.next_due(state, after)
     }
 
     fn apply(&self, event: &MultisigEvent, state: &mut dyn StateWrite) -> Result<(), InvariantError> {
         apply::apply(&self.cfg, event, state)
     }
 
-    /// Messages are refused, so handling one never sends.
+    /// The only message it takes (`signers`) changes the signer list and never sends, and
+    /// the chron work it can lead to sends nothing either: this module sends no messages.
     fn sends_on_messages(&self) -> bool {
         false
     }

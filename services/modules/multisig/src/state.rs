@@ -1,7 +1,7 @@
 //! Reads the decisions check against, and the checked writes of `apply`. The key layout is
 //! in [`crate::keys`].
 
-use crate::keys::{self, decode_u64, encode_u64, Coin, Outflow};
+use crate::keys::{self, decode_u64, encode_u64, Coin, OpenTx, Outflow, Signers};
 use crate::NAME;
 use opentoken_core::module::InvariantError;
 use opentoken_core::{StateRead, StateWrite};
@@ -48,7 +48,60 @@ pub(crate) fn outflow(state: &dyn StateRead, seq: u64) -> Result<Option<Outflow>
     }
 }
 
-fn show(key: &[u8]) -> String {
+/// The signers, once the nodes module has named them.
+pub(crate) fn signers(state: &dyn StateRead) -> Result<Option<Signers>, InvariantError> {
+    match state.get(keys::SIGNERS) {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(bytes)
+            .map(Some)
+            .map_err(|e| broken(format!("signers do not decode: {e}"))),
+    }
+}
+
+/// The open multi-sig transaction (there is at most one).
+pub(crate) fn open_tx(state: &dyn StateRead) -> Result<Option<OpenTx>, InvariantError> {
+    let Some((key, bytes)) = state.scan_prefix(keys::TX_PREFIX).next() else {
+        return Ok(None);
+    };
+    let tx: OpenTx =
+        serde_json::from_slice(bytes).map_err(|e| broken(format!("{} does not decode: {e}", show(key))))?;
+    if keys::seq_of(key, keys::TX_PREFIX) != Some(tx.checkpoint) {
+        return Err(broken(format!(
+            "{} holds the transaction of {}",
+            show(key),
+            tx.checkpoint
+        )));
+    }
+    Ok(Some(tx))
+}
+
+/// Lower-case hex, as Hive prints ids, digests and signatures.
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+/// The bytes of lower-case hex text: one spelling per byte string, so that a signature has
+/// exactly one accepted form.
+pub(crate) fn from_lower_hex(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let b = text.as_bytes();
+    if !b.len().is_multiple_of(2) {
+        return None;
+    }
+    b.chunks(2).map(|p| Some(digit(p[0])? << 4 | digit(p[1])?)).collect()
+}
+
+pub(crate) fn show(key: &[u8]) -> String {
     String::from_utf8_lossy(key).into_owned()
 }
 

@@ -2,7 +2,7 @@
 //! engine (the engine-driven tests are in `tests/`).
 
 use super::*;
-use crate::keys::Coin;
+use crate::keys::{Coin, Signer};
 use crate::state::amount;
 use opentoken_core::test_utils::{test_spec, ModuleHarness};
 use opentoken_core::{Asset, AssetSymbol, ChainPos, CustomJsonOp, DelegateVestingSharesOp, ModuleState, TransferOp};
@@ -193,4 +193,122 @@ fn histories_are_bounded() {
         "only the counter `seq` is left: {:?}",
         s.pairs()
     );
+}
+
+fn signers_set(names: &[&str]) -> MultisigEvent {
+    let signers: Vec<Signer> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Signer {
+            account: n.to_string(),
+            key: opentoken_hive_tx::PrivateKey::from_secret([i as u8 + 1; 32])
+                .unwrap()
+                .public()
+                .to_string(),
+        })
+        .collect();
+    MultisigEvent::SignersSet {
+        threshold: keys::threshold_of(signers.len()),
+        signers,
+    }
+}
+
+fn built(checkpoint: u64, seqs: Vec<u64>) -> MultisigEvent {
+    MultisigEvent::TxBuilt {
+        checkpoint,
+        ref_block_num: checkpoint as u16,
+        ref_block_prefix: 7,
+        expiration: 1_000,
+        seqs,
+        digest: "00".repeat(32),
+        txid: "11".repeat(20),
+    }
+}
+
+fn signed(checkpoint: u64, account: &str) -> MultisigEvent {
+    MultisigEvent::SignatureAccepted {
+        checkpoint,
+        account: account.into(),
+        sig: "1f".repeat(65),
+    }
+}
+
+/// The transaction events `handle` and the chron work never produce are refused by
+/// `apply`: the processor stops instead of committing an outflow in two transactions, a
+/// transaction closed with unpaid outflows, or a signature nobody verified.
+#[test]
+fn apply_refuses_impossible_transaction_events() {
+    let m = module(json!({"max_outflows_per_tx": 2}));
+    let mut s = ModuleState::new();
+    for e in [deposited(5000), queued(0, 10), queued(1, 10), queued(2, 10)] {
+        try_apply(&m, &mut s, &e).unwrap();
+    }
+    let fails = |s: &ModuleState, e: MultisigEvent, needle: &str| {
+        let err = try_apply(&m, &mut s.clone(), &e).unwrap_err();
+        assert!(
+            err.what.contains(needle),
+            "{e:?}: {:?} does not say {needle:?}",
+            err.what
+        );
+    };
+    fails(&s, built(10, vec![0]), "without signers");
+    let mut unsorted = signers_set(&["bob", "alice"]);
+    fails(&s, unsorted.clone(), "not sorted");
+    if let MultisigEvent::SignersSet { signers, threshold } = &mut unsorted {
+        signers.sort();
+        *threshold = 1;
+    }
+    fails(&s, unsorted, "threshold 1 for 2");
+    fails(
+        &s,
+        MultisigEvent::SignersSet {
+            signers: vec![],
+            threshold: 1,
+        },
+        "0 signers",
+    );
+    try_apply(&m, &mut s, &signers_set(&["alice", "bob", "carol"])).unwrap();
+    fails(&s, built(10, vec![]), "0 outflows");
+    fails(&s, built(10, vec![0, 1, 2]), "3 outflows");
+    fails(&s, built(10, vec![1, 0]), "ascending");
+    fails(&s, built(10, vec![0, 9]), "ot:9 is built but not unpaid");
+    fails(&s, signed(10, "alice"), "not the open one");
+    fails(&s, MultisigEvent::TxSettled { checkpoint: 10 }, "not the open one");
+    try_apply(&m, &mut s, &built(10, vec![0, 1])).unwrap();
+    fails(&s, built(20, vec![2]), "while that of 10 is open");
+    fails(&s, signed(10, "erin"), "not a signer");
+    fails(&s, signed(20, "alice"), "not the open one");
+    let mut upper = signed(10, "alice");
+    if let MultisigEvent::SignatureAccepted { sig, .. } = &mut upper {
+        *sig = "1F".repeat(65);
+    }
+    fails(&s, upper, "lower-case hex");
+    try_apply(&m, &mut s, &signed(10, "alice")).unwrap();
+    fails(&s, signed(10, "alice"), "twice");
+    fails(&s, MultisigEvent::TxSettled { checkpoint: 10 }, "unpaid");
+    fails(
+        &s,
+        MultisigEvent::TxExpired {
+            checkpoint: 10,
+            seqs: vec![0],
+        },
+        "its unpaid outflows are [0, 1]",
+    );
+    // Paid by hand while in the transaction: the rest expires.
+    try_apply(&m, &mut s, &paid(1, 10)).unwrap();
+    fails(&s, MultisigEvent::TxSettled { checkpoint: 10 }, "[0] unpaid");
+    try_apply(
+        &m,
+        &mut s,
+        &MultisigEvent::TxExpired {
+            checkpoint: 10,
+            seqs: vec![0],
+        },
+    )
+    .unwrap();
+    assert!(s.get(&keys::tx(10)).is_none());
+    assert!(s.get(&keys::sig(10, "alice")).is_none());
+    let out: Outflow = serde_json::from_slice(s.get(&keys::outflow(0)).unwrap()).unwrap();
+    assert_eq!(out.state, OutflowState::Pending);
+    crate::apply::check_all_books(&s).unwrap();
 }

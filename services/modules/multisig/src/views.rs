@@ -1,8 +1,11 @@
 //! Read models for the HTTP API and tests, over any backend (`KvSource`): an account's
-//! balances, the outflow queue, the paid history, anomalies, and the account's books.
+//! balances, the outflow queue, the paid history, anomalies, the account's books, the
+//! signers, the open multi-sig transaction and its signatures, and [`assemble`], which
+//! makes the signed transaction a node broadcasts.
 
-use crate::keys::{self, decode_u64, Anomaly, Coin, Outflow, PaidOutflow};
+use crate::keys::{self, decode_u64, Anomaly, Coin, OpenTx, Outflow, OutflowState, PaidOutflow, Signers};
 use opentoken_core::{ChainPos, KvSource};
+use opentoken_hive_tx::{Packing, PublicKey, Signature, SignedTransaction, Transaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use thiserror::Error;
@@ -234,4 +237,138 @@ pub fn books_check(src: &dyn KvSource) -> Result<BooksCheck, ViewError> {
         counted_hive: counted[0],
         counted_hbd: counted[1],
     })
+}
+
+/// The signers and the signatures a transaction needs, once the nodes module named them.
+pub fn signers(src: &dyn KvSource) -> Result<Option<Signers>, ViewError> {
+    src.kv_get(keys::SIGNERS)
+        .map_err(ViewError::Read)?
+        .map(|v| json(keys::SIGNERS, &v))
+        .transpose()
+}
+
+/// An accepted signature of the open transaction, with the key it recovers to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignatureView {
+    pub account: String,
+    pub key: String,
+    /// 65 bytes, lower-case hex.
+    pub sig: String,
+}
+
+/// The open multi-sig transaction: what it is, what it pays, who signed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenTxView {
+    /// The multi-sig account: every transfer's `from`.
+    pub account: String,
+    #[serde(flatten)]
+    pub tx: OpenTx,
+    /// Its outflows still unpaid, in the transaction's order.
+    pub outflows: Vec<PendingView>,
+    /// Its outflows already paid by another transfer (someone paid one by hand). While any
+    /// is, broadcasting the transaction would pay it twice: it is not `ready` and
+    /// [`assemble`] refuses it; it expires and the rest go into a new one.
+    pub paid: Vec<u64>,
+    /// The accepted signatures, in signer (account) order.
+    pub signatures: Vec<SignatureView>,
+    pub threshold: u32,
+    /// Whether [`assemble`] can make it: at least `threshold` signatures and nothing of it
+    /// paid elsewhere.
+    pub ready: bool,
+}
+
+/// The open transaction of `account` (the module's multi-sig account), if one is open.
+pub fn open_transaction(src: &dyn KvSource, account: &str) -> Result<Option<OpenTxView>, ViewError> {
+    let Some((k, v)) = src
+        .kv_scan(keys::TX_PREFIX, 1)
+        .map_err(ViewError::Read)?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let tx: OpenTx = json(&k, &v)?;
+    let (mut outflows, mut paid) = (Vec::new(), Vec::new());
+    for seq in &tx.seqs {
+        match pending_outflow(src, *seq)? {
+            Some(outflow) if outflow.state == OutflowState::InTx(tx.checkpoint) => {
+                outflows.push(PendingView { seq: *seq, outflow })
+            }
+            Some(_) => {
+                return Err(ViewError::Malformed(format!(
+                    "out/{seq} is not in the open transaction"
+                )))
+            }
+            None => paid.push(*seq),
+        }
+    }
+    let list = signers(src)?.ok_or_else(|| ViewError::Malformed("a transaction is open without signers".into()))?;
+    let mut signatures = Vec::new();
+    for (k, v) in src
+        .kv_scan(&keys::sigs_of(tx.checkpoint), list.signers.len() + 1)
+        .map_err(ViewError::Read)?
+    {
+        let (_, who) = keys::sig_of(&k).ok_or_else(|| ViewError::Malformed(show(&k)))?;
+        let signer = list
+            .signers
+            .iter()
+            .find(|s| s.account == who)
+            .ok_or_else(|| ViewError::Malformed(format!("a signature by @{who}, who is not a signer")))?;
+        signatures.push(SignatureView {
+            account: who.to_string(),
+            key: signer.key.clone(),
+            sig: String::from_utf8(v).map_err(|_| ViewError::Malformed(show(&k)))?,
+        });
+    }
+    let ready = paid.is_empty() && signatures.len() >= list.threshold as usize;
+    Ok(Some(OpenTxView {
+        account: account.to_string(),
+        tx,
+        outflows,
+        paid,
+        signatures,
+        threshold: list.threshold,
+        ready,
+    }))
+}
+
+/// The signed transaction in Hive's condenser (legacy) JSON, as
+/// `condenser_api.broadcast_transaction` takes it, with exactly `threshold` signatures:
+/// the first ones in signer order that recover to their signer's key over the digest.
+/// Every node that holds the same view makes the same JSON, so their broadcasts are one
+/// transaction. `None` when it cannot be made safely: too few signatures, an outflow of
+/// it already paid elsewhere, or a view whose outflows do not give the transaction's id.
+pub fn assemble(view: &OpenTxView) -> Option<serde_json::Value> {
+    if !view.paid.is_empty() || view.threshold == 0 {
+        return None;
+    }
+    let operations = view
+        .outflows
+        .iter()
+        .map(|p| crate::build::transfer_op(&view.account, &p.outflow).ok())
+        .collect::<Option<Vec<_>>>()?;
+    let tx = Transaction {
+        ref_block_num: view.tx.ref_block_num,
+        ref_block_prefix: view.tx.ref_block_prefix,
+        expiration: u32::try_from(view.tx.expiration).ok()?,
+        operations,
+    };
+    if tx.id(Packing::Legacy) != view.tx.txid {
+        return None;
+    }
+    let digest: [u8; 32] = crate::state::from_lower_hex(&view.tx.digest)?.try_into().ok()?;
+    let signatures: Vec<Signature> = view
+        .signatures
+        .iter()
+        .filter_map(|s| {
+            let key = PublicKey::from_string(&s.key).ok()?;
+            let sig = Signature::from_hex(&s.sig).ok()?;
+            (sig.is_low_s() && key.verify(&digest, &sig)).then_some(sig)
+        })
+        .take(view.threshold as usize)
+        .collect();
+    if signatures.len() < view.threshold as usize {
+        return None;
+    }
+    Some(SignedTransaction { tx, signatures }.to_condenser_json())
 }

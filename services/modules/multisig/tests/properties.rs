@@ -5,14 +5,26 @@
 //! paid (counted from the ops themselves, not from the module's totals), which is `held`;
 //! no amount negative, zero-stored or out of Hive's range; no outflow paid twice; and the
 //! incremental commitment equal to a recomputed one.
+//!
+//! The multi-sig transactions run alongside: signer lists from the nodes module (changed
+//! keys included), transactions built at checkpoints, good and bad signatures, the
+//! assembled transactions broadcast (late ones too: a transaction lands in a block only
+//! while Hive would still take it, with the most lenient reading of its expiry rule),
+//! outflows paid by hand while in a transaction, expiries, settlements, idle blocks. After
+//! every block: at most one transaction is open; an outflow is `in_tx(N)` exactly when it is
+//! in the open transaction `N`; no outflow is ever in two transactions at once or built
+//! after it was paid; every stored signature is a signer's and recovers to its key over the
+//! digest; and no outflow is paid on chain by two multi-sig transactions.
 
 mod common;
 
-use common::{state, transfer, withdraw, MS};
+use common::{hex, hex_bytes, high_s, state, transfer, withdraw, MS, RUNNERS};
 use opentoken_core::account::is_valid_account_name;
+use opentoken_core::test_utils::block_time;
 use opentoken_core::{AssetSymbol, HiveOp, Module, ModuleState, Outcome, StateRead, StateWrite};
-use opentoken_multisig::keys::{self, decode_u64, Coin, Outflow, OutflowState};
-use opentoken_multisig::views;
+use opentoken_hive_tx::{PrivateKey, PublicKey, Signature};
+use opentoken_multisig::keys::{self, decode_u64, threshold_of, Coin, OpenTx, Outflow, OutflowState, Signers};
+use opentoken_multisig::views::{self, OpenTxView};
 use opentoken_multisig::{MultisigEvent, MultisigModule, NAME};
 use proptest::prelude::*;
 use serde_json::json;
@@ -22,8 +34,58 @@ const ACCOUNTS: &[&str] = &["alice", "bob", "carol", "dave"];
 const KEEP_PAID: u64 = 5;
 const KEEP_ANOMALIES: u64 = 3;
 
+const MAX_PER_TX: usize = 3;
+
 fn section() -> serde_json::Value {
-    json!({"min_deposit": 10, "min_withdrawal": 5, "keep_paid": KEEP_PAID, "keep_anomalies": KEEP_ANOMALIES})
+    json!({"min_deposit": 10, "min_withdrawal": 5, "keep_paid": KEEP_PAID, "keep_anomalies": KEEP_ANOMALIES,
+        "max_outflows_per_tx": MAX_PER_TX, "tx_expiration_secs": 90})
+}
+
+/// Who may be named a signer: the four runners, then erin.
+const CANDIDATES: &[&str] = &["alice", "bob", "carol", "dave", "erin"];
+
+/// Candidate `i`'s key: the usual one, or (`rekeyed`) a second one.
+fn candidate_key(i: usize, rekeyed: bool) -> PrivateKey {
+    let base = if i < RUNNERS.len() { i as u8 + 1 } else { 9 };
+    PrivateKey::from_secret([base + if rekeyed { 20 } else { 0 }; 32]).expect("a valid scalar")
+}
+
+/// The private key of a public key some candidate holds.
+fn private_of(public: &str) -> Option<PrivateKey> {
+    (0..CANDIDATES.len())
+        .flat_map(|i| [candidate_key(i, false), candidate_key(i, true)])
+        .find(|k| k.public().to_string() == public)
+}
+
+/// A signer list from the nodes module: the candidates of `mask` (at least one), one of
+/// them perhaps with its second key.
+#[derive(Debug, Clone, Copy)]
+struct SignerChange {
+    mask: u8,
+    rekey: Option<usize>,
+}
+
+impl SignerChange {
+    fn payload(self) -> String {
+        let list: Vec<_> = (0..CANDIDATES.len())
+            .filter(|i| self.mask & (1 << i) != 0)
+            .map(|i| {
+                json!({"account": CANDIDATES[i], "key": candidate_key(i, self.rekey == Some(i)).public().to_string()})
+            })
+            .collect();
+        json!({ "signers": list }).to_string()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum SigFault {
+    None,
+    OtherKey,
+    OtherDigest,
+    HighS,
+    /// A good signature of a transaction that is no longer open.
+    Stale,
+    Garbage,
 }
 
 /// An account by index: the four users, then an invalid name, then the account itself.
@@ -95,11 +157,27 @@ enum Op {
     Repeat { pick: usize },
     /// A transfer out of the account naming some outflow number.
     Stray { to: usize, amount: i64, seq: u64 },
+    /// `ms_sign` of the open transaction: a good one by a signer who has not signed yet, a
+    /// faulty one by any candidate (`signer` picks which).
+    Sign { signer: usize, fault: SigFault },
+    /// One of the transactions assembled so far lands on chain, if Hive would still take it.
+    Broadcast { pick: usize },
 }
 
 #[derive(Debug, Clone)]
 struct Step {
+    /// A signer list delivered at the start of the block.
+    signers: Option<SignerChange>,
     ops: Vec<Op>,
+    /// Empty blocks after it, checked one by one.
+    idle: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Scenario {
+    /// Whether the four runners are named signers before the first block.
+    initial_signers: bool,
+    steps: Vec<Step>,
 }
 
 fn deposit_amount() -> impl Strategy<Value = Amount> {
@@ -163,27 +241,140 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Fault::Memo),
         1 => Just(Fault::NoId),
     ];
+    let sig_fault = prop_oneof![
+        14 => Just(SigFault::None),
+        1 => Just(SigFault::OtherKey),
+        1 => Just(SigFault::OtherDigest),
+        1 => Just(SigFault::HighS),
+        1 => Just(SigFault::Stale),
+        1 => Just(SigFault::Garbage),
+    ];
     prop_oneof![
         8 => deposit,
         6 => withdraw,
-        5 => (any::<usize>(), fault).prop_map(|(pick, fault)| Op::Confirm { pick, fault }),
+        2 => (any::<usize>(), fault).prop_map(|(pick, fault)| Op::Confirm { pick, fault }),
         1 => any::<usize>().prop_map(|pick| Op::Repeat { pick }),
         1 => (user, 1i64..3000, 0u64..40).prop_map(|(to, amount, seq)| Op::Stray { to, amount, seq }),
+        10 => (any::<usize>(), sig_fault).prop_map(|(signer, fault)| Op::Sign { signer, fault }),
+        6 => any::<usize>().prop_map(|pick| Op::Broadcast { pick }),
     ]
 }
 
-fn steps() -> impl Strategy<Value = Vec<Step>> {
-    prop::collection::vec(prop::collection::vec(op(), 0..6).prop_map(|ops| Step { ops }), 1..30)
+fn signer_change() -> impl Strategy<Value = SignerChange> {
+    (1u8..32, prop::option::weighted(0.3, 0usize..5)).prop_map(|(mask, rekey)| SignerChange { mask, rekey })
+}
+
+fn steps() -> impl Strategy<Value = Scenario> {
+    let step = (
+        prop::option::weighted(0.05, signer_change()),
+        prop::collection::vec(op(), 0..6),
+        prop_oneof![8 => Just(0u64), 2 => 1u64..8, 1 => 8u64..40],
+    )
+        .prop_map(|(signers, ops, idle)| Step { signers, ops, idle });
+    (prop::bool::weighted(0.85), prop::collection::vec(step, 1..40))
+        .prop_map(|(initial_signers, steps)| Scenario { initial_signers, steps })
 }
 
 fn symbol_of(c: Coin) -> AssetSymbol {
     c.asset()
 }
 
-/// The Hive op of `op`, resolved against the state when its block starts; confirmations
-/// sent are remembered for `Repeat`.
+/// What ops are resolved against when their block starts.
+struct Start<'a> {
+    block: u64,
+    s: &'a ModuleState,
+    pending: &'a [(u64, Outflow)],
+    open: Option<OpenTxView>,
+}
+
+/// The Hive ops of `op` (none, one, or a landing transaction's transfers), resolved against
+/// the state when its block starts; confirmations sent are remembered for `Repeat`.
+fn hive_ops(op: &Op, at: &Start<'_>, sent: &mut Vec<HiveOp>, model: &mut Model) -> Vec<HiveOp> {
+    match op {
+        Op::Sign { signer, fault } => sign_op(*signer, *fault, at, model).into_iter().collect(),
+        Op::Broadcast { pick } => broadcast(*pick, at.block, model),
+        other => vec![hive_op(other, at.s, at.pending, sent)],
+    }
+}
+
+fn sign_op(signer: usize, fault: SigFault, at: &Start<'_>, model: &Model) -> Option<HiveOp> {
+    let v = at.open.as_ref()?;
+    let list = views::signers(at.s)
+        .expect("signers read")
+        .map(|l| l.signers)
+        .unwrap_or_default();
+    // A good signature comes from a signer who has not signed yet (when there is one); a
+    // faulty one from any candidate, erin (never named at the start) included.
+    let unsigned: Vec<&str> = list
+        .iter()
+        .map(|x| x.account.as_str())
+        .filter(|a| !v.signatures.iter().any(|s| s.account == *a))
+        .collect();
+    let account = match fault {
+        SigFault::None if !unsigned.is_empty() => unsigned[signer % unsigned.len()],
+        _ => CANDIDATES[signer % CANDIDATES.len()],
+    };
+    let index = CANDIDATES.iter().position(|c| *c == account).unwrap_or(0);
+    let current = list
+        .iter()
+        .find(|x| x.account == account)
+        .and_then(|x| private_of(&x.key))
+        .unwrap_or_else(|| candidate_key(index, false));
+    let signed = |k: &PrivateKey, digest: &str| {
+        let d: [u8; 32] = hex_bytes(digest).try_into().expect("32 bytes");
+        hex(k.sign(&d).as_bytes())
+    };
+    let (checkpoint, sig) = match fault {
+        SigFault::None => (v.tx.checkpoint, signed(&current, &v.tx.digest)),
+        SigFault::OtherKey => (
+            v.tx.checkpoint,
+            signed(&candidate_key((index + 1) % CANDIDATES.len(), false), &v.tx.digest),
+        ),
+        SigFault::OtherDigest => (v.tx.checkpoint, signed(&current, &"07".repeat(32))),
+        SigFault::HighS => (v.tx.checkpoint, high_s(&signed(&current, &v.tx.digest))),
+        SigFault::Stale => match &model.closed {
+            Some((checkpoint, digest)) => (*checkpoint, signed(&current, digest)),
+            None => (v.tx.checkpoint.saturating_sub(10), signed(&current, &v.tx.digest)),
+        },
+        SigFault::Garbage => (v.tx.checkpoint, "zz".repeat(65)),
+    };
+    Some(common::sign(account, checkpoint, &sig))
+}
+
+/// The transfers of an assembled transaction that Hive would still include in `block`
+/// (its head time, the previous block's, before the expiration: the most lenient reading).
+/// Each outflow it pays is counted as paid on chain by a multi-sig transaction.
+fn broadcast(pick: usize, block: u64, model: &mut Model) -> Vec<HiveOp> {
+    let head = block_time(block) - 3;
+    let open: Vec<String> = model
+        .assembled
+        .iter()
+        .filter(|(_, a)| !a.landed && head < a.expiration)
+        .map(|(txid, _)| txid.clone())
+        .collect();
+    let Some(txid) = open.get(pick % open.len().max(1)) else {
+        return vec![];
+    };
+    let Some(a) = model.assembled.get_mut(txid) else {
+        return vec![];
+    };
+    a.landed = true;
+    let transfers = a.transfers.clone();
+    let mut ops = Vec::new();
+    for (seq, out) in transfers {
+        if !model.paid_by_tx.insert(seq) {
+            model.violations.push(format!(
+                "ot:{seq} is paid on chain by a second multi-sig transaction ({txid})"
+            ));
+        }
+        ops.push(transfer(MS, &out.to, out.amount as i64, out.asset.asset(), &out.memo));
+    }
+    ops
+}
+
 fn hive_op(op: &Op, s: &ModuleState, pending: &[(u64, Outflow)], sent: &mut Vec<HiveOp>) -> HiveOp {
     match op {
+        Op::Sign { .. } | Op::Broadcast { .. } => unreachable!("resolved by hive_ops"),
         Op::Deposit {
             from,
             symbol,
@@ -272,12 +463,134 @@ fn richest(s: &ModuleState, asset: &str) -> &'static str {
         .unwrap_or("alice")
 }
 
-/// What the ops say came in and went out, per coin, and which outflows were paid.
+/// What the ops say came in and went out, per coin, and which outflows were paid; and
+/// what the events say about the multi-sig transactions.
 #[derive(Debug, Default)]
 struct Model {
     came_in: BTreeMap<Coin, u64>,
     paid_out: BTreeMap<Coin, u64>,
     paid: BTreeSet<u64>,
+    /// The open transaction's checkpoint.
+    open: Option<u64>,
+    /// Each unpaid outflow in a transaction, and which.
+    in_tx: BTreeMap<u64, u64>,
+    /// The last transaction closed (expired or settled): checkpoint and digest.
+    closed: Option<(u64, String)>,
+    digests: BTreeMap<u64, String>,
+    expirations: BTreeMap<u64, u64>,
+    /// Every transaction assembled so far, by id.
+    assembled: BTreeMap<String, Assembled>,
+    /// Outflows paid on chain by an assembled multi-sig transaction.
+    paid_by_tx: BTreeSet<u64>,
+    violations: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Assembled {
+    expiration: u64,
+    transfers: Vec<(u64, Outflow)>,
+    landed: bool,
+}
+
+impl Model {
+    /// Follows the transaction events of a block, in order.
+    fn track(&mut self, block: u64, events: &[MultisigEvent]) -> Result<(), String> {
+        for e in events {
+            match e {
+                MultisigEvent::OutflowPaid { seq, .. } => {
+                    self.in_tx.remove(seq);
+                }
+                MultisigEvent::TxBuilt {
+                    checkpoint,
+                    seqs,
+                    digest,
+                    expiration,
+                    ..
+                } => {
+                    if block != *checkpoint {
+                        return Err(format!("the transaction of {checkpoint} is built in block {block}"));
+                    }
+                    if let Some(open) = self.open {
+                        return Err(format!("{checkpoint} is built while {open} is open"));
+                    }
+                    for seq in seqs {
+                        if let Some(other) = self.in_tx.insert(*seq, *checkpoint) {
+                            return Err(format!("ot:{seq} is in {other} and {checkpoint}"));
+                        }
+                        if self.paid.contains(seq) {
+                            return Err(format!("ot:{seq} is built into {checkpoint} after it was paid"));
+                        }
+                    }
+                    self.open = Some(*checkpoint);
+                    self.digests.insert(*checkpoint, digest.clone());
+                    self.expirations.insert(*checkpoint, *expiration);
+                }
+                MultisigEvent::TxExpired { checkpoint, seqs } => {
+                    if self.open != Some(*checkpoint) {
+                        return Err(format!("{checkpoint} expires but {:?} is open", self.open));
+                    }
+                    // Hive includes it in block b+1 while b's time is before its expiration.
+                    let expiration = self.expirations.get(checkpoint).copied().unwrap_or(u64::MAX);
+                    if block_time(block) < expiration {
+                        return Err(format!(
+                            "{checkpoint} expires in block {block} though block {} could still include it",
+                            block + 1
+                        ));
+                    }
+                    for seq in seqs {
+                        if self.in_tx.remove(seq) != Some(*checkpoint) {
+                            return Err(format!("ot:{seq} returns from {checkpoint} but was not in it"));
+                        }
+                    }
+                    self.close(*checkpoint)?;
+                }
+                MultisigEvent::TxSettled { checkpoint } => {
+                    if self.open != Some(*checkpoint) {
+                        return Err(format!("{checkpoint} settles but {:?} is open", self.open));
+                    }
+                    self.close(*checkpoint)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self, checkpoint: u64) -> Result<(), String> {
+        if let Some((seq, _)) = self.in_tx.iter().find(|(_, c)| **c == checkpoint) {
+            return Err(format!("{checkpoint} is closed with ot:{seq} still in it"));
+        }
+        self.open = None;
+        let digest = self.digests.remove(&checkpoint).unwrap_or_default();
+        self.closed = Some((checkpoint, digest));
+        Ok(())
+    }
+
+    /// Remembers the open transaction if it can be assembled now.
+    fn collect_assembled(&mut self, s: &ModuleState) -> Result<(), String> {
+        let Some(v) = views::open_transaction(s, MS).map_err(|e| e.to_string())? else {
+            return Ok(());
+        };
+        let Some(signed) = views::assemble(&v) else {
+            return Ok(());
+        };
+        let sigs = signed["signatures"].as_array().map_or(0, Vec::len);
+        if sigs != v.threshold as usize {
+            return Err(format!("{sigs} signatures assembled, threshold {}", v.threshold));
+        }
+        if v.outflows.iter().any(|p| self.paid.contains(&p.seq)) {
+            return Err(format!(
+                "the transaction of {} is assembled with a paid outflow",
+                v.tx.checkpoint
+            ));
+        }
+        self.assembled.entry(v.tx.txid.clone()).or_insert(Assembled {
+            expiration: v.tx.expiration,
+            transfers: v.outflows.iter().map(|p| (p.seq, p.outflow.clone())).collect(),
+            landed: false,
+        });
+        Ok(())
+    }
 }
 
 fn u64_of(key: &[u8], v: &[u8]) -> Result<u64, String> {
@@ -326,8 +639,19 @@ fn books_invariants(s: &ModuleState, model: &Model) -> Result<(), String> {
             if !(out.memo == id || out.memo.ends_with(&format!(" {id}"))) || out.memo.len() > 2047 {
                 return Err(format!("out/{seq} memo {:?}", out.memo));
             }
-            if out.state != OutflowState::Pending || seq >= next {
-                return Err(format!("out/{seq}: {:?}, next {next}", out.state));
+            if seq >= next {
+                return Err(format!("out/{seq}: next {next}"));
+            }
+            let in_tx = match out.state {
+                OutflowState::Pending => None,
+                OutflowState::InTx(n) => Some(n),
+            };
+            if in_tx != model.in_tx.get(&seq).copied() {
+                return Err(format!(
+                    "out/{seq} is {:?}, the events say {:?}",
+                    out.state,
+                    model.in_tx.get(&seq)
+                ));
             }
             if model.paid.contains(&seq) {
                 return Err(format!("ot:{seq} is paid and still pending"));
@@ -340,6 +664,8 @@ fn books_invariants(s: &ModuleState, model: &Model) -> Result<(), String> {
             paid_keys += 1;
         } else if keys::pos_of(k).is_some() {
             anomaly_keys += 1;
+        } else if k == keys::SIGNERS || k.starts_with(keys::TX_PREFIX) || k.starts_with(keys::SIG_PREFIX) {
+            // Checked by `tx_invariants`.
         } else {
             return Err(format!("unexpected key {}", show(k)));
         }
@@ -386,6 +712,91 @@ fn books_invariants(s: &ModuleState, model: &Model) -> Result<(), String> {
     if !check.ok {
         return Err(format!("books_check: {:?}", check.problems));
     }
+    tx_invariants(s, model)
+}
+
+/// The signers, the open transaction and its signatures.
+fn tx_invariants(s: &ModuleState, model: &Model) -> Result<(), String> {
+    let signers: Option<Signers> = s
+        .get(keys::SIGNERS)
+        .map(|v| serde_json::from_slice(v).map_err(|e| format!("signers: {e}")))
+        .transpose()?;
+    if let Some(l) = &signers {
+        let n = l.signers.len();
+        if n == 0
+            || n > 40
+            || l.threshold != threshold_of(n)
+            || !l.signers.windows(2).all(|w| w[0].account < w[1].account)
+        {
+            return Err(format!("signers {l:?}"));
+        }
+    }
+    let txs: Vec<(u64, OpenTx)> = s
+        .scan_prefix(keys::TX_PREFIX)
+        .map(|(k, v)| {
+            let n = keys::seq_of(k, keys::TX_PREFIX).ok_or_else(|| format!("key {}", show(k)))?;
+            Ok((n, serde_json::from_slice(v).map_err(|e| format!("tx/{n}: {e}"))?))
+        })
+        .collect::<Result<_, String>>()?;
+    if txs.len() > 1 {
+        return Err(format!("{} transactions open", txs.len()));
+    }
+    if txs.first().map(|(n, _)| *n) != model.open {
+        return Err(format!(
+            "open {:?}, the events say {:?}",
+            txs.first().map(|t| t.0),
+            model.open
+        ));
+    }
+    let mut digest = None;
+    if let Some((n, tx)) = txs.first() {
+        let l = signers.as_ref().ok_or("a transaction without signers")?;
+        if tx.checkpoint != *n || tx.seqs.is_empty() || tx.seqs.len() > MAX_PER_TX {
+            return Err(format!("tx/{n}: {tx:?}"));
+        }
+        if !tx.seqs.windows(2).all(|w| w[0] < w[1]) || tx.digest.len() != 64 || tx.txid.len() != 40 {
+            return Err(format!("tx/{n}: {tx:?}"));
+        }
+        for seq in &tx.seqs {
+            let out: Option<Outflow> = s.get(&keys::outflow(*seq)).and_then(|v| serde_json::from_slice(v).ok());
+            match out {
+                Some(o) if o.state == OutflowState::InTx(*n) => {}
+                None if model.paid.contains(seq) => {}
+                other => return Err(format!("ot:{seq} of tx/{n} is {other:?}")),
+            }
+        }
+        if l.signers.is_empty() {
+            return Err("no signers".into());
+        }
+        digest = Some((
+            *n,
+            <[u8; 32]>::try_from(hex_bytes(&tx.digest)).map_err(|_| "a digest of 32 bytes")?,
+        ));
+    }
+    for (k, v) in s.scan_prefix(keys::SIG_PREFIX) {
+        let (n, account) = keys::sig_of(k).ok_or_else(|| format!("key {}", show(k)))?;
+        let Some((open, d)) = digest else {
+            return Err(format!("a signature of {n} with no transaction open"));
+        };
+        if n != open {
+            return Err(format!("a signature of {n}, the open transaction is {open}"));
+        }
+        let signer = signers
+            .as_ref()
+            .and_then(|l| l.signers.iter().find(|x| x.account == account))
+            .ok_or_else(|| format!("a signature by @{account}, no signer"))?;
+        let sig = std::str::from_utf8(v)
+            .ok()
+            .and_then(|t| Signature::from_hex(t).ok())
+            .ok_or_else(|| format!("@{account}'s signature is unreadable"))?;
+        let key = PublicKey::from_string(&signer.key).map_err(|e| e.to_string())?;
+        if !sig.is_low_s() || sig.recover(&d) != Ok(key) {
+            return Err(format!("@{account}'s signature does not recover to its key"));
+        }
+    }
+    if let Some(v) = model.violations.first() {
+        return Err(v.clone());
+    }
     Ok(())
 }
 
@@ -425,79 +836,139 @@ fn account_for(
 }
 
 /// Runs `steps`, checking every invariant after every block; returns the event kinds.
-fn run_checked(steps: &[Step]) -> Result<BTreeMap<String, usize>, TestCaseError> {
+fn run_checked(scenario: &Scenario) -> Result<BTreeMap<String, usize>, TestCaseError> {
     let (mut net, module) = common::net_with(section());
     let mut model = Model::default();
     let mut sent = Vec::new();
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
     books_invariants(state(&net), &model).map_err(|m| TestCaseError::fail(format!("at genesis: {m}")))?;
-    for step in steps {
+    if scenario.initial_signers {
+        net.deliver("nodes", NAME, "signers", common::signers_payload(&[0, 1, 2, 3]));
+    }
+    for step in &scenario.steps {
+        if let Some(change) = step.signers {
+            net.deliver("nodes", NAME, "signers", change.payload());
+        }
         let s = state(&net);
         let pending: Vec<(u64, Outflow)> = views::pending_outflows(s, 1000)
             .expect("pending reads")
             .into_iter()
             .map(|p| (p.seq, p.outflow))
             .collect();
-        let ops: Vec<HiveOp> = step.ops.iter().map(|op| hive_op(op, s, &pending, &mut sent)).collect();
+        let at = Start {
+            block: net.next_block(),
+            s,
+            pending: &pending,
+            open: views::open_transaction(s, MS).expect("the open transaction reads"),
+        };
+        let ops: Vec<HiveOp> = step
+            .ops
+            .iter()
+            .flat_map(|op| hive_ops(op, &at, &mut sent, &mut model))
+            .collect();
+        let delivered = net.pending_messages().len();
         let b = net.run(NAME, ops.clone());
-        prop_assert_eq!(b.out.statuses.len(), ops.len(), "one status per op");
+        prop_assert_eq!(
+            b.out.statuses.len(),
+            ops.len() + delivered,
+            "one status per op and message"
+        );
         for (i, op) in ops.iter().enumerate() {
             let status = b.status(i);
-            let events: Vec<_> = b.out.events.iter().filter(|e| e.pos.trx_in_block == i as u32).collect();
+            // A delivered message sits at (block, 0, 0) too; only it sets the signers.
+            let events: Vec<_> = b
+                .out
+                .events
+                .iter()
+                .filter(|e| e.pos.trx_in_block == i as u32 && e.kind != "SignersSet")
+                .collect();
             if matches!(status.outcome, Outcome::Rejected { .. }) {
                 prop_assert!(events.is_empty(), "a rejected op emitted events");
             }
             account_for(&module, &mut model, op, &status.outcome, &events)
                 .map_err(|m| TestCaseError::fail(format!("block {}: {m}", b.block)))?;
         }
-        for e in &b.out.events {
-            *kinds.entry(e.kind.clone()).or_default() += 1;
+        after_block(&module, &net, &mut model, &mut kinds, &b)?;
+        for _ in 0..step.idle {
+            let b = net.run(NAME, vec![]);
+            after_block(&module, &net, &mut model, &mut kinds, &b)?;
         }
-        books_invariants(state(&net), &model)
-            .map_err(|m| TestCaseError::fail(format!("after block {}: {m}", b.block)))?;
     }
     prop_assert_eq!(
         net.commitment(NAME),
         state(&net).recompute_commitment(),
         "incremental commitment differs from the recomputed one"
     );
+    let landed = model.assembled.values().filter(|a| a.landed).count();
+    kinds.insert("(transactions landed)".into(), landed);
     Ok(kinds)
+}
+
+/// The events of a block into the model, then every invariant, then what can be assembled.
+fn after_block(
+    module: &MultisigModule,
+    net: &opentoken_core::test_utils::TestNet,
+    model: &mut Model,
+    kinds: &mut BTreeMap<String, usize>,
+    b: &opentoken_core::test_utils::BlockOutput,
+) -> Result<(), TestCaseError> {
+    let fail = |m: String| TestCaseError::fail(format!("block {}: {m}", b.block));
+    let events: Vec<MultisigEvent> = b
+        .out
+        .events
+        .iter()
+        .map(|e| module.decode_event(&e.data).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()
+        .map_err(fail)?;
+    model.track(b.block, &events).map_err(fail)?;
+    for e in &b.out.events {
+        *kinds.entry(e.kind.clone()).or_default() += 1;
+    }
+    books_invariants(state(net), model).map_err(fail)?;
+    model.collect_assembled(state(net)).map_err(fail)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     /// After every block: balances + pending outflows == what came in − what was paid out
-    /// == held, per coin; amounts positive and in range; no outflow paid twice; bounded
-    /// histories; the commitment is the recomputed one.
+    /// == held, per coin; amounts positive and in range; no outflow paid twice, in two
+    /// transactions, or paid on chain by two multi-sig transactions; bounded histories; the
+    /// commitment is the recomputed one.
     #[test]
-    fn the_books_balance_after_every_block(steps in steps()) {
-        run_checked(&steps)?;
+    fn the_books_balance_after_every_block(scenario in steps()) {
+        run_checked(&scenario)?;
     }
 }
 
-/// The generator reaches the interesting states: deposits, refunds, withdrawals, payments
-/// and anomalies all happen (a generator whose ops were all rejected would make the
-/// property vacuous).
+/// The generator reaches the interesting states: deposits, refunds, withdrawals, payments,
+/// anomalies, signer lists, transactions built, signed, landed, expired and settled all
+/// happen (a generator whose ops were all rejected would make the property vacuous).
 #[test]
 fn generated_sequences_reach_every_event() {
     use proptest::strategy::ValueTree;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
-    for _ in 0..16 {
+    for _ in 0..64 {
         let steps = steps().new_tree(&mut runner).expect("generates").current();
         for (k, n) in run_checked(&steps).expect("the property holds") {
             *kinds.entry(k).or_default() += n;
         }
     }
-    for kind in [
-        "Deposited",
-        "Refunded",
-        "WithdrawalQueued",
-        "OutflowPaid",
-        "OutflowAnomaly",
+    for (kind, least) in [
+        ("Deposited", 20),
+        ("Refunded", 20),
+        ("WithdrawalQueued", 20),
+        ("OutflowPaid", 20),
+        ("OutflowAnomaly", 20),
+        ("SignersSet", 40),
+        ("TxBuilt", 40),
+        ("SignatureAccepted", 40),
+        ("TxExpired", 10),
+        ("TxSettled", 10),
+        ("(transactions landed)", 10),
     ] {
-        assert!(kinds.get(kind).copied().unwrap_or(0) >= 20, "{kind}: {kinds:?}");
+        assert!(kinds.get(kind).copied().unwrap_or(0) >= least, "{kind}: {kinds:?}");
     }
 }
 
@@ -519,4 +990,67 @@ fn the_invariant_check_catches_broken_books() {
         keys::encode_u64(1_001),
     );
     assert!(books_invariants(&tampered, &model).is_err(), "a balance that differs");
+
+    // A transaction open with a signature: each kind of tampering is caught.
+    let (mut net, module) = common::net_with(section());
+    let mut model = Model::default();
+    net.deliver("nodes", NAME, "signers", common::signers_payload(&[0, 1, 2, 3]));
+    let mut blocks = vec![net.run(
+        NAME,
+        vec![
+            common::deposit("alice", 1_000, ""),
+            withdraw("alice", r#"{"amount":100,"asset":"HIVE"}"#),
+        ],
+    )];
+    blocks.extend(net.idle_until(10));
+    let digest = views::open_transaction(state(&net), MS).unwrap().unwrap().tx.digest;
+    blocks.push(net.run(NAME, vec![common::sign("bob", 10, &common::signature(1, &digest))]));
+    model.came_in.insert(Coin::Hive, 1_000);
+    for b in &blocks {
+        let events: Vec<MultisigEvent> = b
+            .out
+            .events
+            .iter()
+            .map(|e| module.decode_event(&e.data).unwrap())
+            .collect();
+        model.track(b.block, &events).unwrap();
+    }
+    books_invariants(state(&net), &model).expect("an honest open transaction");
+    let tamper = |f: &dyn Fn(&mut ModuleState)| {
+        let mut t: ModuleState = state(&net).clone();
+        f(&mut t);
+        books_invariants(&t, &model)
+    };
+    let pending = serde_json::to_vec(&Outflow {
+        state: OutflowState::Pending,
+        ..views::pending_outflow(state(&net), 0).unwrap().unwrap()
+    })
+    .unwrap();
+    assert!(
+        tamper(&|t| StateWrite::put(t, keys::outflow(0), pending.clone())).is_err(),
+        "out of its tx"
+    );
+    assert!(
+        tamper(&|t| StateWrite::delete(t, &keys::tx(10))).is_err(),
+        "no transaction"
+    );
+    assert!(
+        tamper(&|t| StateWrite::put(t, keys::sig(10, "carol"), common::signature(1, &digest).into_bytes())).is_err(),
+        "bob's signature under carol's name"
+    );
+    assert!(
+        tamper(&|t| StateWrite::put(t, keys::sig(10, "erin"), common::signature(1, &digest).into_bytes())).is_err(),
+        "a non-signer's signature"
+    );
+    assert!(
+        tamper(&|t| StateWrite::put(t, keys::sig(20, "bob"), common::signature(1, &digest).into_bytes())).is_err(),
+        "a signature of another checkpoint"
+    );
+    let mut model_paid_twice = Model::default();
+    model_paid_twice.came_in.insert(Coin::Hive, 1_000);
+    model_paid_twice.violations.push("ot:0 is paid on chain twice".into());
+    assert!(
+        books_invariants(state(&net), &model_paid_twice).is_err(),
+        "a double payment"
+    );
 }
