@@ -215,12 +215,43 @@ impl SingleObjectCodec {
         if fp == self.current_fp {
             return Ok(value);
         }
-        let value = value.resolve(&self.current).map_err(|e| CodecError::Avro {
+        resolve_by_name(value, writer, &self.current).map_err(|e| CodecError::Avro {
             what,
             detail: format!("cannot resolve writer schema {fp:016x} into the current schema: {e}"),
-        })?;
-        Ok(value)
+        })
     }
+}
+
+/// Resolves `value` (written with `writer`) into `reader` the way the Avro specification
+/// says for a top-level union of named types: the writer's branch is matched to the
+/// reader's branch of the same full name, then resolved into it. apache-avro's own
+/// `Value::resolve` picks the first reader branch the value happens to fit, so a union
+/// grown by a branch could read an old `WithdrawalQueued` as a `Deposited` of the same
+/// shape. Anything else is left to apache-avro.
+fn resolve_by_name(value: Value, writer: &Schema, reader: &Schema) -> Result<Value, String> {
+    if let (Value::Union(index, inner), Schema::Union(w), Schema::Union(r)) = (&value, writer, reader) {
+        let name_of = |s: &Schema| match s {
+            Schema::Record(rec) => Some(rec.name.fullname(None)),
+            Schema::Enum(e) => Some(e.name.fullname(None)),
+            Schema::Fixed(f) => Some(f.name.fullname(None)),
+            _ => None,
+        };
+        let written = w
+            .variants()
+            .get(*index as usize)
+            .ok_or_else(|| format!("union branch {index} is not in the writer schema"))?;
+        if let Some(name) = name_of(written) {
+            let (j, branch) = r
+                .variants()
+                .iter()
+                .enumerate()
+                .find(|(_, s)| name_of(s).as_deref() == Some(name.as_str()))
+                .ok_or_else(|| format!("the current schema has no union branch named {name}"))?;
+            let resolved = (**inner).clone().resolve(branch).map_err(|e| e.to_string())?;
+            return Ok(Value::Union(j as u32, Box::new(resolved)));
+        }
+    }
+    value.resolve(reader).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -258,5 +289,35 @@ mod tests {
             SingleObjectCodec::new("x", "{\"type\": \"nope\"}", &[]),
             Err(CodecError::Schema { .. })
         ));
+    }
+
+    #[test]
+    fn a_grown_union_reads_old_records_into_the_branch_of_the_same_name() {
+        let rec = |name: &str| {
+            format!(
+                r#"{{"type":"record","name":"{name}","namespace":"t","fields":[{{"name":"account","type":"string"}}]}}"#
+            )
+        };
+        let v1 = format!("[{}, {}]", rec("Deposited"), rec("Withdrawn"));
+        // A branch of the same shape inserted before the old second one.
+        let v2 = format!("[{}, {}, {}]", rec("Deposited"), rec("Refunded"), rec("Withdrawn"));
+        let old = SingleObjectCodec::new("test event", &v1, &[]).unwrap();
+        let new = SingleObjectCodec::new("test event", &v2, &[&v1]).unwrap();
+        let withdrawn = Value::Union(
+            1,
+            Box::new(Value::Record(vec![("account".into(), Value::String("alice".into()))])),
+        );
+        let bytes = old.encode(withdrawn).unwrap();
+        match new.decode(&bytes).unwrap() {
+            Value::Union(2, inner) => assert_eq!(
+                *inner,
+                Value::Record(vec![("account".into(), Value::String("alice".into()))])
+            ),
+            other => panic!("an old Withdrawn read as {other:?}"),
+        }
+        // A union branch the reader lost is an error, not another branch.
+        let v3 = format!("[{}, {}]", rec("Deposited"), rec("Refunded"));
+        let newer = SingleObjectCodec::new("test event", &v3, &[&v1]).unwrap();
+        assert!(newer.decode(&bytes).is_err());
     }
 }
