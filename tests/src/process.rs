@@ -376,6 +376,11 @@ impl Proc {
     pub fn exited(&mut self) -> bool {
         self.child.try_wait().expect("try_wait").is_some()
     }
+
+    /// The process id, for reading the process's own accounting (`/proc/<pid>/status`).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released).

@@ -24,6 +24,14 @@ impl<K: PartialEq, V: Clone> RecentCache<K, V> {
         self.lock().iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
     }
 
+    /// The value made last, with its key.
+    pub(crate) fn newest(&self) -> Option<(K, V)>
+    where
+        K: Clone,
+    {
+        self.lock().back().cloned()
+    }
+
     /// Keeps `value` under `key`, dropping the oldest entry when full.
     pub(crate) fn insert(&self, key: K, value: V) {
         if self.capacity == 0 {
@@ -58,6 +66,8 @@ mod tests {
         cache.insert(2, "b2");
         assert_eq!(cache.get(&2), Some("b2"));
         assert_eq!(cache.get(&3), Some("c"));
+        assert_eq!(cache.newest(), Some((2, "b2")), "the value made last");
+        assert_eq!(RecentCache::<u64, u64>::new(0).newest(), None);
     }
 
     #[test]

@@ -147,12 +147,14 @@ fn coin_body(app: &App) -> Response {
     let s = &app.api;
     // The check reads many keys, each read on its own; a commit landing in between would
     // mix two states. So it is read optimistically: kept (and cached) only when the
-    // processed block is the same before and after, retried a few times otherwise.
+    // processed block is the same before and after, retried a few times otherwise; a node
+    // committing faster than the check reads answers with the newest consistent check,
+    // which says its block (`block`).
     let mut attempt = 0;
-    let check = loop {
+    let (block, check) = loop {
         let block = s.processed_block();
         if let Some(check) = block.and_then(|b| app.supply.get(&b)) {
-            break check;
+            break (block, check);
         }
         let made = opentoken_token::supply_check(&s.token_kv())
             .map_err(|e| e.to_string())
@@ -166,17 +168,20 @@ fn coin_body(app: &App) -> Response {
             if let Some(b) = block {
                 app.supply.insert(b, check.clone());
             }
-            break check;
+            break (block, check);
         }
         if attempt >= 3 {
-            return unavailable(
-                "checking supply",
-                "the state moved during each of 3 reads; ask again",
-            );
+            match app.supply.newest() {
+                Some((b, check)) => break (Some(b), check),
+                None => return unavailable("checking supply", "the state moved during each of 3 reads; ask again"),
+            }
         }
     };
     match check {
-        Value::Object(m) => s.envelope(m).into_response(),
+        Value::Object(mut m) => {
+            m.insert("block".into(), serde_json::json!(block));
+            s.envelope(m).into_response()
+        }
         _ => fail(StatusCode::INTERNAL_SERVER_ERROR, "supply check is not an object"),
     }
 }
