@@ -100,5 +100,6 @@ pub(crate) fn apply(event: &NodesEvent, state: &mut dyn StateWrite, keep_finals:
             stats.chaos = c.chaos;
             put_json(state, keys::STATS.to_vec(), &stats)
         }
+        NodesEvent::SignersSent { signers } => put_json(state, keys::MS_SIGNERS.to_vec(), signers),
     }
 }

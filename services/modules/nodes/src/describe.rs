@@ -60,6 +60,14 @@ pub(crate) fn describe(event: &NodesEvent) -> String {
                 c.block, c.chaos
             ),
         },
+        NodesEvent::SignersSent { signers } => format!(
+            "multi-sig signers sent to multisig: {}",
+            signers
+                .iter()
+                .map(|x| format!("@{}", x.account))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 

@@ -1,9 +1,10 @@
 //! Nodes events and their Avro encoding (`schemas/nodes_event.avsc`).
 
-use crate::keys::{NodeRecord, Stake};
+use crate::keys::{NodeRecord, Signer, Stake};
 use apache_avro::types::Value;
 use opentoken_codec::value::{long_u64, record, strings, Fields};
 use opentoken_codec::{CodecError, SingleObjectCodec};
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// What a tally's close decided. Carries every list `apply` needs, so `apply` is mechanical
@@ -72,9 +73,19 @@ pub enum NodesEvent {
         total: u64,
     },
     TallyClosed(TallyClose),
+    /// The multi-sig signers changed (only on chains with the multisig module): the list
+    /// sent to it as a `signers` message, and kept to send only changes (`src/signers.rs`).
+    SignersSent {
+        signers: Vec<Signer>,
+    },
 }
 
 pub const SCHEMA: &str = include_str!("../../../../schemas/nodes_event.avsc");
+
+/// The first schema (`schemas/history/`), before `SignersSent`. Its union is the first
+/// eight branches of [`SCHEMA`]'s, each unchanged (a test checks it), so a datum it wrote
+/// is a datum of today's schema: [`upgrade`] only replaces the fingerprint.
+const SCHEMA_V1: &str = include_str!("../../../../schemas/history/nodes_event.v1.avsc");
 
 pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
@@ -82,6 +93,25 @@ pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
         .get_or_init(|| SingleObjectCodec::new("nodes event", SCHEMA, &[]))
         .as_ref()
         .map_err(Clone::clone)
+}
+
+fn v1_fingerprint() -> Result<u64, CodecError> {
+    static FP: OnceLock<Result<u64, CodecError>> = OnceLock::new();
+    FP.get_or_init(|| SingleObjectCodec::new("nodes event v1", SCHEMA_V1, &[]).map(|c| c.fingerprint()))
+        .clone()
+}
+
+/// A record written with the first schema, relabelled as today's (see [`SCHEMA_V1`]).
+/// Not the codec's generic history: the union is a record's field, which apache-avro
+/// resolves by the shape of the value rather than by its branch.
+fn upgrade(bytes: &[u8]) -> Result<Cow<'_, [u8]>, CodecError> {
+    const HEADER: usize = 10;
+    if bytes.len() >= HEADER && bytes[..2] == [0xC3, 0x01] && bytes[2..HEADER] == v1_fingerprint()?.to_le_bytes() {
+        let mut now = bytes.to_vec();
+        now[2..HEADER].copy_from_slice(&codec()?.fingerprint().to_le_bytes());
+        return Ok(Cow::Owned(now));
+    }
+    Ok(Cow::Borrowed(bytes))
 }
 
 fn s(v: &str) -> Value {
@@ -200,6 +230,7 @@ impl NodesEvent {
             NodesEvent::GovChanged { .. } => "GovChanged",
             NodesEvent::TallyOpened { .. } => "TallyOpened",
             NodesEvent::TallyClosed(_) => "TallyClosed",
+            NodesEvent::SignersSent { .. } => "SignersSent",
         }
     }
 
@@ -285,6 +316,18 @@ impl NodesEvent {
                     ("reward", long_u64(c.reward)),
                 ]),
             ),
+            NodesEvent::SignersSent { signers } => (
+                8,
+                record(vec![(
+                    "signers",
+                    Value::Array(
+                        signers
+                            .iter()
+                            .map(|x| record(vec![("account", s(&x.account)), ("key", s(&x.key))]))
+                            .collect(),
+                    ),
+                )]),
+            ),
         };
         record(vec![("event", Value::Union(branch, Box::new(body)))])
     }
@@ -294,7 +337,7 @@ impl NodesEvent {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        let v = codec()?.decode(bytes)?;
+        let v = codec()?.decode(&upgrade(bytes)?)?;
         let outer = Fields::of("nodes event", &v)?;
         let (branch, body) = outer.union("event")?;
         let f = Fields::of("nodes event", body)?;
@@ -355,6 +398,17 @@ impl NodesEvent {
                 chaos: f.u64("chaos")?,
                 reward: f.u64("reward")?,
             }),
+            8 => {
+                let mut signers = Vec::new();
+                for item in f.array("signers")? {
+                    let x = Fields::of("nodes event signer", item)?;
+                    signers.push(Signer {
+                        account: x.string("account")?,
+                        key: x.string("key")?,
+                    });
+                }
+                NodesEvent::SignersSent { signers }
+            }
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
     }
@@ -472,6 +526,18 @@ mod tests {
                 chaos: 3,
                 reward: 0,
             }),
+            NodesEvent::SignersSent {
+                signers: vec![
+                    Signer {
+                        account: a(),
+                        key: "STM6LLegbAgLAy28EHrffBVuANFWcFgmqRMW13wBmTExqFE9SCkg4".into(),
+                    },
+                    Signer {
+                        account: "bob".into(),
+                        key: "STM5wJarof5LWBiQu2umDUWgg1xD5QHpKQC1Z97sE2aoQdwQ8DwMf".into(),
+                    },
+                ],
+            },
         ]
     }
 
@@ -482,6 +548,45 @@ mod tests {
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/nodes_event.avsc"),
             SCHEMA,
         );
+    }
+
+    /// Events written before `SignersSent` (schema v1, `schemas/history/`) decode with
+    /// today's reader to the same events: the union only grew at its end.
+    #[test]
+    fn records_of_the_first_schema_still_decode() {
+        let codec = codec().expect("compiled schemas");
+        let v1 = apache_avro::Schema::parse_str(SCHEMA_V1).expect("v1 parses");
+        assert_ne!(
+            codec.fingerprint(),
+            v1_fingerprint().unwrap(),
+            "v1 is another writer schema"
+        );
+        // What the relabelling relies on: v1's branches are today's first ones, unchanged.
+        let branches = |s: &apache_avro::Schema| -> Vec<String> {
+            let apache_avro::Schema::Record(r) = s else {
+                panic!("a record")
+            };
+            let apache_avro::Schema::Union(u) = &r.fields[0].schema else {
+                panic!("a union")
+            };
+            u.variants().iter().map(|b| b.canonical_form()).collect()
+        };
+        let (old_branches, new_branches) = (branches(&v1), branches(codec.schema()));
+        assert_eq!((old_branches.len(), new_branches.len()), (8, 9));
+        assert_eq!(old_branches[..], new_branches[..8], "append only");
+        let old: Vec<NodesEvent> = every_variant()
+            .into_iter()
+            .filter(|e| e.kind() != "SignersSent")
+            .collect();
+        assert_eq!(old.len(), every_variant().len() - 1);
+        for e in old {
+            let bytes = codec.encode_with_writer(&v1, e.to_value()).expect("fits v1");
+            assert_ne!(bytes, e.encode().unwrap(), "written with the old fingerprint");
+            assert_eq!(NodesEvent::decode(&bytes).expect("v1 record decodes"), e);
+        }
+        // The new event does not fit the old schema: it is a new branch.
+        let new = NodesEvent::SignersSent { signers: vec![] };
+        assert!(codec.encode_with_writer(&v1, new.to_value()).is_err());
     }
 
     #[test]

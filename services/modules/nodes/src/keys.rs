@@ -10,6 +10,7 @@
 //! | `stake/<N>/<hash hex>` | 8-byte big-endian sum of the frozen stake of the runners that reported that hash for N, while N's tally is open; absent at 0 |
 //! | `final/<N>` | the 32-byte consensus hash of a finalised checkpoint N; the newest `keep_finals` are kept |
 //! | `stats` | [`NodesStats`], canonical JSON; absent until the first tally closes or finalises |
+//! | `ms/signers` | the last [`Signer`] list sent to the multisig module, canonical JSON, sorted by account; absent until one is sent, and always absent on a chain without the multisig module |
 //!
 //! `<N>` is the block number as 20 decimal digits, zero padded, so that byte order is block
 //! order. One key per vote and a per-hash stake sum make accepting a report a constant
@@ -30,6 +31,7 @@ pub const FINAL_PREFIX: &str = "final/";
 pub const VOTE_PREFIX: &str = "vote/";
 pub const STAKE_PREFIX: &str = "stake/";
 pub const STATS: &[u8] = b"stats";
+pub const MS_SIGNERS: &[u8] = b"ms/signers";
 
 pub fn node(account: &str) -> Vec<u8> {
     format!("{NODE_PREFIX}{account}").into_bytes()
@@ -117,6 +119,16 @@ pub struct NodeRecord {
 pub struct Stake {
     pub account: String,
     pub stake: u64,
+}
+
+/// A holder of the multi-sig account's active authority, as this module names it to the
+/// multisig module: a runner and its registered multi-sig key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signer {
+    pub account: String,
+    /// Hive public key, `STM...` (the runner's `mskey`).
+    pub key: String,
 }
 
 /// The tally of one checkpoint, open from block N to N+report_window.

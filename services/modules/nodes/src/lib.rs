@@ -24,6 +24,7 @@
 //! | token -> nodes | `gov_added`, `gov_removed` | `{"account", "amount" > 0}` |
 //! | nodes -> token | `node_registered`, `node_removed` | `{"account"}` |
 //! | nodes -> token | `node_reward` | `{"account", "amount"}` per runner kept by a final tally |
+//! | nodes -> multisig | `signers` | `{"signers": [{"account", "key"}, ...]}` when the multi-sig signers change, only if the spec configures `multisig` ([`signers`]) |
 //!
 //! The state layout is in [`keys`]. Liveness needs runners with stake: a tally whose runner
 //! set holds no stake (no runners registered, or none with governance stake) finalises
@@ -32,7 +33,8 @@
 //! Everything is integer arithmetic over state, so every node computes the same events.
 //!
 //! One file per operation: `registry` (`node_add`, `node_delete`),
-//! `report`, `gov_mirror` (the token module's messages) and `tally` (open, close, election).
+//! `report`, `gov_mirror` (the token module's messages), `tally` (open, close, election) and
+//! `signers` (the multi-sig signers those change).
 //! They decide; `apply` evolves the state through the typed reads and writes of `state`, and
 //! `describe` writes the feed line. This file routes inputs to them.
 
@@ -47,6 +49,7 @@ pub mod keys;
 mod parse;
 mod registry;
 mod report;
+pub mod signers;
 mod signing;
 mod state;
 mod tally;
@@ -54,7 +57,8 @@ pub mod views;
 
 pub use config::{NodesConfig, NodesGenesis};
 pub use events::{NodesEvent, TallyClose};
-pub use keys::{NodeRecord, NodesStats, Stake, Tally};
+pub use keys::{NodeRecord, NodesStats, Signer, Stake, Tally};
+pub use signers::{MAX_SIGNERS, MULTISIG};
 pub use signing::{
     node_add_json, node_add_signing_bytes, report_json, report_signing_bytes, NODE_ADD_DOMAIN, REPORT_OP_DOMAIN,
 };
@@ -98,7 +102,14 @@ pub struct NodesModule {
     cfg: NodesConfig,
     /// The spec's checkpoint interval, for `next_due_block` (which gets no spec).
     checkpoint_interval: u64,
+    /// Whether the spec configures the multisig module, which is then told its signers
+    /// ([`signers`]); without it nothing of that exists, in state or in messages.
+    multisig: bool,
 }
+
+/// Whom the module sends to: the token module, and the multisig module when there is one.
+const TO_TOKEN: &[&str] = &[TOKEN];
+const TO_MULTISIG_AND_TOKEN: &[&str] = &[MULTISIG, TOKEN];
 
 fn check_account(from: &str) -> Result<(), Reject> {
     if is_valid_account_name(from) {
@@ -117,6 +128,7 @@ impl NodesModule {
         Ok(Self {
             cfg,
             checkpoint_interval: spec.checkpoint_interval,
+            multisig: spec.module_config(MULTISIG).is_some(),
         })
     }
 
@@ -187,6 +199,9 @@ impl Module for NodesModule {
                 let close = self.close(&t, &read)?;
                 runners = close.runners.clone();
                 out.push(NodesEvent::TallyClosed(close));
+                // The close changes no node record, so the state read here is the one the
+                // signers depend on, with the new runner set.
+                out.extend(self.signers_update(&read, &runners, None)?);
             }
         }
         if opening {
@@ -238,15 +253,24 @@ impl Module for NodesModule {
                 .iter()
                 .map(|a| to_token("node_reward", serde_json::json!({ "account": a, "amount": c.reward })))
                 .collect(),
+            NodesEvent::SignersSent { signers } => vec![signers::message(signers)],
             _ => Vec::new(),
         }
     }
 
+    /// The order is not significant (messages are delivered by source module, then emission
+    /// order); alphabetical like everything else.
     fn sends_to(&self) -> &[&'static str] {
-        &[TOKEN]
+        if self.multisig {
+            TO_MULTISIG_AND_TOKEN
+        } else {
+            TO_TOKEN
+        }
     }
 
-    /// Governance-stake updates from the token module only change the mirror.
+    /// Governance-stake updates from the token module only change the mirror. The signers
+    /// rank runners by that stake, but are recomputed only by ops and at tally closes
+    /// (chron work the stake does not schedule), never while a message is handled.
     fn sends_on_messages(&self) -> bool {
         false
     }

@@ -145,20 +145,29 @@ impl NodesModule {
                 format!("@{from} is already registered with exactly these settings"),
             ));
         }
-        Ok(vec![NodesEvent::NodeAdded {
+        let signers = self.signers_on_record(read, from, &record).map_err(corrupt)?;
+        let mut events = vec![NodesEvent::NodeAdded {
             account: from.to_string(),
             registered,
             record,
-        }])
+        }];
+        events.extend(signers);
+        Ok(events)
     }
 
     /// `node_delete`: deactivates the signer's node. The record and its counters stay, so a
     /// later `node_add` registers the node again with its history.
     pub(crate) fn node_delete(&self, from: &str, read: &StateReader<'_>) -> Result<Vec<NodesEvent>, Reject> {
         match read.node(from).map_err(corrupt)? {
-            Some(n) if n.active => Ok(vec![NodesEvent::NodeDeleted {
-                account: from.to_string(),
-            }]),
+            Some(mut n) if n.active => {
+                n.active = false;
+                let signers = self.signers_on_record(read, from, &n).map_err(corrupt)?;
+                let mut events = vec![NodesEvent::NodeDeleted {
+                    account: from.to_string(),
+                }];
+                events.extend(signers);
+                Ok(events)
+            }
             Some(_) => Err(Reject::new(
                 RejectCode::NotANode,
                 format!("@{from} already deleted its node registration"),

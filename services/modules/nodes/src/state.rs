@@ -2,7 +2,7 @@
 //! (reporting it as [`Corrupt`] instead of guessing), and the write helpers of `apply`. The
 //! key layout is in [`crate::keys`].
 
-use crate::keys::{self, decode_hash, decode_json, decode_u64, Corrupt, NodeRecord, NodesStats, Tally};
+use crate::keys::{self, decode_hash, decode_json, decode_u64, Corrupt, NodeRecord, NodesStats, Signer, Tally};
 use crate::NAME;
 use opentoken_core::module::InvariantError;
 use opentoken_core::{Reject, RejectCode, StateRead, StateWrite};
@@ -56,6 +56,15 @@ impl<S: StateRead + ?Sized> Read<'_, S> {
         self.0
             .get(keys::RUNNERS)
             .map(|v| decode_json(keys::RUNNERS, v))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    /// The signers last sent to the multisig module (empty before the first).
+    pub(crate) fn signers_sent(&self) -> Result<Vec<Signer>, Corrupt> {
+        self.0
+            .get(keys::MS_SIGNERS)
+            .map(|v| decode_json(keys::MS_SIGNERS, v))
             .transpose()
             .map(Option::unwrap_or_default)
     }

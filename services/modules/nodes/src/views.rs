@@ -4,7 +4,7 @@
 //! should use, so a failing store is a 5xx and not "not found"), and the plain form returns
 //! `None`/empty on any error (convenient over in-memory state, where reads cannot fail).
 
-use crate::keys::{self, decode_hash, decode_json, decode_u64, Corrupt, NodeRecord, NodesStats, Tally};
+use crate::keys::{self, decode_hash, decode_json, decode_u64, Corrupt, NodeRecord, NodesStats, Signer, Tally};
 use opentoken_core::KvSource;
 use thiserror::Error;
 
@@ -113,6 +113,19 @@ pub fn try_stats(src: &dyn KvSource) -> Result<NodesStats, ViewError> {
 /// Consensus counters (all zero before the first tally).
 pub fn stats(state: &dyn KvSource) -> NodesStats {
     try_stats(state).unwrap_or_default()
+}
+
+pub fn try_signers_sent(src: &dyn KvSource) -> Result<Vec<Signer>, ViewError> {
+    Ok(get(src, keys::MS_SIGNERS)?
+        .map(|v| decode_json(keys::MS_SIGNERS, &v))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// The multi-sig signers last sent to the multisig module (empty before the first, and on
+/// chains without it).
+pub fn signers_sent(state: &dyn KvSource) -> Vec<Signer> {
+    try_signers_sent(state).unwrap_or_default()
 }
 
 pub fn try_last_final(src: &dyn KvSource) -> Result<Option<(u64, [u8; 32])>, ViewError> {

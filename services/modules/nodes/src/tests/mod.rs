@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 mod gov_mirror;
 mod registry;
 mod report;
+mod signers;
 mod tally;
 
 /// The nodes module at genesis, driven by direct calls.

@@ -34,6 +34,38 @@ pub(crate) fn node_add(spec: &ChainSpec, account: &str, pop_block: u64) -> Strin
     node_add_json(&domain, &vk, pop_block, &k.sign(&bytes).to_bytes(), None)
 }
 
+/// `node_add` JSON for `account` with the multi-sig key of `ms`, both proven at `pop_block`.
+pub(crate) fn node_add_ms(
+    spec: &ChainSpec,
+    account: &str,
+    pop_block: u64,
+    ms: &opentoken_hive_tx::PrivateKey,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let k = key(account);
+    let domain = format!("https://{account}.example");
+    let vk = *k.verifying_key().as_bytes();
+    let ms_text = ms.public().to_string();
+    let bytes = node_add_signing_bytes(
+        &spec.hive_chain_id(),
+        &spec.prefix,
+        account,
+        &domain,
+        &vk,
+        &ms_text,
+        pop_block,
+    );
+    let digest: [u8; 32] = Sha256::digest(&bytes).into();
+    let ms_sig = ms.sign(&digest);
+    node_add_json(
+        &domain,
+        &vk,
+        pop_block,
+        &k.sign(&bytes).to_bytes(),
+        Some((&ms_text, ms_sig.as_bytes())),
+    )
+}
+
 /// `report` JSON for checkpoint `block`, signed by `signer`'s key for `chain_id` and `prefix`.
 pub(crate) fn report_with(chain_id: &[u8; 32], prefix: &str, signer: &str, block: u64, hash: [u8; 32]) -> String {
     let sig = key(signer).sign(&report_signing_bytes(chain_id, prefix, block, &hash));
