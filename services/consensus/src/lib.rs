@@ -15,12 +15,15 @@
 //!
 //! The decisions live in [`decide::AgentState`], a state machine without I/O that the
 //! [`Agent`] shell feeds with what it reads and obeys; the rest are the shell's rooms.
+//! [`ms_duty::MsDuty`] decides the same way what the node does for the community multi-sig
+//! account (sign the open transaction, broadcast the assembled one); not wired in yet.
 
 pub mod agent;
 pub mod broadcast;
 pub mod decide;
 pub mod error;
 mod fetch;
+pub mod ms_duty;
 pub mod nodes_source;
 pub mod offsets;
 pub mod peer_fetch;
@@ -34,6 +37,7 @@ pub use agent::{Agent, AgentConfig, AgentParts};
 pub use broadcast::{BroadcastError, Broadcaster, Sent};
 pub use decide::AgentState;
 pub use error::AgentError;
+pub use ms_duty::{MsAction, MsDuty, MsDutyConfig, MsView};
 pub use nodes_source::{NodesKv, NodesSource, NodesView};
 pub use opentoken_store::SnapshotDoc;
 pub use peer_fetch::{PeerFetch, PeerFetchPolicy, PeerFetcher, PeerSkip};
