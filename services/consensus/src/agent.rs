@@ -1,22 +1,29 @@
 //! The consensus agent's I/O shell (see the crate docs): each tick it reads the Hive head
 //! and blocks, the node's reports topic and the nodes module's state, feeds them to the
 //! pure [`AgentState`], and carries out what it decides (broadcasts, telemetry, fetching
-//! and handing over a snapshot).
+//! and handing over a snapshot). With a multi-sig key on a chain with the multisig module
+//! it does the same for [`MsDuty`]: reads the module's view, hands it the Hive head time,
+//! and broadcasts the signatures and assembled transactions it asks for.
 
 use crate::broadcast::{Broadcaster, Sent};
 use crate::decide::{AgentState, Broadcast, Confirmed, FinalityAction, Identity, Purpose};
 use crate::error::AgentError;
 use crate::fetch::SnapshotFetcher;
+use crate::ms_duty::{AssembledOutcome, MsAction, MsDuty, MsDutyConfig, MsView};
 use crate::nodes_source::{NodesKv, NodesSource};
 use crate::peer_fetch::{PeerFetchPolicy, PeerFetcher};
 use crate::recovery::{lock, take_handover, Handover, RecoverySlot};
 use crate::status::{consensus_document, divergence};
 use opentoken_checkpointer::NodeKey;
 use opentoken_core::ChainSpec;
+use opentoken_hive::HiveError;
+use opentoken_hive_tx::PrivateKey;
 use opentoken_lifecycle::{sleep_or_cancelled, Backoff, CancellationToken};
 use opentoken_log::Log;
+use opentoken_store::{ModuleKv, Store};
 use opentoken_telemetry::metrics::AGENT;
 use opentoken_telemetry::Telemetry;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,10 +59,14 @@ pub struct AgentParts {
     /// `None` where nothing can restore a snapshot in place (the distributed roles): the
     /// agent then only reports a divergence.
     pub recovery: Option<RecoverySlot>,
+    /// The node's multi-sig key (`--ms-key-file`): registered with the node, and, where the
+    /// chain has the multisig module, signing its open transactions. Needs the nodes state
+    /// read from a store (the multisig module's state is read from the same store).
+    pub ms_key: Option<PrivateKey>,
 }
 
-/// The ed25519 key shows as its public half and the active key as its public key (their own
-/// Debug impls); the log and telemetry are skipped.
+/// The ed25519 key shows as its public half, the active and multi-sig keys as their public
+/// keys (their own Debug impls); the log and telemetry are skipped.
 impl std::fmt::Debug for AgentParts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AgentParts")
@@ -65,8 +76,17 @@ impl std::fmt::Debug for AgentParts {
             .field("key", &self.key)
             .field("broadcaster", &self.broadcaster)
             .field("recovery", &self.recovery.is_some())
+            .field("ms_key", &self.ms_key)
             .finish_non_exhaustive()
     }
+}
+
+/// The multi-sig duty and the store its view is read from.
+struct MsShell {
+    duty: MsDuty,
+    store: Arc<dyn Store>,
+    /// The view's read error while it keeps failing: said once, not every poll.
+    read_failing: Option<String>,
 }
 
 pub struct Agent {
@@ -78,6 +98,10 @@ pub struct Agent {
     bc: Broadcaster,
     telemetry: Arc<Telemetry>,
     recovery: Option<RecoverySlot>,
+    /// Signs the registration's multi-sig proof of possession.
+    ms_key: Option<PrivateKey>,
+    /// `None` without a multi-sig key, or on a chain without the multisig module.
+    ms: Option<MsShell>,
     http: reqwest::Client,
     snapshots: SnapshotFetcher,
     state: AgentState,
@@ -93,6 +117,8 @@ impl std::fmt::Debug for Agent {
             .field("key", &self.key)
             .field("broadcaster", &self.bc)
             .field("recovery", &self.recovery.is_some())
+            .field("ms_key", &self.ms_key)
+            .field("ms_duty", &self.ms.as_ref().map(|m| &m.duty))
             .field("state", &self.state)
             .finish_non_exhaustive()
     }
@@ -109,6 +135,7 @@ impl Agent {
             broadcaster: bc,
             telemetry,
             recovery,
+            ms_key,
         } = parts;
         let report_window = opentoken_nodes::NodesConfig::from_spec(&spec)?.report_window;
         telemetry.register("consensus", "no checkpoint final yet");
@@ -116,9 +143,11 @@ impl Agent {
             .timeout(Duration::from_secs(20))
             .build()
             .unwrap_or_default();
+        let ms = ms_shell(&spec, &cfg.account, ms_key.as_ref(), &nodes)?;
         let identity = Identity {
             domain: cfg.domain.clone(),
             report_key: hex::encode(key.public().to_bytes()),
+            mskey: ms_key.as_ref().map(|k| k.public().to_string()),
         };
         let state = AgentState::new(identity, report_window, recovery.is_some());
         let snapshots = SnapshotFetcher {
@@ -139,6 +168,8 @@ impl Agent {
             bc,
             telemetry,
             recovery,
+            ms_key,
+            ms,
             http,
             snapshots,
             state,
@@ -187,7 +218,8 @@ impl Agent {
         }
         // Log reads block (redb, rdkafka): off the async workers.
         tokio::task::block_in_place(|| self.read_reports())?;
-        self.confirm().await?;
+        let head_time = self.confirm().await?;
+        self.multisig(head_time).await;
         let (view, nodes) = self.nodes.read(&self.http, &self.cfg.account).await?;
         for broadcast in self.state.broadcasts(view.own.as_ref(), view.processed) {
             self.broadcast(broadcast).await?;
@@ -213,10 +245,11 @@ impl Agent {
     }
 
     /// Looks for the in-flight transactions in the blocks up to the head, and drops the
-    /// expired ones.
-    async fn confirm(&mut self) -> Result<(), AgentError> {
+    /// expired ones. Returns the head time, when Hive's answer has a readable one.
+    async fn confirm(&mut self) -> Result<Option<u64>, AgentError> {
         let dgp = self.bc.client().dynamic_global_properties().await?;
-        let now = opentoken_core::hive_json::parse_timestamp(&dgp.time).unwrap_or(0);
+        let head_time = opentoken_core::hive_json::parse_timestamp(&dgp.time);
+        let now = head_time.unwrap_or(0);
         for b in self.state.observe_head(dgp.head_block_number, now) {
             let Some(block) = self.bc.client().get_block(b).await? else {
                 break;
@@ -233,7 +266,44 @@ impl Agent {
             tracing::warn!(?p, %txid, "broadcast expired without being included; will send again if still useful");
             AGENT.broadcasts_expired.add(&self.telemetry, 1);
         }
-        Ok(())
+        Ok(head_time)
+    }
+
+    /// One round of the multi-sig duty. Its failures are logged and never fail the tick:
+    /// the node's reports must not wait on the community account, and the duty retries by
+    /// itself (a signature not seen on chain is sent again, a failed broadcast backs off).
+    async fn multisig(&mut self, head_time: Option<u64>) {
+        let Some(ms) = self.ms.as_mut() else { return };
+        let Some(now) = head_time else {
+            tracing::warn!("multi-sig duty: the Hive head has no readable time; skipped this round");
+            return;
+        };
+        let msaccount = &self.spec.msaccount;
+        // Store reads block (redb, ScyllaDB): off the async workers.
+        let view = tokio::task::block_in_place(|| {
+            let kv = ModuleKv {
+                store: ms.store.as_ref(),
+                module: opentoken_multisig::NAME,
+            };
+            MsView::read(&kv, msaccount)
+        });
+        let view = match view {
+            Ok(view) => view,
+            Err(e) => {
+                let error = e.to_string();
+                if ms.read_failing.as_ref() != Some(&error) {
+                    tracing::warn!(%error, "multi-sig duty: cannot read the multisig module's state; trying again each round");
+                    ms.read_failing = Some(error);
+                }
+                return;
+            }
+        };
+        if ms.read_failing.take().is_some() {
+            tracing::info!("multi-sig duty: the multisig module's state is readable again");
+        }
+        for action in ms.duty.tick(&view, now) {
+            ms_action(&mut ms.duty, &self.bc, &self.telemetry, &self.spec.prefix, action).await;
+        }
     }
 
     fn confirmed(&self, c: &Confirmed) {
@@ -254,20 +324,20 @@ impl Agent {
         let prefix = &self.spec.prefix;
         let (purpose, sent) = match b {
             Broadcast::Register { pop_block } => {
-                let key = self.key.public().to_bytes();
-                let bytes = opentoken_nodes::node_add_signing_bytes(
-                    &chain_id,
-                    prefix,
-                    &self.cfg.account,
-                    &self.cfg.domain,
-                    &key,
-                    "",
-                    pop_block,
+                let payload = node_add_payload(
+                    &Registration {
+                        chain_id: &chain_id,
+                        prefix,
+                        account: &self.cfg.account,
+                        domain: &self.cfg.domain,
+                        pop_block,
+                    },
+                    &self.key,
+                    self.ms_key.as_ref(),
                 );
-                let pop = self.key.sign(&bytes);
-                let payload = opentoken_nodes::node_add_json(&self.cfg.domain, &key, pop_block, &pop, None);
                 let sent = self.bc.custom_json(&format!("{prefix}node_add"), payload).await?;
-                tracing::info!(txid = %sent.txid, domain = %self.cfg.domain, "registering the node");
+                let mskey = self.ms_key.as_ref().map(|k| k.public().to_string());
+                tracing::info!(txid = %sent.txid, domain = %self.cfg.domain, ?mskey, "registering the node");
                 (Purpose::Register, sent)
             }
             Broadcast::Report { checkpoint, hash } => {
@@ -319,3 +389,117 @@ impl Agent {
         Ok(())
     }
 }
+
+/// The multi-sig duty of an agent with `ms_key`, where the chain has the multisig module.
+fn ms_shell(
+    spec: &ChainSpec,
+    account: &str,
+    ms_key: Option<&PrivateKey>,
+    nodes: &NodesSource,
+) -> Result<Option<MsShell>, AgentError> {
+    let Some(key) = ms_key else { return Ok(None) };
+    if !spec.modules.contains_key(opentoken_multisig::NAME) {
+        tracing::warn!(
+            mskey = %key.public(),
+            "the chain has no multisig module: the multi-sig key is registered with the node but signs nothing"
+        );
+        return Ok(None);
+    }
+    let store = nodes
+        .store()
+        .cloned()
+        .ok_or_else(|| AgentError::MsNeedsStore(format!("{nodes:?}")))?;
+    Ok(Some(MsShell {
+        duty: MsDuty::new(account.to_string(), key.clone(), MsDutyConfig::default()),
+        store,
+        read_failing: None,
+    }))
+}
+
+/// Carries out one of the duty's actions and reports back what became of it.
+async fn ms_action(duty: &mut MsDuty, bc: &Broadcaster, telemetry: &Telemetry, prefix: &str, action: MsAction) {
+    match action {
+        MsAction::SubmitSignature {
+            checkpoint,
+            sig_hex: _,
+            json,
+        } => match bc.custom_json(&format!("{prefix}ms_sign"), json).await {
+            Ok(sent) => {
+                tracing::info!(checkpoint, txid = %sent.txid, "multi-sig signature broadcast");
+                AGENT.ms_signatures.add(telemetry, 1);
+                duty.signature_sent(checkpoint, sent.txid);
+            }
+            // Sent again once `resubmit_after_secs` pass without it on chain.
+            Err(e) => tracing::warn!(checkpoint, error = %e, "multi-sig signature not broadcast; will send again"),
+        },
+        MsAction::BroadcastAssembled { txid, tx_json } => {
+            let result = bc.client().broadcast_transaction(&tx_json).await;
+            let outcome = assembled_outcome(&result);
+            match &outcome {
+                AssembledOutcome::Accepted | AssembledOutcome::Duplicate => {
+                    tracing::info!(%txid, ?outcome, "assembled multi-sig transaction broadcast");
+                    AGENT.ms_broadcasts.add(telemetry, 1);
+                }
+                AssembledOutcome::Expired => {
+                    tracing::warn!(%txid, "assembled multi-sig transaction expired before Hive took it")
+                }
+                AssembledOutcome::Failed(why) => {
+                    tracing::warn!(%txid, error = %why, "assembled multi-sig transaction not broadcast; will retry")
+                }
+            }
+            duty.assembled_outcome(&txid, outcome);
+        }
+        MsAction::NotSigning(why) => tracing::warn!("{why}"),
+        MsAction::Alarm(alarm) => {
+            tracing::error!("{alarm}");
+            AGENT.ms_alarms.add(telemetry, 1);
+        }
+    }
+}
+
+/// What Hive's answer to `broadcast_transaction` means for the duty.
+fn assembled_outcome(result: &Result<serde_json::Value, HiveError>) -> AssembledOutcome {
+    match result {
+        Ok(_) => AssembledOutcome::Accepted,
+        // The node's rejection text is in the error's message (`... JSON-RPC error: <why>`).
+        Err(e) => AssembledOutcome::of_error(&e.to_string()),
+    }
+}
+
+/// What a `node_add` binds besides the keys (see [`opentoken_nodes::node_add_signing_bytes`]).
+#[derive(Debug, Clone, Copy)]
+struct Registration<'a> {
+    chain_id: &'a [u8; 32],
+    prefix: &'a str,
+    account: &'a str,
+    domain: &'a str,
+    pop_block: u64,
+}
+
+/// The `node_add` JSON: the report key with its ed25519 proof of possession and, with a
+/// multi-sig key, that key (`STM...`) with its secp256k1 proof over the SHA-256 of the same
+/// signing bytes, as the nodes module checks them.
+fn node_add_payload(r: &Registration<'_>, key: &NodeKey, ms_key: Option<&PrivateKey>) -> String {
+    let report_key = key.public().to_bytes();
+    let mskey = ms_key.map(|k| k.public().to_string());
+    let bytes = opentoken_nodes::node_add_signing_bytes(
+        r.chain_id,
+        r.prefix,
+        r.account,
+        r.domain,
+        &report_key,
+        mskey.as_deref().unwrap_or(""),
+        r.pop_block,
+    );
+    let pop = key.sign(&bytes);
+    let digest: [u8; 32] = Sha256::digest(&bytes).into();
+    let ms_pop = ms_key.map(|k| k.sign(&digest));
+    let ms = mskey
+        .as_deref()
+        .zip(ms_pop.as_ref())
+        .map(|(text, sig)| (text, sig.as_bytes()));
+    opentoken_nodes::node_add_json(r.domain, &report_key, r.pop_block, &pop, ms)
+}
+
+#[cfg(test)]
+mod tests;

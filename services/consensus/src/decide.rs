@@ -93,12 +93,20 @@ pub struct Identity {
     pub domain: String,
     /// The ed25519 report key, as the nodes module stores it (lowercase hex).
     pub report_key: String,
+    /// The multi-sig public key (`STM...`, as the nodes module stores it), `None` when the
+    /// node has none. Compared both ways: a node that gains a key registers it, and one run
+    /// without its key takes it off the chain's signer list rather than stay listed as a
+    /// signer that never signs.
+    pub mskey: Option<String>,
 }
 
 impl Identity {
-    /// Whether `record` (the chain's record of this node) is active with this domain and key.
+    /// Whether `record` (the chain's record of this node) is active with this domain and
+    /// these keys.
     pub fn is_current(&self, record: Option<&NodeRecord>) -> bool {
-        record.is_some_and(|n| n.active && n.domain == self.domain && n.report_key == self.report_key)
+        record.is_some_and(|n| {
+            n.active && n.domain == self.domain && n.report_key == self.report_key && n.mskey == self.mskey
+        })
     }
 }
 

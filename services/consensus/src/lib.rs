@@ -16,7 +16,8 @@
 //! The decisions live in [`decide::AgentState`], a state machine without I/O that the
 //! [`Agent`] shell feeds with what it reads and obeys; the rest are the shell's rooms.
 //! [`ms_duty::MsDuty`] decides the same way what the node does for the community multi-sig
-//! account (sign the open transaction, broadcast the assembled one); not wired in yet.
+//! account (sign the open transaction, broadcast the assembled one); the agent runs it
+//! when given the node's multi-sig key on a chain with the multisig module.
 
 pub mod agent;
 pub mod broadcast;

@@ -75,6 +75,8 @@ pub(crate) struct AgentSetup {
     pub nodes: NodesSource,
     /// Where verified snapshots are handed to the processor (`None`: nothing can restore).
     pub recovery: Option<RecoverySlot>,
+    /// The node's multi-sig key (`--ms-key-file`).
+    pub ms_key: Option<PrivateKey>,
 }
 
 /// The consensus agent of this node; `modules` make up its consensus hash.
@@ -91,6 +93,7 @@ pub(crate) fn build_agent(
         domain,
         nodes,
         recovery,
+        ms_key,
     } = setup;
     let broadcaster = Broadcaster::new(
         Arc::new(hive_client(&hive_api)?),
@@ -115,6 +118,7 @@ pub(crate) fn build_agent(
         broadcaster,
         telemetry: ctx.telemetry.clone(),
         recovery,
+        ms_key,
     })?)
 }
 

@@ -75,6 +75,18 @@ metric_set! {
             "opentoken_out_of_consensus_total",
             "Times this node found itself out of consensus"
         ),
+        ms_signatures: Counter(
+            "opentoken_ms_signatures_total",
+            "Multi-sig signatures of the community account's transactions broadcast (ms_sign)"
+        ),
+        ms_broadcasts: Counter(
+            "opentoken_ms_broadcasts_total",
+            "Assembled multi-sig transactions Hive accepted or already had"
+        ),
+        ms_alarms: Counter(
+            "opentoken_ms_alarms_total",
+            "Multi-sig transactions whose digest changed after this node signed them"
+        ),
     }
 }
 

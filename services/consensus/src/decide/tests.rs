@@ -10,6 +10,7 @@ fn agent(can_restore: bool) -> AgentState {
     let identity = Identity {
         domain: DOMAIN.into(),
         report_key: KEY.into(),
+        mskey: None,
     };
     AgentState::new(identity, WINDOW, can_restore)
 }
@@ -247,6 +248,44 @@ fn a_changed_key_domain_or_deleted_node_registers_again() {
     );
     assert_eq!(a.broadcasts(Some(&record(DOMAIN, KEY, false)), 0), register, "deleted");
     assert!(a.broadcasts(Some(&me()), 0).is_empty(), "current, nothing to report");
+}
+
+#[test]
+fn a_node_whose_multisig_key_differs_from_the_chain_registers_again() {
+    let with_ms = |mskey: Option<&str>| NodeRecord {
+        mskey: mskey.map(str::to_string),
+        ..me()
+    };
+    let identity = |mskey: Option<&str>| Identity {
+        domain: DOMAIN.into(),
+        report_key: KEY.into(),
+        mskey: mskey.map(str::to_string),
+    };
+    let register = [Broadcast::Register { pop_block: 150 }];
+    // Gains a key: the chain's record has none.
+    let mut gained = AgentState::new(identity(Some("STMnew")), WINDOW, false);
+    gained.observe_head(150, 0);
+    assert_eq!(gained.broadcasts(Some(&with_ms(None)), 0), register, "gained a key");
+    // Changes it.
+    let mut changed = AgentState::new(identity(Some("STMnew")), WINDOW, false);
+    changed.observe_head(150, 0);
+    assert_eq!(
+        changed.broadcasts(Some(&with_ms(Some("STMold"))), 0),
+        register,
+        "other key"
+    );
+    // Runs without it: the chain's key would be a signer that never signs.
+    let mut dropped = AgentState::new(identity(None), WINDOW, false);
+    dropped.observe_head(150, 0);
+    assert_eq!(
+        dropped.broadcasts(Some(&with_ms(Some("STMold"))), 0),
+        register,
+        "lost the key"
+    );
+    // Same key: current.
+    let mut same = AgentState::new(identity(Some("STMnew")), WINDOW, false);
+    same.observe_head(150, 0);
+    assert!(same.broadcasts(Some(&with_ms(Some("STMnew"))), 0).is_empty(), "current");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use opentoken_consensus::NodesSource;
 use opentoken_lifecycle::sleep_unless;
 use opentoken_log::Log;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +31,11 @@ pub(crate) struct CheckpointArgs {
     /// node.key): the recommended way, since a flag shows in process listings.
     #[arg(long, env = "OPENTOKEN_HIVE_ACTIVE_KEY_FILE", conflicts_with = "hive_active_key")]
     pub hive_active_key_file: Option<PathBuf>,
+    /// Not supported here yet, and refused: the multi-sig duty reads the multisig module's
+    /// state, which `opentoken serve` does not serve (only the nodes module's, at
+    /// /v1/state/nodes). Sign with the multi-sig key in `opentoken run --ms-key-file`.
+    #[arg(long, env = "OPENTOKEN_MS_KEY_FILE")]
+    pub ms_key_file: Option<PathBuf>,
     /// Hive API nodes to broadcast through (with --hive-active-key).
     #[arg(long = "hive-api", env = "OPENTOKEN_HIVE_API", value_delimiter = ',')]
     pub hive_api: Vec<String>,
@@ -53,6 +58,7 @@ const CHECKPOINT_POLL: Duration = Duration::from_millis(300);
 
 impl CheckpointArgs {
     pub(crate) async fn execute(self) -> Result<()> {
+        refuse_ms_key(self.ms_key_file.as_deref())?;
         let ctx = RoleContext::start(load_spec(&self.common.chain)?);
         ctx.telemetry.register("checkpointer", "starting");
         serve_probes(self.listen, ctx.telemetry.clone(), ctx.stop.clone()).await?;
@@ -87,6 +93,7 @@ impl CheckpointArgs {
                 domain: self.domain.clone().unwrap_or_else(|| state_api.clone()),
                 nodes: NodesSource::Api(state_api),
                 recovery: None,
+                ms_key: None,
             };
             let agent = build_agent(&ctx, setup, log, key, modules)?;
             let stop = ctx.stop.clone();
@@ -135,6 +142,21 @@ impl CheckpointArgs {
     }
 }
 
+/// The checkpointer's agent reads state through `--state-api`, which has no route for the
+/// multisig module: refused before anything starts, rather than registering a key that
+/// would never sign.
+fn refuse_ms_key(file: Option<&Path>) -> Result<()> {
+    match file {
+        None => Ok(()),
+        Some(path) => Err(anyhow!(
+            "--ms-key-file {} is not supported by `opentoken checkpoint`: the multi-sig duty reads the \
+             multisig module's state, and --state-api (`opentoken serve`) serves only the nodes module's \
+             (/v1/state/nodes, no /v1/state/multisig). Run the node with `opentoken run --ms-key-file` to sign",
+            path.display()
+        )),
+    }
+}
+
 /// Reports every checkpoint the modules have committed, until stopped or `until_block` is
 /// reported (which ends the process), waiting out log outages.
 fn report_checkpoints(ctx: &RoleContext, mut checkpointer: Checkpointer, until_block: Option<u64>) -> Result<()> {
@@ -154,4 +176,20 @@ fn report_checkpoints(ctx: &RoleContext, mut checkpointer: Checkpointer, until_b
         sleep_unless(&ctx.stop, CHECKPOINT_POLL);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checkpointer_refuses_a_multisig_key_naming_what_is_missing() {
+        assert!(refuse_ms_key(None).is_ok());
+        let e = refuse_ms_key(Some(Path::new("/keys/ms.key")))
+            .expect_err("refused")
+            .to_string();
+        for part in ["/keys/ms.key", "/v1/state/multisig", "opentoken run --ms-key-file"] {
+            assert!(e.contains(part), "{part:?} missing from {e}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! together (a role that ends unexpectedly stops the node with an error naming it).
 
 use super::HiveArgs;
-use crate::active_key::active_key;
+use crate::active_key::{active_key, ms_key};
 use crate::api_args::ApiArgs;
 use crate::backends::{hive_client, load_spec, open_embedded_keeping, Common};
 use crate::consensus::{build_agent, ActiveKeyWif, AgentSetup, HiveIdentity};
@@ -55,6 +55,12 @@ pub(crate) struct RunArgs {
     /// node.key): the recommended way, since a flag shows in process listings.
     #[arg(long, env = "OPENTOKEN_HIVE_ACTIVE_KEY_FILE", conflicts_with = "hive_active_key")]
     pub hive_active_key_file: Option<PathBuf>,
+    /// A file holding the node's multi-sig key (WIF), mode 0600. With it the node registers
+    /// the key's public half and, on a chain with the multisig module, signs the community
+    /// account's transactions and broadcasts them once enough runners signed. Needs the
+    /// active key (the signatures go out as the node account's custom_json).
+    #[arg(long, env = "OPENTOKEN_MS_KEY_FILE")]
+    pub ms_key_file: Option<PathBuf>,
     /// The public URL of this node's API, registered on chain; peers fetch snapshots from
     /// it. Default: http://<--listen>.
     #[arg(long, env = "OPENTOKEN_NODE_DOMAIN")]
@@ -111,6 +117,21 @@ impl RunArgs {
             (None, true) => Some(HiveIdentity::devnet(&self.node_account)),
             (None, false) => None,
         };
+        let mut ms_key = ms_key(self.ms_key_file.as_deref())?;
+        // On the devnet the simulator knows every account's keys, the multi-sig one too: a
+        // devnet node account signs for the multi-sig account as the chain's genesis made it.
+        if ms_key.is_none() && active_key.is_none() && self.devnet && !self.node_account.is_empty() {
+            ms_key = Some(opentoken_hive::devnet_key(
+                &self.node_account,
+                opentoken_hive::KeyRole::Multisig,
+            ));
+        }
+        if ms_key.is_some() && identity.is_none() {
+            anyhow::bail!(
+                "--ms-key-file needs --node-account and --hive-active-key(-file): the node registers the \
+                 multi-sig key and broadcasts its signatures as the node account"
+            );
+        }
         let recovery = RecoverySlot::default();
         let agent = match identity {
             Some(identity) => {
@@ -120,6 +141,7 @@ impl RunArgs {
                     domain: self.domain.clone().unwrap_or_else(|| format!("http://{api_addr}")),
                     nodes: NodesSource::Store(store.clone()),
                     recovery: Some(recovery.clone()),
+                    ms_key,
                 };
                 Some(build_agent(
                     &ctx,
