@@ -21,6 +21,14 @@ pub fn devnet_spec() -> Arc<ChainSpec> {
     Arc::new(ChainSpec::load(&devnet_spec_path()).expect("devnet chain spec loads"))
 }
 
+/// The devnet with the multi-sig module (`infra/chains/devnet-multisig.json`).
+pub fn devnet_multisig_spec() -> Arc<ChainSpec> {
+    Arc::new(
+        ChainSpec::load(&repo_root().join("infra/chains/devnet-multisig.json"))
+            .expect("devnet-multisig chain spec loads"),
+    )
+}
+
 /// The `opentoken` binary built by `make test` (cargo builds it before the tests run).
 pub fn bin() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")

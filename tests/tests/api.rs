@@ -138,3 +138,144 @@ async fn api_serves_balances_statuses_reports_and_health() {
     assert_eq!(code, 200);
     assert!(body.contains("opentoken_reports_total 3"), "{body}");
 }
+
+/// On the devnet chain (which runs the multisig module): `/@:account` carries the Layer-2
+/// HIVE and HBD, `/api/multisig` the account's books, signers, open transaction and
+/// outflows as the module's own views read them, and `/api/status/:txid` answers for
+/// deposits, withdrawals and signatures like for any other operation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_serves_the_multisig_account_and_its_statuses() {
+    use opentoken_core::{CustomJsonOp, Transaction};
+    use opentoken_multisig::views;
+    let spec = devnet_multisig_spec();
+    assert!(
+        spec.module_config("multisig").is_some(),
+        "the devnet-multisig chain runs the multisig module"
+    );
+    let mut blocks = generate(&spec, 5, 300);
+    // A signature when no transaction is open: rejected, and its status says so.
+    let sign_txid = "ab".repeat(20);
+    blocks[149].transactions.push(Transaction {
+        txid: sign_txid.clone(),
+        operations: vec![HiveOp::CustomJson(CustomJsonOp {
+            required_auths: vec!["alice".into()],
+            required_posting_auths: vec![],
+            id: "dlux_ms_sign".into(),
+            json: r#"{"checkpoint": 100, "sig": "00"}"#.into(),
+        })],
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (log, store) = open(dir.path());
+    publish(&spec, &log, &blocks, 1000);
+    let last = blocks.last().unwrap().num;
+    process(&spec, &log, &store, 100, last);
+
+    let state = opentoken_api::ApiState {
+        spec: spec.clone(),
+        store: store.clone(),
+        log: log.clone(),
+        telemetry: Arc::new(Telemetry::new()),
+        node: "dlux-io".into(),
+        version: "test".into(),
+        modules: vec!["token".into(), "nodes".into(), "multisig".into()],
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            opentoken_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    let get = |path: &str| {
+        let url = format!("{base}{path}");
+        async move {
+            let r = reqwest::get(&url).await.unwrap();
+            let status = r.status().as_u16();
+            (status, serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap())
+        }
+    };
+    let ms = opentoken_core::ModuleState::from_pairs(store.load_module("multisig").unwrap().pairs);
+
+    // Deposits and withdrawals of the generated traffic, and their statuses.
+    let (mut deposit, mut withdrawal) = (None, None);
+    for b in &blocks {
+        for tx in &b.transactions {
+            for op in &tx.operations {
+                match op {
+                    HiveOp::Transfer(t) if t.to == spec.msaccount && deposit.is_none() => {
+                        deposit = Some((tx.txid.clone(), t.from.clone()))
+                    }
+                    HiveOp::CustomJson(c) if c.id == "dlux_ms_withdraw" && withdrawal.is_none() => {
+                        withdrawal = Some(tx.txid.clone())
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let (deposit, depositor) = deposit.expect("the devnet traffic deposits");
+    let (code, body) = get(&format!("/api/status/{deposit}")).await;
+    assert_eq!(code, 200, "{body}");
+    let op = body["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["op"] == "transfer")
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(op["from"], depositor.as_str(), "{body}");
+    assert!(op["ok"].is_boolean() && op["message"].is_string(), "{body}");
+    let (code, body) = get(&format!(
+        "/api/status/{}",
+        withdrawal.expect("the devnet traffic withdraws")
+    ))
+    .await;
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body["ops"].as_array().unwrap().iter().any(|o| o["op"] == "ms_withdraw"),
+        "{body}"
+    );
+    let (code, body) = get(&format!("/api/status/{sign_txid}")).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["ops"][0]["op"], "ms_sign", "{body}");
+    assert_eq!(body["ops"][0]["ok"], false, "{body}");
+    assert!(body["ops"][0]["code"].is_string(), "{body}");
+
+    // Layer-2 balances on /@:account, as the module's view reads them.
+    let (code, body) = get(&format!("/@{depositor}")).await;
+    assert_eq!(code, 200, "{body}");
+    let expected = views::balances(&ms, &depositor).unwrap();
+    assert_eq!(body["hive_l2"], serde_json::json!(expected.hive), "{body}");
+    assert_eq!(body["hbd_l2"], serde_json::json!(expected.hbd), "{body}");
+    assert!(body["balance"].is_u64(), "the token's fields are still there: {body}");
+
+    // The account's books and queues.
+    let (code, body) = get("/api/multisig").await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["account"], "dlux-cc");
+    assert_eq!(body["node"], "dlux-io", "the envelope");
+    let holdings = views::holdings(&ms).unwrap();
+    assert_eq!(body["holdings"], serde_json::to_value(&holdings).unwrap());
+    assert!(
+        holdings.hive.held + holdings.hbd.held > 0,
+        "the generated deposits reached the books: {body}"
+    );
+    assert_eq!(
+        body["signers"],
+        serde_json::to_value(views::signers(&ms).unwrap()).unwrap()
+    );
+    assert_eq!(
+        body["open_transaction"],
+        serde_json::to_value(views::open_transaction(&ms, "dlux-cc").unwrap()).unwrap()
+    );
+    let pending = views::pending_outflows(&ms, 51).unwrap();
+    assert_eq!(body["pending_more"], pending.len() > 50);
+    let shown = &pending[..pending.len().min(50)];
+    assert!(!shown.is_empty(), "the generated withdrawals queued outflows: {body}");
+    assert_eq!(body["pending"], serde_json::to_value(shown).unwrap());
+    let paid = views::paid_history(&ms, 100_000).unwrap();
+    let newest: Vec<_> = paid.iter().rev().take(20).cloned().collect();
+    assert_eq!(body["paid"], serde_json::to_value(&newest).unwrap());
+    assert_eq!(body["limits"], serde_json::json!({"pending": 50, "paid": 20}));
+}

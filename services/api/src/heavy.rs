@@ -1,5 +1,5 @@
-//! The routes that read or hash a whole module's state (`/consensus`, `/v1/state/nodes`,
-//! `/v1/snapshots/{block}`, `/coin`): their work runs on the blocking pool, each route has
+//! The routes that read or hash a whole module's state, or many keys of it (`/consensus`,
+//! `/v1/state/nodes`, `/v1/snapshots/{block}`, `/coin`, `/api/multisig`): their work runs on the blocking pool, each route has
 //! a fixed number of slots (a request finds a free one or is refused at once with 503 and
 //! `Retry-After`, never queued), and each client address has one rate for all of them.
 
@@ -39,6 +39,7 @@ pub(crate) struct HeavyRoutes {
     pub(crate) nodes_state: HeavyRoute,
     pub(crate) snapshots: HeavyRoute,
     pub(crate) coin: HeavyRoute,
+    pub(crate) multisig: HeavyRoute,
     rate: Option<RateLimiter>,
     telemetry: Arc<Telemetry>,
 }
@@ -51,6 +52,7 @@ impl HeavyRoutes {
             nodes_state: HeavyRoute::new("/v1/state/nodes", slots),
             snapshots: HeavyRoute::new("/v1/snapshots", slots),
             coin: HeavyRoute::new("/coin", slots),
+            multisig: HeavyRoute::new("/api/multisig", slots),
             rate: RateLimiter::new(limits.heavy_per_minute, limits.heavy_burst),
             telemetry,
         }

@@ -1,6 +1,8 @@
 //! The HTTP API. Routes follow the reference node where it has them (`/@:account`,
 //! `/stats`, `/api/status/:txid`, `/api/protocol`, `/coin`), with the same field names, so
-//! existing wallets keep working; `/healthz`, `/readyz` and `/metrics` are for operators.
+//! existing wallets keep working; `/api/multisig` shows the community's multi-sig account
+//! on a chain that runs the multisig module; `/healthz`, `/readyz` and `/metrics` are for
+//! operators.
 //!
 //! Every handler reads committed state from the store, never in-flight engine state, so
 //! what the API shows is always something the node has durably agreed with itself.
@@ -11,9 +13,9 @@
 //! never on the async workers the node's other roles share.
 //!
 //! Files: `handlers` (the cheap routes and the probes), `whole_state` (the heavy routes and
-//! their caches), `heavy` (their slots and rate), `limits` (the request-wide bounds),
-//! `rate`, `cache`, `cors`, `client` (who is asking), `envelope` (what every answer
-//! carries), `reply` (shared answers).
+//! their caches), `multisig` (the multi-sig account, a heavy route), `heavy` (their slots
+//! and rate), `limits` (the request-wide bounds), `rate`, `cache`, `cors`, `client` (who is
+//! asking), `envelope` (what every answer carries), `reply` (shared answers).
 
 mod cache;
 mod client;
@@ -22,6 +24,7 @@ mod envelope;
 mod handlers;
 mod heavy;
 mod limits;
+mod multisig;
 mod rate;
 mod reply;
 mod whole_state;
@@ -106,6 +109,7 @@ pub fn router_with(state: ApiState, limits: &ApiLimits) -> Router {
         .route("/coin", get(whole_state::coin))
         .route("/api/protocol", get(handlers::protocol))
         .route("/api/status/{txid}", get(handlers::status))
+        .route("/api/multisig", get(multisig::multisig))
         .route("/report/latest", get(handlers::latest_report))
         .route("/consensus", get(whole_state::consensus))
         .route("/v1/snapshots/{block}", get(whole_state::snapshot))

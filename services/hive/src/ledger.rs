@@ -36,6 +36,11 @@ pub struct GenesisConfig {
     /// Accounts that exist from genesis with nothing in them, such as the multi-sig
     /// account of the chain spec (Hive refuses transfers to accounts that do not exist).
     pub extra_accounts: Vec<String>,
+    /// Accounts whose active authority at genesis is this one instead of their single
+    /// devnet key, such as the multi-sig account held by the genesis runners' multi-sig keys
+    /// ([`crate::devnet_keys::devnet_multisig_authority`]). An account named here exists
+    /// (empty if nothing else funds it). Empty leaves the chain exactly as before.
+    pub active_authorities: BTreeMap<String, Authority>,
 }
 
 impl Default for GenesisConfig {
@@ -45,6 +50,7 @@ impl Default for GenesisConfig {
             hive: 100_000_000,
             hbd: 10_000_000,
             extra_accounts: Vec::new(),
+            active_authorities: BTreeMap::new(),
         }
     }
 }
@@ -264,7 +270,8 @@ impl Ledger {
     /// The accounts at genesis (`time`): every account the traffic names (actors, nodes, the
     /// delegation account) with `genesis`'s balances, and with nothing: `genesis`'s extra
     /// accounts, the traffic's multi-sig account, the block producers `witnesses` and `null`.
-    /// Every one starts with its devnet keys as single-key authorities.
+    /// Every one starts with its devnet keys as single-key authorities, except for the
+    /// active authorities `genesis` sets (an account named there is created empty if absent).
     pub fn genesis(traffic: &TrafficConfig, genesis: &GenesisConfig, witnesses: &[&str], time: u64) -> Self {
         let mut ledger = Ledger::default();
         let funded = traffic
@@ -284,6 +291,12 @@ impl Ledger {
             .chain(["null"]);
         for name in empty {
             ledger.insert(name, 0, 0, time);
+        }
+        for (name, active) in &genesis.active_authorities {
+            ledger.insert(name, 0, 0, time);
+            if let Some(a) = ledger.accounts.get_mut(name) {
+                a.active = active.clone();
+            }
         }
         ledger
     }
@@ -667,6 +680,37 @@ mod tests {
         assert_ne!(a.active, a.owner);
         let ids: std::collections::BTreeSet<u64> = l.accounts().map(|a| a.id).collect();
         assert_eq!(ids.len(), l.len(), "ids are distinct");
+    }
+
+    #[test]
+    fn genesis_sets_the_active_authorities_it_is_given() {
+        let held = crate::devnet_keys::devnet_multisig_authority(&["alice", "bob", "carol"]).unwrap();
+        let g = GenesisConfig {
+            active_authorities: [
+                ("dlux-cc".to_string(), held.clone()),
+                ("fresh-one".to_string(), held.clone()),
+            ]
+            .into_iter()
+            .collect(),
+            ..GenesisConfig::default()
+        };
+        let l = Ledger::genesis(&traffic(), &g, &[], 1000);
+        let ms = l.account("dlux-cc").unwrap();
+        assert_eq!(ms.active, held);
+        assert_eq!(ms.active.weight_threshold, 3);
+        assert_eq!(
+            ms.owner,
+            single_key(devnet_key("dlux-cc", KeyRole::Owner).public()),
+            "owner untouched"
+        );
+        assert_eq!(l.balance("fresh-one", AssetSymbol::Hive), Some(0), "created empty");
+        assert_eq!(l.account("fresh-one").unwrap().active, held);
+        let plain = Ledger::genesis(&traffic(), &GenesisConfig::default(), &[], 1000);
+        assert_eq!(
+            plain.account("dlux-cc").unwrap().active,
+            single_key(devnet_key("dlux-cc", KeyRole::Active).public())
+        );
+        assert!(plain.account("fresh-one").is_none());
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod traffic;
 pub mod verified;
 
 pub use client::{ClientConfig, DynamicGlobalProperties, HiveClient, HiveError};
-pub use devnet_keys::{devnet_key, KeyRole};
+pub use devnet_keys::{devnet_key, devnet_multisig_authority, KeyRole};
 pub use ledger::{Account, GenesisConfig, Ledger};
 pub use seal::SealedBlock;
 pub use simulator::{generate_blocks, generate_chain, SimConfig, SimHandle, Simulator, Tamper, TamperMode};

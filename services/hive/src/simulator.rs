@@ -743,6 +743,7 @@ mod tests {
                 hive: 30_000,
                 hbd: 4_000,
                 extra_accounts: vec![],
+                active_authorities: Default::default(),
             },
             tamper: None,
         }

@@ -20,7 +20,8 @@ fn names(n: &[&str]) -> Vec<String> {
     n.iter().map(|s| s.to_string()).collect()
 }
 
-/// The devnet chain `tests/tests/pinned.rs` pins (as `opentoken_registry` configures it).
+/// The devnet chain `tests/tests/pinned.rs` pinned before the devnet ran the multisig module
+/// (as `opentoken_registry` configured it then: no multi-sig traffic, no authorities).
 fn devnet(seed: u64) -> SimConfig {
     let mut accounts = names(&[
         "dlux-io", "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",

@@ -42,12 +42,27 @@ where
         })
 }
 
-/// The modules of this build, configured from `spec`, in registry order.
+/// Whether the chain runs the multisig module: only a spec with a `modules.multisig`
+/// section does. The module holds real money for users, so a chain opts in explicitly; a
+/// chain without the section runs, hashes and routes exactly as before the module existed.
+pub fn has_multisig(spec: &ChainSpec) -> bool {
+    spec.module_config(opentoken_multisig::NAME).is_some()
+}
+
+/// The modules of this build, configured from `spec`, in registry order: token and nodes
+/// always, multisig when the spec configures it ([`has_multisig`]).
 pub fn modules(spec: &ChainSpec) -> Result<Vec<Arc<dyn ErasedModule>>, RegistryError> {
-    Ok(vec![
+    let mut mods = vec![
         configured("token", opentoken_token::TokenModule::from_spec(spec))?,
         configured("nodes", opentoken_nodes::NodesModule::from_spec(spec))?,
-    ])
+    ];
+    if has_multisig(spec) {
+        mods.push(configured(
+            opentoken_multisig::NAME,
+            opentoken_multisig::MultisigModule::from_spec(spec),
+        )?);
+    }
+    Ok(mods)
 }
 
 /// The registry's module names, in registry order.
@@ -88,7 +103,8 @@ pub fn message_links(all: &[Arc<dyn ErasedModule>], local: &[String]) -> Option<
 
 /// The devnet's generated traffic mix for `spec`: who acts (the token genesis accounts,
 /// sorted), who may stake governance (the genesis nodes), how many community ops a block
-/// carries (`ops_per_block`, inclusive) and what share of them is invalid.
+/// carries (`ops_per_block`, inclusive) and what share of them is invalid, and, when the
+/// chain runs the multisig module, deposits to and withdrawals from its account.
 pub fn traffic(spec: &ChainSpec, ops_per_block: (u32, u32), invalid_per_mille: u32) -> TrafficConfig {
     let genesis = spec.module_config("token").and_then(|t| t.get("genesis"));
     let mut accounts: Vec<String> = genesis
@@ -110,8 +126,19 @@ pub fn traffic(spec: &ChainSpec, ops_per_block: (u32, u32), invalid_per_mille: u
         delegation_account: spec.delegation_account.clone(),
         ops_per_block: (min, max.max(min)),
         invalid_per_mille,
-        msaccount: None,
+        msaccount: has_multisig(spec).then(|| spec.msaccount.clone()),
     }
+}
+
+/// The genesis runners of the nodes module (`modules.nodes.genesis.runners`): the first
+/// holders of the multi-sig account.
+fn genesis_runners(spec: &ChainSpec) -> Vec<String> {
+    spec.module_config("nodes")
+        .and_then(|n| n.get("genesis"))
+        .and_then(|g| g.get("runners"))
+        .and_then(|r| r.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 /// How the simulator produces the devnet chain (besides the traffic mix).
@@ -127,8 +154,19 @@ pub struct ChainShape {
     pub irreversible_lag: u64,
 }
 
-/// The simulator configuration of a devnet for `spec`.
+/// The simulator configuration of a devnet for `spec`. The multi-sig account exists from
+/// genesis; when the chain runs the multisig module, its active authority is the genesis
+/// runners' devnet multi-sig keys ([`opentoken_hive::devnet_multisig_authority`]), the keys
+/// they register as `mskey`, so the runners can sign its transfers as on Hive.
 pub fn sim_config(spec: &ChainSpec, shape: ChainShape, traffic: TrafficConfig) -> SimConfig {
+    let active_authorities = if has_multisig(spec) {
+        opentoken_hive::devnet_multisig_authority(&genesis_runners(spec))
+            .map(|a| (spec.msaccount.clone(), a))
+            .into_iter()
+            .collect()
+    } else {
+        Default::default()
+    };
     SimConfig {
         seed: shape.seed,
         first_block: spec.starting_block.max(1),
@@ -138,6 +176,7 @@ pub fn sim_config(spec: &ChainSpec, shape: ChainShape, traffic: TrafficConfig) -
         traffic,
         genesis: opentoken_hive::GenesisConfig {
             extra_accounts: vec![spec.msaccount.clone()],
+            active_authorities,
             ..Default::default()
         },
         tamper: None,
@@ -153,10 +192,109 @@ mod tests {
         ChainSpec::load(std::path::Path::new(path)).expect("devnet spec")
     }
 
+    fn with_multisig(mut spec: ChainSpec, section: serde_json::Value) -> ChainSpec {
+        spec.modules.insert("multisig".into(), section);
+        spec
+    }
+
+    fn without_multisig(mut spec: ChainSpec) -> ChainSpec {
+        spec.modules.remove("multisig");
+        spec
+    }
+
+    fn shape() -> ChainShape {
+        ChainShape {
+            seed: 1,
+            block_interval: Duration::from_millis(10),
+            prefill_blocks: 0,
+            irreversible_lag: 0,
+        }
+    }
+
+    #[test]
+    fn the_multisig_module_runs_iff_the_spec_configures_it() {
+        let plain = without_multisig(devnet());
+        assert!(!has_multisig(&plain));
+        assert_eq!(module_names(&modules(&plain).expect("modules")), ["token", "nodes"]);
+        assert_eq!(route_tables(&modules(&plain).expect("modules")).len(), 2);
+        let ms = with_multisig(plain, serde_json::json!({}));
+        assert!(has_multisig(&ms));
+        let mods = modules(&ms).expect("modules");
+        assert_eq!(module_names(&mods), ["token", "nodes", "multisig"]);
+        assert_eq!(route_tables(&mods).len(), 3);
+        let bad = with_multisig(devnet(), serde_json::json!({"account": "someone-else"}));
+        let err = modules(&bad).err().expect("a bad section refuses to start");
+        assert_eq!(err.module, "multisig");
+        assert!(err.to_string().contains("same account"), "{err}");
+    }
+
+    #[test]
+    fn the_nodes_module_tells_the_multisig_module_its_signers_across_processes() {
+        let ms = with_multisig(devnet(), serde_json::json!({}));
+        let mods = modules(&ms).expect("modules");
+        let links = message_links(&mods, &["multisig".to_string()]).expect("multisig listens to nodes");
+        assert_eq!(links.upstreams, ["nodes"]);
+        assert_eq!(links.senders, [("nodes".to_string(), "multisig".to_string())]);
+        assert!(links.downstreams.is_empty(), "multisig sends nothing");
+        let nodes = message_links(&mods, &["nodes".to_string()]).expect("nodes talks to both");
+        assert!(nodes
+            .downstreams
+            .contains(&("nodes".to_string(), "multisig".to_string())));
+        let plain = modules(&without_multisig(devnet())).expect("modules");
+        let nodes = message_links(&plain, &["nodes".to_string()]).expect("nodes talks to token");
+        assert!(!nodes.downstreams.iter().any(|(_, to)| to == "multisig"));
+    }
+
+    #[test]
+    fn multisig_traffic_and_the_accounts_authority_come_with_the_module() {
+        let plain = without_multisig(devnet());
+        assert_eq!(traffic(&plain, (0, 8), 150).msaccount, None);
+        let cfg = sim_config(&plain, shape(), traffic(&plain, (0, 8), 150));
+        assert_eq!(cfg.genesis.extra_accounts, ["dlux-cc"]);
+        assert!(
+            cfg.genesis.active_authorities.is_empty(),
+            "no multisig: the chain as before"
+        );
+        assert_eq!(
+            cfg.genesis,
+            opentoken_hive::GenesisConfig {
+                extra_accounts: vec!["dlux-cc".into()],
+                ..Default::default()
+            }
+        );
+
+        let mut ms = with_multisig(plain, serde_json::json!({}));
+        let t = traffic(&ms, (0, 8), 150);
+        assert_eq!(t.msaccount.as_deref(), Some("dlux-cc"));
+        let runners = ["dlux-io", "alice", "bob", "carol"];
+        ms.modules
+            .insert("nodes".into(), serde_json::json!({"genesis": {"runners": runners}}));
+        let cfg = sim_config(&ms, shape(), t);
+        let active = &cfg.genesis.active_authorities["dlux-cc"];
+        assert_eq!(cfg.genesis.active_authorities.len(), 1);
+        assert_eq!(active.weight_threshold, opentoken_multisig::keys::threshold_of(4));
+        assert_eq!(active.weight_threshold, 3);
+        for r in runners {
+            let key = opentoken_hive::devnet_key(r, opentoken_hive::KeyRole::Multisig).public();
+            assert_eq!(active.key_auths.get(&key), Some(&1), "{r}");
+        }
+        assert_eq!(active.key_auths.len(), 4);
+        let ledger = opentoken_hive::Ledger::genesis(&cfg.traffic, &cfg.genesis, &[], 0);
+        assert_eq!(&ledger.account("dlux-cc").expect("exists").active, active);
+    }
+
     #[test]
     fn registry_order_is_fixed() {
         let mods = modules(&devnet()).expect("modules");
         assert_eq!(module_names(&mods), ["token", "nodes"]);
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/chains/devnet-multisig.json");
+        let ms = ChainSpec::load(std::path::Path::new(path)).expect("devnet-multisig spec");
+        let mods = modules(&ms).expect("modules");
+        assert_eq!(
+            module_names(&mods),
+            ["token", "nodes", "multisig"],
+            "devnet-multisig runs multisig"
+        );
     }
 
     #[test]

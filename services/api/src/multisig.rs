@@ -1,0 +1,250 @@
+//! The community's multi-sig account on a chain that runs the multisig module: `/@:account`'s
+//! Layer-2 HIVE and HBD, and `/api/multisig`, what the account holds for its users, who
+//! signs for it, the transaction open for signatures and the outflows it owes and paid.
+//!
+//! `/api/multisig` reads a few hundred keys at most (the open transaction's outflows and
+//! signatures, the first [`PENDING_SHOWN`] outflows, a bounded walk for the last
+//! [`PAID_SHOWN`] paid ones), so it runs as a heavy route (slots, per-client rate).
+
+use crate::client::ClientIp;
+use crate::reply::{fail, unavailable};
+use crate::{ApiState, App};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use opentoken_multisig::keys::{self, decode_u64, PaidOutflow};
+use opentoken_multisig::views::{self, PaidView, ViewError};
+use opentoken_store::ModuleKv;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// Unpaid outflows shown, oldest first (the order they are paid in).
+pub(crate) const PENDING_SHOWN: usize = 50;
+/// Paid outflows shown, newest first.
+pub(crate) const PAID_SHOWN: usize = 20;
+/// Outflow numbers are grouped by 256 (a `paid/` key prefix without its last byte); the walk
+/// for the newest paid ones reads at most this many groups, 4096 numbers back from the
+/// newest outflow. Outflows are paid roughly in number order, so the newest paid ones are
+/// there unless thousands are pending.
+const PAID_GROUPS: u64 = 16;
+
+impl ApiState {
+    /// Whether the chain runs the multisig module: the registry runs it exactly when the
+    /// spec has its section.
+    pub(crate) fn has_multisig(&self) -> bool {
+        self.spec.module_config(opentoken_multisig::NAME).is_some()
+    }
+
+    fn multisig_kv(&self) -> ModuleKv<'_> {
+        ModuleKv {
+            store: self.store.as_ref(),
+            module: opentoken_multisig::NAME,
+        }
+    }
+
+    /// `hive_l2` and `hbd_l2` of `/@:account`: the account's Layer-2 HIVE and HBD in
+    /// milli-units (integers, as `balance` is in the token's base units). Absent on a chain
+    /// without the multisig module, where nobody has any.
+    pub(crate) fn add_l2_balances(&self, account: &str, body: &mut Map<String, Value>) -> Result<(), ViewError> {
+        if !self.has_multisig() {
+            return Ok(());
+        }
+        let b = views::balances(&self.multisig_kv(), account)?;
+        body.insert("hive_l2".into(), json!(b.hive));
+        body.insert("hbd_l2".into(), json!(b.hbd));
+        Ok(())
+    }
+}
+
+/// The last `limit` paid outflows, newest first, from the groups of 256 numbers below the
+/// next outflow's number (at most [`PAID_GROUPS`] of them).
+fn recent_paid(src: &ModuleKv<'_>, limit: usize) -> Result<Vec<PaidView>, ViewError> {
+    use opentoken_core::KvSource;
+    let next = match src.kv_get(keys::SEQ).map_err(ViewError::Read)? {
+        None => return Ok(Vec::new()),
+        Some(v) => decode_u64(&v).ok_or_else(|| ViewError::Malformed("seq".into()))?,
+    };
+    let Some(newest) = next.checked_sub(1) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut group = newest >> 8;
+    for _ in 0..PAID_GROUPS {
+        let mut prefix = keys::PAID_PREFIX.to_vec();
+        prefix.extend_from_slice(&group.to_be_bytes()[1..]);
+        for (k, v) in src.kv_scan(&prefix, 256).map_err(ViewError::Read)?.into_iter().rev() {
+            if out.len() == limit {
+                return Ok(out);
+            }
+            let seq = keys::seq_of(&k, keys::PAID_PREFIX)
+                .ok_or_else(|| ViewError::Malformed(String::from_utf8_lossy(&k).into_owned()))?;
+            let paid: PaidOutflow =
+                serde_json::from_slice(&v).map_err(|e| ViewError::Malformed(format!("paid/{seq}: {e}")))?;
+            out.push(PaidView { seq, paid });
+        }
+        if out.len() == limit || group == 0 {
+            break;
+        }
+        group -= 1;
+    }
+    Ok(out)
+}
+
+fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
+    let src = api.multisig_kv();
+    let account = api.spec.msaccount.clone();
+    let mut pending = views::pending_outflows(&src, PENDING_SHOWN + 1)?;
+    let more_pending = pending.len() > PENDING_SHOWN;
+    pending.truncate(PENDING_SHOWN);
+    let to_json = |v: Result<Value, serde_json::Error>| v.map_err(|e| ViewError::Malformed(e.to_string()));
+    let mut body = Map::new();
+    body.insert("account".into(), json!(account));
+    body.insert(
+        "holdings".into(),
+        to_json(serde_json::to_value(views::holdings(&src)?))?,
+    );
+    body.insert("signers".into(), to_json(serde_json::to_value(views::signers(&src)?))?);
+    body.insert(
+        "open_transaction".into(),
+        to_json(serde_json::to_value(views::open_transaction(&src, &account)?))?,
+    );
+    body.insert("pending".into(), to_json(serde_json::to_value(pending))?);
+    body.insert("pending_more".into(), json!(more_pending));
+    body.insert(
+        "paid".into(),
+        to_json(serde_json::to_value(recent_paid(&src, PAID_SHOWN)?))?,
+    );
+    body.insert("limits".into(), json!({"pending": PENDING_SHOWN, "paid": PAID_SHOWN}));
+    Ok(body)
+}
+
+/// `/api/multisig`: the multi-sig account's books (`holdings`: per coin what it should hold,
+/// the users' balances, the unpaid outflows and what left it unexplained), its `signers`
+/// and threshold, the `open_transaction` with its accepted signatures (or `null`), the
+/// first `pending` outflows (`pending_more` when there are others) and the newest `paid`
+/// ones. 404 on a chain without the multisig module.
+pub(crate) async fn multisig(State(app): State<Arc<App>>, client: ClientIp) -> Response {
+    if !app.api.has_multisig() {
+        return fail(StatusCode::NOT_FOUND, "this chain runs no multi-sig module");
+    }
+    let work = app.clone();
+    app.heavy
+        .run(&app.heavy.multisig, client, move || {
+            let s = &work.api;
+            match multisig_body(s) {
+                Ok(body) => s.envelope(body).into_response(),
+                Err(e) => unavailable("reading the multisig module", e),
+            }
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentoken_core::test_utils::test_spec;
+    use opentoken_multisig::keys::{Coin, OutflowReason};
+    use opentoken_store::{CommitBatch, EmbeddedStore, ModuleCommit, Progress, Store};
+
+    fn paid(seq: u64) -> (Vec<u8>, Option<Vec<u8>>) {
+        let p = PaidOutflow {
+            to: "bob".into(),
+            amount: seq + 1,
+            asset: Coin::Hive,
+            memo: format!("ot:{seq}"),
+            reason: OutflowReason::Withdrawal,
+            created_block: 1,
+            paid_block: 2,
+            txid: "00".repeat(20),
+        };
+        (keys::paid(seq), Some(serde_json::to_vec(&p).unwrap()))
+    }
+
+    fn store_with(changes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> (tempfile::TempDir, Arc<dyn Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = opentoken_log::embedded::open_database(&dir.path().join("db.redb")).unwrap();
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::new(db).unwrap());
+        store
+            .commit(&CommitBatch {
+                modules: vec![ModuleCommit {
+                    module: "multisig".into(),
+                    changes,
+                    lattice: Vec::new(),
+                    progress: Progress {
+                        block: 1,
+                        next_offset: 1,
+                    },
+                    snapshot: None,
+                }],
+                ..Default::default()
+            })
+            .unwrap();
+        (dir, store)
+    }
+
+    fn seqs((_, store): &(tempfile::TempDir, Arc<dyn Store>), limit: usize) -> Vec<u64> {
+        let src = ModuleKv {
+            store: store.as_ref(),
+            module: "multisig",
+        };
+        recent_paid(&src, limit).unwrap().into_iter().map(|p| p.seq).collect()
+    }
+
+    /// The newest paid outflows come first, across groups of 256 numbers, and the walk stops
+    /// after its groups whatever is older.
+    #[test]
+    fn recent_paid_walks_back_from_the_newest_outflow() {
+        assert!(seqs(&store_with(vec![]), 5).is_empty(), "no outflow yet");
+        let mut changes: Vec<_> = [3u64, 250, 255, 256, 257, 700].into_iter().map(paid).collect();
+        changes.push((keys::SEQ.to_vec(), Some(keys::encode_u64(702))));
+        let store = store_with(changes);
+        assert_eq!(seqs(&store, 4), [700, 257, 256, 255]);
+        assert_eq!(seqs(&store, 100), [700, 257, 256, 255, 250, 3]);
+        assert_eq!(seqs(&store, 0), Vec::<u64>::new());
+
+        let far = 10_000u64;
+        let store = store_with(vec![
+            paid(1),
+            paid(far - 1),
+            (keys::SEQ.to_vec(), Some(keys::encode_u64(far))),
+        ]);
+        assert_eq!(seqs(&store, 10), [far - 1], "outflow 1 is beyond the walk");
+    }
+
+    #[tokio::test]
+    async fn l2_balances_and_the_route_only_where_the_module_runs() {
+        let (dir, store) = store_with(vec![(keys::balance(Coin::Hbd, "alice"), Some(keys::encode_u64(1500)))]);
+        let db = opentoken_log::embedded::open_database(&dir.path().join("log.redb")).unwrap();
+        let mut api = ApiState {
+            spec: Arc::new(test_spec()),
+            store,
+            log: Arc::new(opentoken_log::EmbeddedLog::new(db).unwrap()),
+            telemetry: Arc::new(opentoken_telemetry::Telemetry::new()),
+            node: String::new(),
+            version: "test".into(),
+            modules: vec![],
+        };
+        let mut body = Map::new();
+        api.add_l2_balances("alice", &mut body).unwrap();
+        assert!(body.is_empty(), "no multisig module: no fields");
+        assert_eq!(route(&api).await, 404, "no multisig module: no route");
+        api.spec = Arc::new(test_spec().with_module("multisig", json!({})));
+        api.add_l2_balances("alice", &mut body).unwrap();
+        assert_eq!(body["hive_l2"], 0);
+        assert_eq!(body["hbd_l2"], 1500);
+        assert_eq!(route(&api).await, 200);
+    }
+
+    async fn route(api: &ApiState) -> u16 {
+        use tower::ServiceExt;
+        let request = axum::http::Request::get("/api/multisig")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        crate::router(api.clone())
+            .oneshot(request)
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
