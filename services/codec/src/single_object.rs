@@ -215,7 +215,7 @@ impl SingleObjectCodec {
         if fp == self.current_fp {
             return Ok(value);
         }
-        resolve_by_name(value, writer, &self.current).map_err(|e| CodecError::Avro {
+        resolve_by_name(value, writer, &self.current, &self.current).map_err(|e| CodecError::Avro {
             what,
             detail: format!("cannot resolve writer schema {fp:016x} into the current schema: {e}"),
         })
@@ -223,12 +223,26 @@ impl SingleObjectCodec {
 }
 
 /// Resolves `value` (written with `writer`) into `reader` the way the Avro specification
-/// says for a top-level union of named types: the writer's branch is matched to the
-/// reader's branch of the same full name, then resolved into it. apache-avro's own
-/// `Value::resolve` picks the first reader branch the value happens to fit, so a union
-/// grown by a branch could read an old `WithdrawalQueued` as a `Deposited` of the same
-/// shape. Anything else is left to apache-avro.
-fn resolve_by_name(value: Value, writer: &Schema, reader: &Schema) -> Result<Value, String> {
+/// says for unions of named types: the writer's branch is matched to the reader's branch of
+/// the same full name, then resolved into it, also where the union is a field of a record
+/// whose fields are the same in both (a module's event: a record holding the union).
+/// apache-avro's own `Value::resolve` picks the first reader branch the value happens to
+/// fit, so a union grown by a branch could read an old `WithdrawalQueued` as a `Deposited`
+/// of the same shape. Anything else is left to apache-avro.
+/// `root` is the whole reader schema, where named types a branch refers to are defined.
+fn resolve_by_name(value: Value, writer: &Schema, reader: &Schema, root: &Schema) -> Result<Value, String> {
+    if let (Value::Record(fields), Schema::Record(w), Schema::Record(r)) = (&value, writer, reader) {
+        let same_fields = w.fields.len() == r.fields.len()
+            && w.fields.iter().zip(&r.fields).all(|(a, b)| a.name == b.name)
+            && fields.len() == w.fields.len();
+        if same_fields {
+            let mut out = Vec::with_capacity(fields.len());
+            for ((name, v), (wf, rf)) in fields.iter().zip(w.fields.iter().zip(&r.fields)) {
+                out.push((name.clone(), resolve_by_name(v.clone(), &wf.schema, &rf.schema, root)?));
+            }
+            return Ok(Value::Record(out));
+        }
+    }
     if let (Value::Union(index, inner), Schema::Union(w), Schema::Union(r)) = (&value, writer, reader) {
         let name_of = |s: &Schema| match s {
             Schema::Record(rec) => Some(rec.name.fullname(None)),
@@ -247,7 +261,10 @@ fn resolve_by_name(value: Value, writer: &Schema, reader: &Schema) -> Result<Val
                 .enumerate()
                 .find(|(_, s)| name_of(s).as_deref() == Some(name.as_str()))
                 .ok_or_else(|| format!("the current schema has no union branch named {name}"))?;
-            let resolved = (**inner).clone().resolve(branch).map_err(|e| e.to_string())?;
+            let resolved = (**inner)
+                .clone()
+                .resolve_schemata(branch, vec![root])
+                .map_err(|e| e.to_string())?;
             return Ok(Value::Union(j as u32, Box::new(resolved)));
         }
     }
@@ -307,13 +324,27 @@ mod tests {
             1,
             Box::new(Value::Record(vec![("account".into(), Value::String("alice".into()))])),
         );
-        let bytes = old.encode(withdrawn).unwrap();
+        let bytes = old.encode(withdrawn.clone()).unwrap();
         match new.decode(&bytes).unwrap() {
             Value::Union(2, inner) => assert_eq!(
                 *inner,
                 Value::Record(vec![("account".into(), Value::String("alice".into()))])
             ),
             other => panic!("an old Withdrawn read as {other:?}"),
+        }
+        // The same where the union is a record's field (how module events are written).
+        let wrap = |union: &str| {
+            format!(
+                r#"{{"type":"record","name":"Event","namespace":"t","fields":[{{"name":"event","type":{union}}}]}}"#
+            )
+        };
+        let old_rec = SingleObjectCodec::new("test event", &wrap(&v1), &[]).unwrap();
+        let new_rec = SingleObjectCodec::new("test event", &wrap(&v2), &[&wrap(&v1)]).unwrap();
+        let held = Value::Record(vec![("event".into(), withdrawn.clone())]);
+        let bytes_rec = old_rec.encode(held).unwrap();
+        match new_rec.decode(&bytes_rec).unwrap() {
+            Value::Record(f) => assert!(matches!(&f[0].1, Value::Union(2, _)), "read as {:?}", f[0].1),
+            other => panic!("not a record: {other:?}"),
         }
         // A union branch the reader lost is an error, not another branch.
         let v3 = format!("[{}, {}]", rec("Deposited"), rec("Refunded"));

@@ -7,7 +7,6 @@ use apache_avro::types::Value;
 use opentoken_codec::value::{long_u32, long_u64, record, Fields};
 use opentoken_codec::{CodecError, SingleObjectCodec};
 use opentoken_core::{ChainPos, ModuleEvent};
-use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// A state change of the multi-sig module. Each carries everything `apply` writes and
@@ -85,37 +84,16 @@ pub enum MultisigEvent {
 /// The schema compiled in; a test checks that it is the file under `schemas/`.
 pub const SCHEMA: &str = include_str!("../../../../schemas/multisig_event.avsc");
 
-/// The first schema (`schemas/history/`), before the transaction builder. Its union is the
-/// first five branches of [`SCHEMA`]'s, each unchanged (a test checks it), so a datum it
-/// wrote is a datum of today's schema: [`upgrade`] only replaces the fingerprint.
+/// The first schema (`schemas/history/`), before the transaction builder: records it wrote are read with
+/// the codec's history, each into the union branch of the same name.
 const SCHEMA_V1: &str = include_str!("../../../../schemas/history/multisig_event.v1.avsc");
 
 fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("multisig event", SCHEMA, &[]))
+        .get_or_init(|| SingleObjectCodec::new("multisig event", SCHEMA, &[SCHEMA_V1]))
         .as_ref()
         .map_err(Clone::clone)
-}
-
-fn v1_fingerprint() -> Result<u64, CodecError> {
-    static FP: OnceLock<Result<u64, CodecError>> = OnceLock::new();
-    FP.get_or_init(|| SingleObjectCodec::new("multisig event v1", SCHEMA_V1, &[]).map(|c| c.fingerprint()))
-        .clone()
-}
-
-/// A record written with the first schema, relabelled as today's (see [`SCHEMA_V1`]).
-/// Not the codec's generic history: it resolves a union by the shape of the value, not by
-/// its branch, and an old `WithdrawalQueued` would come out as a `Deposited` (the first
-/// record whose fields it has).
-fn upgrade(bytes: &[u8]) -> Result<Cow<'_, [u8]>, CodecError> {
-    const HEADER: usize = 10;
-    if bytes.len() >= HEADER && bytes[..2] == [0xC3, 0x01] && bytes[2..HEADER] == v1_fingerprint()?.to_le_bytes() {
-        let mut now = bytes.to_vec();
-        now[2..HEADER].copy_from_slice(&codec()?.fingerprint().to_le_bytes());
-        return Ok(Cow::Owned(now));
-    }
-    Ok(Cow::Borrowed(bytes))
 }
 
 const COINS: [&str; 2] = ["HIVE", "HBD"];
@@ -319,7 +297,7 @@ impl MultisigEvent {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        let v = codec()?.decode(&upgrade(bytes)?)?;
+        let v = codec()?.decode(bytes)?;
         let (branch, body) = Fields::of("multisig event", &v)?.union("event")?;
         let f = Fields::of("multisig event", body)?;
         let shape = |detail: String| CodecError::Shape {
@@ -531,10 +509,12 @@ mod tests {
         let v1 = apache_avro::Schema::parse_str(SCHEMA_V1).expect("v1 parses");
         assert_ne!(
             codec.fingerprint(),
-            v1_fingerprint().unwrap(),
+            opentoken_codec::SingleObjectCodec::new("v1", SCHEMA_V1, &[])
+                .unwrap()
+                .fingerprint(),
             "v1 is another writer schema"
         );
-        // What the relabelling relies on: v1's branches are today's first ones, unchanged.
+        // The union only grew at its end: v1's branches are today's first ones, unchanged.
         let branches = |s: &apache_avro::Schema| -> Vec<String> {
             let apache_avro::Schema::Record(r) = s else {
                 panic!("a record")
