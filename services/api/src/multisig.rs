@@ -22,6 +22,8 @@ use std::sync::Arc;
 pub(crate) const PENDING_SHOWN: usize = 50;
 /// Paid outflows shown, newest first.
 pub(crate) const PAID_SHOWN: usize = 20;
+/// Authority anomalies shown (the oldest kept ones; the module keeps `keep_anomalies`).
+pub(crate) const ANOMALIES_SHOWN: usize = 20;
 /// Outflow numbers are grouped by 256 (a `paid/` key prefix without its last byte); the walk
 /// for the newest paid ones reads at most this many groups, 4096 numbers back from the
 /// newest outflow. Outflows are paid roughly in number order, so the newest paid ones are
@@ -105,6 +107,14 @@ fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
     );
     body.insert("signers".into(), to_json(serde_json::to_value(views::signers(&src)?))?);
     body.insert(
+        "rotating_to".into(),
+        to_json(serde_json::to_value(views::wanted_signers(&src)?))?,
+    );
+    body.insert(
+        "authority_anomalies".into(),
+        to_json(serde_json::to_value(views::authority_anomalies(&src, ANOMALIES_SHOWN)?))?,
+    );
+    body.insert(
         "open_transaction".into(),
         to_json(serde_json::to_value(views::open_transaction(&src, &account)?))?,
     );
@@ -120,7 +130,10 @@ fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
 
 /// `/api/multisig`: the multi-sig account's books (`holdings`: per coin what it should hold,
 /// the users' balances, the unpaid outflows and what left it unexplained), its `signers`
-/// and threshold, the `open_transaction` with its accepted signatures (or `null`), the
+/// and threshold, `rotating_to` (the signers the account's authority is being rotated to
+/// after the runner set changed, or `null`), the oldest `authority_anomalies` (changes of
+/// the account's authority the module did not build), the `open_transaction` with its
+/// accepted signatures (or `null`; a rotation carries `rotate`), the
 /// first `pending` outflows (`pending_more` when there are others) and the newest `paid`
 /// ones. 404 on a chain without the multisig module.
 pub(crate) async fn multisig(State(app): State<Arc<App>>, client: ClientIp) -> Response {

@@ -2,11 +2,14 @@
 //! produced always applies, so every failure here is a broken invariant, and after every
 //! event the books must balance ([`check_books`]).
 
-use crate::keys::{self, threshold_of, Anomaly, OpenTx, Outflow, OutflowReason, OutflowState, PaidOutflow, Signers};
+use crate::keys::{
+    self, threshold_of, Anomaly, AuthorityAnomaly, OpenTx, Outflow, OutflowReason, OutflowState, PaidOutflow, Signer,
+    Signers,
+};
 use crate::sign::SIG_HEX_LEN;
 use crate::signers::MAX_SIGNERS;
 use crate::state::{
-    add, broken, check_books, from_lower_hex, next_seq, open_tx, outflow, push_bounded, put_json, signers, sub,
+    add, broken, check_books, from_lower_hex, next_seq, open_tx, outflow, push_bounded, put_json, signers, sub, wanted,
 };
 use crate::{MultisigConfig, MultisigEvent};
 use opentoken_core::module::InvariantError;
@@ -145,15 +148,7 @@ pub(crate) fn apply(
             signers: list,
             threshold,
         } => {
-            if list.is_empty() || list.len() > MAX_SIGNERS {
-                return Err(broken(format!("{} signers", list.len())));
-            }
-            if !list.windows(2).all(|w| w[0].account < w[1].account) {
-                return Err(broken("the signers are not sorted by account without repeats"));
-            }
-            if *threshold != threshold_of(list.len()) {
-                return Err(broken(format!("threshold {threshold} for {} signers", list.len())));
-            }
+            check_list(list, *threshold)?;
             // Signatures of the open transaction count only from the current signers, each
             // with the key it was verified against.
             if let Some(tx) = open_tx(state)? {
@@ -199,6 +194,11 @@ pub(crate) fn apply(
                     open.checkpoint
                 )));
             }
+            if wanted(state)?.is_some() {
+                return Err(broken(format!(
+                    "outflows are built into {checkpoint} while a rotation is wanted"
+                )));
+            }
             if seqs.is_empty() || seqs.len() > cfg.max_outflows_per_tx as usize {
                 return Err(broken(format!("a transaction of {} outflows", seqs.len())));
             }
@@ -228,7 +228,110 @@ pub(crate) fn apply(
                     seqs: seqs.clone(),
                     digest: digest.clone(),
                     txid: txid.clone(),
+                    rotate: None,
                 },
+            )
+        }
+        MultisigEvent::SignersWanted {
+            signers: list,
+            threshold,
+        } => {
+            check_list(list, *threshold)?;
+            let now = signers(state)?.ok_or_else(|| broken("a rotation is wanted before there are signers"))?;
+            if &now.signers == list {
+                state.delete(keys::WANTED);
+                Ok(())
+            } else {
+                put_json(
+                    state,
+                    keys::WANTED.to_vec(),
+                    &Signers {
+                        signers: list.clone(),
+                        threshold: *threshold,
+                    },
+                )
+            }
+        }
+        MultisigEvent::RotationBuilt {
+            checkpoint,
+            ref_block_num,
+            ref_block_prefix,
+            expiration,
+            signers: list,
+            threshold,
+            digest,
+            txid,
+        } => {
+            check_list(list, *threshold)?;
+            if signers(state)?.is_none() {
+                return Err(broken(format!("the rotation of {checkpoint} is built without signers")));
+            }
+            if let Some(open) = open_tx(state)? {
+                return Err(broken(format!(
+                    "the rotation of {checkpoint} is built while the transaction of {} is open",
+                    open.checkpoint
+                )));
+            }
+            let rotate = Signers {
+                signers: list.clone(),
+                threshold: *threshold,
+            };
+            if wanted(state)?.as_ref() != Some(&rotate) {
+                return Err(broken(format!(
+                    "the rotation of {checkpoint} is not to the wanted signers"
+                )));
+            }
+            put_json(
+                state,
+                keys::tx(*checkpoint),
+                &OpenTx {
+                    checkpoint: *checkpoint,
+                    ref_block_num: *ref_block_num,
+                    ref_block_prefix: *ref_block_prefix,
+                    expiration: *expiration,
+                    seqs: vec![],
+                    digest: digest.clone(),
+                    txid: txid.clone(),
+                    rotate: Some(rotate),
+                },
+            )
+        }
+        MultisigEvent::Rotated {
+            checkpoint,
+            signers: list,
+            threshold,
+            ..
+        } => {
+            let tx = expect_open(state, *checkpoint)?;
+            let now = Signers {
+                signers: list.clone(),
+                threshold: *threshold,
+            };
+            if tx.rotate.as_ref() != Some(&now) {
+                return Err(broken(format!(
+                    "the rotation of {checkpoint} lands with other signers than it was built with"
+                )));
+            }
+            close(state, *checkpoint);
+            if wanted(state)?.as_ref() == Some(&now) {
+                state.delete(keys::WANTED);
+            }
+            put_json(state, keys::SIGNERS.to_vec(), &now)
+        }
+        MultisigEvent::AuthorityAnomaly { pos, txid, why } => {
+            let record = AuthorityAnomaly {
+                txid: txid.clone(),
+                why: why.clone(),
+            };
+            let bytes =
+                serde_json::to_vec(&record).map_err(|e| broken(format!("encoding authority anomaly {pos}: {e}")))?;
+            push_bounded(
+                state,
+                keys::AUTH_ANOMALY_PREFIX,
+                keys::AUTH_ANOMALY_COUNT,
+                cfg.keep_anomalies,
+                keys::auth_anomaly(*pos),
+                bytes,
             )
         }
         MultisigEvent::SignatureAccepted {
@@ -281,6 +384,21 @@ pub(crate) fn apply(
             Ok(())
         }
     }
+}
+
+/// A signer list as the module stores it: 1..=40, sorted by account without repeats, and
+/// its threshold.
+fn check_list(list: &[Signer], threshold: u32) -> Result<(), InvariantError> {
+    if list.is_empty() || list.len() > MAX_SIGNERS {
+        return Err(broken(format!("{} signers", list.len())));
+    }
+    if !list.windows(2).all(|w| w[0].account < w[1].account) {
+        return Err(broken("the signers are not sorted by account without repeats"));
+    }
+    if threshold != threshold_of(list.len()) {
+        return Err(broken(format!("threshold {threshold} for {} signers", list.len())));
+    }
+    Ok(())
 }
 
 /// The open transaction, which must be the one of `checkpoint`.

@@ -7,8 +7,12 @@
 //!    (Hive applies a transaction only while the head time is before its expiration), and
 //!    every block up to `N` has been processed, so an inclusion would have been seen: its
 //!    outflows still unpaid are pending again (`TxExpired`).
+//!    A rotation (`src/rotate.rs`) is never settled here (its `account_update2` on chain
+//!    settles it) but expires the same way.
 //! 3. **Build**, when signers are set and no transaction is open (also right after 1 or 2,
-//!    in the same chron work): the oldest `max_outflows_per_tx` pending outflows, one
+//!    in the same chron work): when a rotation is wanted, the rotation (outflows wait, so
+//!    that no transaction is ever signed by an authority on its way out); else the oldest
+//!    `max_outflows_per_tx` pending outflows, one
 //!    transfer each in `seq` order, with TaPoS from block `N` (`ref_block_num = N & 0xffff`,
 //!    `ref_block_prefix` = bytes 4..8 of its id, little-endian) and
 //!    `expiration = h.timestamp + tx_expiration_secs` (`TxBuilt`).
@@ -18,7 +22,7 @@
 //! could both land.
 
 use crate::keys::{self, OpenTx, Outflow, OutflowState};
-use crate::state::{broken, open_tx, outflow, signers, to_hex};
+use crate::state::{broken, open_tx, outflow, signers, to_hex, wanted};
 use crate::{MultisigEvent, MultisigModule};
 use opentoken_core::module::InvariantError;
 use opentoken_core::{Asset, BlockContext, BlockHeader, StateRead};
@@ -54,7 +58,15 @@ impl MultisigModule {
         let mut open = open_tx(state)?;
         if let Some(tx) = &open {
             let unpaid = unpaid_of(tx, state)?;
-            if unpaid.is_empty() {
+            if tx.rotate.is_some() {
+                if h.timestamp > tx.expiration {
+                    events.push(MultisigEvent::TxExpired {
+                        checkpoint: tx.checkpoint,
+                        seqs: vec![],
+                    });
+                    open = None;
+                }
+            } else if unpaid.is_empty() {
                 events.push(MultisigEvent::TxSettled {
                     checkpoint: tx.checkpoint,
                 });
@@ -69,7 +81,10 @@ impl MultisigModule {
             }
         }
         if open.is_none() {
-            events.extend(self.build(ctx, h, &returned, state)?);
+            match wanted(state)? {
+                Some(w) => events.extend(self.build_rotation(ctx, h, w, state)?),
+                None => events.extend(self.build(ctx, h, &returned, state)?),
+            }
         }
         Ok(events)
     }
@@ -108,11 +123,31 @@ impl MultisigModule {
         if seqs.is_empty() {
             return Ok(None);
         }
+        let (tx, digest) = self.transaction(ctx, h, operations)?;
+        Ok(Some(MultisigEvent::TxBuilt {
+            checkpoint: ctx.block,
+            ref_block_num: tx.ref_block_num,
+            ref_block_prefix: tx.ref_block_prefix,
+            expiration: u64::from(tx.expiration),
+            seqs,
+            digest,
+            txid: tx.id(Packing::Legacy),
+        }))
+    }
+
+    /// The transaction of checkpoint `ctx.block` holding `operations`: TaPoS from the
+    /// block, expiration from its time, and the digest signers sign (hex).
+    pub(crate) fn transaction(
+        &self,
+        ctx: &BlockContext<'_>,
+        h: BlockHeader<'_>,
+        operations: Vec<Operation>,
+    ) -> Result<(Transaction, String), InvariantError> {
         let block = ctx.block;
         let expiration = h
             .timestamp
             .checked_add(self.config().tx_expiration_secs)
-            .filter(|e| *e <= u64::from(u32::MAX))
+            .and_then(|e| u32::try_from(e).ok())
             .ok_or_else(|| {
                 broken(format!(
                     "block {block}'s time {} + the expiration overflows Hive's u32 time",
@@ -120,26 +155,20 @@ impl MultisigModule {
                 ))
             })?;
         // The header comes from a verified block: an id that is not 40 hex digits cannot.
-        let tx = Transaction::with_reference(block, h.id, expiration as u32, operations)
+        let tx = Transaction::with_reference(block, h.id, expiration, operations)
             .map_err(|e| broken(format!("block {block}'s id: {e}")))?;
-        let digest = tx.sig_digest(&ctx.spec.hive_chain_id(), Packing::Legacy);
-        Ok(Some(MultisigEvent::TxBuilt {
-            checkpoint: block,
-            ref_block_num: tx.ref_block_num,
-            ref_block_prefix: tx.ref_block_prefix,
-            expiration,
-            seqs,
-            digest: to_hex(&digest),
-            txid: tx.id(Packing::Legacy),
-        }))
+        let digest = to_hex(&tx.sig_digest(&ctx.spec.hive_chain_id(), Packing::Legacy));
+        Ok((tx, digest))
     }
 
     /// The next checkpoint after `after` when chron work may have something to do there: a
-    /// transaction is open (to settle or expire), or outflows wait and signers are set.
+    /// transaction is open (to settle or expire), or signers are set and outflows or a
+    /// rotation wait.
     pub(crate) fn next_due(&self, state: &dyn StateRead, after: u64) -> Option<u64> {
         let open = state.scan_prefix(keys::TX_PREFIX).next().is_some();
         // With no transaction open, every unpaid outflow is pending.
-        let waiting = state.get(keys::SIGNERS).is_some() && state.scan_prefix(keys::OUT_PREFIX).next().is_some();
+        let waiting = state.get(keys::SIGNERS).is_some()
+            && (state.get(keys::WANTED).is_some() || state.scan_prefix(keys::OUT_PREFIX).next().is_some());
         if !(open || waiting) {
             return None;
         }

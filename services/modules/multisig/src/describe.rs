@@ -66,6 +66,36 @@ pub(crate) fn describe(event: &MultisigEvent) -> String {
         MultisigEvent::TxSettled { checkpoint } => {
             format!("The multi-sig transaction of checkpoint {checkpoint} is settled: every outflow in it is paid")
         }
+        MultisigEvent::SignersWanted { signers, threshold } => format!(
+            "The runner set changed: the account's authority should become {} ({threshold} of {}); outflows wait for the rotation",
+            names(signers),
+            signers.len()
+        ),
+        MultisigEvent::RotationBuilt {
+            checkpoint,
+            signers,
+            threshold,
+            txid,
+            ..
+        } => format!(
+            "At checkpoint {checkpoint} the rotation of the account's authority to {} ({threshold} of {}) was built for the current signers to sign (transaction {txid})",
+            names(signers),
+            signers.len()
+        ),
+        MultisigEvent::Rotated {
+            checkpoint,
+            block,
+            signers,
+            threshold,
+            ..
+        } => format!(
+            "The rotation of checkpoint {checkpoint} is on chain at block {block}: {} hold the account's authority ({threshold} of {})",
+            names(signers),
+            signers.len()
+        ),
+        MultisigEvent::AuthorityAnomaly { pos, txid, why } => {
+            format!("The account's authority changed at {pos} (transaction {txid}) without the module: {why}")
+        }
     }
 }
 
@@ -83,4 +113,11 @@ fn ids(seqs: &[u64]) -> String {
         [first, .., last] if seqs.len() > 5 => format!("ot:{first} … ot:{last}"),
         _ => seqs.iter().map(|s| format!("ot:{s}")).collect::<Vec<_>>().join(", "),
     }
+}
+
+fn names(list: &[crate::keys::Signer]) -> String {
+    list.iter()
+        .map(|s| format!("@{}", s.account))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -79,6 +79,33 @@ pub enum MultisigEvent {
     TxExpired { checkpoint: u64, seqs: Vec<u64> },
     /// Every outflow of the transaction of `checkpoint` is paid.
     TxSettled { checkpoint: u64 },
+    /// The runner set changed: the account's authority should become `signers`. Outflows
+    /// wait until the rotation is on chain. A list equal to the current signers withdraws
+    /// the wish.
+    SignersWanted { signers: Vec<Signer>, threshold: u32 },
+    /// At checkpoint `checkpoint` the rotation of the account's active authority to
+    /// `signers` was built, for the current signers to sign.
+    RotationBuilt {
+        checkpoint: u64,
+        ref_block_num: u16,
+        ref_block_prefix: u32,
+        /// Unix seconds.
+        expiration: u64,
+        signers: Vec<Signer>,
+        threshold: u32,
+        digest: String,
+        txid: String,
+    },
+    /// The rotation built at `checkpoint` is on chain: `signers` hold the authority now.
+    Rotated {
+        checkpoint: u64,
+        block: u64,
+        txid: String,
+        signers: Vec<Signer>,
+        threshold: u32,
+    },
+    /// An update of the account's active authority the module did not build.
+    AuthorityAnomaly { pos: ChainPos, txid: String, why: String },
 }
 
 /// The schema compiled in; a test checks that it is the file under `schemas/`.
@@ -88,10 +115,13 @@ pub const SCHEMA: &str = include_str!("../../../../schemas/multisig_event.avsc")
 /// the codec's history, each into the union branch of the same name.
 const SCHEMA_V1: &str = include_str!("../../../../schemas/history/multisig_event.v1.avsc");
 
+/// The second schema, before authority rotation.
+const SCHEMA_V2: &str = include_str!("../../../../schemas/history/multisig_event.v2.avsc");
+
 fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("multisig event", SCHEMA, &[SCHEMA_V1]))
+        .get_or_init(|| SingleObjectCodec::new("multisig event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2]))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -112,6 +142,27 @@ fn s(v: &str) -> Value {
 
 fn longs(items: &[u64]) -> Value {
     Value::Array(items.iter().map(|x| long_u64(*x)).collect())
+}
+
+fn signer_list(list: &[Signer]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|x| record(vec![("account", s(&x.account)), ("key", s(&x.key))]))
+            .collect(),
+    )
+}
+
+fn read_signers(f: &Fields<'_>) -> Result<Vec<Signer>, CodecError> {
+    f.array("signers")?
+        .iter()
+        .map(|v| {
+            let x = Fields::of("multisig signer", v)?;
+            Ok(Signer {
+                account: x.string("account")?,
+                key: x.string("key")?,
+            })
+        })
+        .collect()
 }
 
 fn read_longs(f: &Fields<'_>, name: &str) -> Result<Vec<u64>, CodecError> {
@@ -141,6 +192,10 @@ impl MultisigEvent {
             MultisigEvent::SignatureAccepted { .. } => "SignatureAccepted",
             MultisigEvent::TxExpired { .. } => "TxExpired",
             MultisigEvent::TxSettled { .. } => "TxSettled",
+            MultisigEvent::SignersWanted { .. } => "SignersWanted",
+            MultisigEvent::RotationBuilt { .. } => "RotationBuilt",
+            MultisigEvent::Rotated { .. } => "Rotated",
+            MultisigEvent::AuthorityAnomaly { .. } => "AuthorityAnomaly",
         }
     }
 
@@ -239,15 +294,7 @@ impl MultisigEvent {
             MultisigEvent::SignersSet { signers, threshold } => (
                 5,
                 record(vec![
-                    (
-                        "signers",
-                        Value::Array(
-                            signers
-                                .iter()
-                                .map(|x| record(vec![("account", s(&x.account)), ("key", s(&x.key))]))
-                                .collect(),
-                        ),
-                    ),
+                    ("signers", signer_list(signers)),
                     ("threshold", long_u32(*threshold)),
                 ]),
             ),
@@ -288,6 +335,61 @@ impl MultisigEvent {
                 record(vec![("checkpoint", long_u64(*checkpoint)), ("seqs", longs(seqs))]),
             ),
             MultisigEvent::TxSettled { checkpoint } => (9, record(vec![("checkpoint", long_u64(*checkpoint))])),
+            MultisigEvent::SignersWanted { signers, threshold } => (
+                10,
+                record(vec![
+                    ("signers", signer_list(signers)),
+                    ("threshold", long_u32(*threshold)),
+                ]),
+            ),
+            MultisigEvent::RotationBuilt {
+                checkpoint,
+                ref_block_num,
+                ref_block_prefix,
+                expiration,
+                signers,
+                threshold,
+                digest,
+                txid,
+            } => (
+                11,
+                record(vec![
+                    ("checkpoint", long_u64(*checkpoint)),
+                    ("ref_block_num", long_u32(u32::from(*ref_block_num))),
+                    ("ref_block_prefix", long_u32(*ref_block_prefix)),
+                    ("expiration", long_u64(*expiration)),
+                    ("signers", signer_list(signers)),
+                    ("threshold", long_u32(*threshold)),
+                    ("digest", s(digest)),
+                    ("txid", s(txid)),
+                ]),
+            ),
+            MultisigEvent::Rotated {
+                checkpoint,
+                block,
+                txid,
+                signers,
+                threshold,
+            } => (
+                12,
+                record(vec![
+                    ("checkpoint", long_u64(*checkpoint)),
+                    ("block", long_u64(*block)),
+                    ("txid", s(txid)),
+                    ("signers", signer_list(signers)),
+                    ("threshold", long_u32(*threshold)),
+                ]),
+            ),
+            MultisigEvent::AuthorityAnomaly { pos, txid, why } => (
+                13,
+                record(vec![
+                    ("block", long_u64(pos.block)),
+                    ("trx", long_u32(pos.trx_in_block)),
+                    ("op", long_u32(pos.op_in_trx)),
+                    ("txid", s(txid)),
+                    ("why", s(why)),
+                ]),
+            ),
         };
         record(vec![("event", Value::Union(branch, Box::new(body)))])
     }
@@ -350,17 +452,7 @@ impl MultisigEvent {
                 why: f.string("why")?,
             },
             5 => MultisigEvent::SignersSet {
-                signers: f
-                    .array("signers")?
-                    .iter()
-                    .map(|v| {
-                        let x = Fields::of("multisig signer", v)?;
-                        Ok(Signer {
-                            account: x.string("account")?,
-                            key: x.string("key")?,
-                        })
-                    })
-                    .collect::<Result<_, CodecError>>()?,
+                signers: read_signers(&f)?,
                 threshold: f.u32("threshold")?,
             },
             6 => MultisigEvent::TxBuilt {
@@ -384,6 +476,33 @@ impl MultisigEvent {
             },
             9 => MultisigEvent::TxSettled {
                 checkpoint: f.u64("checkpoint")?,
+            },
+            10 => MultisigEvent::SignersWanted {
+                signers: read_signers(&f)?,
+                threshold: f.u32("threshold")?,
+            },
+            11 => MultisigEvent::RotationBuilt {
+                checkpoint: f.u64("checkpoint")?,
+                ref_block_num: u16::try_from(f.u32("ref_block_num")?)
+                    .map_err(|_| shape("ref_block_num is not a u16".into()))?,
+                ref_block_prefix: f.u32("ref_block_prefix")?,
+                expiration: f.u64("expiration")?,
+                signers: read_signers(&f)?,
+                threshold: f.u32("threshold")?,
+                digest: f.string("digest")?,
+                txid: f.string("txid")?,
+            },
+            12 => MultisigEvent::Rotated {
+                checkpoint: f.u64("checkpoint")?,
+                block: f.u64("block")?,
+                txid: f.string("txid")?,
+                signers: read_signers(&f)?,
+                threshold: f.u32("threshold")?,
+            },
+            13 => MultisigEvent::AuthorityAnomaly {
+                pos: ChainPos::new(f.u64("block")?, f.u32("trx")?, f.u32("op")?),
+                txid: f.string("txid")?,
+                why: f.string("why")?,
             },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
@@ -486,6 +605,38 @@ mod tests {
                 seqs: vec![],
             },
             MultisigEvent::TxSettled { checkpoint: 0 },
+            MultisigEvent::SignersWanted {
+                signers: vec![Signer {
+                    account: "carol".into(),
+                    key: "STM6LLegbAgLAy28EHrffBVuANFWcFgmqRMW13wBmTExqFE9SCkg4".into(),
+                }],
+                threshold: 1,
+            },
+            MultisigEvent::RotationBuilt {
+                checkpoint: 200,
+                ref_block_num: 200,
+                ref_block_prefix: 7,
+                expiration: 1_700_000_000,
+                signers: vec![],
+                threshold: 40,
+                digest: "ef".repeat(32),
+                txid: "01".repeat(20),
+            },
+            MultisigEvent::Rotated {
+                checkpoint: 200,
+                block: u64::MAX,
+                txid: "01".repeat(20),
+                signers: vec![Signer {
+                    account: "dave".into(),
+                    key: "STM5wJarof5LWBiQu2umDUWgg1xD5QHpKQC1Z97sE2aoQdwQ8DwMf".into(),
+                }],
+                threshold: 1,
+            },
+            MultisigEvent::AuthorityAnomaly {
+                pos: ChainPos::new(9, 1, u32::MAX),
+                txid: "02".repeat(20),
+                why: "not built by the module".into(),
+            },
         ]
     }
 
@@ -493,7 +644,7 @@ mod tests {
     fn every_variant_round_trips_through_avro() {
         let all = every_variant();
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(MultisigEvent::kind).collect();
-        assert_eq!(kinds.len(), 10, "one of each event");
+        assert_eq!(kinds.len(), 14, "one of each event");
         assert_event_codec(
             &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/multisig_event.avsc"),
@@ -534,6 +685,14 @@ mod tests {
             assert_ne!(bytes, e.encode().unwrap(), "written with the old fingerprint");
             assert_eq!(MultisigEvent::decode(&bytes).expect("v1 record decodes"), e);
         }
+        // Records of the second schema (before rotation) decode too.
+        let v2 = apache_avro::Schema::parse_str(SCHEMA_V2).expect("v2 parses");
+        for e in every_variant().into_iter().take(10) {
+            let bytes = codec.encode_with_writer(&v2, e.to_value()).expect("fits v2");
+            assert_eq!(MultisigEvent::decode(&bytes).expect("v2 record decodes"), e);
+        }
+        let rotated = every_variant().pop().expect("variants");
+        assert!(codec.encode_with_writer(&v2, rotated.to_value()).is_err());
         // A new event does not fit the old schema: it is a new branch.
         let new = MultisigEvent::TxSettled { checkpoint: 1 };
         assert!(codec.encode_with_writer(&v1, new.to_value()).is_err());

@@ -14,7 +14,10 @@
 //! | `cnt/anomaly` | how many `anomaly/` keys there are |
 //! | `tot/anomaly/<COIN>` | the sum of every anomaly ever recorded (never pruned): what left the account unexplained |
 //! | `signers` | the [`Signers`] of the account's active authority as the module knows it, canonical JSON; absent until the nodes module sends them |
+//! | `wanted` | the [`Signers`] the account's authority should rotate to (the runner set changed), canonical JSON; absent when they are the current signers |
 //! | `tx/<checkpoint BE8>` | the open multi-sig transaction ([`OpenTx`]) built at that checkpoint, canonical JSON; at most one exists |
+//! | `authanomaly/<block BE8><trx BE4><op BE4>` | an [`AuthorityAnomaly`]: an update of the account's active authority the module did not build; the newest `keep_anomalies` are kept |
+//! | `cnt/authanomaly` | how many `authanomaly/` keys there are |
 //! | `sig/<checkpoint BE8>/<account>` | `account`'s accepted signature of that transaction: 130 lower-case hex digits (65 bytes) |
 //!
 //! `<COIN>` is `HIVE` or `HBD`. Numbers in keys are big-endian so that byte order is
@@ -94,6 +97,9 @@ pub const SEQ: &[u8] = b"seq";
 pub const PAID_COUNT: &[u8] = b"cnt/paid";
 pub const ANOMALY_COUNT: &[u8] = b"cnt/anomaly";
 pub const SIGNERS: &[u8] = b"signers";
+pub const WANTED: &[u8] = b"wanted";
+pub const AUTH_ANOMALY_PREFIX: &[u8] = b"authanomaly/";
+pub const AUTH_ANOMALY_COUNT: &[u8] = b"cnt/authanomaly";
 pub const TX_PREFIX: &[u8] = b"tx/";
 pub const SIG_PREFIX: &[u8] = b"sig/";
 
@@ -142,6 +148,12 @@ pub fn anomaly(pos: ChainPos) -> Vec<u8> {
     k
 }
 
+pub fn auth_anomaly(pos: ChainPos) -> Vec<u8> {
+    let mut k = AUTH_ANOMALY_PREFIX.to_vec();
+    k.extend_from_slice(&pos.to_key());
+    k
+}
+
 /// The open transaction built at `checkpoint`.
 pub fn tx(checkpoint: u64) -> Vec<u8> {
     numbered(TX_PREFIX, checkpoint)
@@ -176,9 +188,11 @@ pub fn seq_of(key: &[u8], prefix: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(rest.try_into().ok()?))
 }
 
-/// The chain position of an `anomaly/` key.
+/// The chain position of an `anomaly/` or `authanomaly/` key.
 pub fn pos_of(key: &[u8]) -> Option<ChainPos> {
-    let rest = key.strip_prefix(ANOMALY_PREFIX)?;
+    let rest = key
+        .strip_prefix(ANOMALY_PREFIX)
+        .or_else(|| key.strip_prefix(AUTH_ANOMALY_PREFIX))?;
     if rest.len() != 16 {
         return None;
     }
@@ -310,6 +324,18 @@ pub struct OpenTx {
     pub digest: String,
     /// The Hive transaction id (legacy packing), 40 hex digits.
     pub txid: String,
+    /// A rotation: the transaction is one `account_update2` giving the account's active
+    /// authority to these signers (and `seqs` is empty). Absent for outflow transactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotate: Option<Signers>,
+}
+
+/// An update of the account's active authority that the module did not build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorityAnomaly {
+    pub txid: String,
+    pub why: String,
 }
 
 #[cfg(test)]

@@ -24,8 +24,12 @@
 //!   [`views::assemble`] turns the view of the transaction into the signed transaction a
 //!   node broadcasts, the same bytes on every node.
 //!
-//! Broadcasting and rotating the account's authority are not here yet. The key layout is
-//! in [`keys`].
+//! - When the runner set changes, the account's active authority is **rotated** to the new
+//!   runners' keys by a transaction the current signers sign (`src/rotate.rs`); outflows
+//!   wait for it.
+//!
+//! The node's agent signs and broadcasts (`opentoken-consensus`'s `MsDuty`). The key layout
+//! is in [`keys`].
 
 mod apply;
 mod build;
@@ -35,6 +39,7 @@ pub mod events;
 pub mod keys;
 pub mod memo;
 mod parse;
+mod rotate;
 mod sign;
 mod signers;
 mod state;
@@ -105,9 +110,14 @@ impl Module for MultisigModule {
     }
 
     /// Every `transfer` to or from the account: deposits, and the confirmations of
-    /// outflows (and anything else that leaves the account by `transfer`).
+    /// outflows (and anything else that leaves the account by `transfer`); and every
+    /// `account_update(2)` of the account, to follow its authority.
     fn accepts_hive_op(&self, op: &HiveOp, _spec: &ChainSpec) -> bool {
-        matches!(op, HiveOp::Transfer(t) if t.to == self.cfg.account || t.from == self.cfg.account)
+        match op {
+            HiveOp::Transfer(t) => t.to == self.cfg.account || t.from == self.cfg.account,
+            HiveOp::Other { name, body } => rotate::updates_account(name, body, &self.cfg.account),
+            _ => false,
+        }
     }
 
     /// The books start empty.
@@ -139,6 +149,9 @@ impl Module for MultisigModule {
                 format!("multisig has no operation `{name}`"),
             )),
             Input::Hive(HiveOp::Transfer(t)) => self.transfer(ctx, t, state),
+            Input::Hive(HiveOp::Other { name, body }) if rotate::updates_account(name, body, &self.cfg.account) => {
+                self.authority_update(ctx, name, body, state)
+            }
             Input::Hive(other) => Err(Reject::new(
                 RejectCode::UnknownOperation,
                 format!("multisig does not handle Hive `{}`", other.name()),

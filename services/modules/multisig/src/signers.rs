@@ -5,10 +5,15 @@
 //! entries (Hive's limit on an authority's members), valid account names, no account or
 //! key twice, every key a valid `STM` secp256k1 key. It is stored sorted by account with
 //! its threshold, more than two thirds: `floor(2n/3) + 1`.
+//!
+//! The first list becomes the signers at once (the account is created with the genesis
+//! runners' keys). A later, different list is *wanted*: the account's authority must be
+//! rotated to it by a transaction the current signers sign, and only when that is on chain
+//! do the new signers replace them (`src/rotate.rs`).
 
 use crate::keys::{threshold_of, Signer};
 use crate::memo::cut;
-use crate::state::signers;
+use crate::state::{signers, wanted};
 use crate::{MultisigEvent, MultisigModule};
 use opentoken_core::account::is_valid_account_name;
 use opentoken_core::{Message, Reject, RejectCode, StateRead};
@@ -32,13 +37,28 @@ impl MultisigModule {
         let list = parse(&m.payload)?;
         let threshold = threshold_of(list.len());
         let now = signers(state).map_err(|e| bad(format!("the stored signers are unreadable: {}", e.what)))?;
-        if now.as_ref().is_some_and(|s| s.signers == list) {
+        let wanted = wanted(state).map_err(|e| bad(format!("the wanted signers are unreadable: {}", e.what)))?;
+        let Some(now) = now else {
+            // The first list: the account's authority is set to the genesis runners' keys
+            // when the community is created (the simulator does so), so nothing rotates.
+            return Ok(vec![MultisigEvent::SignersSet {
+                signers: list,
+                threshold,
+            }]);
+        };
+        let unchanged = match &wanted {
+            Some(w) => w.signers == list,
+            None => now.signers == list,
+        };
+        if unchanged {
             return Err(Reject::new(
                 RejectCode::NothingToDo,
                 "the signers are already these; nothing changes",
             ));
         }
-        Ok(vec![MultisigEvent::SignersSet {
+        // The account's authority changes only by a rotation the current signers sign
+        // (`src/build.rs`); until it is on chain they stay the signers.
+        Ok(vec![MultisigEvent::SignersWanted {
             signers: list,
             threshold,
         }])

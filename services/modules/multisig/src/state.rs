@@ -58,6 +58,16 @@ pub(crate) fn signers(state: &dyn StateRead) -> Result<Option<Signers>, Invarian
     }
 }
 
+/// The signers the account's authority should rotate to, if the runner set changed.
+pub(crate) fn wanted(state: &dyn StateRead) -> Result<Option<Signers>, InvariantError> {
+    match state.get(keys::WANTED) {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(bytes)
+            .map(Some)
+            .map_err(|e| broken(format!("wanted signers do not decode: {e}"))),
+    }
+}
+
 /// The open multi-sig transaction (there is at most one).
 pub(crate) fn open_tx(state: &dyn StateRead) -> Result<Option<OpenTx>, InvariantError> {
     let Some((key, bytes)) = state.scan_prefix(keys::TX_PREFIX).next() else {

@@ -3,7 +3,9 @@
 //! signers, the open multi-sig transaction and its signatures, and [`assemble`], which
 //! makes the signed transaction a node broadcasts.
 
-use crate::keys::{self, decode_u64, Anomaly, Coin, OpenTx, Outflow, OutflowState, PaidOutflow, Signers};
+use crate::keys::{
+    self, decode_u64, Anomaly, AuthorityAnomaly, Coin, OpenTx, Outflow, OutflowState, PaidOutflow, Signers,
+};
 use opentoken_core::{ChainPos, KvSource};
 use opentoken_hive_tx::{Packing, PublicKey, Signature, SignedTransaction, Transaction};
 use serde::de::DeserializeOwned;
@@ -247,6 +249,44 @@ pub fn signers(src: &dyn KvSource) -> Result<Option<Signers>, ViewError> {
         .transpose()
 }
 
+/// The signers the account's authority is to rotate to, when the runner set changed and
+/// the rotation is not on chain yet.
+pub fn wanted_signers(src: &dyn KvSource) -> Result<Option<Signers>, ViewError> {
+    src.kv_get(keys::WANTED)
+        .map_err(ViewError::Read)?
+        .map(|v| json(keys::WANTED, &v))
+        .transpose()
+}
+
+/// A recorded change of the account's authority that the module did not build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthorityAnomalyView {
+    pub block: u64,
+    pub trx_in_block: u32,
+    pub op_in_trx: u32,
+    #[serde(flatten)]
+    pub anomaly: AuthorityAnomaly,
+}
+
+/// The first `limit` kept authority anomalies, in chain order.
+pub fn authority_anomalies(src: &dyn KvSource, limit: usize) -> Result<Vec<AuthorityAnomalyView>, ViewError> {
+    let mut out = Vec::new();
+    for (k, v) in src.kv_scan(keys::AUTH_ANOMALY_PREFIX, limit).map_err(ViewError::Read)? {
+        let ChainPos {
+            block,
+            trx_in_block,
+            op_in_trx,
+        } = keys::pos_of(&k).ok_or_else(|| ViewError::Malformed(show(&k)))?;
+        out.push(AuthorityAnomalyView {
+            block,
+            trx_in_block,
+            op_in_trx,
+            anomaly: json(&k, &v)?,
+        });
+    }
+    Ok(out)
+}
+
 /// An accepted signature of the open transaction, with the key it recovers to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SignatureView {
@@ -342,11 +382,14 @@ pub fn assemble(view: &OpenTxView) -> Option<serde_json::Value> {
     if !view.paid.is_empty() || view.threshold == 0 {
         return None;
     }
-    let operations = view
-        .outflows
-        .iter()
-        .map(|p| crate::build::transfer_op(&view.account, &p.outflow).ok())
-        .collect::<Option<Vec<_>>>()?;
+    let operations = match &view.tx.rotate {
+        Some(to) => vec![crate::rotate::rotation_op(&view.account, to).ok()?],
+        None => view
+            .outflows
+            .iter()
+            .map(|p| crate::build::transfer_op(&view.account, &p.outflow).ok())
+            .collect::<Option<Vec<_>>>()?,
+    };
     let tx = Transaction {
         ref_block_num: view.tx.ref_block_num,
         ref_block_prefix: view.tx.ref_block_prefix,

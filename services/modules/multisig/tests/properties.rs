@@ -359,6 +359,13 @@ fn broadcast(pick: usize, block: u64, model: &mut Model) -> Vec<HiveOp> {
         return vec![];
     };
     a.landed = true;
+    if let Some(body) = &a.rotation {
+        // The rotation's account_update2, as an API node serves it.
+        return vec![HiveOp::Other {
+            name: "account_update2".into(),
+            body: body.to_string(),
+        }];
+    }
     let transfers = a.transfers.clone();
     let mut ops = Vec::new();
     for (seq, out) in transfers {
@@ -472,6 +479,8 @@ struct Model {
     paid: BTreeSet<u64>,
     /// The open transaction's checkpoint.
     open: Option<u64>,
+    /// The open transaction's checkpoint when it is a rotation.
+    rotation: Option<u64>,
     /// Each unpaid outflow in a transaction, and which.
     in_tx: BTreeMap<u64, u64>,
     /// The last transaction closed (expired or settled): checkpoint and digest.
@@ -489,6 +498,8 @@ struct Model {
 struct Assembled {
     expiration: u64,
     transfers: Vec<(u64, Outflow)>,
+    /// A rotation: its `account_update2` body.
+    rotation: Option<serde_json::Value>,
     landed: bool,
 }
 
@@ -548,7 +559,39 @@ impl Model {
                     if self.open != Some(*checkpoint) {
                         return Err(format!("{checkpoint} settles but {:?} is open", self.open));
                     }
+                    if self.rotation == Some(*checkpoint) {
+                        return Err(format!("the rotation of {checkpoint} settles without landing"));
+                    }
                     self.close(*checkpoint)?;
+                }
+                MultisigEvent::RotationBuilt {
+                    checkpoint,
+                    digest,
+                    expiration,
+                    ..
+                } => {
+                    if block != *checkpoint {
+                        return Err(format!("the rotation of {checkpoint} is built in block {block}"));
+                    }
+                    if let Some(open) = self.open {
+                        return Err(format!("the rotation {checkpoint} is built while {open} is open"));
+                    }
+                    self.open = Some(*checkpoint);
+                    self.rotation = Some(*checkpoint);
+                    self.digests.insert(*checkpoint, digest.clone());
+                    self.expirations.insert(*checkpoint, *expiration);
+                }
+                MultisigEvent::Rotated { checkpoint, .. } => {
+                    if self.open != Some(*checkpoint) || self.rotation != Some(*checkpoint) {
+                        return Err(format!(
+                            "the rotation of {checkpoint} lands but {:?} is open",
+                            self.open
+                        ));
+                    }
+                    self.close(*checkpoint)?;
+                }
+                MultisigEvent::AuthorityAnomaly { why, .. } => {
+                    return Err(format!("only the module's rotations change the authority here: {why}"));
                 }
                 _ => {}
             }
@@ -561,6 +604,7 @@ impl Model {
             return Err(format!("{checkpoint} is closed with ot:{seq} still in it"));
         }
         self.open = None;
+        self.rotation = None;
         let digest = self.digests.remove(&checkpoint).unwrap_or_default();
         self.closed = Some((checkpoint, digest));
         Ok(())
@@ -587,6 +631,7 @@ impl Model {
         self.assembled.entry(v.tx.txid.clone()).or_insert(Assembled {
             expiration: v.tx.expiration,
             transfers: v.outflows.iter().map(|p| (p.seq, p.outflow.clone())).collect(),
+            rotation: v.tx.rotate.is_some().then(|| signed["operations"][0][1].clone()),
             landed: false,
         });
         Ok(())
@@ -664,7 +709,13 @@ fn books_invariants(s: &ModuleState, model: &Model) -> Result<(), String> {
             paid_keys += 1;
         } else if keys::pos_of(k).is_some() {
             anomaly_keys += 1;
-        } else if k == keys::SIGNERS || k.starts_with(keys::TX_PREFIX) || k.starts_with(keys::SIG_PREFIX) {
+        } else if k.starts_with(keys::AUTH_ANOMALY_PREFIX) {
+            return Err(format!("an authority anomaly {}", show(k)));
+        } else if k == keys::SIGNERS
+            || k == keys::WANTED
+            || k.starts_with(keys::TX_PREFIX)
+            || k.starts_with(keys::SIG_PREFIX)
+        {
             // Checked by `tx_invariants`.
         } else {
             return Err(format!("unexpected key {}", show(k)));
@@ -751,7 +802,11 @@ fn tx_invariants(s: &ModuleState, model: &Model) -> Result<(), String> {
     let mut digest = None;
     if let Some((n, tx)) = txs.first() {
         let l = signers.as_ref().ok_or("a transaction without signers")?;
-        if tx.checkpoint != *n || tx.seqs.is_empty() || tx.seqs.len() > MAX_PER_TX {
+        let shape_ok = match &tx.rotate {
+            Some(r) => tx.seqs.is_empty() && r.threshold == threshold_of(r.signers.len()) && model.rotation == Some(*n),
+            None => !tx.seqs.is_empty() && tx.seqs.len() <= MAX_PER_TX && model.rotation.is_none(),
+        };
+        if tx.checkpoint != *n || !shape_ok {
             return Err(format!("tx/{n}: {tx:?}"));
         }
         if !tx.seqs.windows(2).all(|w| w[0] < w[1]) || tx.digest.len() != 64 || tx.txid.len() != 40 {
@@ -880,7 +935,7 @@ fn run_checked(scenario: &Scenario) -> Result<BTreeMap<String, usize>, TestCaseE
                 .out
                 .events
                 .iter()
-                .filter(|e| e.pos.trx_in_block == i as u32 && e.kind != "SignersSet")
+                .filter(|e| e.pos.trx_in_block == i as u32 && e.kind != "SignersSet" && e.kind != "SignersWanted")
                 .collect();
             if matches!(status.outcome, Outcome::Rejected { .. }) {
                 prop_assert!(events.is_empty(), "a rejected op emitted events");
@@ -966,6 +1021,9 @@ fn generated_sequences_reach_every_event() {
         ("SignatureAccepted", 40),
         ("TxExpired", 10),
         ("TxSettled", 10),
+        ("SignersWanted", 10),
+        ("RotationBuilt", 5),
+        ("Rotated", 3),
         ("(transactions landed)", 10),
     ] {
         assert!(kinds.get(kind).copied().unwrap_or(0) >= least, "{kind}: {kinds:?}");

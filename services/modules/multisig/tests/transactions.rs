@@ -10,7 +10,7 @@ use common::{
     withdraw, MS, RUNNERS,
 };
 use opentoken_core::test_utils::{block_id, block_time, posting_op, BlockOutput, ModuleHarness, TestNet};
-use opentoken_core::{Asset, AssetSymbol, EventRecord, Module, ModuleState, Outcome, RejectCode, StateRead};
+use opentoken_core::{Asset, AssetSymbol, EventRecord, HiveOp, Module, ModuleState, Outcome, RejectCode, StateRead};
 use opentoken_hive_tx::{Operation, Packing, PublicKey, Signature, Transaction, MAINNET_CHAIN_ID};
 use opentoken_multisig::keys::{self, Coin, OutflowState, Signer};
 use opentoken_multisig::views::{self, assemble, books_check, open_transaction, OpenTxView};
@@ -638,14 +638,13 @@ fn bad_signatures_are_rejected_with_a_reason_and_change_nothing() {
 /// The signers come from the nodes module only; a changed list keeps the signatures of
 /// signers still there with the same key and drops the others.
 #[test]
-fn the_signers_come_from_the_nodes_module_and_a_change_drops_stale_signatures() {
+fn the_signers_come_from_the_nodes_module_and_a_change_rotates_the_authority() {
     let (mut net, module) = prepared(json!({}));
     run_to(&mut net, &module, 10);
     let digest = view(&net).tx.digest;
-    for (i, runner) in RUNNERS.iter().enumerate().take(3) {
+    for (i, runner) in RUNNERS.iter().enumerate().take(2) {
         net.run(NAME, vec![sign(runner, 10, &signature(i, &digest))]);
     }
-    assert!(view(&net).ready);
     let before = net.commitment(NAME);
     // Refused: another sender, another kind, a bad list, the same list.
     for (from, kind, payload, code, needle) in [
@@ -683,71 +682,246 @@ fn the_signers_come_from_the_nodes_module_and_a_change_drops_stale_signatures() 
         }
         assert_eq!(net.commitment(NAME), before);
     }
-    // bob leaves; carol's key changes; erin joins. Five... four signers: 3 of 4 needed.
+    // bob leaves; carol's key changes; erin joins: four signers, 3 of 4.
     let carol_new = opentoken_hive_tx::PrivateKey::from_secret([42; 32]).unwrap();
+    let erin = opentoken_hive_tx::PrivateKey::from_secret([9; 32]).unwrap();
     let payload = json!({"signers": [
-        {"account": "erin", "key": opentoken_hive_tx::PrivateKey::from_secret([9; 32]).unwrap().public().to_string()},
+        {"account": "erin", "key": erin.public().to_string()},
         {"account": "carol", "key": carol_new.public().to_string()},
         {"account": "alice", "key": key(0).public().to_string()},
         {"account": "dave", "key": key(3).public().to_string()},
     ]})
     .to_string();
-    net.deliver("nodes", NAME, "signers", payload);
+    net.deliver("nodes", NAME, "signers", payload.clone());
+    // The account's authority is still the old one: bob still signs the open transaction.
     let b = net.run(NAME, vec![sign("bob", 10, &signature(1, &digest))]);
     let events = decoded(&module, &b.out.events);
-    let MultisigEvent::SignersSet { signers, threshold } = &events[0] else {
+    let MultisigEvent::SignersWanted { signers, threshold } = &events[0] else {
         panic!("{events:?}")
     };
     let names: Vec<&str> = signers.iter().map(|s| s.account.as_str()).collect();
     assert_eq!((names, *threshold), (vec!["alice", "carol", "dave", "erin"], 3));
-    assert_eq!(reason(&b).0, RejectCode::InvalidAccount, "bob is no signer now");
+    assert_eq!(
+        b.kinds(),
+        vec!["SignersWanted"],
+        "bob already signed: {:?}",
+        b.outcomes()
+    );
+    net.run(NAME, vec![sign("carol", 10, &signature(2, &digest))]);
     let v = view(&net);
-    let kept: Vec<&str> = v.signatures.iter().map(|s| s.account.as_str()).collect();
-    assert_eq!(kept, vec!["alice"], "bob left, carol signed with her old key");
-    assert!(!v.ready);
+    assert!(v.ready, "alice, bob, carol: the old authority");
+    net.deliver("nodes", NAME, "signers", payload);
+    let b = net.run(NAME, vec![]);
+    assert!(
+        matches!(&b.statuses()[0].outcome, Outcome::Rejected { code: RejectCode::NothingToDo, reason } if reason.contains("already these")),
+        "already wanted: {:?}",
+        b.statuses()
+    );
+    // It lands; a withdrawal waits for the rotation.
+    let pays: Vec<_> = v
+        .outflows
+        .iter()
+        .map(|p| {
+            transfer(
+                MS,
+                &p.outflow.to,
+                p.outflow.amount as i64,
+                p.outflow.asset.asset(),
+                &p.outflow.memo,
+            )
+        })
+        .collect();
+    let b = net.run(NAME, pays);
+    let mut kinds: Vec<String> = b.kinds().iter().map(|k| k.to_string()).collect();
+    kinds.extend(
+        net.run(NAME, vec![withdraw("alice", r#"{"amount":700,"asset":"HIVE"}"#)])
+            .kinds()
+            .iter()
+            .map(|k| k.to_string()),
+    );
+    let cp = (net.next_block() / 10 + 1) * 10;
+    for (_, events) in run_to(&mut net, &module, cp) {
+        kinds.extend(events.iter().map(|e| e.kind().to_string()));
+    }
+    assert_eq!(
+        kinds,
+        vec![
+            "OutflowPaid",
+            "OutflowPaid",
+            "TxSettled",
+            "RotationBuilt",
+            "WithdrawalQueued"
+        ],
+        "the rotation first; the withdrawal waits for it"
+    );
+    let rot = view(&net);
+    let cp = rot.tx.checkpoint;
+    assert_eq!(rot.tx.seqs, Vec::<u64>::new());
+    assert_eq!(
+        rot.threshold, 3,
+        "signed by the old authority: 3 of alice, bob, carol, dave"
+    );
+    // The new signers cannot sign it; the old ones can.
     let b = net.run(
         NAME,
         vec![sign(
-            "carol",
-            10,
-            &hex(carol_new
-                .sign(&common::hex_bytes(&digest).try_into().unwrap())
+            "erin",
+            cp,
+            &hex(erin
+                .sign(&common::hex_bytes(&rot.tx.digest).try_into().unwrap())
                 .as_bytes()),
         )],
     );
-    assert_eq!(b.kinds(), vec!["SignatureAccepted"]);
-    let b = net.run(NAME, vec![sign("dave", 10, &signature(3, &digest))]);
-    assert_eq!(b.kinds(), vec!["SignatureAccepted"]);
-    let v = view(&net);
-    assert!(v.ready);
-    let signed = assemble(&v).unwrap();
-    let keys: Vec<String> = signed["signatures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let sig = Signature::from_hex(s.as_str().unwrap()).unwrap();
-            sig.recover(&common::hex_bytes(&digest).try_into().unwrap())
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    assert_eq!(reason(&b).0, RejectCode::InvalidAccount, "erin is not a signer yet");
+    for i in [3usize, 1, 0] {
+        let b = net.run(NAME, vec![sign(RUNNERS[i], cp, &signature(i, &rot.tx.digest))]);
+        assert_eq!(b.kinds(), vec!["SignatureAccepted"], "{}", RUNNERS[i]);
+    }
+    let signed = assemble(&view(&net)).expect("ready");
+    assert_eq!(signed["signatures"].as_array().map(Vec::len), Some(3));
+    // The hand-built rotation has the transaction's id and digest.
+    let mut want: Vec<PublicKey> = vec![key(0).public(), carol_new.public(), key(3).public(), erin.public()];
+    want.sort();
+    let active = opentoken_hive_tx::Authority {
+        weight_threshold: 3,
+        account_auths: Default::default(),
+        key_auths: want.iter().map(|k| (*k, 1u16)).collect(),
+    };
+    let hand = Transaction {
+        ref_block_num: rot.tx.ref_block_num,
+        ref_block_prefix: rot.tx.ref_block_prefix,
+        expiration: rot.tx.expiration as u32,
+        operations: vec![Operation::AccountUpdate2 {
+            account: MS.into(),
+            owner: None,
+            active: Some(active),
+            posting: None,
+            memo_key: None,
+            json_metadata: String::new(),
+            posting_json_metadata: String::new(),
+        }],
+    };
+    assert_eq!(hand.id(Packing::Legacy), rot.tx.txid);
+    assert_eq!(hex(&hand.sig_digest(&MAINNET_CHAIN_ID, Packing::Legacy)), rot.tx.digest);
+    assert_eq!(signed["operations"][0][0], "account_update2");
+    let key_auths: Vec<serde_json::Value> = want.iter().map(|k| json!([k.to_string(), 1])).collect();
     assert_eq!(
-        keys,
-        vec![
-            key(0).public().to_string(),
-            carol_new.public().to_string(),
-            key(3).public().to_string()
-        ]
+        signed["operations"][0][1]["active"]["key_auths"],
+        json!(key_auths),
+        "sorted as Hive sorts keys"
     );
-    let stored = views::signers(state(&net)).unwrap().unwrap();
+    assert!(signed["operations"][0][1].get("owner").is_none() && signed["operations"][0][1].get("memo_key").is_none());
+    // Other changes of the account's authority are anomalies and change no signer.
+    let body = signed["operations"][0][1].clone();
+    let mut other = body.clone();
+    other["active"]["weight_threshold"] = json!(1);
+    let mut owner = body.clone();
+    owner["owner"] = body["active"].clone();
+    let b = net.run(
+        NAME,
+        vec![
+            HiveOp::Other {
+                name: "account_update2".into(),
+                body: other.to_string(),
+            },
+            HiveOp::Other {
+                name: "account_update".into(),
+                body: owner.to_string(),
+            },
+            HiveOp::Other {
+                name: "account_update2".into(),
+                body: json!({"account": MS, "json_metadata": "{}"}).to_string(),
+            },
+        ],
+    );
+    assert_eq!(b.kinds(), vec!["AuthorityAnomaly"; 2]);
     assert_eq!(
-        stored.signers[1],
-        Signer {
-            account: "carol".into(),
-            key: carol_new.public().to_string()
+        b.status(2).outcome,
+        Outcome::Rejected {
+            code: RejectCode::NothingToDo,
+            reason: format!("account_update2 of @{MS} leaves its active authority as it is; nothing to follow"),
         }
     );
+    assert_eq!(views::authority_anomalies(state(&net), 10).unwrap().len(), 2);
+    assert_eq!(views::signers(state(&net)).unwrap().unwrap().signers.len(), 4);
+    assert!(views::signers(state(&net))
+        .unwrap()
+        .unwrap()
+        .signers
+        .iter()
+        .any(|s| s.account == "bob"));
+    // The rotation lands (the body the API node serves): the new signers hold the account.
+    let b = net.run(
+        NAME,
+        vec![HiveOp::Other {
+            name: "account_update2".into(),
+            body: body.to_string(),
+        }],
+    );
+    assert_eq!(b.kinds(), vec!["Rotated"]);
+    let now = views::signers(state(&net)).unwrap().unwrap();
+    let names: Vec<&str> = now.signers.iter().map(|s| s.account.as_str()).collect();
+    assert_eq!(names, vec!["alice", "carol", "dave", "erin"]);
+    assert_eq!(now.signers[1].key, carol_new.public().to_string());
+    assert!(views::wanted_signers(state(&net)).unwrap().is_none());
+    assert!(open_transaction(state(&net), MS).unwrap().is_none());
+    // The waiting withdrawal is built at the next checkpoint, and only the new keys sign it.
+    let cp = (net.next_block() / 10 + 1) * 10;
+    let happened = run_to(&mut net, &module, cp);
+    assert_eq!(built(&happened[0].1[0]), (cp, vec![2]));
+    let d = view(&net).tx.digest;
+    let b = net.run(NAME, vec![sign("bob", cp, &signature(1, &d))]);
+    assert_eq!(reason(&b).0, RejectCode::InvalidAccount, "bob's key no longer spends");
+    let b = net.run(NAME, vec![sign("carol", cp, &signature(2, &d))]);
+    assert_eq!(reason(&b).0, RejectCode::InvalidField, "carol's old key");
+    let carol_sig = hex(carol_new.sign(&common::hex_bytes(&d).try_into().unwrap()).as_bytes());
+    let b = net.run(
+        NAME,
+        vec![
+            sign("carol", cp, &carol_sig),
+            sign(
+                "erin",
+                cp,
+                &hex(erin.sign(&common::hex_bytes(&d).try_into().unwrap()).as_bytes()),
+            ),
+            sign("alice", cp, &signature(0, &d)),
+        ],
+    );
+    assert_eq!(b.kinds(), vec!["SignatureAccepted"; 3]);
+    assert!(view(&net).ready);
+    assert!(books_check(state(&net)).unwrap().ok);
+}
+
+/// A rotation nobody signs expires and is built again, for what is wanted by then.
+#[test]
+fn an_unsigned_rotation_expires_and_is_rebuilt() {
+    let (mut net, module) = prepared(json!({"tx_expiration_secs": 60}));
+    net.deliver("nodes", NAME, "signers", signers_payload(&[0, 1, 2]));
+    assert_eq!(net.run(NAME, vec![]).kinds(), vec!["SignersWanted"]);
+    let happened = run_to(&mut net, &module, 10);
+    assert_eq!(
+        happened[0].1.iter().map(MultisigEvent::kind).collect::<Vec<_>>(),
+        vec!["RotationBuilt"]
+    );
+    net.deliver("nodes", NAME, "signers", signers_payload(&[0, 1]));
+    assert_eq!(net.run(NAME, vec![]).kinds(), vec!["SignersWanted"]);
+    let happened = run_to(&mut net, &module, 40);
+    assert_eq!(happened.len(), 1, "{happened:?}");
+    let kinds: Vec<&str> = happened[0].1.iter().map(MultisigEvent::kind).collect();
+    assert_eq!((happened[0].0, kinds), (40, vec!["TxExpired", "RotationBuilt"]));
+    let MultisigEvent::RotationBuilt { signers, threshold, .. } = &happened[0].1[1] else {
+        unreachable!()
+    };
+    assert_eq!((signers.len(), *threshold), (2, 2), "the newest wish");
+    // The runner set returns to the current signers: nothing is wanted, and once the
+    // rotation expires the outflows are built again.
+    net.deliver("nodes", NAME, "signers", signers_payload(&[0, 1, 2, 3]));
+    assert_eq!(net.run(NAME, vec![]).kinds(), vec!["SignersWanted"]);
+    assert!(views::wanted_signers(state(&net)).unwrap().is_none());
+    let happened = run_to(&mut net, &module, 70);
+    let kinds: Vec<&str> = happened.last().unwrap().1.iter().map(MultisigEvent::kind).collect();
+    assert_eq!(kinds, vec!["TxExpired", "TxBuilt"]);
+    assert!(books_check(state(&net)).unwrap().ok);
 }
 
 /// The same blocks, the empty ones processed one at a time or as idle ranges: the same
@@ -884,7 +1058,14 @@ fn replaying_the_events_rebuilds_the_transactions() {
     record(vec![net.run(NAME, vec![pay("bob", 1_000, "rent ot:0")])]);
     record(net.idle_until(45));
     let kinds: std::collections::BTreeSet<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    for k in ["SignersSet", "TxBuilt", "TxExpired", "SignatureAccepted", "OutflowPaid"] {
+    for k in [
+        "SignersSet",
+        "TxBuilt",
+        "TxExpired",
+        "SignatureAccepted",
+        "OutflowPaid",
+        "SignersWanted",
+    ] {
         assert!(kinds.contains(k), "{k}: {kinds:?}");
     }
     let mut rebuilt = ModuleState::new();
@@ -896,7 +1077,11 @@ fn replaying_the_events_rebuilds_the_transactions() {
     assert!(rebuilt.pairs() == state(&net).pairs(), "the replayed state differs");
     assert_eq!(rebuilt.commitment(), net.commitment(NAME));
     assert!(rebuilt.get(&keys::sig(40, "alice")).is_some());
-    assert!(rebuilt.get(&keys::sig(40, "bob")).is_none(), "bob left the signers");
+    assert!(
+        rebuilt.get(&keys::sig(40, "bob")).is_some(),
+        "bob signs until the rotation lands"
+    );
+    assert!(rebuilt.get(keys::WANTED).is_some());
 }
 
 #[test]
