@@ -3,7 +3,11 @@
 //! pure [`AgentState`], and carries out what it decides (broadcasts, telemetry, fetching
 //! and handing over a snapshot). With a multi-sig key on a chain with the multisig module
 //! it does the same for [`MsDuty`]: reads the module's view, hands it the Hive head time,
-//! and broadcasts the signatures and assembled transactions it asks for.
+//! and broadcasts the signatures and assembled transactions it asks for. On such a chain,
+//! key or not, it also reconciles the multi-sig account every `reconcile.every`: reads its
+//! balance from Hive and the module's books from the store, lets [`Reconciler`] judge, and
+//! publishes the verdict (component `multisig` on `/readyz`, the `opentoken_ms_*_milli`
+//! gauges, the `ms_reconcile` document).
 
 use crate::broadcast::{Broadcaster, Sent};
 use crate::decide::{AgentState, Broadcast, Confirmed, FinalityAction, Identity, Purpose};
@@ -12,11 +16,12 @@ use crate::fetch::SnapshotFetcher;
 use crate::ms_duty::{AssembledOutcome, MsAction, MsDuty, MsDutyConfig, MsView};
 use crate::nodes_source::{NodesKv, NodesSource};
 use crate::peer_fetch::{PeerFetchPolicy, PeerFetcher};
+use crate::reconcile::{quiet_through, Amounts, Expected, Observation, Outcome, ReconcileConfig, Reconciler, Skip};
 use crate::recovery::{lock, take_handover, Handover, RecoverySlot};
 use crate::status::{consensus_document, divergence};
 use opentoken_checkpointer::NodeKey;
 use opentoken_core::ChainSpec;
-use opentoken_hive::HiveError;
+use opentoken_hive::{HiveClient, HiveError};
 use opentoken_hive_tx::PrivateKey;
 use opentoken_lifecycle::{sleep_or_cancelled, Backoff, CancellationToken};
 use opentoken_log::Log;
@@ -41,6 +46,8 @@ pub struct AgentConfig {
     pub poll: Duration,
     /// Bounds on fetching a snapshot from a peer when out of consensus.
     pub peer_fetch: PeerFetchPolicy,
+    /// How often the multi-sig account is reconciled, and how patiently.
+    pub reconcile: ReconcileConfig,
 }
 
 /// Everything an [`Agent`] is built from.
@@ -81,6 +88,20 @@ impl std::fmt::Debug for AgentParts {
     }
 }
 
+/// The `/readyz` component of the multi-sig account's reconciliation.
+pub const RECONCILE_COMPONENT: &str = "multisig";
+
+/// The reconciliation of the multi-sig account and the store its books are read from.
+struct ReconcileShell {
+    core: Reconciler,
+    store: Arc<dyn Store>,
+    cfg: ReconcileConfig,
+    /// When the next check is due; `None` before the first.
+    due: Option<tokio::time::Instant>,
+    /// The surplus per coin last logged, so a standing one is said once, not every check.
+    surplus_said: (u64, u64),
+}
+
 /// The multi-sig duty and the store its view is read from.
 struct MsShell {
     duty: MsDuty,
@@ -102,6 +123,8 @@ pub struct Agent {
     ms_key: Option<PrivateKey>,
     /// `None` without a multi-sig key, or on a chain without the multisig module.
     ms: Option<MsShell>,
+    /// `None` on a chain without the multisig module, or without a store to read it from.
+    reconcile: Option<ReconcileShell>,
     http: reqwest::Client,
     snapshots: SnapshotFetcher,
     state: AgentState,
@@ -119,6 +142,7 @@ impl std::fmt::Debug for Agent {
             .field("recovery", &self.recovery.is_some())
             .field("ms_key", &self.ms_key)
             .field("ms_duty", &self.ms.as_ref().map(|m| &m.duty))
+            .field("reconcile", &self.reconcile.as_ref().map(|r| r.core.status()))
             .field("state", &self.state)
             .finish_non_exhaustive()
     }
@@ -144,6 +168,7 @@ impl Agent {
             .build()
             .unwrap_or_default();
         let ms = ms_shell(&spec, &cfg.account, ms_key.as_ref(), &nodes)?;
+        let reconcile = reconcile_shell(&spec, cfg.reconcile, &nodes);
         let identity = Identity {
             domain: cfg.domain.clone(),
             report_key: hex::encode(key.public().to_bytes()),
@@ -170,6 +195,7 @@ impl Agent {
             recovery,
             ms_key,
             ms,
+            reconcile,
             http,
             snapshots,
             state,
@@ -220,6 +246,7 @@ impl Agent {
         tokio::task::block_in_place(|| self.read_reports())?;
         let head_time = self.confirm().await?;
         self.multisig(head_time).await;
+        self.reconcile().await;
         let (view, nodes) = self.nodes.read(&self.http, &self.cfg.account).await?;
         for broadcast in self.state.broadcasts(view.own.as_ref(), view.processed) {
             self.broadcast(broadcast).await?;
@@ -304,6 +331,18 @@ impl Agent {
         for action in ms.duty.tick(&view, now) {
             ms_action(&mut ms.duty, &self.bc, &self.telemetry, &self.spec.prefix, action).await;
         }
+    }
+
+    /// A reconciliation of the multi-sig account when one is due. It never fails the tick:
+    /// what it cannot read is a skipped check.
+    async fn reconcile(&mut self) {
+        let Some(r) = self.reconcile.as_mut() else { return };
+        let now = tokio::time::Instant::now();
+        if r.due.is_some_and(|due| now < due) {
+            return;
+        }
+        r.due = Some(now + r.cfg.every);
+        reconcile_once(r, self.bc.client(), &self.spec.msaccount, &self.telemetry).await;
     }
 
     fn confirmed(&self, c: &Confirmed) {
@@ -414,6 +453,175 @@ fn ms_shell(
         store,
         read_failing: None,
     }))
+}
+
+/// The reconciliation of an agent on a chain with the multisig module, where it reads the
+/// module's books from a store (the distributed agent reads the nodes module from its
+/// node's API and has none; that node's own agent, if any, reconciles).
+fn reconcile_shell(spec: &ChainSpec, cfg: ReconcileConfig, nodes: &NodesSource) -> Option<ReconcileShell> {
+    if !spec.modules.contains_key(opentoken_multisig::NAME) {
+        return None;
+    }
+    let Some(store) = nodes.store() else {
+        tracing::info!("this agent reads no store: it does not reconcile the multi-sig account's books with Hive");
+        return None;
+    };
+    Some(ReconcileShell {
+        core: Reconciler::new(spec.msaccount.clone(), cfg.confirm_checks),
+        store: store.clone(),
+        cfg,
+        due: None,
+        surplus_said: (0, 0),
+    })
+}
+
+/// One reconciliation: observe, judge, publish.
+async fn reconcile_once(
+    r: &mut ReconcileShell,
+    client: &HiveClient,
+    msaccount: &str,
+    telemetry: &Telemetry,
+) -> Outcome {
+    let outcome = match observe(r, client, msaccount).await {
+        Ok((expected, observation)) => r.core.check(&expected, &observation),
+        Err(skip) => r.core.skip(skip),
+    };
+    publish(r, &outcome, telemetry);
+    outcome
+}
+
+/// The account's balance between two reads of the Hive head, then the books (read after,
+/// so they are as new as can be), then, when the books are behind that head, the blocks
+/// in between, to see whether they leave the account alone. A failure is a skip, logged
+/// as a warning with the error.
+async fn observe(r: &ReconcileShell, client: &HiveClient, msaccount: &str) -> Result<(Expected, Observation), Skip> {
+    fn failed(what: &str, error: &dyn std::fmt::Display) -> Skip {
+        tracing::warn!(%error, "multi-sig reconciliation: {what} failed; check skipped");
+        Skip::Unavailable(format!("{what} failed"))
+    }
+    let head = || async {
+        client
+            .dynamic_global_properties()
+            .await
+            .map(|d| d.head_block_number)
+            .map_err(|e| failed("reading the Hive head", &e))
+    };
+    let head_before = head().await?;
+    let balances = match client.liquid_balances(msaccount).await {
+        Ok(Some(b)) => Amounts {
+            hive: b.hive,
+            hbd: b.hbd,
+        },
+        Ok(None) => {
+            tracing::warn!(account = %msaccount, "multi-sig reconciliation: the Hive API node knows no such account; check skipped");
+            return Err(Skip::Unavailable(format!(
+                "the Hive API node knows no account @{msaccount}"
+            )));
+        }
+        Err(e) => return Err(failed("reading the account's balance", &e)),
+    };
+    let head_after = head().await?;
+    // Store reads block (redb, ScyllaDB): off the async workers.
+    let expected = tokio::task::block_in_place(|| read_books(r.store.as_ref()))?;
+    let behind = head_before.saturating_sub(expected.block);
+    let mut quiet = None;
+    if head_after == head_before && behind > 0 && behind <= r.cfg.max_scan_blocks {
+        let count = u32::try_from(behind).unwrap_or(u32::MAX);
+        let blocks = client
+            .get_block_range(expected.block.saturating_add(1), count)
+            .await
+            .map_err(|e| failed("reading the blocks after the books", &e))?;
+        quiet = quiet_through(expected.block, &blocks, msaccount);
+    }
+    Ok((
+        expected,
+        Observation {
+            balances,
+            head_before,
+            head_after,
+            quiet_through: quiet,
+        },
+    ))
+}
+
+/// The books as of one processed block: its number is read before and after them, and a
+/// commit in between (they may then mix two blocks) skips the check.
+fn read_books(store: &dyn Store) -> Result<Expected, Skip> {
+    let failed = |error: &dyn std::fmt::Display| {
+        tracing::warn!(%error, "multi-sig reconciliation: reading the multisig module's books failed; check skipped");
+        Skip::Unavailable("reading the multisig module's books failed".into())
+    };
+    let progress = || {
+        store
+            .progress(opentoken_multisig::NAME)
+            .map(|p| p.map(|p| p.block))
+            .map_err(|e| failed(&e))
+    };
+    let before = progress()?;
+    let kv = ModuleKv {
+        store,
+        module: opentoken_multisig::NAME,
+    };
+    let holdings = opentoken_multisig::views::holdings(&kv).map_err(|e| failed(&e))?;
+    match (before, progress()?) {
+        (Some(b), Some(a)) if a == b => Ok(Expected::from_holdings(&holdings, b)),
+        (None, None) => Err(Skip::Unavailable(
+            "the multisig module has processed no block yet".into(),
+        )),
+        _ => Err(Skip::Unavailable("the books changed while read".into())),
+    }
+}
+
+/// The verdict: `/readyz` (not ready while alarmed, with the reason; ready again on a
+/// match), gauges and counters, the log, the `ms_reconcile` document.
+fn publish(r: &mut ReconcileShell, outcome: &Outcome, telemetry: &Telemetry) {
+    let status = r.core.status();
+    match *outcome {
+        Outcome::Skipped(ref skip) => {
+            AGENT.ms_reconcile_skipped.add(telemetry, 1);
+            tracing::debug!(%skip, "multi-sig reconciliation skipped");
+        }
+        Outcome::Matched { cleared } => {
+            if cleared {
+                tracing::info!(account = %status.account, "the multi-sig account holds what its books say again");
+            }
+            telemetry.set_ready(RECONCILE_COMPONENT);
+        }
+        Outcome::Short { streak, alarm, raised } => {
+            AGENT.ms_reconcile_mismatches.add(telemetry, 1);
+            match (&status.alarm, alarm) {
+                (Some(why), true) => {
+                    if raised {
+                        tracing::error!("{why}");
+                    }
+                    telemetry.set_not_ready(RECONCILE_COMPONENT, why.clone());
+                }
+                _ => tracing::warn!(
+                    account = %status.account,
+                    streak,
+                    confirm_checks = r.cfg.confirm_checks,
+                    "the multi-sig account holds less on Hive than its books; an alarm if it persists"
+                ),
+            }
+        }
+    }
+    if let (Some(c), false) = (status.last, matches!(outcome, Outcome::Skipped(_))) {
+        let [hive, hbd] = c.coins;
+        AGENT.ms_expected_hive_milli.set(telemetry, hive.expected as f64);
+        AGENT.ms_observed_hive_milli.set(telemetry, hive.observed as f64);
+        AGENT.ms_expected_hbd_milli.set(telemetry, hbd.expected as f64);
+        AGENT.ms_observed_hbd_milli.set(telemetry, hbd.observed as f64);
+        let surplus = (hive.surplus(), hbd.surplus());
+        if surplus != r.surplus_said {
+            if let Some(what) = &status.surplus {
+                tracing::warn!("{what}");
+            }
+            r.surplus_said = surplus;
+        }
+    }
+    if let Ok(doc) = serde_json::to_string(status) {
+        telemetry.set_document("ms_reconcile", doc);
+    }
 }
 
 /// Carries out one of the duty's actions and reports back what became of it.

@@ -18,6 +18,8 @@
 //! [`ms_duty::MsDuty`] decides the same way what the node does for the community multi-sig
 //! account (sign the open transaction, broadcast the assembled one); the agent runs it
 //! when given the node's multi-sig key on a chain with the multisig module.
+//! [`reconcile::Reconciler`] judges, again without I/O, whether that account really holds
+//! on Hive what the module's books say; every agent with a store runs it on such a chain.
 
 pub mod agent;
 pub mod broadcast;
@@ -30,6 +32,7 @@ pub mod offsets;
 pub mod peer_fetch;
 pub mod peer_order;
 mod peer_target;
+pub mod reconcile;
 pub mod recovery;
 pub mod snapshot;
 pub mod status;
@@ -43,5 +46,6 @@ pub use nodes_source::{NodesKv, NodesSource, NodesView};
 pub use opentoken_store::SnapshotDoc;
 pub use peer_fetch::{PeerFetch, PeerFetchPolicy, PeerFetcher, PeerSkip};
 pub use peer_order::{peer_order, Peer};
+pub use reconcile::{ReconcileConfig, Reconciler};
 pub use recovery::{Recovery, RecoverySlot};
 pub use snapshot::{verify_snapshot, SnapshotError};

@@ -5,8 +5,8 @@
 //! of the list (failover) with capped exponential backoff between rounds, and remembers the
 //! node that last answered well. Errors name the node and method and say what to do.
 
-use opentoken_core::hive_json::{decode_get_block, decode_get_block_range};
-use opentoken_core::Block;
+use opentoken_core::hive_json::{decode_asset, decode_get_block, decode_get_block_range};
+use opentoken_core::{AssetSymbol, Block};
 use opentoken_lifecycle::Backoff;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -72,6 +72,37 @@ pub struct DynamicGlobalProperties {
     pub time: String,
     /// Head block id (40 hex), the TaPoS reference for transactions this node signs.
     pub head_block_id: String,
+}
+
+/// An account's liquid HIVE and HBD in milli-units: what the community's multi-sig account
+/// is reconciled against (`opentoken_consensus::reconcile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiquidBalances {
+    pub hive: u64,
+    pub hbd: u64,
+}
+
+/// `condenser_api.get_accounts`' answer for `[account]`: its `balance` and `hbd_balance`
+/// (legacy strings or NAI objects), `None` when the node knows no such account.
+fn decode_liquid_balances(v: &Value, account: &str) -> Result<Option<LiquidBalances>, String> {
+    let list = v.as_array().ok_or("get_accounts did not answer a list")?;
+    let Some(a) = list
+        .iter()
+        .find(|a| a.get("name").and_then(Value::as_str) == Some(account))
+    else {
+        return Ok(None);
+    };
+    let milli = |field: &str, symbol: AssetSymbol| -> Result<u64, String> {
+        let asset = decode_asset(a.get(field).ok_or_else(|| format!("`{field}` missing"))?)?;
+        if asset.symbol != symbol {
+            return Err(format!("`{field}` is not in {symbol:?}"));
+        }
+        u64::try_from(asset.amount).map_err(|_| format!("`{field}` is negative"))
+    };
+    Ok(Some(LiquidBalances {
+        hive: milli("balance", AssetSymbol::Hive)?,
+        hbd: milli("hbd_balance", AssetSymbol::Hbd)?,
+    }))
 }
 
 pub struct HiveClient {
@@ -297,9 +328,46 @@ impl HiveClient {
         .await
     }
 
+    /// `account`'s liquid HIVE and HBD as the node's state has them (its head block, and the
+    /// transactions it holds pending), or `None` when the node knows no such account.
+    pub async fn liquid_balances(&self, account: &str) -> Result<Option<LiquidBalances>, HiveError> {
+        self.call("condenser_api.get_accounts", json!([[account]]), |v| {
+            decode_liquid_balances(v, account)
+        })
+        .await
+    }
+
     /// Broadcasts a signed transaction (legacy JSON form).
     pub async fn broadcast_transaction(&self, tx: &Value) -> Result<Value, HiveError> {
         self.call("condenser_api.broadcast_transaction", json!([tx]), |v| Ok(v.clone()))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn liquid_balances_read_legacy_and_nai_assets() {
+        let legacy = json!([{"name": "dlux-cc", "balance": "12.345 HIVE", "hbd_balance": "0.001 HBD"}]);
+        assert_eq!(
+            decode_liquid_balances(&legacy, "dlux-cc"),
+            Ok(Some(LiquidBalances { hive: 12_345, hbd: 1 }))
+        );
+        let nai = json!([{"name": "dlux-cc",
+            "balance": {"amount": "7", "precision": 3, "nai": "@@000000021"},
+            "hbd_balance": {"amount": "9", "precision": 3, "nai": "@@000000013"}}]);
+        assert_eq!(
+            decode_liquid_balances(&nai, "dlux-cc"),
+            Ok(Some(LiquidBalances { hive: 7, hbd: 9 }))
+        );
+        assert_eq!(decode_liquid_balances(&json!([]), "dlux-cc"), Ok(None));
+        assert_eq!(decode_liquid_balances(&legacy, "someone-else"), Ok(None));
+        let swapped = json!([{"name": "dlux-cc", "balance": "1.000 HBD", "hbd_balance": "1.000 HBD"}]);
+        assert!(decode_liquid_balances(&swapped, "dlux-cc").is_err());
+        let negative = json!([{"name": "dlux-cc", "balance": "-1.000 HIVE", "hbd_balance": "1.000 HBD"}]);
+        assert!(decode_liquid_balances(&negative, "dlux-cc").is_err());
+        assert!(decode_liquid_balances(&json!({}), "dlux-cc").is_err());
     }
 }

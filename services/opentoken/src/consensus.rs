@@ -111,6 +111,7 @@ pub(crate) fn build_agent(
             poll: AGENT_POLL,
             // Non-public peers only where the chain lets nodes register them (devnets).
             peer_fetch: PeerFetchPolicy::for_chain(&ctx.spec)?,
+            reconcile: Default::default(),
         },
         nodes,
         log,

@@ -87,6 +87,30 @@ metric_set! {
             "opentoken_ms_alarms_total",
             "Multi-sig transactions whose digest changed after this node signed them"
         ),
+        ms_expected_hive_milli: Gauge(
+            "opentoken_ms_expected_hive_milli",
+            "milli-HIVE the multi-sig account must hold by its books at the last comparable reconciliation"
+        ),
+        ms_expected_hbd_milli: Gauge(
+            "opentoken_ms_expected_hbd_milli",
+            "milli-HBD the multi-sig account must hold by its books at the last comparable reconciliation"
+        ),
+        ms_observed_hive_milli: Gauge(
+            "opentoken_ms_observed_hive_milli",
+            "milli-HIVE the multi-sig account held on Hive at the last comparable reconciliation"
+        ),
+        ms_observed_hbd_milli: Gauge(
+            "opentoken_ms_observed_hbd_milli",
+            "milli-HBD the multi-sig account held on Hive at the last comparable reconciliation"
+        ),
+        ms_reconcile_mismatches: Counter(
+            "opentoken_ms_reconcile_mismatches_total",
+            "Comparable reconciliations where the multi-sig account held less on Hive than its books"
+        ),
+        ms_reconcile_skipped: Counter(
+            "opentoken_ms_reconcile_skipped_total",
+            "Reconciliations of the multi-sig account skipped (books behind the Hive head, head moved, API failed)"
+        ),
     }
 }
 

@@ -134,3 +134,167 @@ fn the_duty_runs_with_a_key_on_a_chain_with_the_multisig_module_and_a_store() {
         "{text}"
     );
 }
+
+mod reconciliation {
+    use super::*;
+    use crate::reconcile::{Outcome, Skip};
+    use opentoken_hive::{ClientConfig, GenesisConfig, SimConfig, Simulator, TrafficConfig};
+    use opentoken_multisig::keys::{self, Coin};
+    use opentoken_store::{CommitBatch, ModuleCommit, Progress};
+
+    const MS: &str = "dlux-cc";
+
+    /// A simulated chain at head 10 (blocks 1..=10 at once, the next in an hour) with
+    /// traffic among alice and bob, and `dlux-cc` existing with nothing in it.
+    fn sim_config() -> SimConfig {
+        SimConfig {
+            seed: 5,
+            first_block: 1,
+            block_interval: Duration::from_secs(3600),
+            prefill_blocks: 10,
+            irreversible_lag: 0,
+            traffic: TrafficConfig {
+                prefix: TEST_PREFIX.into(),
+                accounts: vec!["alice".into(), "bob".into()],
+                nodes: vec![],
+                delegation_account: "dlux-io".into(),
+                ops_per_block: (1, 3),
+                invalid_per_mille: 0,
+                msaccount: None,
+            },
+            genesis: GenesisConfig {
+                extra_accounts: vec![MS.into()],
+                ..GenesisConfig::default()
+            },
+            tamper: None,
+        }
+    }
+
+    /// Commits the multisig books as of `block`.
+    fn books(store: &dyn Store, block: u64, changes: Vec<(Vec<u8>, u64)>) {
+        store
+            .commit(&CommitBatch {
+                modules: vec![ModuleCommit {
+                    module: opentoken_multisig::NAME.into(),
+                    changes: changes
+                        .into_iter()
+                        .map(|(k, v)| (k, Some(keys::encode_u64(v))))
+                        .collect(),
+                    lattice: Vec::new(),
+                    progress: Progress {
+                        block,
+                        next_offset: block,
+                    },
+                    snapshot: None,
+                }],
+                ..Default::default()
+            })
+            .unwrap();
+    }
+
+    fn shell(store: Arc<dyn Store>, max_scan_blocks: u64) -> ReconcileShell {
+        let spec = test_spec().with_module(opentoken_multisig::NAME, json!({}));
+        assert_eq!(spec.msaccount, MS);
+        let cfg = ReconcileConfig {
+            max_scan_blocks,
+            ..ReconcileConfig::default()
+        };
+        let r = reconcile_shell(&spec, cfg, &NodesSource::Store(store)).expect("runs with the module and a store");
+        assert!(reconcile_shell(&test_spec(), cfg, &NodesSource::Api("http://serve:3001".into())).is_none());
+        r
+    }
+
+    /// The books say the account holds 5.000 HIVE, the simulated Hive says nothing: ready
+    /// through two checks, not ready on the third with the amounts, ready again once the
+    /// books explain the difference. The books are of block 4, the head is 10: comparable
+    /// because blocks 5..=10 leave the account alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_short_account_on_the_simulator_makes_the_node_not_ready_after_three_checks() {
+        let sim = Simulator::start(sim_config(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let client = HiveClient::new(vec![sim.url()]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(opentoken_store::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap());
+        books(store.as_ref(), 4, vec![(keys::held(Coin::Hive), 5_000)]);
+        let telemetry = Telemetry::new();
+        let mut r = shell(store.clone(), 100);
+        assert_eq!(sim.head(), 10);
+
+        for streak in 1..=2 {
+            let out = reconcile_once(&mut r, &client, MS, &telemetry).await;
+            assert_eq!(
+                out,
+                Outcome::Short {
+                    streak,
+                    alarm: false,
+                    raised: false
+                }
+            );
+            assert!(telemetry.readiness().is_ok(), "not yet at {streak}");
+        }
+        let out = reconcile_once(&mut r, &client, MS, &telemetry).await;
+        assert!(
+            matches!(
+                out,
+                Outcome::Short {
+                    alarm: true,
+                    raised: true,
+                    ..
+                }
+            ),
+            "{out:?}"
+        );
+        let reasons = telemetry.readiness().expect_err("alarmed");
+        assert_eq!(reasons.len(), 1);
+        let (component, why) = &reasons[0];
+        assert_eq!(component, RECONCILE_COMPONENT);
+        assert!(why.contains("@dlux-cc"), "{why}");
+        assert!(
+            why.contains("0.000 HIVE on Hive, 5.000 HIVE expected (5.000 HIVE short)"),
+            "{why}"
+        );
+        assert_eq!(AGENT.ms_expected_hive_milli.get(&telemetry), Some(5_000.0));
+        assert_eq!(AGENT.ms_observed_hive_milli.get(&telemetry), Some(0.0));
+        assert_eq!(AGENT.ms_reconcile_mismatches.get(&telemetry), Some(3.0));
+        let doc: serde_json::Value = serde_json::from_str(&telemetry.document("ms_reconcile").unwrap()).unwrap();
+        assert_eq!(doc["last"]["block"], 4);
+        assert_eq!(doc["last"]["head"], 10);
+
+        // The books behind the head without reading the blocks between: skipped, still alarmed.
+        let mut blind = shell(store.clone(), 0);
+        let out = reconcile_once(&mut blind, &client, MS, &telemetry).await;
+        assert_eq!(
+            out,
+            Outcome::Skipped(Skip::Behind {
+                books: 4,
+                through: 4,
+                head: 10
+            })
+        );
+        assert!(telemetry.readiness().is_err());
+
+        // An API node that is down is a skip, not an alarm, and changes nothing.
+        let down = HiveClient::with_config(
+            vec!["http://127.0.0.1:9".into()],
+            ClientConfig {
+                attempts: 1,
+                timeout: Duration::from_secs(2),
+                ..ClientConfig::default()
+            },
+        )
+        .unwrap();
+        let out = reconcile_once(&mut r, &down, MS, &telemetry).await;
+        assert!(matches!(out, Outcome::Skipped(Skip::Unavailable(_))), "{out:?}");
+        assert_eq!(r.core.status().streak, 3);
+        assert_eq!(AGENT.ms_reconcile_skipped.get(&telemetry), Some(2.0));
+
+        // The 5.000 HIVE left the account unexplained, as the books now record: a match.
+        books(store.as_ref(), 5, vec![(keys::total_anomalies(Coin::Hive), 5_000)]);
+        let out = reconcile_once(&mut r, &client, MS, &telemetry).await;
+        assert_eq!(out, Outcome::Matched { cleared: true });
+        assert!(telemetry.readiness().is_ok());
+        assert_eq!(AGENT.ms_expected_hive_milli.get(&telemetry), Some(0.0));
+        sim.shutdown().await;
+    }
+}
