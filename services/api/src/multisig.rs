@@ -93,6 +93,14 @@ fn recent_paid(src: &ModuleKv<'_>, limit: usize) -> Result<Vec<PaidView>, ViewEr
 }
 
 fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
+    // The block the books were committed at (read before them: a commit landing in between
+    // makes the books newer, never older, than this).
+    let block = api
+        .store
+        .progress(opentoken_multisig::NAME)
+        .ok()
+        .flatten()
+        .map(|p| p.block);
     let src = api.multisig_kv();
     let account = api.spec.msaccount.clone();
     let mut pending = views::pending_outflows(&src, PENDING_SHOWN + 1)?;
@@ -101,6 +109,7 @@ fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
     let to_json = |v: Result<Value, serde_json::Error>| v.map_err(|e| ViewError::Malformed(e.to_string()));
     let mut body = Map::new();
     body.insert("account".into(), json!(account));
+    body.insert("block".into(), json!(block));
     body.insert(
         "holdings".into(),
         to_json(serde_json::to_value(views::holdings(&src)?))?,
@@ -128,7 +137,7 @@ fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
     Ok(body)
 }
 
-/// `/api/multisig`: the multi-sig account's books (`holdings`: per coin what it should hold,
+/// `/api/multisig`: the `block` its books are at, the multi-sig account's books (`holdings`: per coin what it should hold,
 /// the users' balances, the unpaid outflows and what left it unexplained), its `signers`
 /// and threshold, `rotating_to` (the signers the account's authority is being rotated to
 /// after the runner set changed, or `null`), the oldest `authority_anomalies` (changes of

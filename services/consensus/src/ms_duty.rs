@@ -251,7 +251,15 @@ pub struct MsDuty {
     /// The checkpoint a [`NotSigning::CannotSign`] was last reported for.
     cannot_reported: Option<u64>,
     assembled: Option<Assembled>,
+    /// Fault injection (`fault-injection` builds, `OPENTOKEN_FAULT_MS_SIGN_WRONG_DIGEST`):
+    /// signs other bytes than the module's digest, as a runner with a diverged state
+    /// would, so that tests see the module refuse its signatures.
+    sign_wrong_digest: bool,
 }
+
+/// The fault-injection variable that makes this node's multi-sig signatures sign other
+/// bytes (the `fault-injection` build only; others refuse to start with it set).
+pub const FAULT_SIGN_WRONG_DIGEST: &str = "OPENTOKEN_FAULT_MS_SIGN_WRONG_DIGEST";
 
 impl MsDuty {
     pub fn new(account: String, key: PrivateKey, cfg: MsDutyConfig) -> Self {
@@ -267,6 +275,7 @@ impl MsDuty {
             reported: None,
             cannot_reported: None,
             assembled: None,
+            sign_wrong_digest: cfg!(feature = "fault-injection") && std::env::var_os(FAULT_SIGN_WRONG_DIGEST).is_some(),
         }
     }
 
@@ -486,6 +495,12 @@ impl MsDuty {
             .flatten()
             .and_then(|d| d.try_into().ok())
             .ok_or_else(|| format!("its digest {digest_hex:?} is not 64 lower-case hex digits"))?;
+        if self.sign_wrong_digest {
+            let mut other = digest;
+            other[0] ^= 0xff;
+            tracing::warn!("{FAULT_SIGN_WRONG_DIGEST}: signing other bytes than the transaction's on purpose");
+            return Ok(self.key.sign(&other));
+        }
         let sig = self.key.sign(&digest);
         if !sig.is_low_s() {
             return Err("the signature made is not low-S".into());

@@ -1,4 +1,6 @@
 //! Fault injection for the consensus tests (cargo feature `fault-injection`):
+//! `OPENTOKEN_FAULT_MS_SIGN_WRONG_DIGEST` makes the multi-sig duty sign other bytes than
+//! the module's transaction (`opentoken-consensus`), and
 //! `OPENTOKEN_FAULT_CORRUPT_STATE_AT=<block>` writes one stray key into the token module's
 //! state once the processor has passed that block (as a memory or software fault would),
 //! once per process. A build without the feature refuses to start with the variable set,
@@ -37,6 +39,13 @@ impl FaultHook {
     /// Refuses any fault: this build has no fault injection.
     #[cfg(not(feature = "fault-injection"))]
     fn from_setting(setting: Option<String>) -> Result<Self> {
+        let ms = opentoken_consensus::ms_duty::FAULT_SIGN_WRONG_DIGEST;
+        if std::env::var_os(ms).is_some() {
+            anyhow::bail!(
+                "{ms} is set, but this binary was built without the `fault-injection` feature; \
+                 unset it (it is a test hook), or build with `cargo build -p opentoken --features fault-injection`"
+            );
+        }
         if setting.is_some() {
             anyhow::bail!(
                 "{VAR} is set, but this binary was built without the `fault-injection` feature; \

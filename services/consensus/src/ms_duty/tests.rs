@@ -60,6 +60,7 @@ fn open_tx(checkpoint: u64, d: u64, expiration: u64) -> OpenTxView {
             expiration,
             seqs: vec![0],
             digest: digest(d),
+            rotate: None,
             txid: format!("{checkpoint:040x}"),
         },
         outflows: vec![],
