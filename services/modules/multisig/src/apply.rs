@@ -46,6 +46,7 @@ pub(crate) fn apply(
                 reason: OutflowReason::Refund(why.clone()),
                 created_block: *block,
                 state: OutflowState::Pending,
+                owner: None,
             };
             queue(state, *seq, &out)?;
             check_books(state, *asset)
@@ -70,6 +71,7 @@ pub(crate) fn apply(
                 reason: OutflowReason::Withdrawal,
                 created_block: *block,
                 state: OutflowState::Pending,
+                owner: (account != to).then(|| account.clone()),
             };
             queue(state, *seq, &out)?;
             check_books(state, *asset)
@@ -92,6 +94,7 @@ pub(crate) fn apply(
                 )));
             }
             state.delete(&keys::outflow(*seq));
+            state.delete(&keys::fail(*seq));
             sub(state, keys::total_pending(*asset), *amount)?;
             sub(state, keys::held(*asset), *amount)?;
             let paid = PaidOutflow {
@@ -356,21 +359,55 @@ pub(crate) fn apply(
             state.put(key, sig.as_bytes().to_vec());
             Ok(())
         }
-        MultisigEvent::TxExpired { checkpoint, seqs } => {
-            let tx = expect_open(state, *checkpoint)?;
-            let unpaid = crate::build::unpaid_of(&tx, state)?;
-            if &unpaid != seqs {
+        MultisigEvent::TxExpired { checkpoint, seqs } => expire(state, *checkpoint, seqs),
+        MultisigEvent::TxFailed {
+            checkpoint,
+            seqs,
+            batch,
+        } => {
+            if seqs.is_empty() || *batch == 0 || *batch > cfg.max_outflows_per_tx {
                 return Err(broken(format!(
-                    "the transaction of {checkpoint} expires returning {seqs:?}, its unpaid outflows are {unpaid:?}"
+                    "the transaction of {checkpoint} fails with {} outflows, next batch {batch}",
+                    seqs.len()
                 )));
             }
-            for seq in seqs {
-                let mut out = outflow(state, *seq)?.ok_or_else(|| broken(format!("ot:{seq} vanished")))?;
-                out.state = OutflowState::Pending;
-                put_json(state, keys::outflow(*seq), &out)?;
+            expire(state, *checkpoint, seqs)?;
+            if *batch == cfg.max_outflows_per_tx {
+                state.delete(keys::BATCH);
+            } else {
+                state.put(keys::BATCH.to_vec(), keys::encode_u64(u64::from(*batch)));
             }
-            close(state, *checkpoint);
+            if let [seq] = seqs.as_slice() {
+                add(state, keys::fail(*seq), 1)?;
+            }
             Ok(())
+        }
+        MultisigEvent::OutflowReturned {
+            seq,
+            account,
+            asset,
+            amount,
+            ..
+        } => {
+            let out = outflow(state, *seq)?.ok_or_else(|| broken(format!("ot:{seq} is returned but not unpaid")))?;
+            if out.state != OutflowState::Pending
+                || out.owner() != account
+                || (out.asset, out.amount) != (*asset, *amount)
+            {
+                return Err(broken(format!(
+                    "ot:{seq} ({:?}, {} owned by @{}) is returned as {} to @{account}",
+                    out.state,
+                    out.asset.format(out.amount),
+                    out.owner(),
+                    asset.format(*amount)
+                )));
+            }
+            state.delete(&keys::outflow(*seq));
+            state.delete(&keys::fail(*seq));
+            sub(state, keys::total_pending(*asset), *amount)?;
+            add(state, keys::balance(*asset, account), *amount)?;
+            add(state, keys::total_balances(*asset), *amount)?;
+            check_books(state, *asset)
         }
         MultisigEvent::TxSettled { checkpoint } => {
             let tx = expect_open(state, *checkpoint)?;
@@ -381,9 +418,37 @@ pub(crate) fn apply(
                 )));
             }
             close(state, *checkpoint);
+            if let Some(batch) = state.get(keys::BATCH).and_then(keys::decode_u64) {
+                let max = cfg.max_outflows_per_tx;
+                let next = crate::build::grown(u32::try_from(batch).unwrap_or(max), max);
+                if next >= max {
+                    state.delete(keys::BATCH);
+                } else {
+                    state.put(keys::BATCH.to_vec(), keys::encode_u64(u64::from(next)));
+                }
+            }
             Ok(())
         }
     }
+}
+
+/// The open transaction of `checkpoint` expires: its unpaid outflows (`seqs`) are pending
+/// again.
+fn expire(state: &mut dyn StateWrite, checkpoint: u64, seqs: &[u64]) -> Result<(), InvariantError> {
+    let tx = expect_open(state, checkpoint)?;
+    let unpaid = crate::build::unpaid_of(&tx, state)?;
+    if unpaid != seqs {
+        return Err(broken(format!(
+            "the transaction of {checkpoint} expires returning {seqs:?}, its unpaid outflows are {unpaid:?}"
+        )));
+    }
+    for seq in seqs {
+        let mut out = outflow(state, *seq)?.ok_or_else(|| broken(format!("ot:{seq} vanished")))?;
+        out.state = OutflowState::Pending;
+        put_json(state, keys::outflow(*seq), &out)?;
+    }
+    close(state, checkpoint);
+    Ok(())
 }
 
 /// A signer list as the module stores it: 1..=40, sorted by account without repeats, and

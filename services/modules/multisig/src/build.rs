@@ -6,7 +6,13 @@
 //! 2. **Expire**: otherwise, when `h.timestamp > expiration`, no later block can include it
 //!    (Hive applies a transaction only while the head time is before its expiration), and
 //!    every block up to `N` has been processed, so an inclusion would have been seen: its
-//!    outflows still unpaid are pending again (`TxExpired`).
+//!    outflows still unpaid are pending again (`TxExpired`). If it had its threshold of
+//!    signatures and nothing of it was paid, Hive refused it (a recipient that does not
+//!    exist, say): `TxFailed` halves the outflows the next transactions carry until one
+//!    lands (then doubles them per landed transaction, up to `max_outflows_per_tx`), so a
+//!    bad outflow ends up alone, and an outflow that fails alone
+//!    `return_after_failures` times is credited back to its owner (`OutflowReturned`)
+//!    instead of blocking the queue for everyone.
 //!    A rotation (`src/rotate.rs`) is never settled here (its `account_update2` on chain
 //!    settles it) but expires the same way.
 //! 3. **Build**, when signers are set and no transaction is open (also right after 1 or 2,
@@ -22,7 +28,7 @@
 //! could both land.
 
 use crate::keys::{self, OpenTx, Outflow, OutflowState};
-use crate::state::{broken, open_tx, outflow, signers, to_hex, wanted};
+use crate::state::{amount, broken, open_tx, outflow, signers, to_hex, wanted};
 use crate::{MultisigEvent, MultisigModule};
 use opentoken_core::module::InvariantError;
 use opentoken_core::{Asset, BlockContext, BlockHeader, StateRead};
@@ -55,6 +61,12 @@ impl MultisigModule {
         }
         let mut events = Vec::new();
         let mut returned = BTreeSet::new();
+        let mut gone = BTreeSet::new();
+        let max = self.config().max_outflows_per_tx;
+        let mut batch = match state.get(keys::BATCH) {
+            Some(_) => u32::try_from(amount(state, keys::BATCH)).unwrap_or(max).clamp(1, max),
+            None => max,
+        };
         let mut open = open_tx(state)?;
         if let Some(tx) = &open {
             let unpaid = unpaid_of(tx, state)?;
@@ -70,42 +82,82 @@ impl MultisigModule {
                 events.push(MultisigEvent::TxSettled {
                     checkpoint: tx.checkpoint,
                 });
+                batch = grown(batch, max);
                 open = None;
             } else if h.timestamp > tx.expiration {
                 returned.extend(unpaid.iter().copied());
-                events.push(MultisigEvent::TxExpired {
-                    checkpoint: tx.checkpoint,
-                    seqs: unpaid,
-                });
+                if unpaid.len() == tx.seqs.len() && fully_signed(tx, state)? {
+                    batch = u32::try_from(unpaid.len() / 2).unwrap_or(1).clamp(1, max);
+                    let alone = match unpaid.as_slice() {
+                        [seq] => Some(*seq),
+                        _ => None,
+                    };
+                    events.push(MultisigEvent::TxFailed {
+                        checkpoint: tx.checkpoint,
+                        seqs: unpaid,
+                        batch,
+                    });
+                    if let Some(seq) = alone {
+                        let failures = amount(state, &keys::fail(seq)).saturating_add(1);
+                        if failures >= u64::from(self.config().return_after_failures) {
+                            let out = outflow(state, seq)?.ok_or_else(|| broken(format!("ot:{seq} vanished")))?;
+                            gone.insert(seq);
+                            events.push(MultisigEvent::OutflowReturned {
+                                seq,
+                                account: out.owner().to_string(),
+                                asset: out.asset,
+                                amount: out.amount,
+                                why: format!(
+                                    "Hive refused it {failures} times alone in a fully signed transaction (the recipient @{} may not exist)",
+                                    out.to
+                                ),
+                            });
+                        }
+                    }
+                } else {
+                    events.push(MultisigEvent::TxExpired {
+                        checkpoint: tx.checkpoint,
+                        seqs: unpaid,
+                    });
+                }
                 open = None;
             }
         }
         if open.is_none() {
             match wanted(state)? {
                 Some(w) => events.extend(self.build_rotation(ctx, h, w, state)?),
-                None => events.extend(self.build(ctx, h, &returned, state)?),
+                None => events.extend(self.build(ctx, h, &returned, &gone, batch, state)?),
             }
         }
         Ok(events)
     }
 
     /// The transaction of checkpoint `ctx.block`, if there is anything to pay and someone
-    /// to sign. `returned` are the outflows an expiry in the same chron work makes pending.
+    /// to sign: at most `batch` outflows. `returned` are the outflows an expiry in the same
+    /// chron work makes pending, `gone` those it credits back.
     fn build(
         &self,
         ctx: &BlockContext<'_>,
         h: BlockHeader<'_>,
         returned: &BTreeSet<u64>,
+        gone: &BTreeSet<u64>,
+        batch: u32,
         state: &dyn StateRead,
     ) -> Result<Option<MultisigEvent>, InvariantError> {
         if signers(state)?.is_none() {
             return Ok(None);
         }
         let account = &self.config().account;
-        let max = self.config().max_outflows_per_tx as usize;
+        let max = batch as usize;
         let (mut seqs, mut operations) = (Vec::new(), Vec::new());
-        for (k, v) in state.scan_prefix(keys::OUT_PREFIX).take(max) {
+        for (k, v) in state.scan_prefix(keys::OUT_PREFIX) {
+            if seqs.len() == max {
+                break;
+            }
             let seq = keys::seq_of(k, keys::OUT_PREFIX).ok_or_else(|| broken("a malformed out/ key"))?;
+            if gone.contains(&seq) {
+                continue;
+            }
             let out: Outflow =
                 serde_json::from_slice(v).map_err(|e| broken(format!("out/{seq} does not decode: {e}")))?;
             match out.state {
@@ -175,6 +227,22 @@ impl MultisigModule {
         let interval = self.checkpoint_interval.max(1);
         (after / interval).checked_add(1)?.checked_mul(interval)
     }
+}
+
+/// The batch after a transaction landed: doubled, up to `max`. Growing back (rather than
+/// jumping to `max`) keeps an outflow Hive refuses from failing a full batch again soon.
+pub(crate) fn grown(batch: u32, max: u32) -> u32 {
+    batch.saturating_mul(2).min(max)
+}
+
+/// Whether `tx` has at least the signers' threshold of accepted signatures: every node
+/// could assemble it, so if it expired unseen, Hive refused it.
+fn fully_signed(tx: &OpenTx, state: &dyn StateRead) -> Result<bool, InvariantError> {
+    let Some(list) = signers(state)? else {
+        return Ok(false);
+    };
+    let count = state.scan_prefix(&keys::sigs_of(tx.checkpoint)).count();
+    Ok(count >= list.threshold as usize)
 }
 
 /// The outflows of `tx` not paid yet; each must still be in it.

@@ -9,7 +9,8 @@
 //!   "min_withdrawal": 1,
 //!   "keep_paid": 1000,
 //!   "keep_anomalies": 1000,
-//!   "tx_expiration_secs": 3000
+//!   "tx_expiration_secs": 3000,
+//!   "return_after_failures": 3
 //! }
 //! ```
 //!
@@ -54,6 +55,12 @@ struct RawConfig {
     keep_anomalies: u64,
     #[serde(default = "three_thousand")]
     tx_expiration_secs: u64,
+    #[serde(default = "three")]
+    return_after_failures: u32,
+}
+
+fn three() -> u32 {
+    3
 }
 
 fn forty() -> u32 {
@@ -93,6 +100,10 @@ pub struct MultisigConfig {
     /// node uses 300 s; 3000 s (1000 blocks) leaves room for signatures that travel as
     /// custom_json and for a checkpoint interval of 100 blocks.
     pub tx_expiration_secs: u64,
+    /// How many times an outflow may fail alone in a fully signed transaction (Hive
+    /// refused it: the recipient does not exist, say) before it is credited back to its
+    /// owner instead of blocking the queue (1..=100).
+    pub return_after_failures: u32,
 }
 
 fn bad(why: impl Into<String>) -> GenesisError {
@@ -132,6 +143,7 @@ impl MultisigConfig {
             keep_paid: raw.keep_paid,
             keep_anomalies: raw.keep_anomalies,
             tx_expiration_secs: raw.tx_expiration_secs,
+            return_after_failures: raw.return_after_failures,
         };
         cfg.validate()?;
         Ok(cfg)
@@ -165,6 +177,12 @@ impl MultisigConfig {
             if v > MAX_KEEP {
                 return Err(bad(format!("`{name}` must be at most {MAX_KEEP}, got {v}")));
             }
+        }
+        if !(1..=100).contains(&self.return_after_failures) {
+            return Err(bad(format!(
+                "`return_after_failures` must be 1..=100, got {}",
+                self.return_after_failures
+            )));
         }
         if !TX_EXPIRATION_SECS.contains(&self.tx_expiration_secs) {
             return Err(bad(format!(
@@ -201,6 +219,7 @@ mod tests {
                 keep_paid: 1000,
                 keep_anomalies: 1000,
                 tx_expiration_secs: 3000,
+                return_after_failures: 3,
             }
         );
         let cfg = config(
@@ -240,6 +259,8 @@ mod tests {
             (json!({"tx_expiration_secs": 3601}), "tx_expiration_secs"),
             (json!({"tx_expiration_secs": -1}), "invalid"),
             (json!({"safety_limit": 5}), "safety_limit"),
+            (json!({"return_after_failures": 0}), "return_after_failures"),
+            (json!({"return_after_failures": 101}), "return_after_failures"),
             (json!([]), "invalid"),
         ];
         for (section, needle) in cases {

@@ -96,6 +96,21 @@ pub(crate) fn describe(event: &MultisigEvent) -> String {
         MultisigEvent::AuthorityAnomaly { pos, txid, why } => {
             format!("The account's authority changed at {pos} (transaction {txid}) without the module: {why}")
         }
+        MultisigEvent::TxFailed {
+            checkpoint,
+            seqs,
+            batch,
+        } => format!(
+            "The multi-sig transaction of checkpoint {checkpoint} expired fully signed (Hive refused it); {} outflow(s) pending again, next transactions carry at most {batch}",
+            seqs.len()
+        ),
+        MultisigEvent::OutflowReturned {
+            seq,
+            account,
+            asset,
+            amount,
+            why,
+        } => format!("ot:{seq} could not be paid ({why}): {} credited back to @{account}", asset.format(*amount)),
     }
 }
 

@@ -106,6 +106,21 @@ pub enum MultisigEvent {
     },
     /// An update of the account's active authority the module did not build.
     AuthorityAnomaly { pos: ChainPos, txid: String, why: String },
+    /// The transaction of `checkpoint` expired fully signed (Hive refused it): `seqs` are
+    /// pending again and later transactions carry at most `batch` outflows until one lands.
+    TxFailed {
+        checkpoint: u64,
+        seqs: Vec<u64>,
+        batch: u32,
+    },
+    /// Outflow `seq` could not be paid: it is credited back to `account`.
+    OutflowReturned {
+        seq: u64,
+        account: String,
+        asset: Coin,
+        amount: u64,
+        why: String,
+    },
 }
 
 /// The schema compiled in; a test checks that it is the file under `schemas/`.
@@ -118,10 +133,13 @@ const SCHEMA_V1: &str = include_str!("../../../../schemas/history/multisig_event
 /// The second schema, before authority rotation.
 const SCHEMA_V2: &str = include_str!("../../../../schemas/history/multisig_event.v2.avsc");
 
+/// The third schema, before failed transactions and returned outflows.
+const SCHEMA_V3: &str = include_str!("../../../../schemas/history/multisig_event.v3.avsc");
+
 fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("multisig event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2]))
+        .get_or_init(|| SingleObjectCodec::new("multisig event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -196,6 +214,8 @@ impl MultisigEvent {
             MultisigEvent::RotationBuilt { .. } => "RotationBuilt",
             MultisigEvent::Rotated { .. } => "Rotated",
             MultisigEvent::AuthorityAnomaly { .. } => "AuthorityAnomaly",
+            MultisigEvent::TxFailed { .. } => "TxFailed",
+            MultisigEvent::OutflowReturned { .. } => "OutflowReturned",
         }
     }
 
@@ -390,6 +410,34 @@ impl MultisigEvent {
                     ("why", s(why)),
                 ]),
             ),
+            MultisigEvent::TxFailed {
+                checkpoint,
+                seqs,
+                batch,
+            } => (
+                14,
+                record(vec![
+                    ("checkpoint", long_u64(*checkpoint)),
+                    ("seqs", longs(seqs)),
+                    ("batch", long_u32(*batch)),
+                ]),
+            ),
+            MultisigEvent::OutflowReturned {
+                seq,
+                account,
+                asset,
+                amount,
+                why,
+            } => (
+                15,
+                record(vec![
+                    ("seq", long_u64(*seq)),
+                    ("account", s(account)),
+                    ("asset", coin_value(*asset)),
+                    ("amount", long_u64(*amount)),
+                    ("why", s(why)),
+                ]),
+            ),
         };
         record(vec![("event", Value::Union(branch, Box::new(body)))])
     }
@@ -502,6 +550,18 @@ impl MultisigEvent {
             13 => MultisigEvent::AuthorityAnomaly {
                 pos: ChainPos::new(f.u64("block")?, f.u32("trx")?, f.u32("op")?),
                 txid: f.string("txid")?,
+                why: f.string("why")?,
+            },
+            14 => MultisigEvent::TxFailed {
+                checkpoint: f.u64("checkpoint")?,
+                seqs: read_longs(&f, "seqs")?,
+                batch: f.u32("batch")?,
+            },
+            15 => MultisigEvent::OutflowReturned {
+                seq: f.u64("seq")?,
+                account: f.string("account")?,
+                asset: coin("asset")?,
+                amount: f.u64("amount")?,
                 why: f.string("why")?,
             },
             other => return Err(shape(format!("unknown event branch {other}"))),
@@ -637,6 +697,18 @@ mod tests {
                 txid: "02".repeat(20),
                 why: "not built by the module".into(),
             },
+            MultisigEvent::TxFailed {
+                checkpoint: 40,
+                seqs: vec![3, 4, 9],
+                batch: 1,
+            },
+            MultisigEvent::OutflowReturned {
+                seq: 3,
+                account: "ghost-hunter".into(),
+                asset: Coin::Hbd,
+                amount: 1,
+                why: "failed alone 3 times".into(),
+            },
         ]
     }
 
@@ -644,7 +716,7 @@ mod tests {
     fn every_variant_round_trips_through_avro() {
         let all = every_variant();
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(MultisigEvent::kind).collect();
-        assert_eq!(kinds.len(), 14, "one of each event");
+        assert_eq!(kinds.len(), 16, "one of each event");
         assert_event_codec(
             &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/multisig_event.avsc"),

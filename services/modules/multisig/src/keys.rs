@@ -18,6 +18,8 @@
 //! | `tx/<checkpoint BE8>` | the open multi-sig transaction ([`OpenTx`]) built at that checkpoint, canonical JSON; at most one exists |
 //! | `authanomaly/<block BE8><trx BE4><op BE4>` | an [`AuthorityAnomaly`]: an update of the account's active authority the module did not build; the newest `keep_anomalies` are kept |
 //! | `cnt/authanomaly` | how many `authanomaly/` keys there are |
+//! | `batch` | the most outflows the next transaction carries after one failed fully signed (halved per failure, deleted when one lands); absent: `max_outflows_per_tx` |
+//! | `fail/<seq BE8>` | how many times outflow `seq` failed alone in a fully signed transaction; deleted when it is paid or returned |
 //! | `sig/<checkpoint BE8>/<account>` | `account`'s accepted signature of that transaction: 130 lower-case hex digits (65 bytes) |
 //!
 //! `<COIN>` is `HIVE` or `HBD`. Numbers in keys are big-endian so that byte order is
@@ -98,6 +100,8 @@ pub const PAID_COUNT: &[u8] = b"cnt/paid";
 pub const ANOMALY_COUNT: &[u8] = b"cnt/anomaly";
 pub const SIGNERS: &[u8] = b"signers";
 pub const WANTED: &[u8] = b"wanted";
+pub const BATCH: &[u8] = b"batch";
+pub const FAIL_PREFIX: &[u8] = b"fail/";
 pub const AUTH_ANOMALY_PREFIX: &[u8] = b"authanomaly/";
 pub const AUTH_ANOMALY_COUNT: &[u8] = b"cnt/authanomaly";
 pub const TX_PREFIX: &[u8] = b"tx/";
@@ -140,6 +144,10 @@ pub fn outflow(seq: u64) -> Vec<u8> {
 
 pub fn paid(seq: u64) -> Vec<u8> {
     numbered(PAID_PREFIX, seq)
+}
+
+pub fn fail(seq: u64) -> Vec<u8> {
+    numbered(FAIL_PREFIX, seq)
 }
 
 pub fn anomaly(pos: ChainPos) -> Vec<u8> {
@@ -252,6 +260,17 @@ pub struct Outflow {
     pub reason: OutflowReason,
     pub created_block: u64,
     pub state: OutflowState,
+    /// Whose money it is when that is not `to`: who withdrew it to another account. An
+    /// outflow that cannot be paid is credited back to its owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+impl Outflow {
+    /// Whose Layer-2 balance it came from (or a refund is for).
+    pub fn owner(&self) -> &str {
+        self.owner.as_deref().unwrap_or(&self.to)
+    }
 }
 
 /// An outflow whose transfer was seen on chain.
@@ -375,6 +394,7 @@ mod tests {
             reason: OutflowReason::Refund("below the minimum".into()),
             created_block: 12,
             state: OutflowState::InTx(100),
+            owner: None,
         };
         let text = serde_json::to_string(&o).unwrap();
         assert_eq!(
@@ -382,6 +402,13 @@ mod tests {
             r#"{"to":"bob","amount":1500,"asset":"HBD","memo":"hi ot:3","reason":{"refund":"below the minimum"},"created_block":12,"state":{"in_tx":100}}"#
         );
         assert_eq!(serde_json::from_str::<Outflow>(&text).unwrap(), o);
+        let owned = Outflow {
+            owner: Some("carol".into()),
+            ..o.clone()
+        };
+        let text = serde_json::to_string(&owned).unwrap();
+        assert!(text.ends_with(r#""state":{"in_tx":100},"owner":"carol"}"#), "{text}");
+        assert_eq!((owned.owner(), o.owner()), ("carol", "bob"));
         let pending = serde_json::to_string(&OutflowState::Pending).unwrap();
         assert_eq!(pending, r#""pending""#);
         assert_eq!(

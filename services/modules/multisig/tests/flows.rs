@@ -69,6 +69,7 @@ fn a_deposit_is_credited_and_withdrawn_and_its_payment_confirmed() {
             reason: OutflowReason::Withdrawal,
             created_block: 2,
             state: OutflowState::Pending,
+            owner: Some("alice".into()),
         }
     );
     assert_eq!(pending[0].outflow.memo, "ot:0");

@@ -555,6 +555,21 @@ impl Model {
                     }
                     self.close(*checkpoint)?;
                 }
+                MultisigEvent::TxFailed { checkpoint, seqs, .. } => {
+                    if self.open != Some(*checkpoint) {
+                        return Err(format!("{checkpoint} fails but {:?} is open", self.open));
+                    }
+                    let expiration = self.expirations.get(checkpoint).copied().unwrap_or(u64::MAX);
+                    if block_time(block) < expiration {
+                        return Err(format!("{checkpoint} fails in block {block} before it expired"));
+                    }
+                    for seq in seqs {
+                        if self.in_tx.remove(seq) != Some(*checkpoint) {
+                            return Err(format!("ot:{seq} returns from {checkpoint} but was not in it"));
+                        }
+                    }
+                    self.close(*checkpoint)?;
+                }
                 MultisigEvent::TxSettled { checkpoint } => {
                     if self.open != Some(*checkpoint) {
                         return Err(format!("{checkpoint} settles but {:?} is open", self.open));
@@ -711,6 +726,8 @@ fn books_invariants(s: &ModuleState, model: &Model) -> Result<(), String> {
             anomaly_keys += 1;
         } else if k.starts_with(keys::AUTH_ANOMALY_PREFIX) {
             return Err(format!("an authority anomaly {}", show(k)));
+        } else if k == keys::BATCH || k.starts_with(keys::FAIL_PREFIX) {
+            // Delivery retries: checked by their events.
         } else if k == keys::SIGNERS
             || k == keys::WANTED
             || k.starts_with(keys::TX_PREFIX)
@@ -1024,6 +1041,7 @@ fn generated_sequences_reach_every_event() {
         ("SignersWanted", 10),
         ("RotationBuilt", 5),
         ("Rotated", 3),
+        ("TxFailed", 1),
         ("(transactions landed)", 10),
     ] {
         assert!(kinds.get(kind).copied().unwrap_or(0) >= least, "{kind}: {kinds:?}");
@@ -1081,6 +1099,7 @@ fn the_invariant_check_catches_broken_books() {
     };
     let pending = serde_json::to_vec(&Outflow {
         state: OutflowState::Pending,
+        owner: None,
         ..views::pending_outflow(state(&net), 0).unwrap().unwrap()
     })
     .unwrap();

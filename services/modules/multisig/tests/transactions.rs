@@ -892,6 +892,125 @@ fn the_signers_come_from_the_nodes_module_and_a_change_rotates_the_authority() {
     assert!(books_check(state(&net)).unwrap().ok);
 }
 
+/// A withdrawal to an account that does not exist makes Hive refuse every transaction
+/// holding it. Fully signed transactions that expire halve the batch until it is alone;
+/// alone it fails `return_after_failures` times and is credited back to whoever withdrew
+/// it, and the others are paid in the meantime: one bad recipient cannot freeze the queue.
+#[test]
+fn an_outflow_hive_refuses_is_isolated_and_credited_back() {
+    let (mut net, module) = prepared(json!({"tx_expiration_secs": 60, "return_after_failures": 2}));
+    // alice withdraws to "ghost" (a valid name no account has): ot:2.
+    net.run(
+        NAME,
+        vec![withdraw(
+            "alice",
+            r#"{"amount":500,"asset":"HIVE","to":"ghost","memo":"boo"}"#,
+        )],
+    );
+    let before = views::balances(state(&net), "alice").unwrap();
+    let sign_all = |net: &mut TestNet| {
+        let v = view(net);
+        for (i, r) in RUNNERS.iter().enumerate().take(3) {
+            net.run(NAME, vec![sign(r, v.tx.checkpoint, &signature(i, &v.tx.digest))]);
+        }
+        assert!(view(net).ready);
+        v
+    };
+    let mut seen: Vec<(u64, Vec<u64>)> = Vec::new();
+    let mut cp = 10;
+    let mut log: Vec<String> = Vec::new();
+    // Every open transaction is signed; Hive takes it only if it does not pay ghost.
+    for _ in 0..20 {
+        for (block, events) in run_to(&mut net, &module, cp) {
+            for e in &events {
+                log.push(format!("{block}: {}", e.kind()));
+                if let MultisigEvent::TxBuilt { checkpoint, seqs, .. } = e {
+                    seen.push((*checkpoint, seqs.clone()));
+                }
+            }
+        }
+        cp += 10;
+        let Some(v) = open_transaction(state(&net), MS).unwrap() else {
+            continue;
+        };
+        if v.signatures.len() < 3 {
+            let v = sign_all(&mut net);
+            if v.outflows.iter().all(|p| p.outflow.to != "ghost") {
+                let pays: Vec<_> = v
+                    .outflows
+                    .iter()
+                    .map(|p| {
+                        transfer(
+                            MS,
+                            &p.outflow.to,
+                            p.outflow.amount as i64,
+                            p.outflow.asset.asset(),
+                            &p.outflow.memo,
+                        )
+                    })
+                    .collect();
+                net.run(NAME, pays);
+            }
+        }
+    }
+    let batches: Vec<Vec<u64>> = seen.iter().map(|s| s.1.clone()).collect();
+    assert_eq!(
+        batches,
+        vec![vec![0, 1, 2], vec![0], vec![1, 2], vec![1], vec![2], vec![2]],
+        "halved after each failure, doubled after each landing, ghost alone twice: {log:?}"
+    );
+    let kinds: Vec<&str> = log.iter().filter_map(|l| l.split(": ").nth(1)).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "TxFailed").count(), 4, "{log:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "OutflowReturned").count(), 1, "{log:?}");
+    assert!(
+        views::pending_outflows(state(&net), 10).unwrap().is_empty(),
+        "nothing left queued"
+    );
+    let after = views::balances(state(&net), "alice").unwrap();
+    assert_eq!(after.hive, before.hive + 500, "ghost's 0.500 HIVE is alice's again");
+    assert!(state(&net).get(&keys::fail(2)).is_none() && state(&net).get(keys::BATCH).is_some());
+    assert!(books_check(state(&net)).unwrap().ok);
+    // The next withdrawal lands and the batch is whole again.
+    net.run(NAME, vec![withdraw("alice", r#"{"amount":100,"asset":"HIVE"}"#)]);
+    run_to(&mut net, &module, cp);
+    let v = sign_all(&mut net);
+    let pays: Vec<_> = v
+        .outflows
+        .iter()
+        .map(|p| {
+            transfer(
+                MS,
+                &p.outflow.to,
+                p.outflow.amount as i64,
+                p.outflow.asset.asset(),
+                &p.outflow.memo,
+            )
+        })
+        .collect();
+    assert_eq!(net.run(NAME, pays).kinds(), vec!["OutflowPaid"]);
+    run_to(&mut net, &module, cp + 10);
+    assert_eq!(
+        state(&net).get(keys::BATCH).and_then(keys::decode_u64),
+        Some(2),
+        "a landed transaction doubles the batch"
+    );
+}
+
+/// A transaction that expires without its threshold of signatures is not a refusal by
+/// Hive: the batch stays whole and nothing counts as failed.
+#[test]
+fn an_unsigned_expiry_is_not_a_failure() {
+    let (mut net, module) = prepared(json!({"tx_expiration_secs": 60}));
+    run_to(&mut net, &module, 10);
+    let v = view(&net);
+    net.run(NAME, vec![sign("alice", 10, &signature(0, &v.tx.digest))]);
+    let happened = run_to(&mut net, &module, 40);
+    let kinds: Vec<&str> = happened[0].1.iter().map(MultisigEvent::kind).collect();
+    assert_eq!(kinds, vec!["TxExpired", "TxBuilt"]);
+    assert!(state(&net).get(keys::BATCH).is_none());
+    assert_eq!(built(&happened[0].1[1]), (40, vec![0, 1]));
+}
+
 /// A rotation nobody signs expires and is built again, for what is wanted by then.
 #[test]
 fn an_unsigned_rotation_expires_and_is_rebuilt() {

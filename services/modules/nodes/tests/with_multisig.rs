@@ -127,7 +127,11 @@ fn the_multisig_module_stores_the_runners_keys_after_registrations_and_a_tally_c
         multisig_wanted(&n),
         Some((vec![pair("alice", 2), pair("dlux-io", 1), pair("erin", 3)], 3))
     );
-    assert_eq!(multisig_signers(&n), Some((vec![pair("dlux-io", 1)], 1)), "until a rotation lands");
+    assert_eq!(
+        multisig_signers(&n),
+        Some((vec![pair("dlux-io", 1)], 1)),
+        "until a rotation lands"
+    );
     assert_eq!(views::signers_sent(n.state("nodes")).len(), 3);
 
     // Only lists that changed were sent: the multisig module never refused one as nothing
