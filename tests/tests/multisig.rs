@@ -16,6 +16,8 @@
 //!    and holds the authority again (re-elected and rotated back in if she was dropped).
 //! 4. `bob` and `carol` are SIGKILLed: a withdrawal is not paid, and nothing is lost (it
 //!    stays queued, the balances unchanged). `carol` comes back: it pays.
+//! 5. Three rounds of two withdrawals, each with one node SIGKILLed at a random moment and
+//!    restarted: all are paid.
 //! 6. At the end: every outflow of the account was paid on chain at most once (every
 //!    transfer from the account in every block is counted), each of the tester's exactly
 //!    once; every node's books equal the account's transfers on chain at the block the
@@ -25,6 +27,7 @@
 use opentoken_e2e::*;
 use opentoken_hive::KeyRole;
 use opentoken_hive_tx::{Operation, PrivateKey, Transaction, MAINNET_CHAIN_ID};
+use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -55,7 +58,13 @@ fn write_spec(dir: &Path) -> PathBuf {
         "genesis": {"runners": ["dlux-io"]}
     });
     // 40 blocks of chain time: an unsigned transaction is rebuilt within seconds here.
-    spec["modules"]["multisig"] = json!({"tx_expiration_secs": 120});
+    // A token counts as 100 HIVE of collateral: the cheapest coalition of the four (3 of 4:
+    // carol, bob, alice) stakes 240 tokens at genesis, a limit of 24,000 HIVE that the
+    // traffic's deposits and the tester's stay under.
+    spec["modules"]["multisig"] = json!({
+        "tx_expiration_secs": 120,
+        "safety_price": {"HIVE": 100_000, "HBD": 100_000}
+    });
     let path = dir.join("chain.json");
     std::fs::write(&path, serde_json::to_string_pretty(&spec).expect("spec")).expect("write spec");
     path
@@ -343,6 +352,16 @@ fn four_runners_hold_the_account_rotate_it_and_pay_through_failures() {
         &nodes,
         || nodes.iter().all(|n| signer_names(n).len() == 4),
     );
+    wait_until("every node knows the signers' collateral", 60, &nodes, || {
+        nodes
+            .iter()
+            // The traffic's gov_up and gov_down move the stakes: known and positive.
+            .all(|n| {
+                get(n, "/api/multisig").is_some_and(|v| {
+                    v["safety"]["collateral"].as_u64().is_some() && v["safety"]["limit_hive"].as_u64() > Some(0)
+                })
+            })
+    });
     let acct = rpc(&url, "condenser_api.get_accounts", json!([[MS]]))["result"][0].clone();
     assert_eq!(acct["active"]["weight_threshold"], 3, "the chain's authority: {acct}");
     assert_eq!(acct["active"]["key_auths"].as_array().map(Vec::len), Some(4));
@@ -417,6 +436,34 @@ fn four_runners_hold_the_account_rotate_it_and_pay_through_failures() {
     nodes[2] = start_node(&work, &spec, &url, "bob", false);
     wait_until("bob catches up", 120, &nodes, || paid_everywhere(&[&nodes[2]], 6_000));
 
+    // 5. SIGKILLs at random moments while outflows are built, signed and paid: one node
+    //    at a time is killed and restarted, withdrawals keep coming.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(7, |d| d.as_nanos() as u64);
+    eprintln!("random kills: seed {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut owed = start - 49_000;
+    for round in 0..3u64 {
+        for k in 0..2u64 {
+            let amount = 1_000 + round * 10 + k;
+            withdraw(&url, amount);
+            owed += amount as i64;
+        }
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..3_000)));
+        let victim = rng.gen_range(0..RUNNERS.len());
+        nodes[victim].proc.kill();
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..4_000)));
+        nodes[victim] = start_node(&work, &spec, &url, RUNNERS[victim], false);
+    }
+    wait_until("every withdrawal of the random kills is paid", 300, &nodes, || {
+        sim_hive(&url, TESTER).0 == owed
+    });
+    let all: Vec<&Node> = nodes.iter().collect();
+    wait_until("every node has caught up with the payments", 120, &nodes, || {
+        paid_everywhere(&all, 1_021)
+    });
+
     // 6. The ledger, the chain and every node agree; every outflow paid at most once.
     let (head_balance, head) = sim_hive(&url, MS);
     let (transfers, carol_signs) = chain_transfers(&url, head, "carol");
@@ -440,8 +487,17 @@ fn four_runners_hold_the_account_rotate_it_and_pay_through_failures() {
         .map(|t| t.3)
         .collect();
     assert_eq!(
-        tester_paid,
-        vec![40_000, 5_000, 6_000],
+        {
+            let mut got = tester_paid;
+            got.sort_unstable();
+            got
+        },
+        {
+            let mut want: Vec<i64> = vec![40_000, 5_000, 6_000];
+            want.extend((0..3).flat_map(|r| [1_000 + r * 10, 1_001 + r * 10]));
+            want.sort_unstable();
+            want
+        },
         "each withdrawal paid exactly once"
     );
     for n in &nodes {

@@ -115,6 +115,13 @@ fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
         to_json(serde_json::to_value(views::holdings(&src)?))?,
     );
     body.insert("signers".into(), to_json(serde_json::to_value(views::signers(&src)?))?);
+    if let Ok(cfg) = opentoken_multisig::MultisigConfig::from_spec(&api.spec) {
+        let scale = 10u64.pow(u32::from(api.spec.precision));
+        body.insert(
+            "safety".into(),
+            to_json(serde_json::to_value(views::safety(&src, &cfg, scale)?))?,
+        );
+    }
     body.insert(
         "rotating_to".into(),
         to_json(serde_json::to_value(views::wanted_signers(&src)?))?,

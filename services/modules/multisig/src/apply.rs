@@ -409,6 +409,13 @@ pub(crate) fn apply(
             add(state, keys::total_balances(*asset), *amount)?;
             check_books(state, *asset)
         }
+        MultisigEvent::CollateralSet { stake } => {
+            if *stake > crate::state::MAX_AMOUNT {
+                return Err(broken(format!("collateral {stake} is outside the ledger's range")));
+            }
+            state.put(keys::COLLATERAL.to_vec(), keys::encode_u64(*stake));
+            Ok(())
+        }
         MultisigEvent::TxSettled { checkpoint } => {
             let tx = expect_open(state, *checkpoint)?;
             let unpaid = crate::build::unpaid_of(&tx, state)?;

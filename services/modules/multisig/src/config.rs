@@ -10,7 +10,8 @@
 //!   "keep_paid": 1000,
 //!   "keep_anomalies": 1000,
 //!   "tx_expiration_secs": 3000,
-//!   "return_after_failures": 3
+//!   "return_after_failures": 3,
+//!   "safety_price": {"HIVE": 1000, "HBD": 250}
 //! }
 //! ```
 //!
@@ -57,6 +58,20 @@ struct RawConfig {
     tx_expiration_secs: u64,
     #[serde(default = "three")]
     return_after_failures: u32,
+    #[serde(default)]
+    safety_price: Option<SafetyPrice>,
+}
+
+/// What one whole token of the signers' governance stake counts for, in milli-HIVE and
+/// milli-HBD, when the safety limit is computed: `HIVE: 1000` values a token at 1.000 HIVE.
+/// A chain setting: the DEX's market price takes its place once there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyPrice {
+    #[serde(rename = "HIVE")]
+    pub hive: u64,
+    #[serde(rename = "HBD")]
+    pub hbd: u64,
 }
 
 fn three() -> u32 {
@@ -104,6 +119,11 @@ pub struct MultisigConfig {
     /// refused it: the recipient does not exist, say) before it is credited back to its
     /// owner instead of blocking the queue (1..=100).
     pub return_after_failures: u32,
+    /// The safety limit: with a price, the account may hold per coin at most the
+    /// collateral (the stake of the cheapest coalition of signers that can sign, from the
+    /// nodes module) times this price; a deposit that would take it past that is refunded.
+    /// Colluding signers would lose more stake than they could take. `None`: no limit.
+    pub safety_price: Option<SafetyPrice>,
 }
 
 fn bad(why: impl Into<String>) -> GenesisError {
@@ -144,6 +164,7 @@ impl MultisigConfig {
             keep_anomalies: raw.keep_anomalies,
             tx_expiration_secs: raw.tx_expiration_secs,
             return_after_failures: raw.return_after_failures,
+            safety_price: raw.safety_price,
         };
         cfg.validate()?;
         Ok(cfg)
@@ -176,6 +197,11 @@ impl MultisigConfig {
         for (name, v) in [("keep_paid", self.keep_paid), ("keep_anomalies", self.keep_anomalies)] {
             if v > MAX_KEEP {
                 return Err(bad(format!("`{name}` must be at most {MAX_KEEP}, got {v}")));
+            }
+        }
+        if let Some(p) = self.safety_price {
+            if p.hive > i64::MAX as u64 || p.hbd > i64::MAX as u64 {
+                return Err(bad("`safety_price` amounts must be at most i64::MAX"));
             }
         }
         if !(1..=100).contains(&self.return_after_failures) {
@@ -220,8 +246,11 @@ mod tests {
                 keep_anomalies: 1000,
                 tx_expiration_secs: 3000,
                 return_after_failures: 3,
+                safety_price: None,
             }
         );
+        let priced = config(json!({"safety_price": {"HIVE": 1000, "HBD": 250}})).expect("a price");
+        assert_eq!(priced.safety_price, Some(SafetyPrice { hive: 1000, hbd: 250 }));
         let cfg = config(
             json!({"account": "dlux-cc", "max_outflows_per_tx": 150, "min_deposit": 100,
             "min_withdrawal": 5, "keep_paid": 0, "keep_anomalies": 100000, "tx_expiration_secs": 60}),
@@ -260,6 +289,10 @@ mod tests {
             (json!({"tx_expiration_secs": -1}), "invalid"),
             (json!({"safety_limit": 5}), "safety_limit"),
             (json!({"return_after_failures": 0}), "return_after_failures"),
+            (json!({"safety_price": {"HIVE": 1}}), "invalid"),
+            (json!({"safety_price": {"HIVE": 1, "HBD": 1, "VESTS": 1}}), "invalid"),
+            (json!({"safety_price": {"HIVE": -1, "HBD": 1}}), "invalid"),
+            (json!({"safety_price": {"HIVE": u64::MAX, "HBD": 1}}), "i64::MAX"),
             (json!({"return_after_failures": 101}), "return_after_failures"),
             (json!([]), "invalid"),
         ];

@@ -104,6 +104,9 @@ pub(crate) fn describe(event: &MultisigEvent) -> String {
             "The multi-sig transaction of checkpoint {checkpoint} expired fully signed (Hive refused it); {} outflow(s) pending again, next transactions carry at most {batch}",
             seqs.len()
         ),
+        MultisigEvent::CollateralSet { stake } => {
+            format!("The cheapest coalition of signers now stakes {stake} (base units): the safety limit follows")
+        }
         MultisigEvent::OutflowReturned {
             seq,
             account,

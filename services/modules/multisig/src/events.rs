@@ -113,6 +113,8 @@ pub enum MultisigEvent {
         seqs: Vec<u64>,
         batch: u32,
     },
+    /// The stake of the cheapest signing coalition, from the nodes module.
+    CollateralSet { stake: u64 },
     /// Outflow `seq` could not be paid: it is credited back to `account`.
     OutflowReturned {
         seq: u64,
@@ -136,10 +138,13 @@ const SCHEMA_V2: &str = include_str!("../../../../schemas/history/multisig_event
 /// The third schema, before failed transactions and returned outflows.
 const SCHEMA_V3: &str = include_str!("../../../../schemas/history/multisig_event.v3.avsc");
 
+/// The fourth schema, before the collateral.
+const SCHEMA_V4: &str = include_str!("../../../../schemas/history/multisig_event.v4.avsc");
+
 fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("multisig event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]))
+        .get_or_init(|| SingleObjectCodec::new("multisig event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4]))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -216,6 +221,7 @@ impl MultisigEvent {
             MultisigEvent::AuthorityAnomaly { .. } => "AuthorityAnomaly",
             MultisigEvent::TxFailed { .. } => "TxFailed",
             MultisigEvent::OutflowReturned { .. } => "OutflowReturned",
+            MultisigEvent::CollateralSet { .. } => "CollateralSet",
         }
     }
 
@@ -438,6 +444,7 @@ impl MultisigEvent {
                     ("why", s(why)),
                 ]),
             ),
+            MultisigEvent::CollateralSet { stake } => (16, record(vec![("stake", long_u64(*stake))])),
         };
         record(vec![("event", Value::Union(branch, Box::new(body)))])
     }
@@ -557,6 +564,7 @@ impl MultisigEvent {
                 seqs: read_longs(&f, "seqs")?,
                 batch: f.u32("batch")?,
             },
+            16 => MultisigEvent::CollateralSet { stake: f.u64("stake")? },
             15 => MultisigEvent::OutflowReturned {
                 seq: f.u64("seq")?,
                 account: f.string("account")?,
@@ -709,6 +717,7 @@ mod tests {
                 amount: 1,
                 why: "failed alone 3 times".into(),
             },
+            MultisigEvent::CollateralSet { stake: i64::MAX as u64 },
         ]
     }
 
@@ -716,7 +725,7 @@ mod tests {
     fn every_variant_round_trips_through_avro() {
         let all = every_variant();
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(MultisigEvent::kind).collect();
-        assert_eq!(kinds.len(), 16, "one of each event");
+        assert_eq!(kinds.len(), 17, "one of each event");
         assert_event_codec(
             &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/multisig_event.avsc"),

@@ -18,6 +18,7 @@
 //! | `tx/<checkpoint BE8>` | the open multi-sig transaction ([`OpenTx`]) built at that checkpoint, canonical JSON; at most one exists |
 //! | `authanomaly/<block BE8><trx BE4><op BE4>` | an [`AuthorityAnomaly`]: an update of the account's active authority the module did not build; the newest `keep_anomalies` are kept |
 //! | `cnt/authanomaly` | how many `authanomaly/` keys there are |
+//! | `collateral` | the governance stake (token base units) of the cheapest coalition of signers able to sign, as the nodes module last said; absent before |
 //! | `batch` | the most outflows the next transaction carries after one failed fully signed (halved per failure, deleted when one lands); absent: `max_outflows_per_tx` |
 //! | `fail/<seq BE8>` | how many times outflow `seq` failed alone in a fully signed transaction; deleted when it is paid or returned |
 //! | `sig/<checkpoint BE8>/<account>` | `account`'s accepted signature of that transaction: 130 lower-case hex digits (65 bytes) |
@@ -101,6 +102,7 @@ pub const ANOMALY_COUNT: &[u8] = b"cnt/anomaly";
 pub const SIGNERS: &[u8] = b"signers";
 pub const WANTED: &[u8] = b"wanted";
 pub const BATCH: &[u8] = b"batch";
+pub const COLLATERAL: &[u8] = b"collateral";
 pub const FAIL_PREFIX: &[u8] = b"fail/";
 pub const AUTH_ANOMALY_PREFIX: &[u8] = b"authanomaly/";
 pub const AUTH_ANOMALY_COUNT: &[u8] = b"cnt/authanomaly";

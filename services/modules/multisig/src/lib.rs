@@ -40,6 +40,7 @@ pub mod keys;
 pub mod memo;
 mod parse;
 mod rotate;
+pub mod safety;
 mod sign;
 mod signers;
 mod state;
@@ -78,6 +79,8 @@ const ROUTES: &[Route] = &[
 pub struct MultisigModule {
     cfg: MultisigConfig,
     checkpoint_interval: u64,
+    /// Base units per whole token (`10^precision`), for the safety limit.
+    token_scale: u64,
 }
 
 impl MultisigModule {
@@ -86,6 +89,7 @@ impl MultisigModule {
         Ok(Self {
             cfg,
             checkpoint_interval: spec.checkpoint_interval,
+            token_scale: 10u64.pow(u32::from(spec.precision)),
         })
     }
 
@@ -95,6 +99,11 @@ impl MultisigModule {
 
     pub fn config(&self) -> &MultisigConfig {
         &self.cfg
+    }
+
+    /// Base units per whole token.
+    pub fn token_scale(&self) -> u64 {
+        self.token_scale
     }
 }
 
@@ -157,13 +166,15 @@ impl Module for MultisigModule {
                 format!("multisig does not handle Hive `{}`", other.name()),
             )),
             Input::Message(m) if m.from == signers::FROM && m.kind == signers::KIND => self.set_signers(m, state),
+            Input::Message(m) if m.from == signers::FROM && m.kind == safety::KIND => self.set_collateral(m, state),
             Input::Message(m) => Err(Reject::new(
                 RejectCode::BadMessage,
                 format!(
-                    "multisig takes no message {} from {} (only {} from {})",
+                    "multisig takes no message {} from {} (only {} and {} from {})",
                     m.kind,
                     m.from,
                     signers::KIND,
+                    safety::KIND,
                     signers::FROM
                 ),
             )),

@@ -7,7 +7,8 @@
 //! - a memo for a module (`{"<module>": ...}`): refunded, "no module accepts `<module>`
 //!   yet" (the modules that take deposits come later and will get them as messages);
 //! - a memo that starts with `{` but is not such an object: refunded;
-//! - below `min_deposit`: refunded.
+//! - below `min_deposit`: refunded;
+//! - over the safety limit (`src/safety.rs`): refunded.
 //!
 //! Only what cannot be a real Hive transfer is rejected (state unchanged): VESTS, a zero
 //! or negative amount, an invalid account name (Hive's transfer validation refuses all
@@ -114,13 +115,16 @@ impl MultisigModule {
             )
         } else {
             match classify(&t.memo) {
-                DepositMemo::Plain => {
-                    return Ok(vec![MultisigEvent::Deposited {
-                        account: t.from.clone(),
-                        asset: coin,
-                        amount: amt,
-                    }])
-                }
+                DepositMemo::Plain => match self.over_limit(coin, amt, state) {
+                    Some(why) => why,
+                    None => {
+                        return Ok(vec![MultisigEvent::Deposited {
+                            account: t.from.clone(),
+                            asset: coin,
+                            amount: amt,
+                        }])
+                    }
+                },
                 DepositMemo::Module(name) => format!("no module accepts {name} yet"),
                 DepositMemo::Malformed(what) => format!("malformed module memo: {what}"),
             }

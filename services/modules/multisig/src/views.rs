@@ -249,6 +249,33 @@ pub fn signers(src: &dyn KvSource) -> Result<Option<Signers>, ViewError> {
         .transpose()
 }
 
+/// The safety limit as the module applies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SafetyView {
+    /// The stake of the cheapest coalition of signers able to sign (token base units);
+    /// `None` before the nodes module said it.
+    pub collateral: Option<u64>,
+    /// Per coin, the most the account may hold (milli-units); `None` without a
+    /// `safety_price` in the chain spec (no limit).
+    pub limit_hive: Option<u64>,
+    pub limit_hbd: Option<u64>,
+}
+
+/// The safety limit of a module configured with `cfg`, whose token has `scale` base units
+/// per whole token.
+pub fn safety(src: &dyn KvSource, cfg: &crate::MultisigConfig, scale: u64) -> Result<SafetyView, ViewError> {
+    let collateral = match src.kv_get(keys::COLLATERAL).map_err(ViewError::Read)? {
+        None => None,
+        Some(v) => Some(decode_u64(&v).ok_or_else(|| ViewError::Malformed(show(keys::COLLATERAL)))?),
+    };
+    let stake = collateral.unwrap_or(0);
+    Ok(SafetyView {
+        collateral,
+        limit_hive: cfg.safety_price.map(|p| crate::safety::limit(stake, p.hive, scale)),
+        limit_hbd: cfg.safety_price.map(|p| crate::safety::limit(stake, p.hbd, scale)),
+    })
+}
+
 /// The signers the account's authority is to rotate to, when the runner set changed and
 /// the rotation is not on chain yet.
 pub fn wanted_signers(src: &dyn KvSource) -> Result<Option<Signers>, ViewError> {

@@ -340,3 +340,91 @@ fn the_module_reads_its_account_from_the_chain_spec() {
     assert!(m.accepts_hive_op(&deposit("alice", 1, ""), &router_spec));
     assert!(m.accepts_hive_op(&pay("alice", 1, ""), &router_spec));
 }
+
+/// The safety limit: no collateral, no room; the collateral at the chain's price bounds
+/// what the account holds; deposits past it are refunded with the reason, withdrawals are
+/// never limited; bad collateral messages change nothing.
+#[test]
+fn deposits_past_the_safety_limit_are_refunded() {
+    use opentoken_multisig::views::{balances, pending_outflows, safety};
+    let section = json!({"safety_price": {"HIVE": 1000, "HBD": 500}});
+    let (mut net, module) = common::net_with(section);
+    let refunded = |b: &opentoken_core::test_utils::BlockOutput| -> Vec<String> {
+        b.out
+            .events
+            .iter()
+            .filter_map(|e| match module.decode_event(&e.data).ok()? {
+                MultisigEvent::Refunded { why, .. } => Some(why),
+                _ => None,
+            })
+            .collect()
+    };
+    let b = net.run(NAME, vec![deposit("alice", 1_000, "")]);
+    assert!(
+        refunded(&b)[0].starts_with("over the safety limit"),
+        "{:?}",
+        refunded(&b)
+    );
+    // 10 whole tokens of collateral (precision 3): 10.000 HIVE, 5.000 HBD.
+    net.deliver("nodes", NAME, "collateral", json!({"stake": 10_000}).to_string());
+    // What the account holds counts the refund not yet paid: 1.000 + 6.000 + 3.000 is
+    // exactly the limit; one more milli-HIVE is not.
+    let b = net.run(
+        NAME,
+        vec![
+            deposit("alice", 6_000, ""),
+            deposit("bob", 3_000, ""),
+            deposit("bob", 1, ""),
+        ],
+    );
+    assert_eq!(b.kinds(), vec!["CollateralSet", "Deposited", "Deposited", "Refunded"]);
+    let why = &refunded(&b)[0];
+    assert!(
+        why.contains("may hold 10.000 HIVE") && why.contains("holds 10.000 HIVE"),
+        "{why}"
+    );
+    let b = net.run(NAME, vec![deposit_hbd("carol", 5_000, ""), deposit_hbd("carol", 1, "")]);
+    assert_eq!(b.kinds(), vec!["Deposited", "Refunded"]);
+    let v = safety(common::state(&net), module.config(), module.token_scale()).unwrap();
+    assert_eq!(
+        (v.collateral, v.limit_hive, v.limit_hbd),
+        (Some(10_000), Some(10_000), Some(5_000))
+    );
+    // Bad collateral messages are refused and change nothing.
+    let before = net.commitment(NAME);
+    for payload in [
+        "nope".to_string(),
+        json!({}).to_string(),
+        json!({"stake": -1}).to_string(),
+        json!({"stake": 1.5}).to_string(),
+        json!({"stake": "5"}).to_string(),
+        json!({"stake": u64::MAX}).to_string(),
+        json!({"stake": 5, "extra": 1}).to_string(),
+        json!({"stake": 10_000}).to_string(),
+    ] {
+        net.deliver("nodes", NAME, "collateral", payload.clone());
+        let b = net.run(NAME, vec![]);
+        assert!(
+            matches!(&b.statuses()[0].outcome, opentoken_core::Outcome::Rejected { .. }),
+            "{payload}: {:?}",
+            b.statuses()
+        );
+        assert_eq!(net.commitment(NAME), before, "{payload}");
+    }
+    // The collateral drops below what is held: deposits are refunded, withdrawals go on.
+    net.deliver("nodes", NAME, "collateral", json!({"stake": 1_000}).to_string());
+    let b = net.run(
+        NAME,
+        vec![
+            deposit("alice", 1, ""),
+            withdraw("alice", r#"{"amount":6000,"asset":"HIVE"}"#),
+        ],
+    );
+    assert_eq!(b.kinds(), vec!["CollateralSet", "Refunded", "WithdrawalQueued"]);
+    assert_eq!(balances(common::state(&net), "alice").unwrap().hive, 0);
+    assert_eq!(
+        pending_outflows(common::state(&net), 10).unwrap().len(),
+        5,
+        "4 refunds, 1 withdrawal"
+    );
+}

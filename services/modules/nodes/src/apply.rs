@@ -101,5 +101,9 @@ pub(crate) fn apply(event: &NodesEvent, state: &mut dyn StateWrite, keep_finals:
             put_json(state, keys::STATS.to_vec(), &stats)
         }
         NodesEvent::SignersSent { signers } => put_json(state, keys::MS_SIGNERS.to_vec(), signers),
+        NodesEvent::CollateralSent { stake } => {
+            state.put(keys::MS_COLLATERAL.to_vec(), stake.to_be_bytes().to_vec());
+            Ok(())
+        }
     }
 }

@@ -60,6 +60,9 @@ pub(crate) fn describe(event: &NodesEvent) -> String {
                 c.block, c.chaos
             ),
         },
+        NodesEvent::CollateralSent { stake } => {
+            format!("multi-sig collateral sent to multisig: the cheapest signing coalition stakes {stake}")
+        }
         NodesEvent::SignersSent { signers } => format!(
             "multi-sig signers sent to multisig: {}",
             signers

@@ -77,6 +77,12 @@ pub enum NodesEvent {
     SignersSent {
         signers: Vec<Signer>,
     },
+    /// The stake of the cheapest coalition of signers able to sign for the multi-sig
+    /// account changed (only on chains with the multisig module): sent to it as a
+    /// `collateral` message, the base of its safety limit (`src/signers.rs`).
+    CollateralSent {
+        stake: u64,
+    },
 }
 
 pub const SCHEMA: &str = include_str!("../../../../schemas/nodes_event.avsc");
@@ -85,10 +91,13 @@ pub const SCHEMA: &str = include_str!("../../../../schemas/nodes_event.avsc");
 /// the codec's history, each into the union branch of the same name.
 const SCHEMA_V1: &str = include_str!("../../../../schemas/history/nodes_event.v1.avsc");
 
+/// The second schema, before `CollateralSent`.
+const SCHEMA_V2: &str = include_str!("../../../../schemas/history/nodes_event.v2.avsc");
+
 pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("nodes event", SCHEMA, &[SCHEMA_V1]))
+        .get_or_init(|| SingleObjectCodec::new("nodes event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2]))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -210,6 +219,7 @@ impl NodesEvent {
             NodesEvent::TallyOpened { .. } => "TallyOpened",
             NodesEvent::TallyClosed(_) => "TallyClosed",
             NodesEvent::SignersSent { .. } => "SignersSent",
+            NodesEvent::CollateralSent { .. } => "CollateralSent",
         }
     }
 
@@ -307,6 +317,7 @@ impl NodesEvent {
                     ),
                 )]),
             ),
+            NodesEvent::CollateralSent { stake } => (9, record(vec![("stake", long_u64(*stake))])),
         };
         record(vec![("event", Value::Union(branch, Box::new(body)))])
     }
@@ -388,6 +399,7 @@ impl NodesEvent {
                 }
                 NodesEvent::SignersSent { signers }
             }
+            9 => NodesEvent::CollateralSent { stake: f.u64("stake")? },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
     }
@@ -517,6 +529,7 @@ mod tests {
                     },
                 ],
             },
+            NodesEvent::CollateralSent { stake: u64::MAX >> 1 },
         ]
     }
 
@@ -553,13 +566,13 @@ mod tests {
             u.variants().iter().map(|b| b.canonical_form()).collect()
         };
         let (old_branches, new_branches) = (branches(&v1), branches(codec.schema()));
-        assert_eq!((old_branches.len(), new_branches.len()), (8, 9));
+        assert_eq!((old_branches.len(), new_branches.len()), (8, 10));
         assert_eq!(old_branches[..], new_branches[..8], "append only");
         let old: Vec<NodesEvent> = every_variant()
             .into_iter()
-            .filter(|e| e.kind() != "SignersSent")
+            .filter(|e| e.kind() != "SignersSent" && e.kind() != "CollateralSent")
             .collect();
-        assert_eq!(old.len(), every_variant().len() - 1);
+        assert_eq!(old.len(), every_variant().len() - 2);
         for e in old {
             let bytes = codec.encode_with_writer(&v1, e.to_value()).expect("fits v1");
             assert_ne!(bytes, e.encode().unwrap(), "written with the old fingerprint");

@@ -32,6 +32,7 @@ pub const VOTE_PREFIX: &str = "vote/";
 pub const STAKE_PREFIX: &str = "stake/";
 pub const STATS: &[u8] = b"stats";
 pub const MS_SIGNERS: &[u8] = b"ms/signers";
+pub const MS_COLLATERAL: &[u8] = b"ms/collateral";
 
 pub fn node(account: &str) -> Vec<u8> {
     format!("{NODE_PREFIX}{account}").into_bytes()

@@ -202,6 +202,7 @@ impl Module for NodesModule {
                 // The close changes no node record, so the state read here is the one the
                 // signers depend on, with the new runner set.
                 out.extend(self.signers_update(&read, &runners, None)?);
+                out.extend(self.collateral_update(&read, &runners)?);
             }
         }
         if opening {
@@ -254,6 +255,7 @@ impl Module for NodesModule {
                 .map(|a| to_token("node_reward", serde_json::json!({ "account": a, "amount": c.reward })))
                 .collect(),
             NodesEvent::SignersSent { signers } => vec![signers::message(signers)],
+            NodesEvent::CollateralSent { stake } => vec![signers::collateral_message(*stake)],
             _ => Vec::new(),
         }
     }

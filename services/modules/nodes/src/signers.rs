@@ -16,6 +16,10 @@
 //!   stake change reorders the top 40 at the next close. Genesis sends nothing: genesis
 //!   runners are names without node records, so none has a key yet, and the first list goes
 //!   out when a runner registers one.
+//! - **Collateral:** at each tally close, the governance stake of the cheapest coalition of
+//!   those signers that can sign (the `floor(2n/3) + 1` smallest stakes) is sent as a
+//!   `collateral` message `{"stake": N}` when it changed (kept at `ms/collateral`); the
+//!   multisig module bounds what the account may hold by it.
 //! - **Only changes:** the last list sent is kept at `ms/signers`, and a list equal to it is
 //!   not sent again (the multisig module would refuse it as nothing to do). An empty list
 //!   is never sent (the multisig module needs 1..=40): the account keeps its last signers
@@ -34,6 +38,8 @@ use std::collections::BTreeSet;
 pub const MULTISIG: &str = "multisig";
 /// The message kind that names its signers.
 pub const SIGNERS_KIND: &str = "signers";
+/// The message kind that says the signers' collateral.
+pub const COLLATERAL_KIND: &str = "collateral";
 /// Hive's limit on the members of one authority (`HIVE_MAX_AUTHORITY_MEMBERSHIP`).
 pub const MAX_SIGNERS: usize = 40;
 
@@ -56,6 +62,32 @@ impl NodesModule {
             return Ok(None);
         }
         Ok(Some(NodesEvent::SignersSent { signers }))
+    }
+
+    /// The `CollateralSent` event at a tally close with runner set `runners`, when the
+    /// cheapest signing coalition's stake differs from the last one sent; never on a chain
+    /// without the multisig module, nor while there are no signers.
+    pub(crate) fn collateral_update<S: StateRead + ?Sized>(
+        &self,
+        read: &Read<'_, S>,
+        runners: &[String],
+    ) -> Result<Option<NodesEvent>, Corrupt> {
+        if !self.multisig {
+            return Ok(None);
+        }
+        let signers = signers_of(read, runners, None)?;
+        if signers.is_empty() {
+            return Ok(None);
+        }
+        let mut stakes = Vec::with_capacity(signers.len());
+        for s in &signers {
+            stakes.push(read.gov(&s.account)?);
+        }
+        let stake = cheapest_coalition(stakes);
+        if read.collateral_sent() == Some(stake) {
+            return Ok(None);
+        }
+        Ok(Some(NodesEvent::CollateralSent { stake }))
     }
 
     /// The update after `account`'s record becomes `record`: only a runner's record is an
@@ -121,6 +153,24 @@ pub(crate) fn signers_of<S: StateRead + ?Sized>(
     Ok(signers)
 }
 
+/// The `collateral` message of a `CollateralSent` event.
+pub(crate) fn collateral_message(stake: u64) -> Outgoing {
+    Outgoing {
+        to: MULTISIG.into(),
+        kind: COLLATERAL_KIND.into(),
+        payload: serde_json::json!({ "stake": stake }).to_string(),
+    }
+}
+
+/// The stake of the cheapest coalition of `signers` that reaches the account's threshold
+/// (`floor(2n/3) + 1` of `n`): the sum of that many smallest stakes. What colluding signers
+/// would forfeit at least, so the multisig module bounds what the account holds by it.
+pub(crate) fn cheapest_coalition(mut stakes: Vec<u64>) -> u64 {
+    let needed = 2 * stakes.len() / 3 + 1;
+    stakes.sort_unstable();
+    stakes.iter().take(needed).fold(0u64, |sum, s| sum.saturating_add(*s))
+}
+
 /// The `signers` message of a `SignersSent` event.
 pub(crate) fn message(signers: &[Signer]) -> Outgoing {
     let list: Vec<serde_json::Value> = signers
@@ -131,5 +181,22 @@ pub(crate) fn message(signers: &[Signer]) -> Outgoing {
         to: MULTISIG.into(),
         kind: SIGNERS_KIND.into(),
         payload: serde_json::json!({ "signers": list }).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cheapest_coalition;
+
+    #[test]
+    fn the_cheapest_coalition_is_the_smallest_stakes_that_reach_the_threshold() {
+        assert_eq!(cheapest_coalition(vec![]), 0);
+        assert_eq!(cheapest_coalition(vec![5]), 5, "one of one");
+        assert_eq!(cheapest_coalition(vec![7, 5]), 12, "two of two");
+        assert_eq!(cheapest_coalition(vec![3, 1, 2]), 6, "three of three");
+        assert_eq!(cheapest_coalition(vec![10, 1, 100, 5]), 16, "three of four: 1 + 5 + 10");
+        assert_eq!(cheapest_coalition(vec![u64::MAX, u64::MAX]), u64::MAX, "saturates");
+        let forty: Vec<u64> = (1..=40).collect();
+        assert_eq!(cheapest_coalition(forty), (1..=27).sum::<u64>(), "27 of 40");
     }
 }

@@ -60,6 +60,14 @@ impl<S: StateRead + ?Sized> Read<'_, S> {
             .map(Option::unwrap_or_default)
     }
 
+    /// The collateral last sent to the multisig module (`None` before the first).
+    pub(crate) fn collateral_sent(&self) -> Option<u64> {
+        self.0
+            .get(keys::MS_COLLATERAL)
+            .and_then(|v| <[u8; 8]>::try_from(v).ok())
+            .map(u64::from_be_bytes)
+    }
+
     /// The signers last sent to the multisig module (empty before the first).
     pub(crate) fn signers_sent(&self) -> Result<Vec<Signer>, Corrupt> {
         self.0

@@ -114,7 +114,7 @@ fn the_multisig_module_stores_the_runners_keys_after_registrations_and_a_tally_c
     outputs.extend(n.idle_until(110));
     assert_eq!(multisig_wanted(&n).map(|s| s.0.len()), Some(2));
     let closing = outputs.last().expect("block 110");
-    assert_eq!(closing.kinds(), vec!["TallyClosed", "SignersSent"]);
+    assert_eq!(closing.kinds(), vec!["TallyClosed", "SignersSent", "CollateralSent"]);
     outputs.extend(n.idle_until(111));
     assert_eq!(
         views::runners(n.state("nodes"))

@@ -38,12 +38,23 @@ fn sent(events: &[NodesEvent]) -> Vec<Vec<Signer>> {
         .collect()
 }
 
-/// The messages to the multisig module the events imply.
+/// The `signers` messages to the multisig module the events imply.
 fn to_multisig(t: &T, events: &[NodesEvent]) -> Vec<Outgoing> {
     events
         .iter()
         .flat_map(|e| t.module.messages(e))
-        .filter(|m| m.to == MULTISIG)
+        .filter(|m| m.to == MULTISIG && m.kind == SIGNERS_KIND)
+        .collect()
+}
+
+/// The collateral the events send.
+fn collateral(events: &[NodesEvent]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            NodesEvent::CollateralSent { stake } => Some(*stake),
+            _ => None,
+        })
         .collect()
 }
 
@@ -110,11 +121,24 @@ fn an_unchanged_list_is_not_sent_again() {
     assert!(matches!(&t.block_end(10)[..], [NodesEvent::TallyOpened { .. }]));
     let ev = t.block_end(15);
     assert!(
-        matches!(&ev[..], [NodesEvent::TallyClosed(c)] if c.runners == ["alice", "bob", "carol"]),
-        "{ev:?}"
+        matches!(&ev[..], [NodesEvent::TallyClosed(c), NodesEvent::CollateralSent { stake: 9 }] if c.runners == ["alice", "bob", "carol"]),
+        "the first collateral (alice 0 + bob 9: both signers sign): {ev:?}"
     );
     assert!(to_multisig(&t, &ev).is_empty());
     assert_eq!(views::signers_sent(&t.state), before);
+    // The next close with the same stakes sends nothing; a stake change sends the new one.
+    t.block_end(20);
+    let ev = t.block_end(25);
+    assert!(matches!(&ev[..], [NodesEvent::TallyClosed(_)]), "{ev:?}");
+    t.message("token", "gov_added", r#"{"account":"alice","amount":4}"#)
+        .unwrap();
+    t.block_end(30);
+    let ev = t.block_end(35);
+    assert_eq!(collateral(&ev), vec![13]);
+    let msgs: Vec<Outgoing> = ev.iter().flat_map(|e| t.module.messages(e)).collect();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!((msgs[0].to.as_str(), msgs[0].kind.as_str()), (MULTISIG, "collateral"));
+    assert_eq!(msgs[0].payload, r#"{"stake":13}"#);
 }
 
 #[test]
@@ -260,7 +284,7 @@ fn without_multisig_nothing_is_sent_and_the_state_is_the_same_but_the_kept_list(
     assert!(to_multisig(&plain, &ev_plain).is_empty());
     let others: Vec<NodesEvent> = ev_ms
         .into_iter()
-        .filter(|e| !matches!(e, NodesEvent::SignersSent { .. }))
+        .filter(|e| !matches!(e, NodesEvent::SignersSent { .. } | NodesEvent::CollateralSent { .. }))
         .collect();
     assert_eq!(others, ev_plain, "every other event is the same");
 
@@ -271,6 +295,8 @@ fn without_multisig_nothing_is_sent_and_the_state_is_the_same_but_the_kept_list(
     );
     let mut pairs = with_ms.state.pairs().clone();
     assert!(pairs.remove(keys::MS_SIGNERS).is_some());
+    assert!(pairs.remove(keys::MS_COLLATERAL).is_some());
+    assert!(plain.state.get(keys::MS_COLLATERAL).is_none());
     assert_eq!(&pairs, plain.state.pairs());
     assert_eq!(
         opentoken_core::ModuleState::from_pairs(pairs).recompute_commitment(),
