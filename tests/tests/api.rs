@@ -278,4 +278,20 @@ async fn api_serves_the_multisig_account_and_its_statuses() {
     let newest: Vec<_> = paid.iter().rev().take(20).cloned().collect();
     assert_eq!(body["paid"], serde_json::to_value(&newest).unwrap());
     assert_eq!(body["limits"], serde_json::json!({"pending": 50, "paid": 20}));
+
+    // What a distributed agent reads to sign: the duty's keys only, as the view lists them.
+    let (code, body) = get("/v1/state/multisig").await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["processed_block"], serde_json::json!(last), "{body}");
+    let served: Vec<(String, String)> = serde_json::from_value(body["pairs"].clone()).unwrap();
+    let want: Vec<(String, String)> = views::duty_pairs(&ms)
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (hex::encode(k), hex::encode(v)))
+        .collect();
+    assert_eq!(served, want);
+    assert!(
+        served.iter().all(|(k, _)| !k.starts_with(&hex::encode("bal/"))),
+        "no user balances are served"
+    );
 }

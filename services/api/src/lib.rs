@@ -114,6 +114,7 @@ pub fn router_with(state: ApiState, limits: &ApiLimits) -> Router {
         .route("/consensus", get(whole_state::consensus))
         .route("/v1/snapshots/{block}", get(whole_state::snapshot))
         .route("/v1/state/nodes", get(whole_state::nodes_state))
+        .route("/v1/state/multisig", get(multisig::duty_state))
         .route("/{user}", get(handlers::user))
         .with_state(app)
         .layer(from_fn_with_state(guard.clone(), limits::in_flight));

@@ -168,6 +168,38 @@ pub(crate) async fn multisig(State(app): State<Arc<App>>, client: ClientIp) -> R
         .await
 }
 
+/// `/v1/state/multisig`: what a distributed node's agent (`opentoken checkpoint
+/// --ms-key-file`) needs to sign and broadcast for the multi-sig account, as
+/// `/v1/state/nodes` serves the nodes module: `{processed_block, pairs: [[key hex, value
+/// hex], ...]}` of the signer lists, the open transaction, its signatures and its
+/// outflows (`views::duty_pairs`; bounded, never the users' balances). 404 on a chain
+/// without the multisig module.
+pub(crate) async fn duty_state(State(app): State<Arc<App>>, client: ClientIp) -> Response {
+    if !app.api.has_multisig() {
+        return fail(StatusCode::NOT_FOUND, "this chain runs no multi-sig module");
+    }
+    let work = app.clone();
+    app.heavy
+        .run(&app.heavy.multisig, client, move || {
+            let s = &work.api;
+            let processed_block = s
+                .store
+                .progress(opentoken_multisig::NAME)
+                .ok()
+                .flatten()
+                .map(|p| p.block);
+            match views::duty_pairs(&s.multisig_kv()) {
+                Ok(pairs) => axum::Json(opentoken_store::ModuleStateDoc {
+                    processed_block,
+                    pairs: pairs.iter().map(|(k, v)| (hex::encode(k), hex::encode(v))).collect(),
+                })
+                .into_response(),
+                Err(e) => unavailable("reading the multisig module", e),
+            }
+        })
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

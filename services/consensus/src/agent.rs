@@ -105,7 +105,7 @@ struct ReconcileShell {
 /// The multi-sig duty and the store its view is read from.
 struct MsShell {
     duty: MsDuty,
-    store: Arc<dyn Store>,
+    source: MsSource,
     /// The view's read error while it keeps failing: said once, not every poll.
     read_failing: Option<String>,
 }
@@ -306,18 +306,9 @@ impl Agent {
             return;
         };
         let msaccount = &self.spec.msaccount;
-        // Store reads block (redb, ScyllaDB): off the async workers.
-        let view = tokio::task::block_in_place(|| {
-            let kv = ModuleKv {
-                store: ms.store.as_ref(),
-                module: opentoken_multisig::NAME,
-            };
-            MsView::read(&kv, msaccount)
-        });
-        let view = match view {
+        let view = match ms.source.read(&self.http, msaccount).await {
             Ok(view) => view,
-            Err(e) => {
-                let error = e.to_string();
+            Err(error) => {
                 if ms.read_failing.as_ref() != Some(&error) {
                     tracing::warn!(%error, "multi-sig duty: cannot read the multisig module's state; trying again each round");
                     ms.read_failing = Some(error);
@@ -429,6 +420,49 @@ impl Agent {
     }
 }
 
+/// Where the multi-sig duty reads the multisig module: the store it commits to
+/// (`opentoken run`), or the node's API (`GET /v1/state/multisig`, the distributed
+/// `opentoken checkpoint`), as the nodes module is read.
+enum MsSource {
+    Store(Arc<dyn Store>),
+    Api(String),
+}
+
+impl MsSource {
+    /// The view of one round.
+    async fn read(&self, http: &reqwest::Client, msaccount: &str) -> Result<MsView, String> {
+        match self {
+            // Store reads block (redb, ScyllaDB): off the async workers.
+            MsSource::Store(store) => tokio::task::block_in_place(|| {
+                let kv = ModuleKv {
+                    store: store.as_ref(),
+                    module: opentoken_multisig::NAME,
+                };
+                MsView::read(&kv, msaccount).map_err(|e| e.to_string())
+            }),
+            MsSource::Api(base) => {
+                let url = format!("{}/v1/state/multisig", base.trim_end_matches('/'));
+                let doc: opentoken_store::ModuleStateDoc = http
+                    .get(&url)
+                    .send()
+                    .await
+                    .and_then(|r| r.error_for_status())
+                    .map_err(|e| format!("{url}: {e}"))?
+                    .json()
+                    .await
+                    .map_err(|e| format!("{url}: {e}"))?;
+                let mut pairs = std::collections::BTreeMap::new();
+                for (k, v) in doc.pairs {
+                    let k = hex::decode(&k).map_err(|e| format!("{url}: key {k:?}: {e}"))?;
+                    let v = hex::decode(&v).map_err(|e| format!("{url}: value: {e}"))?;
+                    pairs.insert(k, v);
+                }
+                MsView::read(&NodesKv::Pairs(pairs), msaccount).map_err(|e| format!("{url}: {e}"))
+            }
+        }
+    }
+}
+
 /// The multi-sig duty of an agent with `ms_key`, where the chain has the multisig module.
 fn ms_shell(
     spec: &ChainSpec,
@@ -444,13 +478,13 @@ fn ms_shell(
         );
         return Ok(None);
     }
-    let store = nodes
-        .store()
-        .cloned()
-        .ok_or_else(|| AgentError::MsNeedsStore(format!("{nodes:?}")))?;
+    let source = match nodes {
+        NodesSource::Store(store) => MsSource::Store(store.clone()),
+        NodesSource::Api(url) => MsSource::Api(url.clone()),
+    };
     Ok(Some(MsShell {
         duty: MsDuty::new(account.to_string(), key.clone(), MsDutyConfig::default()),
-        store,
+        source,
         read_failing: None,
     }))
 }

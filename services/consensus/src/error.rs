@@ -29,11 +29,6 @@ pub enum AgentError {
     StateApi { url: String, detail: String },
     #[error(transparent)]
     NodesState(#[from] opentoken_nodes::views::ViewError),
-    #[error(
-        "a multi-sig key is given, but this agent reads the nodes module through {0}, and the multisig \
-         module's state is only read from the node's own store: sign with the multi-sig key in `opentoken run`"
-    )]
-    MsNeedsStore(String),
 }
 
 /// Every Hive API node failing a call is the one transient Hive error: a missing node list,
@@ -62,7 +57,7 @@ impl Transient for AgentError {
             AgentError::StateApi { .. } => true,
             // A store read failing may clear up; a malformed value will not.
             AgentError::NodesState(e) => matches!(e, opentoken_nodes::views::ViewError::Read(_)),
-            AgentError::Config(_) | AgentError::Decode { .. } | AgentError::MsNeedsStore(_) => false,
+            AgentError::Config(_) | AgentError::Decode { .. } => false,
         }
     }
 }

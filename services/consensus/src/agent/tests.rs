@@ -125,14 +125,97 @@ fn the_duty_runs_with_a_key_on_a_chain_with_the_multisig_module_and_a_store() {
         "no module: registered only"
     );
     assert!(ms_shell(&with_ms, "alice", Some(&key), &from_store).unwrap().is_some());
-    let Err(e) = ms_shell(&with_ms, "alice", Some(&key), &from_api) else {
-        panic!("the distributed agent has no store to read the multisig state from");
-    };
-    let text = e.to_string();
     assert!(
-        text.contains("http://serve:3001") && text.contains("opentoken run"),
-        "{text}"
+        ms_shell(&with_ms, "alice", Some(&key), &from_api).unwrap().is_some(),
+        "the distributed agent reads /v1/state/multisig"
     );
+}
+
+/// The distributed agent's view, read from a node's `/v1/state/multisig` (the duty's keys
+/// only), is the view the embedded agent reads from the store; a body that is not the
+/// document is an error naming the URL, not an empty view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_multisig_view_from_the_node_api_is_the_view_from_the_store() {
+    use opentoken_core::test_utils::{block_id, block_time};
+    use opentoken_multisig::{keys::Coin, MultisigEvent, MultisigModule};
+    use opentoken_store::{CommitBatch, ModuleCommit, Progress};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let spec = test_spec().with_module(opentoken_multisig::NAME, json!({}));
+    let mut h = ModuleHarness::new(MultisigModule::from_spec(&spec).unwrap(), spec.clone());
+    h.apply(&[
+        MultisigEvent::Deposited {
+            account: "bob".into(),
+            asset: Coin::Hive,
+            amount: 5_000,
+        },
+        MultisigEvent::WithdrawalQueued {
+            seq: 0,
+            account: "bob".into(),
+            to: "bob".into(),
+            asset: Coin::Hive,
+            amount: 1_000,
+            memo: "ot:0".into(),
+            block: 1,
+        },
+    ]);
+    let signers = json!({"signers": [{"account": "alice", "key": ms_key(7).public().to_string()}]});
+    h.message("nodes", "signers", &signers.to_string()).unwrap();
+    h.block_end_with_header(10, &block_id(10), block_time(10));
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(opentoken_store::EmbeddedStore::open(&dir.path().join("s.redb")).unwrap());
+    store
+        .commit(&CommitBatch {
+            modules: vec![ModuleCommit {
+                module: opentoken_multisig::NAME.into(),
+                changes: h
+                    .state
+                    .pairs()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Some(v.clone())))
+                    .collect(),
+                lattice: Vec::new(),
+                progress: Progress {
+                    block: 10,
+                    next_offset: 10,
+                },
+                snapshot: None,
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+    let doc = opentoken_store::ModuleStateDoc {
+        processed_block: Some(10),
+        pairs: opentoken_multisig::views::duty_pairs(&h.state)
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (hex::encode(k), hex::encode(v)))
+            .collect(),
+    };
+    // A one-route HTTP server: the document, then garbage.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let bodies = [serde_json::to_string(&doc).unwrap(), "[1, 2".to_string()];
+    tokio::spawn(async move {
+        for body in bodies {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let n = sock.read(&mut buf).await.unwrap();
+            assert!(String::from_utf8_lossy(&buf[..n]).starts_with("GET /v1/state/multisig "));
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            sock.write_all(reply.as_bytes()).await.unwrap();
+        }
+    });
+    let http = reqwest::Client::new();
+    let from_store = MsSource::Store(store).read(&http, "dlux-cc").await.unwrap();
+    let from_api = MsSource::Api(base.clone()).read(&http, "dlux-cc").await.unwrap();
+    assert!(from_store.open.is_some(), "a transaction is open");
+    assert_eq!(from_api, from_store);
+    let err = MsSource::Api(base.clone()).read(&http, "dlux-cc").await.unwrap_err();
+    assert!(err.contains(&format!("{base}/v1/state/multisig")), "{err}");
 }
 
 mod reconciliation {

@@ -249,6 +249,37 @@ pub fn signers(src: &dyn KvSource) -> Result<Option<Signers>, ViewError> {
         .transpose()
 }
 
+/// The keys a signer's agent reads ([`signers`], [`wanted_signers`], [`open_transaction`]):
+/// the signer lists, the open transaction, its signatures and its outflows. Bounded (at most
+/// `max_outflows_per_tx` outflows and 40 signatures), so a node can serve them to its
+/// distributed agent (`GET /v1/state/multisig`) instead of the whole state, which holds
+/// every user's balance.
+pub fn duty_pairs(src: &dyn KvSource) -> Result<opentoken_core::state::KvPairs, ViewError> {
+    let mut out = Vec::new();
+    for key in [keys::SIGNERS, keys::WANTED] {
+        if let Some(v) = src.kv_get(key).map_err(ViewError::Read)? {
+            out.push((key.to_vec(), v));
+        }
+    }
+    let open = src.kv_scan(keys::TX_PREFIX, 1).map_err(ViewError::Read)?;
+    for (k, v) in open {
+        let tx: OpenTx = json(&k, &v)?;
+        out.extend(
+            src.kv_scan(&keys::sigs_of(tx.checkpoint), crate::signers::MAX_SIGNERS + 1)
+                .map_err(ViewError::Read)?,
+        );
+        for seq in &tx.seqs {
+            let key = keys::outflow(*seq);
+            if let Some(v) = src.kv_get(&key).map_err(ViewError::Read)? {
+                out.push((key, v));
+            }
+        }
+        out.push((k, v));
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// The safety limit as the module applies it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SafetyView {

@@ -996,6 +996,56 @@ fn an_outflow_hive_refuses_is_isolated_and_credited_back() {
     );
 }
 
+/// The keys a distributed agent is served (`views::duty_pairs`) give it the same signers,
+/// open transaction and assembled bytes as the whole state, for outflows and rotations,
+/// and none of the users' balances.
+#[test]
+fn the_duty_keys_alone_give_the_agent_the_same_view() {
+    let (mut net, module) = prepared(json!({}));
+    run_to(&mut net, &module, 10);
+    let same = |net: &TestNet| {
+        let whole = state(net);
+        let pairs = views::duty_pairs(whole).unwrap();
+        assert!(pairs.iter().all(|(k, _)| !k.starts_with(b"bal/")), "no balances");
+        let part = ModuleState::from_pairs(pairs.into_iter().collect());
+        assert_eq!(views::signers(&part).unwrap(), views::signers(whole).unwrap());
+        assert_eq!(
+            views::wanted_signers(&part).unwrap(),
+            views::wanted_signers(whole).unwrap()
+        );
+        let (a, b) = (
+            open_transaction(&part, MS).unwrap(),
+            open_transaction(whole, MS).unwrap(),
+        );
+        assert_eq!(a, b);
+        assert_eq!(a.as_ref().and_then(assemble), b.as_ref().and_then(assemble));
+        b
+    };
+    let v = same(&net).expect("an outflow transaction is open");
+    for (i, r) in RUNNERS.iter().enumerate().take(3) {
+        net.run(NAME, vec![sign(r, 10, &signature(i, &v.tx.digest))]);
+    }
+    assert!(same(&net).is_some_and(|v| v.ready));
+    net.deliver("nodes", NAME, "signers", signers_payload(&[0, 1, 2]));
+    net.run(NAME, vec![]);
+    let pays: Vec<_> = v
+        .outflows
+        .iter()
+        .map(|p| {
+            transfer(
+                MS,
+                &p.outflow.to,
+                p.outflow.amount as i64,
+                p.outflow.asset.asset(),
+                &p.outflow.memo,
+            )
+        })
+        .collect();
+    net.run(NAME, pays);
+    run_to(&mut net, &module, 20);
+    assert!(same(&net).is_some_and(|v| v.tx.rotate.is_some()), "a rotation is open");
+}
+
 /// A transaction that expires without its threshold of signatures is not a refusal by
 /// Hive: the batch stays whole and nothing counts as failed.
 #[test]

@@ -1,7 +1,7 @@
 //! `opentoken checkpoint`: sign and publish consensus reports at checkpoints, and with an
 //! active key take part in consensus.
 
-use crate::active_key::active_key;
+use crate::active_key::{active_key, ms_key};
 use crate::backends::{load_spec, open_backends, Common};
 use crate::consensus::{build_agent, ActiveKeyWif, AgentSetup, HiveIdentity};
 use crate::context::{RoleContext, VERSION};
@@ -13,7 +13,7 @@ use opentoken_consensus::NodesSource;
 use opentoken_lifecycle::sleep_unless;
 use opentoken_log::Log;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,9 +31,10 @@ pub(crate) struct CheckpointArgs {
     /// node.key): the recommended way, since a flag shows in process listings.
     #[arg(long, env = "OPENTOKEN_HIVE_ACTIVE_KEY_FILE", conflicts_with = "hive_active_key")]
     pub hive_active_key_file: Option<PathBuf>,
-    /// Not supported here yet, and refused: the multi-sig duty reads the multisig module's
-    /// state, which `opentoken serve` does not serve (only the nodes module's, at
-    /// /v1/state/nodes). Sign with the multi-sig key in `opentoken run --ms-key-file`.
+    /// The node's multi-sig key (WIF) in a file readable by its owner only (0600): with it
+    /// (and --hive-active-key) the node registers the key and, while it is one of the
+    /// community account's signers, signs the account's transactions, reading the multisig
+    /// module's open transaction from --state-api (`/v1/state/multisig`).
     #[arg(long, env = "OPENTOKEN_MS_KEY_FILE")]
     pub ms_key_file: Option<PathBuf>,
     /// Hive API nodes to broadcast through (with --hive-active-key).
@@ -58,13 +59,19 @@ const CHECKPOINT_POLL: Duration = Duration::from_millis(300);
 
 impl CheckpointArgs {
     pub(crate) async fn execute(self) -> Result<()> {
-        refuse_ms_key(self.ms_key_file.as_deref())?;
+        let ms_key = ms_key(self.ms_key_file.as_deref())?;
         let ctx = RoleContext::start(load_spec(&self.common.chain)?);
         ctx.telemetry.register("checkpointer", "starting");
         serve_probes(self.listen, ctx.telemetry.clone(), ctx.stop.clone()).await?;
         let modules = opentoken_registry::module_names(&opentoken_registry::modules(&ctx.spec)?);
         let key = NodeKey::load_or_create(&self.common.key_path())?;
         let active_key = active_key(self.hive_active_key.as_ref(), self.hive_active_key_file.as_deref())?;
+        if ms_key.is_some() && active_key.is_none() {
+            return Err(anyhow!(
+                "--ms-key-file needs --node-account and --hive-active-key(-file): the node registers the \
+                 multi-sig key and broadcasts its signatures as the node account"
+            ));
+        }
         let consensus = match &active_key {
             None => None,
             Some(wif) => {
@@ -93,7 +100,7 @@ impl CheckpointArgs {
                 domain: self.domain.clone().unwrap_or_else(|| state_api.clone()),
                 nodes: NodesSource::Api(state_api),
                 recovery: None,
-                ms_key: None,
+                ms_key,
             };
             let agent = build_agent(&ctx, setup, log, key, modules)?;
             let stop = ctx.stop.clone();
@@ -142,21 +149,6 @@ impl CheckpointArgs {
     }
 }
 
-/// The checkpointer's agent reads state through `--state-api`, which has no route for the
-/// multisig module: refused before anything starts, rather than registering a key that
-/// would never sign.
-fn refuse_ms_key(file: Option<&Path>) -> Result<()> {
-    match file {
-        None => Ok(()),
-        Some(path) => Err(anyhow!(
-            "--ms-key-file {} is not supported by `opentoken checkpoint`: the multi-sig duty reads the \
-             multisig module's state, and --state-api (`opentoken serve`) serves only the nodes module's \
-             (/v1/state/nodes, no /v1/state/multisig). Run the node with `opentoken run --ms-key-file` to sign",
-            path.display()
-        )),
-    }
-}
-
 /// Reports every checkpoint the modules have committed, until stopped or `until_block` is
 /// reported (which ends the process), waiting out log outages.
 fn report_checkpoints(ctx: &RoleContext, mut checkpointer: Checkpointer, until_block: Option<u64>) -> Result<()> {
@@ -176,20 +168,4 @@ fn report_checkpoints(ctx: &RoleContext, mut checkpointer: Checkpointer, until_b
         sleep_unless(&ctx.stop, CHECKPOINT_POLL);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_checkpointer_refuses_a_multisig_key_naming_what_is_missing() {
-        assert!(refuse_ms_key(None).is_ok());
-        let e = refuse_ms_key(Some(Path::new("/keys/ms.key")))
-            .expect_err("refused")
-            .to_string();
-        for part in ["/keys/ms.key", "/v1/state/multisig", "opentoken run --ms-key-file"] {
-            assert!(e.contains(part), "{part:?} missing from {e}");
-        }
-    }
 }
