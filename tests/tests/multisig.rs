@@ -365,6 +365,33 @@ fn four_runners_hold_the_account_rotate_it_and_pay_through_failures() {
     let acct = rpc(&url, "condenser_api.get_accounts", json!([[MS]]))["result"][0].clone();
     assert_eq!(acct["active"]["weight_threshold"], 3, "the chain's authority: {acct}");
     assert_eq!(acct["active"]["key_auths"].as_array().map(Vec::len), Some(4));
+    // The genesis authority's key alone no longer spends.
+    let props = rpc(&url, "condenser_api.get_dynamic_global_properties", json!([]))["result"].clone();
+    let time = opentoken_core::hive_json::parse_timestamp(props["time"].as_str().expect("time")).expect("time");
+    let theft = Transaction::with_reference(
+        props["head_block_number"].as_u64().expect("head"),
+        props["head_block_id"].as_str().expect("id"),
+        (time + 600) as u32,
+        vec![Operation::Transfer {
+            from: MS.into(),
+            to: TESTER.into(),
+            amount: opentoken_core::Asset::new(1, opentoken_core::AssetSymbol::Hive),
+            memo: String::new(),
+        }],
+    )
+    .expect("tx");
+    let old_key = opentoken_hive::devnet_key("dlux-io", KeyRole::Multisig);
+    let refused = rpc(
+        &url,
+        "condenser_api.broadcast_transaction",
+        json!([theft.sign(&MAINNET_CHAIN_ID, &[&old_key]).to_condenser_json()]),
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("missing required active authority")),
+        "the old authority's key must not spend: {refused}"
+    );
 
     // 2. A deposit of 100 HIVE, then a withdrawal of 40.
     let (start, _) = sim_hive(&url, TESTER);

@@ -141,6 +141,14 @@ fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
         to_json(serde_json::to_value(recent_paid(&src, PAID_SHOWN)?))?,
     );
     body.insert("limits".into(), json!({"pending": PENDING_SHOWN, "paid": PAID_SHOWN}));
+    // What the node's agent last observed of the account on Hive (expected and observed
+    // balances per coin, any alarm); `null` until it has checked, and on a node without an
+    // agent. Not consensus state.
+    let observed = api
+        .telemetry
+        .document("ms_reconcile")
+        .and_then(|d| serde_json::from_str::<Value>(&d).ok());
+    body.insert("reconciliation".into(), observed.unwrap_or(Value::Null));
     Ok(body)
 }
 
@@ -151,7 +159,9 @@ fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
 /// the account's authority the module did not build), the `open_transaction` with its
 /// accepted signatures (or `null`; a rotation carries `rotate`), the
 /// first `pending` outflows (`pending_more` when there are others) and the newest `paid`
-/// ones. 404 on a chain without the multisig module.
+/// ones, and the `reconciliation` (the node's last comparison of the books with the
+/// account's balance on Hive: expected and observed per coin, or `null`). 404 on a chain
+/// without the multisig module.
 pub(crate) async fn multisig(State(app): State<Arc<App>>, client: ClientIp) -> Response {
     if !app.api.has_multisig() {
         return fail(StatusCode::NOT_FOUND, "this chain runs no multi-sig module");
