@@ -9,6 +9,7 @@ pub mod checkpoint_hash;
 pub mod commitment;
 pub mod engine;
 pub mod erased;
+pub mod field;
 pub mod hive;
 pub mod hive_json;
 pub mod module;

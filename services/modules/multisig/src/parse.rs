@@ -2,7 +2,6 @@
 //! only (a JSON integer or a string of decimal digits), never JS `parseInt` guesses.
 
 use crate::keys::Coin;
-use crate::state::MAX_AMOUNT;
 use opentoken_core::account::is_valid_account_name;
 use opentoken_core::{Reject, RejectCode};
 use serde_json::{Map, Value};
@@ -11,60 +10,10 @@ use serde_json::{Map, Value};
 pub(crate) type Payload = Map<String, Value>;
 
 /// A non-negative integer amount in milli-units: a JSON integer, or a string of decimal
-/// digits; at most `i64::MAX` (Hive's asset range).
+/// digits; at most `i64::MAX` (Hive's asset range). The token module's rule
+/// (`opentoken_core::field::amount`).
 pub(crate) fn amount_field(payload: &Payload, name: &str) -> Result<u64, Reject> {
-    let v = payload
-        .get(name)
-        .ok_or_else(|| Reject::field(format!("`{name}` is missing")))?;
-    let parsed = match v {
-        Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                u
-            } else if n.as_i64().is_some() {
-                return Err(Reject::field(format!("`{name}` must not be negative ({n})")));
-            } else {
-                return Err(Reject::field(format!(
-                    "`{name}` must be an integer in milli-units, got {n}"
-                )));
-            }
-        }
-        Value::String(s) => {
-            if s.is_empty() {
-                return Err(Reject::field(format!("`{name}` is an empty string")));
-            }
-            if let Some(rest) = s.strip_prefix('-') {
-                if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(Reject::field(format!("`{name}` must not be negative ({s})")));
-                }
-            }
-            if !s.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Reject::field(format!(
-                    "`{name}` must be decimal digits only (milli-units), got {:?}",
-                    crate::memo::cut(s, 40)
-                )));
-            }
-            s.parse::<u64>().map_err(|_| {
-                Reject::new(
-                    RejectCode::Overflow,
-                    format!("`{name}` {} is too large", crate::memo::cut(s, 40)),
-                )
-            })?
-        }
-        Value::Null => return Err(Reject::field(format!("`{name}` is null"))),
-        other => {
-            return Err(Reject::field(format!(
-                "`{name}` must be an integer, got {}",
-                kind(other)
-            )))
-        }
-    };
-    if parsed > MAX_AMOUNT {
-        return Err(Reject::new(
-            RejectCode::Overflow,
-            format!("`{name}` {parsed} exceeds Hive's asset range (i64::MAX)"),
-        ));
-    }
-    Ok(parsed)
+    opentoken_core::field::amount(payload, name, "milli-units")
 }
 
 /// `HIVE` or `HBD`, exactly.

@@ -10,55 +10,10 @@ use serde_json::{Map, Value};
 /// An op's JSON object, as the engine hands it over.
 pub(crate) type Payload = Map<String, Value>;
 
-/// A non-negative integer amount: a JSON integer, or a string of decimal digits. At most
-/// i64::MAX and at most the total supply.
+/// A non-negative integer amount: a JSON integer, or a string of decimal digits
+/// (`opentoken_core::field::amount`). At most i64::MAX and at most the total supply.
 pub(crate) fn amount_field(payload: &Map<String, Value>, name: &str, state: &dyn StateRead) -> Result<u64, Reject> {
-    let v = payload
-        .get(name)
-        .ok_or_else(|| Reject::field(format!("`{name}` is missing")))?;
-    let parsed = match v {
-        Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                u
-            } else if n.as_i64().is_some() {
-                return Err(Reject::field(format!("`{name}` must not be negative ({n})")));
-            } else {
-                return Err(Reject::field(format!(
-                    "`{name}` must be an integer in base units, got {n}"
-                )));
-            }
-        }
-        Value::String(s) => {
-            if s.is_empty() {
-                return Err(Reject::field(format!("`{name}` is an empty string")));
-            }
-            if let Some(rest) = s.strip_prefix('-') {
-                if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(Reject::field(format!("`{name}` must not be negative ({s})")));
-                }
-            }
-            if !s.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Reject::field(format!(
-                    "`{name}` must be decimal digits only, got {s:?}"
-                )));
-            }
-            s.parse::<u64>()
-                .map_err(|_| Reject::new(RejectCode::Overflow, format!("`{name}` {s} is too large")))?
-        }
-        Value::Null => return Err(Reject::field(format!("`{name}` is null"))),
-        other => {
-            return Err(Reject::field(format!(
-                "`{name}` must be an integer, got {}",
-                kind(other)
-            )))
-        }
-    };
-    if parsed > i64::MAX as u64 {
-        return Err(Reject::new(
-            RejectCode::Overflow,
-            format!("`{name}` {parsed} exceeds the ledger's range"),
-        ));
-    }
+    let parsed = opentoken_core::field::amount(payload, name, "base units")?;
     let supply = amount(state, SUPPLY);
     if parsed > supply {
         return Err(Reject::new(
