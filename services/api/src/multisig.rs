@@ -92,15 +92,20 @@ fn recent_paid(src: &ModuleKv<'_>, limit: usize) -> Result<Vec<PaidView>, ViewEr
     Ok(out)
 }
 
-fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
-    // The block the books were committed at (read before them: a commit landing in between
-    // makes the books newer, never older, than this).
-    let block = api
-        .store
+/// The block the multisig module's committed books are at (`None` before its first commit,
+/// or when the store cannot say).
+fn books_block(api: &ApiState) -> Option<u64> {
+    api.store
         .progress(opentoken_multisig::NAME)
         .ok()
         .flatten()
-        .map(|p| p.block);
+        .map(|p| p.block)
+}
+
+fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
+    // The block the books were committed at (read before them: a commit landing in between
+    // makes the books newer, never older, than this).
+    let block = books_block(api);
     let src = api.multisig_kv();
     let account = api.spec.msaccount.clone();
     let mut pending = views::pending_outflows(&src, PENDING_SHOWN + 1)?;
@@ -192,12 +197,7 @@ pub(crate) async fn duty_state(State(app): State<Arc<App>>, client: ClientIp) ->
     app.heavy
         .run(&app.heavy.multisig, client, move || {
             let s = &work.api;
-            let processed_block = s
-                .store
-                .progress(opentoken_multisig::NAME)
-                .ok()
-                .flatten()
-                .map(|p| p.block);
+            let processed_block = books_block(s);
             match views::duty_pairs(&s.multisig_kv()) {
                 Ok(pairs) => axum::Json(opentoken_store::ModuleStateDoc {
                     processed_block,

@@ -23,7 +23,8 @@ fn shown(text: &str) -> &str {
     &text[..end]
 }
 
-fn kind(v: &Value) -> &'static str {
+/// What a JSON value is, for reasons ("`x` must be an integer, got a string").
+pub fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

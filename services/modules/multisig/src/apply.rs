@@ -186,17 +186,7 @@ pub(crate) fn apply(
             digest,
             txid,
         } => {
-            if signers(state)?.is_none() {
-                return Err(broken(format!(
-                    "the transaction of {checkpoint} is built without signers"
-                )));
-            }
-            if let Some(open) = open_tx(state)? {
-                return Err(broken(format!(
-                    "the transaction of {checkpoint} is built while that of {} is open",
-                    open.checkpoint
-                )));
-            }
+            can_open(state, *checkpoint)?;
             if wanted(state)?.is_some() {
                 return Err(broken(format!(
                     "outflows are built into {checkpoint} while a rotation is wanted"
@@ -266,15 +256,7 @@ pub(crate) fn apply(
             txid,
         } => {
             check_list(list, *threshold)?;
-            if signers(state)?.is_none() {
-                return Err(broken(format!("the rotation of {checkpoint} is built without signers")));
-            }
-            if let Some(open) = open_tx(state)? {
-                return Err(broken(format!(
-                    "the rotation of {checkpoint} is built while the transaction of {} is open",
-                    open.checkpoint
-                )));
-            }
+            can_open(state, *checkpoint)?;
             let rotate = Signers {
                 signers: list.clone(),
                 threshold: *threshold,
@@ -469,6 +451,23 @@ fn check_list(list: &[Signer], threshold: u32) -> Result<(), InvariantError> {
     }
     if threshold != threshold_of(list.len()) {
         return Err(broken(format!("threshold {threshold} for {} signers", list.len())));
+    }
+    Ok(())
+}
+
+/// A transaction (outflows or rotation) can be opened at `checkpoint`: there are signers
+/// and none is open.
+fn can_open(state: &dyn StateRead, checkpoint: u64) -> Result<(), InvariantError> {
+    if signers(state)?.is_none() {
+        return Err(broken(format!(
+            "the transaction of {checkpoint} is built without signers"
+        )));
+    }
+    if let Some(open) = open_tx(state)? {
+        return Err(broken(format!(
+            "the transaction of {checkpoint} is built while that of {} is open",
+            open.checkpoint
+        )));
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use crate::keys::Coin;
 use opentoken_core::account::is_valid_account_name;
+use opentoken_core::field::kind;
 use opentoken_core::{Reject, RejectCode};
 use serde_json::{Map, Value};
 
@@ -68,16 +69,5 @@ pub(crate) fn only_fields(payload: &Payload, known: &[&str]) -> Result<(), Rejec
             crate::memo::cut(k, 32),
             known.join(", ")
         ))),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

@@ -38,7 +38,8 @@ const MAX_PER_TX: usize = 3;
 
 fn section() -> serde_json::Value {
     json!({"min_deposit": 10, "min_withdrawal": 5, "keep_paid": KEEP_PAID, "keep_anomalies": KEEP_ANOMALIES,
-        "max_outflows_per_tx": MAX_PER_TX, "tx_expiration_secs": 90})
+        "max_outflows_per_tx": MAX_PER_TX, "tx_expiration_secs": 90, "return_after_failures": 1,
+        "safety_price": {"HIVE": 1000, "HBD": 1000}})
 }
 
 /// Who may be named a signer: the four runners, then erin.
@@ -726,7 +727,7 @@ fn books_invariants(s: &ModuleState, model: &Model) -> Result<(), String> {
             anomaly_keys += 1;
         } else if k.starts_with(keys::AUTH_ANOMALY_PREFIX) {
             return Err(format!("an authority anomaly {}", show(k)));
-        } else if k == keys::BATCH || k.starts_with(keys::FAIL_PREFIX) {
+        } else if k == keys::BATCH || k == keys::COLLATERAL || k.starts_with(keys::FAIL_PREFIX) {
             // Delivery retries: checked by their events.
         } else if k == keys::SIGNERS
             || k == keys::WANTED
@@ -916,10 +917,14 @@ fn run_checked(scenario: &Scenario) -> Result<BTreeMap<String, usize>, TestCaseE
     books_invariants(state(&net), &model).map_err(|m| TestCaseError::fail(format!("at genesis: {m}")))?;
     if scenario.initial_signers {
         net.deliver("nodes", NAME, "signers", common::signers_payload(&[0, 1, 2, 3]));
+        net.deliver("nodes", NAME, "collateral", json!({ "stake": 100_000 }).to_string());
     }
     for step in &scenario.steps {
         if let Some(change) = step.signers {
             net.deliver("nodes", NAME, "signers", change.payload());
+            // The collateral moves with the runner set: from no room at all to plenty.
+            let stake = u64::from(change.mask) * 4_000;
+            net.deliver("nodes", NAME, "collateral", json!({ "stake": stake }).to_string());
         }
         let s = state(&net);
         let pending: Vec<(u64, Outflow)> = views::pending_outflows(s, 1000)
@@ -952,7 +957,10 @@ fn run_checked(scenario: &Scenario) -> Result<BTreeMap<String, usize>, TestCaseE
                 .out
                 .events
                 .iter()
-                .filter(|e| e.pos.trx_in_block == i as u32 && e.kind != "SignersSet" && e.kind != "SignersWanted")
+                .filter(|e| {
+                    e.pos.trx_in_block == i as u32
+                        && !matches!(e.kind.as_str(), "SignersSet" | "SignersWanted" | "CollateralSet")
+                })
                 .collect();
             if matches!(status.outcome, Outcome::Rejected { .. }) {
                 prop_assert!(events.is_empty(), "a rejected op emitted events");
@@ -1042,6 +1050,8 @@ fn generated_sequences_reach_every_event() {
         ("RotationBuilt", 5),
         ("Rotated", 3),
         ("TxFailed", 1),
+        ("OutflowReturned", 1),
+        ("CollateralSet", 5),
         ("(transactions landed)", 10),
     ] {
         assert!(kinds.get(kind).copied().unwrap_or(0) >= least, "{kind}: {kinds:?}");

@@ -33,6 +33,17 @@ fn run_to(net: &mut TestNet, module: &MultisigModule, last: u64) -> Vec<(u64, Ve
         .collect()
 }
 
+/// The transfers from the account that pay the outflows of `v`, as Hive would carry them.
+fn payments(v: &OpenTxView) -> Vec<HiveOp> {
+    v.outflows
+        .iter()
+        .map(|p| {
+            let o = &p.outflow;
+            transfer(MS, &o.to, o.amount as i64, o.asset.asset(), &o.memo)
+        })
+        .collect()
+}
+
 fn view(net: &TestNet) -> OpenTxView {
     open_transaction(state(net), MS)
         .expect("the view reads")
@@ -345,15 +356,7 @@ fn real_signatures_assemble_and_the_payment_settles_it() {
     assert_eq!(assemble(&view(&twin)), Some(signed.clone()));
 
     // The transaction lands (its transfers in one block), then a new outflow is queued.
-    let ops: Vec<_> = v
-        .outflows
-        .iter()
-        .map(|p| {
-            let o = &p.outflow;
-            transfer(MS, &o.to, o.amount as i64, o.asset.asset(), &o.memo)
-        })
-        .collect();
-    let b = net.run(NAME, ops);
+    let b = net.run(NAME, payments(&v));
     assert_eq!(b.kinds(), vec!["OutflowPaid"; 2]);
     net.run(NAME, vec![withdraw("alice", r#"{"amount":700,"asset":"HIVE"}"#)]);
     assert!(view(&net).paid == vec![0, 1] && !view(&net).ready);
@@ -718,20 +721,7 @@ fn the_signers_come_from_the_nodes_module_and_a_change_rotates_the_authority() {
         b.statuses()
     );
     // It lands; a withdrawal waits for the rotation.
-    let pays: Vec<_> = v
-        .outflows
-        .iter()
-        .map(|p| {
-            transfer(
-                MS,
-                &p.outflow.to,
-                p.outflow.amount as i64,
-                p.outflow.asset.asset(),
-                &p.outflow.memo,
-            )
-        })
-        .collect();
-    let b = net.run(NAME, pays);
+    let b = net.run(NAME, payments(&v));
     let mut kinds: Vec<String> = b.kinds().iter().map(|k| k.to_string()).collect();
     kinds.extend(
         net.run(NAME, vec![withdraw("alice", r#"{"amount":700,"asset":"HIVE"}"#)])
@@ -936,20 +926,7 @@ fn an_outflow_hive_refuses_is_isolated_and_credited_back() {
         if v.signatures.len() < 3 {
             let v = sign_all(&mut net);
             if v.outflows.iter().all(|p| p.outflow.to != "ghost") {
-                let pays: Vec<_> = v
-                    .outflows
-                    .iter()
-                    .map(|p| {
-                        transfer(
-                            MS,
-                            &p.outflow.to,
-                            p.outflow.amount as i64,
-                            p.outflow.asset.asset(),
-                            &p.outflow.memo,
-                        )
-                    })
-                    .collect();
-                net.run(NAME, pays);
+                net.run(NAME, payments(&v));
             }
         }
     }
@@ -974,20 +951,7 @@ fn an_outflow_hive_refuses_is_isolated_and_credited_back() {
     net.run(NAME, vec![withdraw("alice", r#"{"amount":100,"asset":"HIVE"}"#)]);
     run_to(&mut net, &module, cp);
     let v = sign_all(&mut net);
-    let pays: Vec<_> = v
-        .outflows
-        .iter()
-        .map(|p| {
-            transfer(
-                MS,
-                &p.outflow.to,
-                p.outflow.amount as i64,
-                p.outflow.asset.asset(),
-                &p.outflow.memo,
-            )
-        })
-        .collect();
-    assert_eq!(net.run(NAME, pays).kinds(), vec!["OutflowPaid"]);
+    assert_eq!(net.run(NAME, payments(&v)).kinds(), vec!["OutflowPaid"]);
     run_to(&mut net, &module, cp + 10);
     assert_eq!(
         state(&net).get(keys::BATCH).and_then(keys::decode_u64),
@@ -1028,20 +992,7 @@ fn the_duty_keys_alone_give_the_agent_the_same_view() {
     assert!(same(&net).is_some_and(|v| v.ready));
     net.deliver("nodes", NAME, "signers", signers_payload(&[0, 1, 2]));
     net.run(NAME, vec![]);
-    let pays: Vec<_> = v
-        .outflows
-        .iter()
-        .map(|p| {
-            transfer(
-                MS,
-                &p.outflow.to,
-                p.outflow.amount as i64,
-                p.outflow.asset.asset(),
-                &p.outflow.memo,
-            )
-        })
-        .collect();
-    net.run(NAME, pays);
+    net.run(NAME, payments(&v));
     run_to(&mut net, &module, 20);
     assert!(same(&net).is_some_and(|v| v.tx.rotate.is_some()), "a rotation is open");
 }
@@ -1120,20 +1071,7 @@ fn block_by_block_and_idle_ranges_agree() {
     let sigs: Vec<_> = (0..3).map(|i| sign(RUNNERS[i], 40, &signature(i, &d))).collect();
     both(&mut a, &mut b, 58, sigs);
     let v = view(&a);
-    let pays: Vec<_> = v
-        .outflows
-        .iter()
-        .map(|p| {
-            transfer(
-                MS,
-                &p.outflow.to,
-                p.outflow.amount as i64,
-                p.outflow.asset.asset(),
-                &p.outflow.memo,
-            )
-        })
-        .collect();
-    both(&mut a, &mut b, 62, pays);
+    both(&mut a, &mut b, 62, payments(&v));
     both(&mut a, &mut b, 95, vec![]); // settled at 70
     let kinds = |es: &[EventRecord]| es.iter().map(|e| e.kind.clone()).collect::<Vec<_>>();
     assert_eq!(kinds(&events_a), kinds(&events_b));

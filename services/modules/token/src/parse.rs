@@ -4,6 +4,7 @@
 
 use crate::keys::{amount, SUPPLY};
 use opentoken_core::account::is_valid_account_name;
+use opentoken_core::field::kind;
 use opentoken_core::{Reject, RejectCode, StateRead};
 use serde_json::{Map, Value};
 
@@ -70,15 +71,4 @@ pub(crate) fn recipient_field(payload: &Map<String, Value>, name: &str, from: &s
         ));
     }
     Ok(to.clone())
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
