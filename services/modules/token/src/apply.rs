@@ -126,5 +126,13 @@ pub(crate) fn apply(event: &TokenEvent, state: &mut dyn StateWrite) -> Result<()
             state.delete(&keys::node(account));
             Ok(())
         }
+        TokenEvent::DexEscrowed { account, amount, .. } => {
+            debit(state, Bucket::Liquid, account, *amount)?;
+            add(state, keys::DEX_ESCROW.to_vec(), *amount)
+        }
+        TokenEvent::DexCredited { account, amount, .. } => {
+            sub(state, keys::DEX_ESCROW.to_vec(), *amount)?;
+            credit(state, Bucket::Liquid, account, *amount)
+        }
     }
 }

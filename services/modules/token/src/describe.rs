@@ -1,8 +1,26 @@
 //! The event feed: one human-readable line per event, like the reference node's feed.
 
-use crate::TokenEvent;
+use crate::{DexSetup, TokenEvent};
 
-pub(crate) fn describe(event: &TokenEvent) -> String {
+/// `amount` base units as a decimal of the chain's precision with its symbol ("3.000 DLUX");
+/// raw base units for a module built without the chain spec.
+fn tokens(amount: u64, dex: Option<&DexSetup>) -> String {
+    let Some(d) = dex else {
+        return format!("{amount} base units");
+    };
+    match 10u64.checked_pow(u32::from(d.precision)) {
+        Some(scale) if d.precision > 0 => format!(
+            "{}.{:0width$} {}",
+            amount / scale,
+            amount % scale,
+            d.token,
+            width = usize::from(d.precision)
+        ),
+        _ => format!("{amount} {}", d.token),
+    }
+}
+
+pub(crate) fn describe(event: &TokenEvent, dex: Option<&DexSetup>) -> String {
     match event {
         TokenEvent::Minted {
             account,
@@ -47,5 +65,26 @@ pub(crate) fn describe(event: &TokenEvent) -> String {
         TokenEvent::DelegationRemoved { account } => format!("@{account} removed their delegation"),
         TokenEvent::NodeRegistered { account } => format!("@{account} registered as a node"),
         TokenEvent::NodeRemoved { account } => format!("@{account} is no longer a node"),
+        TokenEvent::DexEscrowed { account, amount, order } => {
+            let pair = order.pair.symbol();
+            let price = match order.price {
+                0 => "at the market price".to_string(),
+                p => format!("at {} {pair} each", opentoken_dex::price::format_rate(p)),
+            };
+            format!(
+                "@{account} is selling {} on the {pair} market {price} (order {})",
+                tokens(*amount, dex),
+                order.id
+            )
+        }
+        TokenEvent::DexCredited {
+            account,
+            amount,
+            order,
+            why,
+        } => format!(
+            "@{account} received {} from the DEX ({why} of {order})",
+            tokens(*amount, dex)
+        ),
     }
 }

@@ -4,6 +4,7 @@ use crate::keys::{Bucket, Unlock};
 use apache_avro::types::Value;
 use opentoken_codec::value::{long_u64, record, Fields};
 use opentoken_codec::{CodecError, SingleObjectCodec};
+use opentoken_dex::OrderIn;
 use std::sync::OnceLock;
 
 /// A state change of the ledger. `apply` is total over these: `handle` only emits events
@@ -70,14 +71,33 @@ pub enum TokenEvent {
     NodeRemoved {
         account: String,
     },
+    /// A `dex_sell` (chains that run a DEX): `amount` liquid tokens of `account` move into
+    /// the DEX escrow, and `order` goes to the DEX module as its `order` message.
+    DexEscrowed {
+        account: String,
+        amount: u64,
+        order: OrderIn,
+    },
+    /// The DEX released `amount` escrowed tokens to `account`'s liquid balance: a buyer's
+    /// fill, the fee account's fee, or a seller's unsold rest (`why`) of order `order`.
+    DexCredited {
+        account: String,
+        amount: u64,
+        order: String,
+        why: String,
+    },
 }
 
 pub const SCHEMA: &str = include_str!("../../../../schemas/token_event.avsc");
 
+/// The first schema (`schemas/history/`), before the DEX events: records it wrote are read
+/// with the codec's history, each into the union branch of the same name.
+const SCHEMA_V1: &str = include_str!("../../../../schemas/history/token_event.v1.avsc");
+
 pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("token event", SCHEMA, &[]))
+        .get_or_init(|| SingleObjectCodec::new("token event", SCHEMA, &[SCHEMA_V1]))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -124,10 +144,12 @@ impl TokenEvent {
             TokenEvent::DelegationRemoved { .. } => "DelegationRemoved",
             TokenEvent::NodeRegistered { .. } => "NodeRegistered",
             TokenEvent::NodeRemoved { .. } => "NodeRemoved",
+            TokenEvent::DexEscrowed { .. } => "DexEscrowed",
+            TokenEvent::DexCredited { .. } => "DexCredited",
         }
     }
 
-    fn to_value(&self) -> Value {
+    fn to_value(&self) -> Result<Value, CodecError> {
         let (branch, body) = match self {
             TokenEvent::Minted {
                 account,
@@ -227,12 +249,34 @@ impl TokenEvent {
             TokenEvent::DelegationRemoved { account } => (10, record(vec![("account", s(account))])),
             TokenEvent::NodeRegistered { account } => (11, record(vec![("account", s(account))])),
             TokenEvent::NodeRemoved { account } => (12, record(vec![("account", s(account))])),
+            TokenEvent::DexEscrowed { account, amount, order } => (
+                13,
+                record(vec![
+                    ("account", s(account)),
+                    ("amount", long_u64(*amount)),
+                    ("order", Value::String(order_json(order)?)),
+                ]),
+            ),
+            TokenEvent::DexCredited {
+                account,
+                amount,
+                order,
+                why,
+            } => (
+                14,
+                record(vec![
+                    ("account", s(account)),
+                    ("amount", long_u64(*amount)),
+                    ("order", s(order)),
+                    ("why", s(why)),
+                ]),
+            ),
         };
-        record(vec![("event", Value::Union(branch, Box::new(body)))])
+        Ok(record(vec![("event", Value::Union(branch, Box::new(body)))]))
     }
 
     pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
-        codec()?.encode(self.to_value())
+        codec()?.encode(self.to_value()?)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
@@ -328,9 +372,30 @@ impl TokenEvent {
             12 => TokenEvent::NodeRemoved {
                 account: f.string("account")?,
             },
+            13 => TokenEvent::DexEscrowed {
+                account: f.string("account")?,
+                amount: f.u64("amount")?,
+                order: serde_json::from_str(&f.string("order")?)
+                    .map_err(|e| shape(format!("DexEscrowed.order is not an order: {e}")))?,
+            },
+            14 => TokenEvent::DexCredited {
+                account: f.string("account")?,
+                amount: f.u64("amount")?,
+                order: f.string("order")?,
+                why: f.string("why")?,
+            },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
     }
+}
+
+/// The canonical JSON of an order: the payload of the `order` message to the DEX and the
+/// `order` field of `DexEscrowed`, so the event records exactly what was sent.
+pub fn order_json(order: &OrderIn) -> Result<String, CodecError> {
+    serde_json::to_string(order).map_err(|e| CodecError::Encode {
+        what: "token event",
+        detail: format!("order {}: {e}", order.id),
+    })
 }
 
 impl opentoken_core::ModuleEvent for TokenEvent {
@@ -408,15 +473,115 @@ mod tests {
             TokenEvent::DelegationRemoved { account: a() },
             TokenEvent::NodeRegistered { account: a() },
             TokenEvent::NodeRemoved { account: a() },
+            TokenEvent::DexEscrowed {
+                account: a(),
+                amount: 3000,
+                order: OrderIn {
+                    id: opentoken_dex::order::order_id("DLUX", "alice", "00ab", 0),
+                    from: a(),
+                    pair: opentoken_dex::Pair::Hbd,
+                    side: opentoken_dex::Side::Ask,
+                    amount: 3000,
+                    price: 333_334,
+                    expires: u64::MAX,
+                    payout: opentoken_dex::Payout::L2,
+                    txid: "00ab".into(),
+                    block: 7,
+                    time: 1_700_000_021,
+                },
+            },
+            TokenEvent::DexCredited {
+                account: "rn".into(),
+                amount: 15,
+                order: "DLUXQmXyz".into(),
+                why: "fee".into(),
+            },
         ]
     }
 
     #[test]
     fn every_variant_round_trips_through_avro() {
+        let all = every_variant();
+        let kinds: std::collections::BTreeSet<&str> = all.iter().map(TokenEvent::kind).collect();
+        assert_eq!(kinds.len(), 15, "one of each event");
         assert_event_codec(
-            &every_variant(),
+            &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/token_event.avsc"),
             SCHEMA,
         );
+    }
+
+    /// The order is stored as the exact payload sent to the DEX, and a stored order that is
+    /// not one is a decoding error, not a guess.
+    #[test]
+    fn an_escrow_event_stores_the_order_message_payload() {
+        let e = every_variant().into_iter().find(|e| e.kind() == "DexEscrowed").unwrap();
+        let TokenEvent::DexEscrowed { order, .. } = &e else {
+            unreachable!()
+        };
+        let Value::Record(fields) = e.to_value().unwrap() else {
+            panic!("a record")
+        };
+        let Value::Union(13, body) = &fields[0].1 else {
+            panic!("branch 13")
+        };
+        let Value::Record(body) = &**body else {
+            panic!("a record")
+        };
+        assert_eq!(
+            body[2],
+            ("order".to_string(), Value::String(order_json(order).unwrap()))
+        );
+        let broken = record(vec![(
+            "event",
+            Value::Union(
+                13,
+                Box::new(record(vec![
+                    ("account", s("alice")),
+                    ("amount", long_u64(1)),
+                    ("order", s("{\"id\":\"x\"}")),
+                ])),
+            ),
+        )]);
+        let bytes = codec().unwrap().encode(broken).unwrap();
+        let err = TokenEvent::decode(&bytes).unwrap_err().to_string();
+        assert!(err.contains("DexEscrowed.order"), "{err}");
+    }
+
+    /// Events written before the DEX events (schema v1, `schemas/history/`) decode with
+    /// today's reader to the same events: the union only grew at its end.
+    #[test]
+    fn records_of_the_first_schema_still_decode() {
+        let codec = codec().expect("compiled schemas");
+        let v1 = apache_avro::Schema::parse_str(SCHEMA_V1).expect("v1 parses");
+        assert_ne!(
+            codec.fingerprint(),
+            SingleObjectCodec::new("v1", SCHEMA_V1, &[]).unwrap().fingerprint(),
+            "v1 is another writer schema"
+        );
+        let branches = |s: &apache_avro::Schema| -> Vec<String> {
+            let apache_avro::Schema::Record(r) = s else {
+                panic!("a record")
+            };
+            let apache_avro::Schema::Union(u) = &r.fields[0].schema else {
+                panic!("a union")
+            };
+            u.variants().iter().map(|b| b.canonical_form()).collect()
+        };
+        let (old_branches, new_branches) = (branches(&v1), branches(codec.schema()));
+        assert_eq!(old_branches.len(), 13);
+        assert_eq!(new_branches.len(), 15);
+        assert_eq!(old_branches[..], new_branches[..13], "append only");
+        let old: Vec<TokenEvent> = every_variant().into_iter().take(13).collect();
+        assert_eq!(old.last().map(TokenEvent::kind), Some("NodeRemoved"));
+        for e in old {
+            let bytes = codec.encode_with_writer(&v1, e.to_value().unwrap()).expect("fits v1");
+            assert_ne!(bytes, e.encode().unwrap(), "written with the old fingerprint");
+            assert_eq!(TokenEvent::decode(&bytes).expect("v1 record decodes"), e);
+        }
+        // A new event does not fit the old schema: it is a new branch.
+        for e in every_variant().into_iter().skip(13) {
+            assert!(codec.encode_with_writer(&v1, e.to_value().unwrap()).is_err(), "{e:?}");
+        }
     }
 }

@@ -73,6 +73,10 @@ impl Unlock {
 
 pub const SUPPLY: &[u8] = b"sup";
 pub const GRANTED_TOTAL: &[u8] = b"tot/gra";
+/// `tot/dex`: the tokens the DEX holds (chains that run one): escrowed by `dex_sell`, not
+/// yet credited back. The DEX keeps them per order; the ledger needs only the total, which
+/// is part of the supply.
+pub const DEX_ESCROW: &[u8] = b"tot/dex";
 
 pub fn account(bucket: Bucket, acct: &str) -> Vec<u8> {
     format!("{}{acct}", bucket.prefix()).into_bytes()

@@ -8,7 +8,8 @@
 //!
 //! One file per operation family: `send`, `claim`, `power` (`power_up`, `power_down`), `gov`
 //! (`gov_up`, `gov_down`), `grant` (`power_grant`), `withdrawal` (the installments of both
-//! downs, paid as chron work), `delegation` (Hive delegations) and `nodes_messages`. They
+//! downs, paid as chron work), `delegation` (Hive delegations), `nodes_messages`, and `dex`
+//! (`dex_sell` and the DEX's credits, on chains that run a DEX). They
 //! decide; `apply` evolves the ledger through the writes of `state`, and `describe` writes
 //! the feed line. This file routes inputs to them.
 
@@ -17,6 +18,7 @@ mod claim;
 pub mod config;
 mod delegation;
 mod describe;
+mod dex;
 pub mod events;
 mod gov;
 mod grant;
@@ -39,11 +41,14 @@ use opentoken_core::{
     Auth, BlockContext, ChainSpec, HiveOp, Input, Module, OpContext, Outgoing, Reject, RejectCode, Route, StateRead,
     StateWrite,
 };
+use opentoken_dex::DexConfig;
 
 /// The module's name: state, topics, and the address of its messages.
 pub const NAME: &str = "token";
 /// The module that mirrors governance stake, and registers nodes and rewards runners.
 pub const NODES: &str = "nodes";
+/// The DEX module: it receives escrowed sell orders and sends credits back.
+pub const DEX: &str = opentoken_dex::NAME;
 
 const ROUTES: &[Route] = &[
     Route {
@@ -76,26 +81,88 @@ const ROUTES: &[Route] = &[
     },
 ];
 
-/// The module. Stateless itself: all it needs besides the state is its validated config.
+/// [`ROUTES`] and `dex_sell`: a chain that runs a DEX. A chain without one keeps exactly
+/// [`ROUTES`], so its ops are routed (and rejected) as before the DEX existed.
+const DEX_ROUTES: &[Route] = &[
+    Route {
+        name: "send",
+        auth: Auth::Active,
+    },
+    Route {
+        name: "claim",
+        auth: Auth::Active,
+    },
+    Route {
+        name: "power_up",
+        auth: Auth::Active,
+    },
+    Route {
+        name: "power_down",
+        auth: Auth::Active,
+    },
+    Route {
+        name: "power_grant",
+        auth: Auth::Active,
+    },
+    Route {
+        name: "gov_up",
+        auth: Auth::Active,
+    },
+    Route {
+        name: "gov_down",
+        auth: Auth::Active,
+    },
+    Route {
+        name: "dex_sell",
+        auth: Auth::Active,
+    },
+];
+
+/// What the token module needs of a chain's DEX: its parameters (order limits, the fee
+/// account credits may go to) and the token's symbol and precision for the feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DexSetup {
+    pub cfg: DexConfig,
+    pub token: String,
+    pub precision: u8,
+}
+
+/// The module. Stateless itself: all it needs besides the state is its validated config,
+/// and the chain's DEX parameters when it runs one.
 #[derive(Debug)]
 pub struct TokenModule {
     cfg: TokenConfig,
+    dex: Option<DexSetup>,
 }
 
 impl TokenModule {
+    /// The ledger of a chain without a DEX.
     pub fn new(cfg: TokenConfig) -> Result<Self, GenesisError> {
         cfg.validate()?;
-        Ok(Self { cfg })
+        Ok(Self { cfg, dex: None })
     }
 
+    /// The ledger of the chain `spec` describes: with the DEX's escrow when it has a
+    /// `modules.dex` section.
     pub fn from_spec(spec: &ChainSpec) -> Result<Self, GenesisError> {
+        let dex = DexConfig::from_spec(spec)?.map(|cfg| DexSetup {
+            cfg,
+            token: spec.token.clone(),
+            precision: spec.precision,
+        });
         Ok(Self {
             cfg: TokenConfig::from_spec(spec)?,
+            dex,
         })
     }
 
     pub fn config(&self) -> &TokenConfig {
         &self.cfg
+    }
+
+    /// The chain's DEX, when it runs one.
+    pub fn dex(&self) -> Option<&DexSetup> {
+        self.dex.as_ref()
     }
 }
 
@@ -107,7 +174,11 @@ impl Module for TokenModule {
     }
 
     fn routes(&self) -> &[Route] {
-        ROUTES
+        if self.dex.is_some() {
+            DEX_ROUTES
+        } else {
+            ROUTES
+        }
     }
 
     fn accepts_hive_op(&self, op: &HiveOp, spec: &ChainSpec) -> bool {
@@ -156,6 +227,13 @@ impl Module for TokenModule {
                 "power_down" => self.power_down(ctx, from, payload, state),
                 "gov_down" => self.gov_down(ctx, from, payload, state),
                 "power_grant" => self.power_grant(from, payload, state),
+                "dex_sell" => match &self.dex {
+                    Some(dex) => self.dex_sell(dex, ctx, from, payload, state),
+                    None => Err(Reject::new(
+                        RejectCode::UnknownOperation,
+                        "token has no operation `dex_sell`: this chain runs no DEX",
+                    )),
+                },
                 other => Err(Reject::new(
                     RejectCode::UnknownOperation,
                     format!("token has no operation `{other}`"),
@@ -166,7 +244,10 @@ impl Module for TokenModule {
                 RejectCode::UnknownOperation,
                 format!("token does not handle Hive `{}`", other.name()),
             )),
-            Input::Message(m) => self.nodes_message(m, state),
+            Input::Message(m) => match &self.dex {
+                Some(dex) if m.from == DEX => self.dex_message(dex, m, state),
+                _ => self.nodes_message(m, state),
+            },
         }
     }
 
@@ -183,18 +264,36 @@ impl Module for TokenModule {
     }
 
     fn sends_to(&self) -> &[&'static str] {
-        &[NODES]
+        if self.dex.is_some() {
+            &[NODES, DEX]
+        } else {
+            &[NODES]
+        }
     }
 
     /// Registrations and rewards from the nodes module change balances and flags, never
-    /// governance stake, so they never cause a message back.
+    /// governance stake, and the DEX's credits change liquid balances and the escrow only,
+    /// so no message ever causes one back.
     fn sends_on_messages(&self) -> bool {
         false
     }
 
     /// The nodes module keeps a mirror of governance stake (it elects runners and weighs
-    /// reports by it); every event that changes a gov balance tells it by how much.
+    /// reports by it); every event that changes a gov balance tells it by how much. The DEX
+    /// gets every order whose tokens were escrowed.
     fn messages(&self, event: &TokenEvent) -> Vec<Outgoing> {
+        if let TokenEvent::DexEscrowed { order, .. } = event {
+            // Cannot fail (strings, integers, unit enums); if it did, encoding the same
+            // event fails too and the processor stops before anything is committed.
+            let Ok(payload) = events::order_json(order) else {
+                return Vec::new();
+            };
+            return vec![Outgoing {
+                to: DEX.into(),
+                kind: opentoken_dex::protocol::KIND_ORDER.into(),
+                payload,
+            }];
+        }
         let (kind, account, amount) = match event {
             TokenEvent::Minted {
                 account,
@@ -227,6 +326,6 @@ impl Module for TokenModule {
     }
 
     fn describe(&self, event: &TokenEvent) -> String {
-        describe::describe(event)
+        describe::describe(event, self.dex.as_ref())
     }
 }

@@ -89,6 +89,8 @@ pub struct StatsView {
     pub gov: u64,
     pub claimable: u64,
     pub granted: u64,
+    /// Tokens the DEX holds for open sell orders (0 on chains without a DEX).
+    pub in_dex: u64,
 }
 
 pub fn stats_view(src: &dyn KvSource) -> Result<StatsView, ViewError> {
@@ -99,6 +101,7 @@ pub fn stats_view(src: &dyn KvSource) -> Result<StatsView, ViewError> {
         gov: get_u64(src, Bucket::Gov.total_key())?,
         claimable: get_u64(src, Bucket::Claimable.total_key())?,
         granted: get_u64(src, keys::GRANTED_TOTAL)?,
+        in_dex: get_u64(src, keys::DEX_ESCROW)?,
     })
 }
 
@@ -115,6 +118,9 @@ pub struct SupplyCheck {
     pub locked_gov: u64,
     pub in_claims: u64,
     pub granted: u64,
+    /// Tokens the DEX holds for open sell orders (its maintained total: the DEX, not this
+    /// ledger, keeps them per order).
+    pub in_dex: u64,
 }
 
 /// Sums at most this many entries per bucket; a ledger larger than this is summed from the
@@ -137,11 +143,13 @@ pub fn supply_check(src: &dyn KvSource) -> Result<SupplyCheck, ViewError> {
     let gov = sum(src, Bucket::Gov.prefix().as_bytes())?;
     let claims = sum(src, Bucket::Claimable.prefix().as_bytes())?;
     let granted = sum(src, b"gra/")?;
+    let in_dex = get_u64(src, keys::DEX_ESCROW)?;
     let counted = liquid
         .saturating_add(pow)
         .saturating_add(gov)
         .saturating_add(claims)
-        .saturating_add(granted);
+        .saturating_add(granted)
+        .saturating_add(in_dex);
     Ok(SupplyCheck {
         check: format!(
             "supply check: state {supply} vs counted {counted}: {}",
@@ -155,5 +163,6 @@ pub fn supply_check(src: &dyn KvSource) -> Result<SupplyCheck, ViewError> {
         locked_gov: gov,
         in_claims: claims,
         granted,
+        in_dex,
     })
 }

@@ -1,0 +1,105 @@
+//! The token side of the DEX (chains whose spec has a `modules.dex` section). The DEX module
+//! holds no balances: a `dex_sell` escrows the seller's liquid tokens here (the `tot/dex`
+//! total) and hands the order to the DEX as an `order` message; the DEX answers with
+//! `credit` messages that release escrowed tokens to a buyer (its fill), the fee account
+//! (the fee) or the seller (what did not sell). Nothing leaves the escrow but a credit, and
+//! no credit may take more than the escrow holds, so the supply is conserved whatever the
+//! DEX says.
+
+use crate::keys::{self, amount, Bucket};
+use crate::parse::Payload;
+use crate::state::{afford, liquid};
+use crate::{DexSetup, TokenEvent, TokenModule};
+use opentoken_core::account::is_valid_account_name;
+use opentoken_core::{Message, OpContext, Reject, RejectCode, StateRead};
+use opentoken_dex::order::{parse_sell, Placed};
+use opentoken_dex::protocol::{Credit, KIND_CREDIT};
+
+impl TokenModule {
+    /// `dex_sell {"<token>": amount, "hive"|"hbd"|"rate"+"pair", "hours", "payout"}`: the
+    /// order as `opentoken_dex::order::parse_sell` reads it, escrowed when the seller's
+    /// liquid balance covers it.
+    pub(crate) fn dex_sell(
+        &self,
+        dex: &DexSetup,
+        ctx: &OpContext<'_>,
+        from: &str,
+        payload: &Payload,
+        state: &dyn StateRead,
+    ) -> Result<Vec<TokenEvent>, Reject> {
+        let json_key = ctx.spec.token.to_ascii_lowercase();
+        let placed = Placed {
+            token: &ctx.spec.token,
+            time: ctx.timestamp,
+            from,
+            txid: ctx.txid,
+            pos: ctx.pos,
+        };
+        let order = parse_sell(&dex.cfg, &json_key, placed, payload)?;
+        afford(from, order.amount, liquid(state, from), "liquid")?;
+        if amount(state, keys::DEX_ESCROW).checked_add(order.amount).is_none() {
+            return Err(Reject::new(
+                RejectCode::Overflow,
+                format!("escrowing {} would overflow the DEX escrow", order.amount),
+            ));
+        }
+        Ok(vec![TokenEvent::DexEscrowed {
+            account: from.to_string(),
+            amount: order.amount,
+            order,
+        }])
+    }
+
+    /// A message from the DEX: only `credit` ([`Credit`]), which moves escrowed tokens to an
+    /// account's liquid balance. Refused, never guessed: a payload that does not decode, a
+    /// zero amount, an account that is neither a Hive account nor the fee account, and a
+    /// credit of more than the escrow holds (the DEX would be wrong; the ledger stays whole).
+    pub(crate) fn dex_message(
+        &self,
+        dex: &DexSetup,
+        m: &Message,
+        state: &dyn StateRead,
+    ) -> Result<Vec<TokenEvent>, Reject> {
+        let bad = |why: String| Err(Reject::new(RejectCode::BadMessage, why));
+        if m.kind != KIND_CREDIT {
+            return bad(format!("token accepts only `{KIND_CREDIT}` from dex, not {}", m.kind));
+        }
+        let c: Credit = match serde_json::from_str(&m.payload) {
+            Ok(c) => c,
+            Err(e) => return bad(format!("a dex credit must be {{account, amount, order, why}}: {e}")),
+        };
+        if c.amount == 0 {
+            return bad(format!("a dex credit of 0 to @{} moves nothing", c.account));
+        }
+        if !(is_valid_account_name(&c.account) || c.account == dex.cfg.fee_account) {
+            return bad(format!(
+                "a dex credit to {:?}, which is neither a Hive account nor the fee account",
+                c.account.chars().take(20).collect::<String>()
+            ));
+        }
+        let escrow = amount(state, keys::DEX_ESCROW);
+        if c.amount > escrow {
+            return bad(format!(
+                "a dex credit of {} to @{} is more than the {escrow} the DEX escrow holds",
+                c.amount, c.account
+            ));
+        }
+        let held = amount(state, &keys::account(Bucket::Liquid, &c.account));
+        let total = amount(state, Bucket::Liquid.total_key());
+        if held.checked_add(c.amount).is_none() || total.checked_add(c.amount).is_none() {
+            return Err(Reject::new(
+                RejectCode::Overflow,
+                format!("crediting {} to @{} would overflow", c.amount, c.account),
+            ));
+        }
+        Ok(vec![TokenEvent::DexCredited {
+            account: c.account,
+            amount: c.amount,
+            order: c.order,
+            why: c.why,
+        }])
+    }
+}
+
+#[cfg(test)]
+mod tests;
