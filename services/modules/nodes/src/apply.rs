@@ -105,5 +105,6 @@ pub(crate) fn apply(event: &NodesEvent, state: &mut dyn StateWrite, keep_finals:
             state.put(keys::MS_COLLATERAL.to_vec(), stake.to_be_bytes().to_vec());
             Ok(())
         }
+        NodesEvent::DexParamsSent { params } => put_json(state, keys::DEX_PARAMS.to_vec(), params),
     }
 }

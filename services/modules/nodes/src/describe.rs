@@ -63,6 +63,10 @@ pub(crate) fn describe(event: &NodesEvent) -> String {
         NodesEvent::CollateralSent { stake } => {
             format!("multi-sig collateral sent to multisig: the cheapest signing coalition stakes {stake}")
         }
+        NodesEvent::DexParamsSent { params } => format!(
+            "DEX parameters sent to dex: fee {} ppm, dex_max {} bp, dex_slope {} bp (the runners' stake-weighted votes)",
+            params.fee_ppm, params.dex_max_bp, params.dex_slope_bp
+        ),
         NodesEvent::SignersSent { signers } => format!(
             "multi-sig signers sent to multisig: {}",
             signers

@@ -4,6 +4,7 @@ use crate::keys::{NodeRecord, Signer, Stake};
 use apache_avro::types::Value;
 use opentoken_codec::value::{long_u64, record, strings, Fields};
 use opentoken_codec::{CodecError, SingleObjectCodec};
+use opentoken_dex::protocol::Params;
 use std::sync::OnceLock;
 
 /// What a tally's close decided. Carries every list `apply` needs, so `apply` is mechanical
@@ -83,6 +84,12 @@ pub enum NodesEvent {
     CollateralSent {
         stake: u64,
     },
+    /// The DEX parameters the runners vote (their stake-weighted `bidRate`, `dm`, `ds`)
+    /// changed at a tally close (only on chains that run the DEX): sent to it as a `params`
+    /// message (`src/dex.rs`).
+    DexParamsSent {
+        params: Params,
+    },
 }
 
 pub const SCHEMA: &str = include_str!("../../../../schemas/nodes_event.avsc");
@@ -94,10 +101,13 @@ const SCHEMA_V1: &str = include_str!("../../../../schemas/history/nodes_event.v1
 /// The second schema, before `CollateralSent`.
 const SCHEMA_V2: &str = include_str!("../../../../schemas/history/nodes_event.v2.avsc");
 
+/// The third schema, before `DexParamsSent`.
+const SCHEMA_V3: &str = include_str!("../../../../schemas/history/nodes_event.v3.avsc");
+
 pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("nodes event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2]))
+        .get_or_init(|| SingleObjectCodec::new("nodes event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -220,6 +230,7 @@ impl NodesEvent {
             NodesEvent::TallyClosed(_) => "TallyClosed",
             NodesEvent::SignersSent { .. } => "SignersSent",
             NodesEvent::CollateralSent { .. } => "CollateralSent",
+            NodesEvent::DexParamsSent { .. } => "DexParamsSent",
         }
     }
 
@@ -318,6 +329,14 @@ impl NodesEvent {
                 )]),
             ),
             NodesEvent::CollateralSent { stake } => (9, record(vec![("stake", long_u64(*stake))])),
+            NodesEvent::DexParamsSent { params } => (
+                10,
+                record(vec![
+                    ("fee_ppm", long_u64(params.fee_ppm)),
+                    ("dex_max_bp", long_u64(params.dex_max_bp)),
+                    ("dex_slope_bp", long_u64(params.dex_slope_bp)),
+                ]),
+            ),
         };
         record(vec![("event", Value::Union(branch, Box::new(body)))])
     }
@@ -400,6 +419,13 @@ impl NodesEvent {
                 NodesEvent::SignersSent { signers }
             }
             9 => NodesEvent::CollateralSent { stake: f.u64("stake")? },
+            10 => NodesEvent::DexParamsSent {
+                params: Params {
+                    fee_ppm: f.u64("fee_ppm")?,
+                    dex_max_bp: f.u64("dex_max_bp")?,
+                    dex_slope_bp: f.u64("dex_slope_bp")?,
+                },
+            },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
     }
@@ -530,6 +556,20 @@ mod tests {
                 ],
             },
             NodesEvent::CollateralSent { stake: u64::MAX >> 1 },
+            NodesEvent::DexParamsSent {
+                params: Params {
+                    fee_ppm: 5000,
+                    dex_max_bp: 10_000,
+                    dex_slope_bp: 0,
+                },
+            },
+            NodesEvent::DexParamsSent {
+                params: Params {
+                    fee_ppm: u64::MAX >> 1,
+                    dex_max_bp: 1,
+                    dex_slope_bp: 10_000,
+                },
+            },
         ]
     }
 
@@ -566,13 +606,14 @@ mod tests {
             u.variants().iter().map(|b| b.canonical_form()).collect()
         };
         let (old_branches, new_branches) = (branches(&v1), branches(codec.schema()));
-        assert_eq!((old_branches.len(), new_branches.len()), (8, 10));
+        assert_eq!((old_branches.len(), new_branches.len()), (8, 11));
         assert_eq!(old_branches[..], new_branches[..8], "append only");
+        let newer = ["SignersSent", "CollateralSent", "DexParamsSent"];
         let old: Vec<NodesEvent> = every_variant()
             .into_iter()
-            .filter(|e| e.kind() != "SignersSent" && e.kind() != "CollateralSent")
+            .filter(|e| !newer.contains(&e.kind()))
             .collect();
-        assert_eq!(old.len(), every_variant().len() - 2);
+        assert_eq!(old.len(), every_variant().len() - 4);
         for e in old {
             let bytes = codec.encode_with_writer(&v1, e.to_value()).expect("fits v1");
             assert_ne!(bytes, e.encode().unwrap(), "written with the old fingerprint");
@@ -581,6 +622,49 @@ mod tests {
         // The new event does not fit the old schema: it is a new branch.
         let new = NodesEvent::SignersSent { signers: vec![] };
         assert!(codec.encode_with_writer(&v1, new.to_value()).is_err());
+    }
+
+    /// Records of the second schema (before `CollateralSent`) and the third (before
+    /// `DexParamsSent`) decode with today's reader to the same events; each later event is
+    /// a new branch at the end, which the older schema cannot write.
+    #[test]
+    fn records_of_the_second_and_third_schemas_still_decode() {
+        let codec = codec().expect("compiled schemas");
+        // (schema, its branches, the events it cannot write, how many of every_variant's it can)
+        let all = every_variant().len();
+        for (name, text, branches, unknown, fits) in [
+            ("v2", SCHEMA_V2, 9, &["CollateralSent", "DexParamsSent"][..], all - 3),
+            ("v3", SCHEMA_V3, 10, &["DexParamsSent"][..], all - 2),
+        ] {
+            let old = apache_avro::Schema::parse_str(text).expect("parses");
+            let apache_avro::Schema::Record(r) = &old else {
+                panic!("a record")
+            };
+            let apache_avro::Schema::Union(u) = &r.fields[0].schema else {
+                panic!("a union")
+            };
+            assert_eq!(u.variants().len(), branches, "{name}");
+            assert_ne!(
+                codec.fingerprint(),
+                opentoken_codec::SingleObjectCodec::new(name, text, &[])
+                    .unwrap()
+                    .fingerprint(),
+                "{name} is another writer schema"
+            );
+            let mut decoded = 0;
+            for e in every_variant() {
+                let bytes = codec.encode_with_writer(&old, e.to_value());
+                if unknown.contains(&e.kind()) {
+                    assert!(bytes.is_err(), "{name} cannot write {}", e.kind());
+                    continue;
+                }
+                let bytes = bytes.expect("fits the older schema");
+                assert_ne!(bytes, e.encode().unwrap(), "{name}: written with the old fingerprint");
+                assert_eq!(NodesEvent::decode(&bytes).expect("older record decodes"), e, "{name}");
+                decoded += 1;
+            }
+            assert_eq!(decoded, fits, "{name}");
+        }
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! | `final/<N>` | the 32-byte consensus hash of a finalised checkpoint N; the newest `keep_finals` are kept |
 //! | `stats` | [`NodesStats`], canonical JSON; absent until the first tally closes or finalises |
 //! | `ms/signers` | the last [`Signer`] list sent to the multisig module, canonical JSON, sorted by account; absent until one is sent, and always absent on a chain without the multisig module |
+//! | `ms/collateral` | the last collateral sent to the multisig module (and the DEX), 8-byte big-endian `u64`; absent until one is sent, and always absent on a chain without the multisig module |
+//! | `dex/params` | the last DEX parameters sent to the DEX ([`opentoken_dex::protocol::Params`]), canonical JSON; absent until the first tally close, and always absent on a chain without the DEX |
 //!
 //! `<N>` is the block number as 20 decimal digits, zero padded, so that byte order is block
 //! order. One key per vote and a per-hash stake sum make accepting a report a constant
@@ -33,6 +35,7 @@ pub const STAKE_PREFIX: &str = "stake/";
 pub const STATS: &[u8] = b"stats";
 pub const MS_SIGNERS: &[u8] = b"ms/signers";
 pub const MS_COLLATERAL: &[u8] = b"ms/collateral";
+pub const DEX_PARAMS: &[u8] = b"dex/params";
 
 pub fn node(account: &str) -> Vec<u8> {
     format!("{NODE_PREFIX}{account}").into_bytes()

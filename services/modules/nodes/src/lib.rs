@@ -25,6 +25,9 @@
 //! | nodes -> token | `node_registered`, `node_removed` | `{"account"}` |
 //! | nodes -> token | `node_reward` | `{"account", "amount"}` per runner kept by a final tally |
 //! | nodes -> multisig | `signers` | `{"signers": [{"account", "key"}, ...]}` when the multi-sig signers change, only if the spec configures `multisig` ([`signers`]) |
+//! | nodes -> multisig | `collateral` | `{"stake"}` at a tally close when the signers' collateral changed, only if the spec configures `multisig` ([`signers`]) |
+//! | nodes -> dex | `collateral` | the same message, also sent to the DEX when the spec configures `dex` |
+//! | nodes -> dex | `params` | `{"fee_ppm", "dex_max_bp", "dex_slope_bp"}` at a tally close when the runners' stake-weighted DEX votes changed, only if the spec configures `dex` ([`dex`]) |
 //!
 //! The state layout is in [`keys`]. Liveness needs runners with stake: a tally whose runner
 //! set holds no stake (no runners registered, or none with governance stake) finalises
@@ -33,8 +36,9 @@
 //! Everything is integer arithmetic over state, so every node computes the same events.
 //!
 //! One file per operation: `registry` (`node_add`, `node_delete`),
-//! `report`, `gov_mirror` (the token module's messages), `tally` (open, close, election) and
-//! `signers` (the multi-sig signers those change).
+//! `report`, `gov_mirror` (the token module's messages), `tally` (open, close, election),
+//! `signers` (the multi-sig signers those change) and `dex` (the DEX parameters the runners
+//! vote).
 //! They decide; `apply` evolves the state through the typed reads and writes of `state`, and
 //! `describe` writes the feed line. This file routes inputs to them.
 
@@ -42,6 +46,7 @@ pub mod address;
 mod apply;
 pub mod config;
 mod describe;
+pub mod dex;
 pub mod domain;
 pub mod events;
 mod gov_mirror;
@@ -68,6 +73,7 @@ use opentoken_core::module::{GenesisError, InvariantError};
 use opentoken_core::{
     Auth, BlockContext, ChainSpec, Input, Module, OpContext, Outgoing, Reject, RejectCode, Route, StateRead, StateWrite,
 };
+use opentoken_dex::protocol::NAME as DEX;
 use parse::preview;
 use state::Read;
 
@@ -105,11 +111,17 @@ pub struct NodesModule {
     /// Whether the spec configures the multisig module, which is then told its signers
     /// ([`signers`]); without it nothing of that exists, in state or in messages.
     multisig: bool,
+    /// Whether the chain runs the DEX, which is then told the collateral and the runners'
+    /// DEX votes ([`dex`]); without it nothing of that exists, in state or in messages.
+    dex: bool,
 }
 
-/// Whom the module sends to: the token module, and the multisig module when there is one.
+/// Whom the module sends to: the token module, and the multisig module and the DEX when the
+/// chain has them (alphabetical).
 const TO_TOKEN: &[&str] = &[TOKEN];
 const TO_MULTISIG_AND_TOKEN: &[&str] = &[MULTISIG, TOKEN];
+const TO_DEX_AND_TOKEN: &[&str] = &[DEX, TOKEN];
+const TO_DEX_MULTISIG_AND_TOKEN: &[&str] = &[DEX, MULTISIG, TOKEN];
 
 fn check_account(from: &str) -> Result<(), Reject> {
     if is_valid_account_name(from) {
@@ -129,6 +141,7 @@ impl NodesModule {
             cfg,
             checkpoint_interval: spec.checkpoint_interval,
             multisig: spec.module_config(MULTISIG).is_some(),
+            dex: opentoken_dex::DexConfig::from_spec(spec)?.is_some(),
         })
     }
 
@@ -203,6 +216,7 @@ impl Module for NodesModule {
                 // signers depend on, with the new runner set.
                 out.extend(self.signers_update(&read, &runners, None)?);
                 out.extend(self.collateral_update(&read, &runners)?);
+                out.extend(self.dex_params_update(&read, &runners)?);
             }
         }
         if opening {
@@ -255,7 +269,14 @@ impl Module for NodesModule {
                 .map(|a| to_token("node_reward", serde_json::json!({ "account": a, "amount": c.reward })))
                 .collect(),
             NodesEvent::SignersSent { signers } => vec![signers::message(signers)],
-            NodesEvent::CollateralSent { stake } => vec![signers::collateral_message(*stake)],
+            NodesEvent::CollateralSent { stake } => {
+                let mut out = vec![signers::collateral_message(MULTISIG, *stake)];
+                if self.dex {
+                    out.push(signers::collateral_message(DEX, *stake));
+                }
+                out
+            }
+            NodesEvent::DexParamsSent { params } => dex::params_message(params),
             _ => Vec::new(),
         }
     }
@@ -263,10 +284,11 @@ impl Module for NodesModule {
     /// The order is not significant (messages are delivered by source module, then emission
     /// order); alphabetical like everything else.
     fn sends_to(&self) -> &[&'static str] {
-        if self.multisig {
-            TO_MULTISIG_AND_TOKEN
-        } else {
-            TO_TOKEN
+        match (self.dex, self.multisig) {
+            (true, true) => TO_DEX_MULTISIG_AND_TOKEN,
+            (true, false) => TO_DEX_AND_TOKEN,
+            (false, true) => TO_MULTISIG_AND_TOKEN,
+            (false, false) => TO_TOKEN,
         }
     }
 

@@ -19,7 +19,8 @@
 //! - **Collateral:** at each tally close, the governance stake of the cheapest coalition of
 //!   those signers that can sign (the `floor(2n/3) + 1` smallest stakes) is sent as a
 //!   `collateral` message `{"stake": N}` when it changed (kept at `ms/collateral`); the
-//!   multisig module bounds what the account may hold by it.
+//!   multisig module bounds what the account may hold by it. On a chain that runs the DEX
+//!   the same message goes to it too (`src/dex.rs`).
 //! - **Only changes:** the last list sent is kept at `ms/signers`, and a list equal to it is
 //!   not sent again (the multisig module would refuse it as nothing to do). An empty list
 //!   is never sent (the multisig module needs 1..=40): the account keeps its last signers
@@ -153,10 +154,11 @@ pub(crate) fn signers_of<S: StateRead + ?Sized>(
     Ok(signers)
 }
 
-/// The `collateral` message of a `CollateralSent` event.
-pub(crate) fn collateral_message(stake: u64) -> Outgoing {
+/// The `collateral` message of a `CollateralSent` event, to the multisig module or (the
+/// same payload) to the DEX.
+pub(crate) fn collateral_message(to: &str, stake: u64) -> Outgoing {
     Outgoing {
-        to: MULTISIG.into(),
+        to: to.into(),
         kind: COLLATERAL_KIND.into(),
         payload: serde_json::json!({ "stake": stake }).to_string(),
     }

@@ -6,6 +6,7 @@ use crate::keys::{self, decode_hash, decode_json, decode_u64, Corrupt, NodeRecor
 use crate::NAME;
 use opentoken_core::module::InvariantError;
 use opentoken_core::{Reject, RejectCode, StateRead, StateWrite};
+use opentoken_dex::protocol::Params;
 
 /// A broken invariant of this module: the processor stops rather than guess.
 pub(crate) fn broken(what: impl Into<String>) -> InvariantError {
@@ -66,6 +67,14 @@ impl<S: StateRead + ?Sized> Read<'_, S> {
             .get(keys::MS_COLLATERAL)
             .and_then(|v| <[u8; 8]>::try_from(v).ok())
             .map(u64::from_be_bytes)
+    }
+
+    /// The DEX parameters last sent to the DEX (`None` before the first).
+    pub(crate) fn dex_params_sent(&self) -> Result<Option<Params>, Corrupt> {
+        self.0
+            .get(keys::DEX_PARAMS)
+            .map(|v| decode_json(keys::DEX_PARAMS, v))
+            .transpose()
     }
 
     /// The signers last sent to the multisig module (empty before the first).

@@ -6,6 +6,7 @@
 
 use crate::keys::{self, decode_hash, decode_json, decode_u64, Corrupt, NodeRecord, NodesStats, Signer, Tally};
 use opentoken_core::KvSource;
+use opentoken_dex::protocol::Params;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -126,6 +127,18 @@ pub fn try_signers_sent(src: &dyn KvSource) -> Result<Vec<Signer>, ViewError> {
 /// chains without it).
 pub fn signers_sent(state: &dyn KvSource) -> Vec<Signer> {
     try_signers_sent(state).unwrap_or_default()
+}
+
+pub fn try_dex_params_sent(src: &dyn KvSource) -> Result<Option<Params>, ViewError> {
+    Ok(get(src, keys::DEX_PARAMS)?
+        .map(|v| decode_json(keys::DEX_PARAMS, &v))
+        .transpose()?)
+}
+
+/// The DEX parameters last sent to the DEX (`None` before the first tally close, and on
+/// chains without it): what the runners' votes set the fee and bid limits to.
+pub fn dex_params_sent(state: &dyn KvSource) -> Option<Params> {
+    try_dex_params_sent(state).ok().flatten()
 }
 
 pub fn try_last_final(src: &dyn KvSource) -> Result<Option<(u64, [u8; 32])>, ViewError> {

@@ -10,6 +10,7 @@ use opentoken_core::test_utils::{test_spec, ModuleHarness, TEST_PREFIX as PREFIX
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+mod dex;
 mod gov_mirror;
 mod registry;
 mod report;
