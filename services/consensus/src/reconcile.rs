@@ -622,6 +622,7 @@ mod tests {
             held,
             balances: 0,
             pending: 0,
+            dex_held: 0,
             unexplained_out,
         };
         let h = Holdings {

@@ -391,6 +391,65 @@ pub(crate) fn apply(
             add(state, keys::total_balances(*asset), *amount)?;
             check_books(state, *asset)
         }
+        MultisigEvent::DexEscrowed {
+            account,
+            asset,
+            amount,
+            order,
+            from_l2,
+        } => {
+            check_order(account, *asset, *amount, order)?;
+            if *from_l2 {
+                sub(state, keys::balance(*asset, account), *amount)?;
+                sub(state, keys::total_balances(*asset), *amount)?;
+            } else {
+                add(state, keys::held(*asset), *amount)?;
+            }
+            add(state, keys::total_dex(*asset), *amount)?;
+            check_books(state, *asset)
+        }
+        MultisigEvent::DexPaid {
+            account, asset, amount, ..
+        } => {
+            if *amount == 0 {
+                return Err(broken(format!("the DEX pays @{account} nothing")));
+            }
+            sub(state, keys::total_dex(*asset), *amount)?;
+            add(state, keys::balance(*asset, account), *amount)?;
+            add(state, keys::total_balances(*asset), *amount)?;
+            check_books(state, *asset)
+        }
+        MultisigEvent::DexPaidOut {
+            seq,
+            to,
+            asset,
+            amount,
+            memo,
+            order,
+            why,
+            block,
+        } => {
+            expect_seq(state, *seq)?;
+            if *amount == 0 {
+                return Err(broken(format!("the DEX pays @{to} nothing (ot:{seq})")));
+            }
+            sub(state, keys::total_dex(*asset), *amount)?;
+            let out = Outflow {
+                to: to.clone(),
+                amount: *amount,
+                asset: *asset,
+                memo: memo.clone(),
+                reason: OutflowReason::Dex {
+                    order: order.clone(),
+                    why: why.clone(),
+                },
+                created_block: *block,
+                state: OutflowState::Pending,
+                owner: None,
+            };
+            queue(state, *seq, &out)?;
+            check_books(state, *asset)
+        }
         MultisigEvent::CollateralSet { stake } => {
             if *stake > crate::state::MAX_AMOUNT {
                 return Err(broken(format!("collateral {stake} is outside the ledger's range")));
@@ -419,6 +478,25 @@ pub(crate) fn apply(
             Ok(())
         }
     }
+}
+
+/// An escrowed order is the buy of `amount` of `asset` by `account` that `handle` parsed:
+/// the DEX is told exactly what the books escrowed.
+fn check_order(account: &str, asset: keys::Coin, amount: u64, order: &str) -> Result<(), InvariantError> {
+    let o: opentoken_dex::OrderIn =
+        serde_json::from_str(order).map_err(|e| broken(format!("the escrowed order does not decode: {e}")))?;
+    let pair = crate::dex::pair_of(asset);
+    if amount == 0 || o.from != account || o.amount != amount || o.pair != pair || o.side != opentoken_dex::Side::Bid {
+        return Err(broken(format!(
+            "escrowed {} for @{account}, but the order is a {} of {} {} by @{}",
+            asset.format(amount),
+            o.side.as_str(),
+            o.amount,
+            o.pair.symbol(),
+            o.from
+        )));
+    }
+    Ok(())
 }
 
 /// The open transaction of `checkpoint` expires: its unpaid outflows (`seqs`) are pending

@@ -114,6 +114,59 @@ pub(crate) fn describe(event: &MultisigEvent) -> String {
             amount,
             why,
         } => format!("ot:{seq} could not be paid ({why}): {} credited back to @{account}", asset.format(*amount)),
+        MultisigEvent::DexEscrowed {
+            account,
+            asset,
+            amount,
+            order,
+            from_l2,
+        } => {
+            let source = if *from_l2 { "from the Layer-2 balance" } else { "deposited" };
+            match serde_json::from_str::<opentoken_dex::OrderIn>(order) {
+                Ok(o) => {
+                    let limit = if o.price == 0 {
+                        "at market".to_string()
+                    } else {
+                        format!("at {}", opentoken_dex::price::format_rate(o.price))
+                    };
+                    format!(
+                        "@{account} escrows {} {source} for DEX buy order {} {limit}",
+                        asset.format(*amount),
+                        o.id
+                    )
+                }
+                Err(_) => format!("@{account} escrows {} {source} for a DEX buy order", asset.format(*amount)),
+            }
+        }
+        MultisigEvent::DexPaid {
+            account,
+            asset,
+            amount,
+            order,
+            why,
+            fallback,
+        } => match fallback {
+            None => format!(
+                "The DEX pays {} to @{account}'s Layer-2 balance ({why} of order {order})",
+                asset.format(*amount)
+            ),
+            Some(reason) => format!(
+                "The DEX pays {} to @{account}'s Layer-2 balance ({why} of order {order}) instead of to Hive: {reason}",
+                asset.format(*amount)
+            ),
+        },
+        MultisigEvent::DexPaidOut {
+            seq,
+            to,
+            asset,
+            amount,
+            order,
+            why,
+            ..
+        } => format!(
+            "The DEX pays {} to @{to} on Hive (ot:{seq}; {why} of order {order})",
+            asset.format(*amount)
+        ),
     }
 }
 

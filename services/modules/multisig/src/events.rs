@@ -123,6 +123,42 @@ pub enum MultisigEvent {
         amount: u64,
         why: String,
     },
+    /// A buy order's coin went into the DEX's escrow (`tot/dex`): a deposit whose memo is
+    /// the order (`from_l2: false`; what the account holds grows) or `dex_buy` from
+    /// `account`'s Layer-2 balance (`from_l2: true`). `order` is the order exactly as it is
+    /// sent to the DEX (`opentoken_dex::OrderIn`, canonical JSON), so the event alone says
+    /// what was asked.
+    DexEscrowed {
+        account: String,
+        asset: Coin,
+        amount: u64,
+        order: String,
+        from_l2: bool,
+    },
+    /// The DEX released `amount` of its escrow to `account`'s Layer-2 balance (`why`:
+    /// `fill`, `return`, for order id `order`). `fallback` says why a payout to Hive the
+    /// order asked for was credited instead (a payment is never refused: the coin would be
+    /// stuck in the escrow).
+    DexPaid {
+        account: String,
+        asset: Coin,
+        amount: u64,
+        order: String,
+        why: String,
+        fallback: Option<String>,
+    },
+    /// The DEX released `amount` of its escrow to `to` on Hive: outflow `seq`, paid like a
+    /// withdrawal.
+    DexPaidOut {
+        seq: u64,
+        to: String,
+        asset: Coin,
+        amount: u64,
+        memo: String,
+        order: String,
+        why: String,
+        block: u64,
+    },
 }
 
 /// The schema compiled in; a test checks that it is the file under `schemas/`.
@@ -141,10 +177,19 @@ const SCHEMA_V3: &str = include_str!("../../../../schemas/history/multisig_event
 /// The fourth schema, before the collateral.
 const SCHEMA_V4: &str = include_str!("../../../../schemas/history/multisig_event.v4.avsc");
 
+/// The fifth schema, before the DEX escrow.
+const SCHEMA_V5: &str = include_str!("../../../../schemas/history/multisig_event.v5.avsc");
+
 fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("multisig event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4]))
+        .get_or_init(|| {
+            SingleObjectCodec::new(
+                "multisig event",
+                SCHEMA,
+                &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5],
+            )
+        })
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -161,6 +206,40 @@ fn coin_value(c: Coin) -> Value {
 
 fn s(v: &str) -> Value {
     Value::String(v.to_string())
+}
+
+fn optional_string(v: Option<&str>) -> Value {
+    match v {
+        None => Value::Union(0, Box::new(Value::Null)),
+        Some(x) => Value::Union(1, Box::new(s(x))),
+    }
+}
+
+fn read_optional_string(f: &Fields<'_>, name: &str) -> Result<Option<String>, CodecError> {
+    match opentoken_codec::value::strip_union(f.get(name)?) {
+        Value::Null => Ok(None),
+        Value::String(x) => Ok(Some(x.clone())),
+        other => Err(CodecError::Shape {
+            what: "multisig event",
+            detail: format!(
+                "{name}: expected null or string, found {}",
+                opentoken_codec::value::kind(other)
+            ),
+        }),
+    }
+}
+
+fn read_bool(f: &Fields<'_>, name: &str) -> Result<bool, CodecError> {
+    match opentoken_codec::value::strip_union(f.get(name)?) {
+        Value::Boolean(b) => Ok(*b),
+        other => Err(CodecError::Shape {
+            what: "multisig event",
+            detail: format!(
+                "{name}: expected a boolean, found {}",
+                opentoken_codec::value::kind(other)
+            ),
+        }),
+    }
 }
 
 fn longs(items: &[u64]) -> Value {
@@ -222,6 +301,9 @@ impl MultisigEvent {
             MultisigEvent::TxFailed { .. } => "TxFailed",
             MultisigEvent::OutflowReturned { .. } => "OutflowReturned",
             MultisigEvent::CollateralSet { .. } => "CollateralSet",
+            MultisigEvent::DexEscrowed { .. } => "DexEscrowed",
+            MultisigEvent::DexPaid { .. } => "DexPaid",
+            MultisigEvent::DexPaidOut { .. } => "DexPaidOut",
         }
     }
 
@@ -445,6 +527,62 @@ impl MultisigEvent {
                 ]),
             ),
             MultisigEvent::CollateralSet { stake } => (16, record(vec![("stake", long_u64(*stake))])),
+            MultisigEvent::DexEscrowed {
+                account,
+                asset,
+                amount,
+                order,
+                from_l2,
+            } => (
+                17,
+                record(vec![
+                    ("account", s(account)),
+                    ("asset", coin_value(*asset)),
+                    ("amount", long_u64(*amount)),
+                    ("order", s(order)),
+                    ("from_l2", Value::Boolean(*from_l2)),
+                ]),
+            ),
+            MultisigEvent::DexPaid {
+                account,
+                asset,
+                amount,
+                order,
+                why,
+                fallback,
+            } => (
+                18,
+                record(vec![
+                    ("account", s(account)),
+                    ("asset", coin_value(*asset)),
+                    ("amount", long_u64(*amount)),
+                    ("order", s(order)),
+                    ("why", s(why)),
+                    ("fallback", optional_string(fallback.as_deref())),
+                ]),
+            ),
+            MultisigEvent::DexPaidOut {
+                seq,
+                to,
+                asset,
+                amount,
+                memo,
+                order,
+                why,
+                block,
+            } => (
+                19,
+                record(vec![
+                    ("seq", long_u64(*seq)),
+                    ("to", s(to)),
+                    ("asset", coin_value(*asset)),
+                    ("amount", long_u64(*amount)),
+                    ("memo", s(memo)),
+                    ("order", s(order)),
+                    ("why", s(why)),
+                    ("block", long_u64(*block)),
+                ]),
+            ),
         };
         record(vec![("event", Value::Union(branch, Box::new(body)))])
     }
@@ -571,6 +709,31 @@ impl MultisigEvent {
                 asset: coin("asset")?,
                 amount: f.u64("amount")?,
                 why: f.string("why")?,
+            },
+            17 => MultisigEvent::DexEscrowed {
+                account: f.string("account")?,
+                asset: coin("asset")?,
+                amount: f.u64("amount")?,
+                order: f.string("order")?,
+                from_l2: read_bool(&f, "from_l2")?,
+            },
+            18 => MultisigEvent::DexPaid {
+                account: f.string("account")?,
+                asset: coin("asset")?,
+                amount: f.u64("amount")?,
+                order: f.string("order")?,
+                why: f.string("why")?,
+                fallback: read_optional_string(&f, "fallback")?,
+            },
+            19 => MultisigEvent::DexPaidOut {
+                seq: f.u64("seq")?,
+                to: f.string("to")?,
+                asset: coin("asset")?,
+                amount: f.u64("amount")?,
+                memo: f.string("memo")?,
+                order: f.string("order")?,
+                why: f.string("why")?,
+                block: f.u64("block")?,
             },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
@@ -718,6 +881,46 @@ mod tests {
                 why: "failed alone 3 times".into(),
             },
             MultisigEvent::CollateralSet { stake: i64::MAX as u64 },
+            MultisigEvent::DexEscrowed {
+                account: "alice".into(),
+                asset: Coin::Hbd,
+                amount: i64::MAX as u64,
+                order: r#"{"id":"DLUXQm","from":"alice","pair":"HBD","side":"bid","amount":1}"#.into(),
+                from_l2: true,
+            },
+            MultisigEvent::DexEscrowed {
+                account: "bob".into(),
+                asset: Coin::Hive,
+                amount: 1,
+                order: String::new(),
+                from_l2: false,
+            },
+            MultisigEvent::DexPaid {
+                account: "carol".into(),
+                asset: Coin::Hive,
+                amount: 10,
+                order: "DLUXQmabc".into(),
+                why: "fill".into(),
+                fallback: None,
+            },
+            MultisigEvent::DexPaid {
+                account: "carol".into(),
+                asset: Coin::Hbd,
+                amount: i64::MAX as u64,
+                order: "DLUXQmabc".into(),
+                why: "return".into(),
+                fallback: Some("the outflow counter is exhausted ✓".into()),
+            },
+            MultisigEvent::DexPaidOut {
+                seq: u64::MAX,
+                to: "dave".into(),
+                asset: Coin::Hbd,
+                amount: 3,
+                memo: "DLUX DEX fill DLUXQmabc ot:18446744073709551615".into(),
+                order: "DLUXQmabc".into(),
+                why: "fill".into(),
+                block: u64::MAX,
+            },
         ]
     }
 
@@ -725,7 +928,7 @@ mod tests {
     fn every_variant_round_trips_through_avro() {
         let all = every_variant();
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(MultisigEvent::kind).collect();
-        assert_eq!(kinds.len(), 17, "one of each event");
+        assert_eq!(kinds.len(), 20, "one of each event");
         assert_event_codec(
             &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/multisig_event.avsc"),
@@ -772,8 +975,26 @@ mod tests {
             let bytes = codec.encode_with_writer(&v2, e.to_value()).expect("fits v2");
             assert_eq!(MultisigEvent::decode(&bytes).expect("v2 record decodes"), e);
         }
-        let rotated = every_variant().pop().expect("variants");
+        let rotated = every_variant()
+            .into_iter()
+            .find(|e| e.kind() == "Rotated")
+            .expect("variants");
         assert!(codec.encode_with_writer(&v2, rotated.to_value()).is_err());
+        // Records of the fifth schema (before the DEX) decode too; the DEX events are new
+        // branches at the end.
+        let v5 = apache_avro::Schema::parse_str(SCHEMA_V5).expect("v5 parses");
+        let (v5_branches, now) = (branches(&v5), branches(codec.schema()));
+        assert_eq!(v5_branches.len(), 17);
+        assert_eq!(v5_branches[..], now[..17], "append only");
+        for e in every_variant() {
+            let fits_v5 = codec.encode_with_writer(&v5, e.to_value());
+            if e.kind().starts_with("Dex") {
+                assert!(fits_v5.is_err(), "{} is new", e.kind());
+            } else {
+                let bytes = fits_v5.expect("fits v5");
+                assert_eq!(MultisigEvent::decode(&bytes).expect("v5 record decodes"), e);
+            }
+        }
         // A new event does not fit the old schema: it is a new branch.
         let new = MultisigEvent::TxSettled { checkpoint: 1 };
         assert!(codec.encode_with_writer(&v1, new.to_value()).is_err());

@@ -5,7 +5,8 @@
 //! | `bal/<COIN>/<account>` | the account's Layer-2 balance of HIVE or HBD in milli-units, 8-byte big-endian; deleted at 0 |
 //! | `tot/bal/<COIN>` | the sum of all `bal/<COIN>/` keys |
 //! | `tot/out/<COIN>` | the sum of the amounts of all unpaid outflows (`out/`) of that coin |
-//! | `held/<COIN>` | expected holdings of the multi-sig account: deposits in − confirmed outflows out. Always `tot/bal + tot/out` (checked by `apply` after every event) |
+//! | `tot/dex/<COIN>` | the coin the DEX holds: escrowed for buy orders (a deposit whose memo is an order, `dex_buy` from a balance) and not yet paid back by a `pay` message; deleted at 0. Only on chains that run the DEX |
+//! | `held/<COIN>` | expected holdings of the multi-sig account: deposits in − confirmed outflows out. Always `tot/bal + tot/out + tot/dex` (checked by `apply` after every event) |
 //! | `seq` | the next outflow number, 8-byte big-endian; absent before the first outflow (0) |
 //! | `out/<seq BE8>` | an unpaid [`Outflow`], canonical JSON |
 //! | `paid/<seq BE8>` | a [`PaidOutflow`], canonical JSON; the `keep_paid` highest numbers are kept |
@@ -126,6 +127,11 @@ pub fn total_pending(coin: Coin) -> Vec<u8> {
     format!("tot/out/{coin}").into_bytes()
 }
 
+/// The coin escrowed for the DEX: part of what the account holds, in no user's balance.
+pub fn total_dex(coin: Coin) -> Vec<u8> {
+    format!("tot/dex/{coin}").into_bytes()
+}
+
 pub fn total_anomalies(coin: Coin) -> Vec<u8> {
     format!("tot/anomaly/{coin}").into_bytes()
 }
@@ -229,6 +235,9 @@ pub enum OutflowReason {
     Withdrawal,
     /// A deposit the module could not accept goes back to its sender; the text says why.
     Refund(String),
+    /// Coin the DEX released to an order's owner (`why`: `fill`, `return`), paid out to
+    /// Hive because the order asked for it.
+    Dex { order: String, why: String },
 }
 
 impl fmt::Display for OutflowReason {
@@ -236,6 +245,7 @@ impl fmt::Display for OutflowReason {
         match self {
             OutflowReason::Withdrawal => f.write_str("withdrawal"),
             OutflowReason::Refund(why) => write!(f, "refund:{why}"),
+            OutflowReason::Dex { order, why } => write!(f, "dex:{why}:{order}"),
         }
     }
 }
@@ -418,6 +428,16 @@ mod tests {
             r#""withdrawal""#
         );
         assert_eq!(OutflowReason::Refund("x".into()).to_string(), "refund:x");
+        let dex = OutflowReason::Dex {
+            order: "DLUXQm1".into(),
+            why: "fill".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&dex).unwrap(),
+            r#"{"dex":{"order":"DLUXQm1","why":"fill"}}"#
+        );
+        assert_eq!(dex.to_string(), "dex:fill:DLUXQm1");
+        assert_eq!(total_dex(Coin::Hbd), b"tot/dex/HBD");
         assert_eq!(Coin::Hive.format(1), "0.001 HIVE");
         assert_eq!(Coin::Hbd.format(12_345), "12.345 HBD");
     }

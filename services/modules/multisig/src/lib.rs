@@ -27,6 +27,11 @@
 //! - When the runner set changes, the account's active authority is **rotated** to the new
 //!   runners' keys by a transaction the current signers sign (`src/rotate.rs`); outflows
 //!   wait for it.
+//! - On a chain that runs the **DEX** (`modules.dex`), the account also holds the coin of
+//!   buy orders in the DEX's escrow: a deposit whose memo is an order, or `<prefix>dex_buy`
+//!   (active authority) from a Layer-2 balance, is escrowed and sent to the DEX as an
+//!   `order` message; the DEX's `pay` messages release it to a balance or to Hive
+//!   (`src/dex.rs`). The books then read `held = balances + unpaid outflows + escrow`.
 //!
 //! The node's agent signs and broadcasts (`opentoken-consensus`'s `MsDuty`). The key layout
 //! is in [`keys`].
@@ -35,6 +40,7 @@ mod apply;
 mod build;
 pub mod config;
 mod describe;
+mod dex;
 pub mod events;
 pub mod keys;
 pub mod memo;
@@ -54,8 +60,10 @@ pub use keys::{Coin, OpenTx, Outflow, OutflowReason, OutflowState, Signer, Signe
 
 use opentoken_core::module::{GenesisError, InvariantError};
 use opentoken_core::{
-    Auth, BlockContext, ChainSpec, HiveOp, Input, Module, OpContext, Reject, RejectCode, Route, StateRead, StateWrite,
+    Auth, BlockContext, ChainSpec, HiveOp, Input, Module, OpContext, Outgoing, Reject, RejectCode, Route, StateRead,
+    StateWrite,
 };
+use opentoken_dex::DexConfig;
 
 /// The module's name: its state, its topic (`<community>.ops.multisig`), its messages.
 pub const NAME: &str = "multisig";
@@ -73,6 +81,27 @@ const ROUTES: &[Route] = &[
     },
 ];
 
+/// The routes on a chain that runs the DEX: `dex_buy` moves Layer-2 coin into the DEX's
+/// escrow, so it needs active authority like a withdrawal.
+const ROUTES_WITH_DEX: &[Route] = &[
+    Route {
+        name: "ms_withdraw",
+        auth: Auth::Active,
+    },
+    Route {
+        name: "ms_sign",
+        auth: Auth::Active,
+    },
+    Route {
+        name: "dex_buy",
+        auth: Auth::Active,
+    },
+];
+
+/// Whom it sends messages to with a DEX (the escrowed orders) and without.
+const TO_DEX: &[&str] = &[dex::DEX];
+const TO_NOBODY: &[&str] = &[];
+
 /// The module. Stateless itself: all it needs besides the state is its validated config and
 /// when checkpoints are (the blocks its chron work runs at).
 #[derive(Debug)]
@@ -81,6 +110,10 @@ pub struct MultisigModule {
     checkpoint_interval: u64,
     /// Base units per whole token (`10^precision`), for the safety limit.
     token_scale: u64,
+    /// The chain's DEX parameters, when it runs one: its orders are escrowed here.
+    dex: Option<DexConfig>,
+    /// The token's symbol: the DEX's order ids and payment memos start with it.
+    token: String,
 }
 
 impl MultisigModule {
@@ -90,6 +123,8 @@ impl MultisigModule {
             cfg,
             checkpoint_interval: spec.checkpoint_interval,
             token_scale: 10u64.pow(u32::from(spec.precision)),
+            dex: DexConfig::from_spec(spec)?,
+            token: spec.token.clone(),
         })
     }
 
@@ -105,6 +140,11 @@ impl MultisigModule {
     pub fn token_scale(&self) -> u64 {
         self.token_scale
     }
+
+    /// The chain's DEX parameters; `None` on a chain without a DEX.
+    pub fn dex_config(&self) -> Option<&DexConfig> {
+        self.dex.as_ref()
+    }
 }
 
 impl Module for MultisigModule {
@@ -115,7 +155,11 @@ impl Module for MultisigModule {
     }
 
     fn routes(&self) -> &[Route] {
-        ROUTES
+        if self.dex.is_some() {
+            ROUTES_WITH_DEX
+        } else {
+            ROUTES
+        }
     }
 
     /// Every `transfer` to or from the account: deposits, and the confirmations of
@@ -153,6 +197,19 @@ impl Module for MultisigModule {
                 payload,
                 ..
             } => self.sign(from, payload, state),
+            Input::CustomJson {
+                name: "dex_buy",
+                from,
+                payload,
+                ..
+            } => match &self.dex {
+                Some(cfg) => self.dex_buy(cfg, ctx, from, payload, state),
+                // Not a route here: the engine refuses it before `handle`.
+                None => Err(Reject::new(
+                    RejectCode::UnknownOperation,
+                    "multisig has no operation `dex_buy`",
+                )),
+            },
             Input::CustomJson { name, .. } => Err(Reject::new(
                 RejectCode::UnknownOperation,
                 format!("multisig has no operation `{name}`"),
@@ -167,6 +224,22 @@ impl Module for MultisigModule {
             )),
             Input::Message(m) if m.from == signers::FROM && m.kind == signers::KIND => self.set_signers(m, state),
             Input::Message(m) if m.from == signers::FROM && m.kind == safety::KIND => self.set_collateral(m, state),
+            Input::Message(m) if self.dex.is_some() && m.from == dex::DEX && m.kind == dex::PAY => {
+                self.dex_pay(ctx, m, state)
+            }
+            Input::Message(m) if self.dex.is_some() => Err(Reject::new(
+                RejectCode::BadMessage,
+                format!(
+                    "multisig takes no message {} from {} (only {} and {} from {}, {} from {})",
+                    m.kind,
+                    m.from,
+                    signers::KIND,
+                    safety::KIND,
+                    signers::FROM,
+                    dex::PAY,
+                    dex::DEX
+                ),
+            )),
             Input::Message(m) => Err(Reject::new(
                 RejectCode::BadMessage,
                 format!(
@@ -194,8 +267,30 @@ impl Module for MultisigModule {
         apply::apply(&self.cfg, event, state)
     }
 
-    /// The only message it takes (`signers`) changes the signer list and never sends, and
-    /// the chron work it can lead to sends nothing either: this module sends no messages.
+    /// An escrowed buy order goes to the DEX, as escrowed.
+    fn messages(&self, event: &MultisigEvent) -> Vec<Outgoing> {
+        match event {
+            MultisigEvent::DexEscrowed { order, .. } => vec![Outgoing {
+                to: dex::DEX.into(),
+                kind: opentoken_dex::protocol::KIND_ORDER.into(),
+                payload: order.clone(),
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The DEX, on a chain that runs one.
+    fn sends_to(&self) -> &[&'static str] {
+        if self.dex.is_some() {
+            TO_DEX
+        } else {
+            TO_NOBODY
+        }
+    }
+
+    /// Only ops send (a deposit or `dex_buy` that escrows an order). The messages it takes
+    /// change the signer list, the collateral or the DEX's escrow and send nothing, and the
+    /// chron work they can lead to sends nothing either.
     fn sends_on_messages(&self) -> bool {
         false
     }

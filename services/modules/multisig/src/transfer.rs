@@ -8,7 +8,10 @@
 //!   yet" (the modules that take deposits come later and will get them as messages);
 //! - a memo that starts with `{` but is not such an object: refunded;
 //! - below `min_deposit`: refunded;
-//! - over the safety limit (`src/safety.rs`): refunded.
+//! - over the safety limit (`src/safety.rs`): refunded;
+//! - on a chain that runs the DEX, a memo that is a DEX buy order (`{"rate": ...}`,
+//!   `{"dex": {...}}`): escrowed for the DEX (`src/dex.rs`) after the same checks as a plain
+//!   deposit; a DEX order with a bad field is refunded with the reason.
 //!
 //! Only what cannot be a real Hive transfer is rejected (state unchanged): VESTS, a zero
 //! or negative amount, an invalid account name (Hive's transfer validation refuses all
@@ -23,6 +26,7 @@
 //! difference) is recorded as an anomaly: nothing is credited, nothing is paid, the
 //! expected holdings stay, and the unexplained amount is added to `tot/anomaly/<COIN>`.
 
+use crate::dex::escrowed;
 use crate::keys::{self, Coin};
 use crate::memo::{classify, cut, outflow_id, refund_memo, DepositMemo, MAX_RECORDED_MEMO};
 use crate::state::{amount, fits, next_seq, outflow};
@@ -30,6 +34,7 @@ use crate::withdraw::{checked_seq, pending_room};
 use crate::{MultisigEvent, MultisigModule};
 use opentoken_core::account::is_valid_account_name;
 use opentoken_core::{OpContext, Reject, RejectCode, StateRead, TransferOp};
+use opentoken_dex::order::MemoOrder;
 
 impl MultisigModule {
     pub(crate) fn transfer(
@@ -114,19 +119,26 @@ impl MultisigModule {
                 coin.format(min)
             )
         } else {
-            match classify(&t.memo) {
-                DepositMemo::Plain => match self.over_limit(coin, amt, state) {
+            match self.deposit_order(ctx, t, coin, amt) {
+                MemoOrder::Order(order) => match self.over_limit(coin, amt, state) {
                     Some(why) => why,
-                    None => {
-                        return Ok(vec![MultisigEvent::Deposited {
-                            account: t.from.clone(),
-                            asset: coin,
-                            amount: amt,
-                        }])
-                    }
+                    None => return Ok(vec![escrowed(&t.from, coin, &order, false)?]),
                 },
-                DepositMemo::Module(name) => format!("no module accepts {name} yet"),
-                DepositMemo::Malformed(what) => format!("malformed module memo: {what}"),
+                MemoOrder::Bad(why) => format!("bad DEX order: {why}"),
+                MemoOrder::NotDex => match classify(&t.memo) {
+                    DepositMemo::Plain => match self.over_limit(coin, amt, state) {
+                        Some(why) => why,
+                        None => {
+                            return Ok(vec![MultisigEvent::Deposited {
+                                account: t.from.clone(),
+                                asset: coin,
+                                amount: amt,
+                            }])
+                        }
+                    },
+                    DepositMemo::Module(name) => format!("no module accepts {name} yet"),
+                    DepositMemo::Malformed(what) => format!("malformed module memo: {what}"),
+                },
             }
         };
         let seq = checked_seq(state)?;
