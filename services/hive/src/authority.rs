@@ -310,6 +310,7 @@ mod tests {
             ops_per_block: (1, 1),
             invalid_per_mille: 0,
             msaccount: Some("dlux-cc".into()),
+            dex: None,
         };
         Ledger::genesis(&t, &GenesisConfig::default(), &[], 0)
     }

@@ -649,6 +649,7 @@ mod tests {
             ops_per_block: (1, 1),
             invalid_per_mille: 0,
             msaccount: Some("dlux-cc".into()),
+            dex: None,
         }
     }
 

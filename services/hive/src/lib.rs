@@ -4,6 +4,7 @@ pub mod authority;
 pub mod broadcast;
 pub mod client;
 pub mod devnet_keys;
+pub mod dex_traffic;
 pub mod ledger;
 pub mod seal;
 pub mod simulator;
@@ -12,6 +13,7 @@ pub mod verified;
 
 pub use client::{ClientConfig, DynamicGlobalProperties, HiveClient, HiveError};
 pub use devnet_keys::{devnet_key, devnet_multisig_authority, KeyRole};
+pub use dex_traffic::DexTraffic;
 pub use ledger::{Account, GenesisConfig, Ledger};
 pub use seal::SealedBlock;
 pub use simulator::{generate_blocks, generate_chain, SimConfig, SimHandle, Simulator, Tamper, TamperMode};

@@ -14,6 +14,7 @@
 
 use crate::authority::Required;
 use crate::broadcast;
+use crate::dex_traffic::{dex_count, dex_transaction, DexOrders, Placement};
 use crate::ledger::{Account, Budget, GenesisConfig, Ledger};
 use crate::seal::{seal, SealedBlock};
 use crate::traffic::{multisig_count, multisig_op, op, Rng, TrafficConfig};
@@ -238,14 +239,24 @@ struct Pending {
     ops: Vec<opentoken_hive_tx::Operation>,
 }
 
+/// What [`produce`] made of a block before sealing.
+struct Produced {
+    content: Block,
+    /// Each transaction's envelope (`None`: generated).
+    envelopes: Vec<Option<TxEnvelope>>,
+    /// The DEX orders its generated transactions place (for [`DexOrders::record`] once
+    /// sealing has given the transactions their ids).
+    placed: Vec<Placement>,
+}
+
 /// Block `num` before sealing, applied to `ledger` (the state after block `num - 1`):
 /// the generated traffic the chain can hold (transfers it could not afford are left out),
 /// then, when the traffic names a multi-sig account, deposits to it and withdrawal
 /// requests (from their own random stream, affordable from `ledger` and the pending
-/// transactions' needs), then the broadcast transactions `pending`. Deterministic in
-/// (`cfg`, `num`, `ledger`, `pending`). Returns the content and each transaction's envelope
-/// (`None`: generated).
-fn produce(cfg: &SimConfig, ledger: &mut Ledger, num: u64, pending: Vec<Pending>) -> (Block, Vec<Option<TxEnvelope>>) {
+/// transactions' needs), then, when it names a DEX too, DEX orders and cancellations of
+/// the orders in `orders` (their own stream, affordable the same way), then the broadcast
+/// transactions `pending`. Deterministic in (`cfg`, `num`, `ledger`, `orders`, `pending`).
+fn produce(cfg: &SimConfig, ledger: &mut Ledger, orders: &mut DexOrders, num: u64, pending: Vec<Pending>) -> Produced {
     let mut content = block_content(cfg, num);
     let now = content.timestamp;
     let needs: Vec<&[opentoken_hive_tx::Operation]> = pending.iter().map(|p| p.ops.as_slice()).collect();
@@ -268,6 +279,31 @@ fn produce(cfg: &SimConfig, ledger: &mut Ledger, num: u64, pending: Vec<Pending>
             }
         }
     }
+    let mut placed = Vec::new();
+    if let (Some(ms), Some(dex)) = (cfg.traffic.msaccount.as_deref(), cfg.traffic.dex.as_ref()) {
+        let mut rng = Rng::new(cfg.seed, num, b"dex");
+        for _ in 0..dex_count(&mut rng) {
+            let Some(made) = dex_transaction(&cfg.traffic, dex, ms, &mut rng, orders, |a, sym| {
+                budget.available(a, sym)
+            }) else {
+                continue;
+            };
+            let tx = Transaction {
+                txid: String::new(),
+                operations: made.operations,
+            };
+            if ledger.apply_generated(&tx, &mut budget) {
+                orders.forget(&made.cancels);
+                let index = content.transactions.len();
+                placed.extend(
+                    made.placed
+                        .into_iter()
+                        .map(|(op, from)| Placement { tx: index, op, from }),
+                );
+                content.transactions.push(tx);
+            }
+        }
+    }
     let mut envelopes: Vec<Option<TxEnvelope>> = vec![None; content.transactions.len()];
     for p in pending {
         match ledger.apply_signed(&p.ops, now) {
@@ -282,7 +318,29 @@ fn produce(cfg: &SimConfig, ledger: &mut Ledger, num: u64, pending: Vec<Pending>
             }
         }
     }
-    (content, envelopes)
+    Produced {
+        content,
+        envelopes,
+        placed,
+    }
+}
+
+/// Produces and seals block `num` after `previous`, and remembers the DEX orders its
+/// generated traffic placed.
+fn produce_sealed(
+    cfg: &SimConfig,
+    ledger: &mut Ledger,
+    orders: &mut DexOrders,
+    num: u64,
+    pending: Vec<Pending>,
+    previous: &str,
+) -> Result<SealedBlock, String> {
+    let p = produce(cfg, ledger, orders, num, pending);
+    let sealed = seal(p.content, p.envelopes, previous)?;
+    if let Some(dex) = &cfg.traffic.dex {
+        orders.record(&dex.token, &sealed.block, &p.placed);
+    }
+    Ok(sealed)
 }
 
 /// Blocks `range` of the chain `cfg` describes, without broadcast transactions, sealed
@@ -295,10 +353,10 @@ pub fn generate_blocks(cfg: &SimConfig, range: std::ops::RangeInclusive<u64>) ->
 pub fn generate_chain(cfg: &SimConfig, range: std::ops::RangeInclusive<u64>) -> Result<(Vec<Block>, Ledger), String> {
     let mut previous = genesis_previous(cfg.seed, cfg.first_block.saturating_sub(1));
     let mut ledger = genesis_ledger(cfg);
+    let mut orders = DexOrders::default();
     let mut out = Vec::new();
     for num in cfg.first_block..=*range.end() {
-        let (content, envelopes) = produce(cfg, &mut ledger, num, Vec::new());
-        let sealed = seal(content, envelopes, &previous)?;
+        let sealed = produce_sealed(cfg, &mut ledger, &mut orders, num, Vec::new(), &previous)?;
         previous = sealed.block.id.clone();
         if range.contains(&num) {
             out.push(sealed.block);
@@ -394,6 +452,8 @@ struct Chain {
     /// and what the account APIs serve (a Hive node's state includes its pending
     /// transactions too).
     pending_ledger: Ledger,
+    /// The DEX orders generated traffic placed (what it may cancel).
+    dex_orders: DexOrders,
     /// Sealing failed (a bug): the chain stops here rather than serve an unsealed block.
     stuck: bool,
 }
@@ -419,13 +479,19 @@ impl Shared {
         while (chain.blocks.len() as u64) < due && !chain.stuck {
             let num = self.cfg.first_block + chain.blocks.len() as u64;
             let pending = std::mem::take(&mut chain.pending);
-            let (content, envelopes) = produce(&self.cfg, &mut chain.ledger, num, pending);
             produced = true;
             let previous = match chain.blocks.last() {
                 Some(b) => b.block.id.clone(),
                 None => genesis_previous(self.cfg.seed, num - 1),
             };
-            let sealed = match seal(content, envelopes, &previous) {
+            let sealed = match produce_sealed(
+                &self.cfg,
+                &mut chain.ledger,
+                &mut chain.dex_orders,
+                num,
+                pending,
+                &previous,
+            ) {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::error!(num, error = %e, "the simulator cannot seal a block; it stops producing");
@@ -549,6 +615,7 @@ impl Simulator {
                 pending: Vec::new(),
                 pending_ledger: ledger.clone(),
                 ledger,
+                dex_orders: DexOrders::default(),
                 stuck: false,
             }),
         });
@@ -721,7 +788,10 @@ fn call(s: &Shared, method: &str, params: &Value) -> Result<Value, (i64, String)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dex_traffic::judge::{kind, Kind};
+    use crate::dex_traffic::DexTraffic;
     use opentoken_core::{Asset, AssetSymbol};
+    use std::collections::BTreeMap;
 
     fn cfg() -> SimConfig {
         SimConfig {
@@ -738,6 +808,7 @@ mod tests {
                 ops_per_block: (10, 12),
                 invalid_per_mille: 0,
                 msaccount: Some("dlux-cc".into()),
+                dex: None,
             },
             genesis: GenesisConfig {
                 hive: 30_000,
@@ -753,8 +824,20 @@ mod tests {
     /// block's generated traffic, it applies, and generated transfers never overdraw.
     #[test]
     fn generated_traffic_never_takes_what_a_pending_transaction_needs() {
-        let cfg = cfg();
-        let mut ledger = genesis_ledger(&cfg);
+        pending_needs_everything(&cfg());
+    }
+
+    /// The same with DEX traffic: its buys by transfer stay within the budget too.
+    #[test]
+    fn generated_dex_traffic_never_takes_what_a_pending_transaction_needs() {
+        let mut cfg = cfg();
+        cfg.traffic.dex = Some(DexTraffic::new("DLUX"));
+        pending_needs_everything(&cfg);
+    }
+
+    fn pending_needs_everything(cfg: &SimConfig) {
+        let mut ledger = genesis_ledger(cfg);
+        let mut orders = DexOrders::default();
         let mut generated_from_alice = 0;
         for num in 1..=300 {
             let hive = ledger.balance("alice", AssetSymbol::Hive).unwrap_or(0);
@@ -787,7 +870,11 @@ mod tests {
                 },
                 ops,
             };
-            let (block, envelopes) = produce(&cfg, &mut ledger, num, vec![pending]);
+            let Produced {
+                content: block,
+                envelopes,
+                ..
+            } = produce(cfg, &mut ledger, &mut orders, num, vec![pending]);
             assert_eq!(block.transactions.len(), envelopes.len());
             assert_eq!(
                 block.transactions.last().map(|t| t.txid.clone()),
@@ -814,5 +901,204 @@ mod tests {
         // The budget let generated traffic spend alice's money only when it could: never,
         // since the pending transaction needed all of it.
         assert_eq!(generated_from_alice, 0);
+    }
+
+    /// A market of four traders, rich enough that no budget binds.
+    fn dex_cfg() -> SimConfig {
+        let mut cfg = cfg();
+        cfg.seed = 11;
+        cfg.traffic.accounts = ["alice", "bob", "carol", "dave"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        cfg.traffic.ops_per_block = (2, 4);
+        cfg.traffic.invalid_per_mille = 100;
+        cfg.traffic.dex = Some(DexTraffic::new("DLUX"));
+        cfg.genesis = GenesisConfig::default();
+        cfg
+    }
+
+    fn ops(b: &Block) -> Vec<Vec<HiveOp>> {
+        b.transactions.iter().map(|t| t.operations.clone()).collect()
+    }
+
+    fn is_dex(op: &HiveOp) -> bool {
+        kind(&DexTraffic::new("DLUX"), "dlux_", "dlux-cc", op, "00", 1, 0) != Kind::Other
+    }
+
+    /// Same seed, same chain; the DEX traffic comes after everything else from its own
+    /// stream, so the rest of each block is what it is without a DEX.
+    #[test]
+    fn dex_traffic_is_deterministic_and_leaves_the_rest_of_the_chain_alone() {
+        let cfg = dex_cfg();
+        let a = generate_blocks(&cfg, 1..=150).unwrap();
+        assert_eq!(a, generate_blocks(&cfg, 1..=150).unwrap());
+        let other_seed = SimConfig {
+            seed: 12,
+            ..cfg.clone()
+        };
+        assert_ne!(a, generate_blocks(&other_seed, 1..=150).unwrap());
+        let plain = generate_blocks(
+            &SimConfig {
+                traffic: TrafficConfig {
+                    dex: None,
+                    ..cfg.traffic.clone()
+                },
+                ..cfg.clone()
+            },
+            1..=150,
+        )
+        .unwrap();
+        let (mut with_dex, mut dex_txs) = (0, 0);
+        for (d, p) in a.iter().zip(&plain) {
+            let (d, p) = (ops(d), ops(p));
+            assert!(d.len() >= p.len());
+            assert_eq!(d[..p.len()], p[..], "the non-DEX traffic is unchanged");
+            assert!(d[p.len()..].iter().flatten().all(is_dex), "{:?}", &d[p.len()..]);
+            assert!(p.iter().flatten().all(|o| !is_dex(o)), "no DEX op without a DEX");
+            with_dex += usize::from(d.len() > p.len());
+            dex_txs += d.len() - p.len();
+        }
+        assert!(with_dex > 100, "{with_dex} of 150 blocks trade");
+        assert!(
+            (150..=300).contains(&dex_txs),
+            "{dex_txs} DEX transactions in 150 blocks"
+        );
+        // Without a multi-sig account there is no DEX traffic either.
+        let no_ms = SimConfig {
+            traffic: TrafficConfig {
+                msaccount: None,
+                ..cfg.traffic.clone()
+            },
+            ..cfg.clone()
+        };
+        let blocks = generate_blocks(&no_ms, 1..=50).unwrap();
+        assert!(blocks.iter().flat_map(ops).flatten().all(|o| !is_dex(&o)));
+    }
+
+    /// Over a few hundred blocks: sells at a limit and at market in both pairs, buys by
+    /// transfer and by `dex_buy`, one-hour orders, orders placed by a transaction's second
+    /// operation, cancellations of earlier generated orders by their owners, and invalid
+    /// operations (including cancellations of someone else's or of unknown orders). Every
+    /// id a cancellation names was placed by an earlier block.
+    #[test]
+    fn dex_blocks_carry_every_kind_and_cancel_earlier_orders() {
+        let cfg = dex_cfg();
+        let dex = DexTraffic::new("DLUX");
+        let blocks = generate_blocks(&cfg, 1..=400).unwrap();
+        let mut placed: BTreeMap<String, (String, u64)> = BTreeMap::new();
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        let (mut best_bid, mut best_ask) = (0u64, u64::MAX);
+        let mut dex_ops = 0;
+        for b in &blocks {
+            let mut this_block = Vec::new();
+            for tx in &b.transactions {
+                for (i, op) in tx.operations.iter().enumerate() {
+                    let mut count = |what: &'static str| *seen.entry(what).or_default() += 1;
+                    let k = kind(&dex, "dlux_", "dlux-cc", op, &tx.txid, b.num, i as u32);
+                    if k != Kind::Other {
+                        dex_ops += 1;
+                    }
+                    let order = match &k {
+                        Kind::Sell(o) => {
+                            count(if o.price == 0 { "market sell" } else { "limit sell" });
+                            if o.pair == opentoken_dex::Pair::Hbd {
+                                count("hbd sell");
+                            } else if o.price > 0 {
+                                best_ask = best_ask.min(o.price);
+                            }
+                            Some(o)
+                        }
+                        Kind::TransferBuy(o) => {
+                            count(if o.price == 0 {
+                                "market transfer buy"
+                            } else {
+                                "limit transfer buy"
+                            });
+                            if o.pair == opentoken_dex::Pair::Hive {
+                                best_bid = best_bid.max(o.price);
+                            }
+                            Some(o)
+                        }
+                        Kind::L2Buy(o) => {
+                            count("dex_buy");
+                            Some(o)
+                        }
+                        Kind::Clear { by, id } => {
+                            match placed.get(id) {
+                                Some((owner, at)) if owner == by => {
+                                    assert!(*at < b.num, "cancels an order of an earlier block");
+                                    count("cancel");
+                                }
+                                Some(_) => count("cancel of someone else's"),
+                                None => count("cancel of an unknown order"),
+                            }
+                            None
+                        }
+                        Kind::Invalid => {
+                            count("invalid");
+                            None
+                        }
+                        Kind::Other => None,
+                    };
+                    if let Some(o) = order {
+                        if o.expires == b.num + 1200 {
+                            count("one hour");
+                        }
+                        if i > 0 {
+                            count("second op");
+                        }
+                        this_block.push((o.id.clone(), (o.from.clone(), b.num)));
+                    }
+                }
+            }
+            placed.extend(this_block);
+        }
+        for what in [
+            "limit sell",
+            "market sell",
+            "hbd sell",
+            "limit transfer buy",
+            "market transfer buy",
+            "dex_buy",
+            "cancel",
+            "cancel of someone else's",
+            "cancel of an unknown order",
+            "invalid",
+            "one hour",
+            "second op",
+        ] {
+            assert!(
+                seen.get(what).copied().unwrap_or(0) > 0,
+                "no {what} in 400 blocks: {seen:?}"
+            );
+        }
+        assert!(seen["cancel"] >= 20, "{seen:?}");
+        let invalid = seen["invalid"] + seen["cancel of someone else's"] + seen["cancel of an unknown order"];
+        assert!(
+            invalid * 100 / dex_ops >= 5 && invalid * 100 / dex_ops <= 16,
+            "{invalid} of {dex_ops}"
+        );
+        assert!((400..=900).contains(&dex_ops), "{dex_ops} DEX ops in 400 blocks");
+        assert!(
+            best_bid >= best_ask,
+            "some HIVE orders cross: bid {best_bid}, ask {best_ask}"
+        );
+    }
+
+    /// The simulator serving the chain produces it block by block with the same DEX traffic
+    /// (the orders it remembers across blocks included) as `generate_blocks`.
+    #[tokio::test]
+    async fn the_served_chain_is_the_generated_one() {
+        let mut cfg = dex_cfg();
+        cfg.prefill_blocks = 120;
+        cfg.block_interval = Duration::from_secs(3600);
+        let sim = Simulator::start(cfg.clone(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(sim.head(), 120);
+        let served: Vec<Block> = (1..=120).map(|n| sim.shared.block(n).unwrap()).collect();
+        assert_eq!(served, generate_blocks(&cfg, 1..=120).unwrap());
+        sim.shutdown().await;
     }
 }

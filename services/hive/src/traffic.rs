@@ -1,6 +1,7 @@
 //! Generated user traffic for the simulator: valid token ops, invalid ones of every kind
 //! the node must reject, and unrelated Hive ops. Deterministic: a function of (seed, block).
 
+use crate::dex_traffic::DexTraffic;
 use opentoken_core::{Asset, AssetSymbol, CustomJsonOp, DelegateVestingSharesOp, HiveOp, TransferOp};
 use serde_json::json;
 use serde_json::Value;
@@ -23,6 +24,10 @@ pub struct TrafficConfig {
     /// transfers) and withdrawal requests (`<prefix>ms_withdraw`), after the other traffic
     /// and from their own random stream, so `None` leaves the chain exactly as before.
     pub msaccount: Option<String>,
+    /// The chain's DEX (only with `msaccount`): when set, blocks also carry DEX orders,
+    /// cancellations and invalid orders ([`crate::dex_traffic`]) after the multi-sig
+    /// traffic and from their own random stream, so `None` leaves the chain as before.
+    pub dex: Option<DexTraffic>,
 }
 
 /// SplitMix64: tiny, fast, and identical everywhere (no dependency on a crate's RNG version).

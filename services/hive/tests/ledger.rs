@@ -41,6 +41,7 @@ fn devnet(seed: u64) -> SimConfig {
             ops_per_block: (0, 8),
             invalid_per_mille: 150,
             msaccount: None,
+            dex: None,
         },
         genesis: GenesisConfig {
             extra_accounts: vec![MS.into()],
@@ -66,6 +67,7 @@ fn small(seed: u64, prefill: u64, interval_ms: u64) -> SimConfig {
             ops_per_block: (2, 6),
             invalid_per_mille: 200,
             msaccount: None,
+            dex: None,
         },
         genesis: GenesisConfig::default(),
         tamper: None,

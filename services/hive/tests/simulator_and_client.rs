@@ -28,6 +28,7 @@ fn cfg(seed: u64, prefill: u64, interval_ms: u64) -> SimConfig {
             ops_per_block: (2, 6),
             invalid_per_mille: 200,
             msaccount: None,
+            dex: None,
         },
         genesis: Default::default(),
         tamper: None,

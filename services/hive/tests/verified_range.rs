@@ -23,6 +23,7 @@ fn cfg(tamper: Option<TamperMode>) -> SimConfig {
             ops_per_block: (1, 5),
             invalid_per_mille: 100,
             msaccount: None,
+            dex: None,
         },
         genesis: Default::default(),
         tamper: tamper.map(|mode| Tamper {

@@ -49,8 +49,15 @@ pub fn has_multisig(spec: &ChainSpec) -> bool {
     spec.module_config(opentoken_multisig::NAME).is_some()
 }
 
+/// Whether the chain runs the DEX: a spec with a `modules.dex` section, on a chain that
+/// runs the multisig module too (the DEX's HIVE and HBD are held by the multi-sig account).
+pub fn has_dex(spec: &ChainSpec) -> bool {
+    has_multisig(spec) && spec.module_config(opentoken_dex::NAME).is_some()
+}
+
 /// The modules of this build, configured from `spec`, in registry order: token and nodes
-/// always, multisig when the spec configures it ([`has_multisig`]).
+/// always, multisig when the spec configures it ([`has_multisig`]), the DEX when it
+/// configures both ([`has_dex`]).
 pub fn modules(spec: &ChainSpec) -> Result<Vec<Arc<dyn ErasedModule>>, RegistryError> {
     let mut mods = vec![
         configured("token", opentoken_token::TokenModule::from_spec(spec))?,
@@ -61,6 +68,17 @@ pub fn modules(spec: &ChainSpec) -> Result<Vec<Arc<dyn ErasedModule>>, RegistryE
             opentoken_multisig::NAME,
             opentoken_multisig::MultisigModule::from_spec(spec),
         )?);
+    }
+    if has_dex(spec) {
+        mods.push(configured(
+            opentoken_dex::NAME,
+            opentoken_dex::DexModule::from_spec(spec),
+        )?);
+    } else if spec.module_config(opentoken_dex::NAME).is_some() {
+        return Err(RegistryError {
+            module: opentoken_dex::NAME,
+            source: "the DEX needs the multisig module (modules.multisig) to hold its HIVE and HBD".into(),
+        });
     }
     Ok(mods)
 }
@@ -104,7 +122,8 @@ pub fn message_links(all: &[Arc<dyn ErasedModule>], local: &[String]) -> Option<
 /// The devnet's generated traffic mix for `spec`: who acts (the token genesis accounts,
 /// sorted), who may stake governance (the genesis nodes), how many community ops a block
 /// carries (`ops_per_block`, inclusive) and what share of them is invalid, and, when the
-/// chain runs the multisig module, deposits to and withdrawals from its account.
+/// chain runs the multisig module, deposits to and withdrawals from its account, and DEX
+/// orders too when it runs the DEX (`modules.dex`).
 pub fn traffic(spec: &ChainSpec, ops_per_block: (u32, u32), invalid_per_mille: u32) -> TrafficConfig {
     let genesis = spec.module_config("token").and_then(|t| t.get("genesis"));
     let mut accounts: Vec<String> = genesis
@@ -127,6 +146,9 @@ pub fn traffic(spec: &ChainSpec, ops_per_block: (u32, u32), invalid_per_mille: u
         ops_per_block: (min, max.max(min)),
         invalid_per_mille,
         msaccount: has_multisig(spec).then(|| spec.msaccount.clone()),
+        dex: has_dex(spec)
+            .then(|| opentoken_hive::DexTraffic::from_spec(spec))
+            .flatten(),
     }
 }
 
@@ -292,15 +314,23 @@ mod tests {
         let mods = modules(&ms).expect("modules");
         assert_eq!(
             module_names(&mods),
-            ["token", "nodes", "multisig"],
-            "devnet-multisig runs multisig"
+            ["token", "nodes", "multisig", "dex"],
+            "devnet-multisig runs multisig and the DEX"
         );
+        // A DEX without the multisig module holding its coin is refused, naming why.
+        let mut dex_only = devnet();
+        dex_only.modules.insert("dex".into(), serde_json::json!({}));
+        let err = modules(&dex_only).err().expect("refused").to_string();
+        assert!(err.contains("dex") && err.contains("multisig"), "{err}");
     }
 
     #[test]
     fn unknown_module_names_the_known_ones() {
         let mods = modules(&devnet()).expect("modules");
-        let err = find(&mods, "dex").err().expect("no dex yet").to_string();
+        let err = find(&mods, "dex")
+            .err()
+            .expect("no dex on the plain devnet")
+            .to_string();
         assert!(err.contains("token, nodes"), "{err}");
         assert!(find(&mods, "nodes").is_ok());
     }

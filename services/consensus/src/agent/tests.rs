@@ -244,6 +244,7 @@ mod reconciliation {
                 ops_per_block: (1, 3),
                 invalid_per_mille: 0,
                 msaccount: None,
+                dex: None,
             },
             genesis: GenesisConfig {
                 extra_accounts: vec![MS.into()],
