@@ -34,10 +34,15 @@ pub(crate) async fn user(State(app): State<Arc<App>>, Path(user): Path<String>) 
         let s = &app.api;
         match opentoken_token::account_view(&s.token_kv(), &account) {
             Ok(view) => match serde_json::to_value(view) {
-                Ok(Value::Object(mut m)) => match s.add_l2_balances(&account, &mut m) {
-                    Ok(()) => s.envelope(m).into_response(),
-                    Err(e) => unavailable(format!("reading the HIVE and HBD of {account}"), e),
-                },
+                Ok(Value::Object(mut m)) => {
+                    if let Err(e) = s.add_l2_balances(&account, &mut m) {
+                        return unavailable(format!("reading the HIVE and HBD of {account}"), e);
+                    }
+                    if let Err(e) = s.add_dex(&account, &mut m) {
+                        return unavailable(format!("reading the DEX orders of {account}"), e);
+                    }
+                    s.envelope(m).into_response()
+                }
                 Ok(_) | Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "account view is not an object"),
             },
             Err(e) => unavailable(format!("reading account {account}"), e),

@@ -1,7 +1,9 @@
 //! The routes that read or hash a whole module's state, or many keys of it (`/consensus`,
-//! `/v1/state/nodes`, `/v1/snapshots/{block}`, `/coin`, `/api/multisig`): their work runs on the blocking pool, each route has
-//! a fixed number of slots (a request finds a free one or is refused at once with 503 and
-//! `Retry-After`, never queued), and each client address has one rate for all of them.
+//! `/v1/state/nodes`, `/v1/snapshots/{block}`, `/coin`, `/api/multisig`, and the DEX's
+//! `/dex`, `/api/orderbook`, `/api/recent`, `/api/historical`): their work runs on the
+//! blocking pool, each route has a fixed number of slots (a request finds a free one or is
+//! refused at once with 503 and `Retry-After`, never queued), and each client address has
+//! one rate for all of them.
 
 use crate::client::ClientIp;
 use crate::limits::{ApiLimits, BUSY_RETRY_SECS};
@@ -40,6 +42,9 @@ pub(crate) struct HeavyRoutes {
     pub(crate) snapshots: HeavyRoute,
     pub(crate) coin: HeavyRoute,
     pub(crate) multisig: HeavyRoute,
+    pub(crate) dex: HeavyRoute,
+    pub(crate) dex_book: HeavyRoute,
+    pub(crate) dex_trades: HeavyRoute,
     rate: Option<RateLimiter>,
     telemetry: Arc<Telemetry>,
 }
@@ -53,6 +58,9 @@ impl HeavyRoutes {
             snapshots: HeavyRoute::new("/v1/snapshots", slots),
             coin: HeavyRoute::new("/coin", slots),
             multisig: HeavyRoute::new("/api/multisig", slots),
+            dex: HeavyRoute::new("/dex", slots),
+            dex_book: HeavyRoute::new("/api/orderbook", slots),
+            dex_trades: HeavyRoute::new("/api/recent and /api/historical", slots),
             rate: RateLimiter::new(limits.heavy_per_minute, limits.heavy_burst),
             telemetry,
         }

@@ -1,8 +1,9 @@
 //! The HTTP API. Routes follow the reference node where it has them (`/@:account`,
 //! `/stats`, `/api/status/:txid`, `/api/protocol`, `/coin`), with the same field names, so
 //! existing wallets keep working; `/api/multisig` shows the community's multi-sig account
-//! on a chain that runs the multisig module; `/healthz`, `/readyz` and `/metrics` are for
-//! operators.
+//! on a chain that runs the multisig module; `/dex` and the CoinGecko-style `/api/pairs`,
+//! `/api/tickers`, `/api/orderbook`, `/api/recent`, `/api/historical` show the DEX on a chain
+//! that runs it; `/healthz`, `/readyz` and `/metrics` are for operators.
 //!
 //! Every handler reads committed state from the store, never in-flight engine state, so
 //! what the API shows is always something the node has durably agreed with itself.
@@ -13,13 +14,15 @@
 //! never on the async workers the node's other roles share.
 //!
 //! Files: `handlers` (the cheap routes and the probes), `whole_state` (the heavy routes and
-//! their caches), `multisig` (the multi-sig account, a heavy route), `heavy` (their slots
-//! and rate), `limits` (the request-wide bounds), `rate`, `cache`, `cors`, `client` (who is
-//! asking), `envelope` (what every answer carries), `reply` (shared answers).
+//! their caches), `multisig` (the multi-sig account, a heavy route), `dex` (the DEX's
+//! markets and `/@:account`'s open orders), `heavy` (their slots and rate), `limits` (the
+//! request-wide bounds), `rate`, `cache`, `cors`, `client` (who is asking), `envelope`
+//! (what every answer carries), `reply` (shared answers).
 
 mod cache;
 mod client;
 mod cors;
+mod dex;
 mod envelope;
 mod handlers;
 mod heavy;
@@ -115,6 +118,14 @@ pub fn router_with(state: ApiState, limits: &ApiLimits) -> Router {
         .route("/v1/snapshots/{block}", get(whole_state::snapshot))
         .route("/v1/state/nodes", get(whole_state::nodes_state))
         .route("/v1/state/multisig", get(multisig::duty_state))
+        .route("/dex", get(dex::dex))
+        .route("/api/pairs", get(dex::pairs))
+        .route("/api/tickers", get(dex::tickers))
+        .route("/api/orderbook", get(dex::orderbook))
+        .route("/api/orderbook/{ticker_id}", get(dex::orderbook_of))
+        .route("/api/recent/{ticker_id}", get(dex::recent))
+        .route("/api/historical", get(dex::historical))
+        .route("/api/historical/{ticker_id}", get(dex::historical_of))
         .route("/{user}", get(handlers::user))
         .with_state(app)
         .layer(from_fn_with_state(guard.clone(), limits::in_flight));
