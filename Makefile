@@ -1,7 +1,9 @@
 # opentoken — the two commands a fresh machine needs are `make run` and `make test`.
 CARGO ?= cargo
-DATA ?= data/devnet
-CHAIN ?= infra/chains/devnet.json
+DATA ?= data/$(notdir $(basename $(CHAIN)))
+CHAIN ?= infra/chains/devnet-multisig.json
+## The chain the README's performance figures are measured on.
+BENCH_CHAIN ?= infra/chains/devnet.json
 LISTEN ?= 127.0.0.1:3001
 
 PY ?= target/pyenv/bin/python
@@ -30,8 +32,9 @@ build-debug:
 	infra/install-build-deps.sh
 	$(CARGO) build -p opentoken --features fault-injection
 
-## Start a local Hive simulator and the node on the embedded default; prints the API
-## address and the balances of a few accounts as they change. Ctrl-C stops it; running it
+## Start a local Hive simulator and the node on the embedded default (the devnet with the
+## multi-sig account and the DEX); prints the API address, the balances of a few accounts
+## and the DEX markets as they change. Ctrl-C stops it; running it
 ## again resumes from $(DATA).
 run: build
 	./target/release/opentoken run --devnet --sim-block-ms 500 --sim-prefill 150 --node-account dlux-io \
@@ -53,7 +56,7 @@ fmt:
 
 ## Throughput of the token state machine and of the embedded pipeline (README figures).
 bench: build
-	./target/release/opentoken bench --chain $(CHAIN) --blocks 5000 --ops-per-block 20
+	./target/release/opentoken bench --chain $(BENCH_CHAIN) --blocks 5000 --ops-per-block 20
 
 ## The ScyllaDB backend with a state of 1,000,000 keys (committed with a snapshot and
 ## reloaded on the in-process CQL double, every write under the mutation limit); release
@@ -77,7 +80,7 @@ fuzz-smoke:
 bench-kafka: build deps
 	rm -rf target/broker-bench
 	infra/broker.sh start target/broker-bench $(BROKER_PORT)
-	./target/release/opentoken bench --chain $(CHAIN) --blocks 5000 --ops-per-block 20 \
+	./target/release/opentoken bench --chain $(BENCH_CHAIN) --blocks 5000 --ops-per-block 20 \
 	  --kafka-brokers 127.0.0.1:$(BROKER_PORT) --kafka-topics infra/kafka/topics.tansu.json; status=$$?; infra/broker.sh stop target/broker-bench; exit $$status
 
 ## A local Kafka-compatible broker on 127.0.0.1:$(BROKER_PORT) (data in $(BROKER_DIR)).

@@ -56,3 +56,13 @@ pub fn python() -> PathBuf {
     );
     python
 }
+
+/// `devnet-multisig.json` without the safety price: in-process pipeline tests run no
+/// consensus agent, so no runner registers a multi-sig key, the nodes module names no
+/// signers and sends no collateral, and with a price every deposit would be over a zero
+/// limit. Without one, the generated DEX traffic's buys reach the books.
+pub fn devnet_dex_spec() -> Arc<ChainSpec> {
+    let mut spec = (*devnet_multisig_spec()).clone();
+    spec.modules.insert("multisig".into(), serde_json::json!({}));
+    Arc::new(spec)
+}

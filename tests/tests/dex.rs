@@ -155,7 +155,9 @@ fn check_books(net: &TestNet) {
         );
         assert_eq!(
             num(ms, &mskeys::held(coin)),
-            num(ms, &mskeys::total_balances(coin)) + num(ms, &mskeys::total_pending(coin)) + num(ms, &mskeys::total_dex(coin)),
+            num(ms, &mskeys::total_balances(coin))
+                + num(ms, &mskeys::total_pending(coin))
+                + num(ms, &mskeys::total_dex(coin)),
             "{coin:?}: held = balances + pending outflows + DEX escrow"
         );
     }
@@ -183,21 +185,34 @@ fn check_uncrossed(net: &TestNet) {
 
 /// Everything of `net` that a rejected op must leave unchanged.
 fn snapshot(net: &mut TestNet) -> Vec<[u8; 32]> {
-    ["token", "nodes", "multisig", "dex"].iter().map(|m| net.commitment(m)).collect()
+    ["token", "nodes", "multisig", "dex"]
+        .iter()
+        .map(|m| net.commitment(m))
+        .collect()
 }
 
 #[test]
 fn an_order_sold_by_custom_json_and_bought_by_a_memo_deposit_settles_through_both_ledgers() {
     let mut net = net(json!({}));
     // alice sells 100 DLUX at 0.1 HIVE (10 HIVE total), proceeds to her Layer-2 balance.
-    let (b, out) = block(&mut net, vec![cj("alice", "dex_sell", json!({"dlux": 100_000, "hive": 10_000, "payout": "l2"}))]);
+    let (b, out) = block(
+        &mut net,
+        vec![cj(
+            "alice",
+            "dex_sell",
+            json!({"dlux": 100_000, "hive": 10_000, "payout": "l2"}),
+        )],
+    );
     assert!(matches!(out[0], Outcome::Applied { .. }), "{out:?}");
     let sell_id = order_id("DLUX", "alice", &TestNet::txid(b, 0), 0);
     let alice_before = token_balance(&net, "alice");
     idle(&mut net, 1);
     assert_eq!(views::order(net.state("dex"), &sell_id).expect("rests").amount, 100_000);
     // bob deposits 4 HIVE with the reference's memo: a limit buy at 0.1.
-    let (_, out) = block(&mut net, vec![deposit("bob", 4_000, AssetSymbol::Hive, "{\"rate\":\"0.100000\"}")]);
+    let (_, out) = block(
+        &mut net,
+        vec![deposit("bob", 4_000, AssetSymbol::Hive, "{\"rate\":\"0.100000\"}")],
+    );
     assert!(matches!(out[0], Outcome::Applied { .. }), "{out:?}");
     check_books(&net);
     idle(&mut net, 2);
@@ -210,7 +225,10 @@ fn an_order_sold_by_custom_json_and_bought_by_a_memo_deposit_settles_through_bot
     assert_eq!(views::order(net.state("dex"), &sell_id).expect("rests").amount, 60_000);
     let trades = views::trades(net.state("dex"), Pair::Hive, 10);
     assert_eq!(trades.len(), 1);
-    assert_eq!((trades[0].buyer.as_str(), trades[0].seller.as_str(), trades[0].coin), ("bob", "alice", 4_000));
+    assert_eq!(
+        (trades[0].buyer.as_str(), trades[0].seller.as_str(), trades[0].coin),
+        ("bob", "alice", 4_000)
+    );
     // alice cancels: the 60 DLUX left come back.
     let (_, out) = block(&mut net, vec![cj("alice", "dex_clear", json!({"txid": sell_id}))]);
     assert!(matches!(out[0], Outcome::Applied { .. }), "{out:?}");
@@ -222,10 +240,21 @@ fn an_order_sold_by_custom_json_and_bought_by_a_memo_deposit_settles_through_bot
 #[test]
 fn a_fill_paid_out_to_hive_is_an_outflow_of_the_multisig_account() {
     let mut net = net(json!({"fee_ppm": 0}));
-    block(&mut net, vec![deposit("carol", 5_000, AssetSymbol::Hbd, "{\"dex\":{\"rate\":\"0.012500\"}}")]);
+    block(
+        &mut net,
+        vec![deposit(
+            "carol",
+            5_000,
+            AssetSymbol::Hbd,
+            "{\"dex\":{\"rate\":\"0.012500\"}}",
+        )],
+    );
     idle(&mut net, 1);
     // dave sells 100 DLUX at 0.0125 HBD (1.25 HBD); proceeds paid out to Hive (default).
-    block(&mut net, vec![cj("dave", "dex_sell", json!({"dlux": 100_000, "hbd": 1_250}))]);
+    block(
+        &mut net,
+        vec![cj("dave", "dex_sell", json!({"dlux": 100_000, "hbd": 1_250}))],
+    );
     idle(&mut net, 2);
     check_books(&net);
     let ms = net.state("multisig");
@@ -236,7 +265,11 @@ fn a_fill_paid_out_to_hive_is_an_outflow_of_the_multisig_account() {
     let paid: Vec<_> = outs.iter().filter(|o| o.to == "dave").collect();
     assert_eq!(paid.len(), 1, "{outs:?}");
     assert_eq!((paid[0].asset, paid[0].amount), (Coin::Hbd, 1_250));
-    assert!(paid[0].memo.contains("DEX fill") && paid[0].memo.contains(" ot:"), "{}", paid[0].memo);
+    assert!(
+        paid[0].memo.contains("DEX fill") && paid[0].memo.contains(" ot:"),
+        "{}",
+        paid[0].memo
+    );
     assert_eq!(token_balance(&net, "carol"), 800_000 + 100_000);
 }
 
@@ -244,7 +277,13 @@ fn a_fill_paid_out_to_hive_is_an_outflow_of_the_multisig_account() {
 fn bad_inputs_are_rejected_or_refunded_with_a_reason_and_change_nothing_else() {
     let mut net = net(json!({}));
     // Some Layer-2 HIVE for dex_buy cases, and one resting order of bob's.
-    block(&mut net, vec![deposit("erin", 50_000, AssetSymbol::Hive, ""), cj("bob", "dex_sell", json!({"dlux": 10_000, "hive": 2_000}))]);
+    block(
+        &mut net,
+        vec![
+            deposit("erin", 50_000, AssetSymbol::Hive, ""),
+            cj("bob", "dex_sell", json!({"dlux": 10_000, "hive": 2_000})),
+        ],
+    );
     let bob_order = order_id("DLUX", "bob", &TestNet::txid(net.next_block() - 1, 1), 0);
     idle(&mut net, 2);
     assert!(views::order(net.state("dex"), &bob_order).is_some());
@@ -253,50 +292,198 @@ fn bad_inputs_are_rejected_or_refunded_with_a_reason_and_change_nothing_else() {
     let buy = |j: serde_json::Value| cj("erin", "dex_buy", j);
     let rejected: Vec<(&str, HiveOp, RejectCode)> = vec![
         ("sell: zero amount", sell(json!({"dlux": 0, "hive": 100})), InvalidField),
-        ("sell: negative amount", sell(json!({"dlux": -5, "hive": 100})), InvalidField),
-        ("sell: fractional amount", sell(json!({"dlux": 1.5, "hive": 100})), InvalidField),
-        ("sell: fractional string", sell(json!({"dlux": "12.5", "hive": 100})), InvalidField),
-        ("sell: hex string", sell(json!({"dlux": "0x10", "hive": 100})), InvalidField),
-        ("sell: exponent", sell(json!({"dlux": "1e3", "hive": 100})), InvalidField),
-        ("sell: overflowing amount", sell(json!({"dlux": "99999999999999999999999", "hive": 100})), Overflow),
-        ("sell: more than the balance", sell(json!({"dlux": 999_999_999, "hive": 100})), InsufficientFunds),
-        ("sell: below the minimum", sell(json!({"dlux": 3, "hive": 100})), InvalidField),
+        (
+            "sell: negative amount",
+            sell(json!({"dlux": -5, "hive": 100})),
+            InvalidField,
+        ),
+        (
+            "sell: fractional amount",
+            sell(json!({"dlux": 1.5, "hive": 100})),
+            InvalidField,
+        ),
+        (
+            "sell: fractional string",
+            sell(json!({"dlux": "12.5", "hive": 100})),
+            InvalidField,
+        ),
+        (
+            "sell: hex string",
+            sell(json!({"dlux": "0x10", "hive": 100})),
+            InvalidField,
+        ),
+        (
+            "sell: exponent",
+            sell(json!({"dlux": "1e3", "hive": 100})),
+            InvalidField,
+        ),
+        (
+            "sell: overflowing amount",
+            sell(json!({"dlux": "99999999999999999999999", "hive": 100})),
+            Overflow,
+        ),
+        (
+            "sell: more than the balance",
+            sell(json!({"dlux": 999_999_999, "hive": 100})),
+            InsufficientFunds,
+        ),
+        (
+            "sell: below the minimum",
+            sell(json!({"dlux": 3, "hive": 100})),
+            InvalidField,
+        ),
         ("sell: amount missing", sell(json!({"hive": 100})), InvalidField),
-        ("sell: amount null", sell(json!({"dlux": null, "hive": 100})), InvalidField),
+        (
+            "sell: amount null",
+            sell(json!({"dlux": null, "hive": 100})),
+            InvalidField,
+        ),
         ("sell: zero total", sell(json!({"dlux": 1000, "hive": 0})), InvalidField),
-        ("sell: negative total", sell(json!({"dlux": 1000, "hive": -1})), InvalidField),
-        ("sell: fractional total", sell(json!({"dlux": 1000, "hive": 0.5})), InvalidField),
-        ("sell: both totals", sell(json!({"dlux": 1000, "hive": 100, "hbd": 100})), InvalidField),
-        ("sell: total and rate", sell(json!({"dlux": 1000, "hive": 100, "rate": "0.1"})), InvalidField),
-        ("sell: price over the highest", sell(json!({"dlux": 4, "hive": "9000000000000000000"})), Overflow),
-        ("sell: unknown pair", sell(json!({"dlux": 1000, "pair": "BTC"})), InvalidField),
-        ("sell: lower-case pair", sell(json!({"dlux": 1000, "pair": "hbd"})), InvalidField),
-        ("sell: pair contradicts the total", sell(json!({"dlux": 1000, "hive": 100, "pair": "HBD"})), InvalidField),
-        ("sell: rate as a number", sell(json!({"dlux": 1000, "rate": 0.1})), InvalidField),
-        ("sell: negative rate", sell(json!({"dlux": 1000, "rate": "-0.1"})), InvalidField),
-        ("sell: rate with seven decimals", sell(json!({"dlux": 1000, "rate": "0.1000001"})), InvalidField),
-        ("sell: zero rate", sell(json!({"dlux": 1000, "rate": "0"})), InvalidField),
-        ("sell: hours 0", sell(json!({"dlux": 1000, "hive": 100, "hours": 0})), InvalidField),
-        ("sell: hours 721", sell(json!({"dlux": 1000, "hive": 100, "hours": 721})), InvalidField),
-        ("sell: unknown payout", sell(json!({"dlux": 1000, "hive": 100, "payout": "btc"})), InvalidField),
-        ("sell: posting authority", posting("alice", "dex_sell", json!({"dlux": 1000, "hive": 100})), WrongAuthority),
-        ("sell: not an object", custom_json("dlux_dex_sell", &["alice"], &[], "[1000]"), NotAnObject),
-        ("sell: not JSON", custom_json("dlux_dex_sell", &["alice"], &[], "{\"dlux\": "), MalformedJson),
-        ("buy: more than the Layer-2 balance", buy(json!({"hive": 60_000, "rate": "0.1"})), InsufficientFunds),
-        ("buy: no HBD on Layer 2", buy(json!({"hbd": 1_000, "rate": "0.1"})), InsufficientFunds),
+        (
+            "sell: negative total",
+            sell(json!({"dlux": 1000, "hive": -1})),
+            InvalidField,
+        ),
+        (
+            "sell: fractional total",
+            sell(json!({"dlux": 1000, "hive": 0.5})),
+            InvalidField,
+        ),
+        (
+            "sell: both totals",
+            sell(json!({"dlux": 1000, "hive": 100, "hbd": 100})),
+            InvalidField,
+        ),
+        (
+            "sell: total and rate",
+            sell(json!({"dlux": 1000, "hive": 100, "rate": "0.1"})),
+            InvalidField,
+        ),
+        (
+            "sell: price over the highest",
+            sell(json!({"dlux": 4, "hive": "9000000000000000000"})),
+            Overflow,
+        ),
+        (
+            "sell: unknown pair",
+            sell(json!({"dlux": 1000, "pair": "BTC"})),
+            InvalidField,
+        ),
+        (
+            "sell: lower-case pair",
+            sell(json!({"dlux": 1000, "pair": "hbd"})),
+            InvalidField,
+        ),
+        (
+            "sell: pair contradicts the total",
+            sell(json!({"dlux": 1000, "hive": 100, "pair": "HBD"})),
+            InvalidField,
+        ),
+        (
+            "sell: rate as a number",
+            sell(json!({"dlux": 1000, "rate": 0.1})),
+            InvalidField,
+        ),
+        (
+            "sell: negative rate",
+            sell(json!({"dlux": 1000, "rate": "-0.1"})),
+            InvalidField,
+        ),
+        (
+            "sell: rate with seven decimals",
+            sell(json!({"dlux": 1000, "rate": "0.1000001"})),
+            InvalidField,
+        ),
+        (
+            "sell: zero rate",
+            sell(json!({"dlux": 1000, "rate": "0"})),
+            InvalidField,
+        ),
+        (
+            "sell: hours 0",
+            sell(json!({"dlux": 1000, "hive": 100, "hours": 0})),
+            InvalidField,
+        ),
+        (
+            "sell: hours 721",
+            sell(json!({"dlux": 1000, "hive": 100, "hours": 721})),
+            InvalidField,
+        ),
+        (
+            "sell: unknown payout",
+            sell(json!({"dlux": 1000, "hive": 100, "payout": "btc"})),
+            InvalidField,
+        ),
+        (
+            "sell: posting authority",
+            posting("alice", "dex_sell", json!({"dlux": 1000, "hive": 100})),
+            WrongAuthority,
+        ),
+        (
+            "sell: not an object",
+            custom_json("dlux_dex_sell", &["alice"], &[], "[1000]"),
+            NotAnObject,
+        ),
+        (
+            "sell: not JSON",
+            custom_json("dlux_dex_sell", &["alice"], &[], "{\"dlux\": "),
+            MalformedJson,
+        ),
+        (
+            "buy: more than the Layer-2 balance",
+            buy(json!({"hive": 60_000, "rate": "0.1"})),
+            InsufficientFunds,
+        ),
+        (
+            "buy: no HBD on Layer 2",
+            buy(json!({"hbd": 1_000, "rate": "0.1"})),
+            InsufficientFunds,
+        ),
         ("buy: both coins", buy(json!({"hive": 100, "hbd": 100})), InvalidField),
         ("buy: no coin", buy(json!({"rate": "0.1"})), InvalidField),
         ("buy: zero", buy(json!({"hive": 0, "rate": "0.1"})), InvalidField),
         ("buy: negative", buy(json!({"hive": -100, "rate": "0.1"})), InvalidField),
-        ("buy: fractional", buy(json!({"hive": "1.5", "rate": "0.1"})), InvalidField),
-        ("buy: zero rate", buy(json!({"hive": 100, "rate": "0.000000"})), InvalidField),
-        ("buy: rate too high to buy a milli-token", buy(json!({"hive": 100, "rate": "200"})), InvalidField),
-        ("buy: posting authority", posting("erin", "dex_buy", json!({"hive": 100, "rate": "0.1"})), WrongAuthority),
-        ("cancel: another's order", cj("alice", "dex_clear", json!({"txid": bob_order})), InvalidAccount),
-        ("cancel: unknown order", cj("bob", "dex_clear", json!({"txid": "DLUXQmNothing"})), NothingToDo),
-        ("cancel: id not a string", cj("bob", "dex_clear", json!({"txid": 5})), InvalidField),
+        (
+            "buy: fractional",
+            buy(json!({"hive": "1.5", "rate": "0.1"})),
+            InvalidField,
+        ),
+        (
+            "buy: zero rate",
+            buy(json!({"hive": 100, "rate": "0.000000"})),
+            InvalidField,
+        ),
+        (
+            "buy: rate too high to buy a milli-token",
+            buy(json!({"hive": 100, "rate": "200"})),
+            InvalidField,
+        ),
+        (
+            "buy: posting authority",
+            posting("erin", "dex_buy", json!({"hive": 100, "rate": "0.1"})),
+            WrongAuthority,
+        ),
+        (
+            "cancel: another's order",
+            cj("alice", "dex_clear", json!({"txid": bob_order})),
+            InvalidAccount,
+        ),
+        (
+            "cancel: unknown order",
+            cj("bob", "dex_clear", json!({"txid": "DLUXQmNothing"})),
+            NothingToDo,
+        ),
+        (
+            "cancel: id not a string",
+            cj("bob", "dex_clear", json!({"txid": 5})),
+            InvalidField,
+        ),
         ("cancel: id missing", cj("bob", "dex_clear", json!({})), InvalidField),
-        ("cancel: posting authority", posting("bob", "dex_clear", json!({"txid": bob_order})), WrongAuthority),
+        (
+            "cancel: posting authority",
+            posting("bob", "dex_clear", json!({"txid": bob_order})),
+            WrongAuthority,
+        ),
     ];
     let n_rejected = rejected.len();
     for (what, op, code) in rejected {
@@ -330,17 +517,25 @@ fn bad_inputs_are_rejected_or_refunded_with_a_reason_and_change_nothing_else() {
             .filter(|o: &opentoken_multisig::Outflow| o.to == "frank")
             .collect();
         let last = refunds.last().expect("a refund");
-        assert!(last.memo.starts_with("refund: ") && last.amount == 1_000, "{what}: {last:?}");
+        assert!(
+            last.memo.starts_with("refund: ") && last.amount == 1_000,
+            "{what}: {last:?}"
+        );
         assert_eq!((net.commitment("token"), net.commitment("dex")), (token, dex), "{what}");
     }
-    assert!(n_rejected + refunded.len() >= 40, "{} cases", n_rejected + refunded.len());
+    assert!(
+        n_rejected + refunded.len() >= 40,
+        "{} cases",
+        n_rejected + refunded.len()
+    );
     check_books(&net);
 }
 
 #[test]
 fn a_deposit_over_the_safety_limit_is_refunded_and_a_bid_over_the_collateral_cap_is_trimmed() {
     let mut spec = spec(json!({}));
-    spec.modules.insert("multisig".into(), json!({"safety_price": {"HIVE": 1000, "HBD": 250}}));
+    spec.modules
+        .insert("multisig".into(), json!({"safety_price": {"HIVE": 1000, "HBD": 250}}));
     let modules = opentoken_registry::modules(&spec).expect("modules");
     let mut net = TestNet::new(spec, modules);
     // The collateral as the nodes module would send it: 50 tokens, so the account may hold
@@ -348,11 +543,20 @@ fn a_deposit_over_the_safety_limit_is_refunded_and_a_bid_over_the_collateral_cap
     net.deliver("nodes", "multisig", "collateral", "{\"stake\":50000}");
     net.deliver("nodes", "dex", "collateral", "{\"stake\":50000}");
     idle(&mut net, 1);
-    block(&mut net, vec![deposit("grace", 8_000, AssetSymbol::Hive, "{\"rate\":\"0.100000\"}")]);
+    block(
+        &mut net,
+        vec![deposit("grace", 8_000, AssetSymbol::Hive, "{\"rate\":\"0.100000\"}")],
+    );
     idle(&mut net, 2);
     // 8 HIVE held, 60 more would pass the 50 HIVE limit: refunded, never escrowed.
-    block(&mut net, vec![deposit("grace", 60_000, AssetSymbol::Hive, "{\"rate\":\"0.100000\"}")]);
-    assert!(net.pending_messages().is_empty(), "over the safety limit: refunded, not escrowed");
+    block(
+        &mut net,
+        vec![deposit("grace", 60_000, AssetSymbol::Hive, "{\"rate\":\"0.100000\"}")],
+    );
+    assert!(
+        net.pending_messages().is_empty(),
+        "over the safety limit: refunded, not escrowed"
+    );
     idle(&mut net, 2);
     let rest = views::account_orders(net.state("dex"), "grace", 10);
     assert_eq!(rest.len(), 1);
@@ -362,8 +566,14 @@ fn a_deposit_over_the_safety_limit_is_refunded_and_a_bid_over_the_collateral_cap
         .scan_prefix(mskeys::OUT_PREFIX)
         .map(|(_, v)| serde_json::from_slice(v).unwrap())
         .collect();
-    assert!(outs.iter().any(|o| o.to == "grace" && o.amount == 60_000 && o.memo.contains("safety limit")));
-    assert!(outs.iter().any(|o| o.to == "grace" && o.amount == 3_000 && o.memo.contains("collateral")), "{outs:?}");
+    assert!(outs
+        .iter()
+        .any(|o| o.to == "grace" && o.amount == 60_000 && o.memo.contains("safety limit")));
+    assert!(
+        outs.iter()
+            .any(|o| o.to == "grace" && o.amount == 3_000 && o.memo.contains("collateral")),
+        "{outs:?}"
+    );
     check_books(&net);
 }
 
@@ -372,34 +582,78 @@ fn a_deposit_over_the_safety_limit_is_refunded_and_a_bid_over_the_collateral_cap
 fn the_references_dex_hazards_are_handled() {
     let mut net = net(json!({"fee_ppm": 0}));
     // §1.13.1 a self-trade: heidi's bid meets her own ask; the ask is cancelled, no trade.
-    block(&mut net, vec![cj("heidi", "dex_sell", json!({"dlux": 1_000, "hive": 100}))]);
-    block(&mut net, vec![deposit("heidi", 100, AssetSymbol::Hive, "{\"rate\":\"0.100000\",\"payout\":\"l2\"}")]);
+    block(
+        &mut net,
+        vec![cj("heidi", "dex_sell", json!({"dlux": 1_000, "hive": 100}))],
+    );
+    block(
+        &mut net,
+        vec![deposit(
+            "heidi",
+            100,
+            AssetSymbol::Hive,
+            "{\"rate\":\"0.100000\",\"payout\":\"l2\"}",
+        )],
+    );
     idle(&mut net, 2);
-    assert!(views::trades(net.state("dex"), Pair::Hive, 10).is_empty(), "no self-trade");
+    assert!(
+        views::trades(net.state("dex"), Pair::Hive, 10).is_empty(),
+        "no self-trade"
+    );
     assert_eq!(token_balance(&net, "heidi"), 200_000, "her ask came back");
     // §1.13.2 a limit buy at rate 0 does not rest at the tick: refunded (bad-input test).
     // §1.13.3/4 cancel of an order that does not exist, and an empty book, change nothing
     // (bad-input test; the book below starts empty and matching an empty book is a rest).
     // §1.6 BUG lexicographic rates: a bid at 10.000000 fills an ask at 9.000000.
-    block(&mut net, vec![cj("ivan", "dex_sell", json!({"dlux": 10, "rate": "9.000000", "pair": "HBD"}))]);
-    block(&mut net, vec![deposit("judy", 200, AssetSymbol::Hbd, "{\"rate\":\"10.000000\",\"payout\":\"l2\"}")]);
+    block(
+        &mut net,
+        vec![cj(
+            "ivan",
+            "dex_sell",
+            json!({"dlux": 10, "rate": "9.000000", "pair": "HBD"}),
+        )],
+    );
+    block(
+        &mut net,
+        vec![deposit(
+            "judy",
+            200,
+            AssetSymbol::Hbd,
+            "{\"rate\":\"10.000000\",\"payout\":\"l2\"}",
+        )],
+    );
     idle(&mut net, 2);
     let t = views::trades(net.state("dex"), Pair::Hbd, 10);
     assert_eq!(t.len(), 1, "10 >= 9 numerically");
     assert_eq!((t[0].price, t[0].tokens, t[0].coin), (9_000_000, 10, 90));
     // §1.3 BUG substring levels: 1.100000 and 11.100000 are different prices.
-    block(&mut net, vec![cj("erin", "dex_sell", json!({"dlux": 10, "rate": "11.100000"}))]);
-    block(&mut net, vec![cj("frank", "dex_sell", json!({"dlux": 10, "rate": "1.100000"}))]);
+    block(
+        &mut net,
+        vec![cj("erin", "dex_sell", json!({"dlux": 10, "rate": "11.100000"}))],
+    );
+    block(
+        &mut net,
+        vec![cj("frank", "dex_sell", json!({"dlux": 10, "rate": "1.100000"}))],
+    );
     idle(&mut net, 1);
     let asks = views::book(net.state("dex"), Pair::Hive, Side::Ask, 10);
-    assert_eq!(asks.iter().map(|o| o.price).collect::<Vec<_>>(), vec![1_100_000, 11_100_000]);
+    assert_eq!(
+        asks.iter().map(|o| o.price).collect::<Vec<_>>(),
+        vec![1_100_000, 11_100_000]
+    );
     // §1.5 BUG dust bid inflating `rn`: a bid whose coin buys no milli-token is returned,
     // never taken as a fee.
     // §1.2 HAZARD `t` in local time: a trade's time is its taker's block time (UTC seconds).
     let trade_block = t[0].block;
     assert_eq!(t[0].time, opentoken_core::test_utils::block_time(trade_block - 1));
     // §1.6 HAZARD a memo that is JSON null / a number is a plain deposit (credited), not a stall.
-    let (_, out) = block(&mut net, vec![deposit("grace", 1_000, AssetSymbol::Hive, "null"), deposit("grace", 1_000, AssetSymbol::Hive, "42")]);
+    let (_, out) = block(
+        &mut net,
+        vec![
+            deposit("grace", 1_000, AssetSymbol::Hive, "null"),
+            deposit("grace", 1_000, AssetSymbol::Hive, "42"),
+        ],
+    );
     assert!(out.iter().all(|o| matches!(o, Outcome::Applied { .. })));
     assert_eq!(coin_balance(&net, Coin::Hive, "grace"), 2_000);
     // §1.13.5 fees never go to a pseudo-account on Hive: the fee account `rn` is a token
@@ -418,7 +672,10 @@ fn the_references_dex_hazards_are_handled() {
 #[test]
 fn orders_expire_after_their_hours_and_return_their_rest() {
     let mut net = net(json!({"blocks_per_hour": 5}));
-    let (b, _) = block(&mut net, vec![cj("alice", "dex_sell", json!({"dlux": 1_000, "hive": 100, "hours": 1}))]);
+    let (b, _) = block(
+        &mut net,
+        vec![cj("alice", "dex_sell", json!({"dlux": 1_000, "hive": 100, "hours": 1}))],
+    );
     let id = order_id("DLUX", "alice", &TestNet::txid(b, 0), 0);
     let before = token_balance(&net, "alice");
     idle(&mut net, 3);
@@ -431,10 +688,28 @@ fn orders_expire_after_their_hours_and_return_their_rest() {
 
 #[derive(Debug, Clone)]
 enum Act {
-    Sell { who: usize, amount: u64, total: Option<u64>, hbd: bool, l2: bool },
-    BuyMemo { who: usize, coin: i64, rate: Option<u64>, hbd: bool },
-    BuyL2 { who: usize, coin: u64, rate: Option<u64> },
-    Cancel { who: usize, nth: usize },
+    Sell {
+        who: usize,
+        amount: u64,
+        total: Option<u64>,
+        hbd: bool,
+        l2: bool,
+    },
+    BuyMemo {
+        who: usize,
+        coin: i64,
+        rate: Option<u64>,
+        hbd: bool,
+    },
+    BuyL2 {
+        who: usize,
+        coin: u64,
+        rate: Option<u64>,
+    },
+    Cancel {
+        who: usize,
+        nth: usize,
+    },
     Idle(u64),
 }
 

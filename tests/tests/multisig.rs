@@ -22,7 +22,9 @@
 //!    transfer from the account in every block is counted), each of the tester's exactly
 //!    once; every node's books equal the account's transfers on chain at the block the
 //!    books are at, and the simulator's own ledger equals them at its head; no two nodes
-//!    disagree on a final checkpoint hash.
+//!    disagree on a final checkpoint hash. The chain also carries the simulator's DEX
+//!    traffic (sells, memo buys, cancels): every node shows the same trades, and the DEX's
+//!    payouts to Hive are outflows paid once inside those books.
 
 use opentoken_e2e::*;
 use opentoken_hive::KeyRole;
@@ -624,6 +626,30 @@ fn four_runners_hold_the_account_rotate_it_and_pay_through_failures() {
             }
         }
     }
+    // The DEX traded on the generated traffic: every node saw trades, and they agree on
+    // every trade they both have; its payouts to Hive went out as outflows of the account,
+    // each paid once (above) and inside the books that equal the chain.
+    let histories: Vec<BTreeMap<String, Value>> = nodes
+        .iter()
+        .map(|n| {
+            get(n, "/api/recent/HIVE_DLUX?limit=1000")
+                .and_then(|v| v["recent_trades"].as_array().cloned())
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|t| Some((t["trade_id"].as_str()?.to_string(), t)))
+                .collect()
+        })
+        .collect();
+    for (n, h) in nodes.iter().zip(&histories) {
+        assert!(!h.is_empty(), "{} shows no DEX trade", n.account);
+        for (id, t) in h {
+            if let Some(other) = histories[0].get(id) {
+                assert_eq!(t, other, "{} and {} differ on trade {id}", n.account, nodes[0].account);
+            }
+        }
+    }
+    let dex_payouts = transfers.iter().filter(|t| t.1 == MS && t.4.contains(" DEX ")).count();
+    assert!(dex_payouts > 0, "no DEX proceeds or refunds paid out to Hive");
     // The nodes' own reconciliation (every 30 s, when a check is comparable) found the
     // account holding what the books say.
     let mut compared = 0;
@@ -645,7 +671,10 @@ fn four_runners_hold_the_account_rotate_it_and_pay_through_failures() {
             compared += 1;
         }
     }
-    eprintln!("withdrawal of 40 paid {took:?} after it was broadcast; {compared} nodes reconciled the account");
+    eprintln!(
+        "withdrawal of 40 paid {took:?} after it was broadcast; {compared} nodes reconciled the account; {} DEX trades, {dex_payouts} DEX payouts on chain",
+        histories[0].len()
+    );
     for n in &mut nodes {
         n.proc.kill();
     }

@@ -42,6 +42,54 @@ impl ProgressLine {
     }
 }
 
+/// On a chain that runs the DEX: per market the last price, the best bid and ask and how
+/// many trades there were (read from the committed state: a few keys).
+fn market_line(store: &dyn Store) -> String {
+    use opentoken_core::KvSource;
+    use opentoken_dex::keys::{self, Order};
+    use opentoken_dex::price::format_rate;
+    use opentoken_dex::{Pair, Side};
+    let kv = opentoken_store::ModuleKv {
+        store,
+        module: opentoken_dex::NAME,
+    };
+    if store.progress(opentoken_dex::NAME).ok().flatten().is_none() {
+        return String::new();
+    }
+    let num = |key: &[u8]| -> u64 {
+        kv.kv_get(key)
+            .ok()
+            .flatten()
+            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0)
+    };
+    let best = |pair: Pair, side: Side| -> String {
+        kv.kv_scan(&keys::book_side(pair, side), 1)
+            .ok()
+            .and_then(|pairs| pairs.into_iter().next())
+            .and_then(|(_, id)| kv.kv_get(&keys::order(std::str::from_utf8(&id).ok()?)).ok().flatten())
+            .and_then(|v| serde_json::from_slice::<Order>(&v).ok())
+            .map(|o| format_rate(o.price))
+            .unwrap_or_else(|| "-".into())
+    };
+    let mut line = String::new();
+    for pair in Pair::ALL {
+        let last = match num(&keys::tick(pair)) {
+            0 => "-".to_string(),
+            t => format_rate(t),
+        };
+        line.push_str(&format!(
+            "  {}: last {last} bid {} ask {} ({} trades)",
+            pair.symbol(),
+            best(pair, Side::Bid),
+            best(pair, Side::Ask),
+            num(&keys::trade_seq(pair))
+        ));
+    }
+    line
+}
+
 /// Prints the watched accounts' balances whenever they change, until `stop`: the quickest
 /// way to see the node doing its job on a terminal.
 pub(crate) async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>, stop: CancellationToken) {
@@ -64,6 +112,7 @@ pub(crate) async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>,
                 ));
             }
         }
+        line.push_str(&market_line(store.as_ref()));
         if line != last {
             println!("block {block}:{line}");
             last = line;
