@@ -65,6 +65,49 @@ pub struct SingleObjectCodec {
     current: Schema,
     current_fp: u64,
     history: Vec<(u64, Schema)>,
+    writer: CachedWriter,
+}
+
+/// A single-object writer of the current schema, built once: apache-avro's
+/// `to_avro_datum` resolves the schema's names on every call, which cost more than the
+/// state machines themselves (every event, status and record is encoded). The writer keeps
+/// the resolved schema and still validates each value; it writes the same bytes (marker,
+/// Rabin fingerprint, datum).
+#[derive(Default)]
+struct CachedWriter(std::sync::Mutex<Option<apache_avro::GenericSingleObjectWriter>>);
+
+impl std::fmt::Debug for CachedWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CachedWriter")
+    }
+}
+
+/// A clone builds its own writer on first use.
+impl Clone for CachedWriter {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl CachedWriter {
+    /// Encodes `value` with the cached writer of `schema`; `None` when no writer can be built
+    /// (the caller falls back to the uncached path). A writer whose write failed is dropped,
+    /// so a half-written buffer never reaches the next record.
+    fn encode(&self, schema: &Schema, value: &Value) -> Option<Result<Vec<u8>, apache_avro::Error>> {
+        let mut slot = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.is_none() {
+            *slot = apache_avro::GenericSingleObjectWriter::new_with_capacity(schema, 256).ok();
+        }
+        let writer = slot.as_mut()?;
+        let mut out = Vec::with_capacity(256);
+        match writer.write_value_ref(value, &mut out) {
+            Ok(_) => Some(Ok(out)),
+            Err(e) => {
+                *slot = None;
+                Some(Err(e))
+            }
+        }
+    }
 }
 
 impl SingleObjectCodec {
@@ -92,6 +135,7 @@ impl SingleObjectCodec {
             current,
             current_fp,
             history: hist,
+            writer: CachedWriter::default(),
         })
     }
 
@@ -128,7 +172,14 @@ impl SingleObjectCodec {
     /// Encodes a value of the current schema. Fails only when `value` does not match the
     /// schema, which for the record types of this crate is a bug in this crate.
     pub fn encode(&self, value: Value) -> Result<Vec<u8>, CodecError> {
-        self.encode_with(&self.current, self.current_fp, value)
+        match self.writer.encode(&self.current, &value) {
+            Some(Ok(bytes)) => Ok(bytes),
+            Some(Err(e)) => Err(CodecError::Encode {
+                what: self.what,
+                detail: e.to_string(),
+            }),
+            None => self.encode_with(&self.current, self.current_fp, value),
+        }
     }
 
     /// Encodes with an explicit (e.g. historical) writer schema; used by evolution tests and
@@ -298,6 +349,32 @@ mod tests {
         assert_eq!(c.decode(&ok).unwrap(), Value::Long(1));
         ok.push(0);
         assert!(matches!(c.decode(&ok), Err(CodecError::TrailingBytes { count: 1, .. })));
+    }
+
+    #[test]
+    fn the_cached_writer_writes_the_uncached_bytes_and_survives_a_bad_value() {
+        let schema = r#"{"type":"record","name":"R","fields":[{"name":"a","type":"long"},
+            {"name":"u","type":[{"type":"record","name":"X","fields":[{"name":"s","type":"string"}]},"long"]}]}"#;
+        let c = SingleObjectCodec::new("test record", schema, &[]).unwrap();
+        let value = |a: i64, s: &str| {
+            Value::Record(vec![
+                ("a".into(), Value::Long(a)),
+                (
+                    "u".into(),
+                    Value::Union(0, Box::new(Value::Record(vec![("s".into(), Value::String(s.into()))]))),
+                ),
+            ])
+        };
+        for (a, text) in [(1, "x"), (-5, "hello ✓"), (i64::MAX, "")] {
+            let cached = c.encode(value(a, text)).unwrap();
+            let uncached = c.encode_with(&c.current, c.current_fp, value(a, text)).unwrap();
+            assert_eq!(cached, uncached);
+            assert_eq!(c.decode(&cached).unwrap(), value(a, text));
+        }
+        // A value that does not fit is an error, and the next record is whole.
+        assert!(matches!(c.encode(Value::Long(3)), Err(CodecError::Encode { .. })));
+        let after = c.encode(value(7, "after")).unwrap();
+        assert_eq!(c.decode(&after).unwrap(), value(7, "after"));
     }
 
     #[test]

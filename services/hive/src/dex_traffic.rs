@@ -31,6 +31,9 @@ pub struct DexTraffic {
     pub tick_hive: u64,
     /// The HBD market's tick, micro-HBD per token.
     pub tick_hbd: u64,
+    /// DEX transactions per block: `None` the devnet's mix (0 to 3, about 1.5), `Some(n)`
+    /// exactly `n` (`opentoken bench --mix dex`).
+    pub per_block: Option<u32>,
 }
 
 impl DexTraffic {
@@ -42,6 +45,7 @@ impl DexTraffic {
             json_key: token.to_ascii_lowercase(),
             tick_hive: ticks.hive,
             tick_hbd: ticks.hbd,
+            per_block: None,
         }
     }
 

@@ -282,7 +282,8 @@ fn produce(cfg: &SimConfig, ledger: &mut Ledger, orders: &mut DexOrders, num: u6
     let mut placed = Vec::new();
     if let (Some(ms), Some(dex)) = (cfg.traffic.msaccount.as_deref(), cfg.traffic.dex.as_ref()) {
         let mut rng = Rng::new(cfg.seed, num, b"dex");
-        for _ in 0..dex_count(&mut rng) {
+        let count = dex.per_block.map_or_else(|| dex_count(&mut rng), u64::from);
+        for _ in 0..count {
             let Some(made) = dex_transaction(&cfg.traffic, dex, ms, &mut rng, orders, |a, sym| {
                 budget.available(a, sym)
             }) else {

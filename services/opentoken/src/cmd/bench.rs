@@ -1,16 +1,20 @@
 //! `opentoken bench`: the figures in the README come from here.
 //!
 //! Two measurements on one generated chain (deterministic, from the simulator's generator):
-//! 1. the token state machine alone (engine over routed ops, in memory);
+//! 1. the state machine alone (engine over routed ops, in memory);
 //! 2. the embedded pipeline end to end: blocks published to the embedded log, processed,
 //!    and group-committed to the embedded store (fsync'd), as `opentoken run` does.
+//!
+//! `--mix token` (the default) measures the token module's ops; `--mix dex` a chain of DEX
+//! traffic only (`--ops-per-block` DEX transactions per block: sells, memo and Layer-2
+//! buys, cancels, some invalid) through token, multisig and the DEX, counting DEX order ops.
 
 use crate::backends::{load_spec, open_embedded};
 use anyhow::{Context, Result};
 use clap::Args;
 use opentoken_core::engine::{Engine, Slot};
 use opentoken_core::router::{RouteTable, Router};
-use opentoken_core::{Block, ChainPos, ChainSpec, ModuleState, RoutedOp};
+use opentoken_core::{Block, ChainPos, ChainSpec, ModuleState, RoutedOp, StateRead};
 use opentoken_ingester::Publisher;
 use opentoken_processor::{Processor, ProcessorConfig, Step};
 use opentoken_registry::ChainShape;
@@ -46,6 +50,31 @@ pub(crate) struct BenchArgs {
     /// Kafka topic definitions (default: the built-in copy of infra/kafka/topics.json).
     #[arg(long, env = "OPENTOKEN_KAFKA_TOPICS")]
     pub kafka_topics: Option<PathBuf>,
+    /// What to measure: token ops, or DEX order ops (needs a chain that runs the DEX, e.g.
+    /// infra/chains/devnet-multisig.json).
+    #[arg(long, value_enum, default_value_t = Mix::Token)]
+    pub mix: Mix,
+}
+
+/// The traffic a bench run generates and counts.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mix {
+    Token,
+    Dex,
+}
+
+/// Whether `op` is a DEX order op: `dex_sell`, `dex_buy`, `dex_clear`, or a deposit to the
+/// multi-sig account whose memo is a DEX order.
+fn is_dex_op(spec: &ChainSpec, op: &opentoken_core::HiveOp) -> bool {
+    match op {
+        opentoken_core::HiveOp::CustomJson(c) => ["dex_sell", "dex_buy", "dex_clear"]
+            .iter()
+            .any(|n| c.id.strip_prefix(spec.prefix.as_str()) == Some(*n)),
+        opentoken_core::HiveOp::Transfer(t) => {
+            t.to == spec.msaccount && t.memo.starts_with('{') && (t.memo.contains("rate") || t.memo.contains("dex"))
+        }
+        _ => false,
+    }
 }
 
 impl BenchArgs {
@@ -55,42 +84,67 @@ impl BenchArgs {
 }
 
 fn bench(args: BenchArgs) -> Result<()> {
-    let spec = load_spec(&args.chain)?;
+    let mut spec = load_spec(&args.chain)?;
     let shape = ChainShape {
         seed: args.seed,
         block_interval: Duration::from_millis(1),
         prefill_blocks: 0,
         irreversible_lag: 0,
     };
-    let traffic = opentoken_registry::traffic(&spec, (args.ops_per_block, args.ops_per_block), args.invalid_per_mille);
+    let mut traffic =
+        opentoken_registry::traffic(&spec, (args.ops_per_block, args.ops_per_block), args.invalid_per_mille);
+    if args.mix == Mix::Dex {
+        let Some(dex) = traffic.dex.as_mut() else {
+            anyhow::bail!(
+                "--mix dex needs a chain that runs the DEX (modules.dex and modules.multisig), e.g. infra/chains/devnet-multisig.json; {} runs none",
+                args.chain.display()
+            );
+        };
+        dex.per_block = Some(args.ops_per_block);
+        traffic.ops_per_block = (0, 0);
+        // No consensus agent runs here, so no runner registers a multi-sig key and no
+        // collateral is ever sent: with a safety price every buy would be refunded.
+        let mut s = (*spec).clone();
+        if let Some(ms) = s.modules.get_mut("multisig").and_then(|m| m.as_object_mut()) {
+            ms.remove("safety_price");
+        }
+        spec = Arc::new(s);
+    }
     let sim_config = opentoken_registry::sim_config(&spec, shape, traffic);
     let first = spec.starting_block.max(1);
     eprintln!("generating {} blocks ...", args.blocks);
     let blocks: Vec<Block> = opentoken_hive::generate_blocks(&sim_config, first..=first + args.blocks - 1)
         .map_err(|e| anyhow::anyhow!("generating the benchmark chain: {e}"))?;
 
-    // 1. State machine alone.
+    // 1. State machine alone: the token mix runs the token module's ops; the DEX mix every
+    // module's (the DEX's orders arrive through token and multisig).
     let modules = opentoken_registry::modules(&spec)?;
     let tables: Vec<&dyn RouteTable> = modules.iter().map(|m| -> &dyn RouteTable { m.as_ref() }).collect();
     let router = Router::new(&spec, tables);
-    let mut routed: Vec<(u64, u64, Vec<RoutedOp>)> = Vec::with_capacity(blocks.len());
-    let mut token_ops = 0u64;
+    let mut routed: Vec<(u64, u64, BTreeMap<String, Vec<RoutedOp>>)> = Vec::with_capacity(blocks.len());
+    let mut counted = 0u64;
     for block in &blocks {
-        let mut ops = Vec::new();
+        let mut by_module: BTreeMap<String, Vec<RoutedOp>> = BTreeMap::new();
         for (ti, tx) in block.transactions.iter().enumerate() {
             for (oi, op) in tx.operations.iter().enumerate() {
-                if router.route(op) == Some("token") {
-                    ops.push(RoutedOp {
-                        pos: ChainPos::new(block.num, ti as u32, oi as u32),
-                        txid: tx.txid.clone(),
-                        op: op.clone(),
-                    });
+                let Some(module) = router.route(op) else { continue };
+                if args.mix == Mix::Token && module != "token" {
+                    continue;
                 }
+                counted += match args.mix {
+                    Mix::Token => 1,
+                    Mix::Dex => u64::from(is_dex_op(&spec, op)),
+                };
+                by_module.entry(module.to_string()).or_default().push(RoutedOp {
+                    pos: ChainPos::new(block.num, ti as u32, oi as u32),
+                    txid: tx.txid.clone(),
+                    op: op.clone(),
+                });
             }
         }
-        token_ops += ops.len() as u64;
-        routed.push((block.num, block.timestamp, ops));
+        routed.push((block.num, block.timestamp, by_module));
     }
+    let token_ops = counted;
     let slots = modules
         .iter()
         .map(|m| Slot {
@@ -104,8 +158,7 @@ fn bench(args: BenchArgs) -> Result<()> {
     let started = Instant::now();
     let mut rejected = 0u64;
     for (num, ts, ops) in &routed {
-        let mut by_module = BTreeMap::new();
-        by_module.insert("token", ops.as_slice());
+        let by_module: BTreeMap<&str, &[RoutedOp]> = ops.iter().map(|(m, o)| (m.as_str(), o.as_slice())).collect();
         let out = engine.process_block(*num, *ts, &by_module)?;
         rejected += out
             .statuses
@@ -114,6 +167,26 @@ fn bench(args: BenchArgs) -> Result<()> {
             .count() as u64;
     }
     let state_machine = started.elapsed().as_secs_f64();
+    let dex_summary = (args.mix == Mix::Dex)
+        .then(|| {
+            engine
+                .slots()
+                .iter()
+                .find(|s| s.module.module_name() == opentoken_dex::NAME)
+                .map(|s| {
+                    let trades: u64 = opentoken_dex::Pair::ALL
+                        .iter()
+                        .map(|p| opentoken_dex::views::trades(&s.state, *p, usize::MAX).len() as u64)
+                        .sum();
+                    let resting = s.state.scan_prefix(b"ord/").count();
+                    let sum = opentoken_dex::views::summary(&opentoken_dex::DexConfig::default(), &s.state);
+                    format!(
+                        "{} orders reached the DEX, {resting} rest at the end, {trades} trades kept",
+                        sum.orders_placed
+                    )
+                })
+        })
+        .flatten();
 
     // 2. Embedded pipeline: publish to the log, process, group-commit.
     let dir = tempfile::tempdir().context("temporary data directory")?;
@@ -142,11 +215,18 @@ fn bench(args: BenchArgs) -> Result<()> {
     let process = processing.elapsed().as_secs_f64();
     let total = started.elapsed().as_secs_f64();
 
+    let unit = match args.mix {
+        Mix::Token => "token ops",
+        Mix::Dex => "DEX order ops",
+    };
     println!(
-        "opentoken bench: {} blocks, {} token ops ({} rejected), seed {}",
+        "opentoken bench: {} blocks, {} {unit} ({} ops rejected in all), seed {}",
         args.blocks, token_ops, rejected, args.seed
     );
-    println!("| measurement | seconds | token ops/s | blocks/s |");
+    if let Some(s) = dex_summary {
+        println!("DEX: {s}");
+    }
+    println!("| measurement | seconds | {unit}/s | blocks/s |");
     println!("|---|---|---|---|");
     let row = |name: &str, secs: f64| {
         println!(
