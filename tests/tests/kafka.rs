@@ -573,3 +573,80 @@ fn distributed_node_registers_reports_and_reaches_finality() {
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// The DEX chain in Kafka mode, each module its own processor (`process --module dex`
+/// among them): every module ends with the state and checkpoints of an embedded
+/// `opentoken run` of the same chain, and the DEX traded.
+#[test]
+fn the_dex_as_its_own_processor_in_kafka_mode_equals_embedded_mode() {
+    const UNTIL: u64 = 400;
+    let work = Work::new();
+    // The devnet with the DEX, without the safety price: no runner registers a multi-sig
+    // key here, so no collateral would ever allow a deposit.
+    let mut spec: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("infra/chains/devnet-multisig.json")).expect("spec"),
+    )
+    .expect("json");
+    spec["name"] = "dexkafka".into();
+    spec["modules"]["multisig"] = serde_json::json!({});
+    let spec_path = work.path().join("chain.json");
+    std::fs::write(&spec_path, spec.to_string()).expect("write spec");
+    let (_devnet, url) = start_devnet_with(
+        &spec_path,
+        &[
+            "--sim-seed",
+            "25",
+            "--sim-block-ms",
+            "5",
+            "--sim-prefill",
+            "450",
+            "--sim-lag",
+            "0",
+            "--sim-ops",
+            "0,4",
+        ],
+    );
+    Role::new("run")
+        .chain(&spec_path)
+        .data(&work, "reference")
+        .args(["--hive-api", &url, "--listen", "127.0.0.1:0", "--commit-every", "50"])
+        .until(UNTIL)
+        .spawn()
+        .wait_ok("embedded reference run", 300);
+
+    let broker = Broker::start(&work);
+    let b = broker.addr();
+    let role = |subcommand, name: &str| Role::new(subcommand).chain(&spec_path).data(&work, name).kafka(&b);
+    let mut procs = vec![(
+        "ingester",
+        role("ingest", "ingest")
+            .args(["--hive-api", &url, "--fetch-batch", "40"])
+            .until(UNTIL)
+            .spawn(),
+    )];
+    for (module, commit) in [("token", "37"), ("nodes", "53"), ("multisig", "11"), ("dex", "29")] {
+        procs.push((
+            module,
+            role("process", &format!("process-{module}"))
+                .args(["--module", module, "--commit-every", commit])
+                .until(UNTIL)
+                .spawn(),
+        ));
+    }
+    for (what, p) in &mut procs {
+        p.wait_ok(what, 300);
+    }
+    let (_, reference) = open(&work.dir("reference"));
+    for module in ["token", "nodes", "multisig", "dex"] {
+        let want = fingerprint_of(&reference, module);
+        assert_eq!(want.progress_block, Some(UNTIL));
+        let (_, store) = open(&work.dir(&format!("process-{module}")));
+        assert_eq!(
+            fingerprint_of(&store, module),
+            want,
+            "{module} in its own Kafka-mode process differs from the embedded node"
+        );
+    }
+    let dex = fingerprint_of(&reference, "dex");
+    assert!(dex.state.keys().any(|k| k.starts_with(b"trade/")), "the DEX traded");
+}
