@@ -43,6 +43,8 @@ fuzz_target!(
         round_trip!(data, codec::decode_module_checkpoint, codec::encode_module_checkpoint);
         event_round_trip::<opentoken_token::TokenEvent>(data);
         event_round_trip::<opentoken_nodes::NodesEvent>(data);
+        event_round_trip::<opentoken_multisig::MultisigEvent>(data);
+        event_round_trip::<opentoken_dex::DexEvent>(data);
         event_round_trip::<opentoken_example_module::GuestbookEvent>(data);
     }
 );

@@ -42,16 +42,20 @@ fn main() {
     let accounts: Vec<String> = (0..200).map(|i| format!("trader{i}")).collect();
     let orders: Vec<(Message, u64)> = (0..n)
         .map(|i| {
-            let bid = rng.next() % 2 == 0;
+            let bid = rng.next().is_multiple_of(2);
             let from = accounts[(rng.next() % 200) as usize].clone();
             // Prices around 0.1 with a spread, 1 in 10 a market order.
-            let price = if rng.next() % 10 == 0 { 0 } else { 90_000 + (rng.next() % 20_001) };
+            let price = if rng.next().is_multiple_of(10) {
+                0
+            } else {
+                90_000 + (rng.next() % 20_001)
+            };
             let amount = 1_000 + rng.next() % 50_000;
             let block = 10 + i / 20;
             let o = OrderIn {
                 id: format!("DLUX{i:012}"),
                 from,
-                pair: if rng.next() % 4 == 0 { Pair::Hbd } else { Pair::Hive },
+                pair: if rng.next().is_multiple_of(4) { Pair::Hbd } else { Pair::Hive },
                 side: if bid { Side::Bid } else { Side::Ask },
                 amount,
                 price,
