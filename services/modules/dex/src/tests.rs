@@ -404,6 +404,52 @@ fn messages_from_strangers_or_malformed_change_nothing() {
     assert_eq!(d.state.pairs(), before.pairs());
 }
 
+/// Price-time priority: the resting orders an incoming order traded with are a prefix of
+/// the book as it was (best price first, oldest first within a price), except for orders
+/// it could not trade with at all (its own, cancelled; or ones the rounding rule excludes
+/// at its limit), and every order ahead of the last one it traded with is gone or was
+/// traded with.
+fn check_priority(before: &[Order], events: &[DexEvent], state: &ModuleState, side: Side, limit: u64, amount: u64) {
+    let filled: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            DexEvent::Filled(f) => Some(f.maker.as_str()),
+            _ => None,
+        })
+        .collect();
+    let Some(last) = filled.last() else { return };
+    let last_at = before.iter().position(|o| o.id == *last).expect("a maker was in the book");
+    let mut seen_at = 0;
+    for m in &filled {
+        let at = before.iter().position(|o| o.id == *m).expect("maker in the book");
+        assert!(at >= seen_at, "makers filled out of book order: {filled:?}");
+        seen_at = at;
+    }
+    for (at, skipped) in before[..last_at].iter().enumerate() {
+        if filled.contains(&skipped.id.as_str()) || views::order(state, &skipped.id).is_none() {
+            continue;
+        }
+        // Still resting, ahead of a filled maker: only if this order could not trade with it
+        // with what it had left when it got there.
+        let spent: u64 = events
+            .iter()
+            .filter_map(|e| match e {
+                DexEvent::Filled(f) if before.iter().position(|o| o.id == f.maker).is_some_and(|p| p < at) => {
+                    Some(if side == Side::Bid { f.coin } else { f.tokens })
+                }
+                _ => None,
+            })
+            .sum();
+        let left = amount - spent;
+        let lim = (limit > 0).then_some(limit);
+        let fill = match side {
+            Side::Bid => price::taker_fill(price::MakerSide::Ask, skipped.price, skipped.amount, left, lim),
+            Side::Ask => price::taker_fill(price::MakerSide::Bid, skipped.price, left, skipped.amount, lim),
+        };
+        assert!(fill.is_none(), "{skipped:?} was skipped although it could trade ({fill:?})");
+    }
+}
+
 /// A random op of the property test.
 #[derive(Debug, Clone)]
 enum Op {
@@ -434,8 +480,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
     /// Over random order sequences: TOKEN, HIVE and HBD are each conserved at every step,
-    /// no resting bid and ask can trade with each other, every fill is inside both orders'
-    /// limits, and cancel/expiry return exactly the unfilled rest.
+    /// no resting bid and ask can trade with each other, price-time priority holds, every
+    /// fill is inside both orders' limits, and cancel/expiry return exactly the unfilled
+    /// rest.
     #[test]
     fn random_markets_conserve_and_never_cross(ops in proptest::collection::vec(op(), 1..80), collateral in proptest::option::of(1_000u64..2_000_000)) {
         let mut d = Desk::new(serde_json::json!({"max_fills_per_order": 8}));
@@ -449,7 +496,11 @@ proptest! {
                 Op::Place { who, bid, hbd, amount, price } => {
                     let side = if bid { Side::Bid } else { Side::Ask };
                     let pair = if hbd { Pair::Hbd } else { Pair::Hive };
+                    // The other side of the book before the order, best first.
+                    let before: Vec<Order> = views::book(&d.state, pair, side.opposite(), usize::MAX);
+                    let from = d.events.len();
                     let id = d.place(names[who as usize], side, pair, amount, price);
+                    check_priority(&before, &d.events[from..], &d.state, side, price, amount);
                     limits.insert(id, (side, price));
                 }
                 Op::Cancel { who, nth } => {
