@@ -588,7 +588,12 @@ fn four_runners_hold_the_account_rotate_it_and_pay_through_failures() {
         let h = &a["holdings"]["hive"];
         // Every HIVE that left the account paid an outflow the module owed (withdrawals,
         // refunds, DEX proceeds and returns), exactly: nothing unexplained.
-        assert_eq!(h["unexplained_out"].as_i64(), Some(0), "{} paid out what it did not owe: {a}", n.account);
+        assert_eq!(
+            h["unexplained_out"].as_i64(),
+            Some(0),
+            "{} paid out what it did not owe: {a}",
+            n.account
+        );
         let expected = h["held"].as_i64().expect("held") - h["unexplained_out"].as_i64().expect("unexplained");
         assert_eq!(
             expected,

@@ -55,7 +55,11 @@ fn main() {
             let o = OrderIn {
                 id: format!("DLUX{i:012}"),
                 from,
-                pair: if rng.next().is_multiple_of(4) { Pair::Hbd } else { Pair::Hive },
+                pair: if rng.next().is_multiple_of(4) {
+                    Pair::Hbd
+                } else {
+                    Pair::Hive
+                },
                 side: if bid { Side::Bid } else { Side::Ask },
                 amount,
                 price,

@@ -418,7 +418,10 @@ fn check_priority(before: &[Order], events: &[DexEvent], state: &ModuleState, si
         })
         .collect();
     let Some(last) = filled.last() else { return };
-    let last_at = before.iter().position(|o| o.id == *last).expect("a maker was in the book");
+    let last_at = before
+        .iter()
+        .position(|o| o.id == *last)
+        .expect("a maker was in the book");
     let mut seen_at = 0;
     for m in &filled {
         let at = before.iter().position(|o| o.id == *m).expect("maker in the book");
@@ -446,7 +449,10 @@ fn check_priority(before: &[Order], events: &[DexEvent], state: &ModuleState, si
             Side::Bid => price::taker_fill(price::MakerSide::Ask, skipped.price, skipped.amount, left, lim),
             Side::Ask => price::taker_fill(price::MakerSide::Bid, skipped.price, left, skipped.amount, lim),
         };
-        assert!(fill.is_none(), "{skipped:?} was skipped although it could trade ({fill:?})");
+        assert!(
+            fill.is_none(),
+            "{skipped:?} was skipped although it could trade ({fill:?})"
+        );
     }
 }
 
