@@ -1,5 +1,7 @@
 //! `send {"to", "amount", "memo"?}`: moves liquid tokens to another account (at least the
-//! chain's `min_send_to_new_account` to one that holds no liquid balance).
+//! chain's `min_send_to_new_account` to one that holds no liquid balance). The memo is the
+//! sender's note and changes nothing: like the reference, whatever it is (a string, a
+//! number, an object) is not validated and does not fail the send.
 
 use crate::keys::{self, Bucket};
 use crate::parse::{recipient_field, Payload};
@@ -10,11 +12,6 @@ use opentoken_core::{Reject, StateRead};
 impl TokenModule {
     pub(crate) fn send(&self, from: &str, payload: &Payload, state: &dyn StateRead) -> Result<Vec<TokenEvent>, Reject> {
         let to = recipient_field(payload, "to", from)?;
-        if let Some(memo) = payload.get("memo") {
-            if !memo.is_string() {
-                return Err(Reject::field("memo must be a string"));
-            }
-        }
         let amt = liquid_amount(from, payload, state)?;
         enough_for_new_key(
             self.config().min_send_to_new_account,
@@ -102,6 +99,20 @@ mod tests {
         // Insufficient funds is still reported as such.
         let o = one(&mut net, "judy", "send", r#"{"to":"other-name","amount":50001}"#);
         assert_rejected(&o, RejectCode::InsufficientFunds, "judy overdraws");
+    }
+
+    /// A memo is not validated, as in the reference: a number, an object or null does not
+    /// fail the send, and the tokens move.
+    #[test]
+    fn any_memo_goes_with_the_send() {
+        let mut net = net(None);
+        let before = u64::from_be_bytes(liquid(&net, "bob").unwrap().try_into().unwrap());
+        for memo in ["7", "{\"ref\":\"x\"}", "null", "[1,2]", "\"text\""] {
+            let json = format!(r#"{{"to":"bob","amount":1,"memo":{memo}}}"#);
+            assert_applied(&one(&mut net, "alice", "send", &json), &json);
+        }
+        let after = u64::from_be_bytes(liquid(&net, "bob").unwrap().try_into().unwrap());
+        assert_eq!(after, before + 5);
     }
 
     /// A balance that reaches zero loses its key: the account is new again and the

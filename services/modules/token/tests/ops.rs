@@ -211,12 +211,6 @@ fn send_moves_liquid_and_nothing_else() {
     net.reject(
         "alice",
         "send",
-        r#"{"to":"bob","amount":1,"memo":7}"#,
-        RejectCode::InvalidField,
-    );
-    net.reject(
-        "alice",
-        "send",
         &format!(r#"{{"to":"bob","amount":{}}}"#, GENESIS_SUPPLY + 1),
         RejectCode::Overflow,
     );
