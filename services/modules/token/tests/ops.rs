@@ -771,3 +771,23 @@ fn power_down_pays_partially_when_power_was_granted_between_installments() {
     assert_eq!(holdings(&net.view("dave")), (635_000, 10_000, 0, 0));
     assert_eq!(net.view("dave").granting, 5_000);
 }
+
+/// `"4096.123457 VESTS"` (legacy JSON) and its NAI form are the same 4096123457 micro-VESTS:
+/// the integer amount on chain, not the reference's float truncation (4096123456).
+#[test]
+fn a_delegation_in_either_json_form_is_its_exact_amount() {
+    let legacy = serde_json::json!(["delegate_vesting_shares", {
+        "delegator": "erin", "delegatee": "dlux-io", "vesting_shares": "4096.123457 VESTS"
+    }]);
+    let nai = serde_json::json!({"type": "delegate_vesting_shares_operation", "value": {
+        "delegator": "erin", "delegatee": "dlux-io",
+        "vesting_shares": {"amount": "4096123457", "precision": 6, "nai": "@@000000037"}
+    }});
+    for v in [legacy, nai] {
+        let op = opentoken_core::hive_json::decode_op(&v).expect("decodes");
+        let mut net = Net::new();
+        let (o, _) = net.run_hive(vec![op]);
+        assert_applied(&o[0], "delegate");
+        assert_eq!(net.view("erin").delegation_vests, 4_096_123_457, "{v}");
+    }
+}
