@@ -83,3 +83,42 @@ fn stake_flows_in_registrations_and_rewards_flow_out() {
         ]
     );
 }
+
+/// The registration reaches the token module at the start of the next block: a `gov_up`
+/// in the registration's own block is refused as by a non-node, the same op a block later
+/// applies (docs/compatibility.md).
+#[test]
+fn gov_up_in_the_registration_block_waits_for_the_next_block() {
+    let mut n = net();
+    n.run("token", vec![]);
+    let b = n.run_modules(vec![
+        (
+            "nodes",
+            vec![cj("erin", "node_add", &node_add(n.spec(), "erin", 2), true)],
+        ),
+        ("token", vec![cj("erin", "gov_up", r#"{"amount":500}"#, true)]),
+    ]);
+    assert!(
+        matches!(b.status(0).outcome, Outcome::Applied { .. }),
+        "{:?}",
+        b.status(0)
+    );
+    assert!(
+        matches!(
+            &b.status(1).outcome,
+            Outcome::Rejected {
+                code: opentoken_core::RejectCode::NotANode,
+                ..
+            }
+        ),
+        "{:?}",
+        b.status(1)
+    );
+    let b = n.run("token", vec![cj("erin", "gov_up", r#"{"amount":500}"#, true)]);
+    assert!(b
+        .statuses()
+        .iter()
+        .filter(|s| s.module == "token")
+        .all(|s| matches!(s.outcome, Outcome::Applied { .. })));
+    assert_eq!(account_view(n.state("token"), "erin").unwrap().gov, 500);
+}
