@@ -113,16 +113,7 @@ impl DexModule {
                 format!("order {shown} belongs to @{}, not @{from}", order.from),
             ));
         }
-        Ok(vec![DexEvent::Returned {
-            id: order.id.clone(),
-            from: order.from.clone(),
-            pair: order.pair,
-            side: order.side,
-            amount: order.amount,
-            payout: order.payout,
-            why: ReturnWhy::Cancelled,
-            resting: true,
-        }])
+        Ok(vec![place::returned_resting(&order, ReturnWhy::Cancelled)])
     }
 
     fn message(&self, ctx: &OpContext<'_>, m: &Message, state: &dyn StateRead) -> Result<Vec<DexEvent>, Reject> {
@@ -255,16 +246,7 @@ impl Module for DexModule {
                 module: NAME.into(),
                 what: format!("expiry names {id}, which does not rest"),
             })?;
-            events.push(DexEvent::Returned {
-                id: order.id.clone(),
-                from: order.from.clone(),
-                pair: order.pair,
-                side: order.side,
-                amount: order.amount,
-                payout: order.payout,
-                why: ReturnWhy::Expired,
-                resting: true,
-            });
+            events.push(place::returned_resting(&order, ReturnWhy::Expired));
         }
         Ok(events)
     }

@@ -22,37 +22,18 @@ use crate::apply::load;
 use crate::events::{DexEvent, Fill, ReturnWhy};
 use crate::keys::{self, num, Order};
 use crate::price::{self, taker_fill, tokens_for, MakerSide};
-use crate::protocol::{OrderIn, Params, Side};
+use crate::protocol::{OrderIn, Side};
+use crate::views;
 use crate::DexModule;
 use opentoken_core::{Reject, RejectCode, StateRead};
-
-/// The parameters in force: voted ones, else the configured ones.
-pub(crate) fn params(m: &DexModule, state: &dyn StateRead) -> Params {
-    state
-        .get(keys::PARAMS)
-        .and_then(|b| serde_json::from_slice(b).ok())
-        .unwrap_or(Params {
-            fee_ppm: m.cfg.fee_ppm,
-            dex_max_bp: m.cfg.dex_max_bp,
-            dex_slope_bp: m.cfg.dex_slope_bp,
-        })
-}
-
-/// The pair's last price (the configured tick before any trade).
-pub(crate) fn tick(m: &DexModule, state: &dyn StateRead, pair: crate::Pair) -> u64 {
-    match num(state, &keys::tick(pair)) {
-        0 => m.cfg.tick.of(pair),
-        t => t,
-    }
-}
 
 /// The most coin one resting bid at `p` may hold: the collateral's value at the tick
 /// times `dex_max`, less `dex_slope` in proportion to how far below the tick it bids.
 /// `None`: no collateral is known, no cap (the multisig module's deposit limit still holds).
 pub(crate) fn bid_cap(m: &DexModule, state: &dyn StateRead, pair: crate::Pair, p: u64) -> Option<u64> {
     let stake = state.get(keys::COLLATERAL).map(|_| num(state, keys::COLLATERAL))?;
-    let params = params(m, state);
-    let tick = u128::from(tick(m, state, pair));
+    let params = views::params(&m.cfg, state);
+    let tick = u128::from(views::tick(&m.cfg, state, pair));
     let value = u128::from(stake) * tick / u128::from(price::SCALE);
     let mut cap = value * u128::from(params.dex_max_bp) / 10_000;
     if u128::from(p) < tick {
@@ -76,7 +57,8 @@ fn returned(o: &OrderIn, amount: u64, why: ReturnWhy) -> DexEvent {
     }
 }
 
-fn returned_resting(o: &Order, why: ReturnWhy) -> DexEvent {
+/// `o` leaves the book and what it holds goes back to its owner.
+pub(crate) fn returned_resting(o: &Order, why: ReturnWhy) -> DexEvent {
     DexEvent::Returned {
         id: o.id.clone(),
         from: o.from.clone(),
@@ -114,7 +96,7 @@ impl DexModule {
             events.push(returned(&order, order.amount, ReturnWhy::Duplicate));
             return Ok(events);
         }
-        let fee_ppm = params(self, state).fee_ppm;
+        let fee_ppm = views::params(&self.cfg, state).fee_ppm;
         let limit = (order.price > 0).then_some(order.price);
         let maker_side = order.side.opposite();
         let mut rem = order.amount;

@@ -89,6 +89,15 @@ pub fn tick(cfg: &DexConfig, state: &dyn StateRead, pair: Pair) -> u64 {
     }
 }
 
+/// The parameters in force: the runners' voted ones, else the configured ones.
+pub fn params(cfg: &DexConfig, state: &dyn StateRead) -> Params {
+    state.get(keys::PARAMS).and_then(decode).unwrap_or(Params {
+        fee_ppm: cfg.fee_ppm,
+        dex_max_bp: cfg.dex_max_bp,
+        dex_slope_bp: cfg.dex_slope_bp,
+    })
+}
+
 /// The newest `limit` trades of a pair, oldest first.
 pub fn trades(state: &dyn StateRead, pair: Pair, limit: usize) -> Vec<Trade> {
     let next = num(state, &keys::trade_seq(pair));
@@ -163,11 +172,7 @@ pub fn summary(cfg: &DexConfig, state: &dyn StateRead) -> Summary {
         escrow_hbd: num(state, &Asset::Coin(Pair::Hbd).key()),
         fees_total: num(state, keys::TOTAL_FEES),
         collateral: state.get(keys::COLLATERAL).map(|_| num(state, keys::COLLATERAL)),
-        params: state.get(keys::PARAMS).and_then(decode).unwrap_or(Params {
-            fee_ppm: cfg.fee_ppm,
-            dex_max_bp: cfg.dex_max_bp,
-            dex_slope_bp: cfg.dex_slope_bp,
-        }),
+        params: params(cfg, state),
         fee_account: cfg.fee_account.clone(),
         orders_placed: num(state, keys::SEQ),
     }

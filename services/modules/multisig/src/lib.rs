@@ -70,19 +70,8 @@ pub const NAME: &str = "multisig";
 
 /// The custom_json names it owns (without the community prefix); moving money and signing
 /// for the account need active authority, which the engine checks before `handle` runs.
-const ROUTES: &[Route] = &[
-    Route {
-        name: "ms_withdraw",
-        auth: Auth::Active,
-    },
-    Route {
-        name: "ms_sign",
-        auth: Auth::Active,
-    },
-];
-
-/// The routes on a chain that runs the DEX: `dex_buy` moves Layer-2 coin into the DEX's
-/// escrow, so it needs active authority like a withdrawal.
+/// `dex_buy` (last) moves Layer-2 coin into the DEX's escrow: only a chain that runs the
+/// DEX owns it ([`ROUTES`] is the rest).
 const ROUTES_WITH_DEX: &[Route] = &[
     Route {
         name: "ms_withdraw",
@@ -97,6 +86,9 @@ const ROUTES_WITH_DEX: &[Route] = &[
         auth: Auth::Active,
     },
 ];
+
+/// The routes of a chain without a DEX.
+const ROUTES: &[Route] = ROUTES_WITH_DEX.split_at(ROUTES_WITH_DEX.len() - 1).0;
 
 /// Whom it sends messages to with a DEX (the escrowed orders) and without.
 const TO_DEX: &[&str] = &[dex::DEX];

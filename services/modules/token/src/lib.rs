@@ -50,39 +50,9 @@ pub const NODES: &str = "nodes";
 /// The DEX module: it receives escrowed sell orders and sends credits back.
 pub const DEX: &str = opentoken_dex::NAME;
 
-const ROUTES: &[Route] = &[
-    Route {
-        name: "send",
-        auth: Auth::Active,
-    },
-    Route {
-        name: "claim",
-        auth: Auth::Active,
-    },
-    Route {
-        name: "power_up",
-        auth: Auth::Active,
-    },
-    Route {
-        name: "power_down",
-        auth: Auth::Active,
-    },
-    Route {
-        name: "power_grant",
-        auth: Auth::Active,
-    },
-    Route {
-        name: "gov_up",
-        auth: Auth::Active,
-    },
-    Route {
-        name: "gov_down",
-        auth: Auth::Active,
-    },
-];
-
-/// [`ROUTES`] and `dex_sell`: a chain that runs a DEX. A chain without one keeps exactly
-/// [`ROUTES`], so its ops are routed (and rejected) as before the DEX existed.
+/// Every route, `dex_sell` last: a chain that runs a DEX owns them all; a chain without one
+/// owns [`ROUTES`] (all but the last), so its ops are routed (and rejected) as before the
+/// DEX existed.
 const DEX_ROUTES: &[Route] = &[
     Route {
         name: "send",
@@ -117,6 +87,9 @@ const DEX_ROUTES: &[Route] = &[
         auth: Auth::Active,
     },
 ];
+
+/// The routes of a chain without a DEX.
+const ROUTES: &[Route] = DEX_ROUTES.split_at(DEX_ROUTES.len() - 1).0;
 
 /// What the token module needs of a chain's DEX: its parameters (order limits, the fee
 /// account credits may go to) and the token's symbol and precision for the feed.
