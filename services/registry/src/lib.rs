@@ -55,9 +55,15 @@ pub fn has_dex(spec: &ChainSpec) -> bool {
     has_multisig(spec) && spec.module_config(opentoken_dex::NAME).is_some()
 }
 
+/// Whether the chain runs the NFT module: a spec with a `modules.nft` section (its
+/// payments are in the token, which every chain runs).
+pub fn has_nft(spec: &ChainSpec) -> bool {
+    spec.module_config(opentoken_nft::NAME).is_some()
+}
+
 /// The modules of this build, configured from `spec`, in registry order: token and nodes
 /// always, multisig when the spec configures it ([`has_multisig`]), the DEX when it
-/// configures both ([`has_dex`]).
+/// configures both ([`has_dex`]), the NFT module when it configures it ([`has_nft`]).
 pub fn modules(spec: &ChainSpec) -> Result<Vec<Arc<dyn ErasedModule>>, RegistryError> {
     let mut mods = vec![
         configured("token", opentoken_token::TokenModule::from_spec(spec))?,
@@ -79,6 +85,12 @@ pub fn modules(spec: &ChainSpec) -> Result<Vec<Arc<dyn ErasedModule>>, RegistryE
             module: opentoken_dex::NAME,
             source: "the DEX needs the multisig module (modules.multisig) to hold its HIVE and HBD".into(),
         });
+    }
+    if has_nft(spec) {
+        mods.push(configured(
+            opentoken_nft::NAME,
+            opentoken_nft::NftModule::from_spec(spec),
+        )?);
     }
     Ok(mods)
 }

@@ -134,5 +134,26 @@ pub(crate) fn apply(event: &TokenEvent, state: &mut dyn StateWrite) -> Result<()
             sub(state, keys::DEX_ESCROW.to_vec(), *amount)?;
             credit(state, Bucket::Liquid, account, *amount)
         }
+        TokenEvent::NftEscrowed { account, amount, .. } => {
+            debit(state, Bucket::Liquid, account, *amount)?;
+            add(state, keys::NFT_ESCROW.to_vec(), *amount)
+        }
+        TokenEvent::NftCredited { account, amount, .. } => {
+            sub(state, keys::NFT_ESCROW.to_vec(), *amount)?;
+            credit(state, Bucket::Liquid, account, *amount)
+        }
+        TokenEvent::NftBurned { amount, .. } => {
+            sub(state, keys::NFT_ESCROW.to_vec(), *amount)?;
+            sub(state, keys::SUPPLY.to_vec(), *amount)
+        }
+        TokenEvent::NftPriced { item, price } => {
+            let key = keys::nft_price(item);
+            if *price == 0 {
+                state.delete(&key);
+            } else {
+                state.put(key, encode_u64(*price));
+            }
+            Ok(())
+        }
     }
 }

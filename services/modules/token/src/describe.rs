@@ -86,5 +86,22 @@ pub(crate) fn describe(event: &TokenEvent, dex: Option<&DexSetup>) -> String {
             "@{account} received {} from the DEX ({why} of {order})",
             tokens(*amount, dex)
         ),
+        TokenEvent::NftEscrowed { account, amount, paid } => {
+            format!("@{account} pays {} for {}", tokens(*amount, dex), paid.op)
+        }
+        TokenEvent::NftCredited {
+            account,
+            amount,
+            why,
+            item,
+        } => format!(
+            "@{account} received {} from the NFT module ({why}: {item})",
+            tokens(*amount, dex)
+        ),
+        TokenEvent::NftBurned { amount, item } => format!("{} burned ({item})", tokens(*amount, dex)),
+        TokenEvent::NftPriced { item, price } => match price {
+            0 => format!("{item} is no longer offered"),
+            p => format!("{item} costs {}", tokens(*p, dex)),
+        },
     }
 }

@@ -5,6 +5,7 @@ use apache_avro::types::Value;
 use opentoken_codec::value::{long_u64, record, Fields};
 use opentoken_codec::{CodecError, SingleObjectCodec};
 use opentoken_dex::OrderIn;
+use opentoken_nft::protocol::Paid;
 use std::sync::OnceLock;
 
 /// A state change of the ledger. `apply` is total over these: `handle` only emits events
@@ -86,6 +87,31 @@ pub enum TokenEvent {
         order: String,
         why: String,
     },
+    /// An op that pays the NFT module (chains that run one): `amount` liquid tokens of
+    /// `account` move into the NFT escrow, and `paid` goes to the NFT module.
+    NftEscrowed {
+        account: String,
+        amount: u64,
+        paid: Paid,
+    },
+    /// The NFT module released `amount` escrowed tokens to `account` (`why`: sale,
+    /// royalty, refund, outbid, bond, fee).
+    NftCredited {
+        account: String,
+        amount: u64,
+        why: String,
+        item: String,
+    },
+    /// The NFT module burned `amount` escrowed tokens: they leave the supply.
+    NftBurned {
+        amount: u64,
+        item: String,
+    },
+    /// The NFT module's price of `item` (0: no longer offered).
+    NftPriced {
+        item: String,
+        price: u64,
+    },
 }
 
 pub const SCHEMA: &str = include_str!("../../../../schemas/token_event.avsc");
@@ -146,6 +172,10 @@ impl TokenEvent {
             TokenEvent::NodeRemoved { .. } => "NodeRemoved",
             TokenEvent::DexEscrowed { .. } => "DexEscrowed",
             TokenEvent::DexCredited { .. } => "DexCredited",
+            TokenEvent::NftEscrowed { .. } => "NftEscrowed",
+            TokenEvent::NftCredited { .. } => "NftCredited",
+            TokenEvent::NftBurned { .. } => "NftBurned",
+            TokenEvent::NftPriced { .. } => "NftPriced",
         }
     }
 
@@ -271,6 +301,32 @@ impl TokenEvent {
                     ("why", s(why)),
                 ]),
             ),
+            TokenEvent::NftEscrowed { account, amount, paid } => (
+                15,
+                record(vec![
+                    ("account", s(account)),
+                    ("amount", long_u64(*amount)),
+                    ("paid", Value::String(paid_json(paid)?)),
+                ]),
+            ),
+            TokenEvent::NftCredited {
+                account,
+                amount,
+                why,
+                item,
+            } => (
+                16,
+                record(vec![
+                    ("account", s(account)),
+                    ("amount", long_u64(*amount)),
+                    ("why", s(why)),
+                    ("item", s(item)),
+                ]),
+            ),
+            TokenEvent::NftBurned { amount, item } => {
+                (17, record(vec![("amount", long_u64(*amount)), ("item", s(item))]))
+            }
+            TokenEvent::NftPriced { item, price } => (18, record(vec![("item", s(item)), ("price", long_u64(*price))])),
         };
         Ok(record(vec![("event", Value::Union(branch, Box::new(body)))]))
     }
@@ -384,9 +440,38 @@ impl TokenEvent {
                 order: f.string("order")?,
                 why: f.string("why")?,
             },
+            15 => TokenEvent::NftEscrowed {
+                account: f.string("account")?,
+                amount: f.u64("amount")?,
+                paid: serde_json::from_str(&f.string("paid")?)
+                    .map_err(|e| shape(format!("NftEscrowed.paid is not a paid op: {e}")))?,
+            },
+            16 => TokenEvent::NftCredited {
+                account: f.string("account")?,
+                amount: f.u64("amount")?,
+                why: f.string("why")?,
+                item: f.string("item")?,
+            },
+            17 => TokenEvent::NftBurned {
+                amount: f.u64("amount")?,
+                item: f.string("item")?,
+            },
+            18 => TokenEvent::NftPriced {
+                item: f.string("item")?,
+                price: f.u64("price")?,
+            },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
     }
+}
+
+/// The canonical JSON of a paid op: the payload of the `paid` message to the NFT module
+/// and the `paid` field of `NftEscrowed`.
+pub fn paid_json(paid: &Paid) -> Result<String, CodecError> {
+    serde_json::to_string(paid).map_err(|e| CodecError::Encode {
+        what: "token event",
+        detail: format!("paid {}: {e}", paid.op),
+    })
 }
 
 /// The canonical JSON of an order: the payload of the `order` message to the DEX and the

@@ -77,6 +77,15 @@ pub const GRANTED_TOTAL: &[u8] = b"tot/gra";
 /// yet credited back. The DEX keeps them per order; the ledger needs only the total, which
 /// is part of the supply.
 pub const DEX_ESCROW: &[u8] = b"tot/dex";
+/// `tot/nft`: the tokens the NFT module holds (chains that run one): escrowed by the ops
+/// that pay it, less what it credited back or burned.
+pub const NFT_ESCROW: &[u8] = b"tot/nft";
+
+/// `nftp/<item>`: what an item the NFT module offers at a price costs (its `price`
+/// messages), so that an op naming only the item can be escrowed.
+pub fn nft_price(item: &str) -> Vec<u8> {
+    format!("nftp/{item}").into_bytes()
+}
 
 pub fn account(bucket: Bucket, acct: &str) -> Vec<u8> {
     format!("{}{acct}", bucket.prefix()).into_bytes()

@@ -23,6 +23,7 @@ pub mod events;
 mod gov;
 mod grant;
 pub mod keys;
+mod nft;
 mod nodes_messages;
 mod parse;
 mod power;
@@ -50,9 +51,12 @@ pub const NODES: &str = "nodes";
 /// The DEX module: it receives escrowed sell orders and sends credits back.
 pub const DEX: &str = opentoken_dex::NAME;
 
-/// Every route, `dex_sell` last: a chain that runs a DEX owns them all; a chain without one
-/// owns [`ROUTES`] (all but the last), so its ops are routed (and rejected) as before the
-/// DEX existed.
+/// The NFT module: it receives the ops that pay it and sends credits, burns and prices.
+pub const NFT: &str = opentoken_nft::NAME;
+
+/// The ledger's own routes, and `dex_sell` last: a chain that runs a DEX owns them all; a
+/// chain without one owns all but the last, so its ops are routed (and rejected) as before
+/// the DEX existed. A chain that runs the NFT module adds its paid ops.
 const DEX_ROUTES: &[Route] = &[
     Route {
         name: "send",
@@ -91,6 +95,13 @@ const DEX_ROUTES: &[Route] = &[
 /// The routes of a chain without a DEX.
 const ROUTES: &[Route] = DEX_ROUTES.split_at(DEX_ROUTES.len() - 1).0;
 
+/// What the token module needs of a chain's NFT module: its parameters (the define fee
+/// the token side checks before escrowing, the fee account credits may go to).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NftSetup {
+    pub cfg: opentoken_nft::NftConfig,
+}
+
 /// What the token module needs of a chain's DEX: its parameters (order limits, the fee
 /// account credits may go to) and the token's symbol and precision for the feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,13 +117,31 @@ pub struct DexSetup {
 pub struct TokenModule {
     cfg: TokenConfig,
     dex: Option<DexSetup>,
+    nft: Option<NftSetup>,
+    routes: Vec<Route>,
+}
+
+fn routes(dex: bool, nft: bool) -> Vec<Route> {
+    let mut r = if dex { DEX_ROUTES.to_vec() } else { ROUTES.to_vec() };
+    if nft {
+        r.extend(opentoken_nft::protocol::PAID_OPS.iter().map(|(name, _)| Route {
+            name,
+            auth: Auth::Active,
+        }));
+    }
+    r
 }
 
 impl TokenModule {
     /// The ledger of a chain without a DEX.
     pub fn new(cfg: TokenConfig) -> Result<Self, GenesisError> {
         cfg.validate()?;
-        Ok(Self { cfg, dex: None })
+        Ok(Self {
+            cfg,
+            dex: None,
+            nft: None,
+            routes: routes(false, false),
+        })
     }
 
     /// The ledger of the chain `spec` describes: with the DEX's escrow when it has a
@@ -123,9 +152,12 @@ impl TokenModule {
             token: spec.token.clone(),
             precision: spec.precision,
         });
+        let nft = opentoken_nft::NftConfig::from_spec(spec)?.map(|cfg| NftSetup { cfg });
         Ok(Self {
             cfg: TokenConfig::from_spec(spec)?,
+            routes: routes(dex.is_some(), nft.is_some()),
             dex,
+            nft,
         })
     }
 
@@ -137,6 +169,11 @@ impl TokenModule {
     pub fn dex(&self) -> Option<&DexSetup> {
         self.dex.as_ref()
     }
+
+    /// The chain's NFT module, when it runs one.
+    pub fn nft(&self) -> Option<&NftSetup> {
+        self.nft.as_ref()
+    }
 }
 
 impl Module for TokenModule {
@@ -147,11 +184,7 @@ impl Module for TokenModule {
     }
 
     fn routes(&self) -> &[Route] {
-        if self.dex.is_some() {
-            DEX_ROUTES
-        } else {
-            ROUTES
-        }
+        &self.routes
     }
 
     fn accepts_hive_op(&self, op: &HiveOp, spec: &ChainSpec) -> bool {
@@ -207,18 +240,22 @@ impl Module for TokenModule {
                         "token has no operation `dex_sell`: this chain runs no DEX",
                     )),
                 },
-                other => Err(Reject::new(
-                    RejectCode::UnknownOperation,
-                    format!("token has no operation `{other}`"),
-                )),
+                other => match &self.nft {
+                    Some(nft) => self.nft_paid(nft, ctx, other, from, payload, state),
+                    None => Err(Reject::new(
+                        RejectCode::UnknownOperation,
+                        format!("token has no operation `{other}`"),
+                    )),
+                },
             },
             Input::Hive(HiveOp::DelegateVestingShares(d)) => self.delegate(ctx, d, state),
             Input::Hive(other) => Err(Reject::new(
                 RejectCode::UnknownOperation,
                 format!("token does not handle Hive `{}`", other.name()),
             )),
-            Input::Message(m) => match &self.dex {
-                Some(dex) if m.from == DEX => self.dex_message(dex, m, state),
+            Input::Message(m) => match (&self.dex, &self.nft) {
+                (Some(dex), _) if m.from == DEX => self.dex_message(dex, m, state),
+                (_, Some(nft)) if m.from == NFT => self.nft_message(nft, m, state),
                 _ => self.nodes_message(m, state),
             },
         }
@@ -237,10 +274,11 @@ impl Module for TokenModule {
     }
 
     fn sends_to(&self) -> &[&'static str] {
-        if self.dex.is_some() {
-            &[NODES, DEX]
-        } else {
-            &[NODES]
+        match (self.dex.is_some(), self.nft.is_some()) {
+            (true, true) => &[NODES, DEX, NFT],
+            (true, false) => &[NODES, DEX],
+            (false, true) => &[NODES, NFT],
+            (false, false) => &[NODES],
         }
     }
 
@@ -255,6 +293,16 @@ impl Module for TokenModule {
     /// reports by it); every event that changes a gov balance tells it by how much. The DEX
     /// gets every order whose tokens were escrowed.
     fn messages(&self, event: &TokenEvent) -> Vec<Outgoing> {
+        if let TokenEvent::NftEscrowed { paid, .. } = event {
+            let Ok(payload) = events::paid_json(paid) else {
+                return Vec::new();
+            };
+            return vec![Outgoing {
+                to: NFT.into(),
+                kind: opentoken_nft::protocol::KIND_PAID.into(),
+                payload,
+            }];
+        }
         if let TokenEvent::DexEscrowed { order, .. } = event {
             // Cannot fail (strings, integers, unit enums); if it did, encoding the same
             // event fails too and the processor stops before anything is committed.

@@ -91,6 +91,8 @@ pub struct StatsView {
     pub granted: u64,
     /// Tokens the DEX holds for open sell orders (0 on chains without a DEX).
     pub in_dex: u64,
+    /// Tokens the NFT module holds: define fees until the first mint, bonds, high bids.
+    pub in_nft: u64,
 }
 
 pub fn stats_view(src: &dyn KvSource) -> Result<StatsView, ViewError> {
@@ -102,6 +104,7 @@ pub fn stats_view(src: &dyn KvSource) -> Result<StatsView, ViewError> {
         claimable: get_u64(src, Bucket::Claimable.total_key())?,
         granted: get_u64(src, keys::GRANTED_TOTAL)?,
         in_dex: get_u64(src, keys::DEX_ESCROW)?,
+        in_nft: get_u64(src, keys::NFT_ESCROW)?,
     })
 }
 
@@ -121,6 +124,9 @@ pub struct SupplyCheck {
     /// Tokens the DEX holds for open sell orders (its maintained total: the DEX, not this
     /// ledger, keeps them per order).
     pub in_dex: u64,
+    /// Tokens the NFT module holds (the reference's `in_NFTS`).
+    #[serde(rename = "in_NFTS")]
+    pub in_nft: u64,
 }
 
 /// Sums at most this many entries per bucket; a ledger larger than this is summed from the
@@ -144,12 +150,14 @@ pub fn supply_check(src: &dyn KvSource) -> Result<SupplyCheck, ViewError> {
     let claims = sum(src, Bucket::Claimable.prefix().as_bytes())?;
     let granted = sum(src, b"gra/")?;
     let in_dex = get_u64(src, keys::DEX_ESCROW)?;
+    let in_nft = get_u64(src, keys::NFT_ESCROW)?;
     let counted = liquid
         .saturating_add(pow)
         .saturating_add(gov)
         .saturating_add(claims)
         .saturating_add(granted)
-        .saturating_add(in_dex);
+        .saturating_add(in_dex)
+        .saturating_add(in_nft);
     Ok(SupplyCheck {
         check: format!(
             "supply check: state {supply} vs counted {counted}: {}",
@@ -164,5 +172,6 @@ pub fn supply_check(src: &dyn KvSource) -> Result<SupplyCheck, ViewError> {
         in_claims: claims,
         granted,
         in_dex,
+        in_nft,
     })
 }

@@ -1,0 +1,90 @@
+//! One human-readable line per event, like the reference node's feed.
+
+use crate::events::NftEvent;
+
+fn milli(v: u64) -> String {
+    format!("{}.{:03}", v / 1000, v % 1000)
+}
+
+pub(crate) fn describe(token: &str, event: &NftEvent) -> String {
+    match event {
+        NftEvent::SetDefined { set, definer, fee, .. } => format!(
+            "@{definer} defined the {} NFT set ({} mint tokens). {} {token} paid",
+            set.name,
+            set.total,
+            milli(*fee)
+        ),
+        NftEvent::Refunded {
+            account,
+            amount,
+            op,
+            why,
+        } => format!("@{account}'s {op} refunded {} {token}: {why}", milli(*amount)),
+        NftEvent::FtMoved { set, from, to, qty } => format!("@{from} gave {qty} {set} mint token(s) to @{to}"),
+        NftEvent::MintRequested { set, owner, .. } => format!("@{owner} redeemed a {set} mint token"),
+        NftEvent::Minted { set, uid, owner, .. } => format!("@{owner} minted {uid} from the {set} set"),
+        NftEvent::NftMoved { set, uid, from, to, .. } => format!("@{from} sent {set}:{uid} to @{to}"),
+        NftEvent::Melted { set, uid, owner, bond } => {
+            format!("@{owner} melted {set}:{uid}, received {} {token}", milli(*bond))
+        }
+        NftEvent::Offered(o) => {
+            let what = if o.kind.is_nft() {
+                format!("{}:{}", o.set, o.id)
+            } else {
+                format!("a {} mint token ({})", o.set, o.id)
+            };
+            match o.kind {
+                k if k.is_auction() => format!(
+                    "@{} auctions {what} from {} {token} until block {}",
+                    o.seller,
+                    milli(o.price),
+                    o.expires
+                ),
+                k if k.is_priced() && !o.to.is_empty() => format!(
+                    "@{} reserved {what} for @{} at {} {token}",
+                    o.seller,
+                    o.to,
+                    milli(o.price)
+                ),
+                _ => format!("@{} lists {what} for {} {token}", o.seller, milli(o.price)),
+            }
+        }
+        NftEvent::Closed { offer, why, .. } => {
+            format!("{} {}: back to @{}", offer.item(), why.as_str(), offer.seller)
+        }
+        NftEvent::Sold {
+            offer,
+            buyer,
+            price,
+            royalties,
+            ..
+        } => format!(
+            "@{buyer} bought {} from @{} for {} {token} (royalty {})",
+            offer.item(),
+            offer.seller,
+            milli(*price),
+            milli(royalties.iter().map(|r| r.amount).sum())
+        ),
+        NftEvent::BidPlaced {
+            kind,
+            set,
+            id,
+            bidder,
+            amount,
+            ..
+        } => format!(
+            "@{bidder} bid {} {token} on {}",
+            milli(*amount),
+            crate::protocol::item_key(*kind, set, id)
+        ),
+        NftEvent::RoyaltySplit { set, distro } => format!(
+            "the royalty of {set} is split: {}",
+            distro
+                .iter()
+                .map(|(a, bp)| format!("@{a} {}.{:02}%", bp / 100, bp % 100))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        NftEvent::PfpSet { account, set, uid } => format!("@{account}'s profile picture is {set}:{uid}"),
+    }
+}
