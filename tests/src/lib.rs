@@ -7,10 +7,12 @@
 //! - [`process`]: the `opentoken` binary as child processes: a test's [`Work`] directory,
 //!   the [`Role`] builder, [`Proc`], and the devnet simulator.
 //! - [`http`]: one JSON GET for the roles' APIs and probes.
+//! - [`nft`]: the NFT module's engine harness (`use opentoken_e2e::nft::*`).
 //!
 //! Everything is re-exported here, so a test needs only `use opentoken_e2e::*`.
 
 pub mod http;
+pub mod nft;
 pub mod paths;
 pub mod pipeline;
 pub mod process;

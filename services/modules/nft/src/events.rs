@@ -2,7 +2,7 @@
 //! what the store keeps, Avro single-object encoded with `schemas/nft_event.avsc`.
 
 use crate::keys::{Offer, Set};
-use crate::protocol::OfferKind;
+use crate::protocol::{Currency, OfferKind};
 use apache_avro::types::Value;
 use opentoken_codec::value::{long_u64, record, strip_union, Fields};
 use opentoken_codec::{CodecError, SingleObjectCodec};
@@ -253,6 +253,7 @@ fn offer_value(o: &Offer) -> Value {
         ("set", s(&o.set)),
         ("id", s(&o.id)),
         ("seller", s(&o.seller)),
+        ("currency", s(o.currency.as_str())),
         ("price", long_u64(o.price)),
         ("buy_now", long_u64(o.buy_now)),
         ("to", s(&o.to)),
@@ -272,6 +273,10 @@ fn read_offer(v: &Value) -> Result<Offer, CodecError> {
         set: f.string("set")?,
         id: f.string("id")?,
         seller: f.string("seller")?,
+        currency: {
+            let c = f.string("currency")?;
+            Currency::parse(&c).ok_or_else(|| shape(format!("currency: unknown {c:?}")))?
+        },
         price: f.u64("price")?,
         buy_now: f.u64("buy_now")?,
         to: f.string("to")?,
@@ -617,6 +622,7 @@ pub(crate) mod tests {
             set: "dlux".into(),
             id: "0A".into(),
             seller: "bob".into(),
+            currency: if kind.is_nft() { Currency::Hbd } else { Currency::Token },
             price: 1000,
             buy_now: 5000,
             to: "carol".into(),

@@ -17,7 +17,7 @@
 //!
 //! Amounts are the token's base units (`u64`); zero counts are deleted.
 
-use crate::protocol::OfferKind;
+use crate::protocol::{Currency, OfferKind};
 use opentoken_core::StateRead;
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +101,8 @@ pub struct Offer {
     pub id: String,
     /// `o`: the seller.
     pub seller: String,
+    /// `h`: what it is priced in.
+    pub currency: Currency,
     /// `p`: the price, or an auction's starting price.
     pub price: u64,
     /// `n`: an auction's buy-now price (kept as the reference does; 0: none).

@@ -5,7 +5,7 @@
 
 use crate::events::{CloseWhy, NftEvent};
 use crate::keys::{self, Nft, Offer, Set};
-use crate::protocol::{item_id, set_name, text_field, OfferKind};
+use crate::protocol::{item_id, set_name, text_field, Currency, OfferKind};
 use crate::NftModule;
 use opentoken_core::account::is_valid_account_name;
 use opentoken_core::{field, OpContext, Reject, RejectCode, StateRead};
@@ -341,6 +341,7 @@ impl NftModule {
             set: set.into(),
             id: id.into(),
             seller: from.into(),
+            currency: Currency::Token,
             price: 0,
             buy_now: 0,
             to: String::new(),

@@ -85,6 +85,39 @@ pub struct Price {
     pub price: u64,
 }
 
+/// What an offer is priced in: the community token (settled through the token module) or
+/// HIVE/HBD (settled through the multi-sig account's deposits and outflows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Currency {
+    #[serde(rename = "TOKEN")]
+    Token,
+    #[serde(rename = "HIVE")]
+    Hive,
+    #[serde(rename = "HBD")]
+    Hbd,
+}
+
+impl Currency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Currency::Token => "TOKEN",
+            Currency::Hive => "HIVE",
+            Currency::Hbd => "HBD",
+        }
+    }
+
+    /// `TOKEN`, `HIVE`, `HBD` in any case (the reference upper-cases `type`).
+    pub fn parse(s: &str) -> Option<Self> {
+        [Currency::Token, Currency::Hive, Currency::Hbd]
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s))
+    }
+
+    pub fn is_coin(self) -> bool {
+        self != Currency::Token
+    }
+}
+
 /// The offer kinds, with the reference's names (they are its state prefixes and its API
 /// fields).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
