@@ -12,9 +12,10 @@
 //!   tokens never more than the set's total, each redeemed once.
 
 use opentoken_core::test_utils::TestNet;
-use opentoken_core::Outcome;
+use opentoken_core::{HiveOp, Outcome, StateRead};
 use opentoken_e2e::nft::*;
 use opentoken_nft::{views, OfferKind};
+use proptest::prelude::*;
 use serde_json::json;
 
 #[test]
@@ -212,4 +213,277 @@ fn completing_a_reserved_transfer_pays_the_seller() {
     assert_eq!(bal(&net, "bob") - b, 1900);
     assert_eq!(bal(&net, "alice") - a, 100);
     assert_eq!(nfts_of(&net, "carol"), vec![("cards".to_string(), uid)]);
+}
+
+/// What a random flow does; indices pick among what exists when the step runs (an index
+/// past the end names nothing, which exercises the rejection paths too).
+#[derive(Debug, Clone)]
+enum Step {
+    Mint(usize),
+    FtGive(usize, usize, u64),
+    FtSell(usize, u64),
+    FtBuy(usize, usize),
+    FtAuction(usize, u64),
+    FtBid(usize, usize, u64),
+    FtEscrow(usize, usize, u64),
+    FtComplete(usize),
+    Cancel(usize, usize),
+    NftGive(usize, usize, usize),
+    NftSell(usize, usize, u64),
+    NftBuy(usize, usize),
+    NftAuction(usize, usize, u64),
+    NftBid(usize, usize, u64),
+    NftReserve(usize, usize, usize, u64),
+    NftComplete(usize),
+    Melt(usize, usize),
+    Idle(u64),
+    Checkpoint,
+}
+
+const WHO: [&str; 4] = ["alice", "bob", "carol", "dave"];
+
+fn step() -> impl Strategy<Value = Step> {
+    let a = 0..WHO.len();
+    let k = 0usize..6;
+    let p = 1u64..5000;
+    prop_oneof![
+        3 => a.clone().prop_map(Step::Mint),
+        2 => (a.clone(), a.clone(), 0u64..4).prop_map(|(x, y, q)| Step::FtGive(x, y, q)),
+        2 => (a.clone(), p.clone()).prop_map(|(x, q)| Step::FtSell(x, q)),
+        2 => (a.clone(), k.clone()).prop_map(|(x, i)| Step::FtBuy(x, i)),
+        1 => (a.clone(), p.clone()).prop_map(|(x, q)| Step::FtAuction(x, q)),
+        2 => (a.clone(), k.clone(), 0u64..3000).prop_map(|(x, i, q)| Step::FtBid(x, i, q)),
+        1 => (a.clone(), a.clone(), p.clone()).prop_map(|(x, y, q)| Step::FtEscrow(x, y, q)),
+        1 => k.clone().prop_map(Step::FtComplete),
+        1 => (0usize..6, k.clone()).prop_map(|(kind, i)| Step::Cancel(kind, i)),
+        2 => (a.clone(), k.clone(), a.clone()).prop_map(|(x, i, y)| Step::NftGive(x, i, y)),
+        2 => (a.clone(), k.clone(), p.clone()).prop_map(|(x, i, q)| Step::NftSell(x, i, q)),
+        2 => (a.clone(), k.clone()).prop_map(|(x, i)| Step::NftBuy(x, i)),
+        1 => (a.clone(), k.clone(), p.clone()).prop_map(|(x, i, q)| Step::NftAuction(x, i, q)),
+        2 => (a.clone(), k.clone(), 0u64..3000).prop_map(|(x, i, q)| Step::NftBid(x, i, q)),
+        1 => (a.clone(), k.clone(), a.clone(), p.clone()).prop_map(|(x, i, y, q)| Step::NftReserve(x, i, y, q)),
+        1 => k.clone().prop_map(Step::NftComplete),
+        1 => (a.clone(), k.clone()).prop_map(|(x, i)| Step::Melt(x, i)),
+        2 => (1u64..8).prop_map(Step::Idle),
+        1 => Just(Step::Checkpoint),
+    ]
+}
+
+fn offers(net: &TestNet, kind: OfferKind) -> Vec<opentoken_nft::keys::Offer> {
+    views::offers(net.state("nft"), kind, None, 1000)
+}
+
+fn pick<T: Clone>(list: &[T], i: usize) -> Option<T> {
+    list.get(i).cloned()
+}
+
+/// The concrete op of `s` in the state as it is now; `None` for a step that runs blocks.
+fn op_of(net: &TestNet, s: &Step) -> Option<HiveOp> {
+    let set = "cards";
+    let nft_of = |who: usize, i: usize| {
+        pick(&nfts_of(net, WHO[who]), i)
+            .map(|(_, u)| u)
+            .unwrap_or_else(|| "zz".into())
+    };
+    let item = |kind: OfferKind, i: usize| pick(&offers(net, kind), i);
+    let id_of = |kind: OfferKind, i: usize| item(kind, i).map(|o| o.id).unwrap_or_else(|| "QmNone".into());
+    Some(match s.clone() {
+        Step::Mint(x) => cj(WHO[x], "nft_mint", json!({ "set": set })),
+        Step::FtGive(x, y, q) => cj(WHO[x], "ft_transfer", json!({ "set": set, "to": WHO[y], "qty": q })),
+        Step::FtSell(x, p) => cj(WHO[x], "ft_sell", json!({ "set": set, "price": p })),
+        Step::FtBuy(x, i) => cj(
+            WHO[x],
+            "ft_buy",
+            json!({ "set": set, "uid": id_of(OfferKind::FtSale, i) }),
+        ),
+        Step::FtAuction(x, p) => cj(WHO[x], "ft_auction", json!({ "set": set, "price": p, "time": 1 })),
+        Step::FtBid(x, i, d) => {
+            let o = item(OfferKind::FtAuction, i);
+            let amount = o.as_ref().map(|o| o.high.max(o.price) + d).unwrap_or(d);
+            let uid = o.map(|o| o.id).unwrap_or_else(|| "QmNone".into());
+            cj(
+                WHO[x],
+                "ft_bid",
+                json!({ "set": set, "uid": uid, "bid_amount": amount }),
+            )
+        }
+        Step::FtEscrow(x, y, p) => cj(WHO[x], "ft_escrow", json!({ "set": set, "to": WHO[y], "price": p })),
+        Step::FtComplete(i) => {
+            let o = item(OfferKind::FtReserve, i)?;
+            cj(&o.to, "ft_escrow_complete", json!({ "set": set, "uid": o.id }))
+        }
+        Step::Cancel(kind, i) => {
+            let kind = OfferKind::ALL[kind];
+            let o = item(kind, i)?;
+            let name = match kind {
+                OfferKind::NftSale | OfferKind::NftAuction => "nft_sell_cancel",
+                OfferKind::NftReserve => "nft_transfer_cancel",
+                OfferKind::FtSale | OfferKind::FtAuction => "ft_sell_cancel",
+                OfferKind::FtReserve => "ft_escrow_cancel",
+            };
+            cj(&o.seller, name, json!({ "set": set, "uid": o.id }))
+        }
+        Step::NftGive(x, i, y) => cj(
+            WHO[x],
+            "nft_transfer",
+            json!({ "set": set, "uid": nft_of(x, i), "to": WHO[y] }),
+        ),
+        Step::NftSell(x, i, p) => cj(
+            WHO[x],
+            "nft_sell",
+            json!({ "set": set, "uid": nft_of(x, i), "price": p }),
+        ),
+        Step::NftBuy(x, i) => cj(
+            WHO[x],
+            "nft_buy",
+            json!({ "set": set, "uid": id_of(OfferKind::NftSale, i) }),
+        ),
+        Step::NftAuction(x, i, p) => cj(
+            WHO[x],
+            "nft_auction",
+            json!({ "set": set, "uid": nft_of(x, i), "price": p, "time": 1 }),
+        ),
+        Step::NftBid(x, i, d) => {
+            let o = item(OfferKind::NftAuction, i);
+            let amount = o.as_ref().map(|o| o.high.max(o.price) + d).unwrap_or(d);
+            let uid = o.map(|o| o.id).unwrap_or_else(|| "zz".into());
+            cj(
+                WHO[x],
+                "nft_bid",
+                json!({ "set": set, "uid": uid, "bid_amount": amount }),
+            )
+        }
+        Step::NftReserve(x, i, y, p) => cj(
+            WHO[x],
+            "nft_reserve_transfer",
+            json!({ "set": set, "uid": nft_of(x, i), "to": WHO[y], "price": p, "type": "TOKEN" }),
+        ),
+        Step::NftComplete(i) => {
+            let o = item(OfferKind::NftReserve, i)?;
+            cj(&o.to, "nft_reserve_complete", json!({ "set": set, "uid": o.id }))
+        }
+        Step::Melt(x, i) => cj(WHO[x], "nft_melt", json!({ "set": set, "uid": nft_of(x, i) })),
+        Step::Idle(_) | Step::Checkpoint => return None,
+    })
+}
+
+/// Every place a token, an NFT and a mint token can be, summed and cross-checked.
+fn check(net: &TestNet) {
+    let token = net.state("token");
+    let nft = net.state("nft");
+    // The token: the ledger's audit (balances, stake, escrows) against the supply.
+    let audit = opentoken_token::supply_check(token).expect("audit");
+    assert!(audit.ok, "{}", audit.check);
+    // What the NFT module holds is what its sets and bids hold ...
+    let held = opentoken_nft::held_matches(nft).expect("the module holds what its sets and bids hold");
+    // ... and the token's NFT escrow is that plus what is in flight either way.
+    let mut in_flight = 0u64;
+    for m in net.pending_messages() {
+        let amount = serde_json::from_str::<serde_json::Value>(&m.payload)
+            .ok()
+            .and_then(|v| v.get("amount").and_then(|a| a.as_u64()))
+            .unwrap_or(0);
+        match (m.from.as_str(), m.kind.as_str()) {
+            ("token", "paid") | ("nft", "credit") | ("nft", "burn") => in_flight += amount,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        num(token, b"tot/nft"),
+        held + in_flight,
+        "the NFT escrow is what the module holds plus what is in flight"
+    );
+    // One holder per NFT: an account (with its index entry) or the offer holding it.
+    let mut indexed = 0usize;
+    for (k, v) in nft.scan_prefix(b"nft/") {
+        let key = String::from_utf8_lossy(k).to_string();
+        let (_, rest) = key.split_at(4);
+        let (set, uid) = rest.split_once('/').expect("nft/<set>/<uid>");
+        let n: opentoken_nft::keys::Nft = serde_json::from_slice(v).expect("an NFT");
+        match OfferKind::parse(&n.owner) {
+            Some(kind) => assert!(
+                views::offer(nft, kind, set, uid).is_some(),
+                "{key} held by a missing {kind:?} offer"
+            ),
+            None => {
+                assert!(
+                    nft.get(&nkeys_owned(&n.owner, set, uid)).is_some(),
+                    "{key} not in @{}'s index",
+                    n.owner
+                );
+                indexed += 1;
+            }
+        }
+    }
+    assert_eq!(
+        nft.scan_prefix(b"own/").count(),
+        indexed,
+        "no index entry without its NFT"
+    );
+    // Mint tokens: held + offered + waiting + minted == the set's total, each redeemed once.
+    let set = set_of(net, "cards");
+    let held_ft: u64 = WHO.iter().chain(["erin"].iter()).map(|a| fts(net, a, "cards")).sum();
+    let offered: u64 = [OfferKind::FtSale, OfferKind::FtAuction, OfferKind::FtReserve]
+        .into_iter()
+        .map(|k| offers(net, k).len() as u64)
+        .sum();
+    let waiting = views::pending_mints(nft, 10_000).len() as u64;
+    assert_eq!(
+        held_ft + offered + waiting + set.minted,
+        set.total,
+        "mint tokens accounted for"
+    );
+    assert!(set.minted <= set.uids());
+    let live = nft.scan_prefix(b"nft/cards/").count() as u64;
+    assert_eq!(
+        live,
+        set.minted - set.melted,
+        "every minted NFT that is not melted exists"
+    );
+}
+
+fn nkeys_owned(account: &str, set: &str, uid: &str) -> Vec<u8> {
+    opentoken_nft::keys::owned(account, set, uid)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn tokens_nfts_and_mint_tokens_are_conserved_at_every_block(steps in proptest::collection::vec(step(), 10..60)) {
+        let spec = spec(json!({ "blocks_per_day": 20 }));
+        let modules = opentoken_registry::modules(&spec).expect("modules");
+        let mut net = TestNet::new(spec, modules);
+        ok(&one(&mut net, cj("alice", "nft_define", json!({"name": "cards", "type": 1, "script": "QmRenderer",
+            "permlink": "the-set", "start": "0", "end": "F", "royalty": 700, "bond": 9, "handling": "svg", "max_fee": 500_000}))));
+        idle(&mut net, 1);
+        ok(&one(&mut net, cj("alice", "nft_add_roy", json!({"set": "cards", "distro": "alice_5000,bob_3000,erin_2000"}))));
+        ok(&one(&mut net, cj("alice", "ft_airdrop", json!({"set": "cards", "to": ["bob", "carol", "dave"]}))));
+        check(&net);
+        for s in &steps {
+            match s {
+                Step::Idle(n) => for _ in 0..*n { net.run_modules(vec![]); check(&net); },
+                Step::Checkpoint => {
+                    let interval = net.spec().checkpoint_interval;
+                    while net.next_block() % interval != 0 { net.run_modules(vec![]); }
+                    net.run_modules(vec![]);
+                    check(&net);
+                }
+                _ => {
+                    if let Some(op) = op_of(&net, s) {
+                        block(&mut net, vec![op]);
+                    } else {
+                        net.run_modules(vec![]);
+                    }
+                    check(&net);
+                }
+            }
+        }
+        // Settle: every message delivered, every auction ended, every redemption drawn.
+        let interval = net.spec().checkpoint_interval;
+        for _ in 0..(2 * interval) { net.run_modules(vec![]); }
+        check(&net);
+        prop_assert!(net.pending_messages().is_empty());
+        prop_assert!(views::pending_mints(net.state("nft"), 10).is_empty());
+    }
 }

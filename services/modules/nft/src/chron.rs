@@ -28,7 +28,7 @@ pub(crate) fn broken(what: impl Into<String>) -> InvariantError {
 
 /// The swap table writes of drawing slot `j` of `remaining` (the uid index taken, and
 /// each slot's new value: `None` deletes it).
-pub(crate) fn draw(perm: impl Fn(u64) -> Option<u64>, remaining: u64, j: u64) -> (u64, Vec<(u64, Option<u64>)>) {
+pub fn draw(perm: impl Fn(u64) -> Option<u64>, remaining: u64, j: u64) -> (u64, Vec<(u64, Option<u64>)>) {
     let idx = perm(j).unwrap_or(j);
     let last = remaining - 1;
     let moved = perm(last).unwrap_or(last);
@@ -41,12 +41,14 @@ pub(crate) fn draw(perm: impl Fn(u64) -> Option<u64>, remaining: u64, j: u64) ->
 }
 
 /// The uid of index `idx` of `set`'s range, padded to the width of its end.
-pub(crate) fn uid_of(set: &Set, idx: u64) -> Result<String, InvariantError> {
+pub fn uid_of(set: &Set, idx: u64) -> Result<String, InvariantError> {
     let lo = b64::to_number(&set.start).ok_or_else(|| broken(format!("set {} has a bad start", set.name)))?;
     Ok(b64::padded(lo + idx, set.end.len()))
 }
 
-fn seed(block_id: &str, seq: u64, txid: &str, set: &str) -> u64 {
+/// The draw's seed for mint request `seq` (transaction `txid`, set `set`) at the
+/// checkpoint block `block_id`; the slot is `seed % remaining`.
+pub fn seed(block_id: &str, seq: u64, txid: &str, set: &str) -> u64 {
     let mut h = Sha256::new();
     h.update(format!("{block_id}:{seq}:{txid}:{set}").as_bytes());
     let d = h.finalize();

@@ -16,7 +16,7 @@
 
 mod apply;
 pub mod b64;
-mod chron;
+pub mod chron;
 pub mod config;
 pub mod define;
 mod describe;
