@@ -487,3 +487,261 @@ proptest! {
         prop_assert!(views::pending_mints(net.state("nft"), 10).is_empty());
     }
 }
+
+mod coin {
+    //! HIVE/HBD offers, paid by deposits to the multi-sig account whose memo names the offer.
+
+    use super::*;
+    use opentoken_core::{Asset, AssetSymbol, TransferOp};
+    use opentoken_multisig::keys::{self as mskeys, Coin};
+
+    const MS: &str = "dlux-cc";
+
+    fn coin_net() -> TestNet {
+        let mut spec = (*opentoken_e2e::devnet_multisig_spec()).clone();
+        spec.modules.insert("multisig".into(), json!({}));
+        spec.modules.remove("dex");
+        spec.modules.insert(
+            "nft".into(),
+            json!({ "blocks_per_day": 20, "coin_fee_account": "dlux-io" }),
+        );
+        let modules = opentoken_registry::modules(&spec).expect("modules");
+        TestNet::new(spec, modules)
+    }
+
+    fn deposit(from: &str, milli: i64, symbol: AssetSymbol, memo: &str) -> HiveOp {
+        HiveOp::Transfer(TransferOp {
+            from: from.into(),
+            to: MS.into(),
+            amount: Asset::new(milli, symbol),
+            memo: memo.into(),
+        })
+    }
+
+    fn pay(net: &mut TestNet, op: HiveOp) {
+        net.run_modules(vec![("multisig", vec![op])]);
+    }
+
+    fn l2(net: &TestNet, coin: Coin, account: &str) -> u64 {
+        num(net.state("multisig"), &mskeys::balance(coin, account))
+    }
+
+    /// Unpaid outflows as (to, amount, coin).
+    fn outflows(net: &TestNet) -> Vec<(String, u64, Coin)> {
+        opentoken_multisig::views::pending_outflows(net.state("multisig"), 100)
+            .expect("outflows")
+            .into_iter()
+            .map(|p| (p.outflow.to, p.outflow.amount, p.outflow.asset))
+            .collect()
+    }
+
+    fn escrow(net: &TestNet, coin: Coin) -> u64 {
+        num(net.state("multisig"), &mskeys::total_escrow("nft", coin))
+    }
+
+    fn setup() -> (TestNet, String) {
+        let mut net = coin_net();
+        defined(&mut net, "cards");
+        let uid = minted(&mut net, "cards", 1).remove(0);
+        ok(&one(
+            &mut net,
+            cj(
+                "alice",
+                "nft_transfer",
+                json!({"set": "cards", "uid": uid, "to": "bob"}),
+            ),
+        ));
+        (net, uid)
+    }
+
+    #[test]
+    fn a_hive_sale_pays_the_seller_on_hive_and_royalty_and_fee_to_layer_2() {
+        let (mut net, uid) = setup();
+        ok(&one(
+            &mut net,
+            cj(
+                "bob",
+                "nft_sell",
+                json!({"set": "cards", "uid": uid, "price": 10_000, "type": "HIVE"}),
+            ),
+        ));
+        pay(
+            &mut net,
+            deposit("carol", 10_000, AssetSymbol::Hive, &format!("NFTbuy cards:{uid}")),
+        );
+        idle(&mut net, 2);
+        assert_eq!(nfts_of(&net, "carol"), vec![("cards".to_string(), uid)]);
+        assert_eq!(
+            outflows(&net),
+            vec![("bob".to_string(), 9_400, Coin::Hive)],
+            "price less 5% royalty, 1% fee"
+        );
+        assert_eq!(l2(&net, Coin::Hive, "alice"), 500, "the royalty");
+        assert_eq!(l2(&net, Coin::Hive, "dlux-io"), 100, "the fee");
+        assert_eq!(escrow(&net, Coin::Hive), 0, "nothing left in the NFT escrow");
+        assert!(
+            opentoken_multisig::views::books_check(net.state("multisig"))
+                .expect("books")
+                .ok
+        );
+    }
+
+    #[test]
+    fn a_wrong_amount_coin_or_memo_is_refunded_on_hive_with_the_reason() {
+        let (mut net, uid) = setup();
+        ok(&one(
+            &mut net,
+            cj(
+                "bob",
+                "nft_sell",
+                json!({"set": "cards", "uid": uid, "price": 10_000, "type": "HIVE"}),
+            ),
+        ));
+        pay(
+            &mut net,
+            deposit("carol", 9_999, AssetSymbol::Hive, &format!("NFTbuy cards:{uid}")),
+        );
+        pay(
+            &mut net,
+            deposit("carol", 10_000, AssetSymbol::Hbd, &format!("NFTbuy cards:{uid}")),
+        );
+        pay(
+            &mut net,
+            deposit("carol", 10_000, AssetSymbol::Hive, "NFTbuy cards:nope"),
+        );
+        pay(&mut net, deposit("carol", 10_000, AssetSymbol::Hive, "NFTbuy no/set"));
+        pay(
+            &mut net,
+            deposit("carol", 10_000, AssetSymbol::Hive, "NFT cards:QmHash"),
+        );
+        // The seller's own purchase (the reference's NFTbuy stalls on these).
+        pay(
+            &mut net,
+            deposit("bob", 10_000, AssetSymbol::Hive, &format!("NFTbuy cards:{uid}")),
+        );
+        idle(&mut net, 2);
+        let refunds: Vec<(String, u64, Coin)> = outflows(&net);
+        assert_eq!(
+            refunds,
+            vec![
+                ("carol".to_string(), 9_999, Coin::Hive),
+                ("carol".to_string(), 10_000, Coin::Hbd),
+                ("carol".to_string(), 10_000, Coin::Hive),
+                ("carol".to_string(), 10_000, Coin::Hive),
+                ("carol".to_string(), 10_000, Coin::Hive),
+                ("bob".to_string(), 10_000, Coin::Hive),
+            ]
+        );
+        assert!(
+            views::offer(net.state("nft"), OfferKind::NftSale, "cards", &uid).is_some(),
+            "still for sale"
+        );
+        assert_eq!((escrow(&net, Coin::Hive), escrow(&net, Coin::Hbd)), (0, 0));
+    }
+
+    #[test]
+    fn a_hbd_auction_refunds_the_outbid_on_hive_and_pays_the_seller_at_its_end() {
+        let (mut net, uid) = setup();
+        ok(&one(
+            &mut net,
+            cj(
+                "bob",
+                "nft_hauction",
+                json!({"set": "cards", "uid": uid, "price": 1_000, "time": 1, "type": "HBD"}),
+            ),
+        ));
+        let end = views::offer(net.state("nft"), OfferKind::NftAuction, "cards", &uid)
+            .expect("open")
+            .expires;
+        pay(
+            &mut net,
+            deposit("carol", 1_000, AssetSymbol::Hbd, &format!("NFTbid cards:{uid}")),
+        );
+        pay(
+            &mut net,
+            deposit("dave", 1_000, AssetSymbol::Hbd, &format!("NFTbid cards:{uid}")),
+        );
+        pay(
+            &mut net,
+            deposit("dave", 2_000, AssetSymbol::Hbd, &format!("NFTbid cards:{uid}")),
+        );
+        idle(&mut net, 2);
+        assert_eq!(escrow(&net, Coin::Hbd), 2_000, "the high bid is held");
+        assert_eq!(
+            outflows(&net),
+            vec![
+                ("dave".to_string(), 1_000, Coin::Hbd),
+                ("carol".to_string(), 1_000, Coin::Hbd)
+            ],
+            "the underbid refunded, then the outbid"
+        );
+        while net.next_block() <= end {
+            net.run_modules(vec![]);
+        }
+        idle(&mut net, 2);
+        assert_eq!(nfts_of(&net, "dave"), vec![("cards".to_string(), uid)]);
+        assert_eq!(outflows(&net).last(), Some(&("bob".to_string(), 1_880, Coin::Hbd)));
+        assert_eq!(l2(&net, Coin::Hbd, "alice"), 100);
+        assert_eq!(l2(&net, Coin::Hbd, "dlux-io"), 20);
+        assert_eq!(escrow(&net, Coin::Hbd), 0);
+        assert!(opentoken_nft::held_matches(net.state("nft")).is_ok());
+    }
+
+    #[test]
+    fn a_hive_reserved_transfer_completes_by_nfttrade_from_its_buyer_only() {
+        let (mut net, uid) = setup();
+        ok(&one(
+            &mut net,
+            cj(
+                "bob",
+                "nft_reserve_transfer",
+                json!({"set": "cards", "uid": uid, "to": "carol", "price": 3_000, "type": "HIVE"}),
+            ),
+        ));
+        pay(
+            &mut net,
+            deposit("dave", 3_000, AssetSymbol::Hive, &format!("NFTtrade cards:{uid}")),
+        );
+        pay(
+            &mut net,
+            deposit("carol", 3_000, AssetSymbol::Hive, &format!("NFTtrade cards:{uid}")),
+        );
+        idle(&mut net, 2);
+        assert_eq!(nfts_of(&net, "carol"), vec![("cards".to_string(), uid)]);
+        assert_eq!(
+            outflows(&net),
+            vec![
+                ("dave".to_string(), 3_000, Coin::Hive),
+                ("bob".to_string(), 2_820, Coin::Hive)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_token_purchase_of_a_coin_offer_is_refunded_and_coin_offers_need_the_multisig() {
+        let (mut net, uid) = setup();
+        ok(&one(
+            &mut net,
+            cj(
+                "bob",
+                "nft_sell",
+                json!({"set": "cards", "uid": uid, "price": 10_000, "type": "HIVE"}),
+            ),
+        ));
+        // No mirrored price: the token module refuses at once, taking nothing.
+        let o = one(&mut net, cj("carol", "nft_buy", json!({"set": "cards", "uid": uid})));
+        assert!(matches!(o, Outcome::Rejected { .. }), "{o:?}");
+        let mut plain = super::net();
+        defined(&mut plain, "cards");
+        let uid = minted(&mut plain, "cards", 1).remove(0);
+        let o = one(
+            &mut plain,
+            cj(
+                "alice",
+                "nft_sell",
+                json!({"set": "cards", "uid": uid, "price": 10, "type": "HIVE"}),
+            ),
+        );
+        assert!(matches!(o, Outcome::Rejected { .. }), "{o:?}");
+    }
+}

@@ -391,35 +391,41 @@ pub(crate) fn apply(
             add(state, keys::total_balances(*asset), *amount)?;
             check_books(state, *asset)
         }
-        MultisigEvent::DexEscrowed {
+        MultisigEvent::Escrowed {
+            module,
             account,
             asset,
             amount,
             order,
             from_l2,
         } => {
-            check_order(account, *asset, *amount, order)?;
+            check_escrow(module, account, *asset, *amount, order)?;
             if *from_l2 {
                 sub(state, keys::balance(*asset, account), *amount)?;
                 sub(state, keys::total_balances(*asset), *amount)?;
             } else {
                 add(state, keys::held(*asset), *amount)?;
             }
-            add(state, keys::total_dex(*asset), *amount)?;
+            add(state, keys::total_escrow(module, *asset), *amount)?;
             check_books(state, *asset)
         }
-        MultisigEvent::DexPaid {
-            account, asset, amount, ..
+        MultisigEvent::EscrowPaid {
+            module,
+            account,
+            asset,
+            amount,
+            ..
         } => {
             if *amount == 0 {
-                return Err(broken(format!("the DEX pays @{account} nothing")));
+                return Err(broken(format!("{module} pays @{account} nothing")));
             }
-            sub(state, keys::total_dex(*asset), *amount)?;
+            sub(state, keys::total_escrow(module, *asset), *amount)?;
             add(state, keys::balance(*asset, account), *amount)?;
             add(state, keys::total_balances(*asset), *amount)?;
             check_books(state, *asset)
         }
-        MultisigEvent::DexPaidOut {
+        MultisigEvent::EscrowPaidOut {
+            module,
             seq,
             to,
             asset,
@@ -431,15 +437,16 @@ pub(crate) fn apply(
         } => {
             expect_seq(state, *seq)?;
             if *amount == 0 {
-                return Err(broken(format!("the DEX pays @{to} nothing (ot:{seq})")));
+                return Err(broken(format!("{module} pays @{to} nothing (ot:{seq})")));
             }
-            sub(state, keys::total_dex(*asset), *amount)?;
+            sub(state, keys::total_escrow(module, *asset), *amount)?;
             let out = Outflow {
                 to: to.clone(),
                 amount: *amount,
                 asset: *asset,
                 memo: memo.clone(),
-                reason: OutflowReason::Dex {
+                reason: OutflowReason::Module {
+                    module: module.clone(),
                     order: order.clone(),
                     why: why.clone(),
                 },
@@ -482,6 +489,35 @@ pub(crate) fn apply(
 
 /// An escrowed order is the buy of `amount` of `asset` by `account` that `handle` parsed:
 /// the DEX is told exactly what the books escrowed.
+/// The escrowed message matches the escrow: the DEX's order (a bid of that coin and
+/// amount by that account) or the NFT module's coin payment (that payer, coin and amount).
+fn check_escrow(
+    module: &str,
+    account: &str,
+    asset: keys::Coin,
+    amount: u64,
+    payload: &str,
+) -> Result<(), InvariantError> {
+    match module {
+        "dex" => check_order(account, asset, amount, payload),
+        "nft" => {
+            let c: opentoken_nft::protocol::CoinIn = serde_json::from_str(payload)
+                .map_err(|e| broken(format!("the escrowed NFT payment does not decode: {e}")))?;
+            if amount == 0 || c.from != account || c.amount != amount || c.coin != asset.to_string() {
+                return Err(broken(format!(
+                    "escrowed {} for @{account}, but the NFT payment is {} {} by @{}",
+                    asset.format(amount),
+                    c.amount,
+                    c.coin,
+                    c.from
+                )));
+            }
+            Ok(())
+        }
+        other => Err(broken(format!("coin escrowed for {other:?}, which holds none"))),
+    }
+}
+
 fn check_order(account: &str, asset: keys::Coin, amount: u64, order: &str) -> Result<(), InvariantError> {
     let o: opentoken_dex::OrderIn =
         serde_json::from_str(order).map_err(|e| broken(format!("the escrowed order does not decode: {e}")))?;

@@ -114,7 +114,8 @@ pub(crate) fn describe(event: &MultisigEvent) -> String {
             amount,
             why,
         } => format!("ot:{seq} could not be paid ({why}): {} credited back to @{account}", asset.format(*amount)),
-        MultisigEvent::DexEscrowed {
+        MultisigEvent::Escrowed {
+            module,
             account,
             asset,
             amount,
@@ -122,6 +123,18 @@ pub(crate) fn describe(event: &MultisigEvent) -> String {
             from_l2,
         } => {
             let source = if *from_l2 { "from the Layer-2 balance" } else { "deposited" };
+            if module != "dex" {
+                return match serde_json::from_str::<opentoken_nft::protocol::CoinIn>(order) {
+                    Ok(c) => format!(
+                        "@{account} escrows {} {source} for NFT {:?} of {}:{}",
+                        asset.format(*amount),
+                        c.what,
+                        c.set,
+                        c.id
+                    ),
+                    Err(_) => format!("@{account} escrows {} {source} for {module}", asset.format(*amount)),
+                };
+            }
             match serde_json::from_str::<opentoken_dex::OrderIn>(order) {
                 Ok(o) => {
                     let limit = if o.price == 0 {
@@ -138,7 +151,8 @@ pub(crate) fn describe(event: &MultisigEvent) -> String {
                 Err(_) => format!("@{account} escrows {} {source} for a DEX buy order", asset.format(*amount)),
             }
         }
-        MultisigEvent::DexPaid {
+        MultisigEvent::EscrowPaid {
+            module,
             account,
             asset,
             amount,
@@ -147,15 +161,20 @@ pub(crate) fn describe(event: &MultisigEvent) -> String {
             fallback,
         } => match fallback {
             None => format!(
-                "The DEX pays {} to @{account}'s Layer-2 balance ({why} of order {order})",
-                asset.format(*amount)
+                "{} pays {} to @{account}'s Layer-2 balance ({why} of {}{order})",
+                payer(module),
+                asset.format(*amount),
+                of(module)
             ),
             Some(reason) => format!(
-                "The DEX pays {} to @{account}'s Layer-2 balance ({why} of order {order}) instead of to Hive: {reason}",
-                asset.format(*amount)
+                "{} pays {} to @{account}'s Layer-2 balance ({why} of {}{order}) instead of to Hive: {reason}",
+                payer(module),
+                asset.format(*amount),
+                of(module)
             ),
         },
-        MultisigEvent::DexPaidOut {
+        MultisigEvent::EscrowPaidOut {
+            module,
             seq,
             to,
             asset,
@@ -164,9 +183,27 @@ pub(crate) fn describe(event: &MultisigEvent) -> String {
             why,
             ..
         } => format!(
-            "The DEX pays {} to @{to} on Hive (ot:{seq}; {why} of order {order})",
-            asset.format(*amount)
+            "{} pays {} to @{to} on Hive (ot:{seq}; {why} of {}{order})",
+            payer(module),
+            asset.format(*amount),
+            of(module)
         ),
+    }
+}
+
+fn of(module: &str) -> &'static str {
+    if module == "dex" {
+        "order "
+    } else {
+        ""
+    }
+}
+
+fn payer(module: &str) -> &'static str {
+    match module {
+        "dex" => "The DEX",
+        "nft" => "The NFT module",
+        _ => "A module",
     }
 }
 

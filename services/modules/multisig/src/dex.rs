@@ -7,7 +7,7 @@
 //!   the safety limit) and is escrowed instead of credited; a memo that is a DEX order with
 //!   a bad field is refunded with the reason. `dex_buy` (active authority) escrows coin from
 //!   the signer's Layer-2 balance. Either way the order goes to the DEX as an `order`
-//!   message, exactly as escrowed ([`MultisigEvent::DexEscrowed`]).
+//!   message, exactly as escrowed ([`MultisigEvent::Escrowed`]).
 //! - **Out.** The DEX sends `pay` messages (`opentoken_dex::protocol::Pay`): coin out of its
 //!   escrow, credited to a Layer-2 balance or queued as an outflow to Hive. A payment the
 //!   escrow cannot cover, or that does not decode, is refused (nothing moves). One that is
@@ -101,10 +101,12 @@ impl MultisigModule {
         Ok(vec![escrowed(from, coin, &order, true)?])
     }
 
-    /// A `pay` message from the DEX.
-    pub(crate) fn dex_pay(
+    /// A `pay` message from a module that holds coin here (the DEX, the NFT module): coin
+    /// out of its escrow.
+    pub(crate) fn module_pay(
         &self,
         ctx: &OpContext<'_>,
+        module: &str,
         m: &Message,
         state: &dyn StateRead,
     ) -> Result<Vec<MultisigEvent>, Reject> {
@@ -121,19 +123,19 @@ impl MultisigModule {
             )));
         }
         let coin = coin_of(pay.coin);
-        let escrow = amount(state, &keys::total_dex(coin));
+        let escrow = amount(state, &keys::total_escrow(module, coin));
         if pay.amount > escrow {
             return Err(bad(format!(
-                "the DEX pays {} but its escrow holds {}",
+                "{module} pays {} but its escrow holds {}",
                 coin.format(pay.amount),
                 coin.format(escrow)
             )));
         }
         let event = match pay.via {
-            Payout::L2 => credited(&pay, coin, None),
+            Payout::L2 => credited(module, &pay, coin, None),
             Payout::Hive => self
-                .paid_out(ctx, &pay, coin, state)
-                .unwrap_or_else(|why| credited(&pay, coin, Some(why))),
+                .paid_out(ctx, module, &pay, coin, state)
+                .unwrap_or_else(|why| credited(module, &pay, coin, Some(why))),
         };
         Ok(vec![event])
     }
@@ -142,6 +144,7 @@ impl MultisigModule {
     fn paid_out(
         &self,
         ctx: &OpContext<'_>,
+        module: &str,
         pay: &Pay,
         coin: Coin,
         state: &dyn StateRead,
@@ -149,11 +152,16 @@ impl MultisigModule {
         if pay.account == self.config().account {
             return Err(format!("@{} cannot pay itself on Hive", self.config().account));
         }
-        let memo = pay.memo(&self.token);
+        let memo = if module == DEX {
+            pay.memo(&self.token)
+        } else {
+            format!("{} NFT {} {}", self.token, pay.why, pay.order)
+        };
         check_user_memo(&memo).map_err(|e| format!("the payment's memo cannot be sent: {e}"))?;
         let seq = checked_seq(state).map_err(|r| r.reason)?;
         pending_room(state, coin, pay.amount).map_err(|r| r.reason)?;
-        Ok(MultisigEvent::DexPaidOut {
+        Ok(MultisigEvent::EscrowPaidOut {
+            module: module.to_string(),
             seq,
             to: pay.account.clone(),
             asset: coin,
@@ -169,7 +177,8 @@ impl MultisigModule {
 /// The escrow of `order`, which `account` pays in `coin`.
 pub(crate) fn escrowed(account: &str, coin: Coin, order: &OrderIn, from_l2: bool) -> Result<MultisigEvent, Reject> {
     let text = serde_json::to_string(order).map_err(|e| Reject::field(format!("the order does not encode: {e}")))?;
-    Ok(MultisigEvent::DexEscrowed {
+    Ok(MultisigEvent::Escrowed {
+        module: DEX.to_string(),
         account: account.to_string(),
         asset: coin,
         amount: order.amount,
@@ -178,8 +187,9 @@ pub(crate) fn escrowed(account: &str, coin: Coin, order: &OrderIn, from_l2: bool
     })
 }
 
-fn credited(pay: &Pay, coin: Coin, fallback: Option<String>) -> MultisigEvent {
-    MultisigEvent::DexPaid {
+fn credited(module: &str, pay: &Pay, coin: Coin, fallback: Option<String>) -> MultisigEvent {
+    MultisigEvent::EscrowPaid {
+        module: module.to_string(),
         account: pay.account.clone(),
         asset: coin,
         amount: pay.amount,
@@ -237,7 +247,7 @@ mod tests {
 
     fn fallback(events: &[MultisigEvent]) -> Option<&str> {
         match events {
-            [MultisigEvent::DexPaid { fallback, .. }] => fallback.as_deref(),
+            [MultisigEvent::EscrowPaid { fallback, .. }] => fallback.as_deref(),
             other => panic!("{other:?}"),
         }
     }
@@ -247,7 +257,7 @@ mod tests {
         let mut h = harness();
         assert!(matches!(
             &decide(&h, &pay("bob", 3_000, "hive")).unwrap()[..],
-            [MultisigEvent::DexPaidOut { seq: 0, .. }]
+            [MultisigEvent::EscrowPaidOut { seq: 0, .. }]
         ));
         // The pending total at the end of the range (books `apply` would refuse; only the
         // decision is looked at).
@@ -290,7 +300,7 @@ mod tests {
                 &h.state,
             ) {
                 Ok(events) => match &events[..] {
-                    [MultisigEvent::DexEscrowed { order, .. }] => serde_json::from_str(order).unwrap(),
+                    [MultisigEvent::Escrowed { order, .. }] => serde_json::from_str(order).unwrap(),
                     other => panic!("{other:?}"),
                 },
                 Err(r) => panic!("{r}"),
@@ -300,7 +310,8 @@ mod tests {
             o.pair = pair;
             serde_json::to_string(&o).unwrap()
         };
-        let escrow = |order: String, amount: u64| MultisigEvent::DexEscrowed {
+        let escrow = |order: String, amount: u64| MultisigEvent::Escrowed {
+            module: "dex".into(),
             account: "alice".into(),
             asset: Coin::Hive,
             amount,
@@ -322,7 +333,8 @@ mod tests {
         fails(escrow("{}".into(), 100), "does not decode");
         fails(escrow(order(2_001, "alice", Pair::Hive), 2_001), "negative");
         fails(
-            MultisigEvent::DexPaid {
+            MultisigEvent::EscrowPaid {
+                module: "dex".into(),
                 account: "bob".into(),
                 asset: Coin::Hive,
                 amount: 3_001,
@@ -333,7 +345,8 @@ mod tests {
             "negative",
         );
         fails(
-            MultisigEvent::DexPaidOut {
+            MultisigEvent::EscrowPaidOut {
+                module: "dex".into(),
                 seq: 1,
                 to: "bob".into(),
                 asset: Coin::Hive,

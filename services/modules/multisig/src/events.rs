@@ -128,7 +128,8 @@ pub enum MultisigEvent {
     /// `account`'s Layer-2 balance (`from_l2: true`). `order` is the order exactly as it is
     /// sent to the DEX (`opentoken_dex::OrderIn`, canonical JSON), so the event alone says
     /// what was asked.
-    DexEscrowed {
+    Escrowed {
+        module: String,
         account: String,
         asset: Coin,
         amount: u64,
@@ -139,7 +140,8 @@ pub enum MultisigEvent {
     /// `fill`, `return`, for order id `order`). `fallback` says why a payout to Hive the
     /// order asked for was credited instead (a payment is never refused: the coin would be
     /// stuck in the escrow).
-    DexPaid {
+    EscrowPaid {
+        module: String,
         account: String,
         asset: Coin,
         amount: u64,
@@ -149,7 +151,8 @@ pub enum MultisigEvent {
     },
     /// The DEX released `amount` of its escrow to `to` on Hive: outflow `seq`, paid like a
     /// withdrawal.
-    DexPaidOut {
+    EscrowPaidOut {
+        module: String,
         seq: u64,
         to: String,
         asset: Coin,
@@ -301,9 +304,9 @@ impl MultisigEvent {
             MultisigEvent::TxFailed { .. } => "TxFailed",
             MultisigEvent::OutflowReturned { .. } => "OutflowReturned",
             MultisigEvent::CollateralSet { .. } => "CollateralSet",
-            MultisigEvent::DexEscrowed { .. } => "DexEscrowed",
-            MultisigEvent::DexPaid { .. } => "DexPaid",
-            MultisigEvent::DexPaidOut { .. } => "DexPaidOut",
+            MultisigEvent::Escrowed { .. } => "Escrowed",
+            MultisigEvent::EscrowPaid { .. } => "EscrowPaid",
+            MultisigEvent::EscrowPaidOut { .. } => "EscrowPaidOut",
         }
     }
 
@@ -527,7 +530,8 @@ impl MultisigEvent {
                 ]),
             ),
             MultisigEvent::CollateralSet { stake } => (16, record(vec![("stake", long_u64(*stake))])),
-            MultisigEvent::DexEscrowed {
+            MultisigEvent::Escrowed {
+                module,
                 account,
                 asset,
                 amount,
@@ -536,6 +540,7 @@ impl MultisigEvent {
             } => (
                 17,
                 record(vec![
+                    ("module", s(module)),
                     ("account", s(account)),
                     ("asset", coin_value(*asset)),
                     ("amount", long_u64(*amount)),
@@ -543,7 +548,8 @@ impl MultisigEvent {
                     ("from_l2", Value::Boolean(*from_l2)),
                 ]),
             ),
-            MultisigEvent::DexPaid {
+            MultisigEvent::EscrowPaid {
+                module,
                 account,
                 asset,
                 amount,
@@ -553,6 +559,7 @@ impl MultisigEvent {
             } => (
                 18,
                 record(vec![
+                    ("module", s(module)),
                     ("account", s(account)),
                     ("asset", coin_value(*asset)),
                     ("amount", long_u64(*amount)),
@@ -561,7 +568,8 @@ impl MultisigEvent {
                     ("fallback", optional_string(fallback.as_deref())),
                 ]),
             ),
-            MultisigEvent::DexPaidOut {
+            MultisigEvent::EscrowPaidOut {
+                module,
                 seq,
                 to,
                 asset,
@@ -573,6 +581,7 @@ impl MultisigEvent {
             } => (
                 19,
                 record(vec![
+                    ("module", s(module)),
                     ("seq", long_u64(*seq)),
                     ("to", s(to)),
                     ("asset", coin_value(*asset)),
@@ -710,14 +719,16 @@ impl MultisigEvent {
                 amount: f.u64("amount")?,
                 why: f.string("why")?,
             },
-            17 => MultisigEvent::DexEscrowed {
+            17 => MultisigEvent::Escrowed {
+                module: f.string("module")?,
                 account: f.string("account")?,
                 asset: coin("asset")?,
                 amount: f.u64("amount")?,
                 order: f.string("order")?,
                 from_l2: read_bool(&f, "from_l2")?,
             },
-            18 => MultisigEvent::DexPaid {
+            18 => MultisigEvent::EscrowPaid {
+                module: f.string("module")?,
                 account: f.string("account")?,
                 asset: coin("asset")?,
                 amount: f.u64("amount")?,
@@ -725,7 +736,8 @@ impl MultisigEvent {
                 why: f.string("why")?,
                 fallback: read_optional_string(&f, "fallback")?,
             },
-            19 => MultisigEvent::DexPaidOut {
+            19 => MultisigEvent::EscrowPaidOut {
+                module: f.string("module")?,
                 seq: f.u64("seq")?,
                 to: f.string("to")?,
                 asset: coin("asset")?,
@@ -881,21 +893,24 @@ mod tests {
                 why: "failed alone 3 times".into(),
             },
             MultisigEvent::CollateralSet { stake: i64::MAX as u64 },
-            MultisigEvent::DexEscrowed {
+            MultisigEvent::Escrowed {
+                module: "dex".into(),
                 account: "alice".into(),
                 asset: Coin::Hbd,
                 amount: i64::MAX as u64,
                 order: r#"{"id":"DLUXQm","from":"alice","pair":"HBD","side":"bid","amount":1}"#.into(),
                 from_l2: true,
             },
-            MultisigEvent::DexEscrowed {
+            MultisigEvent::Escrowed {
+                module: "dex".into(),
                 account: "bob".into(),
                 asset: Coin::Hive,
                 amount: 1,
                 order: String::new(),
                 from_l2: false,
             },
-            MultisigEvent::DexPaid {
+            MultisigEvent::EscrowPaid {
+                module: "dex".into(),
                 account: "carol".into(),
                 asset: Coin::Hive,
                 amount: 10,
@@ -903,7 +918,8 @@ mod tests {
                 why: "fill".into(),
                 fallback: None,
             },
-            MultisigEvent::DexPaid {
+            MultisigEvent::EscrowPaid {
+                module: "dex".into(),
                 account: "carol".into(),
                 asset: Coin::Hbd,
                 amount: i64::MAX as u64,
@@ -911,7 +927,8 @@ mod tests {
                 why: "return".into(),
                 fallback: Some("the outflow counter is exhausted ✓".into()),
             },
-            MultisigEvent::DexPaidOut {
+            MultisigEvent::EscrowPaidOut {
+                module: "dex".into(),
                 seq: u64::MAX,
                 to: "dave".into(),
                 asset: Coin::Hbd,
@@ -980,7 +997,7 @@ mod tests {
             .find(|e| e.kind() == "Rotated")
             .expect("variants");
         assert!(codec.encode_with_writer(&v2, rotated.to_value()).is_err());
-        // Records of the fifth schema (before the DEX) decode too; the DEX events are new
+        // Records of the fifth schema (before the module escrows) decode too; the escrow events are new
         // branches at the end.
         let v5 = apache_avro::Schema::parse_str(SCHEMA_V5).expect("v5 parses");
         let (v5_branches, now) = (branches(&v5), branches(codec.schema()));
@@ -988,7 +1005,7 @@ mod tests {
         assert_eq!(v5_branches[..], now[..17], "append only");
         for e in every_variant() {
             let fits_v5 = codec.encode_with_writer(&v5, e.to_value());
-            if e.kind().starts_with("Dex") {
+            if e.kind().starts_with("Escrow") {
                 assert!(fits_v5.is_err(), "{} is new", e.kind());
             } else {
                 let bytes = fits_v5.expect("fits v5");

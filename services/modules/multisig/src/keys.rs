@@ -127,9 +127,19 @@ pub fn total_pending(coin: Coin) -> Vec<u8> {
     format!("tot/out/{coin}").into_bytes()
 }
 
-/// The coin escrowed for the DEX: part of what the account holds, in no user's balance.
+/// The modules the account escrows coin for (a deposit or a Layer-2 balance held until
+/// the module says whom it belongs to).
+pub const ESCROW_MODULES: [&str; 2] = ["dex", "nft"];
+
+/// The coin escrowed for `module` (one of [`ESCROW_MODULES`]): part of what the account
+/// holds, in no user's balance.
+pub fn total_escrow(module: &str, coin: Coin) -> Vec<u8> {
+    format!("tot/{module}/{coin}").into_bytes()
+}
+
+/// The coin escrowed for the DEX.
 pub fn total_dex(coin: Coin) -> Vec<u8> {
-    format!("tot/dex/{coin}").into_bytes()
+    total_escrow("dex", coin)
 }
 
 pub fn total_anomalies(coin: Coin) -> Vec<u8> {
@@ -235,9 +245,10 @@ pub enum OutflowReason {
     Withdrawal,
     /// A deposit the module could not accept goes back to its sender; the text says why.
     Refund(String),
-    /// Coin the DEX released to an order's owner (`why`: `fill`, `return`), paid out to
-    /// Hive because the order asked for it.
-    Dex { order: String, why: String },
+    /// Coin a module released from its escrow (the DEX to an order's owner, `why`:
+    /// `fill`, `return`; the NFT module to a seller, a refunded or outbid payer), paid out
+    /// to Hive.
+    Module { module: String, order: String, why: String },
 }
 
 impl fmt::Display for OutflowReason {
@@ -245,7 +256,7 @@ impl fmt::Display for OutflowReason {
         match self {
             OutflowReason::Withdrawal => f.write_str("withdrawal"),
             OutflowReason::Refund(why) => write!(f, "refund:{why}"),
-            OutflowReason::Dex { order, why } => write!(f, "dex:{why}:{order}"),
+            OutflowReason::Module { module, order, why } => write!(f, "{module}:{why}:{order}"),
         }
     }
 }
@@ -428,13 +439,14 @@ mod tests {
             r#""withdrawal""#
         );
         assert_eq!(OutflowReason::Refund("x".into()).to_string(), "refund:x");
-        let dex = OutflowReason::Dex {
+        let dex = OutflowReason::Module {
+            module: "dex".into(),
             order: "DLUXQm1".into(),
             why: "fill".into(),
         };
         assert_eq!(
             serde_json::to_string(&dex).unwrap(),
-            r#"{"dex":{"order":"DLUXQm1","why":"fill"}}"#
+            r#"{"module":{"module":"dex","order":"DLUXQm1","why":"fill"}}"#
         );
         assert_eq!(dex.to_string(), "dex:fill:DLUXQm1");
         assert_eq!(total_dex(Coin::Hbd), b"tot/dex/HBD");

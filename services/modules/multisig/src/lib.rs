@@ -44,6 +44,7 @@ mod dex;
 pub mod events;
 pub mod keys;
 pub mod memo;
+mod nft;
 mod parse;
 mod rotate;
 pub mod safety;
@@ -90,8 +91,11 @@ const ROUTES_WITH_DEX: &[Route] = &[
 /// The routes of a chain without a DEX.
 const ROUTES: &[Route] = ROUTES_WITH_DEX.split_at(ROUTES_WITH_DEX.len() - 1).0;
 
-/// Whom it sends messages to with a DEX (the escrowed orders) and without.
+/// Whom it sends messages to: the modules it escrows coin for (the DEX's orders, the NFT
+/// module's payments) on chains that run them.
 const TO_DEX: &[&str] = &[dex::DEX];
+const TO_NFT: &[&str] = &[nft::NFT];
+const TO_BOTH: &[&str] = &[dex::DEX, nft::NFT];
 const TO_NOBODY: &[&str] = &[];
 
 /// The module. Stateless itself: all it needs besides the state is its validated config and
@@ -106,6 +110,8 @@ pub struct MultisigModule {
     dex: Option<DexConfig>,
     /// The token's symbol: the DEX's order ids and payment memos start with it.
     token: String,
+    /// Whether the chain runs the NFT module: its HIVE/HBD payments are escrowed here.
+    nft: bool,
 }
 
 impl MultisigModule {
@@ -117,6 +123,7 @@ impl MultisigModule {
             token_scale: 10u64.pow(u32::from(spec.precision)),
             dex: DexConfig::from_spec(spec)?,
             token: spec.token.clone(),
+            nft: spec.module_config(nft::NFT).is_some(),
         })
     }
 
@@ -217,19 +224,21 @@ impl Module for MultisigModule {
             Input::Message(m) if m.from == signers::FROM && m.kind == signers::KIND => self.set_signers(m, state),
             Input::Message(m) if m.from == signers::FROM && m.kind == safety::KIND => self.set_collateral(m, state),
             Input::Message(m) if self.dex.is_some() && m.from == dex::DEX && m.kind == dex::PAY => {
-                self.dex_pay(ctx, m, state)
+                self.module_pay(ctx, dex::DEX, m, state)
             }
-            Input::Message(m) if self.dex.is_some() => Err(Reject::new(
+            Input::Message(m) if self.nft && m.from == nft::NFT && m.kind == opentoken_nft::protocol::KIND_PAY => {
+                self.module_pay(ctx, nft::NFT, m, state)
+            }
+            Input::Message(m) if self.dex.is_some() || self.nft => Err(Reject::new(
                 RejectCode::BadMessage,
                 format!(
-                    "multisig takes no message {} from {} (only {} and {} from {}, {} from {})",
+                    "multisig takes no message {} from {} (only {} and {} from {}, {} from the modules it escrows for)",
                     m.kind,
                     m.from,
                     signers::KIND,
                     safety::KIND,
                     signers::FROM,
                     dex::PAY,
-                    dex::DEX
                 ),
             )),
             Input::Message(m) => Err(Reject::new(
@@ -259,24 +268,30 @@ impl Module for MultisigModule {
         apply::apply(&self.cfg, event, state)
     }
 
-    /// An escrowed buy order goes to the DEX, as escrowed.
+    /// An escrowed buy order goes to the DEX, an escrowed NFT payment to the NFT module,
+    /// as escrowed.
     fn messages(&self, event: &MultisigEvent) -> Vec<Outgoing> {
         match event {
-            MultisigEvent::DexEscrowed { order, .. } => vec![Outgoing {
-                to: dex::DEX.into(),
-                kind: opentoken_dex::protocol::KIND_ORDER.into(),
+            MultisigEvent::Escrowed { module, order, .. } => vec![Outgoing {
+                to: module.clone(),
+                kind: if module == dex::DEX {
+                    opentoken_dex::protocol::KIND_ORDER.into()
+                } else {
+                    opentoken_nft::protocol::KIND_COIN.into()
+                },
                 payload: order.clone(),
             }],
             _ => Vec::new(),
         }
     }
 
-    /// The DEX, on a chain that runs one.
+    /// The modules it escrows coin for, on a chain that runs them.
     fn sends_to(&self) -> &[&'static str] {
-        if self.dex.is_some() {
-            TO_DEX
-        } else {
-            TO_NOBODY
+        match (self.dex.is_some(), self.nft) {
+            (true, true) => TO_BOTH,
+            (true, false) => TO_DEX,
+            (false, true) => TO_NFT,
+            (false, false) => TO_NOBODY,
         }
     }
 

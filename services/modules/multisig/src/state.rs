@@ -188,17 +188,22 @@ pub(crate) fn push_bounded(
 }
 
 /// The books balance: for each coin, what the account is expected to hold equals the
-/// users' balances plus the outflows not yet paid plus what the DEX holds in escrow.
+/// users' balances plus the outflows not yet paid plus what modules hold in escrow.
 /// Checked by `apply` after every event, so a bug that breaks it stops the processor
 /// before the state is committed.
 pub(crate) fn check_books(state: &dyn StateRead, coin: Coin) -> Result<(), InvariantError> {
     let held = amount(state, &keys::held(coin));
     let balances = amount(state, &keys::total_balances(coin));
     let pending = amount(state, &keys::total_pending(coin));
-    let dex = amount(state, &keys::total_dex(coin));
-    if balances.checked_add(pending).and_then(|n| n.checked_add(dex)) != Some(held) {
+    let mut escrow = 0u64;
+    for module in keys::ESCROW_MODULES {
+        escrow = escrow
+            .checked_add(amount(state, &keys::total_escrow(module, coin)))
+            .ok_or_else(|| broken(format!("{coin}: the escrows overflow")))?;
+    }
+    if balances.checked_add(pending).and_then(|n| n.checked_add(escrow)) != Some(held) {
         return Err(broken(format!(
-            "{coin}: held {held} != balances {balances} + pending outflows {pending} + DEX escrow {dex}"
+            "{coin}: held {held} != balances {balances} + pending outflows {pending} + module escrows {escrow}"
         )));
     }
     Ok(())

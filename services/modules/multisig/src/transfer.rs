@@ -9,6 +9,9 @@
 //! - a memo that starts with `{` but is not such an object: refunded;
 //! - below `min_deposit`: refunded;
 //! - over the safety limit (`src/safety.rs`): refunded;
+//! - on a chain that runs the NFT module, a memo `NFTbuy|NFTbid|NFTtrade <set>:<uid>`:
+//!   escrowed for the NFT module (`src/nft.rs`) after the same checks as a plain deposit;
+//!   a malformed one is refunded with the reason;
 //! - on a chain that runs the DEX, a memo that is a DEX buy order (`{"rate": ...}`,
 //!   `{"dex": {...}}`): escrowed for the DEX (`src/dex.rs`) after the same checks as a plain
 //!   deposit; a DEX order with a bad field is refunded with the reason.
@@ -119,25 +122,32 @@ impl MultisigModule {
                 coin.format(min)
             )
         } else {
-            match self.deposit_order(ctx, t, coin, amt) {
-                MemoOrder::Order(order) => match self.over_limit(coin, amt, state) {
+            match self.nft_memo(ctx, t, coin, amt) {
+                Some(Ok(payment)) => match self.over_limit(coin, amt, state) {
                     Some(why) => why,
-                    None => return Ok(vec![escrowed(&t.from, coin, &order, false)?]),
+                    None => return Ok(vec![payment]),
                 },
-                MemoOrder::Bad(why) => format!("bad DEX order: {why}"),
-                MemoOrder::NotDex => match classify(&t.memo) {
-                    DepositMemo::Plain => match self.over_limit(coin, amt, state) {
+                Some(Err(why)) => format!("bad NFT memo: {why}"),
+                None => match self.deposit_order(ctx, t, coin, amt) {
+                    MemoOrder::Order(order) => match self.over_limit(coin, amt, state) {
                         Some(why) => why,
-                        None => {
-                            return Ok(vec![MultisigEvent::Deposited {
-                                account: t.from.clone(),
-                                asset: coin,
-                                amount: amt,
-                            }])
-                        }
+                        None => return Ok(vec![escrowed(&t.from, coin, &order, false)?]),
                     },
-                    DepositMemo::Module(name) => format!("no module accepts {name} yet"),
-                    DepositMemo::Malformed(what) => format!("malformed module memo: {what}"),
+                    MemoOrder::Bad(why) => format!("bad DEX order: {why}"),
+                    MemoOrder::NotDex => match classify(&t.memo) {
+                        DepositMemo::Plain => match self.over_limit(coin, amt, state) {
+                            Some(why) => why,
+                            None => {
+                                return Ok(vec![MultisigEvent::Deposited {
+                                    account: t.from.clone(),
+                                    asset: coin,
+                                    amount: amt,
+                                }])
+                            }
+                        },
+                        DepositMemo::Module(name) => format!("no module accepts {name} yet"),
+                        DepositMemo::Malformed(what) => format!("malformed module memo: {what}"),
+                    },
                 },
             }
         };

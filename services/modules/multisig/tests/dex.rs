@@ -116,12 +116,13 @@ fn expected_order(from: &str, block: u64, pair: Pair, amount: u64, price: u64, p
 fn a_deposit_whose_memo_is_an_order_is_escrowed_and_sent_to_the_dex() {
     let mut net = dex_net();
     let b = net.run(NAME, vec![deposit("alice", 1_000, r#"{"rate":"0.100000"}"#)]);
-    assert_eq!(b.kinds(), vec!["DexEscrowed"]);
+    assert_eq!(b.kinds(), vec!["Escrowed"]);
     let want = expected_order("alice", 1, Pair::Hive, 1_000, 100_000, Payout::Hive);
     assert_eq!(orders_sent(&b), vec![want.clone()]);
     assert_eq!(
         events(&b),
-        vec![MultisigEvent::DexEscrowed {
+        vec![MultisigEvent::Escrowed {
+            module: "dex".into(),
             account: "alice".into(),
             asset: Coin::Hive,
             amount: 1_000,
@@ -237,7 +238,7 @@ fn a_dex_deposit_over_the_safety_limit_is_refunded() {
             deposit("bob", 10, r#"{"rate":"0.1"}"#),
         ],
     );
-    assert_eq!(b.kinds(), vec!["DexEscrowed", "DexEscrowed", "Refunded"]);
+    assert_eq!(b.kinds(), vec!["Escrowed", "Escrowed", "Refunded"]);
     match &events(&b)[2] {
         MultisigEvent::Refunded { why, to, .. } => {
             assert_eq!(to, "bob");
@@ -260,7 +261,7 @@ fn dex_buy_escrows_from_the_layer2_balance() {
             buy("alice", json!({"hbd": "1000"})),
         ],
     );
-    assert_eq!(b.kinds(), vec!["DexEscrowed", "DexEscrowed"]);
+    assert_eq!(b.kinds(), vec!["Escrowed", "Escrowed"]);
     let mut second = expected_order("alice", 2, Pair::Hbd, 1_000, 0, Payout::L2);
     second.txid = TestNet::txid(2, 1);
     second.id = order_id("DLUX", "alice", &second.txid, 0);
@@ -273,7 +274,7 @@ fn dex_buy_escrows_from_the_layer2_balance() {
     );
     assert!(matches!(
         &events(&b)[0],
-        MultisigEvent::DexEscrowed {
+        MultisigEvent::Escrowed {
             from_l2: true,
             amount: 2_000,
             ..
@@ -322,7 +323,8 @@ fn pay_credits_a_balance_or_queues_an_outflow_confirmed_like_any_other() {
     let b = net.run(NAME, vec![]);
     assert_eq!(
         events(&b),
-        vec![MultisigEvent::DexPaid {
+        vec![MultisigEvent::EscrowPaid {
+            module: "dex".into(),
             account: "bob".into(),
             asset: Coin::Hive,
             amount: 3_000,
@@ -340,7 +342,7 @@ fn pay_credits_a_balance_or_queues_an_outflow_confirmed_like_any_other() {
 
     pay_msg(&mut net, "alice", "HIVE", 4_000, "hive", &order, "return");
     let b = net.run(NAME, vec![]);
-    assert_eq!(b.kinds(), vec!["DexPaidOut"]);
+    assert_eq!(b.kinds(), vec!["EscrowPaidOut"]);
     assert!(b.out.remote_messages.is_empty(), "a payment sends nothing");
     let memo = format!("DLUX DEX return {order} ot:0");
     let out = views::pending_outflow(state(&net), 0).unwrap().expect("queued");
@@ -351,7 +353,8 @@ fn pay_credits_a_balance_or_queues_an_outflow_confirmed_like_any_other() {
             amount: 4_000,
             asset: Coin::Hive,
             memo: memo.clone(),
-            reason: OutflowReason::Dex {
+            reason: OutflowReason::Module {
+                module: "dex".into(),
                 order: order.clone(),
                 why: "return".into(),
             },
@@ -442,7 +445,7 @@ fn a_payout_that_cannot_be_queued_is_credited_with_the_reason() {
     pay_msg(&mut net, "bob", "HIVE", 400, "hive", "o1", "fill");
     let b = net.run(NAME, vec![]);
     match &events(&b)[..] {
-        [MultisigEvent::DexPaid {
+        [MultisigEvent::EscrowPaid {
             account,
             amount: 400,
             fallback: Some(why),
@@ -462,7 +465,7 @@ fn a_payout_that_cannot_be_queued_is_credited_with_the_reason() {
     pay_msg(&mut net, MS, "HIVE", 100, "hive", "o2", "fill");
     let b = net.run(NAME, vec![]);
     assert!(
-        matches!(&events(&b)[..], [MultisigEvent::DexPaid { fallback: Some(w), .. }] if w.contains("cannot pay itself")),
+        matches!(&events(&b)[..], [MultisigEvent::EscrowPaid { fallback: Some(w), .. }] if w.contains("cannot pay itself")),
         "{:?}",
         events(&b)
     );

@@ -212,12 +212,13 @@ impl Model {
                 MultisigEvent::Deposited { asset, amount, .. } | MultisigEvent::Refunded { asset, amount, .. } => {
                     add(&mut self.came_in, asset, amount)
                 }
-                MultisigEvent::DexEscrowed {
+                MultisigEvent::Escrowed {
                     asset,
                     amount,
                     order,
                     from_l2,
                     account,
+                    ..
                 } => {
                     if !from_l2 {
                         add(&mut self.came_in, asset, amount);
@@ -229,7 +230,8 @@ impl Model {
                     }
                     escrowed_orders.push(order);
                 }
-                MultisigEvent::DexPaid { asset, amount, .. } | MultisigEvent::DexPaidOut { asset, amount, .. } => {
+                MultisigEvent::EscrowPaid { asset, amount, .. }
+                | MultisigEvent::EscrowPaidOut { asset, amount, .. } => {
                     let e = self.escrow.entry(asset).or_default();
                     *e = e.checked_sub(amount).ok_or("the DEX paid more than it held")?;
                 }
@@ -383,9 +385,9 @@ fn generated_sequences_reach_every_dex_event() {
         }
     }
     for kind in [
-        "DexEscrowed",
-        "DexPaid",
-        "DexPaidOut",
+        "Escrowed",
+        "EscrowPaid",
+        "EscrowPaidOut",
         "OutflowPaid",
         "WithdrawalQueued",
         "Refunded",

@@ -4,7 +4,7 @@
 use crate::chron::{broken, draw, uid_of};
 use crate::events::NftEvent;
 use crate::keys::{self, num, MintRequest, Nft, Offer, Set};
-use crate::protocol::OfferKind;
+use crate::protocol::{Currency, OfferKind};
 use opentoken_core::module::InvariantError;
 use opentoken_core::{StateRead, StateWrite};
 
@@ -235,21 +235,23 @@ pub(crate) fn apply(event: &NftEvent, state: &mut dyn StateWrite) -> Result<(), 
             buyer,
             price,
             paid,
+            fee,
             royalties,
             block,
         } => {
             let royalty: u64 = royalties.iter().map(|r| r.amount).sum();
-            if royalty > *price {
-                return Err(broken(format!("royalties of {} above its price", offer.item())));
+            if royalty.saturating_add(*fee) > *price {
+                return Err(broken(format!("royalties and fee of {} above its price", offer.item())));
             }
-            add(state, keys::HELD.to_vec(), *paid)?;
-            sub(state, keys::HELD.to_vec(), *price)?;
+            add(state, keys::held(offer.currency), *paid)?;
+            sub(state, keys::held(offer.currency), *price)?;
             release(state, offer, buyer, *block)?;
         }
         NftEvent::BidPlaced {
             kind,
             set,
             id,
+            currency,
             bidder,
             amount,
             prev_amount,
@@ -268,9 +270,16 @@ pub(crate) fn apply(event: &NftEvent, state: &mut dyn StateWrite) -> Result<(), 
             o.high = *amount;
             o.bidder = bidder.clone();
             o.bids += 1;
+            if o.currency != *currency {
+                return Err(broken(format!(
+                    "a {currency:?} bid on {}, priced in {:?}",
+                    o.item(),
+                    o.currency
+                )));
+            }
             put_json(state, o.key(), &o)?;
-            add(state, keys::HELD.to_vec(), *amount)?;
-            sub(state, keys::HELD.to_vec(), *prev_amount)?;
+            add(state, keys::held(*currency), *amount)?;
+            sub(state, keys::held(*currency), *prev_amount)?;
         }
         NftEvent::RoyaltySplit { set, distro } => {
             let mut s = load_set(state, set)?;
@@ -285,9 +294,13 @@ pub(crate) fn apply(event: &NftEvent, state: &mut dyn StateWrite) -> Result<(), 
 }
 
 /// What the module should hold, recomputed from its sets and auctions: every set's
-/// [`Set::held`] plus every high bid. Equal to `tot/token` at every block (a property
-/// test checks it); the token module's `tot/nft` equals it plus the messages in flight.
+/// [`Set::held`] plus every TOKEN high bid. Equal to `tot/token` at every block (a
+/// property test checks it); the token module's `tot/nft` equals it plus the messages in
+/// flight. The HIVE/HBD high bids equal `tot/HIVE` and `tot/HBD` likewise
+/// ([`coin_held_matches`]).
 pub fn held_matches(state: &dyn StateRead) -> Result<u64, InvariantError> {
+    coin_held_matches(state, Currency::Hive)?;
+    coin_held_matches(state, Currency::Hbd)?;
     let mut expect = 0u64;
     for (k, v) in state.scan_prefix(keys::SET_PREFIX) {
         let s: Set = serde_json::from_slice(v)
@@ -298,12 +311,34 @@ pub fn held_matches(state: &dyn StateRead) -> Result<u64, InvariantError> {
         for (k, v) in state.scan_prefix(&keys::offer_prefix(kind)) {
             let o: Offer = serde_json::from_slice(v)
                 .map_err(|e| broken(format!("{} does not decode: {e}", String::from_utf8_lossy(k))))?;
-            expect = expect.saturating_add(o.high);
+            if o.currency == Currency::Token {
+                expect = expect.saturating_add(o.high);
+            }
         }
     }
     let held = num(state, keys::HELD);
     if held != expect {
         return Err(broken(format!("tot/token is {held}, the sets and bids hold {expect}")));
+    }
+    Ok(held)
+}
+
+/// The high bids of `currency`'s auctions equal what the module says it holds of it.
+pub fn coin_held_matches(state: &dyn StateRead, currency: Currency) -> Result<u64, InvariantError> {
+    let mut expect = 0u64;
+    for (k, v) in state.scan_prefix(&keys::offer_prefix(OfferKind::NftAuction)) {
+        let o: Offer = serde_json::from_slice(v)
+            .map_err(|e| broken(format!("{} does not decode: {e}", String::from_utf8_lossy(k))))?;
+        if o.currency == currency {
+            expect = expect.saturating_add(o.high);
+        }
+    }
+    let held = num(state, &keys::held(currency));
+    if held != expect {
+        return Err(broken(format!(
+            "tot/{} is {held}, the auctions' high bids are {expect}",
+            currency.as_str()
+        )));
     }
     Ok(held)
 }

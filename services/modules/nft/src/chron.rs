@@ -169,16 +169,17 @@ impl NftModule {
                     block,
                 });
             } else {
-                let s = keys::load_set(state, &offer.set)
-                    .ok_or_else(|| broken(format!("auction of the missing set {}", offer.set)))?
-                    .map_err(broken)?;
                 let price = offer.high;
+                let (fee, royalties) = self
+                    .split(&offer, price, state)
+                    .map_err(|r| broken(format!("auction {}: {}", offer.item(), r.reason)))?;
                 events.push(NftEvent::Sold {
-                    royalties: crate::royalty::royalties(&s, price),
                     buyer: offer.bidder.clone(),
                     offer: Box::new(offer),
                     price,
                     paid: 0,
+                    fee,
+                    royalties,
                     block,
                 });
             }

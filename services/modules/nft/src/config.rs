@@ -6,7 +6,8 @@
 //!   "byte_cost": 20, "define_fee": 100000, "fee_account": "rn",
 //!   "max_uids": 100000, "max_royalty_bp": 5000, "max_bond": 1000000,
 //!   "blocks_per_day": 28800, "max_auction_days": 30, "default_price": 1000,
-//!   "max_airdrop": 50, "mints_per_block": 200, "expiries_per_block": 200
+//!   "max_airdrop": 50, "mints_per_block": 200, "expiries_per_block": 200,
+//!   "max_coin_auction_days": 7, "coin_fee_bp": 100, "coin_fee_account": ""
 //! }
 //! ```
 //! Every field is optional; the defaults are the reference's live values (`nft_byte_cost`
@@ -47,6 +48,14 @@ pub struct NftConfig {
     pub mints_per_block: u64,
     /// The most auctions settled per block (the rest the next block).
     pub expiries_per_block: u64,
+    /// The longest HIVE/HBD auction, days (the reference's `nft_hauction`: 7).
+    pub max_coin_auction_days: u64,
+    /// The platform fee of a HIVE/HBD sale, basis points (the reference's
+    /// `hive_service_fee`: 100 = 1%), credited in the coin to `coin_fee_account`'s
+    /// Layer-2 balance.
+    pub coin_fee_bp: u64,
+    /// Who gets the HIVE/HBD sales' fee; empty: no fee is taken.
+    pub coin_fee_account: String,
 }
 
 impl Default for NftConfig {
@@ -64,6 +73,9 @@ impl Default for NftConfig {
             max_airdrop: 50,
             mints_per_block: 200,
             expiries_per_block: 200,
+            max_coin_auction_days: 7,
+            coin_fee_bp: 100,
+            coin_fee_account: String::new(),
         }
     }
 }
@@ -108,6 +120,16 @@ impl NftConfig {
         }
         if self.default_price == 0 {
             return Err(invalid("default_price must be at least 1"));
+        }
+        if self.max_coin_auction_days == 0 || self.max_coin_auction_days > self.max_auction_days {
+            return Err(invalid("max_coin_auction_days must be 1..=max_auction_days"));
+        }
+        if self.coin_fee_bp > 1000 {
+            return Err(invalid("coin_fee_bp must be at most 1000 (10%)"));
+        }
+        let cfa = &self.coin_fee_account;
+        if !cfa.is_empty() && !opentoken_core::account::is_valid_account_name(cfa) {
+            return Err(invalid(format!("coin_fee_account {cfa:?} is not a Hive account name")));
         }
         if self.max_airdrop == 0 || self.mints_per_block == 0 || self.expiries_per_block == 0 {
             return Err(invalid(

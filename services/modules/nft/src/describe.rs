@@ -1,6 +1,14 @@
 //! One human-readable line per event, like the reference node's feed.
 
 use crate::events::NftEvent;
+use crate::protocol::Currency;
+
+fn unit(token: &str, c: Currency) -> &str {
+    match c {
+        Currency::Token => token,
+        c => c.as_str(),
+    }
+}
 
 fn milli(v: u64) -> String {
     format!("{}.{:03}", v / 1000, v % 1000)
@@ -17,9 +25,14 @@ pub(crate) fn describe(token: &str, event: &NftEvent) -> String {
         NftEvent::Refunded {
             account,
             amount,
+            currency,
             op,
             why,
-        } => format!("@{account}'s {op} refunded {} {token}: {why}", milli(*amount)),
+        } => format!(
+            "@{account}'s {op} refunded {} {}: {why}",
+            milli(*amount),
+            unit(token, *currency)
+        ),
         NftEvent::FtMoved { set, from, to, qty } => format!("@{from} gave {qty} {set} mint token(s) to @{to}"),
         NftEvent::MintRequested { set, owner, .. } => format!("@{owner} redeemed a {set} mint token"),
         NftEvent::Minted { set, uid, owner, .. } => format!("@{owner} minted {uid} from the {set} set"),
@@ -35,18 +48,25 @@ pub(crate) fn describe(token: &str, event: &NftEvent) -> String {
             };
             match o.kind {
                 k if k.is_auction() => format!(
-                    "@{} auctions {what} from {} {token} until block {}",
+                    "@{} auctions {what} from {} {} until block {}",
                     o.seller,
                     milli(o.price),
+                    unit(token, o.currency),
                     o.expires
                 ),
                 k if k.is_priced() && !o.to.is_empty() => format!(
-                    "@{} reserved {what} for @{} at {} {token}",
+                    "@{} reserved {what} for @{} at {} {}",
                     o.seller,
                     o.to,
-                    milli(o.price)
+                    milli(o.price),
+                    unit(token, o.currency)
                 ),
-                _ => format!("@{} lists {what} for {} {token}", o.seller, milli(o.price)),
+                _ => format!(
+                    "@{} lists {what} for {} {}",
+                    o.seller,
+                    milli(o.price),
+                    unit(token, o.currency)
+                ),
             }
         }
         NftEvent::Closed { offer, why, .. } => {
@@ -59,22 +79,25 @@ pub(crate) fn describe(token: &str, event: &NftEvent) -> String {
             royalties,
             ..
         } => format!(
-            "@{buyer} bought {} from @{} for {} {token} (royalty {})",
+            "@{buyer} bought {} from @{} for {} {} (royalty {})",
             offer.item(),
             offer.seller,
             milli(*price),
+            unit(token, offer.currency),
             milli(royalties.iter().map(|r| r.amount).sum())
         ),
         NftEvent::BidPlaced {
             kind,
             set,
             id,
+            currency,
             bidder,
             amount,
             ..
         } => format!(
-            "@{bidder} bid {} {token} on {}",
+            "@{bidder} bid {} {} on {}",
             milli(*amount),
+            unit(token, *currency),
             crate::protocol::item_key(*kind, set, id)
         ),
         NftEvent::RoyaltySplit { set, distro } => format!(

@@ -55,6 +55,7 @@ pub enum NftEvent {
     Refunded {
         account: String,
         amount: u64,
+        currency: Currency,
         op: String,
         why: String,
     },
@@ -108,13 +109,15 @@ pub enum NftEvent {
         why: CloseWhy,
         block: u64,
     },
-    /// An offer is sold: the item to `buyer`; `paid` tokens arrive now (an auction's were
-    /// held since the bid); the seller gets `price` less the royalties.
+    /// An offer is sold: the item to `buyer`; `paid` arrives now in the offer's currency
+    /// (an auction's was held since the bid); the seller gets `price` less the royalties
+    /// and `fee` (HIVE/HBD sales only).
     Sold {
         offer: Box<Offer>,
         buyer: String,
         price: u64,
         paid: u64,
+        fee: u64,
         royalties: Vec<Share>,
         block: u64,
     },
@@ -123,6 +126,7 @@ pub enum NftEvent {
         kind: OfferKind,
         set: String,
         id: String,
+        currency: Currency,
         bidder: String,
         amount: u64,
         prev_bidder: String,
@@ -136,8 +140,10 @@ pub enum NftEvent {
 
 impl NftEvent {
     /// What the seller of a sale receives.
-    pub fn seller_gets(price: u64, royalties: &[Share]) -> u64 {
-        price.saturating_sub(royalties.iter().map(|s| s.amount).sum::<u64>())
+    pub fn seller_gets(price: u64, fee: u64, royalties: &[Share]) -> u64 {
+        price
+            .saturating_sub(fee)
+            .saturating_sub(royalties.iter().map(|s| s.amount).sum::<u64>())
     }
 }
 
@@ -247,6 +253,11 @@ fn kind_of(f: &Fields<'_>, name: &str) -> Result<OfferKind, CodecError> {
     OfferKind::parse(&k).ok_or_else(|| shape(format!("{name}: unknown offer kind {k:?}")))
 }
 
+fn currency_of(f: &Fields<'_>, name: &str) -> Result<Currency, CodecError> {
+    let c = f.string(name)?;
+    Currency::parse(&c).ok_or_else(|| shape(format!("{name}: unknown currency {c:?}")))
+}
+
 fn offer_value(o: &Offer) -> Value {
     record(vec![
         ("kind", s(o.kind.as_str())),
@@ -273,10 +284,7 @@ fn read_offer(v: &Value) -> Result<Offer, CodecError> {
         set: f.string("set")?,
         id: f.string("id")?,
         seller: f.string("seller")?,
-        currency: {
-            let c = f.string("currency")?;
-            Currency::parse(&c).ok_or_else(|| shape(format!("currency: unknown {c:?}")))?
-        },
+        currency: currency_of(&f, "currency")?,
         price: f.u64("price")?,
         buy_now: f.u64("buy_now")?,
         to: f.string("to")?,
@@ -309,6 +317,7 @@ impl NftEvent {
             NftEvent::Refunded {
                 account,
                 amount,
+                currency,
                 op,
                 why,
             } => (
@@ -316,6 +325,7 @@ impl NftEvent {
                 record(vec![
                     ("account", s(account)),
                     ("amount", long_u64(*amount)),
+                    ("currency", s(currency.as_str())),
                     ("op", s(op)),
                     ("why", s(why)),
                 ]),
@@ -406,6 +416,7 @@ impl NftEvent {
                 buyer,
                 price,
                 paid,
+                fee,
                 royalties,
                 block,
             } => (
@@ -415,6 +426,7 @@ impl NftEvent {
                     ("buyer", s(buyer)),
                     ("price", long_u64(*price)),
                     ("paid", long_u64(*paid)),
+                    ("fee", long_u64(*fee)),
                     (
                         "royalties",
                         Value::Array(
@@ -431,6 +443,7 @@ impl NftEvent {
                 kind,
                 set,
                 id,
+                currency,
                 bidder,
                 amount,
                 prev_bidder,
@@ -441,6 +454,7 @@ impl NftEvent {
                     ("kind", s(kind.as_str())),
                     ("set", s(set)),
                     ("id", s(id)),
+                    ("currency", s(currency.as_str())),
                     ("bidder", s(bidder)),
                     ("amount", long_u64(*amount)),
                     ("prev_bidder", s(prev_bidder)),
@@ -498,6 +512,7 @@ impl ModuleEvent for NftEvent {
             1 => NftEvent::Refunded {
                 account: f.string("account")?,
                 amount: f.u64("amount")?,
+                currency: currency_of(&f, "currency")?,
                 op: f.string("op")?,
                 why: f.string("why")?,
             },
@@ -551,6 +566,7 @@ impl ModuleEvent for NftEvent {
                 buyer: f.string("buyer")?,
                 price: f.u64("price")?,
                 paid: f.u64("paid")?,
+                fee: f.u64("fee")?,
                 royalties: f
                     .array("royalties")?
                     .iter()
@@ -568,6 +584,7 @@ impl ModuleEvent for NftEvent {
                 kind: kind_of(&f, "kind")?,
                 set: f.string("set")?,
                 id: f.string("id")?,
+                currency: currency_of(&f, "currency")?,
                 bidder: f.string("bidder")?,
                 amount: f.u64("amount")?,
                 prev_bidder: f.string("prev_bidder")?,
@@ -654,6 +671,7 @@ pub(crate) mod tests {
             NftEvent::Refunded {
                 account: "bob".into(),
                 amount: 5,
+                currency: Currency::Hive,
                 op: "nft_buy".into(),
                 why: "gone".into(),
             },
@@ -698,6 +716,7 @@ pub(crate) mod tests {
                 buyer: "dave".into(),
                 price: 1500,
                 paid: 0,
+                fee: 15,
                 royalties: vec![Share {
                     account: "alice".into(),
                     amount: 37,
@@ -708,6 +727,7 @@ pub(crate) mod tests {
                 kind: OfferKind::NftAuction,
                 set: "dlux".into(),
                 id: "0A".into(),
+                currency: Currency::Token,
                 bidder: "erin".into(),
                 amount: 2000,
                 prev_bidder: "dave".into(),

@@ -14,6 +14,7 @@
 //! | `mseq` | the next mint request number, 8-byte BE |
 //! | `pfp/<account>` | the account's profile picture, `<set>:<uid>` |
 //! | `tot/token` | every token the module holds in the token module's escrow: sets' define fees until their first mint, bonds of NFTs not melted, auctions' high bids |
+//! | `tot/HIVE`, `tot/HBD` | the high bids of HIVE/HBD auctions, held in the multisig module's escrow |
 //!
 //! Amounts are the token's base units (`u64`); zero counts are deleted.
 
@@ -23,6 +24,16 @@ use serde::{Deserialize, Serialize};
 
 pub const SEQ: &[u8] = b"mseq";
 pub const HELD: &[u8] = b"tot/token";
+
+/// What the module holds in `currency`: [`HELD`] for the token (in the token module's
+/// escrow), `tot/HIVE` / `tot/HBD` for the high bids of HIVE/HBD auctions (in the multisig
+/// module's escrow).
+pub fn held(currency: Currency) -> Vec<u8> {
+    match currency {
+        Currency::Token => HELD.to_vec(),
+        c => format!("tot/{}", c.as_str()).into_bytes(),
+    }
+}
 pub const EXP_PREFIX: &[u8] = b"exp/";
 pub const MINTQ_PREFIX: &[u8] = b"mintq/";
 pub const SET_PREFIX: &[u8] = b"set/";

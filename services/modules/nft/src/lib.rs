@@ -17,6 +17,7 @@
 mod apply;
 pub mod b64;
 pub mod chron;
+mod coin;
 pub mod config;
 pub mod define;
 mod describe;
@@ -28,10 +29,10 @@ pub mod protocol;
 pub mod royalty;
 pub mod views;
 
-pub use apply::held_matches;
+pub use apply::{coin_held_matches, held_matches};
 pub use config::NftConfig;
 pub use events::{CloseWhy, NftEvent, Share};
-pub use ops::parse_distro;
+pub use ops::{offer_id, parse_distro};
 pub use protocol::{OfferKind, NAME};
 
 use opentoken_core::module::{GenesisError, InvariantError};
@@ -39,7 +40,12 @@ use opentoken_core::{
     Auth, BlockContext, ChainSpec, HiveOp, Input, Message, Module, OpContext, Outgoing, Reject, RejectCode, Route,
     StateRead, StateWrite,
 };
-use protocol::{Burn, Credit, Paid, Price, KIND_BURN, KIND_CREDIT, KIND_PAID, KIND_PRICE, TOKEN};
+use opentoken_dex::protocol::Pay;
+use opentoken_dex::{Pair, Payout};
+use protocol::{
+    Burn, CoinIn, Credit, Currency, Paid, Price, KIND_BURN, KIND_COIN, KIND_CREDIT, KIND_PAID, KIND_PAY, KIND_PRICE,
+    MULTISIG, TOKEN,
+};
 
 const fn active(name: &'static str) -> Route {
     Route {
@@ -57,6 +63,7 @@ const ROUTES: &[Route] = &[
     active("nft_transfer_cancel"),
     active("nft_melt"),
     active("nft_auction"),
+    active("nft_hauction"),
     active("nft_sell"),
     active("nft_sell_cancel"),
     active("nft_add_roy"),
@@ -80,6 +87,9 @@ pub struct NftModule {
     cfg: NftConfig,
     token: String,
     checkpoint_interval: u64,
+    /// Whether the chain runs the multisig module: only then can offers be priced in
+    /// HIVE/HBD.
+    coin: bool,
 }
 
 impl NftModule {
@@ -89,6 +99,7 @@ impl NftModule {
             cfg,
             token: spec.token.clone(),
             checkpoint_interval: spec.checkpoint_interval,
+            coin: spec.module_config(MULTISIG).is_some(),
         })
     }
 
@@ -107,6 +118,17 @@ impl NftModule {
     }
 
     fn message(&self, m: &Message, state: &dyn StateRead) -> Result<Vec<NftEvent>, Reject> {
+        if self.coin && m.from == MULTISIG && m.kind == KIND_COIN {
+            let c: CoinIn = serde_json::from_str(&m.payload)
+                .map_err(|e| Reject::new(RejectCode::BadMessage, format!("a coin payment does not decode: {e}")))?;
+            if c.amount == 0 {
+                return Err(Reject::new(
+                    RejectCode::BadMessage,
+                    "multisig sent a payment of nothing",
+                ));
+            }
+            return Ok(self.settle_coin(&c, state));
+        }
         if m.from != TOKEN || m.kind != KIND_PAID {
             return Err(Reject::new(
                 RejectCode::BadMessage,
@@ -136,6 +158,37 @@ fn credit(account: &str, amount: u64, why: &str, item: String) -> Outgoing {
         to: TOKEN.into(),
         kind: KIND_CREDIT.into(),
         payload: serde_json::to_string(&c).unwrap_or_default(),
+    }
+}
+
+/// Coin out of the multisig module's escrow for this module: `via` Hive (an outflow) or
+/// to a Layer-2 balance.
+fn pay(account: &str, currency: Currency, amount: u64, via: Payout, why: &str, item: String) -> Option<Outgoing> {
+    let coin = match currency {
+        Currency::Hive => Pair::Hive,
+        Currency::Hbd => Pair::Hbd,
+        Currency::Token => return None,
+    };
+    let p = Pay {
+        account: account.to_string(),
+        coin,
+        amount,
+        via,
+        order: item,
+        why: why.to_string(),
+    };
+    Some(Outgoing {
+        to: MULTISIG.into(),
+        kind: KIND_PAY.into(),
+        payload: serde_json::to_string(&p).unwrap_or_default(),
+    })
+}
+
+/// What `currency` an account is owed: tokens by a credit, coin by a payment (`via`).
+fn owe(account: &str, currency: Currency, amount: u64, via: Payout, why: &str, item: String) -> Option<Outgoing> {
+    match currency {
+        Currency::Token => Some(credit(account, amount, why, item)),
+        c => pay(account, c, amount, via, why, item),
     }
 }
 
@@ -174,11 +227,13 @@ impl Module for NftModule {
             } => match name {
                 "nft_mint" => self.mint(ctx, from, payload, state),
                 "nft_transfer" => self.transfer(ctx, from, payload, state),
-                "nft_reserve_transfer" => self.offer_nft(ctx, OfferKind::NftReserve, from, payload, state),
+                "nft_reserve_transfer" => self.offer_nft(ctx, name, OfferKind::NftReserve, from, payload, state),
                 "nft_transfer_cancel" => self.cancel(ctx, OfferKind::NftReserve, from, payload, state),
                 "nft_melt" => self.melt(from, payload, state),
-                "nft_auction" => self.offer_nft(ctx, OfferKind::NftAuction, from, payload, state),
-                "nft_sell" => self.offer_nft(ctx, OfferKind::NftSale, from, payload, state),
+                "nft_auction" | "nft_hauction" => {
+                    self.offer_nft(ctx, name, OfferKind::NftAuction, from, payload, state)
+                }
+                "nft_sell" => self.offer_nft(ctx, name, OfferKind::NftSale, from, payload, state),
                 "nft_sell_cancel" => self.cancel(ctx, OfferKind::NftSale, from, payload, state),
                 "nft_add_roy" => self.add_royalty(from, payload, state),
                 "nft_pfp" => self.pfp(from, payload, state),
@@ -225,8 +280,14 @@ impl Module for NftModule {
                 fee,
             } if paid > fee => vec![credit(definer, paid - fee, "refund", format!("set/{}", set.name))],
             NftEvent::Refunded {
-                account, amount, op, ..
-            } => vec![credit(account, *amount, "refund", op.clone())],
+                account,
+                amount,
+                currency,
+                op,
+                ..
+            } => owe(account, *currency, *amount, Payout::Hive, "refund", op.clone())
+                .into_iter()
+                .collect(),
             NftEvent::Minted {
                 set,
                 fee_paid,
@@ -253,23 +314,39 @@ impl Module for NftModule {
             NftEvent::Melted {
                 set, uid, owner, bond, ..
             } if *bond > 0 => vec![credit(owner, *bond, "bond", format!("{set}:{uid}"))],
-            NftEvent::Offered(o) if o.kind.is_priced() => vec![price(o.item(), o.price)],
-            NftEvent::Closed { offer, .. } if offer.kind.is_priced() => vec![price(offer.item(), 0)],
+            NftEvent::Offered(o) if o.kind.is_priced() && o.currency == Currency::Token => {
+                vec![price(o.item(), o.price)]
+            }
+            NftEvent::Closed { offer, .. } if offer.kind.is_priced() && offer.currency == Currency::Token => {
+                vec![price(offer.item(), 0)]
+            }
             NftEvent::Sold {
                 offer,
                 price: p,
+                fee,
                 royalties,
                 ..
             } => {
-                let mut out = Vec::with_capacity(royalties.len() + 2);
-                let seller = NftEvent::seller_gets(*p, royalties);
+                let cur = offer.currency;
+                let mut out = Vec::with_capacity(royalties.len() + 3);
+                let seller = NftEvent::seller_gets(*p, *fee, royalties);
                 if seller > 0 {
-                    out.push(credit(&offer.seller, seller, "sale", offer.item()));
+                    out.extend(owe(&offer.seller, cur, seller, Payout::Hive, "sale", offer.item()));
                 }
                 for r in royalties {
-                    out.push(credit(&r.account, r.amount, "royalty", offer.item()));
+                    out.extend(owe(&r.account, cur, r.amount, Payout::L2, "royalty", offer.item()));
                 }
-                if offer.kind.is_priced() {
+                if *fee > 0 {
+                    out.extend(owe(
+                        &self.cfg.coin_fee_account,
+                        cur,
+                        *fee,
+                        Payout::L2,
+                        "fee",
+                        offer.item(),
+                    ));
+                }
+                if offer.kind.is_priced() && cur == Currency::Token {
                     out.push(price(offer.item(), 0));
                 }
                 out
@@ -278,21 +355,30 @@ impl Module for NftModule {
                 kind,
                 set,
                 id,
+                currency,
                 prev_bidder,
                 prev_amount,
                 ..
-            } if *prev_amount > 0 => vec![credit(
+            } if *prev_amount > 0 => owe(
                 prev_bidder,
+                *currency,
                 *prev_amount,
+                Payout::Hive,
                 "outbid",
                 protocol::item_key(*kind, set, id),
-            )],
+            )
+            .into_iter()
+            .collect(),
             _ => Vec::new(),
         }
     }
 
     fn sends_to(&self) -> &[&'static str] {
-        &[TOKEN]
+        if self.coin {
+            &[MULTISIG, TOKEN]
+        } else {
+            &[TOKEN]
+        }
     }
 
     /// A paid op arriving as a message settles at once and sends credits: this module

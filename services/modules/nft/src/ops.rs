@@ -102,7 +102,7 @@ fn need_ft(state: &dyn StateRead, account: &str, set: &str, qty: u64) -> Result<
 /// A mint-token offer's id: `Qm` + base58 of a hash of who, which set and where in the
 /// chain, so two offers of one account in one block never collide (the reference hashes
 /// `from:set:block` and overwrites the first).
-pub(crate) fn offer_id(from: &str, set: &str, ctx: &OpContext<'_>) -> String {
+pub fn offer_id(from: &str, set: &str, ctx: &OpContext<'_>) -> String {
     let mut h = Sha256::new();
     h.update(
         format!(
@@ -293,11 +293,15 @@ impl NftModule {
             .collect())
     }
 
-    /// `nft_sell`, `nft_auction`, `nft_reserve_transfer`: the NFT leaves its owner for
-    /// the offer.
+    /// `nft_sell`, `nft_auction`, `nft_hauction`, `nft_reserve_transfer`: the NFT leaves
+    /// its owner for the offer. What it is priced in (`type`): `nft_sell` takes any
+    /// (default the token), `nft_reserve_transfer` needs one (as the reference),
+    /// `nft_auction` is in the token and `nft_hauction` in HIVE or HBD. HIVE/HBD needs a
+    /// chain that runs the multi-sig account.
     pub(crate) fn offer_nft(
         &self,
         ctx: &OpContext<'_>,
+        op: &str,
         kind: OfferKind,
         from: &str,
         payload: &Payload,
@@ -305,9 +309,29 @@ impl NftModule {
     ) -> Result<Vec<NftEvent>, Reject> {
         let set = set_name(payload)?;
         let uid = item_id(payload)?;
-        currency_is_token(kind, payload)?;
+        let asked = currency_field(payload)?;
+        let currency = match (op, asked) {
+            ("nft_hauction", Some(c)) if c.is_coin() => c,
+            ("nft_hauction", _) => return Err(Reject::field("`nft_hauction` needs `type` \"HIVE\" or \"HBD\"")),
+            ("nft_auction", None | Some(Currency::Token)) => Currency::Token,
+            ("nft_auction", Some(_)) => {
+                return Err(Reject::field(
+                    "`nft_auction` is in the token; HIVE/HBD auctions are `nft_hauction`",
+                ))
+            }
+            ("nft_reserve_transfer", None) => {
+                return Err(Reject::field("`type` (\"TOKEN\", \"HIVE\" or \"HBD\") is missing"))
+            }
+            (_, c) => c.unwrap_or(Currency::Token),
+        };
+        if currency.is_coin() && !self.coin {
+            return Err(Reject::field(format!(
+                "this chain runs no multi-sig account: offers are in the token, not {}",
+                currency.as_str()
+            )));
+        }
         owned_nft(state, set, uid, from)?;
-        self.offer(ctx, kind, set, uid, from, payload)
+        self.offer(ctx, kind, currency, set, uid, from, payload)
     }
 
     /// `ft_sell`, `ft_auction`, `ft_escrow`: one mint token leaves its holder for the offer.
@@ -321,15 +345,23 @@ impl NftModule {
     ) -> Result<Vec<NftEvent>, Reject> {
         let set = set_name(payload)?;
         set_of(state, set)?;
+        if let Some(c) = currency_field(payload)?.filter(|c| c.is_coin()) {
+            return Err(Reject::field(format!(
+                "mint-token offers are in the token, not {}",
+                c.as_str()
+            )));
+        }
         need_ft(state, from, set, 1)?;
         let id = offer_id(from, set, ctx);
-        self.offer(ctx, kind, set, &id, from, payload)
+        self.offer(ctx, kind, Currency::Token, set, &id, from, payload)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn offer(
         &self,
         ctx: &OpContext<'_>,
         kind: OfferKind,
+        currency: Currency,
         set: &str,
         id: &str,
         from: &str,
@@ -341,7 +373,7 @@ impl NftModule {
             set: set.into(),
             id: id.into(),
             seller: from.into(),
-            currency: Currency::Token,
+            currency,
             price: 0,
             buy_now: 0,
             to: String::new(),
@@ -362,11 +394,16 @@ impl NftModule {
             }
             OfferKind::NftAuction | OfferKind::FtAuction => {
                 offer.price = positive(payload, "price", Some(self.cfg.default_price))?;
-                let days = positive(payload, "time", Some(7))?;
-                if days > self.cfg.max_auction_days {
+                let max = if currency.is_coin() {
+                    self.cfg.max_coin_auction_days
+                } else {
+                    self.cfg.max_auction_days
+                };
+                let days = positive(payload, "time", Some(max.min(7)))?;
+                if days > max {
                     return Err(Reject::field(format!(
-                        "`time` {days} days is longer than an auction may run ({} days)",
-                        self.cfg.max_auction_days
+                        "`time` {days} days is longer than a {} auction may run ({max} days)",
+                        currency.as_str()
                     )));
                 }
                 offer.days = days;
@@ -424,24 +461,19 @@ impl NftModule {
     }
 }
 
-/// Offers are in the token; the reference's HIVE/HBD offers (`type`/`hive`/`hbd`) are
-/// not taken by this node yet.
-fn currency_is_token(kind: OfferKind, payload: &Payload) -> Result<(), Reject> {
+/// The `type` field of an offer op: what it is priced in.
+fn currency_field(payload: &Payload) -> Result<Option<Currency>, Reject> {
     match payload.get("type") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(t)) if t.eq_ignore_ascii_case("TOKEN") => Ok(()),
-        Some(Value::String(t)) if t.eq_ignore_ascii_case("HIVE") || t.eq_ignore_ascii_case("HBD") => {
-            Err(Reject::field(format!(
-                "{} offers are priced in the token on this node; HIVE/HBD NFT markets are not supported",
-                kind.as_str()
-            )))
-        }
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(t)) => Currency::parse(t).map(Some).ok_or_else(|| {
+            Reject::field(format!(
+                "`type` must be \"TOKEN\", \"HIVE\" or \"HBD\", got {:?}",
+                t.chars().take(20).collect::<String>()
+            ))
+        }),
         Some(other) => Err(Reject::field(format!(
-            "`type` must be \"TOKEN\", got {}",
-            match other {
-                Value::String(s) => format!("{:?}", s.chars().take(20).collect::<String>()),
-                v => field::kind(v).to_string(),
-            }
+            "`type` must be a string, got {}",
+            field::kind(other)
         ))),
     }
 }

@@ -11,9 +11,8 @@
 use crate::define;
 use crate::events::NftEvent;
 use crate::keys::{self, Offer};
-use crate::ops::{offer_of, set_of, Payload};
-use crate::protocol::{item_id, set_name, OfferKind, Paid};
-use crate::royalty::royalties;
+use crate::ops::{offer_of, Payload};
+use crate::protocol::{item_id, set_name, Currency, OfferKind, Paid};
 use crate::NftModule;
 use opentoken_core::{Reject, StateRead};
 
@@ -44,6 +43,7 @@ impl NftModule {
         NftEvent::Refunded {
             account: paid.from.clone(),
             amount: paid.amount,
+            currency: Currency::Token,
             op: paid.op.clone(),
             why,
         }
@@ -68,10 +68,24 @@ impl NftModule {
         }])
     }
 
+    /// The open TOKEN-priced offer the op names (a HIVE/HBD one is paid by a deposit).
     fn open_offer(&self, kind: OfferKind, payload: &Payload, state: &dyn StateRead) -> Result<Offer, Reject> {
         let set = set_name(payload)?;
         let id = item_id(payload)?;
-        offer_of(state, kind, set, id)
+        let offer = offer_of(state, kind, set, id)?;
+        if offer.currency != Currency::Token {
+            return Err(Reject::field(format!(
+                "{} is priced in {}: pay it with a transfer to the multi-sig account whose memo is `{} {set}:{id}`",
+                offer.item(),
+                offer.currency.as_str(),
+                match kind {
+                    OfferKind::NftAuction => "NFTbid",
+                    OfferKind::NftReserve => "NFTtrade",
+                    _ => "NFTbuy",
+                }
+            )));
+        }
+        Ok(offer)
     }
 
     /// A fixed-price sale or a reserved transfer: the buyer paid exactly the price.
@@ -106,14 +120,15 @@ impl NftModule {
                 paid.amount
             )));
         }
-        let set = set_of(state, &offer.set)?;
         let price = offer.price;
+        let (fee, royalties) = self.split(&offer, price, state)?;
         Ok(vec![NftEvent::Sold {
-            royalties: royalties(&set, price),
             offer: Box::new(offer),
             buyer: paid.from.clone(),
             price,
             paid: paid.amount,
+            fee,
+            royalties,
             block: paid.block,
         }])
     }
@@ -127,13 +142,27 @@ impl NftModule {
     ) -> Result<Vec<NftEvent>, Reject> {
         let offer = self.open_offer(kind, payload, state)?;
         let amount = paid.amount;
-        if offer.seller == paid.from {
-            return Err(Reject::field(format!(
-                "@{} may not bid on their own auction",
-                paid.from
-            )));
+        self.check_bid(&offer, &paid.from, amount, paid.block)?;
+        Ok(vec![NftEvent::BidPlaced {
+            kind,
+            set: offer.set.clone(),
+            id: offer.id.clone(),
+            currency: Currency::Token,
+            bidder: paid.from.clone(),
+            amount,
+            prev_bidder: offer.bidder.clone(),
+            prev_amount: offer.high,
+        }])
+    }
+
+    /// Whether `from` may bid `amount` on `offer` at `block`: not the seller, not after
+    /// the end, at least the starting price first, then above the high bid and not by its
+    /// holder.
+    pub(crate) fn check_bid(&self, offer: &Offer, from: &str, amount: u64, block: u64) -> Result<(), Reject> {
+        if offer.seller == from {
+            return Err(Reject::field(format!("@{from} may not bid on their own auction")));
         }
-        if paid.block > offer.expires {
+        if block > offer.expires {
             return Err(Reject::field(format!(
                 "auction {} ended at block {}",
                 offer.item(),
@@ -149,10 +178,9 @@ impl NftModule {
                 )));
             }
         } else {
-            if offer.bidder == paid.from {
+            if offer.bidder == from {
                 return Err(Reject::field(format!(
-                    "@{} already holds the high bid on {}",
-                    paid.from,
+                    "@{from} already holds the high bid on {}",
                     offer.item()
                 )));
             }
@@ -164,14 +192,6 @@ impl NftModule {
                 )));
             }
         }
-        Ok(vec![NftEvent::BidPlaced {
-            kind,
-            set: offer.set.clone(),
-            id: offer.id.clone(),
-            bidder: paid.from.clone(),
-            amount,
-            prev_bidder: offer.bidder.clone(),
-            prev_amount: offer.high,
-        }])
+        Ok(())
     }
 }

@@ -24,6 +24,8 @@ use serde_json::{Map, Value};
 pub const NAME: &str = "nft";
 /// The module that holds the token.
 pub const TOKEN: &str = "token";
+/// The module that holds HIVE and HBD (the multi-sig account).
+pub const MULTISIG: &str = "multisig";
 
 /// token -> nft: an op whose amount the token module escrowed ([`Paid`]).
 pub const KIND_PAID: &str = "paid";
@@ -33,6 +35,72 @@ pub const KIND_CREDIT: &str = "credit";
 pub const KIND_BURN: &str = "burn";
 /// nft -> token: what an item costs now ([`Price`]).
 pub const KIND_PRICE: &str = "price";
+
+/// multisig -> nft: a HIVE/HBD deposit whose memo names an offer ([`CoinIn`]), escrowed
+/// by the multisig module.
+pub const KIND_COIN: &str = "coin";
+/// nft -> multisig: coin out of the escrow (`opentoken_dex::protocol::Pay`: to a Layer-2
+/// balance or out to Hive).
+pub const KIND_PAY: &str = "pay";
+
+/// What a HIVE/HBD deposit's memo asks of an offer (the reference's memo words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CoinWhat {
+    /// `NFTbuy <set>:<uid>`: buy a HIVE/HBD-priced sale.
+    #[serde(rename = "buy")]
+    Buy,
+    /// `NFTbid <set>:<uid>`: bid on a HIVE/HBD auction.
+    #[serde(rename = "bid")]
+    Bid,
+    /// `NFTtrade <set>:<uid>`: complete a HIVE/HBD-priced reserved transfer.
+    #[serde(rename = "trade")]
+    Trade,
+}
+
+/// A deposit the multisig module escrowed for this module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoinIn {
+    pub from: String,
+    /// `HIVE` or `HBD`.
+    pub coin: String,
+    pub amount: u64,
+    pub what: CoinWhat,
+    pub set: String,
+    pub id: String,
+    pub txid: String,
+    pub block: u64,
+}
+
+/// What a deposit memo means to this module: `None` when it is not an NFT memo (its first
+/// word is not `NFTbuy`, `NFTbid`, `NFTtrade` or `NFT`), else the request or why it is
+/// malformed (the deposit is then refunded with that reason).
+pub fn parse_memo(memo: &str) -> Option<Result<(CoinWhat, String, String), String>> {
+    let memo = memo.trim();
+    let (word, rest) = memo.split_once(' ').unwrap_or((memo, ""));
+    let what = match word {
+        "NFTbuy" => CoinWhat::Buy,
+        "NFTbid" => CoinWhat::Bid,
+        "NFTtrade" => CoinWhat::Trade,
+        "NFT" => {
+            return Some(Err(
+                "mint-token sales for HIVE/HBD by quantity (fts_sell_h) are not offered on this node".into(),
+            ))
+        }
+        _ => return None,
+    };
+    let Some((set, id)) = rest.trim().split_once(':') else {
+        return Some(Err(format!("`{word}` needs <set>:<uid>")));
+    };
+    let ok_set = !set.is_empty()
+        && set.len() <= MAX_SET_NAME
+        && set.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let ok_id =
+        !id.is_empty() && id.len() <= MAX_ID && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'=');
+    if !ok_set || !ok_id {
+        return Some(Err(format!("`{word}` names no valid <set>:<uid>")));
+    }
+    Some(Ok((what, set.to_string(), id.to_string())))
+}
 
 /// The ops the token module takes for this module, with the field their escrowed
 /// amount comes from (`None`: the mirrored price of the item the op names).
