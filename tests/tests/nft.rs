@@ -13,6 +13,7 @@
 
 use opentoken_core::test_utils::TestNet;
 use opentoken_core::{HiveOp, Outcome, StateRead};
+use opentoken_e2e::devnet_multisig_spec;
 use opentoken_e2e::nft::*;
 use opentoken_nft::{views, OfferKind};
 use proptest::prelude::*;
@@ -236,6 +237,13 @@ enum Step {
     NftReserve(usize, usize, usize, u64),
     NftComplete(usize),
     Melt(usize, usize),
+    /// An NFT for sale or auction in HIVE (`false`) or HBD (`true`).
+    CoinSell(usize, usize, u64, bool),
+    CoinAuction(usize, usize, u64, bool),
+    /// A deposit naming the k-th open offer of that kind: exact (`0`) or off by `d`, in the
+    /// offer's coin or the other.
+    CoinBuy(usize, usize, u64, bool),
+    CoinBid(usize, usize, u64, bool),
     Idle(u64),
     Checkpoint,
 }
@@ -264,6 +272,10 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (a.clone(), k.clone(), a.clone(), p.clone()).prop_map(|(x, i, y, q)| Step::NftReserve(x, i, y, q)),
         1 => k.clone().prop_map(Step::NftComplete),
         1 => (a.clone(), k.clone()).prop_map(|(x, i)| Step::Melt(x, i)),
+        3 => (a.clone(), k.clone(), p.clone(), any::<bool>()).prop_map(|(x, i, q, c)| Step::CoinSell(x, i, q, c)),
+        2 => (a.clone(), k.clone(), p.clone(), any::<bool>()).prop_map(|(x, i, q, c)| Step::CoinAuction(x, i, q, c)),
+        3 => (a.clone(), k.clone(), prop_oneof![3 => Just(0u64), 1 => 1u64..50], prop_oneof![4 => Just(false), 1 => Just(true)]).prop_map(|(x, i, d, w)| Step::CoinBuy(x, i, d, w)),
+        3 => (a.clone(), k.clone(), 0u64..3000, prop_oneof![4 => Just(false), 1 => Just(true)]).prop_map(|(x, i, d, w)| Step::CoinBid(x, i, d, w)),
         2 => (1u64..8).prop_map(Step::Idle),
         1 => Just(Step::Checkpoint),
     ]
@@ -363,6 +375,38 @@ fn op_of(net: &TestNet, s: &Step) -> Option<HiveOp> {
             cj(&o.to, "nft_reserve_complete", json!({ "set": set, "uid": o.id }))
         }
         Step::Melt(x, i) => cj(WHO[x], "nft_melt", json!({ "set": set, "uid": nft_of(x, i) })),
+        Step::CoinSell(x, i, p, hbd) => cj(
+            WHO[x],
+            "nft_sell",
+            json!({ "set": set, "uid": nft_of(x, i), "price": p, "type": if hbd { "HBD" } else { "HIVE" } }),
+        ),
+        Step::CoinAuction(x, i, p, hbd) => cj(
+            WHO[x],
+            "nft_hauction",
+            json!({ "set": set, "uid": nft_of(x, i), "price": p, "time": 1, "type": if hbd { "HBD" } else { "HIVE" } }),
+        ),
+        Step::CoinBuy(x, i, d, wrong) => {
+            let list = coin_offers(net, OfferKind::NftSale);
+            let o = list.get(i % list.len().max(1)).cloned()?;
+            coin_deposit(
+                WHO[x],
+                o.price + d,
+                o.currency,
+                wrong,
+                &format!("NFTbuy cards:{}", o.id),
+            )
+        }
+        Step::CoinBid(x, i, d, wrong) => {
+            let list = coin_offers(net, OfferKind::NftAuction);
+            let o = list.get(i % list.len().max(1)).cloned()?;
+            coin_deposit(
+                WHO[x],
+                o.high.max(o.price) + d,
+                o.currency,
+                wrong,
+                &format!("NFTbid cards:{}", o.id),
+            )
+        }
         Step::Idle(_) | Step::Checkpoint => return None,
     })
 }
@@ -372,6 +416,7 @@ fn check(net: &TestNet) {
     let token = net.state("token");
     let nft = net.state("nft");
     // The token: the ledger's audit (balances, stake, escrows) against the supply.
+    check_coin(net);
     let audit = opentoken_token::supply_check(token).expect("audit");
     assert!(audit.ok, "{}", audit.check);
     // What the NFT module holds is what its sets and bids hold ...
@@ -442,49 +487,227 @@ fn check(net: &TestNet) {
     );
 }
 
+fn coin_offers(net: &TestNet, kind: OfferKind) -> Vec<opentoken_nft::keys::Offer> {
+    offers(net, kind).into_iter().filter(|o| o.currency.is_coin()).collect()
+}
+
+fn coin_deposit(
+    from: &str,
+    milli: u64,
+    currency: opentoken_nft::protocol::Currency,
+    wrong: bool,
+    memo: &str,
+) -> HiveOp {
+    use opentoken_nft::protocol::Currency;
+    let hbd = (currency == Currency::Hbd) != wrong;
+    HiveOp::Transfer(opentoken_core::TransferOp {
+        from: from.into(),
+        to: "dlux-cc".into(),
+        amount: opentoken_core::Asset::new(
+            milli as i64,
+            if hbd {
+                opentoken_core::AssetSymbol::Hbd
+            } else {
+                opentoken_core::AssetSymbol::Hive
+            },
+        ),
+        memo: memo.into(),
+    })
+}
+
+/// HIVE and HBD: the multisig books balance (what the account holds = balances + pending
+/// outflows + module escrows), and its NFT escrow is what the NFT module holds (HIVE/HBD
+/// high bids) plus what is in flight either way.
+fn check_coin(net: &TestNet) {
+    use opentoken_multisig::keys::{self as mskeys, Coin};
+    use opentoken_nft::protocol::Currency;
+    let books = opentoken_multisig::views::books_check(net.state("multisig")).expect("books");
+    assert!(books.ok, "{books:?}");
+    for (coin, cur) in [(Coin::Hive, Currency::Hive), (Coin::Hbd, Currency::Hbd)] {
+        let held = opentoken_nft::coin_held_matches(net.state("nft"), cur).expect("bids held");
+        let mut in_flight = 0u64;
+        for m in net.pending_messages() {
+            let v: serde_json::Value = serde_json::from_str(&m.payload).unwrap_or_default();
+            let amount = v.get("amount").and_then(|a| a.as_u64()).unwrap_or(0);
+            let is_coin = v.get("coin").and_then(|c| c.as_str()) == Some(coin.symbol());
+            match (m.from.as_str(), m.kind.as_str()) {
+                ("multisig", "coin") | ("nft", "pay") if is_coin => in_flight += amount,
+                _ => {}
+            }
+        }
+        assert_eq!(
+            num(net.state("multisig"), &mskeys::total_escrow("nft", coin)),
+            held + in_flight,
+            "{coin:?}: the NFT escrow is the high bids plus what is in flight"
+        );
+    }
+}
+
 fn nkeys_owned(account: &str, set: &str, uid: &str) -> Vec<u8> {
     opentoken_nft::keys::owned(account, set, uid)
+}
+
+/// Runs `steps` from a set with a royalty split, a bond and NFTs and mint tokens spread
+/// over four accounts, checking every place value can be after every block; returns how
+/// often each event kind (`module:kind`, `nft:Sold:COIN` for HIVE/HBD sales) occurred.
+fn run_flow(steps: &[Step]) -> std::collections::BTreeMap<String, usize> {
+    let mut spec = (*devnet_multisig_spec()).clone();
+    // No safety price: deposits are not limited here (the multisig tests cover it).
+    spec.modules.insert("multisig".into(), json!({}));
+    spec.modules.remove("dex");
+    spec.modules.insert(
+        "nft".into(),
+        json!({ "blocks_per_day": 20, "coin_fee_account": "dlux-io" }),
+    );
+    let modules = opentoken_registry::modules(&spec).expect("modules");
+    let mut net = TestNet::new(spec, modules);
+    let mut seen = std::collections::BTreeMap::new();
+    let mut note = |net: &TestNet, out: &opentoken_core::test_utils::BlockOutput| {
+        for e in &out.out.events {
+            let mut k = format!("{}:{}", e.module, e.kind);
+            if e.kind == "Sold" || e.kind == "BidPlaced" {
+                if let Ok(ev) = <opentoken_nft::NftEvent as opentoken_core::ModuleEvent>::decode(&e.data) {
+                    let cur = match &ev {
+                        opentoken_nft::NftEvent::Sold { offer, .. } => offer.currency,
+                        opentoken_nft::NftEvent::BidPlaced { currency, .. } => *currency,
+                        _ => opentoken_nft::protocol::Currency::Token,
+                    };
+                    k = format!("{k}:{}", if cur.is_coin() { "COIN" } else { "TOKEN" });
+                }
+            }
+            *seen.entry(k).or_insert(0) += 1;
+        }
+        check(net);
+    };
+    ok(&one(
+        &mut net,
+        cj(
+            "alice",
+            "nft_define",
+            json!({"name": "cards", "type": 1, "script": "QmRenderer",
+        "permlink": "the-set", "start": "0", "end": "F", "royalty": 700, "bond": 9, "handling": "svg", "max_fee": 500_000}),
+        ),
+    ));
+    idle(&mut net, 1);
+    ok(&one(
+        &mut net,
+        cj(
+            "alice",
+            "nft_add_roy",
+            json!({"set": "cards", "distro": "alice_5000,bob_3000,erin_2000"}),
+        ),
+    ));
+    ok(&one(
+        &mut net,
+        cj(
+            "alice",
+            "ft_airdrop",
+            json!({"set": "cards", "to": ["bob", "carol", "dave"]}),
+        ),
+    ));
+    block(
+        &mut net,
+        (0..6)
+            .map(|_| cj("alice", "nft_mint", json!({"set": "cards"})))
+            .collect(),
+    );
+    to_checkpoint(&mut net);
+    let mine = nfts_of(&net, "alice");
+    block(
+        &mut net,
+        mine.iter()
+            .take(4)
+            .enumerate()
+            .map(|(i, (_, uid))| {
+                cj(
+                    "alice",
+                    "nft_transfer",
+                    json!({"set": "cards", "uid": uid, "to": WHO[1 + i % 3]}),
+                )
+            })
+            .collect(),
+    );
+    check(&net);
+    for s in steps {
+        match s {
+            Step::Idle(n) => {
+                for _ in 0..*n {
+                    let out = net.run_modules(vec![]);
+                    note(&net, &out);
+                }
+            }
+            Step::Checkpoint => {
+                let interval = net.spec().checkpoint_interval;
+                while net.next_block() % interval != 0 {
+                    let out = net.run_modules(vec![]);
+                    note(&net, &out);
+                }
+                let out = net.run_modules(vec![]);
+                note(&net, &out);
+            }
+            _ => {
+                let out = match op_of(&net, s) {
+                    Some(op @ HiveOp::Transfer(_)) => net.run_modules(vec![("multisig", vec![op])]),
+                    Some(op) => net.run_modules(vec![(module_of(&op), vec![op])]),
+                    None => net.run_modules(vec![]),
+                };
+                note(&net, &out);
+            }
+        }
+    }
+    // Settle: every message delivered, every auction ended, every redemption drawn.
+    let interval = net.spec().checkpoint_interval;
+    for _ in 0..(2 * interval) {
+        let out = net.run_modules(vec![]);
+        note(&net, &out);
+    }
+    assert!(net.pending_messages().is_empty());
+    assert!(views::pending_mints(net.state("nft"), 10).is_empty());
+    seen
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
-    fn tokens_nfts_and_mint_tokens_are_conserved_at_every_block(steps in proptest::collection::vec(step(), 10..60)) {
-        let spec = spec(json!({ "blocks_per_day": 20 }));
-        let modules = opentoken_registry::modules(&spec).expect("modules");
-        let mut net = TestNet::new(spec, modules);
-        ok(&one(&mut net, cj("alice", "nft_define", json!({"name": "cards", "type": 1, "script": "QmRenderer",
-            "permlink": "the-set", "start": "0", "end": "F", "royalty": 700, "bond": 9, "handling": "svg", "max_fee": 500_000}))));
-        idle(&mut net, 1);
-        ok(&one(&mut net, cj("alice", "nft_add_roy", json!({"set": "cards", "distro": "alice_5000,bob_3000,erin_2000"}))));
-        ok(&one(&mut net, cj("alice", "ft_airdrop", json!({"set": "cards", "to": ["bob", "carol", "dave"]}))));
-        check(&net);
-        for s in &steps {
-            match s {
-                Step::Idle(n) => for _ in 0..*n { net.run_modules(vec![]); check(&net); },
-                Step::Checkpoint => {
-                    let interval = net.spec().checkpoint_interval;
-                    while net.next_block() % interval != 0 { net.run_modules(vec![]); }
-                    net.run_modules(vec![]);
-                    check(&net);
-                }
-                _ => {
-                    if let Some(op) = op_of(&net, s) {
-                        block(&mut net, vec![op]);
-                    } else {
-                        net.run_modules(vec![]);
-                    }
-                    check(&net);
-                }
-            }
+    fn tokens_coins_nfts_and_mint_tokens_are_conserved_at_every_block(steps in proptest::collection::vec(step(), 10..60)) {
+        run_flow(&steps);
+    }
+}
+
+/// The property test means something only if its flows reach every settlement: sales,
+/// bids and auction ends in the token and in a coin, mint draws, melts, refunds.
+#[test]
+fn generated_flows_reach_every_settlement() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
+    let mut seen = std::collections::BTreeMap::new();
+    for _ in 0..24 {
+        let steps = proptest::collection::vec(step(), 40..60)
+            .new_tree(&mut runner)
+            .expect("steps")
+            .current();
+        for (k, n) in run_flow(&steps) {
+            *seen.entry(k).or_insert(0) += n;
         }
-        // Settle: every message delivered, every auction ended, every redemption drawn.
-        let interval = net.spec().checkpoint_interval;
-        for _ in 0..(2 * interval) { net.run_modules(vec![]); }
-        check(&net);
-        prop_assert!(net.pending_messages().is_empty());
-        prop_assert!(views::pending_mints(net.state("nft"), 10).is_empty());
+    }
+    for kind in [
+        "nft:Sold:TOKEN",
+        "nft:Sold:COIN",
+        "nft:BidPlaced:TOKEN",
+        "nft:BidPlaced:COIN",
+        "nft:Minted",
+        "nft:Melted",
+        "nft:Refunded",
+        "nft:Closed",
+        "nft:FtMoved",
+        "token:NftCredited",
+        "multisig:Escrowed",
+        "multisig:EscrowPaid",
+        "multisig:EscrowPaidOut",
+    ] {
+        assert!(seen.get(kind).copied().unwrap_or(0) > 0, "no {kind} in {seen:?}");
     }
 }
 

@@ -141,8 +141,12 @@ pub struct CoinBooks {
     /// The sum of the unpaid outflows.
     pub pending: u64,
     /// What the DEX holds in escrow (buy orders' coin not yet paid back); always 0 on a
-    /// chain without a DEX. `held = balances + pending + dex_held`.
+    /// chain without a DEX.
     pub dex_held: u64,
+    /// What the NFT module holds in escrow (HIVE/HBD auctions' high bids, payments not
+    /// yet settled); always 0 on a chain without it. `held = balances + pending +
+    /// dex_held + nft_held`.
+    pub nft_held: u64,
     /// Everything that ever left the account without paying an outflow. The account's
     /// real Hive balance should be `held - unexplained_out` (plus whatever reached it by
     /// operations other than `transfer`).
@@ -165,6 +169,7 @@ fn coin_books(src: &dyn KvSource, coin: Coin) -> Result<CoinBooks, ViewError> {
         balances: get_u64(src, &keys::total_balances(coin))?,
         pending: get_u64(src, &keys::total_pending(coin))?,
         dex_held: get_u64(src, &keys::total_dex(coin))?,
+        nft_held: get_u64(src, &keys::total_escrow("nft", coin))?,
         unexplained_out: get_u64(src, &keys::total_anomalies(coin))?,
     })
 }
@@ -232,11 +237,17 @@ pub fn books_check(src: &dyn KvSource) -> Result<BooksCheck, ViewError> {
                 books.pending
             ));
         }
-        // The DEX's escrow is counted by the DEX (its orders), not here: the maintained total.
-        let dex = books.dex_held;
-        if bal.checked_add(out).and_then(|n| n.checked_add(dex)) != Some(books.held) {
+        // The modules' escrows are counted by the modules (the DEX's orders, the NFT
+        // module's bids), not here: the maintained totals.
+        let (dex, nft) = (books.dex_held, books.nft_held);
+        if bal
+            .checked_add(out)
+            .and_then(|n| n.checked_add(dex))
+            .and_then(|n| n.checked_add(nft))
+            != Some(books.held)
+        {
             problems.push(format!(
-                "{coin}: held {} != balances {bal} + pending {out} + DEX escrow {dex}",
+                "{coin}: held {} != balances {bal} + pending {out} + DEX escrow {dex} + NFT escrow {nft}",
                 books.held
             ));
         }
