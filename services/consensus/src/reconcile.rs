@@ -623,6 +623,7 @@ mod tests {
             balances: 0,
             pending: 0,
             dex_held: 0,
+            nft_held: 0,
             unexplained_out,
         };
         let h = Holdings {
