@@ -2,10 +2,10 @@
 //! `modules.nft`, ops routed as the ingester routes them (the ops that pay to token, the
 //! rest of `nft_*`/`ft_*` to nft), and reads of both modules' state.
 
-use opentoken_core::test_utils::{custom_json, TestNet};
-use opentoken_core::{ChainSpec, HiveOp, Outcome, StateRead};
+use opentoken_core::test_utils::{custom_json, BlockOutput, TestNet};
+use opentoken_core::{ChainSpec, HiveOp, ModuleEvent, Outcome, StateRead};
 use opentoken_nft::keys::{self as nkeys, Set};
-use opentoken_nft::views;
+use opentoken_nft::{views, NftEvent};
 use serde_json::json;
 
 use crate::paths::devnet_spec;
@@ -91,7 +91,7 @@ pub fn idle(net: &mut TestNet, blocks: u64) {
 /// Runs empty blocks through the next checkpoint (mints are drawn there).
 pub fn to_checkpoint(net: &mut TestNet) {
     let interval = net.spec().checkpoint_interval;
-    while net.next_block() % interval != 0 {
+    while !net.next_block().is_multiple_of(interval) {
         net.run_modules(vec![]);
     }
     net.run_modules(vec![]);
@@ -135,4 +135,37 @@ pub fn defined(net: &mut TestNet, name: &str) {
     ok(&one(net, cj("alice", "nft_define", define_json(name, "F", 500))));
     idle(net, 2);
     assert!(views::set(net.state("nft"), name).is_some(), "set {name} defined");
+}
+
+/// Redeems `n` of alice's mint tokens of `set` in one block and runs through the
+/// checkpoint that draws them; alice's NFTs of `set`, in uid order.
+pub fn minted(net: &mut TestNet, set: &str, n: usize) -> Vec<String> {
+    block(
+        net,
+        (0..n).map(|_| cj("alice", "nft_mint", json!({"set": set}))).collect(),
+    )
+    .iter()
+    .for_each(ok);
+    to_checkpoint(net);
+    nfts_of(net, "alice")
+        .into_iter()
+        .filter(|(s, _)| s == set)
+        .map(|(_, u)| u)
+        .collect()
+}
+
+/// The NFT module's events of one block, decoded (a record that does not decode fails the
+/// test: the store would refuse it too).
+pub fn nft_events(out: &BlockOutput) -> Vec<NftEvent> {
+    out.out
+        .events
+        .iter()
+        .filter(|e| e.module == opentoken_nft::NAME)
+        .map(|e| NftEvent::decode(&e.data).unwrap_or_else(|err| panic!("an nft event does not decode: {err}")))
+        .collect()
+}
+
+/// Runs `blocks` empty blocks; the NFT module's events in them, in order.
+pub fn idle_events(net: &mut TestNet, blocks: u64) -> Vec<NftEvent> {
+    (0..blocks).flat_map(|_| nft_events(&net.run_modules(vec![]))).collect()
 }

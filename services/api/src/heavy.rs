@@ -1,6 +1,7 @@
 //! The routes that read or hash a whole module's state, or many keys of it (`/consensus`,
-//! `/v1/state/nodes`, `/v1/snapshots/{block}`, `/coin`, `/api/multisig`, and the DEX's
-//! `/dex`, `/api/orderbook`, `/api/recent`, `/api/historical`): their work runs on the
+//! `/v1/state/nodes`, `/v1/snapshots/{block}`, `/coin`, `/api/multisig`, the DEX's `/dex`,
+//! `/api/orderbook`, `/api/recent`, `/api/historical`, and the NFT module's lists: `/api/nfts`,
+//! `/api/set`, `/api/trades`, `/api/sets` and the NFT market routes): their work runs on the
 //! blocking pool, each route has a fixed number of slots (a request finds a free one or is
 //! refused at once with 503 and `Retry-After`, never queued), and each client address has
 //! one rate for all of them.
@@ -45,6 +46,8 @@ pub(crate) struct HeavyRoutes {
     pub(crate) dex: HeavyRoute,
     pub(crate) dex_book: HeavyRoute,
     pub(crate) dex_trades: HeavyRoute,
+    pub(crate) nft_holdings: HeavyRoute,
+    pub(crate) nft_market: HeavyRoute,
     rate: Option<RateLimiter>,
     telemetry: Arc<Telemetry>,
 }
@@ -61,6 +64,11 @@ impl HeavyRoutes {
             dex: HeavyRoute::new("/dex", slots),
             dex_book: HeavyRoute::new("/api/orderbook", slots),
             dex_trades: HeavyRoute::new("/api/recent and /api/historical", slots),
+            nft_holdings: HeavyRoute::new("/api/nfts, /api/set and /api/trades", slots),
+            nft_market: HeavyRoute::new(
+                "/api/sets, /api/auctions, /api/mintauctions, /api/sales, /api/mintsales and /api/mintsupply",
+                slots,
+            ),
             rate: RateLimiter::new(limits.heavy_per_minute, limits.heavy_burst),
             telemetry,
         }

@@ -3,7 +3,9 @@
 //! existing wallets keep working; `/api/multisig` shows the community's multi-sig account
 //! on a chain that runs the multisig module; `/dex` and the CoinGecko-style `/api/pairs`,
 //! `/api/tickers`, `/api/orderbook`, `/api/recent`, `/api/historical` show the DEX on a chain
-//! that runs it; `/healthz`, `/readyz` and `/metrics` are for operators.
+//! that runs it; the NFT wallet's `/api/nfts`, `/api/nft`, `/api/sets`, `/api/set`,
+//! `/api/auctions`, `/api/mintauctions`, `/api/sales`, `/api/mintsales`, `/api/mintsupply`,
+//! `/api/pfp` and `/api/trades` show the NFT module on a chain that runs it; `/healthz`, `/readyz` and `/metrics` are for operators.
 //!
 //! Every handler reads committed state from the store, never in-flight engine state, so
 //! what the API shows is always something the node has durably agreed with itself.
@@ -15,7 +17,8 @@
 //!
 //! Files: `handlers` (the cheap routes and the probes), `whole_state` (the heavy routes and
 //! their caches), `multisig` (the multi-sig account, a heavy route), `dex` (the DEX's
-//! markets and `/@:account`'s open orders), `heavy` (their slots and rate), `limits` (the
+//! markets and `/@:account`'s open orders), `nft` (the NFT module's sets, NFTs and
+//! offers), `heavy` (their slots and rate), `limits` (the
 //! request-wide bounds), `rate`, `cache`, `cors`, `client` (who is asking), `envelope`
 //! (what every answer carries), `reply` (shared answers).
 
@@ -28,6 +31,7 @@ mod handlers;
 mod heavy;
 mod limits;
 mod multisig;
+mod nft;
 mod rate;
 mod reply;
 mod whole_state;
@@ -126,6 +130,22 @@ pub fn router_with(state: ApiState, limits: &ApiLimits) -> Router {
         .route("/api/recent/{ticker_id}", get(dex::recent))
         .route("/api/historical", get(dex::historical))
         .route("/api/historical/{ticker_id}", get(dex::historical_of))
+        .route("/api/nfts/{user}", get(nft::nfts))
+        .route("/api/nft/{set}/{uid}", get(nft::item))
+        .route("/api/sets", get(nft::sets))
+        .route("/api/set/{set}", get(nft::set))
+        .route("/api/auctions", get(nft::auctions))
+        .route("/api/auctions/{set}", get(nft::auctions_of))
+        .route("/api/mintauctions", get(nft::mint_auctions))
+        .route("/api/mintauctions/{set}", get(nft::mint_auctions_of))
+        .route("/api/sales", get(nft::sales))
+        .route("/api/sales/{set}", get(nft::sales_of))
+        .route("/api/mintsales", get(nft::mint_sales))
+        .route("/api/mintsales/{set}", get(nft::mint_sales_of))
+        .route("/api/mintsupply", get(nft::mint_supply_all))
+        .route("/api/mintsupply/{set}", get(nft::mint_supply_of))
+        .route("/api/pfp/{user}", get(nft::pfp))
+        .route("/api/trades/{kind}/{user}", get(nft::trades))
         .route("/{user}", get(handlers::user))
         .with_state(app)
         .layer(from_fn_with_state(guard.clone(), limits::in_flight));

@@ -311,6 +311,7 @@ mod tests {
             invalid_per_mille: 0,
             msaccount: Some("dlux-cc".into()),
             dex: None,
+            nft: None,
         };
         Ledger::genesis(&t, &GenesisConfig::default(), &[], 0)
     }

@@ -569,6 +569,7 @@ mod tests {
             invalid_per_mille: 0,
             msaccount: Some("dlux-cc".into()),
             dex: Some(DexTraffic::new("DLUX")),
+            nft: None,
         }
     }
 

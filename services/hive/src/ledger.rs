@@ -650,6 +650,7 @@ mod tests {
             invalid_per_mille: 0,
             msaccount: Some("dlux-cc".into()),
             dex: None,
+            nft: None,
         }
     }
 

@@ -16,6 +16,7 @@ use crate::authority::Required;
 use crate::broadcast;
 use crate::dex_traffic::{dex_count, dex_transaction, DexOrders, Placement};
 use crate::ledger::{Account, Budget, GenesisConfig, Ledger};
+use crate::nft_traffic::{nft_count, nft_transaction, NftShadow};
 use crate::seal::{seal, SealedBlock};
 use crate::traffic::{multisig_count, multisig_op, op, Rng, TrafficConfig};
 use axum::extract::State;
@@ -254,9 +255,18 @@ struct Produced {
 /// then, when the traffic names a multi-sig account, deposits to it and withdrawal
 /// requests (from their own random stream, affordable from `ledger` and the pending
 /// transactions' needs), then, when it names a DEX too, DEX orders and cancellations of
-/// the orders in `orders` (their own stream, affordable the same way), then the broadcast
-/// transactions `pending`. Deterministic in (`cfg`, `num`, `ledger`, `orders`, `pending`).
-fn produce(cfg: &SimConfig, ledger: &mut Ledger, orders: &mut DexOrders, num: u64, pending: Vec<Pending>) -> Produced {
+/// the orders in `orders` (their own stream, affordable the same way), then, when it names
+/// an NFT module, NFT ops valid against `nft` (their own stream; custom_json only, so the
+/// ledger has nothing to cover), then the broadcast transactions `pending`. Deterministic
+/// in (`cfg`, `num`, `ledger`, `orders`, `nft`, `pending`).
+fn produce(
+    cfg: &SimConfig,
+    ledger: &mut Ledger,
+    orders: &mut DexOrders,
+    nft: &mut NftShadow,
+    num: u64,
+    pending: Vec<Pending>,
+) -> Produced {
     let mut content = block_content(cfg, num);
     let now = content.timestamp;
     let needs: Vec<&[opentoken_hive_tx::Operation]> = pending.iter().map(|p| p.ops.as_slice()).collect();
@@ -305,6 +315,20 @@ fn produce(cfg: &SimConfig, ledger: &mut Ledger, orders: &mut DexOrders, num: u6
             }
         }
     }
+    if let Some(t) = cfg.traffic.nft.as_ref() {
+        let mut rng = Rng::new(cfg.seed, num, b"nft");
+        nft.begin(t, num);
+        let count = t.per_block.map_or_else(|| nft_count(&mut rng), u64::from);
+        for _ in 0..count {
+            let index = content.transactions.len();
+            if let Some(made) = nft_transaction(&cfg.traffic, t, nft, &mut rng, index) {
+                content.transactions.push(Transaction {
+                    txid: String::new(),
+                    operations: made.operations,
+                });
+            }
+        }
+    }
     let mut envelopes: Vec<Option<TxEnvelope>> = vec![None; content.transactions.len()];
     for p in pending {
         match ledger.apply_signed(&p.ops, now) {
@@ -327,19 +351,24 @@ fn produce(cfg: &SimConfig, ledger: &mut Ledger, orders: &mut DexOrders, num: u6
 }
 
 /// Produces and seals block `num` after `previous`, and remembers the DEX orders its
-/// generated traffic placed.
+/// generated traffic placed and what its NFT traffic did (mint requests' transaction ids,
+/// and at a checkpoint block the uids drawn with its id).
 fn produce_sealed(
     cfg: &SimConfig,
     ledger: &mut Ledger,
     orders: &mut DexOrders,
+    nft: &mut NftShadow,
     num: u64,
     pending: Vec<Pending>,
     previous: &str,
 ) -> Result<SealedBlock, String> {
-    let p = produce(cfg, ledger, orders, num, pending);
+    let p = produce(cfg, ledger, orders, nft, num, pending);
     let sealed = seal(p.content, p.envelopes, previous)?;
     if let Some(dex) = &cfg.traffic.dex {
         orders.record(&dex.token, &sealed.block, &p.placed);
+    }
+    if let Some(t) = &cfg.traffic.nft {
+        nft.record(t, &sealed.block);
     }
     Ok(sealed)
 }
@@ -355,9 +384,10 @@ pub fn generate_chain(cfg: &SimConfig, range: std::ops::RangeInclusive<u64>) -> 
     let mut previous = genesis_previous(cfg.seed, cfg.first_block.saturating_sub(1));
     let mut ledger = genesis_ledger(cfg);
     let mut orders = DexOrders::default();
+    let mut nft = NftShadow::default();
     let mut out = Vec::new();
     for num in cfg.first_block..=*range.end() {
-        let sealed = produce_sealed(cfg, &mut ledger, &mut orders, num, Vec::new(), &previous)?;
+        let sealed = produce_sealed(cfg, &mut ledger, &mut orders, &mut nft, num, Vec::new(), &previous)?;
         previous = sealed.block.id.clone();
         if range.contains(&num) {
             out.push(sealed.block);
@@ -455,6 +485,8 @@ struct Chain {
     pending_ledger: Ledger,
     /// The DEX orders generated traffic placed (what it may cancel).
     dex_orders: DexOrders,
+    /// What generated NFT traffic made (what it may trade).
+    nft: NftShadow,
     /// Sealing failed (a bug): the chain stops here rather than serve an unsealed block.
     stuck: bool,
 }
@@ -489,6 +521,7 @@ impl Shared {
                 &self.cfg,
                 &mut chain.ledger,
                 &mut chain.dex_orders,
+                &mut chain.nft,
                 num,
                 pending,
                 &previous,
@@ -617,6 +650,7 @@ impl Simulator {
                 pending_ledger: ledger.clone(),
                 ledger,
                 dex_orders: DexOrders::default(),
+                nft: NftShadow::default(),
                 stuck: false,
             }),
         });
@@ -810,6 +844,7 @@ mod tests {
                 invalid_per_mille: 0,
                 msaccount: Some("dlux-cc".into()),
                 dex: None,
+                nft: None,
             },
             genesis: GenesisConfig {
                 hive: 30_000,
@@ -839,6 +874,7 @@ mod tests {
     fn pending_needs_everything(cfg: &SimConfig) {
         let mut ledger = genesis_ledger(cfg);
         let mut orders = DexOrders::default();
+        let mut nft = NftShadow::default();
         let mut generated_from_alice = 0;
         for num in 1..=300 {
             let hive = ledger.balance("alice", AssetSymbol::Hive).unwrap_or(0);
@@ -875,7 +911,7 @@ mod tests {
                 content: block,
                 envelopes,
                 ..
-            } = produce(cfg, &mut ledger, &mut orders, num, vec![pending]);
+            } = produce(cfg, &mut ledger, &mut orders, &mut nft, num, vec![pending]);
             assert_eq!(block.transactions.len(), envelopes.len());
             assert_eq!(
                 block.transactions.last().map(|t| t.txid.clone()),

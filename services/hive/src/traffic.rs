@@ -2,6 +2,7 @@
 //! the node must reject, and unrelated Hive ops. Deterministic: a function of (seed, block).
 
 use crate::dex_traffic::DexTraffic;
+use crate::nft_traffic::NftTraffic;
 use opentoken_core::{Asset, AssetSymbol, CustomJsonOp, DelegateVestingSharesOp, HiveOp, TransferOp};
 use serde_json::json;
 use serde_json::Value;
@@ -28,6 +29,10 @@ pub struct TrafficConfig {
     /// cancellations and invalid orders ([`crate::dex_traffic`]) after the multi-sig
     /// traffic and from their own random stream, so `None` leaves the chain as before.
     pub dex: Option<DexTraffic>,
+    /// The chain's NFT module: when set, blocks also carry NFT ops ([`crate::nft_traffic`])
+    /// after the DEX traffic and from their own random stream, so `None` leaves the chain
+    /// as before.
+    pub nft: Option<NftTraffic>,
 }
 
 /// SplitMix64: tiny, fast, and identical everywhere (no dependency on a crate's RNG version).

@@ -42,6 +42,7 @@ fn devnet(seed: u64) -> SimConfig {
             invalid_per_mille: 150,
             msaccount: None,
             dex: None,
+            nft: None,
         },
         genesis: GenesisConfig {
             extra_accounts: vec![MS.into()],
@@ -68,6 +69,7 @@ fn small(seed: u64, prefill: u64, interval_ms: u64) -> SimConfig {
             invalid_per_mille: 200,
             msaccount: None,
             dex: None,
+            nft: None,
         },
         genesis: GenesisConfig::default(),
         tamper: None,

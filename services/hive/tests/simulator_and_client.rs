@@ -29,6 +29,7 @@ fn cfg(seed: u64, prefill: u64, interval_ms: u64) -> SimConfig {
             invalid_per_mille: 200,
             msaccount: None,
             dex: None,
+            nft: None,
         },
         genesis: Default::default(),
         tamper: None,

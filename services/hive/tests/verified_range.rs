@@ -24,6 +24,7 @@ fn cfg(tamper: Option<TamperMode>) -> SimConfig {
             invalid_per_mille: 100,
             msaccount: None,
             dex: None,
+            nft: None,
         },
         genesis: Default::default(),
         tamper: tamper.map(|mode| Tamper {

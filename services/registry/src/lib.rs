@@ -134,8 +134,9 @@ pub fn message_links(all: &[Arc<dyn ErasedModule>], local: &[String]) -> Option<
 /// The devnet's generated traffic mix for `spec`: who acts (the token genesis accounts,
 /// sorted), who may stake governance (the genesis nodes), how many community ops a block
 /// carries (`ops_per_block`, inclusive) and what share of them is invalid, and, when the
-/// chain runs the multisig module, deposits to and withdrawals from its account, and DEX
-/// orders too when it runs the DEX (`modules.dex`).
+/// chain runs the multisig module, deposits to and withdrawals from its account, DEX
+/// orders too when it runs the DEX (`modules.dex`), and NFT ops when it runs the NFT
+/// module (`modules.nft`).
 pub fn traffic(spec: &ChainSpec, ops_per_block: (u32, u32), invalid_per_mille: u32) -> TrafficConfig {
     let genesis = spec.module_config("token").and_then(|t| t.get("genesis"));
     let mut accounts: Vec<String> = genesis
@@ -160,6 +161,9 @@ pub fn traffic(spec: &ChainSpec, ops_per_block: (u32, u32), invalid_per_mille: u
         msaccount: has_multisig(spec).then(|| spec.msaccount.clone()),
         dex: has_dex(spec)
             .then(|| opentoken_hive::DexTraffic::from_spec(spec))
+            .flatten(),
+        nft: has_nft(spec)
+            .then(|| opentoken_hive::NftTraffic::from_spec(spec))
             .flatten(),
     }
 }

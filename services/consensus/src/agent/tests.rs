@@ -245,6 +245,7 @@ mod reconciliation {
                 invalid_per_mille: 0,
                 msaccount: None,
                 dex: None,
+                nft: None,
             },
             genesis: GenesisConfig {
                 extra_accounts: vec![MS.into()],

@@ -149,11 +149,8 @@ impl NftModule {
         state: &dyn StateRead,
         events: &mut Vec<NftEvent>,
     ) -> Result<(), InvariantError> {
-        let mut ended = 0u64;
-        for (k, _) in state.scan_prefix(keys::EXP_PREFIX) {
-            if ended >= self.cfg.expiries_per_block {
-                break;
-            }
+        let limit = usize::try_from(self.cfg.expiries_per_block).unwrap_or(usize::MAX);
+        for (k, _) in state.scan_prefix(keys::EXP_PREFIX).take(limit) {
             let (at, kind, set, id) = keys::parse_expiry(k).ok_or_else(|| broken("a malformed expiry key"))?;
             if at > block {
                 break;
@@ -161,7 +158,6 @@ impl NftModule {
             let offer = keys::load_offer(state, kind, &set, &id)
                 .ok_or_else(|| broken(format!("expiry names {set}:{id}, which is not open")))?
                 .map_err(broken)?;
-            ended += 1;
             if offer.bids == 0 {
                 events.push(NftEvent::Closed {
                     offer: Box::new(offer),
