@@ -825,6 +825,7 @@ mod tests {
     use super::*;
     use crate::dex_traffic::judge::{kind, Kind};
     use crate::dex_traffic::DexTraffic;
+    use crate::nft_traffic::NftTraffic;
     use opentoken_core::{Asset, AssetSymbol};
     use std::collections::BTreeMap;
 
@@ -1121,6 +1122,313 @@ mod tests {
             best_bid >= best_ask,
             "some HIVE orders cross: bid {best_bid}, ask {best_ask}"
         );
+    }
+
+    /// A chain of NFT traffic alone: checkpoints every 50 blocks (mints drawn there),
+    /// auctions of one 40-block day.
+    fn nft_spec() -> opentoken_core::ChainSpec {
+        serde_json::from_value(json!({
+            "name": "nftsim", "prefix": "dlux_", "token": "DLUX", "precision": 3,
+            "starting_block": 1, "leader": "dlux-io", "msaccount": "dlux-cc",
+            "delegation_account": "dlux-io", "checkpoint_interval": 50,
+            "modules": {
+                "token": {
+                    "power_down_installments": 4, "power_down_interval": 30,
+                    "gov_down_installments": 4, "gov_down_interval": 40,
+                    "genesis": {"balances": {
+                    "dlux-io": 5_000_000, "alice": 1_000_000, "bob": 1_000_000,
+                    "carol": 800_000, "dave": 600_000, "erin": 300_000
+                }}
+                },
+                "nft": {"blocks_per_day": 40}
+            }
+        }))
+        .unwrap()
+    }
+
+    fn nft_cfg(spec: &opentoken_core::ChainSpec, seed: u64) -> SimConfig {
+        let mut cfg = cfg();
+        cfg.seed = seed;
+        cfg.traffic.accounts = NftTraffic::from_spec(spec).unwrap().budgets.keys().cloned().collect();
+        cfg.traffic.ops_per_block = (0, 0);
+        cfg.traffic.msaccount = None;
+        cfg.traffic.nft = NftTraffic::from_spec(spec);
+        cfg.genesis = GenesisConfig::default();
+        cfg
+    }
+
+    fn is_nft(op: &HiveOp) -> bool {
+        matches!(op, HiveOp::CustomJson(c) if c.id.starts_with("dlux_nft_") || c.id.starts_with("dlux_ft_"))
+    }
+
+    #[test]
+    fn nft_traffic_is_from_the_spec_with_a_share_of_each_genesis_balance() {
+        let spec = nft_spec();
+        let t = NftTraffic::from_spec(&spec).unwrap();
+        assert_eq!(t.budgets["dlux-io"], 1_250_000);
+        assert_eq!(t.budgets["erin"], 75_000);
+        assert_eq!((t.cfg.blocks_per_day, t.checkpoint_interval, t.per_block), (40, 50, None));
+        let mut plain = spec.clone();
+        plain.modules.remove("nft");
+        assert_eq!(NftTraffic::from_spec(&plain), None);
+        plain.modules.insert("nft".into(), json!({"blocks_per_day": 0}));
+        assert_eq!(NftTraffic::from_spec(&plain), None, "an invalid section runs no traffic");
+    }
+
+    /// Same seed, same chain; the NFT traffic comes after everything else from its own
+    /// stream, so the rest of each block is what it is without it (with multi-sig traffic;
+    /// DEX cancellations name ids made of earlier transactions' ids, which change).
+    #[test]
+    fn nft_traffic_is_deterministic_and_leaves_the_rest_of_the_chain_alone() {
+        let spec = nft_spec();
+        let mut cfg = nft_cfg(&spec, 21);
+        cfg.traffic.ops_per_block = (2, 4);
+        cfg.traffic.msaccount = Some("dlux-cc".into());
+        let a = generate_blocks(&cfg, 1..=200).unwrap();
+        assert_eq!(a, generate_blocks(&cfg, 1..=200).unwrap());
+        assert_ne!(a, generate_blocks(&SimConfig { seed: 22, ..cfg.clone() }, 1..=200).unwrap());
+        let plain = generate_blocks(
+            &SimConfig {
+                traffic: TrafficConfig {
+                    nft: None,
+                    ..cfg.traffic.clone()
+                },
+                ..cfg.clone()
+            },
+            1..=200,
+        )
+        .unwrap();
+        let mut nft_txs = 0;
+        for (n, p) in a.iter().zip(&plain) {
+            let (n, p) = (ops(n), ops(p));
+            assert_eq!(n[..p.len()], p[..], "the other traffic is unchanged");
+            assert!(n[p.len()..].iter().flatten().all(is_nft), "{:?}", &n[p.len()..]);
+            assert!(p.iter().flatten().all(|o| !is_nft(o)), "no NFT op without the module");
+            nft_txs += n.len() - p.len();
+        }
+        assert!((200..=400).contains(&nft_txs), "{nft_txs} NFT transactions in 200 blocks");
+    }
+
+    /// The same with NFT traffic: it spends no HIVE or HBD, so a pending transaction that
+    /// needs everything still applies.
+    #[test]
+    fn generated_nft_traffic_never_takes_what_a_pending_transaction_needs() {
+        let mut cfg = cfg();
+        cfg.traffic.nft = NftTraffic::from_spec(&nft_spec());
+        pending_needs_everything(&cfg);
+    }
+
+    /// The generated NFT chain through the real token and NFT modules (the engine a
+    /// processor runs, fed the sealed blocks and their checkpoint headers): every op the
+    /// generator marks valid applies and is not refunded, every invalid one is rejected or
+    /// refunded in full; sets are defined, NFTs minted, sold, auctioned, reserved and
+    /// melted; and at the end the shadow is the modules' state: who holds which NFT and
+    /// mint token, which offers are open, and every account's token balance.
+    #[test]
+    fn generated_nft_traffic_is_what_the_modules_apply() {
+        use opentoken_core::engine::{Engine, ErasedModule, Slot};
+        use opentoken_core::router::{RouteTable, Router};
+        use opentoken_core::{ChainPos, ModuleEvent, ModuleState, Outcome, RoutedOp, StateRead};
+        use opentoken_nft::{NftEvent, OfferKind};
+        use std::sync::Arc;
+
+        let spec = Arc::new(nft_spec());
+        let cfg = nft_cfg(&spec, 5);
+        let t = cfg.traffic.nft.clone().unwrap();
+        let modules: Vec<Arc<dyn ErasedModule>> = vec![
+            Arc::new(opentoken_token::TokenModule::from_spec(&spec).unwrap()),
+            Arc::new(opentoken_nft::NftModule::from_spec(&spec).unwrap()),
+        ];
+        let tables: Vec<&dyn RouteTable> = modules.iter().map(|m| -> &dyn RouteTable { m.as_ref() }).collect();
+        let router = Router::new(&spec, tables);
+        let slots = modules
+            .iter()
+            .map(|m| Slot {
+                module: m.clone(),
+                state: ModuleState::new(),
+                last_block: None,
+            })
+            .collect();
+        let mut engine = Engine::new(spec.clone(), slots, vec![]);
+        engine.genesis().unwrap();
+
+        let mut ledger = genesis_ledger(&cfg);
+        let (mut orders, mut shadow) = (DexOrders::default(), NftShadow::default());
+        let mut previous = genesis_previous(cfg.seed, 0);
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let (mut valid, mut valid_failed, mut invalid, mut invalid_kept) = (0, 0, 0, 0);
+        // Invalid ops of the previous block that the token module escrowed for: their
+        // refunds come in this block.
+        let mut refunds_due = 0usize;
+        const LAST: u64 = 446;
+        for num in 1..=LAST + 3 {
+            let p = produce(&cfg, &mut ledger, &mut orders, &mut shadow, num, vec![]);
+            let made = if num <= LAST { shadow.made().to_vec() } else { vec![] };
+            let content = if num <= LAST {
+                p.content
+            } else {
+                Block {
+                    transactions: vec![],
+                    ..p.content
+                }
+            };
+            let envelopes = vec![None; content.transactions.len()];
+            let block = seal(content, envelopes, &previous).unwrap().block;
+            if num <= LAST {
+                shadow.record(&t, &block);
+            }
+            previous = block.id.clone();
+
+            let mut routed: BTreeMap<&str, Vec<RoutedOp>> = BTreeMap::new();
+            for (ti, tx) in block.transactions.iter().enumerate() {
+                for (oi, op) in tx.operations.iter().enumerate() {
+                    let module = router.route(op).unwrap_or("token");
+                    routed.entry(module).or_default().push(RoutedOp {
+                        pos: ChainPos::new(num, ti as u32, oi as u32),
+                        txid: tx.txid.clone(),
+                        op: op.clone(),
+                    });
+                }
+            }
+            let map: BTreeMap<&str, &[RoutedOp]> = routed.iter().map(|(m, r)| (*m, r.as_slice())).collect();
+            engine.note_checkpoint_header(num, &block.id, block.timestamp);
+            let out = engine.process_block(num, block.timestamp, &map).unwrap();
+
+            for tx in &block.transactions {
+                for op in &tx.operations {
+                    if let HiveOp::CustomJson(c) = op {
+                        if c.json.contains("\"sim1\"") && c.json.contains("\"I\"") {
+                            eprintln!("DEBUG {num} {c:?}");
+                        }
+                    }
+                }
+            }
+            let mut refunds = 0usize;
+            for e in out.events.iter().filter(|e| e.module == "nft") {
+                let ev = NftEvent::decode(&e.data).unwrap();
+                let what = match &ev {
+                    NftEvent::Refunded { .. } => {
+                        refunds += 1;
+                        continue;
+                    }
+                    NftEvent::SetDefined { .. } => "set defined".to_string(),
+                    NftEvent::Minted { .. } => "minted".to_string(),
+                    NftEvent::Melted { .. } => "melted".to_string(),
+                    NftEvent::BidPlaced { prev_amount, .. } if *prev_amount > 0 => "outbid".to_string(),
+                    NftEvent::Sold { offer, .. } => format!("sold {}", offer.kind.as_str()),
+                    NftEvent::Closed { offer, why, .. } => format!("closed {} {why:?}", offer.kind.as_str()),
+                    _ => continue,
+                };
+                *seen.entry(what).or_default() += 1;
+            }
+            valid_failed += refunds.saturating_sub(refunds_due);
+            invalid_kept += refunds_due.saturating_sub(refunds);
+            refunds_due = 0;
+            for (index, is_valid) in made {
+                let tx = &block.transactions[index];
+                let status = out
+                    .statuses
+                    .iter()
+                    .find(|s| s.txid == tx.txid)
+                    .unwrap_or_else(|| panic!("block {num}: no status for {tx:?}"));
+                let applied = matches!(status.outcome, Outcome::Applied { .. });
+                if is_valid {
+                    valid += 1;
+                    if !applied {
+                        valid_failed += 1;
+                        eprintln!("block {num}: valid but {:?}: {:?}", status.outcome, tx.operations);
+                    }
+                } else {
+                    invalid += 1;
+                    if applied && status.module == "token" {
+                        refunds_due += 1;
+                    } else if applied {
+                        invalid_kept += 1;
+                        eprintln!("block {num}: invalid but applied: {:?}", tx.operations);
+                    }
+                }
+            }
+        }
+        shadow.begin(&t, LAST + 4);
+
+        assert!(valid > 400, "{valid} valid NFT ops");
+        assert!(valid_failed * 100 <= valid * 10, "{valid_failed} of {valid} valid ops failed");
+        assert_eq!(valid_failed, 0, "the shadow foresees every valid op");
+        assert_eq!(invalid_kept, 0, "every invalid op is rejected or refunded");
+        assert!(invalid * 100 >= (valid + invalid) * 5, "{invalid} invalid of {}", valid + invalid);
+        for (what, least) in [
+            ("set defined", 3),
+            ("minted", 30),
+            ("melted", 1),
+            ("outbid", 1),
+            ("sold ls", 3),
+            ("sold ah", 1),
+            ("sold t", 1),
+            ("sold lt", 1),
+            ("sold am", 1),
+            ("sold fts", 1),
+            ("closed ls Cancelled", 1),
+        ] {
+            let n = seen.get(what).copied().unwrap_or(0);
+            assert!(n >= least, "{n} {what} (want {least}) in {LAST} blocks: {seen:?}");
+        }
+
+        let state = |m: &str| -> &ModuleState {
+            &engine.slots().iter().find(|s| s.module.module_name() == m).unwrap().state
+        };
+        let nft = state("nft");
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+        let mut real_nfts: BTreeMap<(String, String), String> = BTreeMap::new();
+        for (k, v) in nft.scan_prefix(b"nft/") {
+            let key = text(&k[4..]);
+            let (set, uid) = key.split_once('/').unwrap();
+            let held: opentoken_nft::keys::Nft = serde_json::from_slice(v).unwrap();
+            real_nfts.insert((set.into(), uid.into()), held.owner);
+        }
+        let mut shadow_nfts: BTreeMap<(String, String), String> = shadow
+            .nfts()
+            .map(|(s, u, o)| ((s.into(), u.into()), o.into()))
+            .collect();
+        for o in shadow.offers().filter(|o| o.kind.is_nft()) {
+            shadow_nfts.insert((o.set.clone(), o.id.clone()), o.kind.as_str().into());
+        }
+        assert!(real_nfts.len() >= 20, "{} NFTs", real_nfts.len());
+        assert_eq!(shadow_nfts, real_nfts, "the shadow's NFTs are the module's");
+
+        let real_ft: BTreeMap<(String, String), u64> = nft
+            .scan_prefix(b"ft/")
+            .map(|(k, v)| {
+                let key = text(&k[3..]);
+                let (a, s) = key.split_once('/').unwrap();
+                ((a.into(), s.into()), u64::from_be_bytes(v.try_into().unwrap()))
+            })
+            .collect();
+        let shadow_ft: BTreeMap<(String, String), u64> =
+            shadow.mint_tokens().map(|(a, s, n)| ((a.into(), s.into()), n)).collect();
+        assert_eq!(shadow_ft, real_ft, "the shadow's mint tokens are the module's");
+
+        let real_offers: Vec<String> = nft.scan_prefix(b"off/").map(|(k, _)| text(&k[4..])).collect();
+        let mut shadow_offers: Vec<String> = shadow
+            .offers()
+            .map(|o| format!("{}/{}:{}", o.kind.as_str(), o.set, o.id))
+            .collect();
+        shadow_offers.sort();
+        assert_eq!(shadow_offers, real_offers, "the shadow's open offers are the module's");
+        assert!(shadow.offers().any(|o| o.kind == OfferKind::FtSale || o.kind == OfferKind::NftSale));
+
+        // No other traffic moves tokens: what the shadow lets an account spend is its
+        // balance less the three quarters of its genesis balance kept for other traffic.
+        let token = state("token");
+        for (account, genesis) in [("dlux-io", 5_000_000u64), ("alice", 1_000_000), ("erin", 300_000)] {
+            let bal = token
+                .get(format!("bal/{account}").as_bytes())
+                .map_or(0, |v| u64::from_be_bytes(v.try_into().unwrap()));
+            assert_eq!(
+                bal,
+                shadow.budget(account) + genesis - genesis / 4,
+                "@{account}'s balance"
+            );
+        }
     }
 
     /// The simulator serving the chain produces it block by block with the same DEX traffic
