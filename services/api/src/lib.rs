@@ -5,7 +5,8 @@
 //! `/api/tickers`, `/api/orderbook`, `/api/recent`, `/api/historical` show the DEX on a chain
 //! that runs it; the NFT wallet's `/api/nfts`, `/api/nft`, `/api/sets`, `/api/set`,
 //! `/api/auctions`, `/api/mintauctions`, `/api/sales`, `/api/mintsales`, `/api/mintsupply`,
-//! `/api/pfp` and `/api/trades` show the NFT module on a chain that runs it; `/healthz`, `/readyz` and `/metrics` are for operators.
+//! `/api/pfp` and `/api/trades` show the NFT module on a chain that runs it; `/healthz`,
+//! `/readyz` and `/metrics` are for operators.
 //!
 //! Every handler reads committed state from the store, never in-flight engine state, so
 //! what the API shows is always something the node has durably agreed with itself.
@@ -17,10 +18,10 @@
 //!
 //! Files: `handlers` (the cheap routes and the probes), `whole_state` (the heavy routes and
 //! their caches), `multisig` (the multi-sig account, a heavy route), `dex` (the DEX's
-//! markets and `/@:account`'s open orders), `nft` (the NFT module's sets, NFTs and
-//! offers), `heavy` (their slots and rate), `limits` (the
-//! request-wide bounds), `rate`, `cache`, `cors`, `client` (who is asking), `envelope`
-//! (what every answer carries), `reply` (shared answers).
+//! markets and `/@:account`'s open orders), `nft` (the NFT module's sets, NFTs and offers),
+//! `heavy` (their slots and rate), `limits` (the request-wide bounds), `rate`, `cache`,
+//! `cors`, `client` (who is asking), `envelope` (what every answer carries), `reply` (shared
+//! answers).
 
 mod cache;
 mod client;

@@ -1312,7 +1312,12 @@ mod tests {
                         continue;
                     }
                     NftEvent::SetDefined { .. } => "set defined".to_string(),
-                    NftEvent::Minted { .. } => "minted".to_string(),
+                    NftEvent::Minted { set, uid, owner, seq, .. } => {
+                        if set == "sim1" {
+                            eprintln!("REAL {num} seq {seq} {uid} {owner}");
+                        }
+                        "minted".to_string()
+                    }
                     NftEvent::Melted { .. } => "melted".to_string(),
                     NftEvent::BidPlaced { prev_amount, .. } if *prev_amount > 0 => "outbid".to_string(),
                     NftEvent::Sold { offer, .. } => format!("sold {}", offer.kind.as_str()),

@@ -6,7 +6,7 @@
 //!   "byte_cost": 20, "define_fee": 100000, "fee_account": "rn",
 //!   "max_uids": 100000, "max_royalty_bp": 5000, "max_bond": 1000000,
 //!   "blocks_per_day": 28800, "max_auction_days": 30, "default_price": 1000,
-//!   "max_airdrop": 50, "mints_per_block": 200, "expiries_per_block": 200,
+//!   "max_airdrop": 50, "mints_per_block": 1000, "expiries_per_block": 200,
 //!   "max_coin_auction_days": 7, "coin_fee_bp": 100, "coin_fee_account": ""
 //! }
 //! ```
@@ -71,7 +71,7 @@ impl Default for NftConfig {
             max_auction_days: 30,
             default_price: 1000,
             max_airdrop: 50,
-            mints_per_block: 200,
+            mints_per_block: 1000,
             expiries_per_block: 200,
             max_coin_auction_days: 7,
             coin_fee_bp: 100,
