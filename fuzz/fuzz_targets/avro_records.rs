@@ -45,6 +45,7 @@ fuzz_target!(
         event_round_trip::<opentoken_nodes::NodesEvent>(data);
         event_round_trip::<opentoken_multisig::MultisigEvent>(data);
         event_round_trip::<opentoken_dex::DexEvent>(data);
+        event_round_trip::<opentoken_nft::NftEvent>(data);
         event_round_trip::<opentoken_example_module::GuestbookEvent>(data);
     }
 );

@@ -194,6 +194,36 @@ pub fn avro_records() -> Vec<Vec<u8>> {
         public_key: [4; 32],
         signature: [5; 64],
     }));
+    // NFT events (the engine inputs above run no NFT module).
+    {
+        use opentoken_core::ModuleEvent;
+        use opentoken_nft::protocol::Currency;
+        use opentoken_nft::NftEvent;
+        for e in [
+            NftEvent::FtMoved {
+                set: "cards".into(),
+                from: "alice".into(),
+                to: "bob".into(),
+                qty: 3,
+            },
+            NftEvent::Refunded {
+                account: "bob".into(),
+                amount: 1500,
+                currency: Currency::Hbd,
+                op: "NFTbid cards:0A".into(),
+                why: "a bid on ah/cards:0A must be above 2000, got 1500".into(),
+            },
+            NftEvent::PfpSet {
+                account: "carol".into(),
+                set: "cards".into(),
+                uid: "0A".into(),
+            },
+        ] {
+            if let Ok(bytes) = e.encode() {
+                out.push(bytes);
+            }
+        }
+    }
     out.sort();
     out.dedup();
     out
