@@ -66,10 +66,11 @@ pub fn block(net: &mut TestNet, ops: Vec<HiveOp>) -> Vec<Outcome> {
         .map(|(m, l)| (m, l.into_iter().map(|(_, op)| op).collect()))
         .collect();
     let out = net.run_modules(lists);
-    let delivered = out.statuses().len() - order.len();
     let mut outcomes = vec![None; order.len()];
     for (pos, i) in order.iter().enumerate() {
-        outcomes[*i] = Some(out.statuses()[delivered + pos].outcome.clone());
+        // By position among the ops (the engine lists each module's delivered messages
+        // just before that module's ops, so counting from the end would be wrong).
+        outcomes[*i] = Some(out.status(pos).outcome.clone());
     }
     outcomes.into_iter().map(|o| o.expect("a status per op")).collect()
 }
@@ -168,34 +169,4 @@ pub fn nft_events(out: &BlockOutput) -> Vec<NftEvent> {
 /// Runs `blocks` empty blocks; the NFT module's events in them, in order.
 pub fn idle_events(net: &mut TestNet, blocks: u64) -> Vec<NftEvent> {
     (0..blocks).flat_map(|_| nft_events(&net.run_modules(vec![]))).collect()
-}
-
-/// [`block`], with each outcome found by its op's txid: exact whatever messages the
-/// block delivers to which modules (the engine lists a module's delivered messages just
-/// before its ops, module by module).
-pub fn block_exact(net: &mut TestNet, ops: Vec<HiveOp>) -> Vec<Outcome> {
-    let mut groups: Vec<(&str, Vec<(usize, HiveOp)>)> = Vec::new();
-    for (i, op) in ops.into_iter().enumerate() {
-        let m = module_of(&op);
-        match groups.iter_mut().find(|(g, _)| *g == m) {
-            Some((_, list)) => list.push((i, op)),
-            None => groups.push((m, vec![(i, op)])),
-        }
-    }
-    let order: Vec<usize> = groups.iter().flat_map(|(_, l)| l.iter().map(|(i, _)| *i)).collect();
-    let lists = groups
-        .into_iter()
-        .map(|(m, l)| (m, l.into_iter().map(|(_, op)| op).collect()))
-        .collect();
-    let out = net.run_modules(lists);
-    let mut outcomes = vec![None; order.len()];
-    for (pos, i) in order.iter().enumerate() {
-        outcomes[*i] = Some(out.status(pos).outcome.clone());
-    }
-    outcomes.into_iter().map(|o| o.expect("a status per op")).collect()
-}
-
-/// [`one`] by txid (see [`block_exact`]).
-pub fn single(net: &mut TestNet, op: HiveOp) -> Outcome {
-    block_exact(net, vec![op]).remove(0)
 }

@@ -69,7 +69,7 @@ fn redeeming_draws_each_uid_once_and_the_first_mint_pays_half_the_fee_and_burns_
     idle(&mut net, 1);
     let mut uids: Vec<String> = nfts_of(&net, "alice").into_iter().map(|(_, u)| u).collect();
     uids.sort();
-    let expect: Vec<String> = (0..16).map(|i| opentoken_nft::b64::from_number(i)).collect();
+    let expect: Vec<String> = (0..16).map(opentoken_nft::b64::from_number).collect();
     let mut expect_sorted = expect.clone();
     expect_sorted.sort();
     assert_eq!(uids, expect_sorted, "every uid of the range, once");
@@ -81,21 +81,6 @@ fn redeeming_draws_each_uid_once_and_the_first_mint_pays_half_the_fee_and_burns_
     assert!(opentoken_nft::held_matches(net.state("nft")).is_ok());
     let redeem_again = one(&mut net, cj("alice", "nft_mint", json!({"set": "cards"})));
     assert!(matches!(redeem_again, Outcome::Rejected { .. }), "{redeem_again:?}");
-}
-
-fn minted(net: &mut TestNet, set: &str, n: usize) -> Vec<String> {
-    block(
-        net,
-        (0..n).map(|_| cj("alice", "nft_mint", json!({"set": set}))).collect(),
-    )
-    .iter()
-    .for_each(ok);
-    to_checkpoint(net);
-    nfts_of(net, "alice")
-        .into_iter()
-        .filter(|(s, _)| s == set)
-        .map(|(_, u)| u)
-        .collect()
 }
 
 #[test]
@@ -638,7 +623,7 @@ fn run_flow(steps: &[Step]) -> std::collections::BTreeMap<String, usize> {
             }
             Step::Checkpoint => {
                 let interval = net.spec().checkpoint_interval;
-                while net.next_block() % interval != 0 {
+                while !net.next_block().is_multiple_of(interval) {
                     let out = net.run_modules(vec![]);
                     note(&net, &out);
                 }

@@ -56,7 +56,7 @@ fn world() -> World {
     defined(&mut net, SET);
     let u = minted(&mut net, SET, 6);
     assert_eq!(u.len(), 6, "six NFTs drawn");
-    block_exact(
+    block(
         &mut net,
         vec![
             cj("alice", "nft_sell", json!({"set": SET, "uid": u[1], "price": 10_000})),
@@ -84,7 +84,7 @@ fn world() -> World {
     .iter()
     .for_each(ok);
     idle(&mut net, 1);
-    ok(&single(
+    ok(&one(
         &mut net,
         cj("bob", "nft_bid", json!({"set": SET, "uid": u[5], "bid_amount": 1500})),
     ));
@@ -703,7 +703,7 @@ fn cases() -> Vec<Case> {
         ),
         case_after(
             "a second royalty split",
-            |w| ok(&single(&mut w.net, add_roy("alice", "alice_5000,bob_5000"))),
+            |w| ok(&one(&mut w.net, add_roy("alice", "alice_5000,bob_5000"))),
             |_| add_roy("alice", "alice_10000"),
             rejected(Nothing),
         ),
@@ -912,7 +912,7 @@ fn run_case(c: &Case) -> Result<(), String> {
     let (payer, name) = (signer(&op), op_name(&op));
     let before = commitments(&mut w.net);
     let had = bal(&w.net, &payer);
-    let outcome = single(&mut w.net, op);
+    let outcome = one(&mut w.net, op);
     let taken = i128::from(had) - i128::from(bal(&w.net, &payer));
     let events = idle_events(&mut w.net, 2);
     match (c.expect, &outcome) {
@@ -1049,14 +1049,14 @@ fn a_negative_ft_transfer_qty_is_rejected_and_steals_nothing() {
     // §2.5 ft_transfer BUG: a negative qty passes and moves tokens from `to` to the sender.
     let mut net = net();
     defined(&mut net, SET);
-    ok(&single(
+    ok(&one(
         &mut net,
         cj("alice", "ft_transfer", json!({"set": SET, "to": "bob", "qty": 2})),
     ));
     assert_eq!((fts(&net, "alice", SET), fts(&net, "bob", SET)), (14, 2));
     for qty in [json!(-5), json!("-5"), json!(-1), json!(-14)] {
         rejected_with(
-            &single(
+            &one(
                 &mut net,
                 cj("bob", "ft_transfer", json!({"set": SET, "to": "alice", "qty": qty})),
             ),
@@ -1073,7 +1073,7 @@ fn an_ft_transfer_to_oneself_is_rejected_and_loses_nothing() {
     let mut net = net();
     defined(&mut net, SET);
     rejected_with(
-        &single(
+        &one(
             &mut net,
             cj("alice", "ft_transfer", json!({"set": SET, "to": "alice", "qty": 3})),
         ),
@@ -1089,7 +1089,7 @@ fn ft_sell_without_a_mint_token_is_rejected_and_makes_none() {
     defined(&mut net, SET);
     let nft_before = net.commitment("nft");
     rejected_with(
-        &single(&mut net, cj("bob", "ft_sell", json!({"set": SET, "price": 10}))),
+        &one(&mut net, cj("bob", "ft_sell", json!({"set": SET, "price": 10}))),
         RejectCode::InsufficientFunds,
     );
     idle(&mut net, 2);
@@ -1103,7 +1103,7 @@ fn a_first_ft_bid_below_the_start_is_refused_and_never_credits_the_bidder() {
     // §2.5 ft_bid BUG: the first bid has no minimum; a negative one credits the bidder.
     let mut net = net();
     defined(&mut net, SET);
-    ok(&single(
+    ok(&one(
         &mut net,
         cj("alice", "ft_auction", json!({"set": SET, "price": 1000, "time": 1})),
     ));
@@ -1113,11 +1113,11 @@ fn a_first_ft_bid_below_the_start_is_refused_and_never_credits_the_bidder() {
     let sup = supply(&net);
     let bid = |amount: Value| cj("bob", "ft_bid", json!({"set": SET, "uid": id, "bid_amount": amount}));
     for amount in [json!(-5), json!("-1000"), json!(0), json!("0")] {
-        rejected_with(&single(&mut net, bid(amount)), RejectCode::InvalidField);
+        rejected_with(&one(&mut net, bid(amount)), RejectCode::InvalidField);
         assert_eq!(bal(&net, "bob"), bob, "nothing taken, nothing credited");
     }
     // Positive but below the start: escrowed, then refunded in full.
-    ok(&single(&mut net, bid(json!(999))));
+    ok(&one(&mut net, bid(json!(999))));
     assert_eq!(bob - bal(&net, "bob"), 999);
     let events = idle_events(&mut net, 2);
     assert!(
@@ -1128,7 +1128,7 @@ fn a_first_ft_bid_below_the_start_is_refused_and_never_credits_the_bidder() {
     let o = views::offer(net.state("nft"), OfferKind::FtAuction, SET, &id).expect("still open");
     assert_eq!((o.bids, o.high, o.bidder.as_str()), (0, 0, ""));
     // The start itself is a valid first bid.
-    ok(&single(&mut net, bid(json!(1000))));
+    ok(&one(&mut net, bid(json!(1000))));
     idle(&mut net, 2);
     let o = views::offer(net.state("nft"), OfferKind::FtAuction, SET, &id).expect("still open");
     assert_eq!((o.bids, o.high, o.bidder.as_str()), (1, 1000, "bob"));
@@ -1156,11 +1156,11 @@ fn completing_a_mint_token_escrow_pays_the_seller() {
     // §2.5 ft_escrow_complete BUG: like nft_reserve_complete, the seller is never paid.
     let mut net = net();
     defined(&mut net, SET);
-    ok(&single(
+    ok(&one(
         &mut net,
         cj("alice", "ft_transfer", json!({"set": SET, "to": "bob", "qty": 1})),
     ));
-    ok(&single(
+    ok(&one(
         &mut net,
         cj("bob", "ft_escrow", json!({"set": SET, "to": "carol", "price": 2001})),
     ));
@@ -1168,7 +1168,7 @@ fn completing_a_mint_token_escrow_pays_the_seller() {
     assert_eq!(fts(&net, "bob", SET), 0, "the mint token is in the escrow");
     let id = only_offer(&net, OfferKind::FtReserve);
     let (a, b, c, sup) = (bal(&net, "alice"), bal(&net, "bob"), bal(&net, "carol"), supply(&net));
-    ok(&single(
+    ok(&one(
         &mut net,
         cj("carol", "ft_escrow_complete", json!({"set": SET, "uid": id})),
     ));
@@ -1202,10 +1202,7 @@ fn a_royalty_above_the_cap_or_a_negative_bond_is_rejected_at_define() {
     ] {
         let mut v = define_json("cards", "F", 500);
         v[key] = bad.clone();
-        rejected_with(
-            &single(&mut net, cj("alice", "nft_define", v)),
-            RejectCode::InvalidField,
-        );
+        rejected_with(&one(&mut net, cj("alice", "nft_define", v)), RejectCode::InvalidField);
         assert_eq!(bal(&net, "alice"), alice, "{key} = {bad}: nothing taken");
     }
     idle(&mut net, 2);
@@ -1216,7 +1213,7 @@ fn a_royalty_above_the_cap_or_a_negative_bond_is_rejected_at_define() {
     let mut v = define_json("cards", "F", 5000);
     v["bond"] = json!(50_000);
     v["max_fee"] = json!(CARDS_FEE + 16 * 50_000);
-    ok(&single(&mut net, cj("alice", "nft_define", v)));
+    ok(&one(&mut net, cj("alice", "nft_define", v)));
     idle(&mut net, 2);
     let set = set_of(&net, "cards");
     assert_eq!((set.royalty_bp, set.bond, set.fee_held), (5000, 50_000, CARDS_FEE));
@@ -1233,13 +1230,13 @@ fn the_last_mint_token_of_a_set_always_mints() {
     let alice = bal(&net, "alice");
     let mut v = define_json("solo", "A", 500);
     v["start"] = json!("A");
-    ok(&single(&mut net, cj("alice", "nft_define", v)));
+    ok(&one(&mut net, cj("alice", "nft_define", v)));
     idle(&mut net, 2);
     let fee = 20 * (39 + 4 + 2) + 100_000;
     assert_eq!(alice - bal(&net, "alice"), fee);
     assert_eq!(set_of(&net, "solo").total, 1);
     assert_eq!(fts(&net, "alice", "solo"), 1);
-    ok(&single(&mut net, cj("alice", "nft_mint", json!({"set": "solo"}))));
+    ok(&one(&mut net, cj("alice", "nft_mint", json!({"set": "solo"}))));
     to_checkpoint(&mut net);
     idle(&mut net, 1);
     assert_eq!(nfts_of(&net, "alice"), vec![("solo".to_string(), "A".to_string())]);
@@ -1248,7 +1245,7 @@ fn the_last_mint_token_of_a_set_always_mints() {
     assert!(views::pending_mints(net.state("nft"), 10).is_empty());
     assert_eq!(num(net.state("token"), b"tot/nft"), 0);
     rejected_with(
-        &single(&mut net, cj("alice", "nft_mint", json!({"set": "solo"}))),
+        &one(&mut net, cj("alice", "nft_mint", json!({"set": "solo"}))),
         RejectCode::InsufficientFunds,
     );
 }
@@ -1258,7 +1255,7 @@ fn two_ft_sells_by_one_account_in_one_block_get_distinct_ids() {
     // §2.9: the reference ids are hash(from:set:block); the second overwrites the first.
     let mut net = net();
     defined(&mut net, SET);
-    block_exact(
+    block(
         &mut net,
         vec![
             cj("alice", "ft_sell", json!({"set": SET, "price": 3000})),
@@ -1282,7 +1279,7 @@ fn two_ft_sells_by_one_account_in_one_block_get_distinct_ids() {
         );
     }
     let (a, c) = (bal(&net, "alice"), bal(&net, "carol"));
-    block_exact(
+    block(
         &mut net,
         offers
             .iter()
@@ -1326,7 +1323,7 @@ fn nft_hauction_and_a_missing_type_are_rejected_and_do_not_stall() {
             json!({"set": SET, "uid": uid, "to": "carol", "price": 2000, "type": null}),
         ),
     ] {
-        let o = single(&mut net, cj("alice", op, payload.clone()));
+        let o = one(&mut net, cj("alice", op, payload.clone()));
         match &o {
             Outcome::Rejected { code, reason } => {
                 assert_eq!(*code, RejectCode::InvalidField, "{op} {payload}: {reason}");
@@ -1339,7 +1336,7 @@ fn nft_hauction_and_a_missing_type_are_rejected_and_do_not_stall() {
     assert_eq!(net.commitment("nft"), nft_before);
     assert_eq!(nfts_of(&net, "alice"), vec![(SET.to_string(), uid.clone())]);
     // The next blocks go on: the same reservation with its type settles.
-    ok(&single(
+    ok(&one(
         &mut net,
         cj(
             "alice",
@@ -1349,7 +1346,7 @@ fn nft_hauction_and_a_missing_type_are_rejected_and_do_not_stall() {
     ));
     idle(&mut net, 1);
     let (a, c) = (bal(&net, "alice"), bal(&net, "carol"));
-    ok(&single(
+    ok(&one(
         &mut net,
         cj("carol", "nft_reserve_complete", json!({"set": SET, "uid": uid})),
     ));
@@ -1365,7 +1362,7 @@ fn a_split_royalty_is_paid_once_and_its_shares_add_up_exactly() {
     let mut net = net();
     defined(&mut net, SET);
     let uid = minted(&mut net, SET, 1).remove(0);
-    ok(&single(
+    ok(&one(
         &mut net,
         cj(
             "alice",
@@ -1373,11 +1370,11 @@ fn a_split_royalty_is_paid_once_and_its_shares_add_up_exactly() {
             json!({"set": SET, "distro": "alice_3334,frank_3333,grace_3333"}),
         ),
     ));
-    ok(&single(
+    ok(&one(
         &mut net,
         cj("alice", "nft_transfer", json!({"set": SET, "uid": uid, "to": "dave"})),
     ));
-    ok(&single(
+    ok(&one(
         &mut net,
         cj("dave", "nft_sell", json!({"set": SET, "uid": uid, "price": 12_345})),
     ));
@@ -1385,10 +1382,7 @@ fn a_split_royalty_is_paid_once_and_its_shares_add_up_exactly() {
     let who = ["alice", "dave", "erin", "frank", "grace"];
     let before: Vec<u64> = who.iter().map(|a| bal(&net, a)).collect();
     let sup = supply(&net);
-    ok(&single(
-        &mut net,
-        cj("erin", "nft_buy", json!({"set": SET, "uid": uid})),
-    ));
+    ok(&one(&mut net, cj("erin", "nft_buy", json!({"set": SET, "uid": uid}))));
     let events = idle_events(&mut net, 2);
     let sales = events.iter().filter(|e| matches!(e, NftEvent::Sold { .. })).count();
     assert_eq!(sales, 1, "{events:?}");
@@ -1416,7 +1410,7 @@ fn melting_refunds_the_bond_exactly_once() {
     idle(&mut net, 1);
     let mut v = define_json(SET, "F", 500);
     v["bond"] = json!(1000);
-    ok(&single(&mut net, cj("alice", "nft_define", v)));
+    ok(&one(&mut net, cj("alice", "nft_define", v)));
     idle(&mut net, 2);
     assert_eq!(set_of(&net, SET).fee_held, CARDS_FEE);
     let uid = minted(&mut net, SET, 1).remove(0);
@@ -1426,21 +1420,18 @@ fn melting_refunds_the_bond_exactly_once() {
         16_000,
         "the bonds; the fee went at the first mint"
     );
-    ok(&single(
+    ok(&one(
         &mut net,
         cj("alice", "nft_transfer", json!({"set": SET, "uid": uid, "to": "bob"})),
     ));
     let (a, b, sup) = (bal(&net, "alice"), bal(&net, "bob"), supply(&net));
-    ok(&single(
-        &mut net,
-        cj("bob", "nft_melt", json!({"set": SET, "uid": uid})),
-    ));
+    ok(&one(&mut net, cj("bob", "nft_melt", json!({"set": SET, "uid": uid}))));
     idle(&mut net, 2);
     assert_eq!(bal(&net, "bob") - b, 1000, "the bond to the one who melts");
     assert_eq!(bal(&net, "alice"), a);
     assert_eq!(supply(&net), sup);
     rejected_with(
-        &single(&mut net, cj("bob", "nft_melt", json!({"set": SET, "uid": uid}))),
+        &one(&mut net, cj("bob", "nft_melt", json!({"set": SET, "uid": uid}))),
         RejectCode::InvalidField,
     );
     idle(&mut net, 5);
@@ -1460,7 +1451,7 @@ fn an_auction_without_bids_returns_the_nft_to_the_seller_at_its_end_block() {
     defined(&mut net, SET);
     let uid = minted(&mut net, SET, 1).remove(0);
     let at = net.next_block();
-    ok(&single(
+    ok(&one(
         &mut net,
         cj(
             "alice",
@@ -1505,7 +1496,7 @@ fn an_auction_with_bids_cannot_be_cancelled() {
     let mut net = net();
     defined(&mut net, SET);
     let uid = minted(&mut net, SET, 1).remove(0);
-    ok(&single(
+    ok(&one(
         &mut net,
         cj(
             "alice",
@@ -1513,7 +1504,7 @@ fn an_auction_with_bids_cannot_be_cancelled() {
             json!({"set": SET, "uid": uid, "price": 1000, "time": 1}),
         ),
     ));
-    ok(&single(
+    ok(&one(
         &mut net,
         cj("bob", "nft_bid", json!({"set": SET, "uid": uid, "bid_amount": 1200})),
     ));
@@ -1521,7 +1512,7 @@ fn an_auction_with_bids_cannot_be_cancelled() {
     let nft_before = net.commitment("nft");
     for cancel in ["nft_sell_cancel", "nft_transfer_cancel"] {
         rejected_with(
-            &single(&mut net, cj("alice", cancel, json!({"set": SET, "uid": uid}))),
+            &one(&mut net, cj("alice", cancel, json!({"set": SET, "uid": uid}))),
             RejectCode::NothingToDo,
         );
     }
@@ -1545,13 +1536,13 @@ fn two_buyers_of_one_listing_in_one_block_one_gets_it_and_the_other_is_refunded(
     let mut net = net();
     defined(&mut net, SET);
     let uid = minted(&mut net, SET, 1).remove(0);
-    ok(&single(
+    ok(&one(
         &mut net,
         cj("alice", "nft_sell", json!({"set": SET, "uid": uid, "price": 10_000})),
     ));
     idle(&mut net, 1);
     let (a, c, d, sup) = (bal(&net, "alice"), bal(&net, "carol"), bal(&net, "dave"), supply(&net));
-    block_exact(
+    block(
         &mut net,
         vec![
             cj("carol", "nft_buy", json!({"set": SET, "uid": uid})),

@@ -423,8 +423,8 @@ impl NftModule {
         Ok(vec![NftEvent::Offered(Box::new(offer))])
     }
 
-    /// Cancels: a sale or auction by its seller (an auction only before its first bid), a
-    /// reserved transfer by either party.
+    /// Cancels: a sale by its seller, a reserved transfer by either party. Auctions run to
+    /// their end, as the reference's do (no op cancels one).
     pub(crate) fn cancel(
         &self,
         ctx: &OpContext<'_>,
@@ -445,12 +445,6 @@ impl NftModule {
                     offer.item(),
                     offer.seller
                 ),
-            ));
-        }
-        if kind.is_auction() && offer.bids > 0 {
-            return Err(Reject::new(
-                RejectCode::NothingToDo,
-                format!("auction {} has bids; it ends at block {}", offer.item(), offer.expires),
             ));
         }
         Ok(vec![NftEvent::Closed {
@@ -492,9 +486,9 @@ pub fn parse_distro(text: &str) -> Result<Vec<(String, u64)>, Reject> {
                 format!("`distro` names {account:?}, not a valid Hive account"),
             ));
         }
-        let bp: u64 = bp
-            .parse()
-            .ok()
+        let bp: u64 = Some(bp)
+            .filter(|b| !b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|b| b.parse().ok())
             .filter(|b| (1..=10_000).contains(b))
             .ok_or_else(|| Reject::field(format!("`distro` share {bp:?} is not 1..=10000 basis points")))?;
         if out.iter().any(|(a, _)| a == account) {
