@@ -16,7 +16,7 @@ use crate::ops::{offer_of, set_of};
 use crate::protocol::{CoinIn, CoinWhat, Currency, OfferKind};
 use crate::royalty::royalties;
 use crate::NftModule;
-use opentoken_core::{Reject, StateRead};
+use opentoken_core::{Reject, RejectCode, StateRead};
 
 impl NftModule {
     /// The fee and royalties of a sale of `offer` at `price`.
@@ -30,14 +30,20 @@ impl NftModule {
         Ok((fee, royalties(&set, price)))
     }
 
-    /// Settles a HIVE/HBD payment, or refunds it with the reason.
-    pub(crate) fn settle_coin(&self, c: &CoinIn, state: &dyn StateRead) -> Vec<NftEvent> {
+    /// Settles a HIVE/HBD payment, or refunds it with the reason. A payment in anything
+    /// but HIVE or HBD cannot come from the multisig module (it escrows only those) and
+    /// nothing could be paid back in it: the message is refused, recorded in its status.
+    pub(crate) fn settle_coin(&self, c: &CoinIn, state: &dyn StateRead) -> Result<Vec<NftEvent>, Reject> {
         let currency = match Currency::parse(&c.coin) {
             Some(cur) if cur.is_coin() => cur,
             _ => {
-                // The multisig module escrows only HIVE and HBD; anything else is its bug,
-                // and there is nothing this module could pay back in.
-                return Vec::new();
+                return Err(Reject::new(
+                    RejectCode::BadMessage,
+                    format!(
+                        "a payment in {:?}, which is neither HIVE nor HBD",
+                        c.coin.chars().take(10).collect::<String>()
+                    ),
+                ))
             }
         };
         let done = match c.what {
@@ -45,7 +51,7 @@ impl NftModule {
             CoinWhat::Trade => self.coin_buy(c, currency, OfferKind::NftReserve, state),
             CoinWhat::Bid => self.coin_bid(c, currency, state),
         };
-        match done {
+        Ok(match done {
             Ok(events) => events,
             Err(r) => vec![NftEvent::Refunded {
                 account: c.from.clone(),
@@ -54,7 +60,7 @@ impl NftModule {
                 op: format!("NFT{} {}:{}", what(c.what), c.set, c.id),
                 why: r.reason,
             }],
-        }
+        })
     }
 
     fn coin_buy(

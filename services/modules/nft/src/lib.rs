@@ -127,7 +127,7 @@ impl NftModule {
                     "multisig sent a payment of nothing",
                 ));
             }
-            return Ok(self.settle_coin(&c, state));
+            return self.settle_coin(&c, state);
         }
         if m.from != TOKEN || m.kind != KIND_PAID {
             return Err(Reject::new(
