@@ -581,6 +581,34 @@ mod tests {
                 order: "DLUXQmXyz".into(),
                 why: "fee".into(),
             },
+            TokenEvent::NftEscrowed {
+                account: a(),
+                amount: 1500,
+                paid: Paid {
+                    op: "nft_bid".into(),
+                    from: a(),
+                    amount: 1500,
+                    payload: r#"{"set":"cards","uid":"0A","bid_amount":1500}"#.into(),
+                    txid: "ab".repeat(20),
+                    block: 77,
+                    trx: 1,
+                    op_in_trx: 0,
+                },
+            },
+            TokenEvent::NftCredited {
+                account: "bob".into(),
+                amount: 1425,
+                why: "sale".into(),
+                item: "ls/cards:0A".into(),
+            },
+            TokenEvent::NftBurned {
+                amount: 50_000,
+                item: "set/cards".into(),
+            },
+            TokenEvent::NftPriced {
+                item: "ls/cards:0A".into(),
+                price: 0,
+            },
         ]
     }
 
@@ -588,7 +616,7 @@ mod tests {
     fn every_variant_round_trips_through_avro() {
         let all = every_variant();
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(TokenEvent::kind).collect();
-        assert_eq!(kinds.len(), 15, "one of each event");
+        assert_eq!(kinds.len(), 19, "one of each event");
         assert_event_codec(
             &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/token_event.avsc"),
@@ -655,7 +683,7 @@ mod tests {
         };
         let (old_branches, new_branches) = (branches(&v1), branches(codec.schema()));
         assert_eq!(old_branches.len(), 13);
-        assert_eq!(new_branches.len(), 15);
+        assert_eq!(new_branches.len(), 19);
         assert_eq!(old_branches[..], new_branches[..13], "append only");
         let old: Vec<TokenEvent> = every_variant().into_iter().take(13).collect();
         assert_eq!(old.last().map(TokenEvent::kind), Some("NodeRemoved"));
