@@ -26,11 +26,11 @@
 //! (slots, per-client rate); `/api/tickers` reads about sixty keys and runs on the blocking
 //! pool like the cheap routes.
 //!
-//! The module's views ([`opentoken_dex::views`]) read a `StateRead`, which the store cannot
-//! lend; so each answer first copies the few keys it needs from the store into a [`Part`]
-//! (bounded scans and point reads), and the module's own views then run on that copy.
+//! The module's views ([`opentoken_dex::views`]) run on a bounded copy of the keys each
+//! answer needs ([`Part`]).
 
 use crate::client::ClientIp;
+use crate::part::Part;
 use crate::reply::{blocking, fail, unavailable};
 use crate::{ApiState, App};
 use axum::extract::rejection::QueryRejection;
@@ -38,16 +38,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use opentoken_core::state::KvPairs;
-use opentoken_core::{KvSource, StateRead};
+use opentoken_core::KvSource;
 use opentoken_dex::keys::{self, Candle, Order, Span, Trade};
 use opentoken_dex::price::{self, format_rate};
 use opentoken_dex::views::{self, Summary, Ticker};
 use opentoken_dex::{DexConfig, Pair, Side};
 use opentoken_store::ModuleKv;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
-use std::ops::Bound;
 use std::sync::Arc;
 
 /// Orders per side of each market in `/dex` (best first); `sells_more`/`buys_more` say
@@ -80,6 +77,12 @@ pub(crate) enum DexReadError {
     Read(String),
     #[error("the chain spec's modules.dex is invalid: {0}")]
     Config(String),
+}
+
+impl From<String> for DexReadError {
+    fn from(e: String) -> Self {
+        DexReadError::Read(e)
+    }
 }
 
 impl ApiState {
@@ -161,46 +164,7 @@ impl ApiState {
     }
 }
 
-/// A bounded copy of some of the DEX's committed keys, for the module's views to read.
-#[derive(Debug, Default)]
-pub(crate) struct Part {
-    kv: BTreeMap<Vec<u8>, Vec<u8>>,
-}
-
-impl StateRead for Part {
-    fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        self.kv.get(key).map(Vec::as_slice)
-    }
-
-    fn scan_prefix<'a>(&'a self, prefix: &[u8]) -> Box<dyn Iterator<Item = (&'a [u8], &'a [u8])> + 'a> {
-        let p = prefix.to_vec();
-        Box::new(
-            self.kv
-                .range::<Vec<u8>, _>((Bound::Included(p.clone()), Bound::Unbounded))
-                .take_while(move |(k, _)| k.starts_with(&p))
-                .map(|(k, v)| (k.as_slice(), v.as_slice())),
-        )
-    }
-}
-
 impl Part {
-    /// Copies one key (nothing when it is absent).
-    fn load(&mut self, src: &dyn KvSource, key: &[u8]) -> Result<(), DexReadError> {
-        if let Some(v) = src.kv_get(key).map_err(DexReadError::Read)? {
-            self.kv.insert(key.to_vec(), v);
-        }
-        Ok(())
-    }
-
-    /// Copies the first `limit` keys under `prefix` and returns them.
-    fn scan(&mut self, src: &dyn KvSource, prefix: &[u8], limit: usize) -> Result<KvPairs, DexReadError> {
-        let pairs = src.kv_scan(prefix, limit).map_err(DexReadError::Read)?;
-        for (k, v) in &pairs {
-            self.kv.insert(k.clone(), v.clone());
-        }
-        Ok(pairs)
-    }
-
     /// The best `n` orders of one side (their book keys and their orders); whether more
     /// rest. An order filled between the two reads is simply missing (the views skip it).
     fn load_side(&mut self, src: &dyn KvSource, pair: Pair, side: Side, n: usize) -> Result<bool, DexReadError> {
@@ -210,7 +174,7 @@ impl Part {
         let more = entries.len() > n;
         for (k, id) in entries.into_iter().take(n) {
             self.load(src, &keys::order(&String::from_utf8_lossy(&id)))?;
-            self.kv.insert(k, id);
+            self.insert(k, id);
         }
         Ok(more)
     }
@@ -950,6 +914,7 @@ async fn historical_for(app: Arc<App>, client: ClientIp, ticker: Option<String>,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentoken_core::StateRead;
     use opentoken_dex::Payout;
 
     fn order(id: &str, pair: Pair, side: Side, price: u64, amount: u64, seq: u64) -> Order {

@@ -33,6 +33,7 @@ mod heavy;
 mod limits;
 mod multisig;
 mod nft;
+mod part;
 mod rate;
 mod reply;
 mod whole_state;

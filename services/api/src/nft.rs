@@ -81,6 +81,7 @@
 //!   `expires`, the block they end at.
 
 use crate::client::ClientIp;
+use crate::part::Part;
 use crate::reply::{blocking, fail, unavailable};
 use crate::{ApiState, App};
 use axum::extract::{Path, State};
@@ -95,7 +96,6 @@ use opentoken_nft::views;
 use opentoken_store::ModuleKv;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Bound;
 use std::sync::Arc;
 
 /// NFTs listed in `/api/nfts/{user}`'s `result` (in set and uid order).
@@ -125,6 +125,12 @@ const MAX_TIME_MS: i128 = 253_402_300_799_999;
 #[derive(Debug, thiserror::Error)]
 #[error("reading the NFT module's state failed: {0}")]
 pub(crate) struct NftReadError(String);
+
+impl From<String> for NftReadError {
+    fn from(e: String) -> Self {
+        NftReadError(e)
+    }
+}
 
 impl ApiState {
     /// Whether the chain runs the NFT module: the registry runs it exactly when the spec has
@@ -158,43 +164,11 @@ impl ApiState {
     }
 }
 
-/// A bounded copy of some of the NFT module's committed keys, for the module's views to read.
-#[derive(Debug, Default)]
-pub(crate) struct Part {
-    kv: BTreeMap<Vec<u8>, Vec<u8>>,
-}
-
-impl StateRead for Part {
-    fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        self.kv.get(key).map(Vec::as_slice)
-    }
-
-    fn scan_prefix<'a>(&'a self, prefix: &[u8]) -> Box<dyn Iterator<Item = (&'a [u8], &'a [u8])> + 'a> {
-        let p = prefix.to_vec();
-        Box::new(
-            self.kv
-                .range::<Vec<u8>, _>((Bound::Included(p.clone()), Bound::Unbounded))
-                .take_while(move |(k, _)| k.starts_with(&p))
-                .map(|(k, v)| (k.as_slice(), v.as_slice())),
-        )
-    }
-}
-
 impl Part {
-    /// Copies one key (nothing when it is absent).
-    fn load(&mut self, src: &dyn KvSource, key: &[u8]) -> Result<(), NftReadError> {
-        if let Some(v) = src.kv_get(key).map_err(NftReadError)? {
-            self.kv.insert(key.to_vec(), v);
-        }
-        Ok(())
-    }
-
     /// Copies the first `shown` keys under `prefix` and one more; whether there was one more.
-    fn scan(&mut self, src: &dyn KvSource, prefix: &[u8], shown: usize) -> Result<bool, NftReadError> {
-        let pairs = src.kv_scan(prefix, shown.saturating_add(1)).map_err(NftReadError)?;
-        let more = pairs.len() > shown;
-        self.kv.extend(pairs);
-        Ok(more)
+    fn scan_more(&mut self, src: &dyn KvSource, prefix: &[u8], shown: usize) -> Result<bool, NftReadError> {
+        let pairs = self.scan(src, prefix, shown.saturating_add(1))?;
+        Ok(pairs.len() > shown)
     }
 
     /// Copies the sets named, each once, and returns them by name (a set that is missing or
@@ -227,7 +201,7 @@ impl Part {
         if let Some(s) = set {
             prefix.extend_from_slice(format!("{s}:").as_bytes());
         }
-        let more = self.scan(src, &prefix, OFFERS_SHOWN)?;
+        let more = self.scan_more(src, &prefix, OFFERS_SHOWN)?;
         Ok((views::offers(self, kind, set, OFFERS_SHOWN), more))
     }
 }
@@ -665,12 +639,12 @@ pub(crate) async fn nfts(State(app): State<Arc<App>>, client: ClientIp, Path(use
 fn nfts_body(api: &ApiState, user: &str) -> Body {
     let src = api.nft_kv();
     let mut part = Part::default();
-    let more = part.scan(&src, &keys::owned_prefix(user), NFTS_SHOWN)?;
+    let more = part.scan_more(&src, &keys::owned_prefix(user), NFTS_SHOWN)?;
     let held = views::account_nfts(&part, user, NFTS_SHOWN);
     for (set, uid) in &held {
         part.load(&src, &keys::nft(set, uid))?;
     }
-    let fts_more = part.scan(&src, &keys::ft_prefix(user), MINT_TOKENS_SHOWN)?;
+    let fts_more = part.scan_more(&src, &keys::ft_prefix(user), MINT_TOKENS_SHOWN)?;
     let fts = views::account_fts(&part, user, MINT_TOKENS_SHOWN);
     let names = held
         .iter()
@@ -765,7 +739,7 @@ pub(crate) async fn sets(State(app): State<Arc<App>>, client: ClientIp) -> Respo
 fn sets_body(api: &ApiState) -> Body {
     let u = api.nft_units();
     let mut part = Part::default();
-    let more = part.scan(&api.nft_kv(), keys::SET_PREFIX, SETS_SHOWN)?;
+    let more = part.scan_more(&api.nft_kv(), keys::SET_PREFIX, SETS_SHOWN)?;
     let result: Vec<Value> = views::sets(&part, SETS_SHOWN)
         .iter()
         .map(|s| set_listing(s, &u))
@@ -802,7 +776,7 @@ fn set_body(api: &ApiState, name: &str) -> Body {
         m.insert("error".into(), json!(format!("no NFT set {name:?}")));
         return Ok((StatusCode::NOT_FOUND, m));
     };
-    let more = part.scan(&src, &keys::nft_prefix(name), SET_NFTS_SHOWN)?;
+    let more = part.scan_more(&src, &keys::nft_prefix(name), SET_NFTS_SHOWN)?;
     let result: Vec<Value> = views::set_nfts(&part, name, SET_NFTS_SHOWN)
         .into_iter()
         .map(|(uid, nft)| json!({"uid": uid, "set": name, "script": set.script, "owner": nft.owner}))
@@ -1056,16 +1030,21 @@ fn trades_body(api: &ApiState, kind: OfferKind, name: &str, user: &str) -> Body 
     let mut index = Part::default();
     let mut by_prefix = keys::offers_by_prefix(user);
     by_prefix.extend_from_slice(format!("{}/", kind.as_str()).as_bytes());
-    let mut more = index.scan(&src, &by_prefix, TRADES_SHOWN)?;
+    let mut more = index.scan_more(&src, &by_prefix, TRADES_SHOWN)?;
     let mut part = Part::default();
-    for k in index.kv.keys().take(TRADES_SHOWN) {
+    let mine_keys: Vec<Vec<u8>> = index
+        .scan_prefix(&by_prefix)
+        .take(TRADES_SHOWN)
+        .map(|(k, _)| k.to_vec())
+        .collect();
+    for k in &mine_keys {
         if let Some(item) = k.strip_prefix(by_prefix.as_slice()) {
             let mut key = keys::offer_prefix(kind);
             key.extend_from_slice(item);
             part.load(&src, &key)?;
         }
     }
-    more |= part.scan(&src, &keys::offer_prefix(kind), TRADES_SCAN)?;
+    more |= part.scan_more(&src, &keys::offer_prefix(kind), TRADES_SCAN)?;
     let mine: Vec<Offer> = views::offers(&part, kind, None, TRADES_SCAN + TRADES_SHOWN + 1)
         .into_iter()
         .filter(|o| o.seller == user || o.to == user)
