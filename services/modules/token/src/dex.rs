@@ -6,11 +6,10 @@
 //! no credit may take more than the escrow holds, so the supply is conserved whatever the
 //! DEX says.
 
-use crate::keys::{self, amount, Bucket};
+use crate::keys::{self, amount};
 use crate::parse::Payload;
-use crate::state::{afford, liquid};
+use crate::state::{afford, escrow_credit, liquid};
 use crate::{DexSetup, TokenEvent, TokenModule};
-use opentoken_core::account::is_valid_account_name;
 use opentoken_core::{Message, OpContext, Reject, RejectCode, StateRead};
 use opentoken_dex::order::{parse_sell, Placed};
 use opentoken_dex::protocol::{Credit, KIND_CREDIT};
@@ -68,30 +67,7 @@ impl TokenModule {
             Ok(c) => c,
             Err(e) => return bad(format!("a dex credit must be {{account, amount, order, why}}: {e}")),
         };
-        if c.amount == 0 {
-            return bad(format!("a dex credit of 0 to @{} moves nothing", c.account));
-        }
-        if !(is_valid_account_name(&c.account) || c.account == dex.cfg.fee_account) {
-            return bad(format!(
-                "a dex credit to {:?}, which is neither a Hive account nor the fee account",
-                c.account.chars().take(20).collect::<String>()
-            ));
-        }
-        let escrow = amount(state, keys::DEX_ESCROW);
-        if c.amount > escrow {
-            return bad(format!(
-                "a dex credit of {} to @{} is more than the {escrow} the DEX escrow holds",
-                c.amount, c.account
-            ));
-        }
-        let held = amount(state, &keys::account(Bucket::Liquid, &c.account));
-        let total = amount(state, Bucket::Liquid.total_key());
-        if held.checked_add(c.amount).is_none() || total.checked_add(c.amount).is_none() {
-            return Err(Reject::new(
-                RejectCode::Overflow,
-                format!("crediting {} to @{} would overflow", c.amount, c.account),
-            ));
-        }
+        escrow_credit(state, keys::DEX_ESCROW, "dex", &c.account, c.amount, &dex.cfg.fee_account)?;
         Ok(vec![TokenEvent::DexCredited {
             account: c.account,
             amount: c.amount,

@@ -7,11 +7,10 @@
 //! escrow but a credit or a burn, and neither may take more than the escrow holds, so the
 //! supply is conserved whatever the NFT module says.
 
-use crate::keys::{self, amount, Bucket};
+use crate::keys::{self, amount};
 use crate::parse::Payload;
-use crate::state::{afford, liquid};
+use crate::state::{afford, escrow_credit, liquid};
 use crate::{NftSetup, TokenEvent, TokenModule};
-use opentoken_core::account::is_valid_account_name;
 use opentoken_core::{field, Message, OpContext, Reject, RejectCode, StateRead};
 use opentoken_nft::protocol::{
     item_id, priced_item, set_name, Burn, Credit, Paid, Price, KIND_BURN, KIND_CREDIT, KIND_PRICE, PAID_OPS,
@@ -105,29 +104,7 @@ impl TokenModule {
                     Ok(c) => c,
                     Err(e) => return bad(format!("an nft credit must be {{account, amount, why, item}}: {e}")),
                 };
-                if c.amount == 0 {
-                    return bad(format!("an nft credit of 0 to @{} moves nothing", c.account));
-                }
-                if !(is_valid_account_name(&c.account) || c.account == nft.cfg.fee_account) {
-                    return bad(format!(
-                        "an nft credit to {:?}, which is neither a Hive account nor the fee account",
-                        c.account.chars().take(20).collect::<String>()
-                    ));
-                }
-                if c.amount > escrow {
-                    return bad(format!(
-                        "an nft credit of {} to @{} is more than the {escrow} the NFT escrow holds",
-                        c.amount, c.account
-                    ));
-                }
-                let held = amount(state, &keys::account(Bucket::Liquid, &c.account));
-                let total = amount(state, Bucket::Liquid.total_key());
-                if held.checked_add(c.amount).is_none() || total.checked_add(c.amount).is_none() {
-                    return Err(Reject::new(
-                        RejectCode::Overflow,
-                        format!("crediting {} to @{} would overflow", c.amount, c.account),
-                    ));
-                }
+                escrow_credit(state, keys::NFT_ESCROW, "nft", &c.account, c.amount, &nft.cfg.fee_account)?;
                 Ok(vec![TokenEvent::NftCredited {
                     account: c.account,
                     amount: c.amount,

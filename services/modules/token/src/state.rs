@@ -55,6 +55,46 @@ pub(crate) fn afford(from: &str, amt: u64, have: u64, what: &str) -> Result<(), 
     }
 }
 
+/// Whether a module that holds tokens in this ledger's escrow (`escrow`: the DEX's, the
+/// NFT module's) may credit `amount` of it to `account`: not nothing, to a Hive account or
+/// that module's fee account, not more than the escrow holds, without overflowing the
+/// balance. `who` names the module in the reasons. Refused, never guessed: the module
+/// would be wrong, and the ledger stays whole.
+pub(crate) fn escrow_credit(
+    state: &dyn StateRead,
+    escrow: &[u8],
+    who: &str,
+    account: &str,
+    amt: u64,
+    fee_account: &str,
+) -> Result<(), Reject> {
+    let bad = |why: String| Err(Reject::new(RejectCode::BadMessage, why));
+    if amt == 0 {
+        return bad(format!("a {who} credit of 0 to @{account} moves nothing"));
+    }
+    if !(opentoken_core::account::is_valid_account_name(account) || account == fee_account) {
+        return bad(format!(
+            "a {who} credit to {:?}, which is neither a Hive account nor the fee account",
+            account.chars().take(20).collect::<String>()
+        ));
+    }
+    let held = amount(state, escrow);
+    if amt > held {
+        return bad(format!(
+            "a {who} credit of {amt} to @{account} is more than the {held} its escrow holds"
+        ));
+    }
+    let balance = liquid(state, account);
+    let total = amount(state, Bucket::Liquid.total_key());
+    if balance.checked_add(amt).is_none() || total.checked_add(amt).is_none() {
+        return Err(Reject::new(
+            RejectCode::Overflow,
+            format!("crediting {amt} to @{account} would overflow"),
+        ));
+    }
+    Ok(())
+}
+
 /// A broken invariant of this module: the processor stops rather than guess.
 pub(crate) fn broken(what: impl Into<String>) -> InvariantError {
     InvariantError {
