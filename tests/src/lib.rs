@@ -8,6 +8,7 @@
 //!   the [`Role`] builder, [`Proc`], and the devnet simulator.
 //! - [`http`]: one JSON GET for the roles' APIs and probes.
 //! - [`nft`]: the NFT module's engine harness (`use opentoken_e2e::nft::*`).
+//! - [`routed`]: one block of ops on a `TestNet`, each routed to its module.
 //!
 //! Everything is re-exported here, so a test needs only `use opentoken_e2e::*`.
 
@@ -16,6 +17,7 @@ pub mod nft;
 pub mod paths;
 pub mod pipeline;
 pub mod process;
+pub mod routed;
 
 pub use http::http_get_json;
 pub use paths::*;

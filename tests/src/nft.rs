@@ -45,6 +45,7 @@ pub fn module_of(op: &HiveOp) -> &'static str {
     match op {
         HiveOp::CustomJson(c) if PAID.iter().any(|p| c.id == format!("dlux_{p}")) => "token",
         HiveOp::CustomJson(c) if c.id.starts_with("dlux_nft_") || c.id.starts_with("dlux_ft_") => "nft",
+        HiveOp::Transfer(_) => "multisig",
         _ => "token",
     }
 }
@@ -52,27 +53,7 @@ pub fn module_of(op: &HiveOp) -> &'static str {
 /// Runs one block with `ops` (each routed to its module), returns the outcomes in op
 /// order.
 pub fn block(net: &mut TestNet, ops: Vec<HiveOp>) -> Vec<Outcome> {
-    let mut groups: Vec<(&str, Vec<(usize, HiveOp)>)> = Vec::new();
-    for (i, op) in ops.into_iter().enumerate() {
-        let m = module_of(&op);
-        match groups.iter_mut().find(|(g, _)| *g == m) {
-            Some((_, list)) => list.push((i, op)),
-            None => groups.push((m, vec![(i, op)])),
-        }
-    }
-    let order: Vec<usize> = groups.iter().flat_map(|(_, l)| l.iter().map(|(i, _)| *i)).collect();
-    let lists = groups
-        .into_iter()
-        .map(|(m, l)| (m, l.into_iter().map(|(_, op)| op).collect()))
-        .collect();
-    let out = net.run_modules(lists);
-    let mut outcomes = vec![None; order.len()];
-    for (pos, i) in order.iter().enumerate() {
-        // By position among the ops (the engine lists each module's delivered messages
-        // just before that module's ops, so counting from the end would be wrong).
-        outcomes[*i] = Some(out.status(pos).outcome.clone());
-    }
-    outcomes.into_iter().map(|o| o.expect("a status per op")).collect()
+    crate::routed::run_routed(net, ops, module_of).1
 }
 
 pub fn one(net: &mut TestNet, op: HiveOp) -> Outcome {

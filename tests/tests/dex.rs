@@ -67,26 +67,7 @@ fn module_of(op: &HiveOp) -> &'static str {
 /// numbers ops module group by module group, so ops are grouped by module in order of
 /// first appearance: give a block's ops already in that order when txids matter.
 fn block(net: &mut TestNet, ops: Vec<HiveOp>) -> (u64, Vec<Outcome>) {
-    let b = net.next_block();
-    let mut groups: Vec<(&str, Vec<(usize, HiveOp)>)> = Vec::new();
-    for (i, op) in ops.into_iter().enumerate() {
-        let m = module_of(&op);
-        match groups.iter_mut().find(|(g, _)| *g == m) {
-            Some((_, list)) => list.push((i, op)),
-            None => groups.push((m, vec![(i, op)])),
-        }
-    }
-    let order: Vec<usize> = groups.iter().flat_map(|(_, l)| l.iter().map(|(i, _)| *i)).collect();
-    let lists = groups
-        .into_iter()
-        .map(|(m, l)| (m, l.into_iter().map(|(_, op)| op).collect()))
-        .collect();
-    let out = net.run_modules(lists);
-    let mut outcomes = vec![None; order.len()];
-    for (pos, i) in order.iter().enumerate() {
-        outcomes[*i] = Some(out.status(pos).outcome.clone());
-    }
-    (b, outcomes.into_iter().map(|o| o.expect("a status per op")).collect())
+    opentoken_e2e::routed::run_routed(net, ops, module_of)
 }
 
 fn idle(net: &mut TestNet, blocks: u64) {
