@@ -67,7 +67,14 @@ impl TokenModule {
             Ok(c) => c,
             Err(e) => return bad(format!("a dex credit must be {{account, amount, order, why}}: {e}")),
         };
-        escrow_credit(state, keys::DEX_ESCROW, "dex", &c.account, c.amount, &dex.cfg.fee_account)?;
+        escrow_credit(
+            state,
+            keys::DEX_ESCROW,
+            "dex",
+            &c.account,
+            c.amount,
+            &dex.cfg.fee_account,
+        )?;
         Ok(vec![TokenEvent::DexCredited {
             account: c.account,
             amount: c.amount,

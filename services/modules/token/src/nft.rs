@@ -104,7 +104,14 @@ impl TokenModule {
                     Ok(c) => c,
                     Err(e) => return bad(format!("an nft credit must be {{account, amount, why, item}}: {e}")),
                 };
-                escrow_credit(state, keys::NFT_ESCROW, "nft", &c.account, c.amount, &nft.cfg.fee_account)?;
+                escrow_credit(
+                    state,
+                    keys::NFT_ESCROW,
+                    "nft",
+                    &c.account,
+                    c.amount,
+                    &nft.cfg.fee_account,
+                )?;
                 Ok(vec![TokenEvent::NftCredited {
                     account: c.account,
                     amount: c.amount,
