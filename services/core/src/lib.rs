@@ -7,6 +7,7 @@ pub mod account;
 pub mod asset;
 pub mod checkpoint_hash;
 pub mod commitment;
+pub mod counter;
 pub mod engine;
 pub mod erased;
 pub mod field;

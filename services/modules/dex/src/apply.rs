@@ -6,6 +6,7 @@ use crate::events::{DexEvent, Fill};
 use crate::keys::{self, num, Asset, Candle, Order, Span, Trade};
 use crate::protocol::{Pair, Side};
 use crate::NAME;
+use opentoken_core::counter;
 use opentoken_core::module::InvariantError;
 use opentoken_core::{StateRead, StateWrite};
 
@@ -17,30 +18,15 @@ fn broken(what: impl Into<String>) -> InvariantError {
 }
 
 fn put_num(state: &mut dyn StateWrite, key: Vec<u8>, v: u64) {
-    if v == 0 {
-        state.delete(&key);
-    } else {
-        state.put(key, v.to_be_bytes().to_vec());
-    }
+    counter::put(state, key, v)
 }
 
 fn add(state: &mut dyn StateWrite, key: Vec<u8>, by: u64) -> Result<(), InvariantError> {
-    let v = num(state, &key)
-        .checked_add(by)
-        .ok_or_else(|| broken(format!("{} overflows", String::from_utf8_lossy(&key))))?;
-    put_num(state, key, v);
-    Ok(())
+    counter::add(state, crate::NAME, key, by)
 }
 
 fn sub(state: &mut dyn StateWrite, key: Vec<u8>, by: u64) -> Result<(), InvariantError> {
-    let v = num(state, &key).checked_sub(by).ok_or_else(|| {
-        broken(format!(
-            "{} would go below zero (by {by})",
-            String::from_utf8_lossy(&key)
-        ))
-    })?;
-    put_num(state, key, v);
-    Ok(())
+    counter::sub(state, crate::NAME, key, by)
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, InvariantError> {

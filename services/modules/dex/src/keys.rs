@@ -156,11 +156,7 @@ pub fn candle_count(pair: Pair, span: Span) -> Vec<u8> {
 
 /// A u64 value (absent: 0).
 pub fn num(state: &dyn StateRead, key: &[u8]) -> u64 {
-    state
-        .get(key)
-        .and_then(|v| <[u8; 8]>::try_from(v).ok())
-        .map(u64::from_be_bytes)
-        .unwrap_or(0)
+    opentoken_core::counter::read(state, key)
 }
 
 /// A resting order.

@@ -5,34 +5,20 @@ use crate::chron::{broken, draw, uid_of};
 use crate::events::NftEvent;
 use crate::keys::{self, num, MintRequest, Nft, Offer, Set};
 use crate::protocol::{Currency, OfferKind};
+use opentoken_core::counter;
 use opentoken_core::module::InvariantError;
 use opentoken_core::{StateRead, StateWrite};
 
 fn put_num(state: &mut dyn StateWrite, key: Vec<u8>, v: u64) {
-    if v == 0 {
-        state.delete(&key);
-    } else {
-        state.put(key, v.to_be_bytes().to_vec());
-    }
+    counter::put(state, key, v)
 }
 
 fn add(state: &mut dyn StateWrite, key: Vec<u8>, by: u64) -> Result<(), InvariantError> {
-    let v = num(state, &key)
-        .checked_add(by)
-        .ok_or_else(|| broken(format!("{} overflows", String::from_utf8_lossy(&key))))?;
-    put_num(state, key, v);
-    Ok(())
+    counter::add(state, crate::NAME, key, by)
 }
 
 fn sub(state: &mut dyn StateWrite, key: Vec<u8>, by: u64) -> Result<(), InvariantError> {
-    let v = num(state, &key).checked_sub(by).ok_or_else(|| {
-        broken(format!(
-            "{} would go below zero (by {by})",
-            String::from_utf8_lossy(&key)
-        ))
-    })?;
-    put_num(state, key, v);
-    Ok(())
+    counter::sub(state, crate::NAME, key, by)
 }
 
 fn put_json<T: serde::Serialize>(state: &mut dyn StateWrite, key: Vec<u8>, v: &T) -> Result<(), InvariantError> {

@@ -230,11 +230,7 @@ pub fn pfp(account: &str) -> Vec<u8> {
 
 /// An 8-byte BE count (0 when absent or malformed).
 pub fn num(state: &dyn StateRead, key: &[u8]) -> u64 {
-    state
-        .get(key)
-        .and_then(|v| <[u8; 8]>::try_from(v).ok())
-        .map(u64::from_be_bytes)
-        .unwrap_or(0)
+    opentoken_core::counter::read(state, key)
 }
 
 fn json<T: for<'de> Deserialize<'de>>(state: &dyn StateRead, key: &[u8]) -> Option<Result<T, String>> {
