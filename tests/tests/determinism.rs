@@ -86,7 +86,7 @@ fn different_chains_give_different_hashes() {
     assert_ne!(hashes[0], hashes[1]);
 }
 
-/// The DEX chain (token, nodes, multisig, dex, with generated DEX traffic): the same
+/// The DEX chain (token, nodes, multisig, dex, nft, with generated DEX and NFT traffic): the same
 /// checkpoint hashes and states of every module whatever the commit size, the fetch size or
 /// restarts in between.
 #[test]
@@ -94,7 +94,7 @@ fn the_dex_chain_gives_identical_hashes_across_batch_sizes_and_restarts() {
     let spec = devnet_dex_spec();
     let blocks = generate(&spec, 43, 500);
     let last = blocks.last().expect("blocks").num;
-    let modules = ["token", "nodes", "multisig", "dex"];
+    let modules = ["token", "nodes", "multisig", "dex", "nft"];
     let mut prints = Vec::new();
     for (commit_every, fetch_chunk, restart_every) in
         [(1u64, 1000usize, 0u64), (7, 13, 0), (1000, 1, 0), (50, 250, 233)]
@@ -122,6 +122,11 @@ fn the_dex_chain_gives_identical_hashes_across_batch_sizes_and_restarts() {
     );
     assert!(dex.state.keys().any(|k| k.starts_with(b"ord/")), "no resting order");
     assert_eq!(dex.checkpoints.len() as u64, last / spec.checkpoint_interval);
+    // And NFTs were minted from the generated NFT traffic.
+    assert!(
+        reference[4].state.keys().any(|k| k.starts_with(b"nft/")),
+        "no NFT in 500 blocks"
+    );
     for (cfg, fp) in &prints[1..] {
         for (i, m) in modules.iter().enumerate() {
             assert_eq!(

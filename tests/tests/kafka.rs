@@ -574,9 +574,9 @@ fn distributed_node_registers_reports_and_reaches_finality() {
     }
 }
 
-/// The DEX chain in Kafka mode, each module its own processor (`process --module dex`
-/// among them): every module ends with the state and checkpoints of an embedded
-/// `opentoken run` of the same chain, and the DEX traded.
+/// The DEX chain in Kafka mode, each module its own processor (`process --module dex` and
+/// `--module nft` among them): every module ends with the state and checkpoints of an
+/// embedded `opentoken run` of the same chain, and the DEX traded.
 #[test]
 fn the_dex_as_its_own_processor_in_kafka_mode_equals_embedded_mode() {
     const UNTIL: u64 = 400;
@@ -624,7 +624,13 @@ fn the_dex_as_its_own_processor_in_kafka_mode_equals_embedded_mode() {
             .until(UNTIL)
             .spawn(),
     )];
-    for (module, commit) in [("token", "37"), ("nodes", "53"), ("multisig", "11"), ("dex", "29")] {
+    for (module, commit) in [
+        ("token", "37"),
+        ("nodes", "53"),
+        ("multisig", "11"),
+        ("dex", "29"),
+        ("nft", "17"),
+    ] {
         procs.push((
             module,
             role("process", &format!("process-{module}"))
@@ -637,7 +643,7 @@ fn the_dex_as_its_own_processor_in_kafka_mode_equals_embedded_mode() {
         p.wait_ok(what, 300);
     }
     let (_, reference) = open(&work.dir("reference"));
-    for module in ["token", "nodes", "multisig", "dex"] {
+    for module in ["token", "nodes", "multisig", "dex", "nft"] {
         let want = fingerprint_of(&reference, module);
         assert_eq!(want.progress_block, Some(UNTIL));
         let (_, store) = open(&work.dir(&format!("process-{module}")));

@@ -170,17 +170,18 @@ fn separate_processors_equal_one_engine() {
     }
 }
 
-/// The DEX chain as four processors that share only the log (token, nodes, multisig and
-/// the DEX each alone, as `opentoken process --module M` runs them), stepped in different
-/// orders with different commit sizes and restarts: every module ends with the state and
-/// checkpoints of the co-located engine, and none waits on another forever. The DEX sends
-/// in reaction to messages, so it and its senders advance in step.
+/// The DEX chain as five processors that share only the log (token, nodes, multisig, the
+/// DEX and the NFT module each alone, as `opentoken process --module M` runs them), stepped
+/// in different orders with different commit sizes and restarts: every module ends with
+/// the state and checkpoints of the co-located engine, and none waits on another forever.
+/// The DEX and the NFT module send in reaction to messages, so they and their senders
+/// advance in step.
 #[test]
 fn the_dex_as_its_own_processor_equals_one_engine() {
     let spec = devnet_dex_spec();
     let blocks = generate(&spec, 44, 260);
     let last = blocks.last().expect("blocks").num;
-    let names = ["token", "nodes", "multisig", "dex"];
+    let names = ["token", "nodes", "multisig", "dex", "nft"];
 
     let reference = tempfile::tempdir().expect("tmp");
     let (ref_log, ref_store) = open(reference.path());
@@ -188,12 +189,13 @@ fn the_dex_as_its_own_processor_equals_one_engine() {
     process(&spec, &ref_log, &ref_store, 50, last);
     let want: Vec<_> = names.iter().map(|m| fingerprint_of(&ref_store, m)).collect();
     assert!(want[3].state.keys().any(|k| k.starts_with(b"trade/")), "the DEX traded");
+    assert!(want[4].state.keys().any(|k| k.starts_with(b"nft/")), "NFTs were minted");
 
     // (commit sizes per module, fetch chunk, restart every n rounds, stepping order)
     for (commits, chunk, restart, order) in [
-        ([1u64, 1000, 7, 1], 1000usize, 0usize, [0usize, 1, 2, 3]),
-        ([1000, 3, 100, 37], 13, 9, [3, 2, 1, 0]),
-        ([50, 50, 1, 1000], 250, 23, [2, 0, 3, 1]),
+        ([1u64, 1000, 7, 1, 13], 1000usize, 0usize, [0usize, 1, 2, 3, 4]),
+        ([1000, 3, 100, 37, 1], 13, 9, [4, 3, 2, 1, 0]),
+        ([50, 50, 1, 1000, 29], 250, 23, [2, 4, 0, 3, 1]),
     ] {
         let root = tempfile::tempdir().expect("tmp");
         let (log, _) = open(&root.path().join("log"));
@@ -207,7 +209,7 @@ fn the_dex_as_its_own_processor_equals_one_engine() {
                 .collect()
         };
         let mut procs = open_all();
-        let mut done = [false; 4];
+        let mut done = [false; 5];
         let (mut idle_rounds, mut rounds) = (0, 0usize);
         while done.iter().any(|d| !d) {
             let mut progressed = false;

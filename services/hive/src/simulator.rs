@@ -1167,12 +1167,19 @@ mod tests {
         let t = NftTraffic::from_spec(&spec).unwrap();
         assert_eq!(t.budgets["dlux-io"], 1_250_000);
         assert_eq!(t.budgets["erin"], 75_000);
-        assert_eq!((t.cfg.blocks_per_day, t.checkpoint_interval, t.per_block), (40, 50, None));
+        assert_eq!(
+            (t.cfg.blocks_per_day, t.checkpoint_interval, t.per_block),
+            (40, 50, None)
+        );
         let mut plain = spec.clone();
         plain.modules.remove("nft");
         assert_eq!(NftTraffic::from_spec(&plain), None);
         plain.modules.insert("nft".into(), json!({"blocks_per_day": 0}));
-        assert_eq!(NftTraffic::from_spec(&plain), None, "an invalid section runs no traffic");
+        assert_eq!(
+            NftTraffic::from_spec(&plain),
+            None,
+            "an invalid section runs no traffic"
+        );
     }
 
     /// Same seed, same chain; the NFT traffic comes after everything else from its own
@@ -1186,7 +1193,17 @@ mod tests {
         cfg.traffic.msaccount = Some("dlux-cc".into());
         let a = generate_blocks(&cfg, 1..=200).unwrap();
         assert_eq!(a, generate_blocks(&cfg, 1..=200).unwrap());
-        assert_ne!(a, generate_blocks(&SimConfig { seed: 22, ..cfg.clone() }, 1..=200).unwrap());
+        assert_ne!(
+            a,
+            generate_blocks(
+                &SimConfig {
+                    seed: 22,
+                    ..cfg.clone()
+                },
+                1..=200
+            )
+            .unwrap()
+        );
         let plain = generate_blocks(
             &SimConfig {
                 traffic: TrafficConfig {
@@ -1206,7 +1223,10 @@ mod tests {
             assert!(p.iter().flatten().all(|o| !is_nft(o)), "no NFT op without the module");
             nft_txs += n.len() - p.len();
         }
-        assert!((200..=400).contains(&nft_txs), "{nft_txs} NFT transactions in 200 blocks");
+        assert!(
+            (200..=400).contains(&nft_txs),
+            "{nft_txs} NFT transactions in 200 blocks"
+        );
     }
 
     /// The same with NFT traffic: it spends no HIVE or HBD, so a pending transaction that
@@ -1229,7 +1249,7 @@ mod tests {
         use opentoken_core::engine::{Engine, ErasedModule, Slot};
         use opentoken_core::router::{RouteTable, Router};
         use opentoken_core::{ChainPos, ModuleEvent, ModuleState, Outcome, RoutedOp, StateRead};
-        use opentoken_nft::{NftEvent, OfferKind};
+        use opentoken_nft::NftEvent;
         use std::sync::Arc;
 
         let spec = Arc::new(nft_spec());
@@ -1261,20 +1281,29 @@ mod tests {
         // refunds come in this block.
         let mut refunds_due = 0usize;
         const LAST: u64 = 446;
+        // Three blocks without traffic at the end (no checkpoint among them), so that
+        // everything in flight settles.
+        let quiet = SimConfig {
+            traffic: TrafficConfig {
+                nft: None,
+                ..cfg.traffic.clone()
+            },
+            ..cfg.clone()
+        };
         for num in 1..=LAST + 3 {
-            let p = produce(&cfg, &mut ledger, &mut orders, &mut shadow, num, vec![]);
-            let made = if num <= LAST { shadow.made().to_vec() } else { vec![] };
-            let content = if num <= LAST {
-                p.content
-            } else {
-                Block {
-                    transactions: vec![],
-                    ..p.content
-                }
-            };
-            let envelopes = vec![None; content.transactions.len()];
-            let block = seal(content, envelopes, &previous).unwrap().block;
-            if num <= LAST {
+            let tail = num > LAST;
+            let p = produce(
+                if tail { &quiet } else { &cfg },
+                &mut ledger,
+                &mut orders,
+                &mut shadow,
+                num,
+                vec![],
+            );
+            let made = if tail { vec![] } else { shadow.made().to_vec() };
+            let envelopes = vec![None; p.content.transactions.len()];
+            let block = seal(p.content, envelopes, &previous).unwrap().block;
+            if !tail {
                 shadow.record(&t, &block);
             }
             previous = block.id.clone();
@@ -1294,15 +1323,6 @@ mod tests {
             engine.note_checkpoint_header(num, &block.id, block.timestamp);
             let out = engine.process_block(num, block.timestamp, &map).unwrap();
 
-            for tx in &block.transactions {
-                for op in &tx.operations {
-                    if let HiveOp::CustomJson(c) = op {
-                        if c.json.contains("\"sim1\"") && c.json.contains("\"I\"") {
-                            eprintln!("DEBUG {num} {c:?}");
-                        }
-                    }
-                }
-            }
             let mut refunds = 0usize;
             for e in out.events.iter().filter(|e| e.module == "nft") {
                 let ev = NftEvent::decode(&e.data).unwrap();
@@ -1312,12 +1332,7 @@ mod tests {
                         continue;
                     }
                     NftEvent::SetDefined { .. } => "set defined".to_string(),
-                    NftEvent::Minted { set, uid, owner, seq, .. } => {
-                        if set == "sim1" {
-                            eprintln!("REAL {num} seq {seq} {uid} {owner}");
-                        }
-                        "minted".to_string()
-                    }
+                    NftEvent::Minted { .. } => "minted".to_string(),
                     NftEvent::Melted { .. } => "melted".to_string(),
                     NftEvent::BidPlaced { prev_amount, .. } if *prev_amount > 0 => "outbid".to_string(),
                     NftEvent::Sold { offer, .. } => format!("sold {}", offer.kind.as_str()),
@@ -1357,29 +1372,43 @@ mod tests {
         shadow.begin(&t, LAST + 4);
 
         assert!(valid > 400, "{valid} valid NFT ops");
-        assert!(valid_failed * 100 <= valid * 10, "{valid_failed} of {valid} valid ops failed");
+        assert!(
+            valid_failed * 100 <= valid * 10,
+            "{valid_failed} of {valid} valid ops failed"
+        );
         assert_eq!(valid_failed, 0, "the shadow foresees every valid op");
         assert_eq!(invalid_kept, 0, "every invalid op is rejected or refunded");
-        assert!(invalid * 100 >= (valid + invalid) * 5, "{invalid} invalid of {}", valid + invalid);
+        assert!(
+            invalid * 100 >= (valid + invalid) * 5,
+            "{invalid} invalid of {}",
+            valid + invalid
+        );
         for (what, least) in [
             ("set defined", 3),
-            ("minted", 30),
-            ("melted", 1),
-            ("outbid", 1),
-            ("sold ls", 3),
-            ("sold ah", 1),
-            ("sold t", 1),
-            ("sold lt", 1),
-            ("sold am", 1),
-            ("sold fts", 1),
-            ("closed ls Cancelled", 1),
+            ("minted", 60),
+            ("melted", 10),
+            ("outbid", 5),
+            ("sold ls", 10),
+            ("sold ah", 10),
+            ("sold t", 5),
+            ("sold lt", 10),
+            ("sold am", 5),
+            ("sold fts", 5),
+            ("closed ah NoBids", 5),
+            ("closed ls Cancelled", 5),
+            ("closed t Cancelled", 3),
         ] {
             let n = seen.get(what).copied().unwrap_or(0);
             assert!(n >= least, "{n} {what} (want {least}) in {LAST} blocks: {seen:?}");
         }
 
         let state = |m: &str| -> &ModuleState {
-            &engine.slots().iter().find(|s| s.module.module_name() == m).unwrap().state
+            &engine
+                .slots()
+                .iter()
+                .find(|s| s.module.module_name() == m)
+                .unwrap()
+                .state
         };
         let nft = state("nft");
         let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
@@ -1408,8 +1437,10 @@ mod tests {
                 ((a.into(), s.into()), u64::from_be_bytes(v.try_into().unwrap()))
             })
             .collect();
-        let shadow_ft: BTreeMap<(String, String), u64> =
-            shadow.mint_tokens().map(|(a, s, n)| ((a.into(), s.into()), n)).collect();
+        let shadow_ft: BTreeMap<(String, String), u64> = shadow
+            .mint_tokens()
+            .map(|(a, s, n)| ((a.into(), s.into()), n))
+            .collect();
         assert_eq!(shadow_ft, real_ft, "the shadow's mint tokens are the module's");
 
         let real_offers: Vec<String> = nft.scan_prefix(b"off/").map(|(k, _)| text(&k[4..])).collect();
@@ -1419,7 +1450,7 @@ mod tests {
             .collect();
         shadow_offers.sort();
         assert_eq!(shadow_offers, real_offers, "the shadow's open offers are the module's");
-        assert!(shadow.offers().any(|o| o.kind == OfferKind::FtSale || o.kind == OfferKind::NftSale));
+        assert!(!real_offers.is_empty(), "some offers are open at the end");
 
         // No other traffic moves tokens: what the shadow lets an account spend is its
         // balance less the three quarters of its genesis balance kept for other traffic.

@@ -90,6 +90,34 @@ fn market_line(store: &dyn Store) -> String {
     line
 }
 
+/// On a chain that runs the NFT module: how many sets there are, how many NFTs were minted
+/// (and how many are left unmelted), and how many offers are open (read from the committed
+/// state; a devnet holds a few hundred keys of it at most).
+fn nft_line(store: &dyn Store) -> String {
+    use opentoken_core::KvSource;
+    use opentoken_nft::keys::{self, Set};
+    if store.progress(opentoken_nft::NAME).ok().flatten().is_none() {
+        return String::new();
+    }
+    let kv = opentoken_store::ModuleKv {
+        store,
+        module: opentoken_nft::NAME,
+    };
+    let scan = |prefix: &[u8]| kv.kv_scan(prefix, 100_000).unwrap_or_default();
+    let sets = scan(keys::SET_PREFIX);
+    let minted: u64 = sets
+        .iter()
+        .filter_map(|(_, v)| serde_json::from_slice::<Set>(v).ok())
+        .map(|s| s.minted)
+        .sum();
+    format!(
+        "  NFT: {} sets, {minted} minted ({} held), {} offers open",
+        sets.len(),
+        scan(b"nft/").len(),
+        scan(b"off/").len()
+    )
+}
+
 /// Prints the watched accounts' balances whenever they change, until `stop`: the quickest
 /// way to see the node doing its job on a terminal.
 pub(crate) async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>, stop: CancellationToken) {
@@ -113,6 +141,7 @@ pub(crate) async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>,
             }
         }
         line.push_str(&market_line(store.as_ref()));
+        line.push_str(&nft_line(store.as_ref()));
         if line != last {
             println!("block {block}:{line}");
             last = line;

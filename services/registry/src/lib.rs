@@ -330,14 +330,32 @@ mod tests {
         let mods = modules(&ms).expect("modules");
         assert_eq!(
             module_names(&mods),
-            ["token", "nodes", "multisig", "dex"],
-            "devnet-multisig runs multisig and the DEX"
+            ["token", "nodes", "multisig", "dex", "nft"],
+            "devnet-multisig runs multisig, the DEX and the NFT module"
         );
         // A DEX without the multisig module holding its coin is refused, naming why.
         let mut dex_only = devnet();
         dex_only.modules.insert("dex".into(), serde_json::json!({}));
         let err = modules(&dex_only).err().expect("refused").to_string();
         assert!(err.contains("dex") && err.contains("multisig"), "{err}");
+    }
+
+    /// NFT traffic comes with the NFT module, with its parameters and budgets from the
+    /// token genesis; a chain without it generates none.
+    #[test]
+    fn nft_traffic_comes_with_the_module() {
+        assert_eq!(traffic(&devnet(), (0, 8), 150).nft, None);
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/chains/devnet-multisig.json");
+        let ms = ChainSpec::load(std::path::Path::new(path)).expect("devnet-multisig spec");
+        assert!(has_nft(&ms));
+        let nft = traffic(&ms, (0, 8), 150).nft.expect("NFT traffic on devnet-multisig");
+        assert_eq!(nft.cfg.blocks_per_day, 600, "auctions end within a `make run` session");
+        assert_eq!(nft.checkpoint_interval, ms.checkpoint_interval);
+        assert_eq!(
+            nft.budgets.get("dlux-io"),
+            Some(&(5_000_000 / opentoken_hive::nft_traffic::BUDGET_SHARE))
+        );
+        assert_eq!(nft.per_block, None);
     }
 
     #[test]

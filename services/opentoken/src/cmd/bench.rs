@@ -7,7 +7,11 @@
 //!
 //! `--mix token` (the default) measures the token module's ops; `--mix dex` a chain of DEX
 //! traffic only (`--ops-per-block` DEX transactions per block: sells, memo and Layer-2
-//! buys, cancels, some invalid) through token, multisig and the DEX, counting DEX order ops.
+//! buys, cancels, some invalid) through token, multisig and the DEX, counting DEX order ops;
+//! `--mix nft` a chain of NFT traffic only (`--ops-per-block` NFT transactions per block:
+//! definitions, mints, gifts, sales, auctions, reserved transfers, melts, cancels, some
+//! invalid) through token and the NFT module, counting NFT ops (those the NFT module owns
+//! and those the token module escrows for it).
 
 use crate::backends::{load_spec, open_embedded};
 use anyhow::{Context, Result};
@@ -50,8 +54,9 @@ pub(crate) struct BenchArgs {
     /// Kafka topic definitions (default: the built-in copy of infra/kafka/topics.json).
     #[arg(long, env = "OPENTOKEN_KAFKA_TOPICS")]
     pub kafka_topics: Option<PathBuf>,
-    /// What to measure: token ops, or DEX order ops (needs a chain that runs the DEX, e.g.
-    /// infra/chains/devnet-multisig.json).
+    /// What to measure: token ops, DEX order ops (needs a chain that runs the DEX, e.g.
+    /// infra/chains/devnet-multisig.json), or NFT ops (needs a chain that runs the NFT
+    /// module, e.g. infra/chains/devnet-multisig.json).
     #[arg(long, value_enum, default_value_t = Mix::Token)]
     pub mix: Mix,
 }
@@ -61,6 +66,7 @@ pub(crate) struct BenchArgs {
 pub(crate) enum Mix {
     Token,
     Dex,
+    Nft,
 }
 
 /// Whether `op` is a DEX order op: `dex_sell`, `dex_buy`, `dex_clear`, or a deposit to the
@@ -73,6 +79,22 @@ fn is_dex_op(spec: &ChainSpec, op: &opentoken_core::HiveOp) -> bool {
         opentoken_core::HiveOp::Transfer(t) => {
             t.to == spec.msaccount && t.memo.starts_with('{') && (t.memo.contains("rate") || t.memo.contains("dex"))
         }
+        _ => false,
+    }
+}
+
+/// Whether `op`, routed to `module`, is an NFT op: one the NFT module owns, or one that
+/// pays it through the token module (`opentoken_nft::protocol::PAID_OPS`).
+fn is_nft_op(spec: &ChainSpec, module: &str, op: &opentoken_core::HiveOp) -> bool {
+    match module {
+        opentoken_nft::NAME => true,
+        "token" => match op {
+            opentoken_core::HiveOp::CustomJson(c) => {
+                c.id.strip_prefix(spec.prefix.as_str())
+                    .is_some_and(|name| opentoken_nft::protocol::PAID_OPS.iter().any(|(n, _)| *n == name))
+            }
+            _ => false,
+        },
         _ => false,
     }
 }
@@ -110,14 +132,27 @@ fn bench(args: BenchArgs) -> Result<()> {
         }
         spec = Arc::new(s);
     }
+    if args.mix == Mix::Nft {
+        let Some(nft) = traffic.nft.as_mut() else {
+            anyhow::bail!(
+                "--mix nft needs a chain that runs the NFT module (modules.nft), e.g. infra/chains/devnet-multisig.json; {} runs none",
+                args.chain.display()
+            );
+        };
+        nft.per_block = Some(args.ops_per_block);
+        traffic.ops_per_block = (0, 0);
+        traffic.msaccount = None;
+        traffic.dex = None;
+    }
     let sim_config = opentoken_registry::sim_config(&spec, shape, traffic);
     let first = spec.starting_block.max(1);
     eprintln!("generating {} blocks ...", args.blocks);
     let blocks: Vec<Block> = opentoken_hive::generate_blocks(&sim_config, first..=first + args.blocks - 1)
         .map_err(|e| anyhow::anyhow!("generating the benchmark chain: {e}"))?;
 
-    // 1. State machine alone: the token mix runs the token module's ops; the DEX mix every
-    // module's (the DEX's orders arrive through token and multisig).
+    // 1. State machine alone: the token mix runs the token module's ops; the DEX and NFT
+    // mixes every module's (the DEX's orders arrive through token and multisig, the NFT
+    // module's payments through token).
     let modules = opentoken_registry::modules(&spec)?;
     let tables: Vec<&dyn RouteTable> = modules.iter().map(|m| -> &dyn RouteTable { m.as_ref() }).collect();
     let router = Router::new(&spec, tables);
@@ -134,6 +169,7 @@ fn bench(args: BenchArgs) -> Result<()> {
                 counted += match args.mix {
                     Mix::Token => 1,
                     Mix::Dex => u64::from(is_dex_op(&spec, op)),
+                    Mix::Nft => u64::from(is_nft_op(&spec, module, op)),
                 };
                 by_module.entry(module.to_string()).or_default().push(RoutedOp {
                     pos: ChainPos::new(block.num, ti as u32, oi as u32),
@@ -157,14 +193,23 @@ fn bench(args: BenchArgs) -> Result<()> {
     engine.genesis()?;
     let started = Instant::now();
     let mut rejected = 0u64;
-    for (num, ts, ops) in &routed {
+    let mut nft_events: BTreeMap<String, u64> = BTreeMap::new();
+    for ((num, ts, ops), block) in routed.iter().zip(&blocks) {
         let by_module: BTreeMap<&str, &[RoutedOp]> = ops.iter().map(|(m, o)| (m.as_str(), o.as_slice())).collect();
+        // Chron work at a checkpoint block sees its id, as a processor tells it (NFT mints
+        // are drawn with it).
+        engine.note_checkpoint_header(*num, &block.id, block.timestamp);
         let out = engine.process_block(*num, *ts, &by_module)?;
         rejected += out
             .statuses
             .iter()
             .filter(|s| matches!(s.outcome, opentoken_core::Outcome::Rejected { .. }))
             .count() as u64;
+        if args.mix == Mix::Nft {
+            for e in out.events.iter().filter(|e| e.module == opentoken_nft::NAME) {
+                *nft_events.entry(e.kind.clone()).or_default() += 1;
+            }
+        }
     }
     let state_machine = started.elapsed().as_secs_f64();
     let dex_summary = (args.mix == Mix::Dex)
@@ -183,6 +228,29 @@ fn bench(args: BenchArgs) -> Result<()> {
                     format!(
                         "{} orders reached the DEX, {resting} rest at the end, {trades} trades kept",
                         sum.orders_placed
+                    )
+                })
+        })
+        .flatten();
+
+    let nft_summary = (args.mix == Mix::Nft)
+        .then(|| {
+            engine
+                .slots()
+                .iter()
+                .find(|s| s.module.module_name() == opentoken_nft::NAME)
+                .map(|s| {
+                    let count = |prefix: &[u8]| s.state.scan_prefix(prefix).count();
+                    let events = |kind: &str| nft_events.get(kind).copied().unwrap_or(0);
+                    format!(
+                        "{} sets defined, {} NFTs minted ({} held at the end), {} sales and auctions settled, {} bids, {} offers open at the end, {} payments refunded",
+                        events("SetDefined"),
+                        events("Minted"),
+                        count(b"nft/"),
+                        events("Sold"),
+                        events("BidPlaced"),
+                        count(b"off/"),
+                        events("Refunded"),
                     )
                 })
         })
@@ -218,6 +286,7 @@ fn bench(args: BenchArgs) -> Result<()> {
     let unit = match args.mix {
         Mix::Token => "token ops",
         Mix::Dex => "DEX order ops",
+        Mix::Nft => "NFT ops",
     };
     println!(
         "opentoken bench: {} blocks, {} {unit} ({} ops rejected in all), seed {}",
@@ -225,6 +294,9 @@ fn bench(args: BenchArgs) -> Result<()> {
     );
     if let Some(s) = dex_summary {
         println!("DEX: {s}");
+    }
+    if let Some(s) = nft_summary {
+        println!("NFT: {s}");
     }
     println!("| measurement | seconds | {unit}/s | blocks/s |");
     println!("|---|---|---|---|");
