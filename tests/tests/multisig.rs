@@ -24,7 +24,8 @@
 //!    books are at, and the simulator's own ledger equals them at its head; no two nodes
 //!    disagree on a final checkpoint hash. The chain also carries the simulator's DEX
 //!    traffic (sells, memo buys, cancels): every node shows the same trades, and the DEX's
-//!    payouts to Hive are outflows paid once inside those books.
+//!    payouts to Hive are outflows paid once inside those books. It carries NFT traffic
+//!    too: every node shows the same sets, and NFTs were minted.
 
 use opentoken_e2e::*;
 use opentoken_hive::KeyRole;
@@ -658,6 +659,44 @@ fn four_runners_hold_the_account_rotate_it_and_pay_through_failures() {
     }
     let dex_payouts = transfers.iter().filter(|t| t.1 == MS && t.4.contains(" DEX ")).count();
     assert!(dex_payouts > 0, "no DEX proceeds or refunds paid out to Hive");
+    // The NFT module ran on the generated traffic on every node (its state is part of every
+    // final hash compared above): sets defined and NFTs minted, the same sets everywhere.
+    let sets: Vec<BTreeMap<String, (String, String)>> = nodes
+        .iter()
+        .map(|n| {
+            get(n, "/api/sets")
+                .and_then(|v| v["result"].as_array().cloned())
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|s| {
+                    let name = s["set"].as_str()?.to_string();
+                    Some((
+                        name,
+                        (s["author"].as_str()?.to_string(), s["script"].as_str()?.to_string()),
+                    ))
+                })
+                .collect()
+        })
+        .collect();
+    for (n, s) in nodes.iter().zip(&sets) {
+        assert!(!s.is_empty(), "{} shows no NFT set", n.account);
+        for (name, def) in s {
+            if let Some(other) = sets[0].get(name) {
+                assert_eq!(
+                    def, other,
+                    "{} and {} differ on set {name}",
+                    n.account, nodes[0].account
+                );
+            }
+        }
+    }
+    let minted = get(&nodes[0], "/api/sets")
+        .and_then(|v| v["result"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter(|s| s["minted"].as_str().is_some_and(|m| m != "0"))
+        .count();
+    assert!(minted > 0, "no NFT minted on the generated traffic");
     // The nodes' own reconciliation (every 30 s, when a check is comparable) found the
     // account holding what the books say.
     let mut compared = 0;
