@@ -57,6 +57,19 @@ pub fn fingerprint(schema: &Schema) -> u64 {
     u64::from_le_bytes(b)
 }
 
+/// The canonical forms of the union branches in a module event schema's first field (the
+/// record wrapping one event of many), in order: `None` for any other shape. Schema
+/// evolution tests compare two versions with it, since a union may only grow at its end.
+pub fn event_union_branches(schema: &Schema) -> Option<Vec<String>> {
+    let Schema::Record(r) = schema else {
+        return None;
+    };
+    let Schema::Union(u) = &r.fields.first()?.schema else {
+        return None;
+    };
+    Some(u.variants().iter().map(Schema::canonical_form).collect())
+}
+
 /// One record type: the schema this code writes and reads into, plus every older writer
 /// schema it still accepts.
 #[derive(Debug, Clone)]
@@ -275,7 +288,8 @@ impl SingleObjectCodec {
 
 /// Resolves `value` (written with `writer`) into `reader` the way the Avro specification
 /// says for unions of named types: the writer's branch is matched to the reader's branch of
-/// the same full name, then resolved into it, also where the union is a field of a record
+/// the same full name (or, failing that, the one that names it among its aliases), then
+/// resolved into it, also where the union is a field of a record
 /// whose fields are the same in both (a module's event: a record holding the union).
 /// apache-avro's own `Value::resolve` picks the first reader branch the value happens to
 /// fit, so a union grown by a branch could read an old `WithdrawalQueued` as a `Deposited`
@@ -305,12 +319,26 @@ fn resolve_by_name(value: Value, writer: &Schema, reader: &Schema, root: &Schema
             .variants()
             .get(*index as usize)
             .ok_or_else(|| format!("union branch {index} is not in the writer schema"))?;
+        // A branch renamed since keeps its old name among its aliases (Avro's rule for
+        // reading a writer's type under another name).
+        let aliases_of = |s: &Schema| match s {
+            Schema::Record(rec) => rec.aliases.clone().unwrap_or_default(),
+            Schema::Enum(e) => e.aliases.clone().unwrap_or_default(),
+            Schema::Fixed(f) => f.aliases.clone().unwrap_or_default(),
+            _ => Vec::new(),
+        };
         if let Some(name) = name_of(written) {
             let (j, branch) = r
                 .variants()
                 .iter()
                 .enumerate()
                 .find(|(_, s)| name_of(s).as_deref() == Some(name.as_str()))
+                .or_else(|| {
+                    r.variants()
+                        .iter()
+                        .enumerate()
+                        .find(|(_, s)| aliases_of(s).iter().any(|a| a.fullname(None) == name))
+                })
                 .ok_or_else(|| format!("the current schema has no union branch named {name}"))?;
             let resolved = (**inner)
                 .clone()

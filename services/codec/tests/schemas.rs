@@ -171,3 +171,59 @@ fn published_fingerprints_stay_decodable() {
         "new schema version: add it to PUBLISHED: {all:x?}"
     );
 }
+
+/// The module event schemas (`schemas/<module>_event.avsc` and their history) by
+/// fingerprint. A module's events are decoded by its own crate, which tests that its
+/// history reads old records; this list catches the step before that: a schema edited in
+/// place, whose previous version then has no file any more and whose records on topics and
+/// in stores no node can read. Changing a module's event schema: copy the published file
+/// to `schemas/history/<module>_event.v<N>.avsc`, add it to the module's codec history,
+/// and add the new fingerprint here. (Documentation, aliases and defaults are not part
+/// of the fingerprint: editing them needs no new version.)
+const PUBLISHED_MODULE_EVENTS: &[(&str, u64)] = &[
+    ("dex event", 0x4716_0fbe_d3f3_c64f),
+    ("guestbook event", 0x22bf_368b_08ef_8c76),
+    ("multisig event", 0x98be_aa70_9a36_ac0c), // history v1
+    ("multisig event", 0xf6e4_f9e0_b1ca_c042), // history v2
+    ("multisig event", 0x8c14_e77a_514f_f8f6), // history v3
+    ("multisig event", 0x857e_c32e_cc90_4550), // history v4
+    ("multisig event", 0x6896_b8fa_5fe4_80e2), // history v5
+    ("multisig event", 0x74c9_b07f_5b9e_ede0), // history v6
+    ("multisig event", 0x16ea_f83f_fd68_de89),
+    ("nft event", 0x3962_541c_aadb_feba),
+    ("nodes event", 0x4e7a_d5a4_40d6_1029), // history v1
+    ("nodes event", 0x12a4_a307_76f9_b2ab), // history v2
+    ("nodes event", 0x2acb_7897_c4e4_f999), // history v3
+    ("nodes event", 0xb81b_46ea_cf17_1b67),
+    ("token event", 0xcb66_f2b9_6758_a9eb), // history v1
+    ("token event", 0xe133_bc77_19e6_5d35), // history v2
+    ("token event", 0xdb4b_713d_e47a_af74),
+];
+
+#[test]
+fn module_event_schemas_are_never_edited_in_place() {
+    let mut on_disk = Vec::new();
+    for dir in ["schemas", "schemas/history"] {
+        for e in std::fs::read_dir(repo_root().join(dir)).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            let event = name.ends_with("_event.avsc") || name.contains("_event.v");
+            if event && !name.starts_with("state_event") {
+                let path = format!("{dir}/{name}");
+                on_disk.push((path.clone(), fingerprint(&disk_schema(&path))));
+            }
+        }
+    }
+    on_disk.sort();
+    for (name, fp) in PUBLISHED_MODULE_EVENTS {
+        assert!(
+            on_disk.iter().any(|(_, f)| f == fp),
+            "{name} ({fp:016x}) was published and no schema file has it any more: restore it under schemas/history/"
+        );
+    }
+    for (path, fp) in &on_disk {
+        assert!(
+            PUBLISHED_MODULE_EVENTS.iter().any(|(_, f)| f == fp),
+            "{path} ({fp:#x}) is a new module event schema version: keep the one it replaces in schemas/history/ and add it to PUBLISHED_MODULE_EVENTS; all on disk: {on_disk:#x?}"
+        );
+    }
+}

@@ -183,6 +183,11 @@ const SCHEMA_V4: &str = include_str!("../../../../schemas/history/multisig_event
 /// The fifth schema, before the DEX escrow.
 const SCHEMA_V5: &str = include_str!("../../../../schemas/history/multisig_event.v5.avsc");
 
+/// The sixth schema, when only the DEX escrowed coin: `DexEscrowed`, `DexPaid` and
+/// `DexPaidOut`, read today as `Escrowed`, `EscrowPaid` and `EscrowPaidOut` (their
+/// aliases) of module `dex` (the default of the field they lacked).
+const SCHEMA_V6: &str = include_str!("../../../../schemas/history/multisig_event.v6.avsc");
+
 fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
@@ -190,7 +195,7 @@ fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
             SingleObjectCodec::new(
                 "multisig event",
                 SCHEMA,
-                &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5],
+                &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6],
             )
         })
         .as_ref()
@@ -967,15 +972,8 @@ mod tests {
             "v1 is another writer schema"
         );
         // The union only grew at its end: v1's branches are today's first ones, unchanged.
-        let branches = |s: &apache_avro::Schema| -> Vec<String> {
-            let apache_avro::Schema::Record(r) = s else {
-                panic!("a record")
-            };
-            let apache_avro::Schema::Union(u) = &r.fields[0].schema else {
-                panic!("a union")
-            };
-            u.variants().iter().map(|b| b.canonical_form()).collect()
-        };
+        let branches =
+            |s: &apache_avro::Schema| opentoken_codec::single_object::event_union_branches(s).expect("an event union");
         let (old_branches, new_branches) = (branches(&v1), branches(codec.schema()));
         assert_eq!(old_branches.len(), 5);
         assert_eq!(old_branches[..], new_branches[..5], "append only");
@@ -1015,5 +1013,51 @@ mod tests {
         // A new event does not fit the old schema: it is a new branch.
         let new = MultisigEvent::TxSettled { checkpoint: 1 };
         assert!(codec.encode_with_writer(&v1, new.to_value()).is_err());
+    }
+
+    /// Records of the sixth schema (the DEX's escrow, before the NFT module made escrows
+    /// per module) decode: their escrow events under the names they had then, without a
+    /// module, come back as today's events of module `dex`.
+    #[test]
+    fn records_of_the_dex_only_escrow_schema_still_decode() {
+        use apache_avro::types::Value;
+        let codec = codec().expect("compiled schemas");
+        let v6 = apache_avro::Schema::parse_str(SCHEMA_V6).expect("v6 parses");
+        assert_ne!(
+            codec.fingerprint(),
+            opentoken_codec::SingleObjectCodec::new("v6", SCHEMA_V6, &[])
+                .unwrap()
+                .fingerprint(),
+            "v6 is another writer schema"
+        );
+        let mut escrows = 0;
+        for e in every_variant() {
+            let mut value = e.to_value();
+            if e.kind().starts_with("Escrow") {
+                // The v6 shape: the same branch position, no module field.
+                let Value::Record(outer) = &mut value else {
+                    panic!("a record")
+                };
+                let Value::Union(_, inner) = &mut outer[0].1 else {
+                    panic!("a union")
+                };
+                let Value::Record(fields) = inner.as_mut() else {
+                    panic!("a record")
+                };
+                let before = fields.len();
+                fields.retain(|(name, _)| name != "module");
+                assert_eq!(fields.len(), before - 1, "{} had a module", e.kind());
+                escrows += 1;
+            }
+            let bytes = codec.encode_with_writer(&v6, value).expect("fits v6");
+            assert_ne!(bytes, e.encode().unwrap(), "written with the old fingerprint");
+            assert_eq!(
+                MultisigEvent::decode(&bytes).expect("v6 record decodes"),
+                e,
+                "{}",
+                e.kind()
+            );
+        }
+        assert_eq!(escrows, 5, "every escrow event of the DEX was read back");
     }
 }

@@ -596,15 +596,8 @@ mod tests {
             "v1 is another writer schema"
         );
         // The union only grew at its end: v1's branches are today's first ones, unchanged.
-        let branches = |s: &apache_avro::Schema| -> Vec<String> {
-            let apache_avro::Schema::Record(r) = s else {
-                panic!("a record")
-            };
-            let apache_avro::Schema::Union(u) = &r.fields[0].schema else {
-                panic!("a union")
-            };
-            u.variants().iter().map(|b| b.canonical_form()).collect()
-        };
+        let branches =
+            |s: &apache_avro::Schema| opentoken_codec::single_object::event_union_branches(s).expect("an event union");
         let (old_branches, new_branches) = (branches(&v1), branches(codec.schema()));
         assert_eq!((old_branches.len(), new_branches.len()), (8, 11));
         assert_eq!(old_branches[..], new_branches[..8], "append only");

@@ -120,10 +120,13 @@ pub const SCHEMA: &str = include_str!("../../../../schemas/token_event.avsc");
 /// with the codec's history, each into the union branch of the same name.
 const SCHEMA_V1: &str = include_str!("../../../../schemas/history/token_event.v1.avsc");
 
+/// The second schema, with the DEX's escrow but before the NFT module's events.
+const SCHEMA_V2: &str = include_str!("../../../../schemas/history/token_event.v2.avsc");
+
 pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("token event", SCHEMA, &[SCHEMA_V1]))
+        .get_or_init(|| SingleObjectCodec::new("token event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2]))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -672,15 +675,8 @@ mod tests {
             SingleObjectCodec::new("v1", SCHEMA_V1, &[]).unwrap().fingerprint(),
             "v1 is another writer schema"
         );
-        let branches = |s: &apache_avro::Schema| -> Vec<String> {
-            let apache_avro::Schema::Record(r) = s else {
-                panic!("a record")
-            };
-            let apache_avro::Schema::Union(u) = &r.fields[0].schema else {
-                panic!("a union")
-            };
-            u.variants().iter().map(|b| b.canonical_form()).collect()
-        };
+        let branches =
+            |s: &apache_avro::Schema| opentoken_codec::single_object::event_union_branches(s).expect("an event union");
         let (old_branches, new_branches) = (branches(&v1), branches(codec.schema()));
         assert_eq!(old_branches.len(), 13);
         assert_eq!(new_branches.len(), 19);
@@ -695,6 +691,34 @@ mod tests {
         // A new event does not fit the old schema: it is a new branch.
         for e in every_variant().into_iter().skip(13) {
             assert!(codec.encode_with_writer(&v1, e.to_value().unwrap()).is_err(), "{e:?}");
+        }
+    }
+
+    /// Events written with the DEX's escrow but before the NFT events (schema v2, the
+    /// schema of the nodes that ran the DEX first) decode with today's reader.
+    #[test]
+    fn records_of_the_dex_schema_still_decode() {
+        let codec = codec().expect("compiled schemas");
+        let v2 = apache_avro::Schema::parse_str(SCHEMA_V2).expect("v2 parses");
+        assert_ne!(
+            codec.fingerprint(),
+            SingleObjectCodec::new("v2", SCHEMA_V2, &[]).unwrap().fingerprint(),
+            "v2 is another writer schema"
+        );
+        let branches =
+            |s: &apache_avro::Schema| opentoken_codec::single_object::event_union_branches(s).expect("an event union");
+        let (old_branches, new_branches) = (branches(&v2), branches(codec.schema()));
+        assert_eq!(old_branches.len(), 15);
+        assert_eq!(old_branches[..], new_branches[..15], "append only");
+        let old: Vec<TokenEvent> = every_variant().into_iter().take(15).collect();
+        assert_eq!(old.last().map(TokenEvent::kind), Some("DexCredited"));
+        for e in old {
+            let bytes = codec.encode_with_writer(&v2, e.to_value().unwrap()).expect("fits v2");
+            assert_ne!(bytes, e.encode().unwrap(), "written with the old fingerprint");
+            assert_eq!(TokenEvent::decode(&bytes).expect("v2 record decodes"), e);
+        }
+        for e in every_variant().into_iter().skip(15) {
+            assert!(codec.encode_with_writer(&v2, e.to_value().unwrap()).is_err(), "{e:?}");
         }
     }
 }
