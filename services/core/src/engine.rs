@@ -395,14 +395,9 @@ fn run_op(
                     format!("`{name}` requires active authority, signed with posting"),
                 ));
             }
-            let value: serde_json::Value = match serde_json::from_str(&cj.json) {
+            let value = match crate::custom_json::parse(&cj.json) {
                 Ok(v) => v,
-                Err(e) => {
-                    return reject(Reject::new(
-                        RejectCode::MalformedJson,
-                        format!("json is not valid JSON: {e}"),
-                    ))
-                }
+                Err(e) => return reject(Reject::new(RejectCode::MalformedJson, e.to_string())),
             };
             let serde_json::Value::Object(payload) = value else {
                 return reject(Reject::new(

@@ -8,6 +8,7 @@ pub mod asset;
 pub mod checkpoint_hash;
 pub mod commitment;
 pub mod counter;
+pub mod custom_json;
 pub mod engine;
 pub mod erased;
 pub mod field;

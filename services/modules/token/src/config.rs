@@ -143,6 +143,11 @@ mod tests {
         assert_eq!((dlux.power_down_interval, dlux.gov_down_interval), (200_000, 201_600));
         assert_eq!(dlux.power_down_installments, 4);
         assert_eq!(dlux.min_send_to_new_account, 0, "the reference has no minimum");
+        // The reference's genesis (state.js): no balances, governance stake 1 and the one node
+        // for the leader.
+        assert!(dlux.genesis.balances.is_empty(), "{:?}", dlux.genesis.balances);
+        assert_eq!(dlux.genesis.gov.get("dlux-io"), Some(&1));
+        assert_eq!(dlux.genesis.nodes, vec!["dlux-io".to_string()]);
         let devnet = TokenConfig::from_spec(&spec_file("devnet.json")).expect("devnet.json");
         assert!(devnet.genesis.nodes.contains(&"alice".to_string()));
         assert_eq!(devnet.genesis.balances.get("alice"), Some(&1_000_000));

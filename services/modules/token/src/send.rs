@@ -115,6 +115,30 @@ mod tests {
         assert_eq!(after, before + 5);
     }
 
+    /// JSON that Hive puts in blocks is not refused as malformed: a memo with a lone
+    /// surrogate escape (as a wallet truncating an emoji writes it) and a memo nested 150
+    /// deep (past serde_json's 128); nesting past Hive's own limit of 200 is.
+    #[test]
+    fn json_hive_accepts_is_applied() {
+        let mut net = net(None);
+        let before = u64::from_be_bytes(liquid(&net, "bob").unwrap().try_into().unwrap());
+        let surrogate = r#"{"to":"bob","amount":1,"memo":"thanks \ud83d"}"#;
+        assert_applied(&one(&mut net, "alice", "send", surrogate), "a lone surrogate");
+        let nested = |n: usize| {
+            format!(
+                r#"{{"to":"bob","amount":1,"memo":{}0{}}}"#,
+                "[".repeat(n - 1),
+                "]".repeat(n - 1)
+            )
+        };
+        assert_applied(&one(&mut net, "alice", "send", &nested(150)), "150 deep");
+        let o = one(&mut net, "alice", "send", &nested(201));
+        let reason = assert_rejected(&o, RejectCode::MalformedJson, "201 deep");
+        assert!(reason.contains("Hive's limit of 200"), "{reason}");
+        let after = u64::from_be_bytes(liquid(&net, "bob").unwrap().try_into().unwrap());
+        assert_eq!(after, before + 2);
+    }
+
     /// A balance that reaches zero loses its key: the account is new again and the
     /// minimum applies to it again.
     #[test]

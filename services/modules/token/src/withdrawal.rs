@@ -10,7 +10,9 @@ use opentoken_core::{BlockContext, OpContext, Reject, RejectCode, StateRead};
 
 impl TokenModule {
     /// The installments of withdrawing `total` from `block` on: the configured count at the
-    /// configured interval, the remainder in the last one, empty ones left out.
+    /// configured interval, the remainder in the last one. Installments of 0 (a total below
+    /// the count) are kept, as the reference keeps them: a wallet shows the same schedule,
+    /// and paying 0 changes no balance.
     fn schedule(&self, unlock: Unlock, block: u64, total: u64) -> Vec<(u64, u64)> {
         let (n, interval) = match unlock {
             Unlock::Power => (self.cfg.power_down_installments, self.cfg.power_down_interval),
@@ -25,7 +27,6 @@ impl TokenModule {
                     if i == n { each + rest } else { each },
                 )
             })
-            .filter(|(_, a)| *a > 0)
             .collect()
     }
 

@@ -402,17 +402,20 @@ fn power_down_pays_scheduled_installments() {
 }
 
 #[test]
-fn power_down_of_less_than_the_installment_count_pays_once_at_the_end() {
+fn power_down_of_less_than_the_installment_count_keeps_its_zero_installments() {
     let mut net = Net::new();
     let b = net.next();
     assert_applied(&net.op("dave", "power_down", r#"{"amount":3}"#), "power_down 3");
-    assert_eq!(
-        net.view("dave").power_downs,
-        vec![Installment {
-            block: b + 4 * 30,
-            amount: 3
-        }]
-    );
+    // As the reference: 3 in four installments is 0, 0, 0 and 3.
+    let want: Vec<Installment> = (1..=4)
+        .map(|i| Installment {
+            block: b + i * 30,
+            amount: if i == 4 { 3 } else { 0 },
+        })
+        .collect();
+    assert_eq!(net.view("dave").power_downs, want);
+    net.idle_range(b + 3 * 30);
+    assert_eq!(net.view("dave").power_downs.len(), 1, "the zero installments ran");
     net.idle_range(b + 4 * 30 - 1);
     assert_eq!(net.view("dave").poweredUp, 50_000);
     net.idle_until(b + 4 * 30);
