@@ -63,6 +63,7 @@ pub(crate) async fn stats(State(app): State<Arc<App>>) -> Response {
                 result.insert("token".into(), json!(s.spec.token));
                 result.insert("precision".into(), json!(s.spec.precision));
                 result.insert("lastBlock".into(), json!(s.processed_block()));
+                insert_economy_rates(&s.spec, &mut result);
                 let mut body = serde_json::Map::new();
                 body.insert("result".into(), Value::Object(result));
                 s.envelope(body).into_response()
@@ -71,6 +72,25 @@ pub(crate) async fn stats(State(app): State<Arc<App>>) -> Response {
         }
     })
     .await
+}
+
+/// The reference's `/stats` rate fields (`interestRate`, `marketingRate`, `delegationRate`,
+/// and `nodeRate` before the runners sent one), on chains with the economy; the chain spec
+/// was validated at start, and a spec without an economy adds none of them.
+fn insert_economy_rates(spec: &opentoken_core::ChainSpec, result: &mut serde_json::Map<String, Value>) {
+    let economy = spec
+        .module_config("token")
+        .and_then(|t| t.get("economy"))
+        .and_then(|e| serde_json::from_value::<opentoken_token::EconomyConfig>(e.clone()).ok());
+    let Some(eco) = economy else {
+        return;
+    };
+    result.insert("interestRate".into(), json!(eco.interest_rate));
+    result.insert("marketingRate".into(), json!(eco.marketing_rate));
+    result.insert("delegationRate".into(), json!(eco.delegation_rate));
+    if result.get("nodeRate").is_none_or(Value::is_null) {
+        result.insert("nodeRate".into(), json!(eco.default_node_rate));
+    }
 }
 
 pub(crate) async fn protocol(State(app): State<Arc<App>>) -> Response {
@@ -211,6 +231,7 @@ pub(crate) fn metrics_response(telemetry: &Telemetry) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use super::insert_economy_rates;
     use crate::{router, ApiState};
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
@@ -218,6 +239,7 @@ mod tests {
     use opentoken_core::{ChainPos, OpStatus, Outcome, RejectCode};
     use opentoken_store::{CommitBatch, EmbeddedStore, ModuleCommit, Progress, Store};
     use opentoken_telemetry::Telemetry;
+    use serde_json::json;
     use serde_json::Value;
     use std::sync::Arc;
     use tower::ServiceExt;
@@ -329,5 +351,28 @@ mod tests {
         assert!(detail.contains("last 10 blocks, since block 11"), "{detail}");
         assert!(detail.contains("not yet been processed"), "{detail}");
         assert_eq!(get(&state, "new").await.0, StatusCode::OK);
+    }
+
+    #[test]
+    fn stats_show_the_economy_rates_of_the_chain_spec() {
+        let plain = opentoken_core::test_utils::test_spec();
+        let mut none = serde_json::Map::new();
+        insert_economy_rates(&plain, &mut none);
+        assert!(none.is_empty(), "no economy, no rates: {none:?}");
+        let spec = plain.with_module(
+            "token",
+            json!({"power_down_interval": 1, "gov_down_interval": 1, "economy": {"interest_rate": 2_100_000}}),
+        );
+        let mut fresh = serde_json::Map::new();
+        fresh.insert("nodeRate".into(), Value::Null);
+        insert_economy_rates(&spec, &mut fresh);
+        assert_eq!(
+            Value::Object(fresh),
+            json!({"interestRate": 2_100_000, "marketingRate": 2_500, "delegationRate": 2_000, "nodeRate": 2_500})
+        );
+        let mut sent = serde_json::Map::new();
+        sent.insert("nodeRate".into(), json!(833));
+        insert_economy_rates(&spec, &mut sent);
+        assert_eq!(sent.get("nodeRate"), Some(&json!(833)), "the runners' rate wins");
     }
 }

@@ -126,6 +126,21 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An array-of-strings field's items.
+    pub fn strings(&self, name: &str) -> Result<Vec<String>, CodecError> {
+        self.array(name)?
+            .iter()
+            .map(|v| match strip_union(v) {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(shape(
+                    self.what,
+                    name,
+                    format!("expected strings, found {}", kind(other)),
+                )),
+            })
+            .collect()
+    }
+
     /// Symbol of an enum field.
     pub fn symbol(&self, name: &str) -> Result<&'a str, CodecError> {
         match strip_union(self.get(name)?) {

@@ -194,10 +194,12 @@ const PUBLISHED_MODULE_EVENTS: &[(&str, u64)] = &[
     ("nodes event", 0x4e7a_d5a4_40d6_1029), // history v1
     ("nodes event", 0x12a4_a307_76f9_b2ab), // history v2
     ("nodes event", 0x2acb_7897_c4e4_f999), // history v3
-    ("nodes event", 0xb81b_46ea_cf17_1b67),
+    ("nodes event", 0xb81b_46ea_cf17_1b67), // history v4
+    ("nodes event", 0xa0cd_de9f_f422_372e),
     ("token event", 0xcb66_f2b9_6758_a9eb), // history v1
     ("token event", 0xe133_bc77_19e6_5d35), // history v2
-    ("token event", 0xdb4b_713d_e47a_af74),
+    ("token event", 0xdb4b_713d_e47a_af74), // history v3
+    ("token event", 0xd2fb_c451_2c4c_90a5),
 ];
 
 #[test]

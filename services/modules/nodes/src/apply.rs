@@ -106,5 +106,8 @@ pub(crate) fn apply(event: &NodesEvent, state: &mut dyn StateWrite, keep_finals:
             Ok(())
         }
         NodesEvent::DexParamsSent { params } => put_json(state, keys::DEX_PARAMS.to_vec(), params),
+        // The wins are counted in the node records by the close (`wins`); this event only
+        // carries them to the token module.
+        NodesEvent::WinsSent { .. } => Ok(()),
     }
 }

@@ -67,6 +67,10 @@ pub(crate) fn describe(event: &NodesEvent) -> String {
             "DEX parameters sent to dex: fee {} ppm, dex_max {} bp, dex_slope {} bp (the runners' stake-weighted votes)",
             params.fee_ppm, params.dex_max_bp, params.dex_slope_bp
         ),
+        NodesEvent::WinsSent { accounts, node_rate } => format!(
+            "wins sent to token for @{} (node rate {node_rate} bp)",
+            accounts.join(", @")
+        ),
         NodesEvent::SignersSent { signers } => format!(
             "multi-sig signers sent to multisig: {}",
             signers

@@ -90,6 +90,13 @@ pub enum NodesEvent {
     DexParamsSent {
         params: Params,
     },
+    /// A final tally closed on a chain with the token economy: `accounts` (the runners that
+    /// agreed) get a win each, and `node_rate` is the runner set's average `bidRate`; sent to
+    /// the token module as `runner_wins` (`src/economy.rs`).
+    WinsSent {
+        accounts: Vec<String>,
+        node_rate: u64,
+    },
 }
 
 pub const SCHEMA: &str = include_str!("../../../../schemas/nodes_event.avsc");
@@ -104,10 +111,13 @@ const SCHEMA_V2: &str = include_str!("../../../../schemas/history/nodes_event.v2
 /// The third schema, before `DexParamsSent`.
 const SCHEMA_V3: &str = include_str!("../../../../schemas/history/nodes_event.v3.avsc");
 
+/// The fourth schema, before `WinsSent`.
+const SCHEMA_V4: &str = include_str!("../../../../schemas/history/nodes_event.v4.avsc");
+
 pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("nodes event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]))
+        .get_or_init(|| SingleObjectCodec::new("nodes event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4]))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -135,13 +145,7 @@ fn shape(detail: String) -> CodecError {
 }
 
 fn string_list(f: &Fields<'_>, name: &str) -> Result<Vec<String>, CodecError> {
-    f.array(name)?
-        .iter()
-        .map(|v| match v {
-            Value::String(s) => Ok(s.clone()),
-            _ => Err(shape(format!("{name}: expected strings"))),
-        })
-        .collect()
+    f.strings(name)
 }
 
 fn optional_string(f: &Fields<'_>, name: &str) -> Result<Option<String>, CodecError> {
@@ -231,6 +235,7 @@ impl NodesEvent {
             NodesEvent::SignersSent { .. } => "SignersSent",
             NodesEvent::CollateralSent { .. } => "CollateralSent",
             NodesEvent::DexParamsSent { .. } => "DexParamsSent",
+            NodesEvent::WinsSent { .. } => "WinsSent",
         }
     }
 
@@ -337,6 +342,13 @@ impl NodesEvent {
                     ("dex_slope_bp", long_u64(params.dex_slope_bp)),
                 ]),
             ),
+            NodesEvent::WinsSent { accounts, node_rate } => (
+                11,
+                record(vec![
+                    ("accounts", strings(accounts)),
+                    ("node_rate", long_u64(*node_rate)),
+                ]),
+            ),
         };
         record(vec![("event", Value::Union(branch, Box::new(body)))])
     }
@@ -425,6 +437,10 @@ impl NodesEvent {
                     dex_max_bp: f.u64("dex_max_bp")?,
                     dex_slope_bp: f.u64("dex_slope_bp")?,
                 },
+            },
+            11 => NodesEvent::WinsSent {
+                accounts: string_list(&f, "accounts")?,
+                node_rate: f.u64("node_rate")?,
             },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
@@ -570,6 +586,10 @@ mod tests {
                     dex_slope_bp: 10_000,
                 },
             },
+            NodesEvent::WinsSent {
+                accounts: vec![a(), "bob".into()],
+                node_rate: 800,
+            },
         ]
     }
 
@@ -599,14 +619,14 @@ mod tests {
         let branches =
             |s: &apache_avro::Schema| opentoken_codec::single_object::event_union_branches(s).expect("an event union");
         let (old_branches, new_branches) = (branches(&v1), branches(codec.schema()));
-        assert_eq!((old_branches.len(), new_branches.len()), (8, 11));
+        assert_eq!((old_branches.len(), new_branches.len()), (8, 12));
         assert_eq!(old_branches[..], new_branches[..8], "append only");
-        let newer = ["SignersSent", "CollateralSent", "DexParamsSent"];
+        let newer = ["SignersSent", "CollateralSent", "DexParamsSent", "WinsSent"];
         let old: Vec<NodesEvent> = every_variant()
             .into_iter()
             .filter(|e| !newer.contains(&e.kind()))
             .collect();
-        assert_eq!(old.len(), every_variant().len() - 4);
+        assert_eq!(old.len(), every_variant().len() - 5);
         for e in old {
             let bytes = codec.encode_with_writer(&v1, e.to_value()).expect("fits v1");
             assert_ne!(bytes, e.encode().unwrap(), "written with the old fingerprint");
@@ -617,26 +637,28 @@ mod tests {
         assert!(codec.encode_with_writer(&v1, new.to_value()).is_err());
     }
 
-    /// Records of the second schema (before `CollateralSent`) and the third (before
-    /// `DexParamsSent`) decode with today's reader to the same events; each later event is
+    /// Records of the second schema (before `CollateralSent`), the third (before
+    /// `DexParamsSent`) and the fourth (before `WinsSent`) decode with today's reader to the same events; each later event is
     /// a new branch at the end, which the older schema cannot write.
     #[test]
-    fn records_of_the_second_and_third_schemas_still_decode() {
+    fn records_of_the_later_schemas_still_decode() {
         let codec = codec().expect("compiled schemas");
         // (schema, its branches, the events it cannot write, how many of every_variant's it can)
         let all = every_variant().len();
         for (name, text, branches, unknown, fits) in [
-            ("v2", SCHEMA_V2, 9, &["CollateralSent", "DexParamsSent"][..], all - 3),
-            ("v3", SCHEMA_V3, 10, &["DexParamsSent"][..], all - 2),
+            (
+                "v2",
+                SCHEMA_V2,
+                9,
+                &["CollateralSent", "DexParamsSent", "WinsSent"][..],
+                all - 4,
+            ),
+            ("v3", SCHEMA_V3, 10, &["DexParamsSent", "WinsSent"][..], all - 3),
+            ("v4", SCHEMA_V4, 11, &["WinsSent"][..], all - 1),
         ] {
             let old = apache_avro::Schema::parse_str(text).expect("parses");
-            let apache_avro::Schema::Record(r) = &old else {
-                panic!("a record")
-            };
-            let apache_avro::Schema::Union(u) = &r.fields[0].schema else {
-                panic!("a union")
-            };
-            assert_eq!(u.variants().len(), branches, "{name}");
+            let old_branches = opentoken_codec::single_object::event_union_branches(&old).expect("an event union");
+            assert_eq!(old_branches.len(), branches, "{name}");
             assert_ne!(
                 codec.fingerprint(),
                 opentoken_codec::SingleObjectCodec::new(name, text, &[])

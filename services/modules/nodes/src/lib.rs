@@ -48,6 +48,7 @@ pub mod config;
 mod describe;
 pub mod dex;
 pub mod domain;
+mod economy;
 pub mod events;
 mod gov_mirror;
 pub mod keys;
@@ -114,6 +115,9 @@ pub struct NodesModule {
     /// Whether the chain runs the DEX, which is then told the collateral and the runners'
     /// DEX votes ([`dex`]); without it nothing of that exists, in state or in messages.
     dex: bool,
+    /// Whether the token module runs the economy (`modules.token.economy`), which is then
+    /// told each final tally's wins ([`NodesEvent::WinsSent`]).
+    economy: bool,
 }
 
 /// Whom the module sends to: the token module, and the multisig module and the DEX when the
@@ -142,6 +146,10 @@ impl NodesModule {
             checkpoint_interval: spec.checkpoint_interval,
             multisig: spec.module_config(MULTISIG).is_some(),
             dex: opentoken_dex::DexConfig::from_spec(spec)?.is_some(),
+            economy: spec
+                .module_config(TOKEN)
+                .and_then(|t| t.get("economy"))
+                .is_some_and(|e| !e.is_null()),
         })
     }
 
@@ -211,7 +219,9 @@ impl Module for NodesModule {
             if ctx.block >= t.block.saturating_add(self.cfg.report_window) || opening {
                 let close = self.close(&t, &read)?;
                 runners = close.runners.clone();
+                let wins = self.wins_update(&read, &close)?;
                 out.push(NodesEvent::TallyClosed(close));
+                out.extend(wins);
                 // The close changes no node record, so the state read here is the one the
                 // signers depend on, with the new runner set.
                 out.extend(self.signers_update(&read, &runners, None)?);
@@ -277,6 +287,10 @@ impl Module for NodesModule {
                 out
             }
             NodesEvent::DexParamsSent { params } => dex::params_message(params),
+            NodesEvent::WinsSent { accounts, node_rate } => vec![to_token(
+                "runner_wins",
+                serde_json::json!({ "accounts": accounts, "node_rate": node_rate }),
+            )],
             _ => Vec::new(),
         }
     }

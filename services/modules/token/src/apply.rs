@@ -1,7 +1,7 @@
 //! Evolve: how each event changes the ledger. Total by contract: an event `handle` or
 //! `on_block` produced always applies, so every failure here is a broken invariant.
 
-use crate::keys::{self, decode_blocks, encode_blocks, encode_u64, Bucket};
+use crate::keys::{self, decode_blocks, encode_blocks, encode_u64, Bucket, Pool};
 use crate::state::{add, cancel_schedule, credit, debit, sub};
 use crate::TokenEvent;
 use opentoken_core::module::InvariantError;
@@ -154,6 +154,48 @@ pub(crate) fn apply(event: &TokenEvent, state: &mut dyn StateWrite) -> Result<()
                 state.put(key, encode_u64(*price));
             }
             Ok(())
+        }
+        TokenEvent::Inflated { amount, .. } => {
+            add(state, Pool::Minted.key(), *amount)?;
+            add(state, keys::SUPPLY.to_vec(), *amount)
+        }
+        TokenEvent::WinsCounted { accounts, node_rate } => {
+            for a in accounts {
+                let key = keys::wins(a);
+                let now = keys::amount(state, &key);
+                state.put(key, encode_u64(now.saturating_add(1)));
+            }
+            state.put(keys::NODE_RATE.to_vec(), encode_u64(*node_rate));
+            Ok(())
+        }
+        TokenEvent::DaoDay(d) => {
+            sub(state, Pool::Minted.key(), d.minted)?;
+            add(state, Pool::Nodes.key(), d.to_nodes)?;
+            add(
+                state,
+                Pool::Marketing.key(),
+                d.to_marketing - d.overflow.min(d.to_marketing),
+            )?;
+            add(state, Pool::Delegators.key(), d.to_delegators)?;
+            add(
+                state,
+                Pool::Content.key(),
+                d.to_content.saturating_add(d.overflow.min(d.to_marketing)),
+            )?;
+            let wins: Vec<Vec<u8>> = state
+                .scan_prefix(keys::WINS_PREFIX.as_bytes())
+                .map(|(k, _)| k.to_vec())
+                .collect();
+            for k in wins {
+                state.delete(&k);
+            }
+            let day = serde_json::to_vec(d).map_err(|e| crate::state::broken(format!("DAO day: {e}")))?;
+            state.put(keys::LAST_DAY.to_vec(), day);
+            Ok(())
+        }
+        TokenEvent::PoolPaid { pool, account, amount } => {
+            sub(state, pool.key(), *amount)?;
+            credit(state, Bucket::Claimable, account, *amount)
         }
     }
 }

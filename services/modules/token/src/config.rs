@@ -28,10 +28,99 @@ pub struct TokenConfig {
     pub min_send_to_new_account: u64,
     #[serde(default)]
     pub genesis: Genesis,
+    /// Inflation and the daily DAO (`modules.token.economy`); absent: the supply changes
+    /// only by genesis, node rewards and burns, as before the economy existed.
+    #[serde(default)]
+    pub economy: Option<EconomyConfig>,
 }
 
 fn four() -> u64 {
     4
+}
+
+/// The reference's tally mint and daily DAO (token-core §5.2, §5.4.2), with its constants as
+/// defaults. Rates are basis points of what inflation minted since the last DAO day.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EconomyConfig {
+    /// Each mint is `supply / interest_rate` (floored): 2,100,000 every 100 blocks is about
+    /// 5.1% a year; the reference's genesis value 999,999,999,999 mints nothing until the
+    /// supply reaches it.
+    pub interest_rate: u64,
+    /// Blocks between mints (the reference's tally: 100); a mint runs at every multiple.
+    #[serde(default = "hundred")]
+    pub mint_every: u64,
+    /// Blocks between DAO days (28,800, a day of 3-second blocks) ...
+    #[serde(default = "day")]
+    pub dao_every: u64,
+    /// ... at the blocks `≡ dao_offset (mod dao_every)` (the reference: 18,505).
+    #[serde(default = "dao_offset")]
+    pub dao_offset: u64,
+    /// The node operators' cut when no runner's `bidRate` is known yet (the reference's 2500).
+    #[serde(default = "quarter")]
+    pub default_node_rate: u64,
+    /// The marketing pool's cut (the reference: 2500, since no node sets `marketingRate`).
+    #[serde(default = "quarter")]
+    pub marketing_rate: u64,
+    /// The most the marketing pool holds; a day's excess goes to the content pool (1e9).
+    #[serde(default = "marketing_cap")]
+    pub marketing_cap: u64,
+    /// The delegators' cut (the reference's `delegationRate`: 2000).
+    #[serde(default = "fifth")]
+    pub delegation_rate: u64,
+}
+
+fn hundred() -> u64 {
+    100
+}
+fn day() -> u64 {
+    28_800
+}
+fn dao_offset() -> u64 {
+    18_505
+}
+fn quarter() -> u64 {
+    2_500
+}
+fn fifth() -> u64 {
+    2_000
+}
+fn marketing_cap() -> u64 {
+    1_000_000_000
+}
+
+/// The most a runner's `bidRate` can be (the nodes module clamps `node_add` to it), so the
+/// node cut never exceeds it.
+pub const MAX_NODE_RATE: u64 = 1_000;
+
+impl EconomyConfig {
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        if self.interest_rate == 0 {
+            return Err(bad(
+                "economy.interest_rate must be at least 1 (a mint is supply / interest_rate)",
+            ));
+        }
+        if self.mint_every == 0 || self.dao_every == 0 {
+            return Err(bad("economy.mint_every and economy.dao_every must be at least 1 block"));
+        }
+        if self.dao_offset >= self.dao_every {
+            return Err(bad("economy.dao_offset must be below economy.dao_every"));
+        }
+        let most = self
+            .marketing_rate
+            .saturating_add(self.delegation_rate)
+            .saturating_add(self.default_node_rate.max(MAX_NODE_RATE));
+        if most > 10_000 {
+            return Err(bad(format!(
+                "economy: marketing_rate + delegation_rate + the node rate (up to {}) must be at most 10000 basis points, got {most}",
+                self.default_node_rate.max(MAX_NODE_RATE)
+            )));
+        }
+        if self.marketing_cap > i64::MAX as u64 {
+            return Err(bad("economy.marketing_cap must be at most i64::MAX"));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
@@ -108,6 +197,9 @@ impl TokenConfig {
             if !is_valid_account_name(n) {
                 return Err(bad(format!("genesis.nodes: {n:?} is not a valid Hive account name")));
             }
+        }
+        if let Some(e) = &self.economy {
+            e.validate()?;
         }
         for acct in g.delegations.keys() {
             if !is_valid_account_name(acct) {

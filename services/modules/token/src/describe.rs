@@ -103,5 +103,32 @@ pub(crate) fn describe(event: &TokenEvent, dex: Option<&DexSetup>) -> String {
             0 => format!("{item} is no longer offered"),
             p => format!("{item} costs {}", tokens(*p, dex)),
         },
+        TokenEvent::Inflated { block, amount } => {
+            format!("{} minted by inflation at block {block}", tokens(*amount, dex))
+        }
+        TokenEvent::WinsCounted { accounts, node_rate } => {
+            format!("a win each for @{} (node rate {node_rate} bp)", accounts.join(", @"))
+        }
+        TokenEvent::DaoDay(d) => format!(
+            "DAO day {}: {} split: nodes {}, marketing {} ({} over the cap to content), delegators {}, content {}",
+            d.block,
+            tokens(d.minted, dex),
+            tokens(d.to_nodes, dex),
+            tokens(d.to_marketing, dex),
+            tokens(d.overflow, dex),
+            tokens(d.to_delegators, dex),
+            tokens(d.to_content, dex)
+        ),
+        TokenEvent::PoolPaid { pool, account, amount } => format!(
+            "@{account} earned {} from the {} pool (claimable)",
+            tokens(*amount, dex),
+            match pool {
+                crate::keys::Pool::Nodes => "node operators'",
+                crate::keys::Pool::Delegators => "delegators'",
+                crate::keys::Pool::Marketing => "marketing",
+                crate::keys::Pool::Content => "content",
+                crate::keys::Pool::Minted => "inflation",
+            }
+        ),
     }
 }

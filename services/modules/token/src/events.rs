@@ -1,6 +1,7 @@
 //! Token events and their Avro encoding (`schemas/token_event.avsc`).
 
-use crate::keys::{Bucket, Unlock};
+pub use crate::economy::DaoDay;
+use crate::keys::{Bucket, Pool, Unlock};
 use apache_avro::types::Value;
 use opentoken_codec::value::{long_u64, record, Fields};
 use opentoken_codec::{CodecError, SingleObjectCodec};
@@ -112,6 +113,26 @@ pub enum TokenEvent {
         item: String,
         price: u64,
     },
+    /// Inflation at a mint block (chains with an economy): `amount` new tokens into the
+    /// pool `ra`. With `Minted` the only events that create tokens.
+    Inflated {
+        block: u64,
+        amount: u64,
+    },
+    /// The nodes module's `runner_wins`: each of `accounts` agreed on one more final tally;
+    /// `node_rate` is the runners' average `bidRate` (basis points).
+    WinsCounted {
+        accounts: Vec<String>,
+        node_rate: u64,
+    },
+    /// A DAO day: the split of the pool `ra` into the other pools.
+    DaoDay(DaoDay),
+    /// A payout from a pool into `account`'s claimable balance.
+    PoolPaid {
+        pool: Pool,
+        account: String,
+        amount: u64,
+    },
 }
 
 pub const SCHEMA: &str = include_str!("../../../../schemas/token_event.avsc");
@@ -123,10 +144,13 @@ const SCHEMA_V1: &str = include_str!("../../../../schemas/history/token_event.v1
 /// The second schema, with the DEX's escrow but before the NFT module's events.
 const SCHEMA_V2: &str = include_str!("../../../../schemas/history/token_event.v2.avsc");
 
+/// The third schema, with the NFT module's events but before the economy's.
+const SCHEMA_V3: &str = include_str!("../../../../schemas/history/token_event.v3.avsc");
+
 pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("token event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2]))
+        .get_or_init(|| SingleObjectCodec::new("token event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -179,6 +203,10 @@ impl TokenEvent {
             TokenEvent::NftCredited { .. } => "NftCredited",
             TokenEvent::NftBurned { .. } => "NftBurned",
             TokenEvent::NftPriced { .. } => "NftPriced",
+            TokenEvent::Inflated { .. } => "Inflated",
+            TokenEvent::WinsCounted { .. } => "WinsCounted",
+            TokenEvent::DaoDay(_) => "DaoDay",
+            TokenEvent::PoolPaid { .. } => "PoolPaid",
         }
     }
 
@@ -330,6 +358,26 @@ impl TokenEvent {
                 (17, record(vec![("amount", long_u64(*amount)), ("item", s(item))]))
             }
             TokenEvent::NftPriced { item, price } => (18, record(vec![("item", s(item)), ("price", long_u64(*price))])),
+            TokenEvent::Inflated { block, amount } => (
+                19,
+                record(vec![("block", long_u64(*block)), ("amount", long_u64(*amount))]),
+            ),
+            TokenEvent::WinsCounted { accounts, node_rate } => (
+                20,
+                record(vec![
+                    ("accounts", opentoken_codec::value::strings(accounts)),
+                    ("node_rate", long_u64(*node_rate)),
+                ]),
+            ),
+            TokenEvent::DaoDay(d) => (21, record(d.fields().map(|(n, v)| (n, long_u64(v))).to_vec())),
+            TokenEvent::PoolPaid { pool, account, amount } => (
+                22,
+                record(vec![
+                    ("pool", s(pool.name())),
+                    ("account", s(account)),
+                    ("amount", long_u64(*amount)),
+                ]),
+            ),
         };
         Ok(record(vec![("event", Value::Union(branch, Box::new(body)))]))
     }
@@ -462,6 +510,20 @@ impl TokenEvent {
             18 => TokenEvent::NftPriced {
                 item: f.string("item")?,
                 price: f.u64("price")?,
+            },
+            19 => TokenEvent::Inflated {
+                block: f.u64("block")?,
+                amount: f.u64("amount")?,
+            },
+            20 => TokenEvent::WinsCounted {
+                accounts: f.strings("accounts")?,
+                node_rate: f.u64("node_rate")?,
+            },
+            21 => TokenEvent::DaoDay(DaoDay::from_fields(|name| f.u64(name))?),
+            22 => TokenEvent::PoolPaid {
+                pool: Pool::from_name(&f.string("pool")?).ok_or_else(|| shape("PoolPaid.pool is no pool".into()))?,
+                account: f.string("account")?,
+                amount: f.u64("amount")?,
             },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
@@ -612,6 +674,31 @@ mod tests {
                 item: "ls/cards:0A".into(),
                 price: 0,
             },
+            TokenEvent::Inflated {
+                block: 50_015_300,
+                amount: 57_200,
+            },
+            TokenEvent::WinsCounted {
+                accounts: vec![a(), "bob".into()],
+                node_rate: 800,
+            },
+            TokenEvent::DaoDay(DaoDay {
+                block: 50_015_305,
+                minted: 57_200,
+                node_rate: 800,
+                marketing_rate: 2_500,
+                delegation_rate: 2_000,
+                to_nodes: 4_576,
+                to_marketing: 14_300,
+                overflow: 13_300,
+                to_delegators: 11_440,
+                to_content: 26_884,
+            }),
+            TokenEvent::PoolPaid {
+                pool: Pool::Delegators,
+                account: a(),
+                amount: u64::MAX >> 1,
+            },
         ]
     }
 
@@ -619,7 +706,7 @@ mod tests {
     fn every_variant_round_trips_through_avro() {
         let all = every_variant();
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(TokenEvent::kind).collect();
-        assert_eq!(kinds.len(), 19, "one of each event");
+        assert_eq!(kinds.len(), 23, "one of each event");
         assert_event_codec(
             &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/token_event.avsc"),
@@ -664,61 +751,45 @@ mod tests {
         assert!(err.contains("DexEscrowed.order"), "{err}");
     }
 
-    /// Events written before the DEX events (schema v1, `schemas/history/`) decode with
-    /// today's reader to the same events: the union only grew at its end.
+    /// Events written with each older schema (`schemas/history/`: v1 before the DEX, v2
+    /// before the NFT module, v3 before the economy) decode with today's reader to the same
+    /// events: the union only grew at its end, and a newer event does not fit an old schema.
     #[test]
-    fn records_of_the_first_schema_still_decode() {
+    fn records_of_every_older_schema_still_decode() {
         let codec = codec().expect("compiled schemas");
-        let v1 = apache_avro::Schema::parse_str(SCHEMA_V1).expect("v1 parses");
-        assert_ne!(
-            codec.fingerprint(),
-            SingleObjectCodec::new("v1", SCHEMA_V1, &[]).unwrap().fingerprint(),
-            "v1 is another writer schema"
-        );
         let branches =
             |s: &apache_avro::Schema| opentoken_codec::single_object::event_union_branches(s).expect("an event union");
-        let (old_branches, new_branches) = (branches(&v1), branches(codec.schema()));
-        assert_eq!(old_branches.len(), 13);
-        assert_eq!(new_branches.len(), 19);
-        assert_eq!(old_branches[..], new_branches[..13], "append only");
-        let old: Vec<TokenEvent> = every_variant().into_iter().take(13).collect();
-        assert_eq!(old.last().map(TokenEvent::kind), Some("NodeRemoved"));
-        for e in old {
-            let bytes = codec.encode_with_writer(&v1, e.to_value().unwrap()).expect("fits v1");
-            assert_ne!(bytes, e.encode().unwrap(), "written with the old fingerprint");
-            assert_eq!(TokenEvent::decode(&bytes).expect("v1 record decodes"), e);
-        }
-        // A new event does not fit the old schema: it is a new branch.
-        for e in every_variant().into_iter().skip(13) {
-            assert!(codec.encode_with_writer(&v1, e.to_value().unwrap()).is_err(), "{e:?}");
-        }
-    }
-
-    /// Events written with the DEX's escrow but before the NFT events (schema v2, the
-    /// schema of the nodes that ran the DEX first) decode with today's reader.
-    #[test]
-    fn records_of_the_dex_schema_still_decode() {
-        let codec = codec().expect("compiled schemas");
-        let v2 = apache_avro::Schema::parse_str(SCHEMA_V2).expect("v2 parses");
-        assert_ne!(
-            codec.fingerprint(),
-            SingleObjectCodec::new("v2", SCHEMA_V2, &[]).unwrap().fingerprint(),
-            "v2 is another writer schema"
-        );
-        let branches =
-            |s: &apache_avro::Schema| opentoken_codec::single_object::event_union_branches(s).expect("an event union");
-        let (old_branches, new_branches) = (branches(&v2), branches(codec.schema()));
-        assert_eq!(old_branches.len(), 15);
-        assert_eq!(old_branches[..], new_branches[..15], "append only");
-        let old: Vec<TokenEvent> = every_variant().into_iter().take(15).collect();
-        assert_eq!(old.last().map(TokenEvent::kind), Some("DexCredited"));
-        for e in old {
-            let bytes = codec.encode_with_writer(&v2, e.to_value().unwrap()).expect("fits v2");
-            assert_ne!(bytes, e.encode().unwrap(), "written with the old fingerprint");
-            assert_eq!(TokenEvent::decode(&bytes).expect("v2 record decodes"), e);
-        }
-        for e in every_variant().into_iter().skip(15) {
-            assert!(codec.encode_with_writer(&v2, e.to_value().unwrap()).is_err(), "{e:?}");
+        let new_branches = branches(codec.schema());
+        assert_eq!(new_branches.len(), 23);
+        for (name, text, known, last) in [
+            ("v1", SCHEMA_V1, 13, "NodeRemoved"),
+            ("v2", SCHEMA_V2, 15, "DexCredited"),
+            ("v3", SCHEMA_V3, 19, "NftPriced"),
+        ] {
+            let old_schema = apache_avro::Schema::parse_str(text).expect("parses");
+            assert_ne!(
+                codec.fingerprint(),
+                SingleObjectCodec::new(name, text, &[]).unwrap().fingerprint(),
+                "{name} is another writer schema"
+            );
+            let old_branches = branches(&old_schema);
+            assert_eq!(old_branches.len(), known, "{name}");
+            assert_eq!(old_branches[..], new_branches[..known], "{name}: append only");
+            let old: Vec<TokenEvent> = every_variant().into_iter().take(known).collect();
+            assert_eq!(old.last().map(TokenEvent::kind), Some(last), "{name}");
+            for e in old {
+                let bytes = codec
+                    .encode_with_writer(&old_schema, e.to_value().unwrap())
+                    .expect("fits");
+                assert_ne!(bytes, e.encode().unwrap(), "{name}: written with the old fingerprint");
+                assert_eq!(TokenEvent::decode(&bytes).expect("old record decodes"), e, "{name}");
+            }
+            for e in every_variant().into_iter().skip(known) {
+                assert!(
+                    codec.encode_with_writer(&old_schema, e.to_value().unwrap()).is_err(),
+                    "{name}: {e:?}"
+                );
+            }
         }
     }
 }

@@ -81,6 +81,57 @@ pub const DEX_ESCROW: &[u8] = b"tot/dex";
 /// that pay it, less what it credited back or burned.
 pub const NFT_ESCROW: &[u8] = b"tot/nft";
 
+/// The economy's pools (chains with `modules.token.economy`), under the reference's names:
+/// `ra` inflation minted since the last DAO day, `rn` node operators, `rm` marketing, `rd`
+/// delegators, `rc` content. Each is `pool/<name>`, part of the supply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Pool {
+    Minted,
+    Nodes,
+    Marketing,
+    Delegators,
+    Content,
+}
+
+impl Pool {
+    pub const ALL: [Pool; 5] = [
+        Pool::Minted,
+        Pool::Nodes,
+        Pool::Marketing,
+        Pool::Delegators,
+        Pool::Content,
+    ];
+    /// The reference's account name of the pool (`balances/ra` ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Pool::Minted => "ra",
+            Pool::Nodes => "rn",
+            Pool::Marketing => "rm",
+            Pool::Delegators => "rd",
+            Pool::Content => "rc",
+        }
+    }
+    pub fn from_name(name: &str) -> Option<Pool> {
+        Pool::ALL.into_iter().find(|p| p.name() == name)
+    }
+    pub fn key(self) -> Vec<u8> {
+        format!("{POOL_PREFIX}{}", self.name()).into_bytes()
+    }
+}
+
+pub const POOL_PREFIX: &str = "pool/";
+
+/// `win/<acct>`: the tallies a runner agreed on since the last DAO day (its share of the
+/// node pool).
+pub fn wins(acct: &str) -> Vec<u8> {
+    format!("{WINS_PREFIX}{acct}").into_bytes()
+}
+pub const WINS_PREFIX: &str = "win/";
+/// `eco/node_rate`: the runners' average `bidRate`, as the nodes module last sent it.
+pub const NODE_RATE: &[u8] = b"eco/node_rate";
+/// `eco/day`: the last DAO day's figures (JSON, for `/stats`).
+pub const LAST_DAY: &[u8] = b"eco/day";
+
 /// `nftp/<item>`: what an item the NFT module offers at a price costs (its `price`
 /// messages), so that an op naming only the item can be escrowed.
 pub fn nft_price(item: &str) -> Vec<u8> {

@@ -19,6 +19,7 @@ pub mod config;
 mod delegation;
 mod describe;
 mod dex;
+pub mod economy;
 pub mod events;
 mod gov;
 mod grant;
@@ -32,7 +33,7 @@ mod state;
 pub mod views;
 mod withdrawal;
 
-pub use config::{Genesis, TokenConfig};
+pub use config::{EconomyConfig, Genesis, TokenConfig};
 pub use events::TokenEvent;
 pub use keys::{Bucket, Unlock};
 pub use views::{account_view, stats_view, supply_check, AccountView, StatsView, SupplyCheck, ViewError};
@@ -262,11 +263,24 @@ impl Module for TokenModule {
     }
 
     fn on_block(&self, ctx: &BlockContext<'_>, state: &dyn StateRead) -> Result<Vec<TokenEvent>, InvariantError> {
-        self.pay_installments(ctx, state)
+        let mut out = self.pay_installments(ctx, state)?;
+        if let Some(eco) = &self.cfg.economy {
+            out.extend(self.economy_on_block(eco, ctx, state)?);
+        }
+        Ok(out)
     }
 
-    fn next_due_block(&self, state: &dyn StateRead, _after: u64) -> Option<u64> {
-        withdrawal::next_installment(state)
+    fn next_due_block(&self, state: &dyn StateRead, after: u64) -> Option<u64> {
+        let installment = withdrawal::next_installment(state);
+        let economy = self
+            .cfg
+            .economy
+            .as_ref()
+            .and_then(|eco| economy::next_economy_block(eco, after));
+        match (installment, economy) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn apply(&self, event: &TokenEvent, state: &mut dyn StateWrite) -> Result<(), InvariantError> {

@@ -1,6 +1,7 @@
 //! Messages from the nodes module: `node_registered` and `node_removed` keep the node flag
 //! that `gov_up` and `claim` into gov check, and `node_reward` mints a runner's reward into
-//! its claimable balance. Anything else is refused, never guessed.
+//! its claimable balance; `runner_wins` counts the wins the economy's
+//! DAO day pays by (chains with an economy). Anything else is refused, never guessed.
 
 use crate::keys::{self, amount, Bucket};
 use crate::{TokenEvent, TokenModule, NODES};
@@ -12,6 +13,9 @@ impl TokenModule {
             .ok()
             .and_then(|v| v.get("account").and_then(|a| a.as_str()).map(str::to_string))
             .filter(|a| opentoken_core::account::is_valid_account_name(a));
+        if (m.from.as_str(), m.kind.as_str()) == (NODES, "runner_wins") {
+            return self.runner_wins(m);
+        }
         match (m.from.as_str(), m.kind.as_str(), account) {
             (NODES, "node_registered", Some(account)) => Ok(vec![TokenEvent::NodeRegistered { account }]),
             (NODES, "node_removed", Some(account)) => Ok(vec![TokenEvent::NodeRemoved { account }]),
@@ -40,7 +44,7 @@ impl TokenModule {
             (from, kind, _) => Err(Reject::new(
                 RejectCode::BadMessage,
                 format!(
-                    "token accepts node_registered/node_removed/node_reward {{account}} from nodes, not {kind} from {from}"
+                    "token accepts node_registered/node_removed/node_reward {{account}} and runner_wins from nodes, not {kind} from {from}"
                 ),
             )),
         }

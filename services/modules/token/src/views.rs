@@ -93,6 +93,14 @@ pub struct StatsView {
     pub in_dex: u64,
     /// Tokens the NFT module holds: define fees until the first mint, bonds, high bids.
     pub in_nft: u64,
+    /// The economy's pools under the reference's names (`ra` minted since the last DAO day,
+    /// `rn` nodes, `rm` marketing, `rd` delegators, `rc` content); empty without an economy.
+    pub pools: std::collections::BTreeMap<&'static str, u64>,
+    /// The runners' average `bidRate` the next DAO day pays node operators at (the
+    /// reference's `stats.nodeRate`), once the nodes module sent one.
+    pub nodeRate: Option<u64>,
+    /// The last DAO day's split.
+    pub last_dao: Option<crate::economy::DaoDay>,
 }
 
 pub fn stats_view(src: &dyn KvSource) -> Result<StatsView, ViewError> {
@@ -105,6 +113,24 @@ pub fn stats_view(src: &dyn KvSource) -> Result<StatsView, ViewError> {
         granted: get_u64(src, keys::GRANTED_TOTAL)?,
         in_dex: get_u64(src, keys::DEX_ESCROW)?,
         in_nft: get_u64(src, keys::NFT_ESCROW)?,
+        pools: {
+            let mut pools = std::collections::BTreeMap::new();
+            for p in keys::Pool::ALL {
+                let held = get_u64(src, &p.key())?;
+                if held > 0 {
+                    pools.insert(p.name(), held);
+                }
+            }
+            pools
+        },
+        nodeRate: match src.kv_get(keys::NODE_RATE).map_err(ViewError::Read)? {
+            None => None,
+            Some(v) => Some(decode_u64(&v).ok_or_else(|| ViewError::Malformed("eco/node_rate".into()))?),
+        },
+        last_dao: match src.kv_get(keys::LAST_DAY).map_err(ViewError::Read)? {
+            None => None,
+            Some(v) => Some(serde_json::from_slice(&v).map_err(|_| ViewError::Malformed("eco/day".into()))?),
+        },
     })
 }
 
@@ -127,6 +153,8 @@ pub struct SupplyCheck {
     /// Tokens the NFT module holds (the reference's `in_NFTS`).
     #[serde(rename = "in_NFTS")]
     pub in_nft: u64,
+    /// Tokens in the economy's pools (inflation not yet paid out).
+    pub in_pools: u64,
 }
 
 /// Sums at most this many entries per bucket; a ledger larger than this is summed from the
@@ -151,7 +179,9 @@ pub fn supply_check(src: &dyn KvSource) -> Result<SupplyCheck, ViewError> {
     let granted = sum(src, b"gra/")?;
     let in_dex = get_u64(src, keys::DEX_ESCROW)?;
     let in_nft = get_u64(src, keys::NFT_ESCROW)?;
+    let in_pools = sum(src, keys::POOL_PREFIX.as_bytes())?;
     let counted = liquid
+        .saturating_add(in_pools)
         .saturating_add(pow)
         .saturating_add(gov)
         .saturating_add(claims)
@@ -173,5 +203,6 @@ pub fn supply_check(src: &dyn KvSource) -> Result<SupplyCheck, ViewError> {
         granted,
         in_dex,
         in_nft,
+        in_pools,
     })
 }

@@ -161,6 +161,14 @@ fn sign_report(chain_id: &[u8; 32], prefix: &str, signer: &str, block: u64, hash
     serde_json::from_str(&report_json(block, &hash, "test/1", &sig)).unwrap()
 }
 
+/// Signed `report`s of checkpoint `of`, each `(runner, hash)` in block `of + 1`.
+fn reports(t: &mut T, of: u64, votes: &[(&str, [u8; 32])]) {
+    let cid = t.chain_id();
+    for (runner, hash) in votes {
+        t.run(of + 1, runner, "report", sign_report(&cid, PREFIX, runner, of, *hash));
+    }
+}
+
 fn stake(account: &str, stake: u64) -> Stake {
     Stake {
         account: account.into(),

@@ -5,12 +5,8 @@ use super::*;
 #[test]
 fn close_drops_disagreeing_runners_and_elects_one() {
     let mut t = three_runners();
-    let cid = t.chain_id();
     let (h, other) = ([0x11; 32], [0x22; 32]);
-    t.run(11, "alice", "report", sign_report(&cid, PREFIX, "alice", 10, h));
-    t.run(11, "bob", "report", sign_report(&cid, PREFIX, "bob", 10, h));
-    t.run(11, "carol", "report", sign_report(&cid, PREFIX, "carol", 10, other));
-    t.run(11, "dave", "report", sign_report(&cid, PREFIX, "dave", 10, h));
+    reports(&mut t, 10, &[("alice", h), ("bob", h), ("carol", other), ("dave", h)]);
     assert!(t.block_end(14).is_empty(), "the window is still open");
     let ev = t.block_end(15);
     let NodesEvent::TallyClosed(c) = &ev[0] else {
@@ -199,4 +195,47 @@ fn only_the_newest_keep_finals_finals_are_kept() {
     assert_eq!(views::finals(&t.state, 16), vec![(40, [40; 32]), (30, [30; 32])]);
     assert_eq!(views::last_final(&t.state), Some((40, [40; 32])));
     assert_eq!(views::final_hash(&t.state, 10), None, "pruned");
+}
+
+/// On a chain whose token module runs the economy, a final tally sends the runners that
+/// agreed (a win each) and the runner set's plain average `bidRate` to the token module;
+/// a tally without finality sends nothing, and a chain without the economy never does.
+#[test]
+fn a_final_tally_sends_its_wins_to_the_token_economy() {
+    let economy = spec().with_module(
+        "token",
+        json!({"power_down_interval": 1, "gov_down_interval": 1, "economy": {"interest_rate": 100}}),
+    );
+    let mut t = harness_with(economy);
+    let payload = |t: &T, n: &str, rate: u64| with(add_payload(t, n, 1), "bidRate", json!(rate));
+    for (n, rate) in [("alice", 600), ("bob", 1000), ("carol", 100), ("dave", 900)] {
+        let p = payload(&t, n, rate);
+        t.run(2, n, "node_add", p);
+    }
+    for (n, g) in [("alice", 40), ("bob", 35), ("carol", 25), ("dave", 50)] {
+        t.gov(n, g);
+    }
+    t.block_end(10);
+    let (h, other) = ([0x11; 32], [0x22; 32]);
+    reports(&mut t, 10, &[("alice", h), ("bob", h), ("carol", other), ("dave", h)]);
+    let ev = t.block_end(15);
+    // The set after the close: alice, bob and the elected dave: (600 + 1000 + 900) / 3 = 833.
+    let wins = NodesEvent::WinsSent {
+        accounts: vec!["alice".into(), "bob".into()],
+        node_rate: 833,
+    };
+    assert_eq!(ev.get(1), Some(&wins), "{ev:?}");
+    let sent = t.module.messages(&wins);
+    assert_eq!(sent.len(), 1);
+    assert_eq!((sent[0].to.as_str(), sent[0].kind.as_str()), ("token", "runner_wins"));
+    assert_eq!(sent[0].payload, r#"{"accounts":["alice","bob"],"node_rate":833}"#);
+    // No reports for checkpoint 20: no finality, no wins.
+    let ev = t.block_end(25);
+    assert!(!ev.iter().any(|e| matches!(e, NodesEvent::WinsSent { .. })), "{ev:?}");
+
+    // The same tally on a chain without the economy sends no wins.
+    let mut plain = three_runners();
+    reports(&mut plain, 10, &[("alice", h), ("bob", h)]);
+    let ev = plain.block_end(15);
+    assert!(!ev.iter().any(|e| matches!(e, NodesEvent::WinsSent { .. })), "{ev:?}");
 }
