@@ -294,6 +294,36 @@ mod tests {
                     "min_send_to_new_account": -1}),
                 "invalid",
             ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "economy": {"interest_rate": 0}}),
+                "economy.interest_rate",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "economy": {"interest_rate": 1, "mint_every": 0}}),
+                "economy.mint_every",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "economy": {"interest_rate": 1, "dao_every": 100, "dao_offset": 100}}),
+                "dao_offset",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "economy": {"interest_rate": 1, "marketing_rate": 6000, "delegation_rate": 2000}}),
+                "at most 10000 basis points",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "economy": {"interest_rate": 1, "marketing_cap": u64::MAX}}),
+                "marketing_cap",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "economy": {"interest_rate": 1, "inflation": true}}),
+                "unknown field",
+            ),
         ];
         for (cfg, needle) in cases {
             match config(cfg.clone()) {
