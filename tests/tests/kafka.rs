@@ -578,7 +578,7 @@ fn distributed_node_registers_reports_and_reaches_finality() {
 /// `--module nft` among them): every module ends with the state and checkpoints of an
 /// embedded `opentoken run` of the same chain, and the DEX traded.
 #[test]
-fn the_dex_as_its_own_processor_in_kafka_mode_equals_embedded_mode() {
+fn the_dex_and_the_token_economy_as_their_own_processors_in_kafka_mode_equal_embedded_mode() {
     const UNTIL: u64 = 400;
     let work = Work::new();
     // The devnet with the DEX, without the safety price: no runner registers a multi-sig
@@ -589,6 +589,10 @@ fn the_dex_as_its_own_processor_in_kafka_mode_equals_embedded_mode() {
     .expect("json");
     spec["name"] = "dexkafka".into();
     spec["modules"]["multisig"] = serde_json::json!({});
+    // With the token economy: mints and DAO days are chron work the token's own processor
+    // runs across the idle ranges it skips, and must run exactly as the embedded node does.
+    spec["modules"]["token"]["economy"] =
+        serde_json::json!({"interest_rate": 20_000, "mint_every": 100, "dao_every": 150, "dao_offset": 5});
     let spec_path = work.path().join("chain.json");
     std::fs::write(&spec_path, spec.to_string()).expect("write spec");
     let (_devnet, url) = start_devnet_with(
@@ -655,4 +659,10 @@ fn the_dex_as_its_own_processor_in_kafka_mode_equals_embedded_mode() {
     }
     let dex = fingerprint_of(&reference, "dex");
     assert!(dex.state.keys().any(|k| k.starts_with(b"trade/")), "the DEX traded");
+    let token = fingerprint_of(&reference, "token");
+    assert!(token.state.contains_key(&b"eco/day"[..]), "a DAO day ran");
+    assert!(
+        token.state.keys().any(|k| k.starts_with(b"pool/")),
+        "inflation was minted"
+    );
 }
