@@ -31,7 +31,10 @@ fn spec(dex: serde_json::Value) -> ChainSpec {
 }
 
 fn net(dex: serde_json::Value) -> TestNet {
-    let spec = spec(dex);
+    net_of(spec(dex))
+}
+
+fn net_of(spec: ChainSpec) -> TestNet {
     let modules = opentoken_registry::modules(&spec).expect("modules");
     TestNet::new(spec, modules)
 }
@@ -256,7 +259,13 @@ fn a_fill_paid_out_to_hive_is_an_outflow_of_the_multisig_account() {
 
 #[test]
 fn bad_inputs_are_rejected_or_refunded_with_a_reason_and_change_nothing_else() {
-    let mut net = net(json!({}));
+    // Without the token economy, whose mints change the state at every 100th block: here
+    // every block with a bad input must leave every module's state as it was.
+    let mut spec = spec(json!({}));
+    if let Some(token) = spec.modules.get_mut("token").and_then(|t| t.as_object_mut()) {
+        token.remove("economy");
+    }
+    let mut net = net_of(spec);
     // Some Layer-2 HIVE for dex_buy cases, and one resting order of bob's.
     block(
         &mut net,

@@ -118,6 +118,26 @@ fn nft_line(store: &dyn Store) -> String {
     )
 }
 
+/// The token economy's part of the watch line (chains whose token runs it): the tokens in
+/// the pools (inflation not yet paid out) and the last DAO day; empty without one.
+fn economy_line(store: &dyn Store) -> String {
+    let kv = opentoken_store::ModuleKv { store, module: "token" };
+    let Ok(stats) = opentoken_token::stats_view(&kv) else {
+        return String::new();
+    };
+    if stats.pools.is_empty() && stats.last_dao.is_none() {
+        return String::new();
+    }
+    let pooled: u64 = stats.pools.values().sum();
+    match stats.last_dao {
+        Some(d) => format!(
+            "  economy: {pooled} in pools, DAO day {} split {} ({} to delegators, {} to nodes)",
+            d.block, d.minted, d.to_delegators, d.to_nodes
+        ),
+        None => format!("  economy: {pooled} in pools"),
+    }
+}
+
 /// Prints the watched accounts' balances whenever they change, until `stop`: the quickest
 /// way to see the node doing its job on a terminal.
 pub(crate) async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>, stop: CancellationToken) {
@@ -142,6 +162,7 @@ pub(crate) async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>,
         }
         line.push_str(&market_line(store.as_ref()));
         line.push_str(&nft_line(store.as_ref()));
+        line.push_str(&economy_line(store.as_ref()));
         if line != last {
             println!("block {block}:{line}");
             last = line;
