@@ -81,6 +81,31 @@ fn normalize_assets(v: &Value) -> Value {
     }
 }
 
+/// The static variant ids of the op extensions a module reads, by their appbase type name.
+/// `comment_options` has one extension type, `comment_payout_beneficiaries` (0).
+const EXTENSION_IDS: &[(&str, &str, u64)] = &[("comment_options", "comment_payout_beneficiaries", 0)];
+
+/// Rewrites an op's appbase extensions (`{"type": name, "value": v}`) as the legacy
+/// `[id, v]` pairs, so that the stored body is the same whichever encoding the block arrived
+/// in. The reference reads only the legacy shape and silently ignores the other (so a post
+/// registered on a live node was ignored by a replaying one); opentoken reads one shape.
+/// Extensions of unknown type stay as they are.
+fn normalize_extensions(op: &str, mut body: Value) -> Value {
+    let Some(Value::Array(exts)) = body.get_mut("extensions") else {
+        return body;
+    };
+    for e in exts.iter_mut() {
+        let Some(ty) = e.get("type").and_then(Value::as_str) else {
+            continue;
+        };
+        if let Some((_, _, id)) = EXTENSION_IDS.iter().find(|(o, t, _)| *o == op && *t == ty) {
+            let value = e.get("value").cloned().unwrap_or(Value::Null);
+            *e = Value::Array(vec![Value::from(*id), value]);
+        }
+    }
+    body
+}
+
 fn str_field<'a>(m: &'a Map<String, Value>, name: &str) -> Result<&'a str, String> {
     m.get(name)
         .and_then(Value::as_str)
@@ -126,7 +151,7 @@ fn typed_op(name: &str, value: &Value) -> Result<HiveOp, String> {
         })),
         other => Ok(HiveOp::Other {
             name: other.to_string(),
-            body: normalize_assets(value).to_string(),
+            body: normalize_extensions(other, normalize_assets(value)).to_string(),
         }),
     }
 }

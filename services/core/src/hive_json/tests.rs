@@ -51,7 +51,17 @@ fn to_legacy(block: &Value) -> Value {
             .iter()
             .map(|op| {
                 let name = op["type"].as_str().unwrap().trim_end_matches("_operation").to_string();
-                json!([name, assets(&op["value"])])
+                let mut body = assets(&op["value"]);
+                // Extensions: `{type, value}` objects become `[type_id, value]` pairs
+                // (comment_options' only type, comment_payout_beneficiaries, is 0).
+                if let Some(Value::Array(exts)) = body.get_mut("extensions") {
+                    for e in exts.iter_mut() {
+                        if e["type"] == "comment_payout_beneficiaries" {
+                            *e = json!([0, e["value"].clone()]);
+                        }
+                    }
+                }
+                json!([name, body])
             })
             .collect();
         tx["operations"] = Value::Array(ops);
@@ -231,4 +241,35 @@ fn bad_blocks_are_errors_naming_the_place() {
     assert!(decode_block(&no_id, None).unwrap_err().to_string().contains("no id"));
     assert!(decode_block(&json!([]), None).is_err());
     assert!(decode_get_block_range(&json!({"blocks": 3})).is_err());
+}
+
+/// A post's beneficiaries decode to the same op from either encoding: the appbase
+/// `{type, value}` extension (a block fetched by range) and the legacy `[0, {...}]` pair (a
+/// streamed block), where the reference sees only the second.
+#[test]
+fn comment_options_beneficiaries_decode_alike_in_both_forms() {
+    let beneficiaries = json!({"beneficiaries": [{"account": "dlux-io", "weight": 1000}]});
+    let body = |ext: Value| {
+        json!({"author": "alice", "permlink": "p", "max_accepted_payout": "1000000.000 HBD",
+               "percent_hbd": 10000, "allow_votes": true, "allow_curation_rewards": true,
+               "extensions": [ext]})
+    };
+    let appbase = json!({"type": "comment_options_operation", "value": body(json!({"type": "comment_payout_beneficiaries", "value": beneficiaries}))});
+    let legacy = json!(["comment_options", body(json!([0, beneficiaries]))]);
+    let (a, l) = (decode_op(&appbase).unwrap(), decode_op(&legacy).unwrap());
+    assert_eq!(a, l);
+    let HiveOp::Other { name, body } = a else {
+        panic!("an untyped op")
+    };
+    assert_eq!(name, "comment_options");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["extensions"][0][1]["beneficiaries"][0]["account"], "dlux-io");
+    // An extension type opentoken does not know stays as it came.
+    let odd = json!({"type": "comment_options_operation", "value": body.clone()});
+    let mut odd = odd;
+    odd["value"]["extensions"] = json!([{"type": "future_extension", "value": {}}]);
+    let HiveOp::Other { body, .. } = decode_op(&odd).unwrap() else {
+        panic!("untyped")
+    };
+    assert!(body.contains("future_extension"), "{body}");
 }
