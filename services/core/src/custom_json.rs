@@ -95,7 +95,7 @@ enum Surrogate {
     Low,
 }
 
-/// Whether `bytes[at..]` is a `\uXXXX` escape of a surrogate code unit.
+/// Whether `bytes[at..]` is a `\u` escape (four hex digits) of a surrogate code unit.
 fn surrogate_at(bytes: &[u8], at: usize) -> Option<Surrogate> {
     let esc = bytes.get(at..at + 6)?;
     if esc[0] != b'\\' || esc[1] != b'u' {

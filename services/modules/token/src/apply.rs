@@ -171,17 +171,11 @@ pub(crate) fn apply(event: &TokenEvent, state: &mut dyn StateWrite) -> Result<()
         TokenEvent::DaoDay(d) => {
             sub(state, Pool::Minted.key(), d.minted)?;
             add(state, Pool::Nodes.key(), d.to_nodes)?;
-            add(
-                state,
-                Pool::Marketing.key(),
-                d.to_marketing - d.overflow.min(d.to_marketing),
-            )?;
+            // `overflow` is part of `to_marketing` that the cap sends to content instead.
+            let overflow = d.overflow.min(d.to_marketing);
+            add(state, Pool::Marketing.key(), d.to_marketing - overflow)?;
             add(state, Pool::Delegators.key(), d.to_delegators)?;
-            add(
-                state,
-                Pool::Content.key(),
-                d.to_content.saturating_add(d.overflow.min(d.to_marketing)),
-            )?;
+            add(state, Pool::Content.key(), d.to_content.saturating_add(overflow))?;
             let wins: Vec<Vec<u8>> = state
                 .scan_prefix(keys::WINS_PREFIX.as_bytes())
                 .map(|(k, _)| k.to_vec())

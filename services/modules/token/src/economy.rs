@@ -51,19 +51,6 @@ pub struct DaoDay {
     pub to_content: u64,
 }
 
-const DAO_FIELDS: [&str; 10] = [
-    "block",
-    "minted",
-    "node_rate",
-    "marketing_rate",
-    "delegation_rate",
-    "to_nodes",
-    "to_marketing",
-    "overflow",
-    "to_delegators",
-    "to_content",
-];
-
 /// `⌊a·num/den⌋` without overflow (`den > 0`; the result is at most `a` when `num ≤ den`).
 pub fn share(a: u64, num: u64, den: u64) -> u64 {
     if den == 0 {
@@ -100,23 +87,18 @@ impl DaoDay {
 
     /// The Avro fields, in the schema's order.
     pub(crate) fn fields(&self) -> [(&'static str, u64); 10] {
-        let v = [
-            self.block,
-            self.minted,
-            self.node_rate,
-            self.marketing_rate,
-            self.delegation_rate,
-            self.to_nodes,
-            self.to_marketing,
-            self.overflow,
-            self.to_delegators,
-            self.to_content,
-        ];
-        let mut out = [("", 0); 10];
-        for (i, (name, value)) in DAO_FIELDS.iter().zip(v).enumerate() {
-            out[i] = (name, value);
-        }
-        out
+        [
+            ("block", self.block),
+            ("minted", self.minted),
+            ("node_rate", self.node_rate),
+            ("marketing_rate", self.marketing_rate),
+            ("delegation_rate", self.delegation_rate),
+            ("to_nodes", self.to_nodes),
+            ("to_marketing", self.to_marketing),
+            ("overflow", self.overflow),
+            ("to_delegators", self.to_delegators),
+            ("to_content", self.to_content),
+        ]
     }
 
     pub(crate) fn from_fields(get: impl Fn(&str) -> Result<u64, CodecError>) -> Result<Self, CodecError> {
@@ -161,24 +143,22 @@ pub(crate) fn pool(state: &dyn StateRead, p: Pool) -> u64 {
     amount(state, &p.key())
 }
 
-fn payouts(
-    pool: Pool,
-    held: u64,
-    weights: impl Iterator<Item = (String, u64)>,
-) -> Result<Vec<TokenEvent>, InvariantError> {
-    let weights: Vec<(String, u64)> = weights.filter(|(_, w)| *w > 0).collect();
+/// `held` of `pool` paid out by `weights`: `⌊held·w/Σw⌋` each, nothing of 0.
+fn payouts(pool: Pool, held: u64, weights: Vec<(String, u64)>) -> Result<Vec<TokenEvent>, InvariantError> {
     let total = weights
         .iter()
         .try_fold(0u64, |t, (_, w)| t.checked_add(*w))
         .ok_or_else(|| broken(format!("the weights of pool {} overflow u64", pool.name())))?;
     Ok(weights
         .into_iter()
+        .filter(|(_, w)| *w > 0)
         .map(|(account, w)| (account, share(held, w, total)))
         .filter(|(_, a)| *a > 0)
         .map(|(account, amount)| TokenEvent::PoolPaid { pool, account, amount })
         .collect())
 }
 
+/// The accounts under `prefix` (`win/`, `dlg/`) with their amounts, in key order.
 fn weights(state: &dyn StateRead, prefix: &str) -> Result<Vec<(String, u64)>, InvariantError> {
     state
         .scan_prefix(prefix.as_bytes())
@@ -217,15 +197,11 @@ impl TokenModule {
             let nodes_pool = pool(state, Pool::Nodes).saturating_add(day.to_nodes);
             let delegators_pool = pool(state, Pool::Delegators).saturating_add(day.to_delegators);
             out.push(TokenEvent::DaoDay(day));
-            out.extend(payouts(
-                Pool::Nodes,
-                nodes_pool,
-                weights(state, keys::WINS_PREFIX)?.into_iter(),
-            )?);
+            out.extend(payouts(Pool::Nodes, nodes_pool, weights(state, keys::WINS_PREFIX)?)?);
             out.extend(payouts(
                 Pool::Delegators,
                 delegators_pool,
-                weights(state, "dlg/")?.into_iter(),
+                weights(state, keys::DELEGATION_PREFIX)?,
             )?);
         }
         if ctx.block.is_multiple_of(eco.mint_every) {

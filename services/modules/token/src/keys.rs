@@ -158,8 +158,10 @@ pub fn node(acct: &str) -> Vec<u8> {
     format!("node/{acct}").into_bytes()
 }
 pub fn delegation(acct: &str) -> Vec<u8> {
-    format!("dlg/{acct}").into_bytes()
+    format!("{DELEGATION_PREFIX}{acct}").into_bytes()
 }
+/// `dlg/<acct>`: an account's Hive delegation to the delegation account, micro-VESTS.
+pub const DELEGATION_PREFIX: &str = "dlg/";
 
 /// `sch/<block BE8><tag>/<account>`: an installment due at `block`.
 pub fn schedule(block: u64, unlock: Unlock, acct: &str) -> Vec<u8> {
