@@ -239,6 +239,9 @@ impl Engine {
                     timestamp,
                     spec: &spec,
                 };
+                if !matches!(rop.op, HiveOp::CustomJson(_)) && !slot.module.concerns(&ctx, &rop.op, &slot.state) {
+                    continue;
+                }
                 let (op_name, from, res) = run_op(slot.module.as_ref(), &ctx, &rop.op, &mut slot.state, &mut sink)?;
                 out.statuses
                     .push(status(&rop.txid, rop.pos, name, &op_name, &from, res));
@@ -419,11 +422,7 @@ fn run_op(
             Ok((name, from, res))
         }
         other => {
-            let from = match other {
-                HiveOp::Transfer(t) => t.from.clone(),
-                HiveOp::DelegateVestingShares(d) => d.delegator.clone(),
-                _ => String::new(),
-            };
+            let from = other.acting_account();
             let res = m.run_input(ctx, Input::Hive(other), state, sink)?;
             Ok((other.name().to_string(), from, res))
         }

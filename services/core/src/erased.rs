@@ -28,6 +28,7 @@ pub trait ErasedModule: RouteTable + Send + Sync {
         sink: &mut Sink,
     ) -> Result<(), InvariantError>;
     fn next_due(&self, state: &ModuleState, after: u64) -> Option<u64>;
+    fn concerns(&self, ctx: &OpContext<'_>, op: &HiveOp, state: &ModuleState) -> bool;
     fn targets(&self) -> &[&'static str];
     fn sends_on_messages(&self) -> bool;
 }
@@ -93,6 +94,10 @@ impl<M: Module> ErasedModule for M {
             sink,
         )?;
         Ok(())
+    }
+
+    fn concerns(&self, ctx: &OpContext<'_>, op: &HiveOp, state: &ModuleState) -> bool {
+        self.concerns_hive_op(ctx, op, state)
     }
 
     fn run_input(

@@ -74,6 +74,29 @@ impl HiveOp {
             HiveOp::Other { name, .. } => name,
         }
     }
+
+    /// The account that acts in an op other than custom_json (what an op status names as
+    /// `from`): the sender, the delegator, the voter, the author, the updated account.
+    /// Empty for ops whose body does not say.
+    pub fn acting_account(&self) -> String {
+        match self {
+            HiveOp::CustomJson(_) => String::new(),
+            HiveOp::Transfer(t) => t.from.clone(),
+            HiveOp::DelegateVestingShares(d) => d.delegator.clone(),
+            HiveOp::Other { name, body } => {
+                let field = match name.as_str() {
+                    "vote" => "voter",
+                    "comment" | "comment_options" => "author",
+                    "account_update" | "account_update2" => "account",
+                    _ => return String::new(),
+                };
+                serde_json::from_str::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| v.get(field).and_then(serde_json::Value::as_str).map(str::to_string))
+                    .unwrap_or_default()
+            }
+        }
+    }
 }
 
 /// Which key signed a custom_json, as the reference derives it: the first posting

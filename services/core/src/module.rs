@@ -266,6 +266,15 @@ pub trait Module: Send + Sync {
     fn accepts_hive_op(&self, _op: &HiveOp, _spec: &ChainSpec) -> bool {
         false
     }
+    /// Whether a routed Hive op concerns this module's *state*. The router decides from the
+    /// op alone, and some ops concern a module only when its state says so: a Hive vote
+    /// counts only on a post the module registered, and mainnet carries hundreds of votes a
+    /// block. An op that does not concern the module is dropped like one the router never
+    /// sent (no status, no events), so the status store holds what was addressed to the
+    /// community. Default: every routed op concerns the module.
+    fn concerns_hive_op(&self, _ctx: &OpContext<'_>, _op: &HiveOp, _state: &dyn StateRead) -> bool {
+        true
+    }
     /// Events that initialise an empty state from the chain spec.
     fn genesis(&self, spec: &ChainSpec) -> Result<Vec<Self::Event>, GenesisError>;
     /// Decide.

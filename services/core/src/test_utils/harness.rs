@@ -1,6 +1,6 @@
 //! [`ModuleHarness`]: one module's decide/evolve without the engine.
 
-use crate::hive::Auth;
+use crate::hive::{Auth, HiveOp};
 use crate::module::{BlockContext, BlockHeader, Input, Message, Module, OpContext, Reject};
 use crate::pos::ChainPos;
 use crate::spec::ChainSpec;
@@ -80,6 +80,26 @@ impl<M: Module> ModuleHarness<M> {
             .unwrap_or_else(|r| panic!("{name} {payload} by @{from} rejected: {r}"));
         self.apply(&events);
         events
+    }
+
+    /// A Hive op (not custom_json) at `block` as the pipeline treats it: `None` when the
+    /// router would not send it here or the module's state says it does not concern it
+    /// (no status either way); otherwise the decision, applied when accepted.
+    pub fn hive_op(&mut self, block: u64, op: &HiveOp) -> Option<Result<Vec<M::Event>, Reject>> {
+        let ctx = OpContext {
+            pos: ChainPos::new(block, 0, 0),
+            txid: "tx",
+            timestamp: 0,
+            spec: &self.spec,
+        };
+        if !self.module.accepts_hive_op(op, &self.spec) || !self.module.concerns_hive_op(&ctx, op, &self.state) {
+            return None;
+        }
+        let decided = self.module.handle(&ctx, Input::Hive(op), &self.state);
+        if let Ok(events) = &decided {
+            self.apply(events);
+        }
+        Some(decided)
     }
 
     /// Decides a message of `kind` from module `from` (delivered at block 1) and applies

@@ -16,6 +16,7 @@
 
 mod codec;
 mod counter;
+pub mod fixtures;
 mod harness;
 mod net;
 mod ops;
