@@ -576,7 +576,7 @@ fn distributed_node_registers_reports_and_reaches_finality() {
 
 /// The DEX chain in Kafka mode, each module its own processor (`process --module dex` and
 /// `--module nft` among them): every module ends with the state and checkpoints of an
-/// embedded `opentoken run` of the same chain, and the DEX traded.
+/// embedded `opentoken run` of the same chain, the DEX traded and Proof of Brain paid.
 #[test]
 fn the_dex_and_the_token_economy_as_their_own_processors_in_kafka_mode_equal_embedded_mode() {
     const UNTIL: u64 = 400;
@@ -589,10 +589,13 @@ fn the_dex_and_the_token_economy_as_their_own_processors_in_kafka_mode_equal_emb
     .expect("json");
     spec["name"] = "dexkafka".into();
     spec["modules"]["multisig"] = serde_json::json!({});
-    // With the token economy: mints and DAO days are chron work the token's own processor
-    // runs across the idle ranges it skips, and must run exactly as the embedded node does.
-    spec["modules"]["token"]["economy"] =
-        serde_json::json!({"interest_rate": 20_000, "mint_every": 100, "dao_every": 150, "dao_offset": 5});
+    // With the token economy: mints, DAO days and Proof of Brain's expiries and payouts are
+    // chron work the token's own processor runs across the idle ranges it skips, and must
+    // run exactly as the embedded node does; the generated votes reach it through the
+    // ingester's routing of Hive ops.
+    spec["modules"]["token"]["economy"] = serde_json::json!({"interest_rate": 20_000, "mint_every": 100,
+        "dao_every": 150, "dao_offset": 5,
+        "proof_of_brain": {"beneficiary": "dlux-io", "pending_blocks": 30, "reward_blocks": 150}});
     let spec_path = work.path().join("chain.json");
     std::fs::write(&spec_path, spec.to_string()).expect("write spec");
     let (_devnet, url) = start_devnet_with(
@@ -664,5 +667,9 @@ fn the_dex_and_the_token_economy_as_their_own_processors_in_kafka_mode_equal_emb
     assert!(
         token.state.keys().any(|k| k.starts_with(b"pool/")),
         "inflation was minted"
+    );
+    assert!(
+        token.state.keys().any(|k| k.starts_with(b"paid/")),
+        "Proof of Brain paid a post"
     );
 }

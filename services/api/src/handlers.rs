@@ -229,6 +229,71 @@ pub(crate) fn metrics_response(telemetry: &Telemetry) -> Response {
         .into_response()
 }
 
+/// The most open posts `/posts` lists (Proof of Brain's window holds a week of them).
+const MAX_OPEN_POSTS: usize = 1_000;
+
+/// The reference's `/posts`: the posts open for votes, keyed `author/permlink` (`feed`), in
+/// the order their voting closes; empty on chains without Proof of Brain.
+pub(crate) async fn posts(State(app): State<Arc<App>>) -> Response {
+    blocking(move || {
+        let s = &app.api;
+        match opentoken_token::open_posts(&s.token_kv(), MAX_OPEN_POSTS) {
+            Ok(list) => {
+                let feed: serde_json::Map<String, Value> = list
+                    .into_iter()
+                    .map(|(author, permlink, block, closes)| {
+                        (
+                            format!("{author}/{permlink}"),
+                            json!({"author": author, "permlink": permlink, "block": block, "closes": closes}),
+                        )
+                    })
+                    .collect();
+                let mut body = serde_json::Map::new();
+                body.insert("feed".into(), Value::Object(feed));
+                s.envelope(body).into_response()
+            }
+            Err(e) => unavailable("reading the open posts", e),
+        }
+    })
+    .await
+}
+
+/// The reference's `/posts/:author/:permlink` (`now`): a post waiting for its options, open
+/// for votes (with them), or paid (with what it earned); 404 for a post Proof of Brain does
+/// not know.
+pub(crate) async fn post(State(app): State<Arc<App>>, Path((author, permlink)): Path<(String, String)>) -> Response {
+    if !opentoken_core::account::is_valid_account_name(&author) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            format!("{author:?} is not a valid Hive account name"),
+        );
+    }
+    if permlink.is_empty()
+        || permlink.len() > 256
+        || !permlink
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return fail(StatusCode::BAD_REQUEST, "a permlink is 1 to 256 of [a-z0-9-]");
+    }
+    blocking(move || {
+        let s = &app.api;
+        match opentoken_token::post_view(&s.token_kv(), &author, &permlink) {
+            Ok(Some(view)) => {
+                let mut body = serde_json::Map::new();
+                body.insert("now".into(), json!(view));
+                s.envelope(body).into_response()
+            }
+            Ok(None) => fail(
+                StatusCode::NOT_FOUND,
+                format!("@{author}/{permlink} is not a post Proof of Brain knows"),
+            ),
+            Err(e) => unavailable(format!("reading the post @{author}/{permlink}"), e),
+        }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::insert_economy_rates;

@@ -148,6 +148,8 @@ pub fn router_with(state: ApiState, limits: &ApiLimits) -> Router {
         .route("/api/mintsupply/{set}", get(nft::mint_supply_of))
         .route("/api/pfp/{user}", get(nft::pfp))
         .route("/api/trades/{kind}/{user}", get(nft::trades))
+        .route("/posts", get(handlers::posts))
+        .route("/posts/{author}/{permlink}", get(handlers::post))
         .route("/{user}", get(handlers::user))
         .with_state(app)
         .layer(from_fn_with_state(guard.clone(), limits::in_flight));

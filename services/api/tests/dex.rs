@@ -3,20 +3,18 @@
 //! candles are the module's own), the state is committed to a store as a processor commits
 //! it, and the router answers from that store.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use opentoken_api::{router_with, ApiLimits, ApiState};
+use axum::http::StatusCode;
+use opentoken_api::ApiState;
 use opentoken_core::test_utils::{block_time, test_spec, TestNet};
 use opentoken_core::ChainSpec;
 use opentoken_dex::keys::Trade;
 use opentoken_dex::order::order_id;
 use opentoken_dex::{DexModule, OrderIn, Pair, Payout, Side};
-use opentoken_store::{CommitBatch, EmbeddedStore, ModuleCommit, Progress, Store};
-use opentoken_telemetry::Telemetry;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tower::ServiceExt;
+
+mod common;
+use common::get;
 
 /// Ten blocks an hour, so that a day (240 blocks) passes quickly.
 fn dex_spec() -> ChainSpec {
@@ -88,58 +86,8 @@ impl Market {
 
     /// The DEX's state committed to a fresh store at the last block, and an API on it.
     fn serve(&self, spec: ChainSpec) -> (tempfile::TempDir, ApiState) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = opentoken_log::embedded::open_database(&dir.path().join("db.redb")).unwrap();
-        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::new(db.clone()).unwrap());
-        let block = self.net.next_block() - 1;
-        store
-            .commit(&CommitBatch {
-                modules: vec![ModuleCommit {
-                    module: "dex".into(),
-                    changes: self
-                        .net
-                        .state("dex")
-                        .pairs()
-                        .iter()
-                        .map(|(k, v)| (k.clone(), Some(v.clone())))
-                        .collect(),
-                    lattice: Vec::new(),
-                    progress: Progress {
-                        block,
-                        next_offset: block,
-                    },
-                    snapshot: None,
-                }],
-                ..Default::default()
-            })
-            .unwrap();
-        let api = ApiState {
-            spec: Arc::new(spec),
-            store,
-            log: Arc::new(opentoken_log::EmbeddedLog::new(db).unwrap()),
-            telemetry: Arc::new(Telemetry::new()),
-            node: "node1".into(),
-            version: "test".into(),
-            modules: vec!["dex".into()],
-        };
-        (dir, api)
+        common::serve("dex", self.net.state("dex"), self.net.next_block() - 1, spec)
     }
-}
-
-async fn get(api: &ApiState, uri: &str) -> (StatusCode, Value) {
-    let limits = ApiLimits {
-        heavy_per_minute: 100_000,
-        heavy_burst: 10_000,
-        ..ApiLimits::default()
-    };
-    let response = router_with(api.clone(), &limits)
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let code = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("{uri}: not JSON: {bytes:?}"));
-    (code, body)
 }
 
 fn rates(list: &Value) -> Vec<f64> {

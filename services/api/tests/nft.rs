@@ -4,20 +4,18 @@
 //! router answers from that store. The bounds are checked on a state with more of each
 //! record than any answer shows.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use opentoken_api::{router_with, ApiLimits, ApiState};
+use axum::http::StatusCode;
+use opentoken_api::ApiState;
 use opentoken_core::test_utils::{op, posting_op, test_spec, TestNet};
 use opentoken_core::{ChainSpec, HiveOp, ModuleState, Outcome, StateWrite};
 use opentoken_nft::keys::{self, Nft, Offer, Set};
 use opentoken_nft::protocol::Currency;
 use opentoken_nft::{b64, views, NftModule, OfferKind};
-use opentoken_store::{CommitBatch, EmbeddedStore, ModuleCommit, Progress, Store};
-use opentoken_telemetry::Telemetry;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tower::ServiceExt;
+
+mod common;
+use common::get;
 
 /// The bounds of `services/api/src/nft.rs` (`NFTS_SHOWN`, `SETS_SHOWN`, `SET_NFTS_SHOWN`,
 /// `OFFERS_SHOWN`, `TRADES_SHOWN`, `TRADES_SCAN`).
@@ -112,56 +110,8 @@ impl Gallery {
     }
 }
 
-/// `state` committed to a fresh store at `block`, and an API on it.
 fn serve(state: &ModuleState, block: u64, spec: ChainSpec) -> (tempfile::TempDir, ApiState) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = opentoken_log::embedded::open_database(&dir.path().join("db.redb")).unwrap();
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::new(db.clone()).unwrap());
-    store
-        .commit(&CommitBatch {
-            modules: vec![ModuleCommit {
-                module: "nft".into(),
-                changes: state
-                    .pairs()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Some(v.clone())))
-                    .collect(),
-                lattice: Vec::new(),
-                progress: Progress {
-                    block,
-                    next_offset: block,
-                },
-                snapshot: None,
-            }],
-            ..Default::default()
-        })
-        .unwrap();
-    let api = ApiState {
-        spec: Arc::new(spec),
-        store,
-        log: Arc::new(opentoken_log::EmbeddedLog::new(db).unwrap()),
-        telemetry: Arc::new(Telemetry::new()),
-        node: "node1".into(),
-        version: "test".into(),
-        modules: vec!["nft".into()],
-    };
-    (dir, api)
-}
-
-async fn get(api: &ApiState, uri: &str) -> (StatusCode, Value) {
-    let limits = ApiLimits {
-        heavy_per_minute: 100_000,
-        heavy_burst: 10_000,
-        ..ApiLimits::default()
-    };
-    let response = router_with(api.clone(), &limits)
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let code = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("{uri}: not JSON: {bytes:?}"));
-    (code, body)
+    common::serve("nft", state, block, spec)
 }
 
 /// 200 and the body, with the envelope checked and removed.

@@ -199,7 +199,8 @@ const PUBLISHED_MODULE_EVENTS: &[(&str, u64)] = &[
     ("token event", 0xcb66_f2b9_6758_a9eb), // history v1
     ("token event", 0xe133_bc77_19e6_5d35), // history v2
     ("token event", 0xdb4b_713d_e47a_af74), // history v3
-    ("token event", 0xd2fb_c451_2c4c_90a5),
+    ("token event", 0xd2fb_c451_2c4c_90a5), // history v4
+    ("token event", 0x98db_1ae6_a784_e1a3),
 ];
 
 #[test]

@@ -312,6 +312,7 @@ mod tests {
             msaccount: Some("dlux-cc".into()),
             dex: None,
             nft: None,
+            pob: None,
         };
         Ledger::genesis(&t, &GenesisConfig::default(), &[], 0)
     }

@@ -570,6 +570,7 @@ mod tests {
             msaccount: Some("dlux-cc".into()),
             dex: Some(DexTraffic::new("DLUX")),
             nft: None,
+            pob: None,
         }
     }
 

@@ -651,6 +651,7 @@ mod tests {
             msaccount: Some("dlux-cc".into()),
             dex: None,
             nft: None,
+            pob: None,
         }
     }
 

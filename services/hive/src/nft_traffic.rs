@@ -1178,6 +1178,7 @@ mod tests {
             msaccount: Some("dlux-cc".into()),
             dex: None,
             nft: None,
+            pob: None,
         }
     }
 

@@ -17,6 +17,7 @@ use crate::broadcast;
 use crate::dex_traffic::{dex_count, dex_transaction, DexOrders, Placement};
 use crate::ledger::{Account, Budget, GenesisConfig, Ledger};
 use crate::nft_traffic::{nft_count, nft_transaction, NftShadow};
+use crate::pob_traffic::pob_transactions;
 use crate::seal::{seal, SealedBlock};
 use crate::traffic::{multisig_count, multisig_op, op, Rng, TrafficConfig};
 use axum::extract::State;
@@ -327,6 +328,15 @@ fn produce(
                     operations: made.operations,
                 });
             }
+        }
+    }
+    if let Some(t) = cfg.traffic.pob.as_ref() {
+        let mut rng = Rng::new(cfg.seed, num, b"pob");
+        for operations in pob_transactions(&cfg.traffic, t, &mut rng, num) {
+            content.transactions.push(Transaction {
+                txid: String::new(),
+                operations,
+            });
         }
     }
     let mut envelopes: Vec<Option<TxEnvelope>> = vec![None; content.transactions.len()];
@@ -846,6 +856,7 @@ mod tests {
                 msaccount: Some("dlux-cc".into()),
                 dex: None,
                 nft: None,
+                pob: None,
             },
             genesis: GenesisConfig {
                 hive: 30_000,
@@ -1208,6 +1219,7 @@ mod tests {
             &SimConfig {
                 traffic: TrafficConfig {
                     nft: None,
+                    pob: None,
                     ..cfg.traffic.clone()
                 },
                 ..cfg.clone()
@@ -1286,6 +1298,7 @@ mod tests {
         let quiet = SimConfig {
             traffic: TrafficConfig {
                 nft: None,
+                pob: None,
                 ..cfg.traffic.clone()
             },
             ..cfg.clone()

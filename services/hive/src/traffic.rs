@@ -3,6 +3,7 @@
 
 use crate::dex_traffic::DexTraffic;
 use crate::nft_traffic::NftTraffic;
+use crate::pob_traffic::PobTraffic;
 use opentoken_core::{Asset, AssetSymbol, CustomJsonOp, DelegateVestingSharesOp, HiveOp, TransferOp};
 use serde_json::json;
 use serde_json::Value;
@@ -33,6 +34,10 @@ pub struct TrafficConfig {
     /// after the DEX traffic and from their own random stream, so `None` leaves the chain
     /// as before.
     pub nft: Option<NftTraffic>,
+    /// The chain's Proof of Brain: when set, blocks also carry posts and votes
+    /// ([`crate::pob_traffic`]) after the NFT traffic and from their own random stream, so
+    /// `None` leaves the chain as before.
+    pub pob: Option<PobTraffic>,
 }
 
 /// SplitMix64: tiny, fast, and identical everywhere (no dependency on a crate's RNG version).

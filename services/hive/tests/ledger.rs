@@ -43,6 +43,7 @@ fn devnet(seed: u64) -> SimConfig {
             msaccount: None,
             dex: None,
             nft: None,
+            pob: None,
         },
         genesis: GenesisConfig {
             extra_accounts: vec![MS.into()],
@@ -70,6 +71,7 @@ fn small(seed: u64, prefill: u64, interval_ms: u64) -> SimConfig {
             msaccount: None,
             dex: None,
             nft: None,
+            pob: None,
         },
         genesis: GenesisConfig::default(),
         tamper: None,

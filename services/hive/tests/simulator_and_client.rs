@@ -30,6 +30,7 @@ fn cfg(seed: u64, prefill: u64, interval_ms: u64) -> SimConfig {
             msaccount: None,
             dex: None,
             nft: None,
+            pob: None,
         },
         genesis: Default::default(),
         tamper: None,

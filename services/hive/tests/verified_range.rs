@@ -25,6 +25,7 @@ fn cfg(tamper: Option<TamperMode>) -> SimConfig {
             msaccount: None,
             dex: None,
             nft: None,
+            pob: None,
         },
         genesis: Default::default(),
         tamper: tamper.map(|mode| Tamper {

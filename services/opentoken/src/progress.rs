@@ -129,12 +129,16 @@ fn economy_line(store: &dyn Store) -> String {
         return String::new();
     }
     let pooled: u64 = stats.pools.values().sum();
+    let posts = match opentoken_token::open_posts(&kv, 1_000) {
+        Ok(open) if !open.is_empty() => format!(", {} posts open for votes", open.len()),
+        _ => String::new(),
+    };
     match stats.last_dao {
         Some(d) => format!(
-            "  economy: {pooled} in pools, DAO day {} split {} ({} to delegators, {} to nodes)",
+            "  economy: {pooled} in pools, DAO day {} split {} ({} to delegators, {} to nodes){posts}",
             d.block, d.minted, d.to_delegators, d.to_nodes
         ),
-        None => format!("  economy: {pooled} in pools"),
+        None => format!("  economy: {pooled} in pools{posts}"),
     }
 }
 

@@ -165,6 +165,7 @@ pub fn traffic(spec: &ChainSpec, ops_per_block: (u32, u32), invalid_per_mille: u
         nft: has_nft(spec)
             .then(|| opentoken_hive::NftTraffic::from_spec(spec))
             .flatten(),
+        pob: opentoken_hive::PobTraffic::from_spec(spec),
     }
 }
 

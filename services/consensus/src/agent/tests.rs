@@ -246,6 +246,7 @@ mod reconciliation {
                 msaccount: None,
                 dex: None,
                 nft: None,
+                pob: None,
             },
             genesis: GenesisConfig {
                 extra_accounts: vec![MS.into()],

@@ -191,5 +191,99 @@ pub(crate) fn apply(event: &TokenEvent, state: &mut dyn StateWrite) -> Result<()
             sub(state, pool.key(), *amount)?;
             credit(state, Bucket::Claimable, account, *amount)
         }
+        TokenEvent::PostPending {
+            author,
+            permlink,
+            expires,
+            ..
+        } => {
+            state.put(keys::pob::pending(author, permlink), encode_u64(*expires));
+            state.put(keys::pob::pending_expiry(*expires, author, permlink), vec![1]);
+            Ok(())
+        }
+        TokenEvent::PostExpired {
+            author,
+            permlink,
+            expires,
+        } => {
+            state.delete(&keys::pob::pending(author, permlink));
+            state.delete(&keys::pob::pending_expiry(*expires, author, permlink));
+            Ok(())
+        }
+        TokenEvent::PostRegistered {
+            author,
+            permlink,
+            block,
+            closes,
+        } => {
+            let pending = keys::pob::pending(author, permlink);
+            let expires = state
+                .get(&pending)
+                .and_then(keys::decode_u64)
+                .ok_or_else(|| crate::state::broken(format!("@{author}/{permlink} registers but is not pending")))?;
+            state.delete(&pending);
+            state.delete(&keys::pob::pending_expiry(expires, author, permlink));
+            let mut post = encode_u64(*block);
+            post.extend_from_slice(&closes.to_be_bytes());
+            state.put(keys::pob::post(author, permlink), post);
+            state.put(keys::pob::closing(*closes, author, permlink), vec![1]);
+            Ok(())
+        }
+        TokenEvent::VoteCast {
+            voter,
+            author,
+            permlink,
+            block,
+            value,
+            mana,
+        } => {
+            let key = keys::pob::vote(author, permlink, voter);
+            if *value == 0 {
+                state.delete(&key);
+            } else {
+                state.put(key, crate::pob::encode_vote(*block, *value));
+            }
+            state.put(keys::pob::mana(voter), mana.encode());
+            Ok(())
+        }
+        TokenEvent::PobTally { running, .. } => {
+            if *running == 0 {
+                state.delete(keys::pob::MOVING_WEIGHT);
+            } else {
+                state.put(keys::pob::MOVING_WEIGHT.to_vec(), encode_u64(*running));
+            }
+            Ok(())
+        }
+        TokenEvent::PostPaid { block, payout } => {
+            let (author, permlink) = (&payout.author, &payout.permlink);
+            let (_, closes) = crate::pob::post(state, author, permlink)
+                .ok_or_else(|| crate::state::broken(format!("@{author}/{permlink} is paid but not registered")))?;
+            let mut curation: u64 = 0;
+            for (account, amount) in &payout.curators {
+                sub(state, Pool::Content.key(), *amount)?;
+                credit(state, Bucket::Claimable, account, *amount)?;
+                curation = curation.saturating_add(*amount);
+            }
+            sub(state, Pool::Content.key(), payout.author_share)?;
+            credit(state, Bucket::Claimable, author, payout.author_share)?;
+            let votes: Vec<Vec<u8>> = state
+                .scan_prefix(keys::pob::votes_of(author, permlink).as_bytes())
+                .map(|(k, _)| k.to_vec())
+                .collect();
+            for k in votes {
+                state.delete(&k);
+            }
+            state.delete(&keys::pob::post(author, permlink));
+            state.delete(&keys::pob::closing(closes, author, permlink));
+            let paid = crate::pob::PaidPost {
+                block: *block,
+                weight: payout.weight,
+                author_share: payout.author_share,
+                curation,
+            };
+            let paid = serde_json::to_vec(&paid).map_err(|e| crate::state::broken(format!("paid post: {e}")))?;
+            state.put(keys::pob::paid(author, permlink), paid);
+            Ok(())
+        }
     }
 }

@@ -68,6 +68,104 @@ pub struct EconomyConfig {
     /// The delegators' cut (the reference's `delegationRate`: 2000).
     #[serde(default = "fifth")]
     pub delegation_rate: u64,
+    /// Proof of Brain (`economy.proof_of_brain`): community posts and Hive votes paid from
+    /// the content pool `rc`; absent, `rc` only accumulates.
+    #[serde(default)]
+    pub proof_of_brain: Option<PobConfig>,
+}
+
+/// The reference's Proof of Brain (token-core §3.12–3.14, §4.3, §5.3): a Hive post becomes
+/// rewardable when its `json_metadata` carries one of `meta_keys` and its
+/// `comment_options` name `beneficiary` with at least `min_beneficiary_weight`; stakers'
+/// Hive votes on it spend their vote mana and weigh its share of the content pool when its
+/// voting window closes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PobConfig {
+    /// The account a rewardable post must name as beneficiary (the reference: `dlux-io`).
+    pub beneficiary: String,
+    /// Its least beneficiary weight, basis points of the post's Hive rewards (1000).
+    #[serde(default = "thousand")]
+    pub min_beneficiary_weight: u64,
+    /// `json_metadata` keys of which one must be truthy (the reference's dApp hashes:
+    /// `arHash`, `vrHash`, `appHash`, `audHash`; `vidHash` alone does not qualify).
+    #[serde(default = "meta_keys")]
+    pub meta_keys: Vec<String>,
+    /// Blocks a qualifying post waits for its `comment_options` before it is forgotten
+    /// (the reference's `del_pend`: 28,800).
+    #[serde(default = "day")]
+    pub pending_blocks: u64,
+    /// Blocks from registration to the close of voting (the reference's `post_reward`:
+    /// 201,600, seven days); the post is paid at the first tally at or after it.
+    #[serde(default = "week")]
+    pub reward_blocks: u64,
+    /// Blocks in which an empty vote-mana meter refills (the reference: 144,000).
+    #[serde(default = "mana_regen")]
+    pub mana_regen_blocks: u64,
+    /// The payout curve's daily pool term (the reference's `movingWeight.dailyPool`: 700,000).
+    #[serde(default = "daily_pool")]
+    pub daily_pool: u64,
+    /// The least share of its meter, basis points, a downvote may leave in the down meter
+    /// (the reference's "bigSpender" limit: 90%).
+    #[serde(default = "down_floor")]
+    pub down_floor: u64,
+}
+
+fn thousand() -> u64 {
+    1_000
+}
+fn meta_keys() -> Vec<String> {
+    ["arHash", "vrHash", "appHash", "audHash"].map(String::from).to_vec()
+}
+fn week() -> u64 {
+    201_600
+}
+fn mana_regen() -> u64 {
+    144_000
+}
+fn daily_pool() -> u64 {
+    700_000
+}
+fn down_floor() -> u64 {
+    9_000
+}
+
+/// The most `meta_keys` a chain may list (each op's metadata is searched for all of them).
+pub const MAX_META_KEYS: usize = 16;
+
+impl PobConfig {
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        if !is_valid_account_name(&self.beneficiary) {
+            return Err(bad(format!(
+                "economy.proof_of_brain.beneficiary: {:?} is not a valid Hive account name",
+                self.beneficiary
+            )));
+        }
+        if self.min_beneficiary_weight == 0 || self.min_beneficiary_weight > 10_000 {
+            return Err(bad(
+                "economy.proof_of_brain.min_beneficiary_weight must be 1 to 10000 basis points",
+            ));
+        }
+        if self.meta_keys.is_empty()
+            || self.meta_keys.len() > MAX_META_KEYS
+            || self.meta_keys.iter().any(|k| k.is_empty() || k.len() > 64)
+        {
+            return Err(bad(format!(
+                "economy.proof_of_brain.meta_keys must list 1 to {MAX_META_KEYS} keys of 1 to 64 bytes"
+            )));
+        }
+        if self.pending_blocks == 0 || self.reward_blocks == 0 || self.mana_regen_blocks == 0 {
+            return Err(bad(
+                "economy.proof_of_brain: pending_blocks, reward_blocks and mana_regen_blocks must be at least 1",
+            ));
+        }
+        if self.daily_pool > i64::MAX as u64 || self.down_floor > 10_000 {
+            return Err(bad(
+                "economy.proof_of_brain: daily_pool must be at most i64::MAX and down_floor at most 10000",
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn hundred() -> u64 {
@@ -118,6 +216,9 @@ impl EconomyConfig {
         }
         if self.marketing_cap > i64::MAX as u64 {
             return Err(bad("economy.marketing_cap must be at most i64::MAX"));
+        }
+        if let Some(pob) = &self.proof_of_brain {
+            pob.validate()?;
         }
         Ok(())
     }
@@ -323,6 +424,26 @@ mod tests {
                 serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
                     "economy": {"interest_rate": 1, "inflation": true}}),
                 "unknown field",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "economy": {"interest_rate": 1, "proof_of_brain": {"beneficiary": "X"}}}),
+                "proof_of_brain.beneficiary",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "economy": {"interest_rate": 1, "proof_of_brain": {"beneficiary": "dlux-io", "meta_keys": []}}}),
+                "meta_keys",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "economy": {"interest_rate": 1, "proof_of_brain": {"beneficiary": "dlux-io", "reward_blocks": 0}}}),
+                "reward_blocks",
+            ),
+            (
+                serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                    "economy": {"interest_rate": 1, "proof_of_brain": {"beneficiary": "dlux-io", "min_beneficiary_weight": 10001}}}),
+                "min_beneficiary_weight",
             ),
         ];
         for (cfg, needle) in cases {

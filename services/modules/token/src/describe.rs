@@ -130,5 +130,47 @@ pub(crate) fn describe(event: &TokenEvent, dex: Option<&DexSetup>) -> String {
                 crate::keys::Pool::Minted => "inflation",
             }
         ),
+        TokenEvent::PostPending {
+            author,
+            permlink,
+            expires,
+            ..
+        } => format!("@{author}/{permlink} qualifies for Proof of Brain; its options must name the beneficiary by block {expires}"),
+        TokenEvent::PostExpired { author, permlink, .. } => {
+            format!("@{author}/{permlink} never named the beneficiary and is forgotten")
+        }
+        TokenEvent::PostRegistered {
+            author,
+            permlink,
+            closes,
+            ..
+        } => format!("@{author}|{permlink} added to rewardable content; votes count until block {closes}"),
+        TokenEvent::VoteCast {
+            voter,
+            author,
+            permlink,
+            value,
+            ..
+        } => match value {
+            0 => format!("@{voter} removed its vote on @{author}/{permlink}"),
+            v => format!("@{voter} voted {v} on @{author}/{permlink}"),
+        },
+        TokenEvent::PobTally {
+            block,
+            weights,
+            payout,
+            ..
+        } => format!(
+            "Proof of Brain tally {block}: {} for posts of weight {weights}",
+            tokens(*payout, dex)
+        ),
+        TokenEvent::PostPaid { payout, .. } => format!(
+            "@{}|Post:{} paid: {} to the author, {} to {} curators (claimable)",
+            payout.author,
+            payout.permlink,
+            tokens(payout.author_share, dex),
+            tokens(payout.curators.iter().map(|(_, a)| *a).sum(), dex),
+            payout.curators.len()
+        ),
     }
 }

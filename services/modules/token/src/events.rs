@@ -2,6 +2,7 @@
 
 pub use crate::economy::DaoDay;
 use crate::keys::{Bucket, Pool, Unlock};
+pub use crate::pob::{Mana, PostPayout};
 use apache_avro::types::Value;
 use opentoken_codec::value::{long_u64, record, Fields};
 use opentoken_codec::{CodecError, SingleObjectCodec};
@@ -133,6 +134,47 @@ pub enum TokenEvent {
         account: String,
         amount: u64,
     },
+    /// Proof of Brain: a qualifying Hive post waits for its options until `expires`.
+    PostPending {
+        author: String,
+        permlink: String,
+        block: u64,
+        expires: u64,
+    },
+    /// A waiting post whose options never came is forgotten.
+    PostExpired {
+        author: String,
+        permlink: String,
+        expires: u64,
+    },
+    /// A post named the beneficiary: votes on it count until `closes`.
+    PostRegistered {
+        author: String,
+        permlink: String,
+        block: u64,
+        closes: u64,
+    },
+    /// A staker's vote on a registered post (`value` 0 removes it) and its meters after it.
+    VoteCast {
+        voter: String,
+        author: String,
+        permlink: String,
+        block: u64,
+        value: i64,
+        mana: Mana,
+    },
+    /// A tally's payout curve: the closed posts' weight, the new moving weight, the payout.
+    PobTally {
+        block: u64,
+        weights: u64,
+        running: u64,
+        payout: u64,
+    },
+    /// A closed post paid from the content pool into claimable balances.
+    PostPaid {
+        block: u64,
+        payout: PostPayout,
+    },
 }
 
 pub const SCHEMA: &str = include_str!("../../../../schemas/token_event.avsc");
@@ -147,10 +189,13 @@ const SCHEMA_V2: &str = include_str!("../../../../schemas/history/token_event.v2
 /// The third schema, with the NFT module's events but before the economy's.
 const SCHEMA_V3: &str = include_str!("../../../../schemas/history/token_event.v3.avsc");
 
+/// The fourth schema, with the economy's events but before Proof of Brain's.
+const SCHEMA_V4: &str = include_str!("../../../../schemas/history/token_event.v4.avsc");
+
 pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("token event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]))
+        .get_or_init(|| SingleObjectCodec::new("token event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4]))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -207,6 +252,12 @@ impl TokenEvent {
             TokenEvent::WinsCounted { .. } => "WinsCounted",
             TokenEvent::DaoDay(_) => "DaoDay",
             TokenEvent::PoolPaid { .. } => "PoolPaid",
+            TokenEvent::PostPending { .. } => "PostPending",
+            TokenEvent::PostExpired { .. } => "PostExpired",
+            TokenEvent::PostRegistered { .. } => "PostRegistered",
+            TokenEvent::VoteCast { .. } => "VoteCast",
+            TokenEvent::PobTally { .. } => "PobTally",
+            TokenEvent::PostPaid { .. } => "PostPaid",
         }
     }
 
@@ -378,6 +429,103 @@ impl TokenEvent {
                     ("amount", long_u64(*amount)),
                 ]),
             ),
+            TokenEvent::PostPending {
+                author,
+                permlink,
+                block,
+                expires,
+            } => (
+                23,
+                record(vec![
+                    ("author", s(author)),
+                    ("permlink", s(permlink)),
+                    ("block", long_u64(*block)),
+                    ("expires", long_u64(*expires)),
+                ]),
+            ),
+            TokenEvent::PostExpired {
+                author,
+                permlink,
+                expires,
+            } => (
+                24,
+                record(vec![
+                    ("author", s(author)),
+                    ("permlink", s(permlink)),
+                    ("expires", long_u64(*expires)),
+                ]),
+            ),
+            TokenEvent::PostRegistered {
+                author,
+                permlink,
+                block,
+                closes,
+            } => (
+                25,
+                record(vec![
+                    ("author", s(author)),
+                    ("permlink", s(permlink)),
+                    ("block", long_u64(*block)),
+                    ("closes", long_u64(*closes)),
+                ]),
+            ),
+            TokenEvent::VoteCast {
+                voter,
+                author,
+                permlink,
+                block,
+                value,
+                mana,
+            } => (
+                26,
+                record(vec![
+                    ("voter", s(voter)),
+                    ("author", s(author)),
+                    ("permlink", s(permlink)),
+                    ("block", long_u64(*block)),
+                    ("value", Value::Long(*value)),
+                    ("up_power", long_u64(mana.up_power)),
+                    ("up_last", long_u64(mana.up_last)),
+                    ("down_power", long_u64(mana.down_power)),
+                    ("down_last", long_u64(mana.down_last)),
+                ]),
+            ),
+            TokenEvent::PobTally {
+                block,
+                weights,
+                running,
+                payout,
+            } => (
+                27,
+                record(vec![
+                    ("block", long_u64(*block)),
+                    ("weights", long_u64(*weights)),
+                    ("running", long_u64(*running)),
+                    ("payout", long_u64(*payout)),
+                ]),
+            ),
+            TokenEvent::PostPaid { block, payout } => (
+                28,
+                record(vec![
+                    ("author", s(&payout.author)),
+                    ("permlink", s(&payout.permlink)),
+                    ("block", long_u64(*block)),
+                    ("weight", long_u64(payout.weight)),
+                    ("author_share", long_u64(payout.author_share)),
+                    (
+                        "curators",
+                        Value::Array(
+                            payout
+                                .curators
+                                .iter()
+                                .map(|(account, amount)| {
+                                    record(vec![("account", s(account)), ("amount", long_u64(*amount))])
+                                })
+                                .collect(),
+                        ),
+                    ),
+                ]),
+            ),
         };
         Ok(record(vec![("event", Value::Union(branch, Box::new(body)))]))
     }
@@ -524,6 +672,59 @@ impl TokenEvent {
                 pool: Pool::from_name(&f.string("pool")?).ok_or_else(|| shape("PoolPaid.pool is no pool".into()))?,
                 account: f.string("account")?,
                 amount: f.u64("amount")?,
+            },
+            23 => TokenEvent::PostPending {
+                author: f.string("author")?,
+                permlink: f.string("permlink")?,
+                block: f.u64("block")?,
+                expires: f.u64("expires")?,
+            },
+            24 => TokenEvent::PostExpired {
+                author: f.string("author")?,
+                permlink: f.string("permlink")?,
+                expires: f.u64("expires")?,
+            },
+            25 => TokenEvent::PostRegistered {
+                author: f.string("author")?,
+                permlink: f.string("permlink")?,
+                block: f.u64("block")?,
+                closes: f.u64("closes")?,
+            },
+            26 => TokenEvent::VoteCast {
+                voter: f.string("voter")?,
+                author: f.string("author")?,
+                permlink: f.string("permlink")?,
+                block: f.u64("block")?,
+                value: f.long("value")?,
+                mana: Mana {
+                    up_power: f.u64("up_power")?,
+                    up_last: f.u64("up_last")?,
+                    down_power: f.u64("down_power")?,
+                    down_last: f.u64("down_last")?,
+                },
+            },
+            27 => TokenEvent::PobTally {
+                block: f.u64("block")?,
+                weights: f.u64("weights")?,
+                running: f.u64("running")?,
+                payout: f.u64("payout")?,
+            },
+            28 => TokenEvent::PostPaid {
+                block: f.u64("block")?,
+                payout: PostPayout {
+                    author: f.string("author")?,
+                    permlink: f.string("permlink")?,
+                    weight: f.u64("weight")?,
+                    author_share: f.u64("author_share")?,
+                    curators: f
+                        .array("curators")?
+                        .iter()
+                        .map(|c| {
+                            let c = Fields::of("token event", c)?;
+                            Ok((c.string("account")?, c.u64("amount")?))
+                        })
+                        .collect::<Result<_, CodecError>>()?,
+                },
             },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
@@ -699,6 +900,52 @@ mod tests {
                 account: a(),
                 amount: u64::MAX >> 1,
             },
+            TokenEvent::PostPending {
+                author: a(),
+                permlink: "my-3d-gallery".into(),
+                block: 50_000_000,
+                expires: 50_028_800,
+            },
+            TokenEvent::PostExpired {
+                author: a(),
+                permlink: "p".into(),
+                expires: 50_028_800,
+            },
+            TokenEvent::PostRegistered {
+                author: a(),
+                permlink: "p".into(),
+                block: 50_000_003,
+                closes: 50_201_603,
+            },
+            TokenEvent::VoteCast {
+                voter: "bob".into(),
+                author: a(),
+                permlink: "p".into(),
+                block: 50_000_010,
+                value: -490,
+                mana: Mana {
+                    up_power: 50_000,
+                    up_last: 49_000_000,
+                    down_power: 48_510,
+                    down_last: 50_000_010,
+                },
+            },
+            TokenEvent::PobTally {
+                block: 50_201_700,
+                weights: 5_000,
+                running: 2,
+                payout: 4_934,
+            },
+            TokenEvent::PostPaid {
+                block: 50_201_700,
+                payout: PostPayout {
+                    author: a(),
+                    permlink: "p".into(),
+                    weight: 5_000,
+                    author_share: 2_467,
+                    curators: vec![("bob".into(), 1_973), ("carol".into(), 493)],
+                },
+            },
         ]
     }
 
@@ -706,7 +953,7 @@ mod tests {
     fn every_variant_round_trips_through_avro() {
         let all = every_variant();
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(TokenEvent::kind).collect();
-        assert_eq!(kinds.len(), 23, "one of each event");
+        assert_eq!(kinds.len(), 29, "one of each event");
         assert_event_codec(
             &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/token_event.avsc"),
@@ -752,7 +999,7 @@ mod tests {
     }
 
     /// Events written with each older schema (`schemas/history/`: v1 before the DEX, v2
-    /// before the NFT module, v3 before the economy) decode with today's reader to the same
+    /// before the NFT module, v3 before the economy, v4 before Proof of Brain) decode with today's reader to the same
     /// events: the union only grew at its end, and a newer event does not fit an old schema.
     #[test]
     fn records_of_every_older_schema_still_decode() {
@@ -760,11 +1007,12 @@ mod tests {
         let branches =
             |s: &apache_avro::Schema| opentoken_codec::single_object::event_union_branches(s).expect("an event union");
         let new_branches = branches(codec.schema());
-        assert_eq!(new_branches.len(), 23);
+        assert_eq!(new_branches.len(), 29);
         for (name, text, known, last) in [
             ("v1", SCHEMA_V1, 13, "NodeRemoved"),
             ("v2", SCHEMA_V2, 15, "DexCredited"),
             ("v3", SCHEMA_V3, 19, "NftPriced"),
+            ("v4", SCHEMA_V4, 23, "PoolPaid"),
         ] {
             let old_schema = apache_avro::Schema::parse_str(text).expect("parses");
             assert_ne!(

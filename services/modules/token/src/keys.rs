@@ -214,3 +214,72 @@ pub fn decode_blocks(v: &[u8]) -> Vec<u64> {
 pub fn amount(state: &dyn StateRead, key: &[u8]) -> u64 {
     state.get(key).and_then(decode_u64).unwrap_or(0)
 }
+
+/// Proof of Brain's keys (chains with `economy.proof_of_brain`). Authors and voters are Hive
+/// account names and permlinks are `[a-z0-9-]` (both checked before any key is made), so
+/// `/` separates them unambiguously.
+pub mod pob {
+    /// `pnd/<author>/<permlink>`: a qualifying post waiting for its `comment_options`;
+    /// the value is the block it is forgotten at (8 bytes BE).
+    pub fn pending(author: &str, permlink: &str) -> Vec<u8> {
+        format!("{PENDING_PREFIX}{author}/{permlink}").into_bytes()
+    }
+    pub const PENDING_PREFIX: &str = "pnd/";
+    /// `pnx/<block BE8><author>/<permlink>`: the pending posts by the block they expire at.
+    pub fn pending_expiry(block: u64, author: &str, permlink: &str) -> Vec<u8> {
+        indexed(PENDING_EXPIRY_PREFIX, block, author, permlink)
+    }
+    pub const PENDING_EXPIRY_PREFIX: &[u8] = b"pnx/";
+    /// `pst/<author>/<permlink>`: a registered post; the value is the block it was
+    /// registered at and the block its voting closes at (8 bytes BE each).
+    pub fn post(author: &str, permlink: &str) -> Vec<u8> {
+        format!("{POST_PREFIX}{author}/{permlink}").into_bytes()
+    }
+    pub const POST_PREFIX: &str = "pst/";
+    /// `prw/<block BE8><author>/<permlink>`: the registered posts by the block voting closes.
+    pub fn closing(block: u64, author: &str, permlink: &str) -> Vec<u8> {
+        indexed(CLOSING_PREFIX, block, author, permlink)
+    }
+    pub const CLOSING_PREFIX: &[u8] = b"prw/";
+    /// `vot/<author>/<permlink>/<voter>`: a vote on a registered post; the value is its
+    /// block (8 bytes BE) and its signed value (8 bytes BE two's complement).
+    pub fn vote(author: &str, permlink: &str, voter: &str) -> Vec<u8> {
+        format!("{}{voter}", votes_of(author, permlink)).into_bytes()
+    }
+    /// The prefix of every vote on one post.
+    pub fn votes_of(author: &str, permlink: &str) -> String {
+        format!("vot/{author}/{permlink}/")
+    }
+    /// `mana/<acct>`: the vote-mana meters: up power, up last block, down power, down last
+    /// block (8 bytes BE each). Absent: both full.
+    pub fn mana(acct: &str) -> Vec<u8> {
+        format!("mana/{acct}").into_bytes()
+    }
+    /// `eco/mw`: the payout curve's moving weight (the reference's `movingWeight.running`).
+    pub const MOVING_WEIGHT: &[u8] = b"eco/mw";
+    /// `paid/<author>/<permlink>`: what a closed post earned (JSON, for the API).
+    pub fn paid(author: &str, permlink: &str) -> Vec<u8> {
+        format!("{PAID_PREFIX}{author}/{permlink}").into_bytes()
+    }
+    pub const PAID_PREFIX: &str = "paid/";
+
+    fn indexed(prefix: &[u8], block: u64, author: &str, permlink: &str) -> Vec<u8> {
+        let mut k = prefix.to_vec();
+        k.extend_from_slice(&block.to_be_bytes());
+        k.extend_from_slice(author.as_bytes());
+        k.push(b'/');
+        k.extend_from_slice(permlink.as_bytes());
+        k
+    }
+
+    /// Decodes an index key (`pnx/`, `prw/`) into (block, author, permlink).
+    pub fn parse_indexed(prefix: &[u8], key: &[u8]) -> Option<(u64, String, String)> {
+        let rest = key.strip_prefix(prefix)?;
+        if rest.len() < 8 {
+            return None;
+        }
+        let block = u64::from_be_bytes(rest[..8].try_into().ok()?);
+        let (author, permlink) = std::str::from_utf8(&rest[8..]).ok()?.split_once('/')?;
+        Some((block, author.to_string(), permlink.to_string()))
+    }
+}

@@ -27,16 +27,20 @@ pub mod keys;
 mod nft;
 mod nodes_messages;
 mod parse;
+pub mod pob;
 mod power;
 mod send;
 mod state;
 pub mod views;
 mod withdrawal;
 
-pub use config::{EconomyConfig, Genesis, TokenConfig};
+pub use config::{EconomyConfig, Genesis, PobConfig, TokenConfig};
 pub use events::TokenEvent;
 pub use keys::{Bucket, Unlock};
-pub use views::{account_view, stats_view, supply_check, AccountView, StatsView, SupplyCheck, ViewError};
+pub use views::{
+    account_view, open_posts, post_view, stats_view, supply_check, AccountView, PostView, StatsView, SupplyCheck,
+    ViewError,
+};
 
 use opentoken_core::module::{GenesisError, InvariantError};
 use opentoken_core::{
@@ -189,7 +193,18 @@ impl Module for TokenModule {
     }
 
     fn accepts_hive_op(&self, op: &HiveOp, spec: &ChainSpec) -> bool {
-        matches!(op, HiveOp::DelegateVestingShares(d) if d.delegatee == spec.delegation_account)
+        match op {
+            HiveOp::DelegateVestingShares(d) => d.delegatee == spec.delegation_account,
+            HiveOp::Other { name, body } => self.pob_routes(name, body),
+            _ => false,
+        }
+    }
+
+    fn concerns_hive_op(&self, ctx: &OpContext<'_>, op: &HiveOp, state: &dyn StateRead) -> bool {
+        match op {
+            HiveOp::Other { name, body } => self.pob_concerns(ctx, name, body, state),
+            _ => true,
+        }
     }
 
     fn genesis(&self, _spec: &ChainSpec) -> Result<Vec<TokenEvent>, GenesisError> {
@@ -250,6 +265,7 @@ impl Module for TokenModule {
                 },
             },
             Input::Hive(HiveOp::DelegateVestingShares(d)) => self.delegate(ctx, d, state),
+            Input::Hive(HiveOp::Other { name, body }) => self.pob_handle(ctx, name, body, state),
             Input::Hive(other) => Err(Reject::new(
                 RejectCode::UnknownOperation,
                 format!("token does not handle Hive `{}`", other.name()),
@@ -265,13 +281,17 @@ impl Module for TokenModule {
     fn on_block(&self, ctx: &BlockContext<'_>, state: &dyn StateRead) -> Result<Vec<TokenEvent>, InvariantError> {
         let mut out = self.pay_installments(ctx, state)?;
         if let Some(eco) = &self.cfg.economy {
+            out.extend(self.pob_on_block(ctx.block, ctx.block.is_multiple_of(eco.mint_every), state)?);
             out.extend(self.economy_on_block(eco, ctx, state)?);
         }
         Ok(out)
     }
 
     fn next_due_block(&self, state: &dyn StateRead, after: u64) -> Option<u64> {
-        let installment = withdrawal::next_installment(state);
+        let installment = match (withdrawal::next_installment(state), self.pob_next_due(state, after)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let economy = self
             .cfg
             .economy

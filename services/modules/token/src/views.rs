@@ -49,6 +49,39 @@ pub struct AccountView {
     pub delegation_vests: u64,
     /// Registered as a node.
     pub is_node: bool,
+    /// Proof of Brain's upvote meter, as the reference shows it: `max` is 50 × the power
+    /// the account votes with (its own plus granted), `power` what it had at `last`.
+    pub up: Meter,
+    /// The downvote meter, likewise.
+    pub down: Meter,
+}
+
+/// A vote-mana meter (`/@:account`'s `up` and `down`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Meter {
+    pub max: u64,
+    pub last: u64,
+    pub power: u64,
+}
+
+fn meters(src: &dyn KvSource, account: &str, voting_power: u64) -> Result<(Meter, Meter), ViewError> {
+    let max = voting_power.min(crate::pob::MAX_VOTING_POWER) * 50;
+    let mana = match src.kv_get(&keys::pob::mana(account)).map_err(ViewError::Read)? {
+        None => crate::pob::Mana::full(max, 0),
+        Some(v) => crate::pob::Mana::decode(&v).ok_or_else(|| ViewError::Malformed(format!("mana/{account}")))?,
+    };
+    Ok((
+        Meter {
+            max,
+            last: mana.up_last,
+            power: mana.up_power.min(max),
+        },
+        Meter {
+            max,
+            last: mana.down_last,
+            power: mana.down_power.min(max),
+        },
+    ))
 }
 
 fn installments(src: &dyn KvSource, unlock: Unlock, account: &str) -> Result<Vec<Installment>, ViewError> {
@@ -65,18 +98,23 @@ fn installments(src: &dyn KvSource, unlock: Unlock, account: &str) -> Result<Vec
 }
 
 pub fn account_view(src: &dyn KvSource, account: &str) -> Result<AccountView, ViewError> {
+    let powered = get_u64(src, &keys::account(Bucket::Power, account))?;
+    let granted = get_u64(src, &keys::granted(account))?;
+    let (up, down) = meters(src, account, powered.saturating_add(granted))?;
     Ok(AccountView {
         account: account.to_string(),
         balance: get_u64(src, &keys::account(Bucket::Liquid, account))?,
         claim: get_u64(src, &keys::account(Bucket::Claimable, account))?,
-        poweredUp: get_u64(src, &keys::account(Bucket::Power, account))?,
-        granted: get_u64(src, &keys::granted(account))?,
+        poweredUp: powered,
+        granted,
         granting: get_u64(src, &keys::granting(account))?,
         gov: get_u64(src, &keys::account(Bucket::Gov, account))?,
         power_downs: installments(src, Unlock::Power, account)?,
         gov_downs: installments(src, Unlock::Gov, account)?,
         delegation_vests: get_u64(src, &keys::delegation(account))?,
         is_node: src.kv_get(&keys::node(account)).map_err(ViewError::Read)?.is_some(),
+        up,
+        down,
     })
 }
 
@@ -101,6 +139,13 @@ pub struct StatsView {
     pub nodeRate: Option<u64>,
     /// The last DAO day's split.
     pub last_dao: Option<crate::economy::DaoDay>,
+    /// Proof of Brain's payout curve (the reference's `movingWeight.running`).
+    pub movingWeight: MovingWeight,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MovingWeight {
+    pub running: u64,
 }
 
 pub fn stats_view(src: &dyn KvSource) -> Result<StatsView, ViewError> {
@@ -131,7 +176,110 @@ pub fn stats_view(src: &dyn KvSource) -> Result<StatsView, ViewError> {
             None => None,
             Some(v) => Some(serde_json::from_slice(&v).map_err(|_| ViewError::Malformed("eco/day".into()))?),
         },
+        movingWeight: MovingWeight {
+            running: get_u64(src, keys::pob::MOVING_WEIGHT)?,
+        },
     })
+}
+
+/// One vote on a post, as the reference keeps it (`votes[voter] = {b, v}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostVote {
+    pub b: u64,
+    pub v: i64,
+}
+
+/// A post Proof of Brain knows: waiting for its options, open for votes, or paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostView {
+    pub author: String,
+    pub permlink: String,
+    /// `pending` (waiting for options until `expires`), `open` (votes count until
+    /// `closes`), or `paid`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closes: Option<u64>,
+    pub votes: std::collections::BTreeMap<String, PostVote>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid: Option<crate::pob::PaidPost>,
+}
+
+/// The most votes one post view lists (a post's votes are bounded by the stakers; this
+/// bounds the response).
+pub const MAX_POST_VOTES: usize = 10_000;
+
+/// A post by author and permlink, `None` if Proof of Brain does not know it.
+pub fn post_view(src: &dyn KvSource, author: &str, permlink: &str) -> Result<Option<PostView>, ViewError> {
+    let malformed = |what: &str| ViewError::Malformed(format!("{what}{author}/{permlink}"));
+    let mut view = PostView {
+        author: author.to_string(),
+        permlink: permlink.to_string(),
+        status: "open",
+        expires: None,
+        block: None,
+        closes: None,
+        votes: Default::default(),
+        paid: None,
+    };
+    if let Some(v) = src
+        .kv_get(&keys::pob::post(author, permlink))
+        .map_err(ViewError::Read)?
+    {
+        let (block, closes) = v
+            .get(..16)
+            .and_then(|b| Some((decode_u64(&b[..8])?, decode_u64(&b[8..])?)))
+            .ok_or_else(|| malformed("pst/"))?;
+        view.block = Some(block);
+        view.closes = Some(closes);
+        let prefix = keys::pob::votes_of(author, permlink);
+        for (k, v) in src
+            .kv_scan(prefix.as_bytes(), MAX_POST_VOTES)
+            .map_err(ViewError::Read)?
+        {
+            let voter = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            let (b, v) = crate::pob::decode_vote(&v).ok_or_else(|| malformed("vot/"))?;
+            view.votes.insert(voter, PostVote { b, v });
+        }
+        return Ok(Some(view));
+    }
+    if let Some(v) = src
+        .kv_get(&keys::pob::pending(author, permlink))
+        .map_err(ViewError::Read)?
+    {
+        view.status = "pending";
+        view.expires = Some(decode_u64(&v).ok_or_else(|| malformed("pnd/"))?);
+        return Ok(Some(view));
+    }
+    if let Some(v) = src
+        .kv_get(&keys::pob::paid(author, permlink))
+        .map_err(ViewError::Read)?
+    {
+        view.status = "paid";
+        view.paid = Some(serde_json::from_slice(&v).map_err(|_| malformed("paid/"))?);
+        return Ok(Some(view));
+    }
+    Ok(None)
+}
+
+/// The posts open for votes, in the order their voting closes, at most `limit`, each
+/// `(author, permlink, registered block, closes)`.
+pub fn open_posts(src: &dyn KvSource, limit: usize) -> Result<Vec<(String, String, u64, u64)>, ViewError> {
+    let mut out = Vec::new();
+    for (k, _) in src.kv_scan(keys::pob::CLOSING_PREFIX, limit).map_err(ViewError::Read)? {
+        let (closes, author, permlink) = keys::pob::parse_indexed(keys::pob::CLOSING_PREFIX, &k)
+            .ok_or_else(|| ViewError::Malformed(String::from_utf8_lossy(&k).into_owned()))?;
+        let block = src
+            .kv_get(&keys::pob::post(&author, &permlink))
+            .map_err(ViewError::Read)?
+            .and_then(|v| decode_u64(v.get(..8)?))
+            .ok_or_else(|| ViewError::Malformed(format!("pst/{author}/{permlink}")))?;
+        out.push((author, permlink, block, closes));
+    }
+    Ok(out)
 }
 
 /// The reference's `/coin` audit: every holding summed from the accounts themselves,
