@@ -114,15 +114,55 @@ pub fn engine_inputs() -> Vec<String> {
         format!("aalice dlux_node_add {node_add_alice}\n-\nabob dlux_node_add {node_add_bob}\n~120\naalice dlux_node_delete {{}}\n"),
         "aalice dlux_report {\"block\":100,\"hash\":\"00\",\"version\":\"x\",\"sig\":\"00\"}\n".into(),
         "palice dlux_send {\"to\":\"bob\",\"amount\":1}\nnalice dlux_send {}\nbalice,bob dlux_send {\"to\":\"bob\",\"amount\":1}\naalice dlux_nothing {}\naalice dlux_send [1]\n".into(),
-        "aalice dlux_send {\"to\":\"bob\",\"amount\":9000000000000}\naalice dlux_send {\"to\":\"alice\",\"amount\":1}\naalice dlux_send {\"to\":\"Not-An-Account\",\"amount\":1}\n".into(),
+        "aalice dlux_send {\"to\":\"bob\",\"amount\":9000000000000}\naalice dlux_send {\"to\":\"alice\",\"amount\":1}\naalice dlux_send {\"to\":\"Not-An-Account\",\"amount\":1}\n".into(),        pob_input(),
     ]
+}
+
+/// A Proof of Brain post's life: a qualifying comment and its options, votes up and down by
+/// stakers and by an account without stake, a vote on an unknown post, a post that never
+/// gets options, and the blocks to its payout.
+fn pob_input() -> String {
+    let comment = |permlink: &str| {
+        let meta = serde_json::json!({"arHash": "Qm"}).to_string();
+        format!(
+            "H comment {}",
+            serde_json::json!({"parent_author": "", "parent_permlink": "dlux", "author": "alice",
+                "permlink": permlink, "title": "t", "body": "b", "json_metadata": meta})
+        )
+    };
+    let options = format!(
+        "H comment_options {}",
+        serde_json::json!({"author": "alice", "permlink": "p1", "max_accepted_payout": "1000000.000 HBD",
+            "percent_hbd": 10000, "allow_votes": true, "allow_curation_rewards": true,
+            "extensions": [[0, {"beneficiaries": [{"account": "dlux-io", "weight": 1000}]}]]})
+    );
+    let vote = |voter: &str, permlink: &str, weight: i64| {
+        format!(
+            "H vote {}",
+            serde_json::json!({"voter": voter, "author": "alice", "permlink": permlink, "weight": weight})
+        )
+    };
+    [
+        comment("p1"),
+        options,
+        comment("p2"),
+        "-".into(),
+        vote("alice", "p1", 10_000),
+        vote("bob", "p1", -5_000),
+        vote("erin", "p1", 10_000),
+        vote("bob", "nothing", 10_000),
+        "~70".into(),
+        vote("alice", "p1", 10_000),
+        "-".into(),
+    ]
+    .join("\n")
 }
 
 /// Every Avro record kind, encoded from a real engine run over [`engine_inputs`] (its
 /// events, statuses and checkpoints, the blocks it read, a report and message batches), and
 /// every module event's bytes alone.
 pub fn avro_records() -> Vec<Vec<u8>> {
-    let spec = devnet_spec();
+    let spec = engine::spec().clone();
     let modules = engine::modules(&spec);
     let mut out = Vec::new();
     for input in engine_inputs() {

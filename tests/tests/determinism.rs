@@ -134,7 +134,8 @@ fn the_economy_gives_identical_hashes_across_batch_sizes_and_restarts() {
     let mut spec = (*devnet_spec()).clone();
     let token = spec.modules.get_mut("token").expect("devnet has a token section");
     token["economy"] = serde_json::json!({"interest_rate": 20_000, "mint_every": 100, "dao_every": 300, "dao_offset": 5,
-        "proof_of_brain": {"beneficiary": "dlux-io", "pending_blocks": 30, "reward_blocks": 200, "mana_regen_blocks": 2_000}});
+        "proof_of_brain": {"beneficiary": "dlux-io", "pending_blocks": 30, "reward_blocks": 200, "mana_regen_blocks": 2_000,
+            "daily_pool_until": 0}});
     let spec = std::sync::Arc::new(spec);
     let blocks = generate(&spec, 44, 700);
     let prints: Vec<_> = runs(&spec, &blocks, &["token"])

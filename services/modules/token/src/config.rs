@@ -102,9 +102,14 @@ pub struct PobConfig {
     /// Blocks in which an empty vote-mana meter refills (the reference: 144,000).
     #[serde(default = "mana_regen")]
     pub mana_regen_blocks: u64,
-    /// The payout curve's daily pool term (the reference's `movingWeight.dailyPool`: 700,000).
+    /// The payout curve's daily pool term before `daily_pool_until` (the reference forces
+    /// `movingWeight.dailyPool` to 700,000 below block 50,700,000) ...
     #[serde(default = "daily_pool")]
     pub daily_pool: u64,
+    /// ... and from that block on, the last DAO day's content share (what the reference's
+    /// DAO sets `dailyPool` to).
+    #[serde(default = "daily_pool_until")]
+    pub daily_pool_until: u64,
     /// The least share of its meter, basis points, a downvote may leave in the down meter
     /// (the reference's "bigSpender" limit: 90%).
     #[serde(default = "down_floor")]
@@ -125,6 +130,9 @@ fn mana_regen() -> u64 {
 }
 fn daily_pool() -> u64 {
     700_000
+}
+fn daily_pool_until() -> u64 {
+    50_700_000
 }
 fn down_floor() -> u64 {
     9_000
@@ -241,7 +249,25 @@ pub struct Genesis {
     /// Hive delegations to the delegation account that predate the start, in micro-VESTS.
     #[serde(default)]
     pub delegations: BTreeMap<String, u64>,
+    /// Power granted at the start: `grants[from][to]`, base units `from` owns and `to` votes
+    /// with, besides `from`'s own `pow` (a grant is power taken out of the grantor's).
+    #[serde(default)]
+    pub grants: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Power-downs under way at the start: `power_downs[account] = [[block, amount], ...]`,
+    /// installments of the account's `pow` paid at those blocks (all after the start).
+    #[serde(default)]
+    pub power_downs: BTreeMap<String, Vec<(u64, u64)>>,
+    /// Governance withdrawals under way at the start, of the account's `gov`, likewise.
+    #[serde(default)]
+    pub gov_downs: BTreeMap<String, Vec<(u64, u64)>>,
+    /// The economy's pools at the start, by the reference's names (`ra`, `rn`, `rm`, `rd`,
+    /// `rc`); only on chains with an economy.
+    #[serde(default)]
+    pub pools: BTreeMap<String, u64>,
 }
+
+/// The most installments one genesis schedule may list (the ops allow at most 52).
+pub const MAX_GENESIS_INSTALLMENTS: usize = 52;
 
 fn bad(why: impl Into<String>) -> GenesisError {
     GenesisError {
@@ -258,6 +284,20 @@ impl TokenConfig {
         let cfg: TokenConfig =
             serde_json::from_value(v.clone()).map_err(|e| bad(format!("`modules.token` is invalid: {e}")))?;
         cfg.validate()?;
+        for (name, schedules) in [
+            ("power_downs", &cfg.genesis.power_downs),
+            ("gov_downs", &cfg.genesis.gov_downs),
+        ] {
+            if let Some((acct, (block, _))) = schedules
+                .iter()
+                .find_map(|(a, i)| i.first().filter(|(b, _)| *b < spec.starting_block).map(|f| (a, f)))
+            {
+                return Err(bad(format!(
+                    "genesis.{name}.{acct}: an installment at block {block}, before the start ({})",
+                    spec.starting_block
+                )));
+            }
+        }
         Ok(cfg)
     }
 
@@ -291,8 +331,59 @@ impl TokenConfig {
                     .ok_or_else(|| bad("genesis supply overflows"))?;
             }
         }
+        for (from, to) in &g.grants {
+            for (to, amt) in to {
+                if !is_valid_account_name(from) || !is_valid_account_name(to) || from == to {
+                    return Err(bad(format!(
+                        "genesis.grants: {from:?} -> {to:?} is not a grant between two Hive accounts"
+                    )));
+                }
+                supply = supply
+                    .checked_add(*amt)
+                    .ok_or_else(|| bad("genesis supply overflows"))?;
+            }
+        }
+        for (pool, amt) in &g.pools {
+            if crate::keys::Pool::from_name(pool).is_none() {
+                return Err(bad(format!(
+                    "genesis.pools: {pool:?} is not a pool (ra, rn, rm, rd, rc)"
+                )));
+            }
+            if self.economy.is_none() && *amt > 0 {
+                return Err(bad(
+                    "genesis.pools needs an economy (modules.token.economy) to pay them",
+                ));
+            }
+            supply = supply
+                .checked_add(*amt)
+                .ok_or_else(|| bad("genesis supply overflows"))?;
+        }
         if supply > i64::MAX as u64 {
             return Err(bad("genesis supply exceeds i64::MAX"));
+        }
+        for (name, schedules, stake) in [
+            ("power_downs", &g.power_downs, &g.pow),
+            ("gov_downs", &g.gov_downs, &g.gov),
+        ] {
+            for (acct, installments) in schedules {
+                let held = stake.get(acct).copied().unwrap_or(0);
+                let total = installments.iter().try_fold(0u64, |t, (_, a)| t.checked_add(*a));
+                let ordered = installments.windows(2).all(|w| w[0].0 < w[1].0);
+                if installments.is_empty()
+                    || installments.len() > MAX_GENESIS_INSTALLMENTS
+                    || !ordered
+                    || installments.iter().any(|(_, a)| *a == 0)
+                {
+                    return Err(bad(format!(
+                        "genesis.{name}.{acct}: 1 to {MAX_GENESIS_INSTALLMENTS} installments of more than 0, at increasing blocks"
+                    )));
+                }
+                if total.is_none_or(|t| t > held) {
+                    return Err(bad(format!(
+                        "genesis.{name}.{acct}: the installments add up to more than the {held} the account holds"
+                    )));
+                }
+            }
         }
         for n in &g.nodes {
             if !is_valid_account_name(n) {

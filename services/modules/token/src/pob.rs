@@ -13,9 +13,10 @@
 //!   negative, refused when it would leave the meter below `down_floor`. Meters hold
 //!   `50·power` and refill in `mana_regen_blocks`.
 //! - **payout**, at each tally (the mint blocks): the posts whose voting closed since the
-//!   last tally share `⌊(rc + 200·daily_pool)·⌊W/2016⌋ / (200·304·r)⌋` (never more than `rc`
-//!   holds), where `W` is their total weight and `r` the moving weight's floor; each post
-//!   gets its weight's share, half to the author and half to its upvoters by their
+//!   last tally share `⌊(rc + 200·d)·⌊W/2016⌋ / (200·304·r)⌋` (never more than `rc` holds),
+//!   where `W` is their total weight, `r` the moving weight's floor and `d` the daily pool
+//!   (`daily_pool` before `daily_pool_until`, then the last DAO day's content share); each
+//!   post gets its weight's share, half to the author and half to its upvoters by their
 //!   lateness-decayed weights, into claimable balances. What floors leave stays in `rc`.
 //!
 //! Hive votes on anything else (most of mainnet's) never reach the ledger's status store:
@@ -276,7 +277,13 @@ struct Closing {
 /// The tally's payout of `closing` posts from a content pool holding `rc`, with the moving
 /// weight `running` (token-core §5.3, in exact integers): (total payout, new running,
 /// total weight, per-post payouts).
-fn payout(cfg: &PobConfig, rc: u64, running: u64, closing: &[Closing]) -> (u64, u64, u64, Vec<PostPayout>) {
+fn payout(
+    cfg: &PobConfig,
+    rc: u64,
+    daily_pool: u64,
+    running: u64,
+    closing: &[Closing],
+) -> (u64, u64, u64, Vec<PostPayout>) {
     let reward = u128::from(cfg.reward_blocks);
     // Each post's weight is the sum of its votes, never below 0; its curators are its
     // upvoters, weighted by how early they voted.
@@ -301,7 +308,7 @@ fn payout(cfg: &PobConfig, rc: u64, running: u64, closing: &[Closing]) -> (u64, 
     let floor = (running * FLOOR_DIVISOR + weights) / (FLOOR_DIVISOR * SAMPLES) + 1;
     let running_weight = (running / SAMPLES).max(floor);
     let this_weight = weights / SAMPLES;
-    let pool = u128::from(rc) + RC_DIVISOR * u128::from(cfg.daily_pool);
+    let pool = u128::from(rc) + RC_DIVISOR * u128::from(daily_pool);
     let total = pool
         .saturating_mul(this_weight)
         .checked_div(RC_DIVISOR * PER_TALLY * running_weight)
@@ -333,6 +340,18 @@ fn payout(cfg: &PobConfig, rc: u64, running: u64, closing: &[Closing]) -> (u64, 
         u64::try_from(weights).unwrap_or(u64::MAX),
         posts,
     )
+}
+
+/// The curve's daily pool term at `block`: the configured constant before
+/// `daily_pool_until`, then the last DAO day's content share (0 before the first).
+pub(crate) fn daily_pool(cfg: &PobConfig, block: u64, state: &dyn StateRead) -> u64 {
+    if block < cfg.daily_pool_until {
+        return cfg.daily_pool;
+    }
+    state
+        .get(keys::LAST_DAY)
+        .and_then(|v| serde_json::from_slice::<crate::economy::DaoDay>(v).ok())
+        .map_or(0, |d| d.to_content)
 }
 
 impl TokenModule {
@@ -545,7 +564,8 @@ impl TokenModule {
         }
         let running = keys::amount(state, k::MOVING_WEIGHT);
         let rc = crate::economy::pool(state, Pool::Content);
-        let (total, new_running, weights, posts) = payout(cfg, rc, running, &closing);
+        let daily = daily_pool(cfg, block, state);
+        let (total, new_running, weights, posts) = payout(cfg, rc, daily, running, &closing);
         if closing.is_empty() && new_running == running {
             return Ok(out);
         }
@@ -657,6 +677,26 @@ mod tests {
         .is_err());
     }
 
+    /// Before `daily_pool_until` the daily pool is the constant; from it on, the last DAO
+    /// day's content share (the reference's DAO sets `movingWeight.dailyPool = ra`).
+    #[test]
+    fn the_daily_pool_follows_the_dao_from_its_block_on() {
+        let c = cfg();
+        let mut state = opentoken_core::ModuleState::new();
+        assert_eq!(daily_pool(&c, 50_699_999, &state), 700_000);
+        assert_eq!(daily_pool(&c, 50_700_000, &state), 0, "no DAO day yet");
+        let eco: crate::config::EconomyConfig =
+            serde_json::from_value(serde_json::json!({"interest_rate": 1})).unwrap();
+        let day = crate::economy::DaoDay::split(50_700_105, 1_000_000, 2_500, 0, &eco);
+        assert_eq!(
+            day.to_content, 300_000,
+            "1,000,000 less 25% nodes, 25% marketing, 20% delegators"
+        );
+        opentoken_core::StateWrite::put(&mut state, keys::LAST_DAY.to_vec(), serde_json::to_vec(&day).unwrap());
+        assert_eq!(daily_pool(&c, 50_700_200, &state), 300_000);
+        assert_eq!(daily_pool(&c, 50_000_000, &state), 700_000);
+    }
+
     #[test]
     fn meters_refill_linearly_and_a_full_vote_spends_two_percent() {
         // 1,000 power: a 50,000 meter; a 100% vote is worth the power and spends 2%.
@@ -687,7 +727,7 @@ mod tests {
         }];
         let rc = 10_000_000;
         let running = 0;
-        let (total, new_running, weights, posts) = payout(&c, rc, running, &closing);
+        let (total, new_running, weights, posts) = payout(&c, rc, c.daily_pool, running, &closing);
         // W = 4000 + 2000 − 1000 = 5000.
         assert_eq!(weights, 5_000);
         // floor = ⌊(0·140 + 5000)/(140·2016)⌋ + 1 = 1; running_weight = max(0, 1) = 1;
@@ -703,7 +743,7 @@ mod tests {
         assert_eq!(posts[0].author_share, 2_467);
         assert_eq!(posts[0].curators, vec![("bob".into(), 1_973), ("carol".into(), 493)]);
         // The payout never exceeds the pool.
-        let (capped, ..) = payout(&c, 10, 0, &closing);
+        let (capped, ..) = payout(&c, 10, c.daily_pool, 0, &closing);
         // ⌊(10 + 140,000,000)·2/60,800⌋ = 4605, capped to what rc holds.
         assert_eq!(capped, 10);
     }
