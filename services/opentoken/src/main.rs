@@ -62,6 +62,8 @@ enum Cmd {
     Devnet(cmd::devnet::DevnetArgs),
     /// Measure token ops/s through the state machine and end to end on the embedded pipeline.
     Bench(cmd::bench::BenchArgs),
+    /// Read a reference node's `/state` dump at block N into a chain spec that starts there.
+    ImportState(cmd::import_state::ImportStateArgs),
 }
 
 impl Cmd {
@@ -76,6 +78,7 @@ impl Cmd {
             Cmd::Replay(args) => args.execute().await,
             Cmd::Devnet(args) => args.execute().await,
             Cmd::Bench(args) => args.execute().await,
+            Cmd::ImportState(args) => args.execute(),
         }
     }
 }

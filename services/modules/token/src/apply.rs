@@ -191,6 +191,10 @@ pub(crate) fn apply(event: &TokenEvent, state: &mut dyn StateWrite) -> Result<()
             sub(state, pool.key(), *amount)?;
             credit(state, Bucket::Claimable, account, *amount)
         }
+        TokenEvent::PoolSeeded { pool, amount } => {
+            add(state, pool.key(), *amount)?;
+            add(state, keys::SUPPLY.to_vec(), *amount)
+        }
         TokenEvent::PostPending {
             author,
             permlink,

@@ -130,6 +130,9 @@ pub(crate) fn describe(event: &TokenEvent, dex: Option<&DexSetup>) -> String {
                 crate::keys::Pool::Minted => "inflation",
             }
         ),
+        TokenEvent::PoolSeeded { pool, amount } => {
+            format!("genesis: {} in the pool {}", tokens(*amount, dex), pool.name())
+        }
         TokenEvent::PostPending {
             author,
             permlink,

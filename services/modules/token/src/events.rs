@@ -175,6 +175,12 @@ pub enum TokenEvent {
         block: u64,
         payout: PostPayout,
     },
+    /// Genesis: what an economy pool holds at the start (a community that moves to opentoken
+    /// brings its pools). With `Minted` and `Inflated` the only events that create tokens.
+    PoolSeeded {
+        pool: Pool,
+        amount: u64,
+    },
 }
 
 pub const SCHEMA: &str = include_str!("../../../../schemas/token_event.avsc");
@@ -192,10 +198,19 @@ const SCHEMA_V3: &str = include_str!("../../../../schemas/history/token_event.v3
 /// The fourth schema, with the economy's events but before Proof of Brain's.
 const SCHEMA_V4: &str = include_str!("../../../../schemas/history/token_event.v4.avsc");
 
+/// The fifth schema, with Proof of Brain's events but before genesis pools.
+const SCHEMA_V5: &str = include_str!("../../../../schemas/history/token_event.v5.avsc");
+
 pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("token event", SCHEMA, &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4]))
+        .get_or_init(|| {
+            SingleObjectCodec::new(
+                "token event",
+                SCHEMA,
+                &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5],
+            )
+        })
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -258,6 +273,7 @@ impl TokenEvent {
             TokenEvent::VoteCast { .. } => "VoteCast",
             TokenEvent::PobTally { .. } => "PobTally",
             TokenEvent::PostPaid { .. } => "PostPaid",
+            TokenEvent::PoolSeeded { .. } => "PoolSeeded",
         }
     }
 
@@ -526,6 +542,10 @@ impl TokenEvent {
                     ),
                 ]),
             ),
+            TokenEvent::PoolSeeded { pool, amount } => (
+                29,
+                record(vec![("pool", s(pool.name())), ("amount", long_u64(*amount))]),
+            ),
         };
         Ok(record(vec![("event", Value::Union(branch, Box::new(body)))]))
     }
@@ -725,6 +745,10 @@ impl TokenEvent {
                         })
                         .collect::<Result<_, CodecError>>()?,
                 },
+            },
+            29 => TokenEvent::PoolSeeded {
+                pool: Pool::from_name(&f.string("pool")?).ok_or_else(|| shape("PoolSeeded.pool is no pool".into()))?,
+                amount: f.u64("amount")?,
             },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
@@ -946,6 +970,10 @@ mod tests {
                     curators: vec![("bob".into(), 1_973), ("carol".into(), 493)],
                 },
             },
+            TokenEvent::PoolSeeded {
+                pool: Pool::Content,
+                amount: 40_184,
+            },
         ]
     }
 
@@ -953,7 +981,7 @@ mod tests {
     fn every_variant_round_trips_through_avro() {
         let all = every_variant();
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(TokenEvent::kind).collect();
-        assert_eq!(kinds.len(), 29, "one of each event");
+        assert_eq!(kinds.len(), 30, "one of each event");
         assert_event_codec(
             &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/token_event.avsc"),
@@ -999,7 +1027,7 @@ mod tests {
     }
 
     /// Events written with each older schema (`schemas/history/`: v1 before the DEX, v2
-    /// before the NFT module, v3 before the economy, v4 before Proof of Brain) decode with today's reader to the same
+    /// before the NFT module, v3 before the economy, v4 before Proof of Brain, v5 before genesis pools) decode with today's reader to the same
     /// events: the union only grew at its end, and a newer event does not fit an old schema.
     #[test]
     fn records_of_every_older_schema_still_decode() {
@@ -1007,12 +1035,13 @@ mod tests {
         let branches =
             |s: &apache_avro::Schema| opentoken_codec::single_object::event_union_branches(s).expect("an event union");
         let new_branches = branches(codec.schema());
-        assert_eq!(new_branches.len(), 29);
+        assert_eq!(new_branches.len(), 30);
         for (name, text, known, last) in [
             ("v1", SCHEMA_V1, 13, "NodeRemoved"),
             ("v2", SCHEMA_V2, 15, "DexCredited"),
             ("v3", SCHEMA_V3, 19, "NftPriced"),
             ("v4", SCHEMA_V4, 23, "PoolPaid"),
+            ("v5", SCHEMA_V5, 29, "PostPaid"),
         ] {
             let old_schema = apache_avro::Schema::parse_str(text).expect("parses");
             assert_ne!(

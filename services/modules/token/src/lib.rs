@@ -224,6 +224,38 @@ impl Module for TokenModule {
                 });
             }
         }
+        for (from, to) in &g.grants {
+            for (to, amount) in to.iter().filter(|(_, a)| **a > 0) {
+                out.push(TokenEvent::Minted {
+                    account: from.clone(),
+                    bucket: Bucket::Power,
+                    amount: *amount,
+                });
+                out.push(TokenEvent::PowerGranted {
+                    from: from.clone(),
+                    to: to.clone(),
+                    previous: 0,
+                    amount: *amount,
+                });
+            }
+        }
+        for (unlock, schedules) in [(Unlock::Power, &g.power_downs), (Unlock::Gov, &g.gov_downs)] {
+            for (account, installments) in schedules {
+                out.push(TokenEvent::WithdrawalScheduled {
+                    account: account.clone(),
+                    unlock,
+                    total: installments.iter().map(|(_, a)| *a).sum(),
+                    installments: installments.clone(),
+                });
+            }
+        }
+        for (name, amount) in g.pools.iter().filter(|(_, a)| **a > 0) {
+            let pool = keys::Pool::from_name(name).ok_or_else(|| GenesisError {
+                module: NAME.into(),
+                why: format!("genesis.pools: {name:?} is not a pool"),
+            })?;
+            out.push(TokenEvent::PoolSeeded { pool, amount: *amount });
+        }
         let mut nodes = g.nodes.clone();
         nodes.sort();
         nodes.dedup();

@@ -4,6 +4,7 @@
 pub(crate) mod bench;
 pub(crate) mod checkpoint;
 pub(crate) mod devnet;
+pub(crate) mod import_state;
 pub(crate) mod ingest;
 pub(crate) mod process;
 pub(crate) mod replay;

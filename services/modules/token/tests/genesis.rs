@@ -1,0 +1,130 @@
+//! The genesis forms a community that moves to opentoken brings its running state in
+//! (grants, power-downs and governance withdrawals under way, the economy's pools): each
+//! gives exactly the state the operations that made it give, and a genesis that could not
+//! have come from a ledger is refused at start with the field named.
+
+use opentoken_core::test_utils::{test_spec, ModuleHarness};
+use opentoken_core::{ChainSpec, StateRead};
+use opentoken_token::keys::{self, Bucket, Unlock};
+use opentoken_token::{stats_view, supply_check, TokenModule};
+use serde_json::{json, Value};
+
+fn spec(genesis: Value, economy: bool) -> ChainSpec {
+    let mut token = json!({"power_down_interval": 10, "gov_down_interval": 20, "genesis": genesis});
+    if economy {
+        token["economy"] = json!({"interest_rate": 1_000_000});
+    }
+    let mut spec = test_spec().with_module("token", token);
+    spec.starting_block = 100;
+    spec
+}
+
+fn harness(spec: ChainSpec) -> ModuleHarness<TokenModule> {
+    ModuleHarness::new(TokenModule::from_spec(&spec).expect("valid genesis"), spec)
+}
+
+/// alice powers 5,000 up, grants bob 300 and carol 200, powers 1,000 down and withdraws 400
+/// of governance stake, by ops; the same ledger as a genesis (her remaining power, the
+/// grants, the two schedules read off the first ledger) is the same state, key for key.
+#[test]
+fn grants_and_schedules_at_genesis_equal_the_ops_that_make_them() {
+    let mut by_ops = harness(spec(
+        json!({"balances": {"alice": 10_000}, "gov": {"alice": 1_000}}),
+        false,
+    ));
+    by_ops.run(100, "alice", "power_up", json!({"amount": 5_000}));
+    by_ops.run(100, "alice", "power_grant", json!({"to": "bob", "amount": 300}));
+    by_ops.run(100, "alice", "power_grant", json!({"to": "carol", "amount": 200}));
+    by_ops.run(101, "alice", "power_down", json!({"amount": 1_000}));
+    by_ops.run(102, "alice", "gov_down", json!({"amount": 400}));
+    let schedule = |h: &ModuleHarness<TokenModule>, unlock: Unlock| -> Vec<(u64, u64)> {
+        h.state
+            .scan_prefix(b"sch/")
+            .filter_map(|(k, v)| {
+                let (block, u, _) = keys::parse_schedule(k)?;
+                (u == unlock).then(|| (block, keys::decode_u64(v).unwrap_or(0)))
+            })
+            .collect()
+    };
+    let power_downs = schedule(&by_ops, Unlock::Power);
+    let gov_downs = schedule(&by_ops, Unlock::Gov);
+    assert_eq!(power_downs, vec![(111, 250), (121, 250), (131, 250), (141, 250)]);
+    assert_eq!(gov_downs, vec![(122, 100), (142, 100), (162, 100), (182, 100)]);
+    let at_genesis = harness(spec(
+        json!({
+            "balances": {"alice": 5_000}, "pow": {"alice": 4_500}, "gov": {"alice": 1_000},
+            "grants": {"alice": {"bob": 300, "carol": 200}},
+            "power_downs": {"alice": power_downs}, "gov_downs": {"alice": gov_downs},
+        }),
+        false,
+    ));
+    assert!(
+        by_ops.state.pairs() == at_genesis.state.pairs(),
+        "the genesis differs from the ops: {:?} vs {:?}",
+        by_ops.state.pairs(),
+        at_genesis.state.pairs()
+    );
+    // And the schedule runs from there as it would have.
+    let mut at_genesis = at_genesis;
+    at_genesis.block_end(111);
+    assert_eq!(
+        keys::amount(&at_genesis.state, &keys::account(Bucket::Liquid, "alice")),
+        5_250
+    );
+}
+
+/// Pools brought at genesis are part of the supply and of the audit, and the next DAO day
+/// pays from them.
+#[test]
+fn pools_at_genesis_are_supply() {
+    let h = harness(spec(
+        json!({"balances": {"alice": 1_000}, "pools": {"rc": 40_184, "rd": 7, "ra": 0}}),
+        true,
+    ));
+    assert_eq!(keys::amount(&h.state, keys::SUPPLY), 41_191);
+    let stats = stats_view(&h.state).expect("stats");
+    assert_eq!(stats.pools.get("rc"), Some(&40_184));
+    assert!(!stats.pools.contains_key("ra"), "an empty pool is no key");
+    assert!(supply_check(&h.state).expect("audit").ok);
+}
+
+#[test]
+fn impossible_genesis_states_refuse_to_start() {
+    let cases = [
+        (json!({"grants": {"alice": {"alice": 5}}}), false, "genesis.grants"),
+        (json!({"grants": {"alice": {"Bob": 5}}}), false, "genesis.grants"),
+        (
+            json!({"pow": {"alice": 100}, "power_downs": {"alice": [[110, 60], [120, 50]]}}),
+            false,
+            "more than the 100",
+        ),
+        (
+            json!({"gov": {"alice": 100}, "gov_downs": {"alice": [[120, 10], [110, 10]]}}),
+            false,
+            "increasing blocks",
+        ),
+        (
+            json!({"pow": {"alice": 100}, "power_downs": {"alice": []}}),
+            false,
+            "1 to 52",
+        ),
+        (
+            json!({"pow": {"alice": 100}, "power_downs": {"alice": [[99, 10]]}}),
+            false,
+            "before the start (100)",
+        ),
+        (json!({"pools": {"rx": 1}}), true, "not a pool"),
+        (json!({"pools": {"rc": 1}}), false, "needs an economy"),
+        (
+            json!({"pools": {"rc": i64::MAX as u64}, "balances": {"alice": 1}}),
+            true,
+            "i64::MAX",
+        ),
+    ];
+    for (genesis, economy, why) in cases {
+        match TokenModule::from_spec(&spec(genesis.clone(), economy)) {
+            Err(e) => assert!(e.why.contains(why), "{genesis}: {:?} does not say {why}", e.why),
+            Ok(_) => panic!("{genesis} was accepted"),
+        }
+    }
+}
