@@ -201,7 +201,8 @@ const PUBLISHED_MODULE_EVENTS: &[(&str, u64)] = &[
     ("token event", 0xdb4b_713d_e47a_af74), // history v3
     ("token event", 0xd2fb_c451_2c4c_90a5), // history v4
     ("token event", 0x98db_1ae6_a784_e1a3), // history v5
-    ("token event", 0x863a_b540_5e9e_41ad),
+    ("token event", 0x863a_b540_5e9e_41ad), // history v6
+    ("token event", 0xcd09_1843_0ddb_e770),
 ];
 
 #[test]

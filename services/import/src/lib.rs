@@ -68,17 +68,29 @@ const NOT_IMPORTED: [(&str, &str); 21] = [
     ("feed", "the human-readable feed; opentoken keeps op statuses instead"),
     (
         "up",
-        "Proof of Brain vote meters: not imported yet; the meters start full",
+        "Proof of Brain vote meters, and the base chain runs no Proof of Brain",
     ),
     (
         "down",
-        "Proof of Brain vote meters: not imported yet; the meters start full",
+        "Proof of Brain vote meters, and the base chain runs no Proof of Brain",
     ),
-    ("pend", "Proof of Brain posts waiting for options: not imported yet"),
-    ("posts", "Proof of Brain posts open for votes: not imported yet"),
+    (
+        "pend",
+        "Proof of Brain posts, and the base chain runs no Proof of Brain",
+    ),
+    (
+        "posts",
+        "Proof of Brain posts, and the base chain runs no Proof of Brain",
+    ),
     ("pendingvote", "the leader's pending Hive votes (no ledger effect)"),
-    ("pendingpayment", "posts waiting for the next tally: not imported yet"),
-    ("paid", "the record of paid posts"),
+    (
+        "pendingpayment",
+        "posts closed and waiting for the next tally: not paid by opentoken (their share stays in the content pool)",
+    ),
+    (
+        "paid",
+        "the reference's per-tally payout records (opentoken keeps what each post earned from its own payouts on)",
+    ),
     ("ipfs", "IPFS pins to verify (no ledger effect)"),
     ("postQueue", "the daily post's news queue (no ledger effect)"),
     ("escrow", "Hive ops nodes should broadcast (no ledger effect)"),
@@ -279,9 +291,8 @@ fn schedules(
 /// (a chain spec: the community's constants), whose genesis becomes that state and whose
 /// first block is `block + 1`.
 pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, ImportError> {
-    let state = dump
-        .get("state")
-        .unwrap_or(dump)
+    let tree = dump.get("state").unwrap_or(dump);
+    let state = tree
         .as_object()
         .ok_or_else(|| ImportError::NotAState("neither `{state: {...}}` nor a state object".into()))?;
     if base.pointer("/modules/token").is_none() {
@@ -410,7 +421,7 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
                     r.report(
                         "markets/node",
                         format!(
-                            "{} node records: registrations imported, their statistics (wins, yays, bidRate, domain) not yet",
+                            "{} node records: registrations imported (and wins, on chains with an economy); their other statistics (yays, bidRate, domain) not yet",
                             n.len()
                         ),
                     );
@@ -427,8 +438,181 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
         }
     }
 
+    // The economy's running figures and Proof of Brain, on chains that run them.
+    let pob_base = base.pointer("/modules/token/economy/proof_of_brain");
+    let pob_blocks = |name: &str, default: u64| {
+        pob_base
+            .and_then(|p| p.get(name))
+            .and_then(Value::as_u64)
+            .unwrap_or(default)
+    };
+    let mut economy_genesis = json!({});
+    let mut pob_genesis = json!({});
+    if economy {
+        let mut wins = BTreeMap::new();
+        if let Some(n) = tree.pointer("/markets/node").and_then(Value::as_object) {
+            for (name, rec) in n {
+                match rec.get("wins").map(|w| (w, w.as_u64())) {
+                    Some((_, Some(w))) if w > 0 && is_valid_account_name(name) => {
+                        wins.insert(name.clone(), w);
+                    }
+                    Some((w, None)) if !w.is_null() => {
+                        r.refuse(format!("markets/node/{name}/wins"), format!("{w} is not a count"))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        economy_genesis["wins"] = json!(wins);
+        // A node rate the economy could be paying at: the runners' bids (at most 1000) or
+        // the chain's default; the reference's genesis 2000 and reset 2500 are defaults.
+        let allowed = base
+            .pointer("/modules/token/economy/default_node_rate")
+            .and_then(Value::as_u64)
+            .unwrap_or(2_500)
+            .max(1_000);
+        match tree.pointer("/stats/nodeRate").map(|v| (v, v.as_u64())) {
+            Some((_, Some(rate))) if rate <= allowed => economy_genesis["node_rate"] = json!(rate),
+            Some((v, _)) => r.report(
+                "stats/nodeRate",
+                format!("{v} is no rate this chain pays at (0 to {allowed}): the next DAO day uses the default or the runners' bids"),
+            ),
+            None => {}
+        }
+        if !wins.is_empty() && economy_genesis.get("node_rate").is_none() {
+            economy_genesis["node_rate"] = json!(allowed.min(
+                base.pointer("/modules/token/economy/default_node_rate")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(2_500)
+            ));
+        }
+    }
+    let known_pob = ["up", "down", "pend", "posts"];
+    if pob_base.is_some() {
+        let (reward, pending_for) = (
+            pob_blocks("reward_blocks", 201_600),
+            pob_blocks("pending_blocks", 28_800),
+        );
+        let mut pending = BTreeMap::new();
+        if let Some(p) = state.get("pend").and_then(|p| r.object("pend", p)) {
+            for (key, v) in p {
+                let path = format!("pend/{key}");
+                match v.get("block_num").and_then(Value::as_u64) {
+                    Some(b) if b + pending_for > block => {
+                        pending.insert(key.clone(), b);
+                    }
+                    Some(_) => r.report(path, "expired before the import block"),
+                    None => r.refuse(path, "has no block_num"),
+                }
+            }
+        }
+        let mut posts = BTreeMap::new();
+        let mut voters = std::collections::BTreeSet::new();
+        if let Some(p) = state.get("posts").and_then(|p| r.object("posts", p)) {
+            for (author, permlinks) in p {
+                let Some(permlinks) = r.object(&format!("posts/{author}"), permlinks) else {
+                    continue;
+                };
+                for (permlink, post) in permlinks {
+                    let path = format!("posts/{author}/{permlink}");
+                    let Some(b) = post.get("block").and_then(Value::as_u64) else {
+                        r.refuse(path, "has no block");
+                        continue;
+                    };
+                    if b + reward < block {
+                        r.report(path, "its voting closed before the import block");
+                        continue;
+                    }
+                    let mut votes = BTreeMap::new();
+                    if let Some(vs) = post.get("votes").and_then(Value::as_object) {
+                        for (voter, vote) in vs {
+                            match (vote.get("b").and_then(Value::as_u64), vote.get("v")) {
+                                (Some(vb), Some(v)) if v.is_null() => {
+                                    // The reference stores NaN votes as null; null counts as 0.
+                                    let _ = vb;
+                                }
+                                (Some(vb), Some(v)) => match v.as_i64() {
+                                    Some(v) => {
+                                        voters.insert(voter.clone());
+                                        votes.insert(voter.clone(), json!([vb, v]));
+                                    }
+                                    None => {
+                                        r.refuse(format!("{path}/votes/{voter}"), format!("{v} is not an integer vote"))
+                                    }
+                                },
+                                _ => r.refuse(format!("{path}/votes/{voter}"), "is not {b, v}"),
+                            }
+                        }
+                    }
+                    posts.insert(format!("{author}/{permlink}"), json!({"block": b, "votes": votes}));
+                }
+            }
+        }
+        let mut meters = BTreeMap::new();
+        let meter = |v: Option<&Value>| -> Option<(u64, u64, u64)> {
+            let v = v?;
+            Some((
+                v.get("max").and_then(Value::as_u64).unwrap_or(0),
+                v.get("power").and_then(Value::as_u64)?,
+                v.get("last").and_then(Value::as_u64)?,
+            ))
+        };
+        if let Some(ups) = state.get("up").and_then(|u| r.object("up", u)) {
+            for (acct, up) in ups {
+                let Some((max, power, last)) = meter(Some(up)) else {
+                    r.refuse(format!("up/{acct}"), "is not {max, last, power}");
+                    continue;
+                };
+                let (down_power, down_last) = match meter(tree.pointer(&format!("/down/{acct}"))) {
+                    Some((_, p, l)) => (p, l),
+                    None => {
+                        r.report(
+                            format!("down/{acct}"),
+                            "no down meter (or the reference's null one): starts full",
+                        );
+                        (max, last)
+                    }
+                };
+                meters.insert(
+                    acct.clone(),
+                    json!({"up_power": power, "up_last": last, "down_power": down_power, "down_last": down_last}),
+                );
+            }
+        }
+        if let Some(v) = voters.iter().find(|v| !meters.contains_key(*v)) {
+            r.refuse(format!("up/{v}"), "a voter of an open post without a meter");
+        }
+        pob_genesis = json!({"pending": pending, "posts": posts, "meters": meters});
+        if let Some(mw) = tree.pointer("/stats/movingWeight/running").and_then(Value::as_u64) {
+            pob_genesis["moving_weight"] = json!(mw);
+        }
+        if let (Some(daily), Some(every), Some(offset)) = (
+            tree.pointer("/stats/movingWeight/dailyPool").and_then(Value::as_u64),
+            base.pointer("/modules/token/economy/dao_every")
+                .and_then(Value::as_u64)
+                .or(Some(28_800)),
+            base.pointer("/modules/token/economy/dao_offset")
+                .and_then(Value::as_u64)
+                .or(Some(18_505)),
+        ) {
+            let last = block.checked_sub((block + every - offset % every) % every.max(1));
+            if let Some(last) = last {
+                economy_genesis["last_dao"] = json!({"block": last, "minted": 0, "node_rate": 0, "marketing_rate": 0,
+                    "delegation_rate": 0, "to_nodes": 0, "to_marketing": 0, "overflow": 0, "to_delegators": 0,
+                    "to_content": daily});
+                r.report(
+                    "stats/movingWeight/dailyPool",
+                    format!("imported as the content share of the DAO day at {last}; the day's other figures are unknown (0)"),
+                );
+            }
+        }
+    }
+
     // Everything else: known and reported, or unknown and refused.
     for (key, v) in state {
+        if pob_base.is_some() && known_pob.contains(&key.as_str()) {
+            continue;
+        }
         let known = [
             "balances",
             "cbalances",
@@ -459,7 +643,9 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
     }
 
     if let Some(stats) = state.get("stats").and_then(|s| r.object("stats", s)) {
-        for key in stats.keys().filter(|k| k.as_str() != "tokenSupply") {
+        let imported =
+            |k: &str| k == "tokenSupply" || (economy && k == "nodeRate") || (pob_base.is_some() && k == "movingWeight");
+        for key in stats.keys().filter(|k| !imported(k)) {
             r.report(
                 format!("stats/{key}"),
                 "a rate, constant or counter of the reference: the base chain spec's constants apply",
@@ -497,6 +683,7 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
         "balances": balances, "pow": pow, "gov": gov, "claimable": claimable,
         "nodes": nodes, "delegations": delegations, "grants": grants,
         "power_downs": power_downs, "gov_downs": gov_downs, "pools": pools,
+        "economy": economy_genesis, "proof_of_brain": pob_genesis,
     });
     if spec.pointer("/modules/nodes").is_some() {
         spec["modules"]["nodes"]["genesis"] = json!({ "runners": runners });
@@ -548,6 +735,57 @@ mod tests {
             panic!("an overdue installment is refused")
         };
         assert_eq!(f[0].path, "chrono/900:Qm1");
+    }
+
+    /// Proof of Brain's posts (nested `posts/<author>/<permlink>`), pending posts
+    /// (`pend/<author/permlink>`), meters, the moving weight, wins and the node rate go to
+    /// the genesis of a chain that runs them; a post whose voting closed before N and a
+    /// `null` vote are not carried.
+    #[test]
+    fn proof_of_brain_and_the_economy() {
+        let mut b = base(true);
+        b["modules"]["token"]["economy"]["proof_of_brain"] = json!({"beneficiary": "dlux-io", "reward_blocks": 500});
+        b["modules"]["token"]["economy"]["dao_every"] = json!(100);
+        b["modules"]["token"]["economy"]["dao_offset"] = json!(5);
+        let dump = json!({"state": {
+            "pow": {"bob": 4_000},
+            "pend": {"alice/waiting": {"author": "alice", "permlink": "waiting", "block_num": 990, "meta": {}}},
+            "posts": {"alice": {
+                "open": {"block": 900, "author": "alice", "permlink": "open", "customJSON": {},
+                         "votes": {"bob": {"b": 905, "v": 4_000}, "carol": {"b": 906, "v": null}}},
+                "closed": {"block": 1, "votes": {}}}},
+            "up": {"bob": {"max": 200_000, "last": 905, "power": 196_000}},
+            "down": {},
+            "markets": {"node": {"bob": {"wins": 3, "domain": "x"}, "carol": {"wins": 0}}},
+            "stats": {"tokenSupply": 4_000, "nodeRate": 700, "movingWeight": {"running": 12, "dailyPool": 300}},
+        }});
+        let ok = import_state(&dump, 1_000, &b).expect("imports");
+        let g = &ok.spec["modules"]["token"]["genesis"];
+        assert_eq!(g["proof_of_brain"]["pending"], json!({"alice/waiting": 990}));
+        assert_eq!(
+            g["proof_of_brain"]["posts"],
+            json!({"alice/open": {"block": 900, "votes": {"bob": [905, 4_000]}}})
+        );
+        assert_eq!(
+            g["proof_of_brain"]["meters"]["bob"],
+            json!({"up_power": 196_000, "up_last": 905, "down_power": 200_000, "down_last": 905})
+        );
+        assert_eq!(g["proof_of_brain"]["moving_weight"], 12);
+        assert_eq!(g["economy"]["wins"], json!({"bob": 3}));
+        assert_eq!(g["economy"]["node_rate"], 700);
+        assert_eq!(g["economy"]["last_dao"]["to_content"], 300);
+        assert_eq!(
+            g["economy"]["last_dao"]["block"], 905,
+            "the last block ≡ 5 (mod 100) up to 1000"
+        );
+        let paths: Vec<&str> = ok.not_imported.iter().map(|f| f.path.as_str()).collect();
+        for want in ["posts/alice/closed", "down/bob", "stats/movingWeight/dailyPool"] {
+            assert!(paths.contains(&want), "{want} not reported: {paths:?}");
+        }
+        // Without Proof of Brain in the base chain the same paths are reported, not imported.
+        let plain = import_state(&dump, 1_000, &base(true)).expect("imports");
+        let paths: Vec<&str> = plain.not_imported.iter().map(|f| f.path.as_str()).collect();
+        assert!(paths.contains(&"posts") && paths.contains(&"up"), "{paths:?}");
     }
 
     /// Pools go to the genesis on a chain with an economy and are reported on one without;

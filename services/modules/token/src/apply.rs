@@ -195,6 +195,20 @@ pub(crate) fn apply(event: &TokenEvent, state: &mut dyn StateWrite) -> Result<()
             add(state, pool.key(), *amount)?;
             add(state, keys::SUPPLY.to_vec(), *amount)
         }
+        TokenEvent::ManaSeeded { account, mana } => {
+            state.put(keys::pob::mana(account), mana.encode());
+            Ok(())
+        }
+        TokenEvent::DaySeeded(d) => {
+            let day = serde_json::to_vec(d).map_err(|e| crate::state::broken(format!("DAO day: {e}")))?;
+            state.put(keys::LAST_DAY.to_vec(), day);
+            Ok(())
+        }
+        TokenEvent::PaidSeeded { author, permlink, paid } => {
+            let paid = serde_json::to_vec(paid).map_err(|e| crate::state::broken(format!("paid post: {e}")))?;
+            state.put(keys::pob::paid(author, permlink), paid);
+            Ok(())
+        }
         TokenEvent::PostPending {
             author,
             permlink,

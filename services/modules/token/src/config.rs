@@ -264,6 +264,124 @@ pub struct Genesis {
     /// `rc`); only on chains with an economy.
     #[serde(default)]
     pub pools: BTreeMap<String, u64>,
+    /// The economy's running figures at the start; only on chains with an economy.
+    #[serde(default)]
+    pub economy: EconomyGenesis,
+    /// Proof of Brain under way at the start; only on chains with it.
+    #[serde(default)]
+    pub proof_of_brain: PobGenesis,
+}
+
+/// What the economy counts between DAO days, brought from a running community.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EconomyGenesis {
+    /// Each runner's wins since the last DAO day.
+    #[serde(default)]
+    pub wins: BTreeMap<String, u64>,
+    /// The runners' average `bidRate` the next DAO day pays at (basis points).
+    #[serde(default)]
+    pub node_rate: Option<u64>,
+    /// The last DAO day (its content share is Proof of Brain's daily pool).
+    #[serde(default)]
+    pub last_dao: Option<crate::economy::DaoDay>,
+}
+
+/// Proof of Brain's posts, votes and meters, brought from a running community. Posts are
+/// keyed `author/permlink`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PobGenesis {
+    /// Qualifying posts waiting for their options, with the block they were posted at.
+    #[serde(default)]
+    pub pending: BTreeMap<String, u64>,
+    /// Registered posts open for votes.
+    #[serde(default)]
+    pub posts: BTreeMap<String, GenesisPost>,
+    /// Vote-mana meters; every voter of an open post has one.
+    #[serde(default)]
+    pub meters: BTreeMap<String, crate::pob::Mana>,
+    /// The payout curve's moving weight.
+    #[serde(default)]
+    pub moving_weight: u64,
+    /// What paid posts earned (for `/posts/:author/:permlink`).
+    #[serde(default)]
+    pub paid: BTreeMap<String, crate::pob::PaidPost>,
+}
+
+/// A registered post at the start: the block it was registered at and its votes
+/// (`voter: [block, value]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisPost {
+    pub block: u64,
+    #[serde(default)]
+    pub votes: BTreeMap<String, (u64, i64)>,
+}
+
+/// The most wins a runner can have between DAO days (one per tally, far fewer than this).
+const MAX_GENESIS_WINS: u64 = 10_000;
+
+impl PobGenesis {
+    fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+            && self.posts.is_empty()
+            && self.meters.is_empty()
+            && self.paid.is_empty()
+            && self.moving_weight == 0
+    }
+
+    /// Author and permlink of a `author/permlink` key, both as Hive accepts them.
+    pub fn post_key(key: &str) -> Option<(&str, &str)> {
+        let (author, permlink) = key.split_once('/')?;
+        (is_valid_account_name(author) && crate::pob::valid_permlink(permlink)).then_some((author, permlink))
+    }
+
+    fn validate(&self, pob: Option<&PobConfig>, starting_block: u64) -> Result<(), GenesisError> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let Some(pob) = pob else {
+            return Err(bad(
+                "genesis.proof_of_brain needs Proof of Brain (modules.token.economy.proof_of_brain)",
+            ));
+        };
+        for (key, block) in &self.pending {
+            if Self::post_key(key).is_none() || block.saturating_add(pob.pending_blocks) < starting_block {
+                return Err(bad(format!(
+                    "genesis.proof_of_brain.pending.{key}: not an author/permlink still waiting at the start"
+                )));
+            }
+        }
+        for (key, post) in &self.posts {
+            if Self::post_key(key).is_none()
+                || self.pending.contains_key(key)
+                || post.block.saturating_add(pob.reward_blocks) < starting_block
+            {
+                return Err(bad(format!(
+                    "genesis.proof_of_brain.posts.{key}: not an author/permlink open for votes at the start"
+                )));
+            }
+            for (voter, (block, _)) in &post.votes {
+                if !self.meters.contains_key(voter) || *block < post.block || !is_valid_account_name(voter) {
+                    return Err(bad(format!(
+                        "genesis.proof_of_brain.posts.{key}: the vote of {voter:?} needs a meter and a block after the post's"
+                    )));
+                }
+            }
+        }
+        if let Some(key) = self.paid.keys().find(|k| Self::post_key(k).is_none()) {
+            return Err(bad(format!(
+                "genesis.proof_of_brain.paid.{key}: not an author/permlink"
+            )));
+        }
+        if let Some(acct) = self.meters.keys().find(|a| !is_valid_account_name(a)) {
+            return Err(bad(format!(
+                "genesis.proof_of_brain.meters: {acct:?} is not a Hive account"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The most installments one genesis schedule may list (the ops allow at most 52).
@@ -284,6 +402,10 @@ impl TokenConfig {
         let cfg: TokenConfig =
             serde_json::from_value(v.clone()).map_err(|e| bad(format!("`modules.token` is invalid: {e}")))?;
         cfg.validate()?;
+        cfg.genesis.proof_of_brain.validate(
+            cfg.economy.as_ref().and_then(|e| e.proof_of_brain.as_ref()),
+            spec.starting_block,
+        )?;
         for (name, schedules) in [
             ("power_downs", &cfg.genesis.power_downs),
             ("gov_downs", &cfg.genesis.gov_downs),
@@ -392,6 +514,31 @@ impl TokenConfig {
         }
         if let Some(e) = &self.economy {
             e.validate()?;
+        }
+        let eg = &g.economy;
+        if self.economy.is_none() && (!eg.wins.is_empty() || eg.node_rate.is_some() || eg.last_dao.is_some()) {
+            return Err(bad("genesis.economy needs an economy (modules.token.economy)"));
+        }
+        if !eg.wins.is_empty() && eg.node_rate.is_none() {
+            return Err(bad("genesis.economy.wins needs the node_rate they are paid at"));
+        }
+        let most = self
+            .economy
+            .as_ref()
+            .map_or(MAX_NODE_RATE, |e| e.default_node_rate.max(MAX_NODE_RATE));
+        if eg.node_rate.is_some_and(|r| r > most) {
+            return Err(bad(format!(
+                "genesis.economy.node_rate is at most {most} (the runners' bids or the default)"
+            )));
+        }
+        if let Some((acct, _)) = eg
+            .wins
+            .iter()
+            .find(|(a, w)| !is_valid_account_name(a) || **w > MAX_GENESIS_WINS)
+        {
+            return Err(bad(format!(
+                "genesis.economy.wins.{acct}: a Hive account with at most {MAX_GENESIS_WINS} wins"
+            )));
         }
         for acct in g.delegations.keys() {
             if !is_valid_account_name(acct) {

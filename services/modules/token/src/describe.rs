@@ -133,6 +133,9 @@ pub(crate) fn describe(event: &TokenEvent, dex: Option<&DexSetup>) -> String {
         TokenEvent::PoolSeeded { pool, amount } => {
             format!("genesis: {} in the pool {}", tokens(*amount, dex), pool.name())
         }
+        TokenEvent::ManaSeeded { account, .. } => format!("genesis: @{account}'s vote meters"),
+        TokenEvent::DaySeeded(d) => format!("genesis: the last DAO day was {}", d.block),
+        TokenEvent::PaidSeeded { author, permlink, .. } => format!("genesis: @{author}/{permlink} was paid"),
         TokenEvent::PostPending {
             author,
             permlink,

@@ -181,6 +181,19 @@ pub enum TokenEvent {
         pool: Pool,
         amount: u64,
     },
+    /// Genesis: an account's vote-mana meters at the start.
+    ManaSeeded {
+        account: String,
+        mana: Mana,
+    },
+    /// Genesis: the last DAO day before the start (Proof of Brain's daily pool reads it).
+    DaySeeded(DaoDay),
+    /// Genesis: what a post paid before the start earned.
+    PaidSeeded {
+        author: String,
+        permlink: String,
+        paid: crate::pob::PaidPost,
+    },
 }
 
 pub const SCHEMA: &str = include_str!("../../../../schemas/token_event.avsc");
@@ -201,6 +214,9 @@ const SCHEMA_V4: &str = include_str!("../../../../schemas/history/token_event.v4
 /// The fifth schema, with Proof of Brain's events but before genesis pools.
 const SCHEMA_V5: &str = include_str!("../../../../schemas/history/token_event.v5.avsc");
 
+/// The sixth schema, with genesis pools but before the rest of an imported state.
+const SCHEMA_V6: &str = include_str!("../../../../schemas/history/token_event.v6.avsc");
+
 pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
@@ -208,7 +224,7 @@ pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
             SingleObjectCodec::new(
                 "token event",
                 SCHEMA,
-                &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5],
+                &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6],
             )
         })
         .as_ref()
@@ -274,6 +290,9 @@ impl TokenEvent {
             TokenEvent::PobTally { .. } => "PobTally",
             TokenEvent::PostPaid { .. } => "PostPaid",
             TokenEvent::PoolSeeded { .. } => "PoolSeeded",
+            TokenEvent::ManaSeeded { .. } => "ManaSeeded",
+            TokenEvent::DaySeeded(_) => "DaySeeded",
+            TokenEvent::PaidSeeded { .. } => "PaidSeeded",
         }
     }
 
@@ -546,6 +565,28 @@ impl TokenEvent {
                 29,
                 record(vec![("pool", s(pool.name())), ("amount", long_u64(*amount))]),
             ),
+            TokenEvent::ManaSeeded { account, mana } => (
+                30,
+                record(vec![
+                    ("account", s(account)),
+                    ("up_power", long_u64(mana.up_power)),
+                    ("up_last", long_u64(mana.up_last)),
+                    ("down_power", long_u64(mana.down_power)),
+                    ("down_last", long_u64(mana.down_last)),
+                ]),
+            ),
+            TokenEvent::DaySeeded(d) => (31, record(d.fields().map(|(n, v)| (n, long_u64(v))).to_vec())),
+            TokenEvent::PaidSeeded { author, permlink, paid } => (
+                32,
+                record(vec![
+                    ("author", s(author)),
+                    ("permlink", s(permlink)),
+                    ("block", long_u64(paid.block)),
+                    ("weight", long_u64(paid.weight)),
+                    ("author_share", long_u64(paid.author_share)),
+                    ("curation", long_u64(paid.curation)),
+                ]),
+            ),
         };
         Ok(record(vec![("event", Value::Union(branch, Box::new(body)))]))
     }
@@ -749,6 +790,26 @@ impl TokenEvent {
             29 => TokenEvent::PoolSeeded {
                 pool: Pool::from_name(&f.string("pool")?).ok_or_else(|| shape("PoolSeeded.pool is no pool".into()))?,
                 amount: f.u64("amount")?,
+            },
+            30 => TokenEvent::ManaSeeded {
+                account: f.string("account")?,
+                mana: Mana {
+                    up_power: f.u64("up_power")?,
+                    up_last: f.u64("up_last")?,
+                    down_power: f.u64("down_power")?,
+                    down_last: f.u64("down_last")?,
+                },
+            },
+            31 => TokenEvent::DaySeeded(DaoDay::from_fields(|name| f.u64(name))?),
+            32 => TokenEvent::PaidSeeded {
+                author: f.string("author")?,
+                permlink: f.string("permlink")?,
+                paid: crate::pob::PaidPost {
+                    block: f.u64("block")?,
+                    weight: f.u64("weight")?,
+                    author_share: f.u64("author_share")?,
+                    curation: f.u64("curation")?,
+                },
             },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
@@ -974,6 +1035,37 @@ mod tests {
                 pool: Pool::Content,
                 amount: 40_184,
             },
+            TokenEvent::ManaSeeded {
+                account: "bob".into(),
+                mana: Mana {
+                    up_power: 196_000,
+                    up_last: 8,
+                    down_power: 200_000,
+                    down_last: 0,
+                },
+            },
+            TokenEvent::DaySeeded(DaoDay {
+                block: 50_015_305,
+                minted: 57_200,
+                node_rate: 2_500,
+                marketing_rate: 2_500,
+                delegation_rate: 2_000,
+                to_nodes: 14_300,
+                to_marketing: 14_300,
+                overflow: 0,
+                to_delegators: 11_440,
+                to_content: 17_160,
+            }),
+            TokenEvent::PaidSeeded {
+                author: a(),
+                permlink: "gallery".into(),
+                paid: crate::pob::PaidPost {
+                    block: 200,
+                    weight: 5_000,
+                    author_share: 2_303,
+                    curation: 2_302,
+                },
+            },
         ]
     }
 
@@ -981,7 +1073,7 @@ mod tests {
     fn every_variant_round_trips_through_avro() {
         let all = every_variant();
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(TokenEvent::kind).collect();
-        assert_eq!(kinds.len(), 30, "one of each event");
+        assert_eq!(kinds.len(), 33, "one of each event");
         assert_event_codec(
             &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/token_event.avsc"),
@@ -1027,7 +1119,7 @@ mod tests {
     }
 
     /// Events written with each older schema (`schemas/history/`: v1 before the DEX, v2
-    /// before the NFT module, v3 before the economy, v4 before Proof of Brain, v5 before genesis pools) decode with today's reader to the same
+    /// before the NFT module, v3 before the economy, v4 before Proof of Brain, v5 before genesis pools, v6 before the rest of the imported state) decode with today's reader to the same
     /// events: the union only grew at its end, and a newer event does not fit an old schema.
     #[test]
     fn records_of_every_older_schema_still_decode() {
@@ -1035,13 +1127,14 @@ mod tests {
         let branches =
             |s: &apache_avro::Schema| opentoken_codec::single_object::event_union_branches(s).expect("an event union");
         let new_branches = branches(codec.schema());
-        assert_eq!(new_branches.len(), 30);
+        assert_eq!(new_branches.len(), 33);
         for (name, text, known, last) in [
             ("v1", SCHEMA_V1, 13, "NodeRemoved"),
             ("v2", SCHEMA_V2, 15, "DexCredited"),
             ("v3", SCHEMA_V3, 19, "NftPriced"),
             ("v4", SCHEMA_V4, 23, "PoolPaid"),
             ("v5", SCHEMA_V5, 29, "PostPaid"),
+            ("v6", SCHEMA_V6, 30, "PoolSeeded"),
         ] {
             let old_schema = apache_avro::Schema::parse_str(text).expect("parses");
             assert_ne!(

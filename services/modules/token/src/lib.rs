@@ -181,6 +181,97 @@ impl TokenModule {
     }
 }
 
+impl TokenModule {
+    /// The genesis events of an imported economy and Proof of Brain (`genesis.economy`,
+    /// `genesis.proof_of_brain`; validated with the spec): wins as one `WinsCounted` per
+    /// round, the last DAO day, posts as they were registered, their votes, the meters, the
+    /// paid posts and the moving weight.
+    fn seeded_economy(&self, spec: &ChainSpec) -> Vec<TokenEvent> {
+        let g = &self.cfg.genesis;
+        let mut out = Vec::new();
+        if let Some(node_rate) = g.economy.node_rate {
+            let rounds = g.economy.wins.values().max().copied().unwrap_or(0).max(1);
+            for round in 1..=rounds {
+                let accounts: Vec<String> = g
+                    .economy
+                    .wins
+                    .iter()
+                    .filter(|(_, w)| **w >= round)
+                    .map(|(a, _)| a.clone())
+                    .collect();
+                out.push(TokenEvent::WinsCounted { accounts, node_rate });
+            }
+        }
+        if let Some(day) = g.economy.last_dao {
+            out.push(TokenEvent::DaySeeded(day));
+        }
+        let Some(cfg) = self.cfg.economy.as_ref().and_then(|e| e.proof_of_brain.as_ref()) else {
+            return out;
+        };
+        let pob = &g.proof_of_brain;
+        let split = |key: &str| config::PobGenesis::post_key(key).map(|(a, p)| (a.to_string(), p.to_string()));
+        for (key, block) in &pob.pending {
+            if let Some((author, permlink)) = split(key) {
+                out.push(TokenEvent::PostPending {
+                    author,
+                    permlink,
+                    block: *block,
+                    expires: block.saturating_add(cfg.pending_blocks),
+                });
+            }
+        }
+        for (key, post) in &pob.posts {
+            let Some((author, permlink)) = split(key) else { continue };
+            out.push(TokenEvent::PostPending {
+                author: author.clone(),
+                permlink: permlink.clone(),
+                block: post.block,
+                expires: post.block.saturating_add(cfg.pending_blocks),
+            });
+            out.push(TokenEvent::PostRegistered {
+                author: author.clone(),
+                permlink: permlink.clone(),
+                block: post.block,
+                closes: post.block.saturating_add(cfg.reward_blocks),
+            });
+            for (voter, (block, value)) in post.votes.iter().filter(|(_, (_, v))| *v != 0) {
+                if let Some(mana) = pob.meters.get(voter) {
+                    out.push(TokenEvent::VoteCast {
+                        voter: voter.clone(),
+                        author: author.clone(),
+                        permlink: permlink.clone(),
+                        block: *block,
+                        value: *value,
+                        mana: *mana,
+                    });
+                }
+            }
+        }
+        out.extend(pob.meters.iter().map(|(account, mana)| TokenEvent::ManaSeeded {
+            account: account.clone(),
+            mana: *mana,
+        }));
+        for (key, paid) in &pob.paid {
+            if let Some((author, permlink)) = split(key) {
+                out.push(TokenEvent::PaidSeeded {
+                    author,
+                    permlink,
+                    paid: paid.clone(),
+                });
+            }
+        }
+        if pob.moving_weight > 0 {
+            out.push(TokenEvent::PobTally {
+                block: spec.starting_block.saturating_sub(1),
+                weights: 0,
+                running: pob.moving_weight,
+                payout: 0,
+            });
+        }
+        out
+    }
+}
+
 impl Module for TokenModule {
     type Event = TokenEvent;
 
@@ -207,7 +298,7 @@ impl Module for TokenModule {
         }
     }
 
-    fn genesis(&self, _spec: &ChainSpec) -> Result<Vec<TokenEvent>, GenesisError> {
+    fn genesis(&self, spec: &ChainSpec) -> Result<Vec<TokenEvent>, GenesisError> {
         let g = &self.cfg.genesis;
         let mut out = Vec::new();
         for (bucket, map) in [
@@ -256,6 +347,7 @@ impl Module for TokenModule {
             })?;
             out.push(TokenEvent::PoolSeeded { pool, amount: *amount });
         }
+        out.extend(self.seeded_economy(spec));
         let mut nodes = g.nodes.clone();
         nodes.sort();
         nodes.dedup();

@@ -137,7 +137,8 @@ fn field<'a>(m: &'a serde_json::Map<String, Value>, name: &str) -> Result<&'a st
         .ok_or_else(|| format!("`{name}` is missing or not a string"))
 }
 
-fn valid_permlink(p: &str) -> bool {
+/// A permlink as Hive accepts it: 1 to 256 of `[a-z0-9-]`.
+pub fn valid_permlink(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= MAX_PERMLINK
         && p.bytes()

@@ -128,3 +128,130 @@ fn impossible_genesis_states_refuse_to_start() {
         }
     }
 }
+
+fn pob_spec(genesis: Value) -> ChainSpec {
+    let token = json!({"power_down_interval": 10, "gov_down_interval": 20, "genesis": genesis,
+        "economy": {"interest_rate": 1_000_000, "mint_every": 100, "dao_every": 1_000, "dao_offset": 150,
+                    "proof_of_brain": {"beneficiary": "dlux-io", "pending_blocks": 50, "reward_blocks": 150}}});
+    let mut spec = test_spec().with_module("token", token);
+    spec.starting_block = 100;
+    spec
+}
+
+fn other(name: &str, body: Value) -> opentoken_core::HiveOp {
+    opentoken_core::HiveOp::Other {
+        name: name.into(),
+        body: body.to_string(),
+    }
+}
+
+/// Posts, votes, meters, a paid post, the moving weight, wins and the node rate, made by
+/// ops and chron work, and the same as a genesis read off that state: equal key for key.
+#[test]
+fn proof_of_brain_and_the_economy_at_genesis_equal_what_made_them() {
+    let genesis = json!({"balances": {"alice": 10_000}, "pow": {"bob": 4_000, "carol": 1_000}});
+    let mut by_ops = harness(pob_spec(genesis.clone()));
+    let comment = |permlink: &str| {
+        other(
+            "comment",
+            json!({"author": "alice", "permlink": permlink, "json_metadata": r#"{"arHash":"Q"}"#}),
+        )
+    };
+    let options = |permlink: &str| {
+        other(
+            "comment_options",
+            json!({"author": "alice", "permlink": permlink,
+                   "extensions": [[0, {"beneficiaries": [{"account": "dlux-io", "weight": 1_000}]}]]}),
+        )
+    };
+    let vote = |voter: &str, permlink: &str, weight: i64| {
+        other(
+            "vote",
+            json!({"voter": voter, "author": "alice", "permlink": permlink, "weight": weight}),
+        )
+    };
+    for op in [comment("old"), options("old"), vote("bob", "old", 10_000)] {
+        by_ops.hive_op(100, &op).expect("routed").expect("accepted");
+    }
+    by_ops
+        .message(
+            "nodes",
+            "runner_wins",
+            &json!({"accounts": ["bob", "carol"], "node_rate": 700}).to_string(),
+        )
+        .expect("wins");
+    for b in [100, 150, 200, 300] {
+        by_ops.block_end(b);
+    }
+    by_ops
+        .message(
+            "nodes",
+            "runner_wins",
+            &json!({"accounts": ["bob"], "node_rate": 800}).to_string(),
+        )
+        .expect("wins");
+    by_ops
+        .message(
+            "nodes",
+            "runner_wins",
+            &json!({"accounts": ["bob"], "node_rate": 800}).to_string(),
+        )
+        .expect("wins");
+    for op in [
+        comment("open"),
+        options("open"),
+        vote("bob", "open", 5_000),
+        vote("carol", "open", -10_000),
+        comment("waiting"),
+    ] {
+        by_ops.hive_op(310, &op).expect("routed").expect("accepted");
+    }
+    let s = &by_ops.state;
+    let paid: opentoken_token::pob::PaidPost =
+        serde_json::from_slice(s.get(&keys::pob::paid("alice", "old")).expect("paid")).expect("json");
+    let mana = |a: &str| opentoken_token::pob::Mana::decode(s.get(&keys::pob::mana(a)).expect("meter")).expect("mana");
+    let day: Value = serde_json::from_slice(s.get(keys::LAST_DAY).expect("a DAO day")).expect("json");
+    let vote_of = |voter: &str| {
+        let v = s.get(&keys::pob::vote("alice", "open", voter)).expect("vote");
+        (
+            keys::decode_u64(&v[..8]).expect("block"),
+            i64::from_be_bytes(v[8..16].try_into().expect("8 bytes")),
+        )
+    };
+    let mut genesis = genesis;
+    genesis["balances"] = json!({"alice": keys::amount(s, &keys::account(Bucket::Liquid, "alice"))});
+    genesis["claimable"] = json!({
+        "alice": keys::amount(s, &keys::account(Bucket::Claimable, "alice")),
+        "bob": keys::amount(s, &keys::account(Bucket::Claimable, "bob")),
+    });
+    let pools: serde_json::Map<String, Value> = keys::Pool::ALL
+        .iter()
+        .map(|p| (p.name().to_string(), json!(keys::amount(s, &p.key()))))
+        .collect();
+    genesis["pools"] = Value::Object(pools);
+    genesis["economy"] = json!({"wins": {"bob": 2}, "node_rate": 800, "last_dao": day});
+    genesis["proof_of_brain"] = json!({
+        "pending": {"alice/waiting": 310},
+        "posts": {"alice/open": {"block": 310, "votes": {"bob": vote_of("bob"), "carol": vote_of("carol")}}},
+        "meters": {"bob": mana("bob"), "carol": mana("carol")},
+        "paid": {"alice/old": paid},
+        "moving_weight": keys::amount(s, keys::pob::MOVING_WEIGHT),
+    });
+    let at_genesis = harness(pob_spec(genesis));
+    let differ: Vec<String> = by_ops
+        .state
+        .pairs()
+        .iter()
+        .filter(|(k, v)| at_genesis.state.get(k) != Some(v.as_slice()))
+        .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+        .chain(
+            at_genesis
+                .state
+                .pairs()
+                .keys()
+                .filter(|k| by_ops.state.get(k).is_none())
+                .map(|k| String::from_utf8_lossy(k).into_owned()),
+        )
+        .collect();
+    assert!(differ.is_empty(), "the genesis differs at {differ:?}");
+}
