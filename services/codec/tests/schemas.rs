@@ -181,7 +181,8 @@ fn published_fingerprints_stay_decodable() {
 /// and add the new fingerprint here. (Documentation, aliases and defaults are not part
 /// of the fingerprint: editing them needs no new version.)
 const PUBLISHED_MODULE_EVENTS: &[(&str, u64)] = &[
-    ("dex event", 0x4716_0fbe_d3f3_c64f),
+    ("dex event", 0x4716_0fbe_d3f3_c64f), // history v1
+    ("dex event", 0xa483_baf1_4035_0d0d),
     ("guestbook event", 0x22bf_368b_08ef_8c76),
     ("multisig event", 0x98be_aa70_9a36_ac0c), // history v1
     ("multisig event", 0xf6e4_f9e0_b1ca_c042), // history v2

@@ -105,6 +105,22 @@ pub(crate) fn apply(cfg: &DexConfig, event: &DexEvent, state: &mut dyn StateWrit
             state.put(keys::PARAMS.to_vec(), json(p)?);
             Ok(())
         }
+        DexEvent::LiquidityCounted { awards, .. } => {
+            for (account, points) in awards {
+                add(state, keys::liquidity(account), *points)?;
+            }
+            Ok(())
+        }
+        DexEvent::LiquiditySent { .. } => {
+            let all: Vec<Vec<u8>> = state
+                .scan_prefix(keys::LIQUIDITY_PREFIX.as_bytes())
+                .map(|(k, _)| k.to_vec())
+                .collect();
+            for k in all {
+                state.delete(&k);
+            }
+            Ok(())
+        }
     }
 }
 

@@ -52,6 +52,59 @@ pub struct DexConfig {
     pub keep_hourly: u64,
     /// Daily candles kept per pair.
     pub keep_daily: u64,
+    /// The liquidity reward (token-core §5.6): resting bids earn points every `every`
+    /// blocks, paid from the token's marketing pool at its DAO day. Absent: no reward.
+    pub liquidity: Option<LiquidityConfig>,
+}
+
+/// When bids earn liquidity points and when they are paid.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiquidityConfig {
+    /// Points are counted at the blocks `≡ offset (mod every)` (the reference: 99 of 100).
+    #[serde(default = "hundred")]
+    pub every: u64,
+    #[serde(default = "ninety_nine")]
+    pub offset: u64,
+    /// The most bids per pair counted, best first, so that a count's work is bounded.
+    #[serde(default = "thousand")]
+    pub max_bids: u64,
+    /// The token economy's DAO day (`dao_every`, `dao_offset`), read from the chain spec:
+    /// the points are sent to the token module then.
+    #[serde(skip)]
+    pub pay_every: u64,
+    #[serde(skip)]
+    pub pay_offset: u64,
+}
+
+fn hundred() -> u64 {
+    100
+}
+fn ninety_nine() -> u64 {
+    99
+}
+fn thousand() -> u64 {
+    1_000
+}
+
+impl LiquidityConfig {
+    /// Whether points are counted at `block`.
+    pub fn counts_at(&self, block: u64) -> bool {
+        block % self.every == self.offset
+    }
+    /// Whether the points are sent for payment at `block`.
+    pub fn pays_at(&self, block: u64) -> bool {
+        block % self.pay_every == self.pay_offset
+    }
+    /// The first block after `after` that is `≡ offset (mod every)`.
+    pub fn next(after: u64, every: u64, offset: u64) -> Option<u64> {
+        let base = after.checked_sub(after % every)?.checked_add(offset)?;
+        if base > after {
+            Some(base)
+        } else {
+            base.checked_add(every)
+        }
+    }
 }
 
 /// The genesis tick per pair.
@@ -92,6 +145,7 @@ impl Default for DexConfig {
             keep_trades: 1000,
             keep_hourly: 168,
             keep_daily: 365,
+            liquidity: None,
         }
     }
 }
@@ -109,8 +163,30 @@ impl DexConfig {
         let Some(section) = spec.module_config(crate::NAME) else {
             return Ok(None);
         };
-        let cfg: DexConfig =
+        let mut cfg: DexConfig =
             serde_json::from_value(section.clone()).map_err(|e| invalid(format!("modules.dex: {e}")))?;
+        if let Some(l) = cfg.liquidity.as_mut() {
+            let economy = spec
+                .module_config("token")
+                .and_then(|t| t.get("economy"))
+                .ok_or_else(|| {
+                    invalid("modules.dex.liquidity is paid by the token economy: modules.token.economy is missing")
+                })?;
+            let field =
+                |name: &str, default: u64| economy.get(name).and_then(serde_json::Value::as_u64).unwrap_or(default);
+            l.pay_every = field("dao_every", 28_800);
+            l.pay_offset = field("dao_offset", 18_505);
+            if l.every == 0 || l.offset >= l.every || l.max_bids == 0 || l.max_bids > 100_000 {
+                return Err(invalid(
+                    "modules.dex.liquidity: every at least 1, offset below it, max_bids 1 to 100000",
+                ));
+            }
+            if l.pay_every == 0 || l.pay_offset >= l.pay_every {
+                return Err(invalid(
+                    "modules.token.economy's DAO day (dao_every, dao_offset) is invalid",
+                ));
+            }
+        }
         cfg.validate()?;
         Ok(Some(cfg))
     }

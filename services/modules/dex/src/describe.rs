@@ -68,5 +68,12 @@ pub(crate) fn describe(token: &str, event: &DexEvent) -> String {
             "DEX parameters voted: fee {} ppm, dex_max {} bp, dex_slope {} bp",
             p.fee_ppm, p.dex_max_bp, p.dex_slope_bp
         ),
+        DexEvent::LiquidityCounted { block, awards } => {
+            format!("liquidity points at block {block} for {} bidders", awards.len())
+        }
+        DexEvent::LiquiditySent { block, awards } => format!(
+            "liquidity points of {} bidders sent for payment at block {block}",
+            awards.len()
+        ),
     }
 }

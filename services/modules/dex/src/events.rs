@@ -122,15 +122,24 @@ pub enum DexEvent {
     CollateralSet { stake: u64 },
     /// The runners voted new parameters (nodes' `params`).
     ParamsSet(Params),
+    /// The resting bids' liquidity points of one count (best bids first, each
+    /// `⌊price·amount/best price⌋`), added to each account's points.
+    LiquidityCounted { block: u64, awards: Vec<(String, u64)> },
+    /// At the token's DAO day: every account's points (including this block's count), sent
+    /// to the token module to pay, and cleared.
+    LiquiditySent { block: u64, awards: Vec<(String, u64)> },
 }
 
 /// The schema compiled in; a test checks that it is the file under `schemas/`.
 pub const SCHEMA: &str = include_str!("../../../../schemas/dex_event.avsc");
 
+/// The first schema, before the liquidity reward: records it wrote still decode.
+const SCHEMA_V1: &str = include_str!("../../../../schemas/history/dex_event.v1.avsc");
+
 fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("dex event", SCHEMA, &[]))
+        .get_or_init(|| SingleObjectCodec::new("dex event", SCHEMA, &[SCHEMA_V1]))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -241,6 +250,31 @@ fn read_order(v: &Value) -> Result<Order, CodecError> {
     })
 }
 
+fn awards_value(block: u64, awards: &[(String, u64)]) -> Value {
+    record(vec![
+        ("block", long_u64(block)),
+        (
+            "awards",
+            Value::Array(
+                awards
+                    .iter()
+                    .map(|(a, p)| record(vec![("account", s(a)), ("points", long_u64(*p))]))
+                    .collect(),
+            ),
+        ),
+    ])
+}
+
+fn read_awards(f: &Fields<'_>) -> Result<Vec<(String, u64)>, CodecError> {
+    f.array("awards")?
+        .iter()
+        .map(|a| {
+            let a = Fields::of("dex event", a)?;
+            Ok((a.string("account")?, a.u64("points")?))
+        })
+        .collect()
+}
+
 impl DexEvent {
     fn to_value(&self) -> Value {
         let (branch, body) = match self {
@@ -299,6 +333,8 @@ impl DexEvent {
                     ("dex_slope_bp", long_u64(p.dex_slope_bp)),
                 ]),
             ),
+            DexEvent::LiquidityCounted { block, awards } => (6, awards_value(*block, awards)),
+            DexEvent::LiquiditySent { block, awards } => (7, awards_value(*block, awards)),
         };
         record(vec![("event", Value::Union(branch, Box::new(body)))])
     }
@@ -315,6 +351,8 @@ impl ModuleEvent for DexEvent {
             DexEvent::Returned { .. } => "Returned",
             DexEvent::CollateralSet { .. } => "CollateralSet",
             DexEvent::ParamsSet(_) => "ParamsSet",
+            DexEvent::LiquidityCounted { .. } => "LiquidityCounted",
+            DexEvent::LiquiditySent { .. } => "LiquiditySent",
         }
     }
 
@@ -370,6 +408,14 @@ impl ModuleEvent for DexEvent {
                 dex_max_bp: f.u64("dex_max_bp")?,
                 dex_slope_bp: f.u64("dex_slope_bp")?,
             }),
+            6 => DexEvent::LiquidityCounted {
+                block: f.u64("block")?,
+                awards: read_awards(&f)?,
+            },
+            7 => DexEvent::LiquiditySent {
+                block: f.u64("block")?,
+                awards: read_awards(&f)?,
+            },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
     }
@@ -439,6 +485,14 @@ mod tests {
                 dex_max_bp: 10_000,
                 dex_slope_bp: 7,
             }),
+            DexEvent::LiquidityCounted {
+                block: 199,
+                awards: vec![("alice".into(), 1_000), ("bob".into(), 333)],
+            },
+            DexEvent::LiquiditySent {
+                block: 18_505,
+                awards: vec![("alice".into(), 57_000)],
+            },
         ];
         for why in ReturnWhy::ALL {
             v.push(DexEvent::Returned {

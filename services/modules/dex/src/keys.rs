@@ -53,6 +53,13 @@ impl Asset {
     }
 }
 
+/// `liq/<account>`: the liquidity points an account's resting bids earned since the last
+/// payout.
+pub fn liquidity(account: &str) -> Vec<u8> {
+    format!("{LIQUIDITY_PREFIX}{account}").into_bytes()
+}
+pub const LIQUIDITY_PREFIX: &str = "liq/";
+
 pub fn order(id: &str) -> Vec<u8> {
     format!("ord/{id}").into_bytes()
 }

@@ -30,7 +30,7 @@ pub mod protocol;
 pub mod views;
 
 pub use apply::escrow_matches_book;
-pub use config::DexConfig;
+pub use config::{DexConfig, LiquidityConfig};
 pub use events::{DexEvent, ReturnWhy};
 pub use protocol::{OrderIn, Pair, Payout, Side, NAME};
 
@@ -248,13 +248,30 @@ impl Module for DexModule {
             })?;
             events.push(place::returned_resting(&order, ReturnWhy::Expired));
         }
+        if let Some(l) = &self.cfg.liquidity {
+            events.extend(liquidity(l, ctx.block, state)?);
+        }
         Ok(events)
     }
 
     fn next_due_block(&self, state: &dyn StateRead, after: u64) -> Option<u64> {
-        let (k, _) = state.scan_prefix(keys::EXP_PREFIX).next()?;
-        let b = keys::expiry_block(k)?;
-        Some(b.saturating_add(1).max(after.saturating_add(1)))
+        let expiry = state
+            .scan_prefix(keys::EXP_PREFIX)
+            .next()
+            .and_then(|(k, _)| keys::expiry_block(k))
+            .map(|b| b.saturating_add(1).max(after.saturating_add(1)));
+        let liquidity = self.cfg.liquidity.as_ref().and_then(|l| {
+            let bids = [Pair::Hive, Pair::Hbd]
+                .iter()
+                .any(|p| state.scan_prefix(&keys::book_side(*p, Side::Bid)).next().is_some());
+            let points = state.scan_prefix(keys::LIQUIDITY_PREFIX.as_bytes()).next().is_some();
+            let count = bids.then(|| LiquidityConfig::next(after, l.every, l.offset)).flatten();
+            let pay = (bids || points)
+                .then(|| LiquidityConfig::next(after, l.pay_every, l.pay_offset))
+                .flatten();
+            [count, pay].into_iter().flatten().min()
+        });
+        [expiry, liquidity].into_iter().flatten().min()
     }
 
     fn apply(&self, event: &DexEvent, state: &mut dyn StateWrite) -> Result<(), InvariantError> {
@@ -292,6 +309,16 @@ impl Module for DexModule {
                 Side::Ask => vec![self.credit(from, *amount, id, why.as_str())],
                 Side::Bid => vec![self.pay(from, *pair, *amount, *payout, id, why.as_str())],
             },
+            DexEvent::LiquiditySent { awards, .. } if !awards.is_empty() => {
+                let l = protocol::Liquidity {
+                    accounts: awards.iter().cloned().collect(),
+                };
+                vec![Outgoing {
+                    to: protocol::TOKEN.into(),
+                    kind: protocol::KIND_LIQUIDITY.into(),
+                    payload: serde_json::to_string(&l).unwrap_or_default(),
+                }]
+            }
             _ => Vec::new(),
         }
     }
@@ -310,6 +337,62 @@ impl Module for DexModule {
     fn describe(&self, event: &DexEvent) -> String {
         describe::describe(&self.token, event)
     }
+}
+
+/// The liquidity reward's chron work at `block` (token-core §5.6): at a count block each of
+/// the best `max_bids` resting bids per pair earns `⌊price·amount/best price⌋` points
+/// (exact where the reference divides floats); at the token's DAO day every account's
+/// points, this block's count included, are sent for payment and cleared.
+fn liquidity(l: &LiquidityConfig, block: u64, state: &dyn StateRead) -> Result<Vec<DexEvent>, InvariantError> {
+    let count = if l.counts_at(block) {
+        let mut awards: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        for pair in [Pair::Hive, Pair::Hbd] {
+            let mut best = None;
+            for (_, id) in state
+                .scan_prefix(&keys::book_side(pair, Side::Bid))
+                .take(l.max_bids as usize)
+            {
+                let id = String::from_utf8_lossy(id);
+                let order = apply::load(state, &id)?.ok_or_else(|| InvariantError {
+                    module: NAME.into(),
+                    what: format!("the book names {id}, which does not rest"),
+                })?;
+                let top = *best.get_or_insert(order.price.max(1));
+                let points = u64::try_from(u128::from(order.price) * u128::from(order.amount) / u128::from(top))
+                    .unwrap_or(u64::MAX);
+                if points > 0 {
+                    let e = awards.entry(order.from.clone()).or_default();
+                    *e = e.saturating_add(points);
+                }
+            }
+        }
+        awards
+    } else {
+        Default::default()
+    };
+    if l.pays_at(block) {
+        let mut all = count;
+        for (k, v) in state.scan_prefix(keys::LIQUIDITY_PREFIX.as_bytes()) {
+            let account = String::from_utf8_lossy(&k[keys::LIQUIDITY_PREFIX.len()..]).into_owned();
+            let points = <[u8; 8]>::try_from(v).map(u64::from_be_bytes).unwrap_or(0);
+            let e = all.entry(account).or_default();
+            *e = e.saturating_add(points);
+        }
+        if all.is_empty() {
+            return Ok(Vec::new());
+        }
+        return Ok(vec![DexEvent::LiquiditySent {
+            block,
+            awards: all.into_iter().collect(),
+        }]);
+    }
+    if count.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![DexEvent::LiquidityCounted {
+        block,
+        awards: count.into_iter().collect(),
+    }])
 }
 
 #[cfg(test)]

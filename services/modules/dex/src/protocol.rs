@@ -36,6 +36,17 @@ pub const KIND_COLLATERAL: &str = "collateral";
 /// `bidRate`, `dm`, `ds`, averaged by governance stake at each tally close).
 pub const KIND_PARAMS: &str = "params";
 
+/// dex -> token: [`Liquidity`], the liquidity points of the resting bids since the last
+/// payout, sent at the token's DAO day for it to pay from the marketing pool.
+pub const KIND_LIQUIDITY: &str = "liquidity";
+
+/// The liquidity points each account's resting bids earned (token-core §5.6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Liquidity {
+    pub accounts: std::collections::BTreeMap<String, u64>,
+}
+
 /// The DEX's voted parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Params {

@@ -68,6 +68,8 @@ impl Desk {
                         let p: Pay = serde_json::from_str(&msg.payload).unwrap();
                         (p.account, p.coin.symbol(), p.amount)
                     }
+                    // Points, not money: the token module pays them from its own pool.
+                    "liquidity" => continue,
                     other => panic!("unexpected message {other}"),
                 };
                 assert!(amount > 0, "an empty {msg:?}");
@@ -210,6 +212,64 @@ impl Desk {
 }
 
 const P: u64 = SCALE / 10; // 0.1 coin per token
+
+/// The liquidity reward by hand (token-core §5.6): at each count block every resting bid
+/// earns `⌊price·amount/best price⌋` points (the best bid its amount, one at half the price
+/// half of it); asks earn nothing; at the token's DAO day the points of every count, that
+/// block's included, go to the token module as one `liquidity` message and are cleared.
+#[test]
+fn resting_bids_earn_liquidity_points_sent_at_the_dao_day() {
+    let spec = test_spec()
+        .with_module(NAME, serde_json::json!({"fee_ppm": 0, "liquidity": {}}))
+        .with_module(
+            "token",
+            serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                "economy": {"interest_rate": 1, "dao_every": 1_000, "dao_offset": 199}}),
+        );
+    let mut d = Desk::new(serde_json::json!({}));
+    d.m = DexModule::from_spec(&spec).unwrap();
+    d.place("alice", Side::Bid, Pair::Hive, 1_000, 2 * P);
+    d.place("bob", Side::Bid, Pair::Hive, 3_000, P);
+    d.place("carol", Side::Bid, Pair::Hbd, 500, P);
+    d.place("dave", Side::Ask, Pair::Hive, 9_000, 3 * P);
+    assert_eq!(d.m.next_due_block(&d.state, 10), Some(99), "the next count");
+    d.block = 99;
+    let counted = d.end_block();
+    assert_eq!(
+        counted,
+        vec![DexEvent::LiquidityCounted {
+            block: 99,
+            awards: vec![("alice".into(), 1_000), ("bob".into(), 1_500), ("carol".into(), 500)],
+        }]
+    );
+    d.block = 199;
+    // The DAO day is also a count block here: two counts in all.
+    let sent = d.end_block();
+    // The bids expire at this block too (their chron work runs first, from the same state:
+    // a bid that rested through the count earns it).
+    let sent: Vec<&DexEvent> = sent
+        .iter()
+        .filter(|e| matches!(e, DexEvent::LiquiditySent { .. }))
+        .collect();
+    let [DexEvent::LiquiditySent { awards, .. }] = sent[..] else {
+        panic!("{sent:?}")
+    };
+    assert_eq!(
+        awards,
+        &vec![("alice".into(), 2_000), ("bob".into(), 3_000), ("carol".into(), 1_000)]
+    );
+    let msgs = d.m.messages(sent[0]);
+    assert_eq!(msgs.len(), 1);
+    assert_eq!((msgs[0].to.as_str(), msgs[0].kind.as_str()), ("token", "liquidity"));
+    let l: protocol::Liquidity = serde_json::from_str(&msgs[0].payload).unwrap();
+    assert_eq!(l.accounts.get("bob"), Some(&3_000));
+    assert_eq!(d.state.scan_prefix(b"liq/").count(), 0, "points cleared");
+    d.check_conservation();
+    // Without a token economy to pay it, the reward is a configuration error.
+    let no_economy = test_spec().with_module(NAME, serde_json::json!({"liquidity": {}}));
+    let err = DexModule::from_spec(&no_economy).expect_err("refused");
+    assert!(err.why.contains("modules.token.economy"), "{}", err.why);
+}
 
 #[test]
 fn a_bid_takes_an_ask_at_the_asks_price_and_pays_the_fee_in_tokens() {

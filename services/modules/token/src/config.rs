@@ -68,6 +68,11 @@ pub struct EconomyConfig {
     /// The delegators' cut (the reference's `delegationRate`: 2000).
     #[serde(default = "fifth")]
     pub delegation_rate: u64,
+    /// The liquidity reward, percent of a 365th of the marketing pool paid each DAO day to
+    /// the DEX's bidders by their liquidity points (the reference's `liq_reward`, the
+    /// runners' average `liquidity` vote, 100 when none votes); needs `modules.dex.liquidity`.
+    #[serde(default = "hundred")]
+    pub liquidity_reward: u64,
     /// Proof of Brain (`economy.proof_of_brain`): community posts and Hive votes paid from
     /// the content pool `rc`; absent, `rc` only accumulates.
     #[serde(default)]
@@ -224,6 +229,9 @@ impl EconomyConfig {
         }
         if self.marketing_cap > i64::MAX as u64 {
             return Err(bad("economy.marketing_cap must be at most i64::MAX"));
+        }
+        if self.liquidity_reward > 100 {
+            return Err(bad("economy.liquidity_reward is a percent: at most 100"));
         }
         if let Some(pob) = &self.proof_of_brain {
             pob.validate()?;

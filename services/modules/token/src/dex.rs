@@ -12,7 +12,7 @@ use crate::state::{afford, escrow_credit, liquid};
 use crate::{DexSetup, TokenEvent, TokenModule};
 use opentoken_core::{Message, OpContext, Reject, RejectCode, StateRead};
 use opentoken_dex::order::{parse_sell, Placed};
-use opentoken_dex::protocol::{Credit, KIND_CREDIT};
+use opentoken_dex::protocol::{Credit, Liquidity, KIND_CREDIT, KIND_LIQUIDITY};
 
 impl TokenModule {
     /// `dex_sell {"<token>": amount, "hive"|"hbd"|"rate"+"pair", "hours", "payout"}`: the
@@ -60,8 +60,14 @@ impl TokenModule {
         state: &dyn StateRead,
     ) -> Result<Vec<TokenEvent>, Reject> {
         let bad = |why: String| Err(Reject::new(RejectCode::BadMessage, why));
+        if m.kind == KIND_LIQUIDITY {
+            return self.liquidity_reward(m, state);
+        }
         if m.kind != KIND_CREDIT {
-            return bad(format!("token accepts only `{KIND_CREDIT}` from dex, not {}", m.kind));
+            return bad(format!(
+                "token accepts only `{KIND_CREDIT}` and `{KIND_LIQUIDITY}` from dex, not {}",
+                m.kind
+            ));
         }
         let c: Credit = match serde_json::from_str(&m.payload) {
             Ok(c) => c,
@@ -82,7 +88,56 @@ impl TokenModule {
             why: c.why,
         }])
     }
+
+    /// The DEX's `liquidity` ([`Liquidity`]) at the DAO day: the marketing pool pays
+    /// `⌊rm·liquidity_reward/36500⌋` (a 365th of it at 100%), `⌊that·points/Σpoints⌋` to
+    /// each bidder's claimable balance; the floors' dust stays in `rm`. Refused when the
+    /// chain has no economy or the payload is not a bounded list of Hive accounts.
+    fn liquidity_reward(&self, m: &Message, state: &dyn StateRead) -> Result<Vec<TokenEvent>, Reject> {
+        let bad = |why: String| Err(Reject::new(RejectCode::BadMessage, why));
+        let Some(eco) = &self.cfg.economy else {
+            return bad("liquidity: this chain has no economy (modules.token.economy) to pay it".into());
+        };
+        let l: Liquidity = match serde_json::from_str(&m.payload) {
+            Ok(l) => l,
+            Err(e) => return bad(format!("liquidity needs {{accounts: {{name: points}}}}: {e}")),
+        };
+        if l.accounts.len() > MAX_LIQUIDITY_ACCOUNTS {
+            return bad(format!(
+                "liquidity names {} accounts; at most {MAX_LIQUIDITY_ACCOUNTS} are accepted",
+                l.accounts.len()
+            ));
+        }
+        if let Some(a) = l
+            .accounts
+            .keys()
+            .find(|a| !opentoken_core::account::is_valid_account_name(a))
+        {
+            return bad(format!(
+                "liquidity names {:?}, which is not a Hive account",
+                a.chars().take(20).collect::<String>()
+            ));
+        }
+        let rm = crate::economy::pool(state, keys::Pool::Marketing);
+        let day = crate::economy::share(rm, eco.liquidity_reward, 36_500);
+        let total = l.accounts.values().fold(0u128, |t, p| t + u128::from(*p));
+        Ok(l.accounts
+            .into_iter()
+            .filter_map(|(account, points)| {
+                let amount = u64::try_from(u128::from(day) * u128::from(points) / total.max(1)).ok()?;
+                (amount > 0).then_some(TokenEvent::PoolPaid {
+                    pool: keys::Pool::Marketing,
+                    account,
+                    amount,
+                })
+            })
+            .collect())
+    }
 }
+
+/// The most bidders one `liquidity` message may name (bounded work for the ledger; far
+/// above the bidders of one day's books).
+pub(crate) const MAX_LIQUIDITY_ACCOUNTS: usize = 100_000;
 
 #[cfg(test)]
 mod tests;

@@ -310,3 +310,66 @@ proptest! {
         }
     }
 }
+
+/// The DEX's liquidity points paid by hand (token-core §5.4.2): with 3,650,000 in the
+/// marketing pool and the reference's 100% reward, a day pays ⌊3,650,000·100/36,500⌋ =
+/// 10,000 by points (alice 3, bob 1: 7,500 and 2,500) into claimable balances; malformed
+/// messages and senders are refused and change nothing.
+#[test]
+fn liquidity_points_are_paid_from_the_marketing_pool() {
+    let spec = test_spec()
+        .with_module("multisig", json!({}))
+        .with_module("dex", json!({}))
+        .with_module(
+            "token",
+            json!({
+                "power_down_interval": 10, "gov_down_interval": 10,
+                "genesis": {"balances": {"whale": 1_000}, "pools": {"rm": 3_650_000}},
+                "economy": {"interest_rate": 1_000_000_000},
+            }),
+        );
+    let mut h = harness(spec);
+    let paid = h
+        .message(
+            "dex",
+            "liquidity",
+            &json!({"accounts": {"alice": 3, "bob": 1}}).to_string(),
+        )
+        .expect("paid");
+    assert_eq!(
+        paid,
+        vec![
+            TokenEvent::PoolPaid {
+                pool: Pool::Marketing,
+                account: "alice".into(),
+                amount: 7_500
+            },
+            TokenEvent::PoolPaid {
+                pool: Pool::Marketing,
+                account: "bob".into(),
+                amount: 2_500
+            },
+        ]
+    );
+    assert_eq!(pool(&h, Pool::Marketing), 3_640_000);
+    assert!(supply_check(&h.state).expect("audit").ok);
+    let too_many: serde_json::Map<String, serde_json::Value> =
+        (0..100_001).map(|i| (format!("acct{i}"), json!(1))).collect();
+    for (from, payload, why) in [
+        (
+            "dex",
+            json!({"accounts": {"Not-Valid": 1}}).to_string(),
+            "not a Hive account",
+        ),
+        ("dex", json!({"accounts": [1]}).to_string(), "liquidity needs"),
+        ("dex", json!({"accounts": {"alice": -1}}).to_string(), "liquidity needs"),
+        ("dex", json!({"accounts": too_many}).to_string(), "at most 100000"),
+        ("nodes", json!({"accounts": {"alice": 1}}).to_string(), "liquidity"),
+    ] {
+        let before = h.state.pairs().clone();
+        let err = h.message(from, "liquidity", &payload).expect_err(why);
+        assert_eq!(err.code, RejectCode::BadMessage);
+        assert!(err.to_string().contains(why), "{why}: {err}");
+        assert!(before == *h.state.pairs());
+    }
+}
