@@ -183,20 +183,15 @@ fn proof_of_brain_and_the_economy_at_genesis_equal_what_made_them() {
     for b in [100, 150, 200, 300] {
         by_ops.block_end(b);
     }
-    by_ops
-        .message(
-            "nodes",
-            "runner_wins",
-            &json!({"accounts": ["bob"], "node_rate": 800}).to_string(),
-        )
-        .expect("wins");
-    by_ops
-        .message(
-            "nodes",
-            "runner_wins",
-            &json!({"accounts": ["bob"], "node_rate": 800}).to_string(),
-        )
-        .expect("wins");
+    for _ in 0..2 {
+        by_ops
+            .message(
+                "nodes",
+                "runner_wins",
+                &json!({"accounts": ["bob"], "node_rate": 800}).to_string(),
+            )
+            .expect("wins");
+    }
     for op in [
         comment("open"),
         options("open"),
