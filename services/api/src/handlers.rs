@@ -268,12 +268,7 @@ pub(crate) async fn post(State(app): State<Arc<App>>, Path((author, permlink)): 
             format!("{author:?} is not a valid Hive account name"),
         );
     }
-    if permlink.is_empty()
-        || permlink.len() > 256
-        || !permlink
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    if !opentoken_token::pob::valid_permlink(&permlink) {
         return fail(StatusCode::BAD_REQUEST, "a permlink is 1 to 256 of [a-z0-9-]");
     }
     blocking(move || {

@@ -244,8 +244,8 @@ fn idle_ranges_run_every_mint_and_dao_day() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
-    /// Over generated runs of mints, DAO days, wins, delegations, sends and claims, the
-    /// supply is genesis plus every `Inflated` to the unit, every token is somewhere the
+    /// Over generated runs of mints, DAO days, wins, delegations, sends, claims and the
+    /// DEX's liquidity points paid from the marketing pool, the supply is genesis plus every `Inflated` to the unit, every token is somewhere the
     /// audit counts (balances, claimable, pools) at every block, and each day's split adds
     /// up to what it took from `ra`.
     #[test]
@@ -253,7 +253,8 @@ proptest! {
         steps in proptest::collection::vec((0u8..6, 0usize..4, 1u64..5_000_000), 1..120),
         interest in 1_000u64..1_000_000,
     ) {
-        let spec = test_spec().with_module(
+        // With a DEX, so that its liquidity points reach the ledger (paid from `rm`).
+        let spec = test_spec().with_module("multisig", json!({})).with_module("dex", json!({})).with_module(
             "token",
             json!({
                 "power_down_interval": 10, "gov_down_interval": 10,
@@ -288,6 +289,10 @@ proptest! {
                 3 => {
                     let _ = h.handle(block, acct, "send", json!({"to": names[(who + 1) % 4], "amount": x}))
                         .map(|e| h.apply(&e));
+                }
+                4 => {
+                    let points = json!({"accounts": {acct: x, names[(who + 1) % 4]: x / 3 + 1}});
+                    h.message("dex", "liquidity", &points.to_string()).expect("liquidity points are paid");
                 }
                 _ => {}
             }
