@@ -13,6 +13,9 @@
 //!   and meters, the DEX's and NFT's state, the node records' statistics, the reference's
 //!   drifting `t` counters) is **reported** with what it held, and the import goes on.
 
+mod dex;
+mod nft;
+
 use opentoken_core::account::is_valid_account_name;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -64,7 +67,7 @@ const POOLS: [&str; 5] = ["ra", "rn", "rm", "rd", "rc"];
 const UNUSED_POOLS: [&str; 5] = ["ri", "rl", "rb", "re", "rr"];
 
 /// Top-level paths the importer knows but does not import, with why.
-const NOT_IMPORTED: [(&str, &str); 21] = [
+const NOT_IMPORTED: [(&str, &str); 16] = [
     ("feed", "the human-readable feed; opentoken keeps op statuses instead"),
     (
         "up",
@@ -99,14 +102,6 @@ const NOT_IMPORTED: [(&str, &str); 21] = [
     ("br", "legacy, deleted daily by the reference"),
     ("ico", "legacy ICO bookkeeping"),
     (
-        "dex",
-        "the DEX's books and history: not imported yet (a DEX chain starts with empty books)",
-    ),
-    ("contracts", "DEX contracts: not imported yet"),
-    ("col", "DEX collateral: not imported yet"),
-    ("nft", "NFTs: not imported yet"),
-    ("sets", "NFT sets: not imported yet"),
-    (
         "queue",
         "the reference's runner queue; opentoken's nodes module elects its own",
     ),
@@ -114,13 +109,13 @@ const NOT_IMPORTED: [(&str, &str); 21] = [
 
 /// Accumulates findings while reading the dump.
 #[derive(Default)]
-struct Reader {
+pub(crate) struct Reader {
     refused: Vec<Finding>,
     reported: Vec<Finding>,
 }
 
 impl Reader {
-    fn refuse(&mut self, path: impl Into<String>, why: impl Into<String>) {
+    pub(crate) fn refuse(&mut self, path: impl Into<String>, why: impl Into<String>) {
         if self.refused.len() < MAX_FINDINGS {
             self.refused.push(Finding {
                 path: path.into(),
@@ -129,7 +124,7 @@ impl Reader {
         }
     }
 
-    fn report(&mut self, path: impl Into<String>, why: impl Into<String>) {
+    pub(crate) fn report(&mut self, path: impl Into<String>, why: impl Into<String>) {
         if self.reported.len() < MAX_FINDINGS {
             self.reported.push(Finding {
                 path: path.into(),
@@ -140,7 +135,7 @@ impl Reader {
 
     /// A non-negative integer amount (the reference stores JS numbers; a fractional,
     /// negative or non-numeric one cannot be a ledger amount).
-    fn amount(&mut self, path: &str, v: &Value) -> Option<u64> {
+    pub(crate) fn amount(&mut self, path: &str, v: &Value) -> Option<u64> {
         match v.as_u64() {
             Some(a) if a <= i64::MAX as u64 => Some(a),
             _ => {
@@ -150,7 +145,7 @@ impl Reader {
         }
     }
 
-    fn object<'a>(&mut self, path: &str, v: &'a Value) -> Option<&'a Map<String, Value>> {
+    pub(crate) fn object<'a>(&mut self, path: &str, v: &'a Value) -> Option<&'a Map<String, Value>> {
         let o = v.as_object();
         if o.is_none() {
             self.refuse(path, "is not an object");
@@ -158,7 +153,7 @@ impl Reader {
         o
     }
 
-    fn account(&mut self, path: &str, name: &str) -> bool {
+    pub(crate) fn account(&mut self, path: &str, name: &str) -> bool {
         let ok = is_valid_account_name(name);
         if !ok {
             self.refuse(path, format!("{name:?} is not a Hive account name"));
@@ -167,7 +162,7 @@ impl Reader {
     }
 
     /// `{account: amount}` with the reference's running total `t` checked against the sum.
-    fn accounts(&mut self, root: &str, v: &Value, with_total: bool) -> BTreeMap<String, u64> {
+    pub(crate) fn accounts(&mut self, root: &str, v: &Value, with_total: bool) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
         let Some(m) = self.object(root, v) else {
             return out;
@@ -201,7 +196,7 @@ impl Reader {
 }
 
 /// The chrono key's block: `"<block>:<hash>"`.
-fn chrono_block(key: &str) -> Option<u64> {
+pub(crate) fn chrono_block(key: &str) -> Option<u64> {
     key.split_once(':')?.0.parse().ok()
 }
 
@@ -628,7 +623,7 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
             "runners",
             "stats",
         ];
-        if known.contains(&key.as_str()) {
+        if known.contains(&key.as_str()) || dex::PATHS.contains(&key.as_str()) || nft::PATHS.contains(&key.as_str()) {
             continue;
         }
         match NOT_IMPORTED.iter().find(|(k, _)| k == key) {
@@ -652,6 +647,19 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
             );
         }
     }
+    // The base's genesis sections are replaced by the dump's; each module's importer fills
+    // its own and the token module's fields it needs (the tokens it holds in escrow).
+    let mut spec = base.clone();
+    for module in ["token", "nodes", "dex", "nft", "multisig"] {
+        if let Some(m) = spec
+            .pointer_mut(&format!("/modules/{module}"))
+            .and_then(Value::as_object_mut)
+        {
+            m.insert("genesis".into(), json!({}));
+        }
+    }
+    let dex_held = dex::import(state, &mut r, block, &mut spec);
+    let nft_held = nft::import(state, &mut r, block, &mut spec);
     if !r.refused.is_empty() {
         return Err(ImportError::Refused(r.refused));
     }
@@ -660,7 +668,9 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
         .flat_map(|m| m.values())
         .chain(grants.values().flat_map(|m| m.values()))
         .map(|a| u128::from(*a))
-        .sum::<u128>();
+        .sum::<u128>()
+        + dex_held
+        + nft_held;
     let supply = u64::try_from(supply)
         .ok()
         .filter(|s| *s <= i64::MAX as u64)
@@ -676,15 +686,20 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
         }
     }
 
-    let mut spec = base.clone();
     spec["starting_block"] = json!(block + 1);
-    let token = &mut spec["modules"]["token"];
-    token["genesis"] = json!({
+    let ledger = json!({
         "balances": balances, "pow": pow, "gov": gov, "claimable": claimable,
         "nodes": nodes, "delegations": delegations, "grants": grants,
         "power_downs": power_downs, "gov_downs": gov_downs, "pools": pools,
         "economy": economy_genesis, "proof_of_brain": pob_genesis,
     });
+    if let (Some(g), Some(fields)) = (
+        spec.pointer_mut("/modules/token/genesis")
+            .and_then(Value::as_object_mut),
+        ledger.as_object(),
+    ) {
+        g.extend(fields.clone());
+    }
     if spec.pointer("/modules/nodes").is_some() {
         spec["modules"]["nodes"]["genesis"] = json!({ "runners": runners });
     } else if !runners.is_empty() {
