@@ -191,7 +191,8 @@ const PUBLISHED_MODULE_EVENTS: &[(&str, u64)] = &[
     ("multisig event", 0x6896_b8fa_5fe4_80e2), // history v5
     ("multisig event", 0x74c9_b07f_5b9e_ede0), // history v6
     ("multisig event", 0x16ea_f83f_fd68_de89),
-    ("nft event", 0x3962_541c_aadb_feba),
+    ("nft event", 0x3962_541c_aadb_feba), // history v1
+    ("nft event", 0xe279_17fb_2c0a_ec75),
     ("nodes event", 0x4e7a_d5a4_40d6_1029), // history v1
     ("nodes event", 0x12a4_a307_76f9_b2ab), // history v2
     ("nodes event", 0x2acb_7897_c4e4_f999), // history v3
@@ -203,7 +204,8 @@ const PUBLISHED_MODULE_EVENTS: &[(&str, u64)] = &[
     ("token event", 0xd2fb_c451_2c4c_90a5), // history v4
     ("token event", 0x98db_1ae6_a784_e1a3), // history v5
     ("token event", 0x863a_b540_5e9e_41ad), // history v6
-    ("token event", 0xcd09_1843_0ddb_e770),
+    ("token event", 0xcd09_1843_0ddb_e770), // history v7
+    ("token event", 0xb0b5_bf5a_9455_0ffc),
 ];
 
 #[test]

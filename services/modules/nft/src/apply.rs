@@ -275,6 +275,27 @@ pub(crate) fn apply(event: &NftEvent, state: &mut dyn StateWrite) -> Result<(), 
         NftEvent::PfpSet { account, set, uid } => {
             state.put(keys::pfp(account), format!("{set}:{uid}").into_bytes());
         }
+        NftEvent::SetSeeded { set, perm } => {
+            if state.get(&keys::set(&set.name)).is_some() {
+                return Err(broken(format!("set {} seeded twice", set.name)));
+            }
+            put_json(state, keys::set(&set.name), set.as_ref())?;
+            add(state, keys::HELD.to_vec(), set.held())?;
+            for (slot, index) in perm {
+                state.put(keys::perm(&set.name, *slot), index.to_be_bytes().to_vec());
+            }
+        }
+        NftEvent::NftSeeded { set, uid, owner, block } => {
+            if state.get(&keys::nft(set, uid)).is_some() {
+                return Err(broken(format!("NFT {set}:{uid} seeded twice")));
+            }
+            give_nft(state, set, uid, owner, *block)?;
+        }
+        NftEvent::FtSeeded { set, account, qty } => add(state, keys::ft(account, set), *qty)?,
+        NftEvent::OfferSeeded(o) => {
+            apply(&NftEvent::Offered(o.clone()), state)?;
+            add(state, keys::held(o.currency), o.high)?;
+        }
     }
     Ok(())
 }

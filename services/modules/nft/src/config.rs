@@ -56,6 +56,9 @@ pub struct NftConfig {
     pub coin_fee_bp: u64,
     /// Who gets the HIVE/HBD sales' fee; empty: no fee is taken.
     pub coin_fee_account: String,
+    /// The module's state at the start (`import-state`; [`crate::genesis`]): empty on a
+    /// new chain.
+    pub genesis: crate::genesis::NftGenesis,
 }
 
 impl Default for NftConfig {
@@ -76,6 +79,7 @@ impl Default for NftConfig {
             max_coin_auction_days: 7,
             coin_fee_bp: 100,
             coin_fee_account: String::new(),
+            genesis: Default::default(),
         }
     }
 }

@@ -109,5 +109,12 @@ pub(crate) fn describe(token: &str, event: &NftEvent) -> String {
                 .join(", ")
         ),
         NftEvent::PfpSet { account, set, uid } => format!("@{account}'s profile picture is {set}:{uid}"),
+        NftEvent::SetSeeded { set, .. } => format!(
+            "genesis: set {} of @{} ({} of {} minted, {} melted)",
+            set.name, set.author, set.minted, set.total, set.melted
+        ),
+        NftEvent::NftSeeded { set, uid, owner, .. } => format!("genesis: @{owner} holds {set}:{uid}"),
+        NftEvent::FtSeeded { set, account, qty } => format!("genesis: @{account} holds {qty} {set} mint token(s)"),
+        NftEvent::OfferSeeded(o) => format!("genesis: @{} offers {}", o.seller, o.item()),
     }
 }

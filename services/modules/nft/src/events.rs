@@ -136,6 +136,21 @@ pub enum NftEvent {
     RoyaltySplit { set: String, distro: Vec<(String, u64)> },
     /// An account's profile picture.
     PfpSet { account: String, set: String, uid: String },
+    /// Genesis: a set defined before the start (its held fee and bonds into `tot/token`),
+    /// with its draw's swap table (`(slot, uid index)`) for the uids already used.
+    SetSeeded { set: Box<Set>, perm: Vec<(u64, u64)> },
+    /// Genesis: an NFT held by an account at the start, last changed hands at `block`.
+    NftSeeded {
+        set: String,
+        uid: String,
+        owner: String,
+        block: u64,
+    },
+    /// Genesis: mint tokens held by an account at the start.
+    FtSeeded { set: String, account: String, qty: u64 },
+    /// Genesis: an offer open at the start (its item from the seller, as `Offered`; its
+    /// high bid, if any, held as `BidPlaced` holds it).
+    OfferSeeded(Box<Offer>),
 }
 
 impl NftEvent {
@@ -150,10 +165,14 @@ impl NftEvent {
 /// The schema compiled in; a test checks that it is the file under `schemas/`.
 pub const SCHEMA: &str = include_str!("../../../../schemas/nft_event.avsc");
 
+/// The first schema (`schemas/history/`), before the genesis events: records it wrote are
+/// read with the codec's history, each into the union branch of the same name.
+const SCHEMA_V1: &str = include_str!("../../../../schemas/history/nft_event.v1.avsc");
+
 fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
-        .get_or_init(|| SingleObjectCodec::new("nft event", SCHEMA, &[]))
+        .get_or_init(|| SingleObjectCodec::new("nft event", SCHEMA, &[SCHEMA_V1]))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -468,6 +487,36 @@ impl NftEvent {
                 12,
                 record(vec![("account", s(account)), ("set", s(set)), ("uid", s(uid))]),
             ),
+            NftEvent::SetSeeded { set, perm } => (
+                13,
+                record(vec![
+                    ("set", set_value(set)),
+                    (
+                        "perm",
+                        Value::Array(
+                            perm.iter()
+                                .map(|(slot, index)| {
+                                    record(vec![("slot", long_u64(*slot)), ("index", long_u64(*index))])
+                                })
+                                .collect(),
+                        ),
+                    ),
+                ]),
+            ),
+            NftEvent::NftSeeded { set, uid, owner, block } => (
+                14,
+                record(vec![
+                    ("set", s(set)),
+                    ("uid", s(uid)),
+                    ("owner", s(owner)),
+                    ("block", long_u64(*block)),
+                ]),
+            ),
+            NftEvent::FtSeeded { set, account, qty } => (
+                15,
+                record(vec![("set", s(set)), ("account", s(account)), ("qty", long_u64(*qty))]),
+            ),
+            NftEvent::OfferSeeded(o) => (16, record(vec![("offer", offer_value(o))])),
         };
         record(vec![("event", Value::Union(branch, Box::new(body)))])
     }
@@ -491,6 +540,10 @@ impl ModuleEvent for NftEvent {
             NftEvent::BidPlaced { .. } => "BidPlaced",
             NftEvent::RoyaltySplit { .. } => "RoyaltySplit",
             NftEvent::PfpSet { .. } => "PfpSet",
+            NftEvent::SetSeeded { .. } => "SetSeeded",
+            NftEvent::NftSeeded { .. } => "NftSeeded",
+            NftEvent::FtSeeded { .. } => "FtSeeded",
+            NftEvent::OfferSeeded(_) => "OfferSeeded",
         }
     }
 
@@ -599,6 +652,29 @@ impl ModuleEvent for NftEvent {
                 set: f.string("set")?,
                 uid: f.string("uid")?,
             },
+            13 => NftEvent::SetSeeded {
+                set: Box::new(read_set(f.get("set")?)?),
+                perm: f
+                    .array("perm")?
+                    .iter()
+                    .map(|v| {
+                        let p = Fields::of("nft perm slot", v)?;
+                        Ok((p.u64("slot")?, p.u64("index")?))
+                    })
+                    .collect::<Result<_, CodecError>>()?,
+            },
+            14 => NftEvent::NftSeeded {
+                set: f.string("set")?,
+                uid: f.string("uid")?,
+                owner: f.string("owner")?,
+                block: f.u64("block")?,
+            },
+            15 => NftEvent::FtSeeded {
+                set: f.string("set")?,
+                account: f.string("account")?,
+                qty: f.u64("qty")?,
+            },
+            16 => NftEvent::OfferSeeded(Box::new(read_offer(f.get("offer")?)?)),
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
     }
@@ -746,6 +822,26 @@ pub(crate) mod tests {
         for kind in OfferKind::ALL {
             v.push(NftEvent::Offered(Box::new(sample_offer(kind))));
         }
+        v.push(NftEvent::SetSeeded {
+            set: Box::new(sample_set()),
+            perm: vec![(0, 4000), (7, 4001)],
+        });
+        v.push(NftEvent::SetSeeded {
+            set: Box::new(sample_set()),
+            perm: vec![],
+        });
+        v.push(NftEvent::NftSeeded {
+            set: "dlux".into(),
+            uid: "0A".into(),
+            owner: "bob".into(),
+            block: 9,
+        });
+        v.push(NftEvent::FtSeeded {
+            set: "dlux".into(),
+            account: "bob".into(),
+            qty: 3,
+        });
+        v.push(NftEvent::OfferSeeded(Box::new(sample_offer(OfferKind::NftAuction))));
         for why in [CloseWhy::Cancelled, CloseWhy::NoBids] {
             v.push(NftEvent::Closed {
                 offer: Box::new(sample_offer(OfferKind::NftSale)),
@@ -754,6 +850,26 @@ pub(crate) mod tests {
             });
         }
         v
+    }
+
+    /// Records written with the first schema (`schemas/history/nft_event.v1.avsc`, before
+    /// the genesis events) decode with today's reader to the same events; a genesis event
+    /// does not fit it.
+    #[test]
+    fn records_of_the_first_schema_still_decode() {
+        let codec = codec().expect("compiled schemas");
+        let old = apache_avro::Schema::parse_str(SCHEMA_V1).expect("parses");
+        let seeded = ["SetSeeded", "NftSeeded", "FtSeeded", "OfferSeeded"];
+        for e in samples() {
+            let written = codec.encode_with_writer(&old, e.to_value());
+            if seeded.contains(&e.kind()) {
+                assert!(written.is_err(), "{e:?} fits v1");
+                continue;
+            }
+            let bytes = written.expect("fits v1");
+            assert_ne!(bytes, e.encode().expect("encodes"), "written with the old fingerprint");
+            assert_eq!(NftEvent::decode(&bytes).expect("a v1 record decodes"), e);
+        }
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub const SET_PREFIX: &[u8] = b"set/";
 
 /// A defined set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Set {
     /// `n`
     pub name: String,
@@ -97,6 +98,7 @@ impl Set {
 
 /// An NFT: who holds it, or which offer kind (`ls`, `ah`, `t`) holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Nft {
     pub owner: String,
     /// The block of its last change of hands (the reference's `s` field 0).
@@ -105,6 +107,7 @@ pub struct Nft {
 
 /// An open offer: a sale, an auction or a reserved transfer of one NFT or mint token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Offer {
     pub kind: OfferKind,
     pub set: String,

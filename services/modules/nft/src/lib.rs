@@ -22,6 +22,7 @@ pub mod config;
 pub mod define;
 mod describe;
 pub mod events;
+pub mod genesis;
 pub mod keys;
 mod ops;
 mod paid;
@@ -95,11 +96,13 @@ pub struct NftModule {
 impl NftModule {
     pub fn new(cfg: NftConfig, spec: &ChainSpec) -> Result<Self, GenesisError> {
         cfg.validate()?;
+        let coin = spec.module_config(MULTISIG).is_some();
+        cfg.genesis.validate(&cfg, coin)?;
         Ok(Self {
             cfg,
             token: spec.token.clone(),
             checkpoint_interval: spec.checkpoint_interval,
-            coin: spec.module_config(MULTISIG).is_some(),
+            coin,
         })
     }
 
@@ -215,9 +218,12 @@ impl Module for NftModule {
         false
     }
 
-    /// No set exists at genesis.
+    /// The state a running community brings (`modules.nft.genesis`, validated when the
+    /// module was built; [`genesis`]); nothing on a new chain. The tokens it holds are
+    /// seeded on the token module's side by its `genesis.nft.escrow` (the registry checks
+    /// that the two agree).
     fn genesis(&self, _: &ChainSpec) -> Result<Vec<NftEvent>, GenesisError> {
-        Ok(vec![])
+        Ok(self.cfg.genesis.events())
     }
 
     fn handle(&self, ctx: &OpContext<'_>, input: Input<'_>, state: &dyn StateRead) -> Result<Vec<NftEvent>, Reject> {

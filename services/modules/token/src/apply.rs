@@ -142,6 +142,10 @@ pub(crate) fn apply(event: &TokenEvent, state: &mut dyn StateWrite) -> Result<()
             sub(state, keys::NFT_ESCROW.to_vec(), *amount)?;
             credit(state, Bucket::Liquid, account, *amount)
         }
+        TokenEvent::NftEscrowSeeded { amount } => {
+            add(state, keys::NFT_ESCROW.to_vec(), *amount)?;
+            add(state, keys::SUPPLY.to_vec(), *amount)
+        }
         TokenEvent::NftBurned { amount, .. } => {
             sub(state, keys::NFT_ESCROW.to_vec(), *amount)?;
             sub(state, keys::SUPPLY.to_vec(), *amount)

@@ -278,6 +278,24 @@ pub struct Genesis {
     /// Proof of Brain under way at the start; only on chains with it.
     #[serde(default)]
     pub proof_of_brain: PobGenesis,
+    /// The NFT module's side of the ledger at the start; only on chains that run it, and
+    /// equal to what its genesis (`modules.nft.genesis`) holds and offers.
+    #[serde(default)]
+    pub nft: NftEscrowGenesis,
+}
+
+/// What the NFT module holds in this module's escrow at the start, brought from a running
+/// community (`import-state`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NftEscrowGenesis {
+    /// `tot/nft`: the sets' held define fees and bonds and the TOKEN auctions' high bids
+    /// (created into the supply).
+    #[serde(default)]
+    pub escrow: u64,
+    /// The TOKEN-priced items on offer and their prices (the `nftp/<item>` mirror).
+    #[serde(default)]
+    pub prices: BTreeMap<String, u64>,
 }
 
 /// What the economy counts between DAO days, brought from a running community.

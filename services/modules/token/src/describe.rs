@@ -136,6 +136,7 @@ pub(crate) fn describe(event: &TokenEvent, dex: Option<&DexSetup>) -> String {
         TokenEvent::ManaSeeded { account, .. } => format!("genesis: @{account}'s vote meters"),
         TokenEvent::DaySeeded(d) => format!("genesis: the last DAO day was {}", d.block),
         TokenEvent::PaidSeeded { author, permlink, .. } => format!("genesis: @{author}/{permlink} was paid"),
+        TokenEvent::NftEscrowSeeded { amount } => format!("genesis: the NFT module holds {amount} base units"),
         TokenEvent::PostPending {
             author,
             permlink,

@@ -194,6 +194,12 @@ pub enum TokenEvent {
         permlink: String,
         paid: crate::pob::PaidPost,
     },
+    /// Genesis: what the NFT module holds at the start (its sets' held fees and bonds and
+    /// its TOKEN auctions' high bids, brought by `import-state`), created into `tot/nft`
+    /// and the supply.
+    NftEscrowSeeded {
+        amount: u64,
+    },
 }
 
 pub const SCHEMA: &str = include_str!("../../../../schemas/token_event.avsc");
@@ -217,6 +223,10 @@ const SCHEMA_V5: &str = include_str!("../../../../schemas/history/token_event.v5
 /// The sixth schema, with genesis pools but before the rest of an imported state.
 const SCHEMA_V6: &str = include_str!("../../../../schemas/history/token_event.v6.avsc");
 
+/// The seventh schema, with the imported economy and Proof of Brain but before the NFT
+/// module's escrow at genesis.
+const SCHEMA_V7: &str = include_str!("../../../../schemas/history/token_event.v7.avsc");
+
 pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
@@ -224,7 +234,9 @@ pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
             SingleObjectCodec::new(
                 "token event",
                 SCHEMA,
-                &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6],
+                &[
+                    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
+                ],
             )
         })
         .as_ref()
@@ -293,6 +305,7 @@ impl TokenEvent {
             TokenEvent::ManaSeeded { .. } => "ManaSeeded",
             TokenEvent::DaySeeded(_) => "DaySeeded",
             TokenEvent::PaidSeeded { .. } => "PaidSeeded",
+            TokenEvent::NftEscrowSeeded { .. } => "NftEscrowSeeded",
         }
     }
 
@@ -587,6 +600,7 @@ impl TokenEvent {
                     ("curation", long_u64(paid.curation)),
                 ]),
             ),
+            TokenEvent::NftEscrowSeeded { amount } => (33, record(vec![("amount", long_u64(*amount))])),
         };
         Ok(record(vec![("event", Value::Union(branch, Box::new(body)))]))
     }
@@ -810,6 +824,9 @@ impl TokenEvent {
                     author_share: f.u64("author_share")?,
                     curation: f.u64("curation")?,
                 },
+            },
+            33 => TokenEvent::NftEscrowSeeded {
+                amount: f.u64("amount")?,
             },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
@@ -1066,6 +1083,7 @@ mod tests {
                     curation: 2_302,
                 },
             },
+            TokenEvent::NftEscrowSeeded { amount: 7_500 },
         ]
     }
 
@@ -1073,7 +1091,7 @@ mod tests {
     fn every_variant_round_trips_through_avro() {
         let all = every_variant();
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(TokenEvent::kind).collect();
-        assert_eq!(kinds.len(), 33, "one of each event");
+        assert_eq!(kinds.len(), 34, "one of each event");
         assert_event_codec(
             &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/token_event.avsc"),
@@ -1119,7 +1137,7 @@ mod tests {
     }
 
     /// Events written with each older schema (`schemas/history/`: v1 before the DEX, v2
-    /// before the NFT module, v3 before the economy, v4 before Proof of Brain, v5 before genesis pools, v6 before the rest of the imported state) decode with today's reader to the same
+    /// before the NFT module, v3 before the economy, v4 before Proof of Brain, v5 before genesis pools, v6 before the rest of the imported state, v7 before the NFT escrow at genesis) decode with today's reader to the same
     /// events: the union only grew at its end, and a newer event does not fit an old schema.
     #[test]
     fn records_of_every_older_schema_still_decode() {
@@ -1127,7 +1145,7 @@ mod tests {
         let branches =
             |s: &apache_avro::Schema| opentoken_codec::single_object::event_union_branches(s).expect("an event union");
         let new_branches = branches(codec.schema());
-        assert_eq!(new_branches.len(), 33);
+        assert_eq!(new_branches.len(), 34);
         for (name, text, known, last) in [
             ("v1", SCHEMA_V1, 13, "NodeRemoved"),
             ("v2", SCHEMA_V2, 15, "DexCredited"),
@@ -1135,6 +1153,7 @@ mod tests {
             ("v4", SCHEMA_V4, 23, "PoolPaid"),
             ("v5", SCHEMA_V5, 29, "PostPaid"),
             ("v6", SCHEMA_V6, 30, "PoolSeeded"),
+            ("v7", SCHEMA_V7, 33, "PaidSeeded"),
         ] {
             let old_schema = apache_avro::Schema::parse_str(text).expect("parses");
             assert_ne!(

@@ -141,6 +141,7 @@ impl TokenModule {
     /// The ledger of a chain without a DEX.
     pub fn new(cfg: TokenConfig) -> Result<Self, GenesisError> {
         cfg.validate()?;
+        nft_genesis_agrees(&cfg.genesis.nft, None)?;
         Ok(Self {
             cfg,
             dex: None,
@@ -158,8 +159,10 @@ impl TokenModule {
             precision: spec.precision,
         });
         let nft = opentoken_nft::NftConfig::from_spec(spec)?.map(|cfg| NftSetup { cfg });
+        let cfg = TokenConfig::from_spec(spec)?;
+        nft_genesis_agrees(&cfg.genesis.nft, nft.as_ref())?;
         Ok(Self {
-            cfg: TokenConfig::from_spec(spec)?,
+            cfg,
             routes: routes(dex.is_some(), nft.is_some()),
             dex,
             nft,
@@ -179,6 +182,34 @@ impl TokenModule {
     pub fn nft(&self) -> Option<&NftSetup> {
         self.nft.as_ref()
     }
+}
+
+/// The NFT escrow at the start (`genesis.nft`) must be what the NFT module's genesis
+/// holds and offers in the token, and needs the module.
+fn nft_genesis_agrees(g: &config::NftEscrowGenesis, nft: Option<&NftSetup>) -> Result<(), GenesisError> {
+    let bad = |why: String| GenesisError {
+        module: NAME.into(),
+        why,
+    };
+    let Some(nft) = nft else {
+        if g != &config::NftEscrowGenesis::default() {
+            return Err(bad("genesis.nft needs the NFT module (modules.nft)".into()));
+        }
+        return Ok(());
+    };
+    let held = nft.cfg.genesis.held();
+    if u128::from(g.escrow) != held {
+        return Err(bad(format!(
+            "genesis.nft.escrow is {}, the NFT module's genesis holds {held}",
+            g.escrow
+        )));
+    }
+    if g.prices != nft.cfg.genesis.prices() {
+        return Err(bad(
+            "genesis.nft.prices are not the NFT module's genesis's TOKEN-priced offers".into(),
+        ));
+    }
+    Ok(())
 }
 
 impl TokenModule {
@@ -356,6 +387,15 @@ impl Module for TokenModule {
             out.push(TokenEvent::DelegationSet {
                 account: account.clone(),
                 vests: *vests,
+            });
+        }
+        if g.nft.escrow > 0 {
+            out.push(TokenEvent::NftEscrowSeeded { amount: g.nft.escrow });
+        }
+        for (item, price) in &g.nft.prices {
+            out.push(TokenEvent::NftPriced {
+                item: item.clone(),
+                price: *price,
             });
         }
         Ok(out)

@@ -250,3 +250,62 @@ fn proof_of_brain_and_the_economy_at_genesis_equal_what_made_them() {
         .collect();
     assert!(differ.is_empty(), "the genesis differs at {differ:?}");
 }
+
+/// The NFT module's escrow at the start: alice bids 2,500 on a TOKEN auction and the NFT
+/// module mirrors a sale's price, by ops and messages; the same ledger as a genesis
+/// (`genesis.nft`: the escrow and the price, with an NFT genesis that holds and offers
+/// exactly that) is the same state, key for key, and the escrow is supply. An escrow or a
+/// price the NFT genesis does not hold, or one on a chain without the NFT module, refuses
+/// to start naming `genesis.nft`.
+#[test]
+fn the_nft_escrow_at_genesis_equals_the_ops_that_make_it() {
+    let nft_spec = |token_genesis: Value, nft_genesis: Value| {
+        let mut s = spec(token_genesis, false).with_module("nft", json!({"genesis": nft_genesis}));
+        s.starting_block = 100;
+        s
+    };
+    let mut by_ops = harness(nft_spec(json!({"balances": {"alice": 10_000}}), json!({})));
+    by_ops.run(
+        100,
+        "alice",
+        "nft_bid",
+        json!({"set": "art", "uid": "05", "bid_amount": 2_500}),
+    );
+    by_ops
+        .message("nft", "price", r#"{"item":"ls/art:07","price":900}"#)
+        .expect("a price");
+    assert_eq!(keys::amount(&by_ops.state, keys::NFT_ESCROW), 2_500);
+
+    let set = json!({"name": "art", "author": "bob", "script": "Qm", "permlink": "p", "long_name": "",
+        "kind": 1, "handling": "svg", "start": "00", "end": "0A", "total": 11, "minted": 2, "melted": 0,
+        "royalty_bp": 0, "distro": null, "bond": 0, "fee_held": 0, "exe_size": 0, "opt_size": 0, "block": 0});
+    let offer = |kind: &str, id: &str, price: u64, high: u64| {
+        json!({"offer": {"kind": kind, "set": "art", "id": id, "seller": "bob", "currency": "TOKEN",
+            "price": price, "buy_now": 0, "to": "", "days": if high > 0 { 1 } else { 0 },
+            "expires": if high > 0 { 500 } else { 0 }, "bids": u64::from(high > 0), "high": high,
+            "bidder": if high > 0 { "alice" } else { "" }, "block": 0}, "last": 3})
+    };
+    let nft_genesis = json!({"sets": {"art": set},
+        "offers": [offer("ah", "05", 1_000, 2_500), offer("ls", "07", 900, 0)]});
+    let token_genesis = json!({"balances": {"alice": 7_500},
+        "nft": {"escrow": 2_500, "prices": {"ls/art:07": 900}}});
+    let at_genesis = harness(nft_spec(token_genesis.clone(), nft_genesis.clone()));
+    assert!(
+        at_genesis.state.pairs() == by_ops.state.pairs(),
+        "the genesis escrow differs from the ops' ledger"
+    );
+    assert_eq!(keys::amount(&at_genesis.state, keys::SUPPLY), 10_000);
+    assert!(supply_check(&at_genesis.state).expect("audit").ok);
+
+    let refused = |s: ChainSpec, want: &str| {
+        let err = TokenModule::from_spec(&s).expect_err("refused").to_string();
+        assert!(err.contains(want), "{err}");
+    };
+    let mut more = token_genesis.clone();
+    more["nft"]["escrow"] = json!(2_501);
+    refused(nft_spec(more, nft_genesis.clone()), "genesis.nft.escrow");
+    let mut priced = token_genesis.clone();
+    priced["nft"]["prices"] = json!({"ls/art:07": 901});
+    refused(nft_spec(priced, nft_genesis), "genesis.nft.prices");
+    refused(spec(token_genesis, false), "genesis.nft needs the NFT module");
+}
