@@ -55,6 +55,21 @@ pub struct DexConfig {
     /// The liquidity reward (token-core §5.6): resting bids earn points every `every`
     /// blocks, paid from the token's marketing pool at its DAO day. Absent: no reward.
     pub liquidity: Option<LiquidityConfig>,
+    /// What an imported community's DEX had counted at the start (`import-state`). The
+    /// resting orders themselves come from the modules that escrow them.
+    pub genesis: DexGenesis,
+}
+
+/// The most accounts with liquidity points one genesis may list.
+pub const MAX_GENESIS_POINTS: usize = 100_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DexGenesis {
+    /// Liquidity points counted since the last payout, per account; only with a liquidity
+    /// reward.
+    #[serde(default)]
+    pub liquidity: std::collections::BTreeMap<String, u64>,
 }
 
 /// When bids earn liquidity points and when they are paid.
@@ -146,6 +161,7 @@ impl Default for DexConfig {
             keep_hourly: 168,
             keep_daily: 365,
             liquidity: None,
+            genesis: DexGenesis::default(),
         }
     }
 }
@@ -192,6 +208,19 @@ impl DexConfig {
     }
 
     pub fn validate(&self) -> Result<(), GenesisError> {
+        let points = &self.genesis.liquidity;
+        if !points.is_empty() && self.liquidity.is_none() {
+            return Err(invalid("genesis.liquidity needs a liquidity reward (liquidity)"));
+        }
+        if points.len() > MAX_GENESIS_POINTS
+            || points
+                .iter()
+                .any(|(a, p)| !opentoken_core::account::is_valid_account_name(a) || *p == 0 || *p > i64::MAX as u64)
+        {
+            return Err(invalid(format!(
+                "genesis.liquidity: at most {MAX_GENESIS_POINTS} Hive accounts with 1 to i64::MAX points"
+            )));
+        }
         if self.fee_ppm > 100_000 {
             return Err(invalid("fee_ppm above 100000 (10%)"));
         }

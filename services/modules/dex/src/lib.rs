@@ -204,9 +204,18 @@ impl Module for DexModule {
         false
     }
 
-    /// The books start empty.
-    fn genesis(&self, _: &ChainSpec) -> Result<Vec<DexEvent>, GenesisError> {
-        Ok(vec![])
+    /// The books start empty: an imported community's resting orders arrive from the
+    /// modules that escrow them (token: asks, multisig: bids) as messages of genesis, and
+    /// rest at the start of the first block. Its liquidity points are counted here.
+    fn genesis(&self, spec: &ChainSpec) -> Result<Vec<DexEvent>, GenesisError> {
+        let points = &self.cfg.genesis.liquidity;
+        if points.is_empty() {
+            return Ok(vec![]);
+        }
+        Ok(vec![DexEvent::LiquidityCounted {
+            block: spec.starting_block.saturating_sub(1),
+            awards: points.iter().map(|(a, p)| (a.clone(), *p)).collect(),
+        }])
     }
 
     fn handle(&self, ctx: &OpContext<'_>, input: Input<'_>, state: &dyn StateRead) -> Result<Vec<DexEvent>, Reject> {

@@ -164,6 +164,39 @@ pub struct OrderIn {
     pub time: u64,
 }
 
+/// The most resting orders one genesis may bring per side (a running community's book,
+/// by `import-state`): each is placed at the start of the first block, so the first
+/// block's work stays bounded.
+pub const MAX_GENESIS_ORDERS: usize = 100_000;
+
+impl OrderIn {
+    /// Why `self` cannot rest in the book of a chain starting at `starting_block` as a
+    /// genesis order of `side` (`None`: it can): a limit order of a Hive account with an
+    /// id, something in it, a price the DEX takes and a last block not yet passed.
+    pub fn genesis_fault(&self, side: Side, starting_block: u64) -> Option<String> {
+        let fault = if self.side != side {
+            format!("a {} order where {} orders belong", self.side.as_str(), side.as_str())
+        } else if self.id.is_empty() || self.id.len() > 128 {
+            "an order id of 1 to 128 characters".to_string()
+        } else if !opentoken_core::account::is_valid_account_name(&self.from) {
+            format!("{:?} is not a Hive account", self.from)
+        } else if self.amount == 0 || self.amount > i64::MAX as u64 {
+            format!("holds {}, not 1 to i64::MAX", self.amount)
+        } else if self.price == 0 || self.price > crate::price::MAX_PRICE {
+            format!(
+                "price {} is not a limit price (1 to {})",
+                self.price,
+                crate::price::MAX_PRICE
+            )
+        } else if self.expires < starting_block {
+            format!("expired at block {}, before the start ({starting_block})", self.expires)
+        } else {
+            return None;
+        };
+        Some(format!("order {}: {fault}", self.id))
+    }
+}
+
 /// Tokens the DEX releases from its escrow to `account` (token module).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credit {

@@ -60,6 +60,82 @@ struct RawConfig {
     return_after_failures: u32,
     #[serde(default)]
     safety_price: Option<SafetyPrice>,
+    #[serde(default)]
+    genesis: MultisigGenesis,
+}
+
+/// What a running community's multi-sig account owes at the start (brought by
+/// `import-state`): the DEX's resting bids, whose coin the account holds, and the outflows
+/// the reference had queued and not yet paid. Each adds to what the account is expected to
+/// hold; an outflow is paid like any other.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MultisigGenesis {
+    /// Resting bids, best first: their coin goes into the DEX's escrow and each order to
+    /// the DEX, which rests it at the start of the first block. Only on chains with a DEX.
+    #[serde(default)]
+    pub dex_orders: Vec<opentoken_dex::OrderIn>,
+    /// Outflows queued and unpaid, oldest first.
+    #[serde(default)]
+    pub outflows: Vec<GenesisOutflow>,
+}
+
+/// An outflow the reference had queued (`msa/<key>`: a transfer from the account).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisOutflow {
+    pub to: String,
+    pub asset: crate::keys::Coin,
+    pub amount: u64,
+    #[serde(default)]
+    pub memo: String,
+}
+
+/// Hive's longest transfer memo, in bytes.
+pub const MAX_MEMO_BYTES: usize = 2047;
+/// The most outflows one genesis may queue.
+pub const MAX_GENESIS_OUTFLOWS: usize = 100_000;
+
+impl MultisigGenesis {
+    fn validate(&self, starting_block: u64) -> Result<(), GenesisError> {
+        if self.dex_orders.len() > opentoken_dex::protocol::MAX_GENESIS_ORDERS
+            || self.outflows.len() > MAX_GENESIS_OUTFLOWS
+        {
+            return Err(bad(format!(
+                "genesis: at most {} dex_orders and {MAX_GENESIS_OUTFLOWS} outflows",
+                opentoken_dex::protocol::MAX_GENESIS_ORDERS
+            )));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        let mut held = [0u64; 2];
+        for o in &self.dex_orders {
+            if let Some(why) = o.genesis_fault(opentoken_dex::Side::Bid, starting_block) {
+                return Err(bad(format!("genesis.dex_orders: {why}")));
+            }
+            if !ids.insert(o.id.as_str()) {
+                return Err(bad(format!("genesis.dex_orders: order {} twice", o.id)));
+            }
+            let i = usize::from(o.pair == opentoken_dex::Pair::Hbd);
+            held[i] = held[i]
+                .checked_add(o.amount)
+                .ok_or_else(|| bad("genesis: the account's holdings overflow"))?;
+        }
+        for (i, out) in self.outflows.iter().enumerate() {
+            if !is_valid_account_name(&out.to) || out.amount == 0 || out.memo.len() > MAX_MEMO_BYTES {
+                return Err(bad(format!(
+                    "genesis.outflows[{i}]: a transfer of more than 0 to a Hive account, with a memo of at most {MAX_MEMO_BYTES} bytes"
+                )));
+            }
+            let c = usize::from(out.asset == crate::keys::Coin::Hbd);
+            held[c] = held[c]
+                .checked_add(out.amount)
+                .ok_or_else(|| bad("genesis: the account's holdings overflow"))?;
+        }
+        if held.iter().any(|h| *h > i64::MAX as u64) {
+            return Err(bad("genesis: the account would hold more than i64::MAX of a coin"));
+        }
+        Ok(())
+    }
 }
 
 /// What one whole token of the signers' governance stake counts for, in milli-HIVE and
@@ -124,6 +200,8 @@ pub struct MultisigConfig {
     /// nodes module) times this price; a deposit that would take it past that is refunded.
     /// Colluding signers would lose more stake than they could take. `None`: no limit.
     pub safety_price: Option<SafetyPrice>,
+    /// What the account owes at the start (an imported community's).
+    pub genesis: MultisigGenesis,
 }
 
 fn bad(why: impl Into<String>) -> GenesisError {
@@ -165,8 +243,10 @@ impl MultisigConfig {
             tx_expiration_secs: raw.tx_expiration_secs,
             return_after_failures: raw.return_after_failures,
             safety_price: raw.safety_price,
+            genesis: raw.genesis,
         };
         cfg.validate()?;
+        cfg.genesis.validate(spec.starting_block)?;
         Ok(cfg)
     }
 
@@ -247,6 +327,7 @@ mod tests {
                 tx_expiration_secs: 3000,
                 return_after_failures: 3,
                 safety_price: None,
+                genesis: MultisigGenesis::default(),
             }
         );
         let priced = config(json!({"safety_price": {"HIVE": 1000, "HBD": 250}})).expect("a price");

@@ -172,9 +172,51 @@ impl Module for MultisigModule {
         }
     }
 
-    /// The books start empty.
-    fn genesis(&self, _: &ChainSpec) -> Result<Vec<MultisigEvent>, GenesisError> {
-        Ok(vec![])
+    /// The books start empty, or with what an imported community's account owes: resting
+    /// DEX bids (escrowed as a deposit whose memo was the order would be, and sent to the
+    /// DEX) and queued outflows (credited to their recipient and withdrawn to them, so
+    /// that every outflow has its usual history).
+    fn genesis(&self, spec: &ChainSpec) -> Result<Vec<MultisigEvent>, GenesisError> {
+        let g = &self.cfg.genesis;
+        if !g.dex_orders.is_empty() && self.dex.is_none() {
+            return Err(GenesisError {
+                module: NAME.into(),
+                why: "genesis.dex_orders needs a DEX (modules.dex)".into(),
+            });
+        }
+        let mut out = Vec::with_capacity(g.dex_orders.len() + 2 * g.outflows.len());
+        for order in &g.dex_orders {
+            let payload = serde_json::to_string(order).map_err(|e| GenesisError {
+                module: NAME.into(),
+                why: format!("genesis.dex_orders: order {} does not encode: {e}", order.id),
+            })?;
+            out.push(MultisigEvent::Escrowed {
+                module: dex::DEX.into(),
+                account: order.from.clone(),
+                asset: dex::coin_of(order.pair),
+                amount: order.amount,
+                order: payload,
+                from_l2: false,
+            });
+        }
+        let before = spec.starting_block.saturating_sub(1);
+        for (seq, o) in (0u64..).zip(&g.outflows) {
+            out.push(MultisigEvent::Deposited {
+                account: o.to.clone(),
+                asset: o.asset,
+                amount: o.amount,
+            });
+            out.push(MultisigEvent::WithdrawalQueued {
+                seq,
+                account: o.to.clone(),
+                to: o.to.clone(),
+                asset: o.asset,
+                amount: o.amount,
+                memo: o.memo.clone(),
+                block: before,
+            });
+        }
+        Ok(out)
     }
 
     fn handle(

@@ -312,3 +312,56 @@ fn apply_refuses_impossible_transaction_events() {
     assert_eq!(out.state, OutflowState::Pending);
     crate::apply::check_all_books(&s).unwrap();
 }
+
+/// An imported account's queued transfers are outflows from the start: held by the
+/// account, owed to their recipients, paid like any other; a genesis that cannot be paid
+/// refuses to start, naming the field.
+#[test]
+fn genesis_outflows_are_owed_from_the_start() {
+    let spec = test_spec().with_module(
+        NAME,
+        json!({"genesis": {"outflows": [
+            {"to": "alice", "asset": "HIVE", "amount": 1_500, "memo": "DLUX fill"},
+            {"to": "bob", "asset": "HBD", "amount": 20},
+        ]}}),
+    );
+    let h = ModuleHarness::new(MultisigModule::from_spec(&spec).expect("valid"), spec);
+    assert_eq!(amount(&h.state, &keys::held(Coin::Hive)), 1_500);
+    assert_eq!(amount(&h.state, &keys::held(Coin::Hbd)), 20);
+    assert_eq!(amount(&h.state, &keys::total_pending(Coin::Hive)), 1_500);
+    assert_eq!(
+        amount(&h.state, &keys::total_balances(Coin::Hive)),
+        0,
+        "nobody's balance"
+    );
+    let first: keys::Outflow =
+        serde_json::from_slice(h.state.get(&keys::outflow(0)).expect("outflow 0")).expect("json");
+    assert_eq!(
+        (first.to.as_str(), first.amount, first.memo.as_str()),
+        ("alice", 1_500, "DLUX fill")
+    );
+    for (bad, named) in [
+        (
+            json!({"outflows": [{"to": "Not An Account", "asset": "HIVE", "amount": 1}]}),
+            "genesis.outflows[0]",
+        ),
+        (
+            json!({"outflows": [{"to": "alice", "asset": "HIVE", "amount": 0}]}),
+            "genesis.outflows[0]",
+        ),
+        (
+            json!({"outflows": [{"to": "alice", "asset": "VESTS", "amount": 1}]}),
+            "VESTS",
+        ),
+        (
+            json!({"dex_orders": [{"id": "x", "from": "alice", "pair": "HIVE", "side": "ask", "amount": 1,
+                "price": 1, "expires": 50, "payout": "hive", "txid": "", "block": 0, "time": 0}]}),
+            "genesis.dex_orders",
+        ),
+        (json!({"bogus": []}), "bogus"),
+    ] {
+        let spec = test_spec().with_module(NAME, json!({ "genesis": bad }));
+        let err = MultisigModule::from_spec(&spec).map(|_| ()).expect_err("refused");
+        assert!(err.why.contains(named), "{err}");
+    }
+}

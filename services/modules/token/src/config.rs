@@ -268,6 +268,12 @@ pub struct Genesis {
     /// Governance withdrawals under way at the start, of the account's `gov`, likewise.
     #[serde(default)]
     pub gov_downs: BTreeMap<String, Vec<(u64, u64)>>,
+    /// The DEX's resting asks at the start (a running community's book, brought by
+    /// `import-state`), best first: each one's tokens are minted into the DEX escrow and the
+    /// order goes to the DEX, which rests it at the start of the first block. Only on chains
+    /// that run a DEX.
+    #[serde(default)]
+    pub dex_orders: Vec<opentoken_dex::OrderIn>,
     /// The economy's pools at the start, by the reference's names (`ra`, `rn`, `rm`, `rd`,
     /// `rc`); only on chains with an economy.
     #[serde(default)]
@@ -446,6 +452,14 @@ impl TokenConfig {
                 )));
             }
         }
+        if let Some(why) = cfg
+            .genesis
+            .dex_orders
+            .iter()
+            .find_map(|o| o.genesis_fault(opentoken_dex::Side::Ask, spec.starting_block))
+        {
+            return Err(bad(format!("genesis.dex_orders: {why}")));
+        }
         Ok(cfg)
     }
 
@@ -504,6 +518,24 @@ impl TokenConfig {
             }
             supply = supply
                 .checked_add(*amt)
+                .ok_or_else(|| bad("genesis supply overflows"))?;
+        }
+        if g.dex_orders.len() > opentoken_dex::protocol::MAX_GENESIS_ORDERS {
+            return Err(bad(format!(
+                "genesis.dex_orders: at most {} orders",
+                opentoken_dex::protocol::MAX_GENESIS_ORDERS
+            )));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for o in &g.dex_orders {
+            if let Some(why) = o.genesis_fault(opentoken_dex::Side::Ask, 0) {
+                return Err(bad(format!("genesis.dex_orders: {why}")));
+            }
+            if !ids.insert(o.id.as_str()) {
+                return Err(bad(format!("genesis.dex_orders: order {} twice", o.id)));
+            }
+            supply = supply
+                .checked_add(o.amount)
                 .ok_or_else(|| bad("genesis supply overflows"))?;
         }
         if supply > i64::MAX as u64 {

@@ -378,6 +378,24 @@ impl Module for TokenModule {
             })?;
             out.push(TokenEvent::PoolSeeded { pool, amount: *amount });
         }
+        if !g.dex_orders.is_empty() && self.dex.is_none() {
+            return Err(GenesisError {
+                module: NAME.into(),
+                why: "genesis.dex_orders needs a DEX (modules.dex)".into(),
+            });
+        }
+        for order in &g.dex_orders {
+            out.push(TokenEvent::Minted {
+                account: order.from.clone(),
+                bucket: Bucket::Liquid,
+                amount: order.amount,
+            });
+            out.push(TokenEvent::DexEscrowed {
+                account: order.from.clone(),
+                amount: order.amount,
+                order: order.clone(),
+            });
+        }
         out.extend(self.seeded_economy(spec));
         let mut nodes = g.nodes.clone();
         nodes.sort();
