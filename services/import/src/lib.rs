@@ -5,13 +5,19 @@
 //! What the ledger holds is carried over: liquid, claimable, powered and governance
 //! balances, grants, power-downs and governance withdrawals under way (their installments
 //! read from `chrono`), Hive delegations, the economy's pools, node registrations and the
-//! runners. Everything else is accounted for, never dropped silently:
+//! runners. On chains that run the NFT module, its state is carried too (`nft.rs`): sets,
+//! NFTs and their owners, mint tokens, profile pictures, and the open sales, auctions
+//! (with their TOKEN high bids) and reserved transfers; what the NFT module holds in the
+//! token (held define fees, bonds, high bids) is in the token's `genesis.nft` and the
+//! supply. Everything else is accounted for, never dropped silently:
 //! - a path this importer does not know, or a value that cannot be what the reference
 //!   writes there (a fractional or negative amount, an account name Hive would refuse, a
 //!   schedule without its `chrono` entry), **refuses** the import with the list of them;
 //! - a known path whose value opentoken does not import (the feed, Proof of Brain's posts
-//!   and meters, the DEX's and NFT's state, the node records' statistics, the reference's
-//!   drifting `t` counters) is **reported** with what it held, and the import goes on.
+//!   and meters, the DEX's state, the NFT offers opentoken cannot hold (HIVE/HBD auction
+//!   bids, mint-token HIVE/HBD sales: closed at the import, their items back to the
+//!   sellers), dividends, the node records' statistics, the reference's drifting `t`
+//!   counters) is **reported** with what it held, and the import goes on.
 
 mod dex;
 mod nft;
@@ -393,7 +399,7 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
     }
     for (key, entry) in chrono {
         let op = entry.get("op").and_then(Value::as_str).unwrap_or("");
-        if !matches!(op, "power_down" | "gov_down") {
+        if !matches!(op, "power_down" | "gov_down") && !nft::CHRONO_OPS.contains(&op) {
             r.report(format!("chrono/{key}"), format!("scheduled `{op}`: not imported"));
         }
     }

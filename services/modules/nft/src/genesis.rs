@@ -241,7 +241,7 @@ impl NftGenesis {
                 return Err(at("price: at least 1"));
             }
             let reserve = matches!(o.kind, OfferKind::NftReserve | OfferKind::FtReserve);
-            if reserve != !o.to.is_empty() || (reserve && !is_valid_account_name(&o.to)) {
+            if reserve == o.to.is_empty() || (reserve && !is_valid_account_name(&o.to)) {
                 return Err(at("to: a reserved transfer's buyer, and only there"));
             }
             if o.kind.is_auction() {
