@@ -8,6 +8,7 @@ use opentoken_core::engine::ErasedModule;
 use opentoken_core::router::{RouteTable, Router};
 use opentoken_core::test_utils::{devnet_spec, TestNet};
 use opentoken_core::{Block, ChainSpec, ModuleState, StateRead};
+use opentoken_dex::{Pair, Side};
 use opentoken_e2e::pipeline::generate;
 use opentoken_token::keys::{self, Bucket, Unlock};
 use serde_json::{json, Map, Value};
@@ -170,7 +171,6 @@ fn an_imported_state_equals_the_run_and_continues_with_its_checkpoints() {
         resumed.state("token").pairs() == token.pairs(),
         "the imported ledger differs from the run's"
     );
-
     let want = feed(&mut original, &spec, &modules, &blocks[N as usize..]);
     let got = feed(&mut resumed, &spec_n, &modules_n, &blocks[N as usize..]);
     assert!(!want.is_empty());
@@ -211,4 +211,330 @@ fn a_dump_with_unknown_or_malformed_paths_is_refused_with_the_list() {
     }
     assert!(err.to_string().contains("nothing was imported"), "{err}");
     assert!(opentoken_import::import_state(&json!([1]), 1, &base).is_err());
+}
+
+fn cj(from: &str, name: &str, json: Value) -> opentoken_core::HiveOp {
+    opentoken_core::test_utils::custom_json(&format!("dlux_{name}"), &[from], &[], &json.to_string())
+}
+
+fn deposit(from: &str, milli: i64, symbol: opentoken_core::AssetSymbol, memo: &str) -> opentoken_core::HiveOp {
+    opentoken_core::HiveOp::Transfer(opentoken_core::TransferOp {
+        from: from.into(),
+        to: "dlux-cc".into(),
+        amount: opentoken_core::Asset::new(milli, symbol),
+        memo: memo.into(),
+    })
+}
+
+fn dex_route(op: &opentoken_core::HiveOp) -> &'static str {
+    match op {
+        opentoken_core::HiveOp::Transfer(_) => "multisig",
+        opentoken_core::HiveOp::CustomJson(c) if c.id.ends_with("dex_sell") => "token",
+        _ => "dex",
+    }
+}
+
+/// What identifies a resting order across the import: everything but its sequence number,
+/// its fill counters and its time (the reference's dump has none of them).
+fn resting(net: &TestNet) -> Vec<(Pair, Side, String, String, u64, u64, u64)> {
+    let mut out = Vec::new();
+    for pair in [Pair::Hive, Pair::Hbd] {
+        for side in [Side::Ask, Side::Bid] {
+            for o in opentoken_dex::views::book(net.state("dex"), pair, side, usize::MAX) {
+                out.push((pair, side, o.id, o.from, o.price, o.amount, o.expires));
+            }
+        }
+    }
+    out
+}
+
+/// The DEX's books as the reference's `/state` holds them: `dex/<pair>/{sellOrders,
+/// buyOrders}` keyed `<rate>:<txid>`, the book strings in price-time priority, the ticks,
+/// and each order's mirror under `contracts/`.
+fn reference_dex(net: &TestNet, dump: &mut Value) {
+    use opentoken_dex::price::format_rate;
+    let dex_cfg = opentoken_dex::DexConfig::from_spec(net.spec())
+        .expect("dex")
+        .expect("a dex section");
+    let s = dump["state"].as_object_mut().expect("state");
+    for pair in [Pair::Hive, Pair::Hbd] {
+        let p = pair.lower();
+        let mut entry = json!({"tick": format_rate(opentoken_dex::views::tick(&dex_cfg, net.state("dex"), pair))});
+        for side in [Side::Ask, Side::Bid] {
+            let (orders_key, book_key, kind) = match side {
+                Side::Ask => ("sellOrders", "sellBook", "sell"),
+                Side::Bid => ("buyOrders", "buyBook", "buy"),
+            };
+            let mut levels: Vec<(String, Vec<String>)> = Vec::new();
+            let mut orders = Map::new();
+            for o in opentoken_dex::views::book(net.state("dex"), pair, side, usize::MAX) {
+                let rate = format_rate(o.price);
+                match levels.last_mut() {
+                    Some((r, ids)) if *r == rate => ids.push(o.id.clone()),
+                    _ => levels.push((rate.clone(), vec![o.id.clone()])),
+                }
+                let (tokens, coin) = match side {
+                    Side::Ask => (o.amount, 0),
+                    Side::Bid => (0, o.amount),
+                };
+                let contract = json!({
+                    "txid": o.id, "from": o.from, "amount": tokens, "fee": 0,
+                    "hive": if pair == Pair::Hive { coin } else { 0 },
+                    "hbd": if pair == Pair::Hbd { coin } else { 0 },
+                    "rate": rate, "block": o.block, "type": format!("{p}:{kind}"),
+                    "hive_id": o.txid, "expire_path": format!("{}:QmExpire{}", o.expires, o.id),
+                });
+                s.entry("contracts")
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+                    .expect("contracts")
+                    .entry(o.from.clone())
+                    .or_insert_with(|| json!({}))[&o.id] = contract.clone();
+                orders.insert(format!("{rate}:{}", o.id), contract);
+            }
+            let book: Vec<String> = levels
+                .into_iter()
+                .map(|(r, ids)| format!("{r}_{}", ids.join("_")))
+                .collect();
+            entry[orders_key] = Value::Object(orders);
+            entry[book_key] = json!(book.join(","));
+        }
+        s.entry("dex").or_insert_with(|| json!({}))[p] = entry;
+    }
+}
+
+#[test]
+fn resting_dex_orders_are_carried_in_their_priority_and_trade_alike() {
+    use opentoken_core::AssetSymbol::{Hbd, Hive};
+    let mut base: Value = serde_json::from_str(
+        &std::fs::read_to_string(opentoken_e2e::paths::repo_root().join("infra/chains/devnet-multisig.json"))
+            .expect("spec"),
+    )
+    .expect("json");
+    // No safety limit: the deposits here are not capped (the limit has its own tests).
+    base["modules"]["multisig"] = json!({});
+    let spec = ChainSpec::from_json(&base.to_string()).expect("spec");
+    let modules = opentoken_registry::modules(&spec).expect("modules");
+    let mut original = TestNet::new(spec.clone(), modules);
+    let run = |net: &mut TestNet, ops| opentoken_e2e::routed::run_routed(net, ops, dex_route);
+    // Two ask levels on HIVE with two orders at one price (time priority), an HBD ask,
+    // bids on both pairs with a shared level, then a partial fill of the best ask.
+    run(
+        &mut original,
+        vec![
+            cj("alice", "dex_sell", json!({"dlux": 10_000, "hive": 2_000})),
+            cj("bob", "dex_sell", json!({"dlux": 5_000, "hive": 1_000})),
+            cj("carol", "dex_sell", json!({"dlux": 4_000, "hive": 1_000})),
+            cj("dave", "dex_sell", json!({"dlux": 8_000, "hbd": 160})),
+        ],
+    );
+    run(
+        &mut original,
+        vec![
+            deposit("erin", 30_000, Hive, "{\"rate\":\"0.100000\"}"),
+            deposit("frank", 5_000, Hive, "{\"rate\":\"0.100000\"}"),
+            deposit("grace", 2_000, Hive, "{\"rate\":\"0.090000\"}"),
+            deposit("heidi", 3_000, Hbd, "{\"rate\":\"0.010000\"}"),
+        ],
+    );
+    run(&mut original, vec![deposit("ivan", 500, Hive, "{\"dex\":{}}")]);
+    // The DEX matches at the next block's start and its credits reach the token the block
+    // after: the dump is taken with nothing in flight, as the reference's always is.
+    for _ in 0..3 {
+        original.run_modules(vec![]);
+    }
+    assert!(original.pending_messages().is_empty());
+    let n = original.next_block() - 1;
+    let before = resting(&original);
+    assert_eq!(before.len(), 8, "{before:#?}");
+    assert!(
+        before
+            .iter()
+            .any(|o| o.1 == Side::Ask && o.3 == "alice" && o.5 < 10_000),
+        "the market buy filled part of the best ask: {before:#?}"
+    );
+
+    let mut dump = reference_dump(original.state("token"), &[]);
+    reference_dex(&original, &mut dump);
+    let imported = opentoken_import::import_state(&dump, n, &base).expect("the dump imports");
+    let escrowed = keys::amount(original.state("token"), keys::DEX_ESCROW);
+    assert!(escrowed > 0);
+    assert_eq!(
+        imported.spec["modules"]["token"]["genesis"]["dex_orders"]
+            .as_array()
+            .map(Vec::len),
+        Some(4)
+    );
+    let spec_n = ChainSpec::from_json(&imported.spec.to_string()).expect("a valid spec");
+    let modules_n = opentoken_registry::modules(&spec_n).expect("the imported genesis is accepted");
+    let mut resumed = TestNet::new(spec_n, modules_n);
+    assert_eq!(keys::amount(resumed.state("token"), keys::DEX_ESCROW), escrowed);
+    for coin in [
+        opentoken_multisig::keys::Coin::Hive,
+        opentoken_multisig::keys::Coin::Hbd,
+    ] {
+        let key = opentoken_multisig::keys::total_escrow("dex", coin);
+        assert_eq!(
+            keys::amount(resumed.state("multisig"), &key),
+            keys::amount(original.state("multisig"), &key),
+            "the coin the DEX holds"
+        );
+    }
+    resumed.run_modules(vec![]);
+    original.run_modules(vec![]);
+    assert_eq!(resting(&resumed), before, "the books rest in the same priority");
+    for pair in [Pair::Hive, Pair::Hbd] {
+        let cfg = |net: &TestNet| {
+            opentoken_dex::DexConfig::from_spec(net.spec())
+                .expect("dex")
+                .expect("dex")
+        };
+        assert_eq!(
+            opentoken_dex::views::tick(&cfg(&resumed), resumed.state("dex"), pair),
+            opentoken_dex::views::tick(&cfg(&original), original.state("dex"), pair),
+            "the last price"
+        );
+    }
+
+    // Takers that sweep every book: the same fills, to the same accounts, on both.
+    let dave = before.iter().find(|o| o.3 == "dave").map(|o| o.2.clone());
+    let sweep = vec![
+        cj("dave", "dex_clear", json!({ "txid": dave })),
+        cj("judy", "dex_sell", json!({"dlux": 20_000, "pair": "HIVE"})),
+        cj("judy", "dex_sell", json!({"dlux": 20_000, "pair": "HBD"})),
+        deposit("dlux-io", 20_000, Hive, "{\"dex\":{}}"),
+        deposit("dlux-io", 5_000, Hbd, "{\"dex\":{}}"),
+    ];
+    let (_, got) = run(&mut resumed, sweep.clone());
+    let (_, want) = run(&mut original, sweep);
+    assert_eq!(got, want, "the sweeping ops' outcomes");
+    for _ in 0..3 {
+        resumed.run_modules(vec![]);
+        original.run_modules(vec![]);
+    }
+    assert_eq!(resting(&resumed), resting(&original));
+    let trades = |net: &TestNet| {
+        [Pair::Hive, Pair::Hbd]
+            .into_iter()
+            .flat_map(|p| opentoken_dex::views::trades(net.state("dex"), p, 100))
+            .filter(|t| t.block > n + 1)
+            .map(|t| {
+                // Trade numbers count the pair's trades since each chain's start.
+                let mut v = serde_json::to_value(t).expect("json");
+                v.as_object_mut().expect("trade").remove("seq");
+                v
+            })
+            .collect::<Vec<_>>()
+    };
+    let got = trades(&resumed);
+    assert!(got.len() >= 5, "the sweep traded with every resting order: {got:#?}");
+    assert_eq!(got, trades(&original), "the trades after the import");
+    for account in ["alice", "bob", "carol", "dave", "judy", "dlux-io"] {
+        assert_eq!(
+            keys::amount(resumed.state("token"), format!("bal/{account}").as_bytes()),
+            keys::amount(original.state("token"), format!("bal/{account}").as_bytes()),
+            "@{account}'s liquid tokens"
+        );
+    }
+    let outflows = |net: &TestNet| {
+        let mut v: Vec<Value> = net
+            .state("multisig")
+            .scan_prefix(b"out/")
+            .map(|(_, o)| serde_json::from_slice::<Value>(o).expect("an outflow"))
+            .filter(|o| o["created_block"].as_u64() > Some(n + 1))
+            .map(|mut o| {
+                let o_ = o.as_object_mut().expect("outflow");
+                o_.remove("state");
+                // The memo ends with the outflow's number, which counts since each
+                // chain's start.
+                let memo = o_["memo"]
+                    .as_str()
+                    .and_then(|m| m.rsplit_once(" ot:"))
+                    .map(|(m, _)| m.to_string());
+                o_.insert("memo".into(), json!(memo));
+                o
+            })
+            .collect();
+        v.sort_by_key(|o| o.to_string());
+        v
+    };
+    let got = outflows(&resumed);
+    assert!(!got.is_empty(), "sellers' proceeds and unspent coin go out to Hive");
+    assert_eq!(got, outflows(&original), "the payments after the import");
+}
+
+/// The reference's node records carry their API URL, votes (clamped as `node_add` clamps)
+/// and counters into the nodes module; the keys are opentoken's, so an imported node's
+/// report is refused, telling it to register one, until it does.
+#[test]
+fn node_records_carry_their_votes_and_counters() {
+    let base: Value = serde_json::from_str(
+        &std::fs::read_to_string(opentoken_e2e::paths::repo_root().join("infra/chains/devnet.json")).expect("spec"),
+    )
+    .expect("json");
+    let dump = json!({"state": {
+        "gov": {"alice": 5_000, "bob": 4_000, "t": 9_000},
+        "markets": {"node": {
+            "alice": {"domain": "https://alice.example", "self": "alice", "bidRate": 2000, "dm": 9000, "ds": 30,
+                      "dv": 1200, "attempts": 77, "yays": 70, "wins": 12, "strikes": 1, "lastGood": 5_000,
+                      "burned": 0, "moved": 0, "contracts": 0, "escrows": 0, "report": {}, "mskey": "STM5abc"},
+            "bob": {"domain": "not a url", "self": "bob", "bidRate": "400", "attempts": 3},
+        }},
+        "runners": {"alice": {"g": 5_000}},
+    }});
+    let imported = opentoken_import::import_state(&dump, 6_000, &base).expect("imports");
+    let reported: Vec<&str> = imported.not_imported.iter().map(|f| f.path.as_str()).collect();
+    for p in ["markets/node", "markets/node/alice/bidRate", "markets/node/bob/domain"] {
+        assert!(reported.contains(&p), "{p} is not reported: {reported:?}");
+    }
+    let spec = ChainSpec::from_json(&imported.spec.to_string()).expect("a valid spec");
+    let modules = opentoken_registry::modules(&spec).expect("the imported genesis is accepted");
+    let mut net = TestNet::new(spec, modules);
+    let record = |net: &TestNet, a: &str| -> opentoken_nodes::NodeRecord {
+        serde_json::from_slice(
+            net.state("nodes")
+                .get(&opentoken_nodes::keys::node(a))
+                .expect("a record"),
+        )
+        .expect("json")
+    };
+    let alice = record(&net, "alice");
+    assert_eq!(
+        (
+            alice.domain.as_str(),
+            alice.bid_rate,
+            alice.dm,
+            alice.ds,
+            alice.dv,
+            alice.liquidity
+        ),
+        ("https://alice.example", 1000, 9000, 30, 1200, 100)
+    );
+    assert_eq!(
+        (
+            alice.attempts,
+            alice.yays,
+            alice.wins,
+            alice.strikes,
+            alice.last_good,
+            alice.active
+        ),
+        (77, 70, 12, 1, 5_000, true)
+    );
+    assert_eq!((alice.report_key.as_str(), alice.mskey.clone()), ("", None));
+    let bob = record(&net, "bob");
+    assert_eq!((bob.domain.as_str(), bob.bid_rate, bob.attempts), ("", 400, 3));
+
+    let report = cj(
+        "alice",
+        "report",
+        json!({"block": 6_000, "hash": "00".repeat(32), "sig": "00".repeat(64)}),
+    );
+    let out = net.run("nodes", vec![report]);
+    match &out.status(0).outcome {
+        opentoken_core::Outcome::Rejected { reason, .. } => {
+            assert!(reason.contains("register one with node_add"), "{reason}")
+        }
+        other => panic!("an imported node's report counted: {other:?}"),
+    }
 }

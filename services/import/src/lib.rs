@@ -5,7 +5,9 @@
 //! What the ledger holds is carried over: liquid, claimable, powered and governance
 //! balances, grants, power-downs and governance withdrawals under way (their installments
 //! read from `chrono`), Hive delegations, the economy's pools, node registrations and the
-//! runners. On chains that run the NFT module, its state is carried too (`nft.rs`): sets,
+//! runners; the economy's running figures and Proof of Brain under way. On chains that run
+//! the DEX, its resting orders, ticks and liquidity points (`dex.rs`), and the multi-sig
+//! account's queued transfers (`multisig.rs`). On chains that run the NFT module, its state is carried too (`nft.rs`): sets,
 //! NFTs and their owners, mint tokens, profile pictures, and the open sales, auctions
 //! (with their TOKEN high bids) and reserved transfers; what the NFT module holds in the
 //! token (held define fees, bonds, high bids) is in the token's `genesis.nft` and the
@@ -14,12 +16,13 @@
 //!   writes there (a fractional or negative amount, an account name Hive would refuse, a
 //!   schedule without its `chrono` entry), **refuses** the import with the list of them;
 //! - a known path whose value opentoken does not import (the feed, Proof of Brain's posts
-//!   and meters, the DEX's state, the NFT offers opentoken cannot hold (HIVE/HBD auction
+//!   and meters, the DEX's trade history, the NFT offers opentoken cannot hold (HIVE/HBD auction
 //!   bids, mint-token HIVE/HBD sales: closed at the import, their items back to the
 //!   sellers), dividends, the node records' statistics, the reference's drifting `t`
 //!   counters) is **reported** with what it held, and the import goes on.
 
 mod dex;
+mod multisig;
 mod nft;
 
 use opentoken_core::account::is_valid_account_name;
@@ -199,6 +202,108 @@ impl Reader {
         }
         out
     }
+}
+
+/// The reference's node records (`markets/node/<a>`) as the nodes module's genesis
+/// records: the API URL (when it passes `node_add`'s rules), the votes (clamped as
+/// `node_add` clamps) and the counters. Report keys and multi-sig keys are opentoken's and
+/// each node registers its own; the reference's other counters are reported.
+fn node_records_of(n: &Map<String, Value>, base: &Value, r: &mut Reader) -> Map<String, Value> {
+    let mut out = Map::new();
+    if base.pointer("/modules/nodes").is_none() {
+        return out;
+    }
+    let allow_private = base
+        .pointer("/modules/nodes/allow_private_domains")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let votes = [
+        ("bidRate", "bid_rate"),
+        ("dm", "dm"),
+        ("ds", "ds"),
+        ("dv", "dv"),
+        ("liquidity", "liquidity"),
+    ];
+    let counters = [
+        ("attempts", "attempts"),
+        ("yays", "yays"),
+        ("wins", "wins"),
+        ("strikes", "strikes"),
+        ("lastGood", "last_good"),
+    ];
+    for (name, rec) in n {
+        let path = format!("markets/node/{name}");
+        if !is_valid_account_name(name) {
+            continue;
+        }
+        let Some(rec) = rec.as_object() else {
+            r.refuse(path, "is not a node record");
+            continue;
+        };
+        let mut g = Map::new();
+        match rec.get("domain").and_then(Value::as_str) {
+            Some(d)
+                if opentoken_nodes::domain::parse_domain(d, opentoken_nodes::MAX_DOMAIN_CHARS, allow_private)
+                    .is_ok() =>
+            {
+                g.insert("domain".into(), json!(d));
+            }
+            Some(d) if !d.is_empty() => r.report(
+                format!("{path}/domain"),
+                format!(
+                    "{:?} is no API URL node_add accepts: the record starts without one",
+                    d.chars().take(80).collect::<String>()
+                ),
+            ),
+            _ => {}
+        }
+        for ((from, to), (_, least, most)) in votes.iter().zip(opentoken_nodes::config::VOTE_RANGES) {
+            match rec.get(*from).map(|v| (v, v.as_u64())) {
+                None | Some((Value::Null, _)) => {}
+                Some((_, Some(v))) => {
+                    let c = v.clamp(least, most);
+                    if c != v {
+                        r.report(
+                            format!("{path}/{from}"),
+                            format!("{v} is clamped to {c}, as node_add clamps it"),
+                        );
+                    }
+                    g.insert((*to).into(), json!(c));
+                }
+                // The reference keeps some votes as strings or floats.
+                Some((v, None)) => match v
+                    .as_str()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+                {
+                    Some(x) => {
+                        g.insert((*to).into(), json!(x.clamp(least, most)));
+                    }
+                    None => r.refuse(format!("{path}/{from}"), format!("{v} is not a vote")),
+                },
+            }
+        }
+        for (from, to) in counters {
+            match rec.get(from).map(|v| (v, v.as_u64())) {
+                None | Some((Value::Null, _)) => {}
+                Some((_, Some(v))) => {
+                    g.insert(to.into(), json!(v));
+                }
+                Some((v, None)) => r.refuse(format!("{path}/{from}"), format!("{v} is not a count")),
+            }
+        }
+        out.insert(name.clone(), Value::Object(g));
+    }
+    if !out.is_empty() {
+        r.report(
+            "markets/node",
+            format!(
+                "{} node records carried (domain, votes, attempts, yays, wins, strikes, lastGood); report and multi-sig keys are opentoken's, each node registers its own with node_add; the reference's other fields (burned, moved, contracts, escrows, report, mskey, tw, ty, g) are not carried",
+                out.len()
+            ),
+        );
+    }
+    out
 }
 
 /// The chrono key's block: `"<block>:<hash>"`.
@@ -399,13 +504,15 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
     }
     for (key, entry) in chrono {
         let op = entry.get("op").and_then(Value::as_str).unwrap_or("");
-        if !matches!(op, "power_down" | "gov_down") && !nft::CHRONO_OPS.contains(&op) {
+        if !matches!(op, "power_down" | "gov_down") && !nft::CHRONO_OPS.contains(&op) && !dex::CHRONO_OPS.contains(&op)
+        {
             r.report(format!("chrono/{key}"), format!("scheduled `{op}`: not imported"));
         }
     }
 
     // Nodes and runners.
     let mut nodes: Vec<String> = Vec::new();
+    let mut node_records = Map::new();
     if let Some(m) = state.get("markets").and_then(|m| r.object("markets", m)) {
         for (market, v) in m {
             if market != "node" {
@@ -418,15 +525,7 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
                         nodes.push(name.clone());
                     }
                 }
-                if !n.is_empty() {
-                    r.report(
-                        "markets/node",
-                        format!(
-                            "{} node records: registrations imported (and wins, on chains with an economy); their other statistics (yays, bidRate, domain) not yet",
-                            n.len()
-                        ),
-                    );
-                }
+                node_records = node_records_of(n, base, &mut r);
             }
         }
     }
@@ -629,7 +728,11 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
             "runners",
             "stats",
         ];
-        if known.contains(&key.as_str()) || dex::PATHS.contains(&key.as_str()) || nft::PATHS.contains(&key.as_str()) {
+        if known.contains(&key.as_str())
+            || dex::PATHS.contains(&key.as_str())
+            || multisig::PATHS.contains(&key.as_str())
+            || nft::PATHS.contains(&key.as_str())
+        {
             continue;
         }
         match NOT_IMPORTED.iter().find(|(k, _)| k == key) {
@@ -665,6 +768,7 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
         }
     }
     let dex_held = dex::import(state, &mut r, block, &mut spec);
+    multisig::import(state, &mut r, &mut spec);
     let nft_held = nft::import(state, &mut r, block, &mut spec);
     if !r.refused.is_empty() {
         return Err(ImportError::Refused(r.refused));
@@ -707,7 +811,7 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
         g.extend(fields.clone());
     }
     if spec.pointer("/modules/nodes").is_some() {
-        spec["modules"]["nodes"]["genesis"] = json!({ "runners": runners });
+        spec["modules"]["nodes"]["genesis"] = json!({ "runners": runners, "nodes": node_records });
     } else if !runners.is_empty() {
         r.report("runners", "the base chain runs no nodes module: not imported");
     }

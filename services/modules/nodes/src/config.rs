@@ -61,6 +61,72 @@ pub struct NodesGenesis {
     /// registered node (it needs a report key), so these accounts register like any node.
     #[serde(default)]
     pub runners: Vec<String>,
+    /// Node records at the start (a running community's, brought by `import-state`): their
+    /// API URL, votes and counters. They have no report key (the reference has none), so
+    /// each node registers one with `node_add` before its reports count; its counters and
+    /// votes carry over.
+    #[serde(default)]
+    pub nodes: std::collections::BTreeMap<String, GenesisNode>,
+}
+
+/// A node record at the start. The votes take `node_add`'s defaults when absent.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisNode {
+    /// The public API URL; empty when the community's does not pass `node_add`'s rules.
+    #[serde(default)]
+    pub domain: String,
+    #[serde(default = "default_bid_rate")]
+    pub bid_rate: u64,
+    #[serde(default = "default_dm")]
+    pub dm: u64,
+    #[serde(default)]
+    pub ds: u64,
+    #[serde(default = "default_dv")]
+    pub dv: u64,
+    #[serde(default = "default_liquidity")]
+    pub liquidity: u64,
+    #[serde(default)]
+    pub attempts: u64,
+    #[serde(default)]
+    pub yays: u64,
+    #[serde(default)]
+    pub wins: u64,
+    #[serde(default)]
+    pub strikes: u64,
+    #[serde(default)]
+    pub last_good: u64,
+}
+
+/// The vote ranges `node_add` clamps to: (field, least, most).
+pub const VOTE_RANGES: [(&str, u64, u64); 5] = [
+    ("bid_rate", 1, 1000),
+    ("dm", 1, 10_000),
+    ("ds", 0, 10_000),
+    ("dv", 0, 10_000),
+    ("liquidity", 0, 100),
+];
+
+/// The most node records one genesis may list.
+pub const MAX_GENESIS_NODES: usize = 10_000;
+
+fn default_bid_rate() -> u64 {
+    500
+}
+fn default_dm() -> u64 {
+    10_000
+}
+fn default_dv() -> u64 {
+    1500
+}
+fn default_liquidity() -> u64 {
+    100
+}
+
+impl GenesisNode {
+    pub fn votes(&self) -> [u64; 5] {
+        [self.bid_rate, self.dm, self.ds, self.dv, self.liquidity]
+    }
 }
 
 fn default_report_window() -> u64 {
@@ -166,6 +232,27 @@ impl NodesConfig {
             }
             if !seen.insert(r) {
                 return Err(bad(format!("genesis.runners: {r:?} is listed twice")));
+            }
+        }
+        if self.genesis.nodes.len() > MAX_GENESIS_NODES {
+            return Err(bad(format!("genesis.nodes: at most {MAX_GENESIS_NODES} records")));
+        }
+        for (account, n) in &self.genesis.nodes {
+            if !is_valid_account_name(account) {
+                return Err(bad(format!(
+                    "genesis.nodes: {account:?} is not a valid Hive account name"
+                )));
+            }
+            if !n.domain.is_empty() {
+                crate::domain::parse_domain(&n.domain, crate::MAX_DOMAIN_CHARS, self.allow_private_domains)
+                    .map_err(|why| bad(format!("genesis.nodes.{account}.domain: {why}")))?;
+            }
+            for ((field, least, most), v) in VOTE_RANGES.iter().zip(n.votes()) {
+                if v < *least || v > *most {
+                    return Err(bad(format!(
+                        "genesis.nodes.{account}.{field}: {v} is outside {least}..={most}"
+                    )));
+                }
             }
         }
         if self.genesis.runners.len() as u64 > self.max_runners {

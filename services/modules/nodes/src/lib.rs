@@ -173,14 +173,41 @@ impl Module for NodesModule {
         ROUTES
     }
 
-    fn genesis(&self, _spec: &ChainSpec) -> Result<Vec<NodesEvent>, GenesisError> {
+    fn genesis(&self, spec: &ChainSpec) -> Result<Vec<NodesEvent>, GenesisError> {
+        let mut out: Vec<NodesEvent> = self
+            .cfg
+            .genesis
+            .nodes
+            .iter()
+            .map(|(account, n)| NodesEvent::NodeAdded {
+                account: account.clone(),
+                // The token's genesis lists its nodes: nothing to tell it.
+                registered: false,
+                record: NodeRecord {
+                    domain: n.domain.clone(),
+                    bid_rate: n.bid_rate,
+                    dm: n.dm,
+                    ds: n.ds,
+                    dv: n.dv,
+                    liquidity: n.liquidity,
+                    report_key: String::new(),
+                    mskey: None,
+                    active: true,
+                    attempts: n.attempts,
+                    yays: n.yays,
+                    wins: n.wins,
+                    strikes: n.strikes,
+                    last_good: n.last_good,
+                    registered_at: spec.starting_block.saturating_sub(1),
+                },
+            })
+            .collect();
         let mut runners = self.cfg.genesis.runners.clone();
         runners.sort();
-        Ok(if runners.is_empty() {
-            Vec::new()
-        } else {
-            vec![NodesEvent::RunnersInitialised { runners }]
-        })
+        if !runners.is_empty() {
+            out.push(NodesEvent::RunnersInitialised { runners });
+        }
+        Ok(out)
     }
 
     fn handle(&self, ctx: &OpContext<'_>, input: Input<'_>, state: &dyn StateRead) -> Result<Vec<NodesEvent>, Reject> {

@@ -37,6 +37,12 @@ impl NodesModule {
                     format!("@{from} deleted its node registration; register again with node_add to report"),
                 ))
             }
+            Some(n) if n.report_key.is_empty() => return Err(Reject::new(
+                RejectCode::NotANode,
+                format!(
+                    "@{from} has no report key (a node record brought from the reference): register one with node_add"
+                ),
+            )),
             Some(n) => n,
         };
         let block = u64_field(payload, "block")?;
@@ -97,6 +103,14 @@ impl NodesModule {
             ));
         }
 
+        if node.report_key.is_empty() {
+            return Err(Reject::new(
+                RejectCode::NotANode,
+                format!(
+                    "@{from} has no report key (a node record brought from the reference): register one with node_add"
+                ),
+            ));
+        }
         let key_bytes = hash_from_hex(&node.report_key)
             .ok_or_else(|| corrupt(Corrupt::new(&keys::node(from), "report_key is not 64 hex digits")))?;
         let key = VerifyingKey::from_bytes(&key_bytes)
