@@ -258,6 +258,39 @@ pub(crate) async fn posts(State(app): State<Arc<App>>) -> Response {
     .await
 }
 
+/// The leader's voter routine (token-core §5.5): the Hive votes the chain's leader owes,
+/// each as the `vote` operation to broadcast (the reference keeps them as
+/// `escrow/<leader>/vote:<author>/<permlink>`), and the posts queued for the next round.
+pub(crate) async fn leader_votes(State(app): State<Arc<App>>) -> Response {
+    blocking(move || {
+        let s = &app.api;
+        let leader = s.spec.leader.clone();
+        match opentoken_token::leader_votes(&s.token_kv(), MAX_OPEN_POSTS) {
+            Ok((due, queued)) => {
+                let due: Vec<Value> = due
+                    .into_iter()
+                    .map(|v| {
+                        json!({"author": v.author, "permlink": v.permlink, "weight": v.weight, "until": v.until,
+                               "op": ["vote", {"voter": leader, "author": v.author, "permlink": v.permlink,
+                                               "weight": v.weight}]})
+                    })
+                    .collect();
+                let queued: Vec<Value> = queued
+                    .into_iter()
+                    .map(|(author, permlink, sum)| json!({"author": author, "permlink": permlink, "sum": sum}))
+                    .collect();
+                let mut body = serde_json::Map::new();
+                body.insert("leader".into(), json!(leader));
+                body.insert("due".into(), Value::Array(due));
+                body.insert("queued".into(), Value::Array(queued));
+                s.envelope(body).into_response()
+            }
+            Err(e) => unavailable("reading the leader's votes", e),
+        }
+    })
+    .await
+}
+
 /// The reference's `/posts/:author/:permlink` (`now`): a post waiting for its options, open
 /// for votes (with them), or paid (with what it earned); 404 for a post Proof of Brain does
 /// not know.

@@ -148,6 +148,7 @@ pub fn router_with(state: ApiState, limits: &ApiLimits) -> Router {
         .route("/api/mintsupply/{set}", get(nft::mint_supply_of))
         .route("/api/pfp/{user}", get(nft::pfp))
         .route("/api/trades/{kind}/{user}", get(nft::trades))
+        .route("/api/leader_votes", get(handlers::leader_votes))
         .route("/posts", get(handlers::posts))
         .route("/posts/{author}/{permlink}", get(handlers::post))
         .route("/{user}", get(handlers::user))

@@ -132,3 +132,42 @@ async fn posts_votes_and_meters_are_served() {
     let long = format!("/posts/alice/{}", "a".repeat(257));
     assert_eq!(get(&api, &long).await.0, StatusCode::BAD_REQUEST);
 }
+
+/// `/api/leader_votes` lists the Hive votes the leader owes, each as the `vote` operation to
+/// broadcast, and the posts queued for the next round; a settled vote leaves the list.
+#[tokio::test]
+async fn leader_votes_are_served_as_ops_to_broadcast() {
+    let mut spec = spec();
+    spec.modules.get_mut("token").expect("token")["economy"]["proof_of_brain"]["leader_votes"] =
+        json!({"check_after": 20, "every": 30, "offset": 2, "keep_blocks": 40});
+    let leader = spec.leader.clone();
+    let mut h = ModuleHarness::new(TokenModule::from_spec(&spec).expect("spec"), spec.clone());
+    post(&mut h, 1, "first", true);
+    vote(&mut h, 1, "first");
+    post(&mut h, 25, "second", true);
+    vote(&mut h, 25, "second");
+    for b in 1..=45 {
+        h.block_end(b);
+    }
+    // `first` was checked at 21 and voted on in the round at 32; `second` waits (checked at 45).
+    let (_dir, api) = serve("token", &h.state, 45, spec.clone());
+    let (code, body) = get(&api, "/api/leader_votes").await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert_eq!(body["leader"], json!(leader));
+    assert_eq!(
+        body["due"],
+        json!([{"author": "alice", "permlink": "first", "weight": 10_000, "until": 72,
+                "op": ["vote", {"voter": leader, "author": "alice", "permlink": "first", "weight": 10_000}]}])
+    );
+    assert_eq!(body["queued"][0]["permlink"], "second");
+    assert!(body["queued"][0]["sum"].as_u64().unwrap() > 0, "{body}");
+
+    let seen = other(
+        "vote",
+        json!({"voter": leader, "author": "alice", "permlink": "first", "weight": 10_000}),
+    );
+    h.hive_op(46, &seen).expect("routed").expect("settled");
+    let (_dir, api) = serve("token", &h.state, 46, spec);
+    let (_, body) = get(&api, "/api/leader_votes").await;
+    assert_eq!(body["due"], json!([]), "{body}");
+}

@@ -205,7 +205,8 @@ const PUBLISHED_MODULE_EVENTS: &[(&str, u64)] = &[
     ("token event", 0x98db_1ae6_a784_e1a3), // history v5
     ("token event", 0x863a_b540_5e9e_41ad), // history v6
     ("token event", 0xcd09_1843_0ddb_e770), // history v7
-    ("token event", 0xb0b5_bf5a_9455_0ffc),
+    ("token event", 0xb0b5_bf5a_9455_0ffc), // history v8
+    ("token event", 0xd76a_1bfe_7cd1_3a1a),
 ];
 
 #[test]

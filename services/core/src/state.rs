@@ -13,6 +13,17 @@ pub trait StateRead {
     fn get(&self, key: &[u8]) -> Option<&[u8]>;
     /// All pairs whose key starts with `prefix`, in key order.
     fn scan_prefix<'a>(&'a self, prefix: &[u8]) -> Box<dyn Iterator<Item = (&'a [u8], &'a [u8])> + 'a>;
+    /// The pairs of `scan_prefix(prefix)` whose key is at least `from`: a seek into an index
+    /// ordered by a big-endian block, so finding the first entry after a block does not walk
+    /// the ones before it. The default walks them; ordered stores override it.
+    fn scan_prefix_from<'a>(
+        &'a self,
+        prefix: &[u8],
+        from: &[u8],
+    ) -> Box<dyn Iterator<Item = (&'a [u8], &'a [u8])> + 'a> {
+        let from = from.to_vec();
+        Box::new(self.scan_prefix(prefix).skip_while(move |(k, _)| *k < from.as_slice()))
+    }
 }
 
 /// Write access handed to `apply`.
@@ -136,6 +147,21 @@ impl StateRead for ModuleState {
                 .map(|(k, v)| (k.as_slice(), v.as_slice())),
         )
     }
+
+    fn scan_prefix_from<'a>(
+        &'a self,
+        prefix: &[u8],
+        from: &[u8],
+    ) -> Box<dyn Iterator<Item = (&'a [u8], &'a [u8])> + 'a> {
+        let p = prefix.to_vec();
+        let start = if from > prefix { from.to_vec() } else { p.clone() };
+        Box::new(
+            self.kv
+                .range::<Vec<u8>, _>((Bound::Included(start), Bound::Unbounded))
+                .take_while(move |(k, _)| k.starts_with(&p))
+                .map(|(k, v)| (k.as_slice(), v.as_slice())),
+        )
+    }
 }
 
 impl StateWrite for ModuleState {
@@ -180,6 +206,39 @@ impl KvSource for ModuleState {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn scan_prefix_from_seeks_within_the_prefix() {
+        let mut s = ModuleState::new();
+        for k in ["a/1", "a/3", "a/5", "b/0", "a"] {
+            s.put(k.as_bytes().to_vec(), vec![1]);
+        }
+        let keys = |from: &[u8]| -> Vec<Vec<u8>> { s.scan_prefix_from(b"a/", from).map(|(k, _)| k.to_vec()).collect() };
+        assert_eq!(keys(b"a/2"), vec![b"a/3".to_vec(), b"a/5".to_vec()]);
+        assert_eq!(
+            keys(b""),
+            vec![b"a/1".to_vec(), b"a/3".to_vec(), b"a/5".to_vec()],
+            "from before the prefix"
+        );
+        assert!(keys(b"a/6").is_empty() && keys(b"c").is_empty());
+        // The default (a walk) agrees with the seek.
+        struct Walk<'a>(&'a ModuleState);
+        impl StateRead for Walk<'_> {
+            fn get(&self, key: &[u8]) -> Option<&[u8]> {
+                self.0.get(key)
+            }
+            fn scan_prefix<'b>(&'b self, prefix: &[u8]) -> Box<dyn Iterator<Item = (&'b [u8], &'b [u8])> + 'b> {
+                self.0.scan_prefix(prefix)
+            }
+        }
+        for from in [&b""[..], b"a/2", b"a/5", b"a/6", b"c"] {
+            let walked: Vec<Vec<u8>> = Walk(&s)
+                .scan_prefix_from(b"a/", from)
+                .map(|(k, _)| k.to_vec())
+                .collect();
+            assert_eq!(walked, keys(from));
+        }
+    }
 
     #[test]
     fn scan_prefix_in_order() {

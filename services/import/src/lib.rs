@@ -306,6 +306,83 @@ fn node_records_of(n: &Map<String, Value>, base: &Value, r: &mut Reader) -> Map<
     out
 }
 
+/// The leader's voter routine under way: posts queued for the next round
+/// (`pendingvote/<a>/<p>`, a post snapshot whose `v` is its vote sum) and the Hive votes the
+/// leader owes (`escrow/<leader>/vote:<a>/<p>` = `["vote", {..., weight}]`). The escrow's
+/// other entries (the daily post, other nodes' ops) are reported.
+fn leader_votes(
+    state: &Map<String, Value>,
+    leader: &str,
+    r: &mut Reader,
+) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
+    let mut queued = BTreeMap::new();
+    let mut due = BTreeMap::new();
+    if let Some(pv) = state.get("pendingvote").and_then(|p| r.object("pendingvote", p)) {
+        for (author, posts) in pv {
+            let Some(posts) = r.object(&format!("pendingvote/{author}"), posts) else {
+                continue;
+            };
+            for (permlink, post) in posts {
+                let path = format!("pendingvote/{author}/{permlink}");
+                let key = format!("{author}/{permlink}");
+                if opentoken_token::config::PobGenesis::post_key(&key).is_none() {
+                    r.refuse(path, "is not an author/permlink");
+                    continue;
+                }
+                // The reference sums with JS `+`: a float or null vote makes `v` a float or
+                // null; only a positive integer sum queues a vote.
+                match post.get("v").and_then(Value::as_u64) {
+                    Some(v) if v > 0 => {
+                        queued.insert(key, v);
+                    }
+                    _ => r.report(path, "no positive integer vote sum: not queued"),
+                }
+            }
+        }
+    }
+    if let Some(escrow) = state.get("escrow").and_then(|e| r.object("escrow", e)) {
+        for (node, ops) in escrow {
+            let Some(ops) = ops.as_object().filter(|_| node == leader) else {
+                r.report(
+                    format!("escrow/{node}"),
+                    "Hive ops for a node to broadcast (no ledger effect)",
+                );
+                continue;
+            };
+            let mut flat: Vec<(String, &Value)> = Vec::new();
+            for (k, v) in ops {
+                match (k.strip_prefix("vote:"), v.as_object()) {
+                    // `vote:<a>/<p>` as one key, or split into `vote:<a>` → `<p>`.
+                    (Some(a), Some(m)) if !a.contains('/') && !v.is_array() => {
+                        flat.extend(m.iter().map(|(p, op)| (format!("{a}/{p}"), op)));
+                    }
+                    (Some(ap), _) => flat.push((ap.to_string(), v)),
+                    (None, _) => r.report(
+                        format!("escrow/{node}/{k}"),
+                        "a Hive op for the leader to broadcast (no ledger effect)",
+                    ),
+                }
+            }
+            for (key, op) in flat {
+                let path = format!("escrow/{node}/vote:{key}");
+                let weight = op.get(1).and_then(|b| b.get("weight")).and_then(Value::as_u64);
+                match (opentoken_token::config::PobGenesis::post_key(&key), weight) {
+                    (Some(_), Some(w)) if (1..=10_000).contains(&w) => {
+                        queued.remove(&key);
+                        due.insert(key, w);
+                    }
+                    (Some(_), Some(0)) => r.report(path, "a vote of weight 0: not carried"),
+                    _ => r.refuse(
+                        path,
+                        "is not [\"vote\", {author, permlink, weight}] on an author/permlink",
+                    ),
+                }
+            }
+        }
+    }
+    (queued, due)
+}
+
 /// The chrono key's block: `"<block>:<hash>"`.
 pub(crate) fn chrono_block(key: &str) -> Option<u64> {
     key.split_once(':')?.0.parse().ok()
@@ -548,6 +625,7 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
     };
     let mut economy_genesis = json!({});
     let mut pob_genesis = json!({});
+    let mut leader_votes_carried = false;
     if economy {
         let mut wins = BTreeMap::new();
         if let Some(n) = tree.pointer("/markets/node").and_then(Value::as_object) {
@@ -683,6 +761,16 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
             r.refuse(format!("up/{v}"), "a voter of an open post without a meter");
         }
         pob_genesis = json!({"pending": pending, "posts": posts, "meters": meters});
+        if let Some(leader) = pob_base
+            .and_then(|p| p.get("leader_votes"))
+            .filter(|l| !l.is_null())
+            .and(base.get("leader").and_then(Value::as_str))
+        {
+            let (queued, due) = leader_votes(state, leader, &mut r);
+            pob_genesis["leader_queued"] = json!(queued);
+            pob_genesis["leader_due"] = json!(due);
+            leader_votes_carried = true;
+        }
         if let Some(mw) = tree.pointer("/stats/movingWeight/running").and_then(Value::as_u64) {
             pob_genesis["moving_weight"] = json!(mw);
         }
@@ -711,6 +799,9 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
     // Everything else: known and reported, or unknown and refused.
     for (key, v) in state {
         if pob_base.is_some() && known_pob.contains(&key.as_str()) {
+            continue;
+        }
+        if leader_votes_carried && matches!(key.as_str(), "pendingvote" | "escrow") {
             continue;
         }
         let known = [
@@ -911,6 +1002,40 @@ mod tests {
         let plain = import_state(&dump, 1_000, &base(true)).expect("imports");
         let paths: Vec<&str> = plain.not_imported.iter().map(|f| f.path.as_str()).collect();
         assert!(paths.contains(&"posts") && paths.contains(&"up"), "{paths:?}");
+    }
+
+    /// The leader's voter routine under way: `pendingvote` posts queued with their sums,
+    /// the leader's `escrow` votes due with their weights (a due post is not also queued),
+    /// the escrow's other ops reported; the genesis is one the token module accepts.
+    #[test]
+    fn leader_votes_under_way() {
+        let mut b = base(true);
+        b["modules"]["token"]["economy"]["proof_of_brain"] =
+            json!({"beneficiary": "dlux-io", "reward_blocks": 500, "leader_votes": {"check_after": 100}});
+        let dump = json!({"state": {
+            "pendingvote": {"alice": {"p1": {"author": "alice", "permlink": "p1", "v": 900},
+                                      "p2": {"author": "alice", "permlink": "p2", "v": null}},
+                            "bob": {"p3": {"v": 50}}},
+            "escrow": {"dlux-io": {"vote:bob/p3": ["vote", {"voter": "dlux-io", "author": "bob", "permlink": "p3", "weight": 2_500}],
+                                   "vote:carol": {"p4": ["vote", {"voter": "dlux-io", "author": "carol", "permlink": "p4", "weight": 7_500}]},
+                                   "comment": ["comment", {}]},
+                       "someone": {"x": 1}},
+        }});
+        let ok = import_state(&dump, 1_000, &b).expect("imports");
+        let g = &ok.spec["modules"]["token"]["genesis"]["proof_of_brain"];
+        assert_eq!(g["leader_queued"], json!({"alice/p1": 900}));
+        assert_eq!(g["leader_due"], json!({"bob/p3": 2_500, "carol/p4": 7_500}));
+        let paths: Vec<&str> = ok.not_imported.iter().map(|f| f.path.as_str()).collect();
+        for want in ["pendingvote/alice/p2", "escrow/dlux-io/comment", "escrow/someone"] {
+            assert!(paths.contains(&want), "{want} not reported: {paths:?}");
+        }
+        let spec = opentoken_core::ChainSpec::from_json(&ok.spec.to_string()).expect("a spec");
+        opentoken_registry::modules(&spec).expect("the token module takes the leader's votes");
+        let bad = json!({"state": {"escrow": {"dlux-io": {"vote:bob/p3": ["vote", {"weight": "all"}]}}}});
+        match import_state(&bad, 1_000, &b) {
+            Err(ImportError::Refused(f)) => assert_eq!(f[0].path, "escrow/dlux-io/vote:bob/p3"),
+            other => panic!("{other:?}"),
+        }
     }
 
     /// Pools go to the genesis on a chain with an economy and are reported on one without;

@@ -37,12 +37,14 @@ impl NodesModule {
                     format!("@{from} deleted its node registration; register again with node_add to report"),
                 ))
             }
-            Some(n) if n.report_key.is_empty() => return Err(Reject::new(
-                RejectCode::NotANode,
-                format!(
+            Some(n) if n.report_key.is_empty() => {
+                return Err(Reject::new(
+                    RejectCode::NotANode,
+                    format!(
                     "@{from} has no report key (a node record brought from the reference): register one with node_add"
                 ),
-            )),
+                ))
+            }
             Some(n) => n,
         };
         let block = u64_field(payload, "block")?;

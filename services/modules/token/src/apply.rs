@@ -142,6 +142,44 @@ pub(crate) fn apply(event: &TokenEvent, state: &mut dyn StateWrite) -> Result<()
             sub(state, keys::NFT_ESCROW.to_vec(), *amount)?;
             credit(state, Bucket::Liquid, account, *amount)
         }
+        TokenEvent::LeaderVoteQueued { author, permlink, sum } => {
+            if *sum == 0 {
+                return Err(crate::state::broken(format!(
+                    "@{author}/{permlink} queued for the leader with no votes"
+                )));
+            }
+            state.put(keys::pob::leader_queued(author, permlink), encode_u64(*sum));
+            Ok(())
+        }
+        TokenEvent::LeaderVotesDue { expires, votes, .. } => {
+            for v in votes {
+                let queued = keys::pob::leader_queued(&v.author, &v.permlink);
+                if state.get(&queued).is_none() {
+                    return Err(crate::state::broken(format!(
+                        "the leader's vote on @{}/{} is due but was not queued",
+                        v.author, v.permlink
+                    )));
+                }
+                state.delete(&queued);
+                if v.weight > 0 {
+                    let mut due = encode_u64(v.weight);
+                    due.extend_from_slice(&expires.to_be_bytes());
+                    state.put(keys::pob::leader_due(&v.author, &v.permlink), due);
+                    state.put(keys::pob::leader_expiry(*expires, &v.author, &v.permlink), vec![1]);
+                }
+            }
+            Ok(())
+        }
+        TokenEvent::LeaderVoted { author, permlink, .. } | TokenEvent::LeaderVoteExpired { author, permlink } => {
+            let due = keys::pob::leader_due(author, permlink);
+            let (_, expires) = state
+                .get(&due)
+                .and_then(crate::pob::decode_due)
+                .ok_or_else(|| crate::state::broken(format!("no leader vote on @{author}/{permlink} is due")))?;
+            state.delete(&due);
+            state.delete(&keys::pob::leader_expiry(expires, author, permlink));
+            Ok(())
+        }
         TokenEvent::NftEscrowSeeded { amount } => {
             add(state, keys::NFT_ESCROW.to_vec(), *amount)?;
             add(state, keys::SUPPLY.to_vec(), *amount)

@@ -119,7 +119,42 @@ pub struct PobConfig {
     /// (the reference's "bigSpender" limit: 90%).
     #[serde(default = "down_floor")]
     pub down_floor: u64,
+    /// The leader's voter routine (token-core §5.5): absent, the chain lists no Hive votes
+    /// for the leader.
+    #[serde(default)]
+    pub leader_votes: Option<LeaderVotes>,
 }
+
+/// When the leader's Hive votes on registered posts are decided: each post's votes are
+/// summed `check_after` blocks after it registered (the reference's `post_vote`); every
+/// `every` blocks at `offset` the posts with a positive sum share 10,000 basis points of
+/// vote weight by their sums (the reference's `voter`), and each vote is due from the
+/// chain's `leader` until its Hive vote is seen or `keep_blocks` pass.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaderVotes {
+    #[serde(default = "twenty_thousand")]
+    pub check_after: u64,
+    #[serde(default = "three_thousand")]
+    pub every: u64,
+    #[serde(default = "two")]
+    pub offset: u64,
+    #[serde(default = "day")]
+    pub keep_blocks: u64,
+}
+
+fn twenty_thousand() -> u64 {
+    20_000
+}
+fn three_thousand() -> u64 {
+    3_000
+}
+fn two() -> u64 {
+    2
+}
+
+/// The most posts one leader-vote round lists (the rest wait for the next round).
+pub const MAX_LEADER_VOTES: usize = 1_000;
 
 fn thousand() -> u64 {
     1_000
@@ -176,6 +211,18 @@ impl PobConfig {
             return Err(bad(
                 "economy.proof_of_brain: daily_pool must be at most i64::MAX and down_floor at most 10000",
             ));
+        }
+        if let Some(l) = &self.leader_votes {
+            if l.check_after == 0 || l.check_after >= self.reward_blocks {
+                return Err(bad(
+                    "economy.proof_of_brain.leader_votes.check_after must be 1 to reward_blocks - 1 (a post is checked while open)",
+                ));
+            }
+            if l.every == 0 || l.offset >= l.every || l.keep_blocks == 0 {
+                return Err(bad(
+                    "economy.proof_of_brain.leader_votes: every and keep_blocks at least 1, offset below every",
+                ));
+            }
         }
         Ok(())
     }
@@ -339,6 +386,14 @@ pub struct PobGenesis {
     /// What paid posts earned (for `/posts/:author/:permlink`).
     #[serde(default)]
     pub paid: BTreeMap<String, crate::pob::PaidPost>,
+    /// Posts queued for the leader's next voter round, with their vote sums (the
+    /// reference's `pendingvote`); only with `leader_votes`.
+    #[serde(default)]
+    pub leader_queued: BTreeMap<String, u64>,
+    /// Hive votes the leader owes at the start, with their weights in basis points (the
+    /// reference's `escrow/<leader>/vote:...`); listed for `leader_votes.keep_blocks`.
+    #[serde(default)]
+    pub leader_due: BTreeMap<String, u64>,
 }
 
 /// A registered post at the start: the block it was registered at and its votes
@@ -361,6 +416,8 @@ impl PobGenesis {
             && self.meters.is_empty()
             && self.paid.is_empty()
             && self.moving_weight == 0
+            && self.leader_queued.is_empty()
+            && self.leader_due.is_empty()
     }
 
     /// Author and permlink of a `author/permlink` key, both as Hive accepts them.
@@ -378,6 +435,30 @@ impl PobGenesis {
                 "genesis.proof_of_brain needs Proof of Brain (modules.token.economy.proof_of_brain)",
             ));
         };
+        if (!self.leader_queued.is_empty() || !self.leader_due.is_empty()) && pob.leader_votes.is_none() {
+            return Err(bad(
+                "genesis.proof_of_brain.leader_queued/leader_due need the leader's votes (proof_of_brain.leader_votes)",
+            ));
+        }
+        if self.leader_queued.len() + self.leader_due.len() > MAX_LEADER_VOTES {
+            return Err(bad(format!(
+                "genesis.proof_of_brain: at most {MAX_LEADER_VOTES} queued and due leader votes"
+            )));
+        }
+        for (key, v) in &self.leader_queued {
+            if Self::post_key(key).is_none() || *v == 0 || self.leader_due.contains_key(key) {
+                return Err(bad(format!(
+                    "genesis.proof_of_brain.leader_queued.{key}: an author/permlink with a positive sum, not also due"
+                )));
+            }
+        }
+        for (key, w) in &self.leader_due {
+            if Self::post_key(key).is_none() || *w == 0 || *w > 10_000 {
+                return Err(bad(format!(
+                    "genesis.proof_of_brain.leader_due.{key}: an author/permlink with a weight of 1 to 10000"
+                )));
+            }
+        }
         for (key, block) in &self.pending {
             if Self::post_key(key).is_none() || block.saturating_add(pob.pending_blocks) < starting_block {
                 return Err(bad(format!(

@@ -137,6 +137,19 @@ pub(crate) fn describe(event: &TokenEvent, dex: Option<&DexSetup>) -> String {
         TokenEvent::DaySeeded(d) => format!("genesis: the last DAO day was {}", d.block),
         TokenEvent::PaidSeeded { author, permlink, .. } => format!("genesis: @{author}/{permlink} was paid"),
         TokenEvent::NftEscrowSeeded { amount } => format!("genesis: the NFT module holds {amount} base units"),
+        TokenEvent::LeaderVoteQueued { author, permlink, sum } => {
+            format!("@{author}/{permlink}'s votes sum to {sum}: queued for the leader's next voter round")
+        }
+        TokenEvent::LeaderVotesDue { block, expires, votes } => format!(
+            "voter round at {block}: the leader owes {} Hive votes until block {expires}",
+            votes.iter().filter(|v| v.weight > 0).count()
+        ),
+        TokenEvent::LeaderVoted { author, permlink, block } => {
+            format!("the leader voted on @{author}/{permlink} in block {block}")
+        }
+        TokenEvent::LeaderVoteExpired { author, permlink } => {
+            format!("the leader's vote on @{author}/{permlink} was not seen in time: no longer listed")
+        }
         TokenEvent::PostPending {
             author,
             permlink,

@@ -118,7 +118,7 @@ impl DaoDay {
 }
 
 /// The first block after `after` that is `≡ offset (mod every)`.
-fn next_multiple(after: u64, every: u64, offset: u64) -> Option<u64> {
+pub(crate) fn next_multiple(after: u64, every: u64, offset: u64) -> Option<u64> {
     let every = every.max(1);
     let base = after.checked_sub(after % every)?.checked_add(offset % every)?;
     if base > after {

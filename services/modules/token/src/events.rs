@@ -200,6 +200,31 @@ pub enum TokenEvent {
     NftEscrowSeeded {
         amount: u64,
     },
+    /// A registered post's votes, summed `check_after` blocks after it registered, are
+    /// positive: the leader's Hive vote on it is queued for the next voter round.
+    LeaderVoteQueued {
+        author: String,
+        permlink: String,
+        sum: u64,
+    },
+    /// A voter round: the queued posts share 10,000 basis points by their sums; each vote
+    /// is due from the chain's leader until `expires`.
+    LeaderVotesDue {
+        block: u64,
+        expires: u64,
+        votes: Vec<crate::pob::LeaderVote>,
+    },
+    /// The leader's Hive vote on a post it owed one was seen in `block`.
+    LeaderVoted {
+        author: String,
+        permlink: String,
+        block: u64,
+    },
+    /// A due leader vote not seen within `keep_blocks` is no longer listed.
+    LeaderVoteExpired {
+        author: String,
+        permlink: String,
+    },
 }
 
 pub const SCHEMA: &str = include_str!("../../../../schemas/token_event.avsc");
@@ -227,6 +252,9 @@ const SCHEMA_V6: &str = include_str!("../../../../schemas/history/token_event.v6
 /// module's escrow at genesis.
 const SCHEMA_V7: &str = include_str!("../../../../schemas/history/token_event.v7.avsc");
 
+/// The eighth schema, with the NFT module's escrow at genesis but before the leader's votes.
+const SCHEMA_V8: &str = include_str!("../../../../schemas/history/token_event.v8.avsc");
+
 pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
@@ -235,7 +263,7 @@ pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
                 "token event",
                 SCHEMA,
                 &[
-                    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
+                    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
                 ],
             )
         })
@@ -306,6 +334,10 @@ impl TokenEvent {
             TokenEvent::DaySeeded(_) => "DaySeeded",
             TokenEvent::PaidSeeded { .. } => "PaidSeeded",
             TokenEvent::NftEscrowSeeded { .. } => "NftEscrowSeeded",
+            TokenEvent::LeaderVoteQueued { .. } => "LeaderVoteQueued",
+            TokenEvent::LeaderVotesDue { .. } => "LeaderVotesDue",
+            TokenEvent::LeaderVoted { .. } => "LeaderVoted",
+            TokenEvent::LeaderVoteExpired { .. } => "LeaderVoteExpired",
         }
     }
 
@@ -601,6 +633,52 @@ impl TokenEvent {
                 ]),
             ),
             TokenEvent::NftEscrowSeeded { amount } => (33, record(vec![("amount", long_u64(*amount))])),
+            TokenEvent::LeaderVoteQueued { author, permlink, sum } => (
+                34,
+                record(vec![
+                    ("author", s(author)),
+                    ("permlink", s(permlink)),
+                    ("sum", long_u64(*sum)),
+                ]),
+            ),
+            TokenEvent::LeaderVotesDue { block, expires, votes } => (
+                35,
+                record(vec![
+                    ("block", long_u64(*block)),
+                    ("expires", long_u64(*expires)),
+                    (
+                        "votes",
+                        Value::Array(
+                            votes
+                                .iter()
+                                .map(|v| {
+                                    record(vec![
+                                        ("author", s(&v.author)),
+                                        ("permlink", s(&v.permlink)),
+                                        ("sum", long_u64(v.sum)),
+                                        ("weight", long_u64(v.weight)),
+                                    ])
+                                })
+                                .collect(),
+                        ),
+                    ),
+                ]),
+            ),
+            TokenEvent::LeaderVoted {
+                author,
+                permlink,
+                block,
+            } => (
+                36,
+                record(vec![
+                    ("author", s(author)),
+                    ("permlink", s(permlink)),
+                    ("block", long_u64(*block)),
+                ]),
+            ),
+            TokenEvent::LeaderVoteExpired { author, permlink } => {
+                (37, record(vec![("author", s(author)), ("permlink", s(permlink))]))
+            }
         };
         Ok(record(vec![("event", Value::Union(branch, Box::new(body)))]))
     }
@@ -827,6 +905,37 @@ impl TokenEvent {
             },
             33 => TokenEvent::NftEscrowSeeded {
                 amount: f.u64("amount")?,
+            },
+            34 => TokenEvent::LeaderVoteQueued {
+                author: f.string("author")?,
+                permlink: f.string("permlink")?,
+                sum: f.u64("sum")?,
+            },
+            35 => TokenEvent::LeaderVotesDue {
+                block: f.u64("block")?,
+                expires: f.u64("expires")?,
+                votes: f
+                    .array("votes")?
+                    .iter()
+                    .map(|v| {
+                        let v = Fields::of("token event", v)?;
+                        Ok(crate::pob::LeaderVote {
+                            author: v.string("author")?,
+                            permlink: v.string("permlink")?,
+                            sum: v.u64("sum")?,
+                            weight: v.u64("weight")?,
+                        })
+                    })
+                    .collect::<Result<_, CodecError>>()?,
+            },
+            36 => TokenEvent::LeaderVoted {
+                author: f.string("author")?,
+                permlink: f.string("permlink")?,
+                block: f.u64("block")?,
+            },
+            37 => TokenEvent::LeaderVoteExpired {
+                author: f.string("author")?,
+                permlink: f.string("permlink")?,
             },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
@@ -1084,6 +1193,30 @@ mod tests {
                 },
             },
             TokenEvent::NftEscrowSeeded { amount: 7_500 },
+            TokenEvent::LeaderVoteQueued {
+                author: "alice".into(),
+                permlink: "p1".into(),
+                sum: 900,
+            },
+            TokenEvent::LeaderVotesDue {
+                block: 3_002,
+                expires: 31_802,
+                votes: vec![crate::pob::LeaderVote {
+                    author: "alice".into(),
+                    permlink: "p1".into(),
+                    sum: 900,
+                    weight: 10_000,
+                }],
+            },
+            TokenEvent::LeaderVoted {
+                author: "alice".into(),
+                permlink: "p1".into(),
+                block: 3_010,
+            },
+            TokenEvent::LeaderVoteExpired {
+                author: "alice".into(),
+                permlink: "p1".into(),
+            },
         ]
     }
 
@@ -1091,7 +1224,7 @@ mod tests {
     fn every_variant_round_trips_through_avro() {
         let all = every_variant();
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(TokenEvent::kind).collect();
-        assert_eq!(kinds.len(), 34, "one of each event");
+        assert_eq!(kinds.len(), 38, "one of each event");
         assert_event_codec(
             &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/token_event.avsc"),
@@ -1137,7 +1270,7 @@ mod tests {
     }
 
     /// Events written with each older schema (`schemas/history/`: v1 before the DEX, v2
-    /// before the NFT module, v3 before the economy, v4 before Proof of Brain, v5 before genesis pools, v6 before the rest of the imported state, v7 before the NFT escrow at genesis) decode with today's reader to the same
+    /// before the NFT module, v3 before the economy, v4 before Proof of Brain, v5 before genesis pools, v6 before the rest of the imported state, v7 before the NFT escrow at genesis, v8 before the leader's votes) decode with today's reader to the same
     /// events: the union only grew at its end, and a newer event does not fit an old schema.
     #[test]
     fn records_of_every_older_schema_still_decode() {
@@ -1145,7 +1278,7 @@ mod tests {
         let branches =
             |s: &apache_avro::Schema| opentoken_codec::single_object::event_union_branches(s).expect("an event union");
         let new_branches = branches(codec.schema());
-        assert_eq!(new_branches.len(), 34);
+        assert_eq!(new_branches.len(), 38);
         for (name, text, known, last) in [
             ("v1", SCHEMA_V1, 13, "NodeRemoved"),
             ("v2", SCHEMA_V2, 15, "DexCredited"),
@@ -1154,6 +1287,7 @@ mod tests {
             ("v5", SCHEMA_V5, 29, "PostPaid"),
             ("v6", SCHEMA_V6, 30, "PoolSeeded"),
             ("v7", SCHEMA_V7, 33, "PaidSeeded"),
+            ("v8", SCHEMA_V8, 34, "NftEscrowSeeded"),
         ] {
             let old_schema = apache_avro::Schema::parse_str(text).expect("parses");
             assert_ne!(

@@ -262,6 +262,24 @@ pub mod pob {
         format!("{PAID_PREFIX}{author}/{permlink}").into_bytes()
     }
     pub const PAID_PREFIX: &str = "paid/";
+    /// `lvq/<author>/<permlink>`: a post queued for the leader's next voter round; the
+    /// value is its vote sum (8 bytes BE).
+    pub fn leader_queued(author: &str, permlink: &str) -> Vec<u8> {
+        format!("{LEADER_QUEUED_PREFIX}{author}/{permlink}").into_bytes()
+    }
+    pub const LEADER_QUEUED_PREFIX: &str = "lvq/";
+    /// `lvd/<author>/<permlink>`: a Hive vote due from the leader; the value is its weight
+    /// in basis points and the block it stops being listed (8 bytes BE each).
+    pub fn leader_due(author: &str, permlink: &str) -> Vec<u8> {
+        format!("{LEADER_DUE_PREFIX}{author}/{permlink}").into_bytes()
+    }
+    pub const LEADER_DUE_PREFIX: &str = "lvd/";
+    /// `lvx/<block BE8><author>/<permlink>`: the due votes by the block they stop being
+    /// listed.
+    pub fn leader_expiry(block: u64, author: &str, permlink: &str) -> Vec<u8> {
+        indexed(LEADER_EXPIRY_PREFIX, block, author, permlink)
+    }
+    pub const LEADER_EXPIRY_PREFIX: &[u8] = b"lvx/";
 
     fn indexed(prefix: &[u8], block: u64, author: &str, permlink: &str) -> Vec<u8> {
         let mut k = prefix.to_vec();

@@ -38,8 +38,8 @@ pub use config::{EconomyConfig, Genesis, PobConfig, TokenConfig};
 pub use events::TokenEvent;
 pub use keys::{Bucket, Unlock};
 pub use views::{
-    account_view, open_posts, post_view, stats_view, supply_check, AccountView, PostView, StatsView, SupplyCheck,
-    ViewError,
+    account_view, leader_votes, open_posts, post_view, stats_view, supply_check, AccountView, DueLeaderVote, PostView,
+    StatsView, SupplyCheck, ViewError,
 };
 
 use opentoken_core::module::{GenesisError, InvariantError};
@@ -290,6 +290,32 @@ impl TokenModule {
                     paid: paid.clone(),
                 });
             }
+        }
+        let queued = |key: &String, sum: u64| {
+            split(key).map(|(author, permlink)| TokenEvent::LeaderVoteQueued { author, permlink, sum })
+        };
+        out.extend(pob.leader_queued.iter().filter_map(|(key, sum)| queued(key, *sum)));
+        if let (Some(l), false) = (&cfg.leader_votes, pob.leader_due.is_empty()) {
+            // A due vote is queued and decided at once, with the weight it was owed with.
+            out.extend(pob.leader_due.keys().filter_map(|key| queued(key, 1)));
+            let votes = pob
+                .leader_due
+                .iter()
+                .filter_map(|(key, weight)| {
+                    split(key).map(|(author, permlink)| pob::LeaderVote {
+                        author,
+                        permlink,
+                        sum: 1,
+                        weight: *weight,
+                    })
+                })
+                .collect();
+            let block = spec.starting_block.saturating_sub(1);
+            out.push(TokenEvent::LeaderVotesDue {
+                block,
+                expires: spec.starting_block.saturating_add(l.keep_blocks),
+                votes,
+            });
         }
         if pob.moving_weight > 0 {
             out.push(TokenEvent::PobTally {

@@ -248,6 +248,35 @@ pub(crate) fn encode_vote(block: u64, value: i64) -> Vec<u8> {
     v
 }
 
+/// One of the leader's Hive votes decided in a voter round: the post, its vote sum and the
+/// weight (basis points) the leader votes with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderVote {
+    pub author: String,
+    pub permlink: String,
+    pub sum: u64,
+    pub weight: u64,
+}
+
+/// A due leader vote's value: its weight and the block it stops being listed.
+pub(crate) fn decode_due(v: &[u8]) -> Option<(u64, u64)> {
+    Some((
+        u64::from_be_bytes(v.get(..8)?.try_into().ok()?),
+        u64::from_be_bytes(v.get(8..16)?.try_into().ok()?),
+    ))
+}
+
+/// The sum of a registered post's votes (downvotes negative), never below 0.
+fn vote_sum(state: &dyn StateRead, author: &str, permlink: &str) -> Result<u64, InvariantError> {
+    let mut sum: i128 = 0;
+    for (_, v) in state.scan_prefix(k::votes_of(author, permlink).as_bytes()) {
+        let (_, value) =
+            decode_vote(v).ok_or_else(|| broken(format!("a vote on @{author}/{permlink} is malformed")))?;
+        sum += i128::from(value);
+    }
+    Ok(u64::try_from(sum.max(0)).unwrap_or(u64::MAX))
+}
+
 /// What a closed post earned, as `paid/<author>/<permlink>` keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaidPost {
@@ -388,10 +417,23 @@ impl TokenModule {
                 permlink,
                 ..
             })) => {
-                post(state, &author, &permlink).is_some_and(|(_, closes)| ctx.pos.block <= closes)
-                    && voting_power(state, &voter) > 0
+                (post(state, &author, &permlink).is_some_and(|(_, closes)| ctx.pos.block <= closes)
+                    && voting_power(state, &voter) > 0)
+                    || self.leader_owes(ctx, &voter, &author, &permlink, state)
             }
         }
+    }
+
+    /// Whether `voter` is the chain's leader and owes a Hive vote on the post.
+    fn leader_owes(
+        &self,
+        ctx: &OpContext<'_>,
+        voter: &str,
+        author: &str,
+        permlink: &str,
+        state: &dyn StateRead,
+    ) -> bool {
+        voter == ctx.spec.leader && state.get(&k::leader_due(author, permlink)).is_some()
     }
 
     /// Decides a Proof of Brain op the engine found concerns the ledger.
@@ -453,14 +495,23 @@ impl TokenModule {
                 permlink,
                 weight,
             } => {
-                match post(state, &author, &permlink) {
-                    Some((_, closes)) if block <= closes => {}
-                    _ => {
-                        return Err(Reject::new(
-                            RejectCode::NothingToDo,
-                            format!("@{author}/{permlink} is not a registered post open for votes"),
-                        ))
+                let mut out = Vec::new();
+                if self.leader_owes(ctx, &voter, &author, &permlink, state) {
+                    out.push(TokenEvent::LeaderVoted {
+                        author: author.clone(),
+                        permlink: permlink.clone(),
+                        block,
+                    });
+                }
+                let open = post(state, &author, &permlink).is_some_and(|(_, closes)| block <= closes);
+                if !open || (!out.is_empty() && voting_power(state, &voter) == 0) {
+                    if !out.is_empty() {
+                        return Ok(out);
                     }
+                    return Err(Reject::new(
+                        RejectCode::NothingToDo,
+                        format!("@{author}/{permlink} is not a registered post open for votes"),
+                    ));
                 }
                 let power = voting_power(state, &voter);
                 if power == 0 {
@@ -497,14 +548,15 @@ impl TokenModule {
                     mana.down_last = block;
                     -i64::try_from(spent).unwrap_or(i64::MAX)
                 };
-                Ok(vec![TokenEvent::VoteCast {
+                out.push(TokenEvent::VoteCast {
                     voter,
                     author,
                     permlink,
                     block,
                     value,
                     mana,
-                }])
+                });
+                Ok(out)
             }
         }
     }
@@ -532,6 +584,9 @@ impl TokenModule {
                 permlink,
                 expires,
             });
+        }
+        if let Some(l) = &cfg.leader_votes {
+            out.extend(self.leader_work(cfg, l, block, state)?);
         }
         if !tally {
             return Ok(out);
@@ -580,12 +635,112 @@ impl TokenModule {
         Ok(out)
     }
 
-    /// The next block after `after` at which a waiting post is forgotten.
+    /// The leader's voter routine at `block` (token-core §5.5): due votes no longer listed,
+    /// posts registered `check_after` blocks ago queued by their vote sums, and at a voter
+    /// round the queued posts' weights.
+    fn leader_work(
+        &self,
+        cfg: &PobConfig,
+        l: &crate::config::LeaderVotes,
+        block: u64,
+        state: &dyn StateRead,
+    ) -> Result<Vec<TokenEvent>, InvariantError> {
+        let mut out = Vec::new();
+        for (key, _) in state.scan_prefix(k::LEADER_EXPIRY_PREFIX) {
+            let (expires, author, permlink) = k::parse_indexed(k::LEADER_EXPIRY_PREFIX, key)
+                .ok_or_else(|| broken("a leader-vote expiry key is malformed"))?;
+            if expires > block {
+                break;
+            }
+            out.push(TokenEvent::LeaderVoteExpired { author, permlink });
+        }
+        if let Some(registered) = block.checked_sub(l.check_after) {
+            let mut prefix = k::CLOSING_PREFIX.to_vec();
+            prefix.extend_from_slice(&registered.saturating_add(cfg.reward_blocks).to_be_bytes());
+            for (key, _) in state.scan_prefix(&prefix) {
+                let (_, author, permlink) = k::parse_indexed(k::CLOSING_PREFIX, key)
+                    .ok_or_else(|| broken("a closing-post key is malformed"))?;
+                if post(state, &author, &permlink).map(|(r, _)| r) != Some(registered) {
+                    continue;
+                }
+                let sum = vote_sum(state, &author, &permlink)?;
+                if sum > 0 && state.get(&k::leader_due(&author, &permlink)).is_none() {
+                    out.push(TokenEvent::LeaderVoteQueued { author, permlink, sum });
+                }
+            }
+        }
+        if block % l.every == l.offset {
+            let mut queued = Vec::new();
+            let prefix = k::LEADER_QUEUED_PREFIX.as_bytes();
+            for (key, v) in state.scan_prefix(prefix).take(crate::config::MAX_LEADER_VOTES) {
+                let (author, permlink) = std::str::from_utf8(&key[prefix.len()..])
+                    .ok()
+                    .and_then(|ap| ap.split_once('/'))
+                    .ok_or_else(|| broken("a queued leader-vote key is malformed"))?;
+                let sum = keys::decode_u64(v).ok_or_else(|| broken("a queued leader vote is malformed"))?;
+                queued.push((author.to_string(), permlink.to_string(), sum));
+            }
+            let total: u128 = queued.iter().map(|(_, _, s)| u128::from(*s)).sum();
+            if total > 0 {
+                let votes = queued
+                    .into_iter()
+                    .map(|(author, permlink, sum)| LeaderVote {
+                        author,
+                        permlink,
+                        sum,
+                        weight: u64::try_from(u128::from(sum) * 10_000 / total).unwrap_or(10_000),
+                    })
+                    .collect();
+                out.push(TokenEvent::LeaderVotesDue {
+                    block,
+                    expires: block.saturating_add(l.keep_blocks),
+                    votes,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The next block after `after` at which a waiting post is forgotten, or the leader's
+    /// routine has work.
     pub(crate) fn pob_next_due(&self, state: &dyn StateRead, after: u64) -> Option<u64> {
-        self.pob_config()?;
-        let (key, _) = state.scan_prefix(k::PENDING_EXPIRY_PREFIX).next()?;
-        let (expires, _, _) = k::parse_indexed(k::PENDING_EXPIRY_PREFIX, key)?;
-        Some(expires.max(after.saturating_add(1)))
+        let cfg = self.pob_config()?;
+        let next = after.saturating_add(1);
+        let pending = state
+            .scan_prefix(k::PENDING_EXPIRY_PREFIX)
+            .next()
+            .and_then(|(key, _)| k::parse_indexed(k::PENDING_EXPIRY_PREFIX, key))
+            .map(|(expires, _, _)| expires.max(next));
+        let Some(l) = &cfg.leader_votes else {
+            return pending;
+        };
+        let expiry = state
+            .scan_prefix(k::LEADER_EXPIRY_PREFIX)
+            .next()
+            .and_then(|(key, _)| k::parse_indexed(k::LEADER_EXPIRY_PREFIX, key))
+            .map(|(expires, _, _)| expires.max(next));
+        // A post's check is `check_after` after it registered, `reward_blocks` before it closes.
+        // Seek to the first post closing at or after `next + reward_blocks - check_after`.
+        let mut from = k::CLOSING_PREFIX.to_vec();
+        from.extend_from_slice(
+            &next
+                .saturating_add(cfg.reward_blocks)
+                .saturating_sub(l.check_after)
+                .to_be_bytes(),
+        );
+        let check = state
+            .scan_prefix_from(k::CLOSING_PREFIX, &from)
+            .next()
+            .and_then(|(key, _)| k::parse_indexed(k::CLOSING_PREFIX, key))
+            .map(|(closes, _, _)| {
+                closes
+                    .saturating_sub(cfg.reward_blocks)
+                    .saturating_add(l.check_after)
+                    .max(next)
+            });
+        let round = crate::economy::next_multiple(after, l.every, l.offset)
+            .filter(|_| state.scan_prefix(k::LEADER_QUEUED_PREFIX.as_bytes()).next().is_some());
+        [pending, expiry, check, round].into_iter().flatten().min()
     }
 }
 

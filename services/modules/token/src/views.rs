@@ -265,6 +265,57 @@ pub fn post_view(src: &dyn KvSource, author: &str, permlink: &str) -> Result<Opt
     Ok(None)
 }
 
+/// A Hive vote the chain's leader owes (token-core §5.5's `escrow/<leader>/vote:...`): the
+/// post, the weight in basis points, and the block until which it is listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DueLeaderVote {
+    pub author: String,
+    pub permlink: String,
+    pub weight: u64,
+    pub until: u64,
+}
+
+/// A post queued for the leader's next voter round: author, permlink and vote sum.
+pub type QueuedLeaderVote = (String, String, u64);
+
+/// The leader's due votes, in post order, at most `limit`, and the posts queued for the
+/// next voter round with their vote sums.
+pub fn leader_votes(
+    src: &dyn KvSource,
+    limit: usize,
+) -> Result<(Vec<DueLeaderVote>, Vec<QueuedLeaderVote>), ViewError> {
+    let split = |k: &[u8], prefix: &str| {
+        std::str::from_utf8(&k[prefix.len()..])
+            .ok()
+            .and_then(|ap| ap.split_once('/'))
+            .map(|(a, p)| (a.to_string(), p.to_string()))
+            .ok_or_else(|| ViewError::Malformed(String::from_utf8_lossy(k).into_owned()))
+    };
+    let mut due = Vec::new();
+    let prefix = keys::pob::LEADER_DUE_PREFIX;
+    for (k, v) in src.kv_scan(prefix.as_bytes(), limit).map_err(ViewError::Read)? {
+        let (author, permlink) = split(&k, prefix)?;
+        let (weight, until) = crate::pob::decode_due(&v).ok_or_else(|| ViewError::Malformed("lvd/".into()))?;
+        due.push(DueLeaderVote {
+            author,
+            permlink,
+            weight,
+            until,
+        });
+    }
+    let mut queued = Vec::new();
+    let prefix = keys::pob::LEADER_QUEUED_PREFIX;
+    for (k, v) in src.kv_scan(prefix.as_bytes(), limit).map_err(ViewError::Read)? {
+        let (author, permlink) = split(&k, prefix)?;
+        queued.push((
+            author,
+            permlink,
+            decode_u64(&v).ok_or_else(|| ViewError::Malformed("lvq/".into()))?,
+        ));
+    }
+    Ok((due, queued))
+}
+
 /// The posts open for votes, in the order their voting closes, at most `limit`, each
 /// `(author, permlink, registered block, closes)`.
 pub fn open_posts(src: &dyn KvSource, limit: usize) -> Result<Vec<(String, String, u64, u64)>, ViewError> {

@@ -475,3 +475,157 @@ fn only_votes_that_count_get_a_status() {
     assert_eq!(statuses[0].op, "vote");
     assert_eq!(statuses[0].pos.trx_in_block, 2);
 }
+
+/// The leader's voter routine (token-core §5.5) by hand. alice's post registers at 8 and
+/// carol's at 10; with `check_after` 20 their votes are summed at 28 (bob 4,000 − dave
+/// 1,000 = 3,000) and 30 (dave 1,000); erin's post, only downvoted, is not queued. The
+/// round at 32 (every 30, offset 2) gives alice ⌊3,000·10,000/4,000⌋ = 7,500 and carol
+/// 2,500, due until 72. The leader's Hive vote on alice's post at 40 settles it (the
+/// leader holds no power: no Proof of Brain vote); carol's is no longer listed at 72.
+#[test]
+fn leader_votes_by_hand() {
+    let mut spec = spec();
+    let token = spec.modules.get_mut("token").expect("token");
+    token["economy"]["proof_of_brain"]["leader_votes"] =
+        json!({"check_after": 20, "every": 30, "offset": 2, "keep_blocks": 40});
+    let leader = spec.leader.clone();
+    let mut h = harness(spec.clone());
+    let module = TokenModule::from_spec(&spec).expect("valid");
+    let meta = json!({"arHash": "Qm"});
+    let mut events = Vec::new();
+    for block in 1..=80u64 {
+        match block {
+            5 => {
+                accepted(&mut h, 5, &comment("alice", "a", meta.clone()));
+                accepted(&mut h, 5, &comment("carol", "c", meta.clone()));
+                accepted(&mut h, 5, &comment("erin", "e", meta.clone()));
+            }
+            8 => {
+                accepted(&mut h, 8, &options("alice", "a", "dlux-io", 1_000));
+                accepted(&mut h, 8, &options("erin", "e", "dlux-io", 1_000));
+                accepted(&mut h, 8, &vote("bob", "alice", "a", 10_000));
+                accepted(&mut h, 8, &vote("carol", "erin", "e", -10_000));
+            }
+            10 => {
+                accepted(&mut h, 10, &options("carol", "c", "dlux-io", 1_000));
+                accepted(&mut h, 10, &vote("dave", "carol", "c", 10_000));
+            }
+            20 => {
+                accepted(&mut h, 20, &vote("dave", "alice", "a", -10_000));
+            }
+            40 => {
+                let voted = accepted(&mut h, 40, &vote(&leader, "alice", "a", 7_500));
+                assert_eq!(
+                    voted,
+                    vec![TokenEvent::LeaderVoted {
+                        author: "alice".into(),
+                        permlink: "a".into(),
+                        block: 40
+                    }]
+                );
+                assert!(
+                    h.hive_op(41, &vote(&leader, "alice", "a", 7_500)).is_none(),
+                    "a second vote is owed nothing: dropped"
+                );
+            }
+            _ => {}
+        }
+        if block == 27 {
+            use opentoken_core::Module;
+            assert_eq!(
+                module.next_due_block(&h.state, 27),
+                Some(28),
+                "the check at 28 is due work"
+            );
+        }
+        events.extend(
+            h.block_end(block)
+                .into_iter()
+                .filter(|e| e.kind().starts_with("Leader"))
+                .map(|e| (block, e)),
+        );
+    }
+    let due = |a: &str, p: &str, sum, weight| opentoken_token::pob::LeaderVote {
+        author: a.into(),
+        permlink: p.into(),
+        sum,
+        weight,
+    };
+    assert_eq!(
+        events,
+        vec![
+            (
+                28,
+                TokenEvent::LeaderVoteQueued {
+                    author: "alice".into(),
+                    permlink: "a".into(),
+                    sum: 3_000
+                }
+            ),
+            (
+                30,
+                TokenEvent::LeaderVoteQueued {
+                    author: "carol".into(),
+                    permlink: "c".into(),
+                    sum: 1_000
+                }
+            ),
+            (
+                32,
+                TokenEvent::LeaderVotesDue {
+                    block: 32,
+                    expires: 72,
+                    votes: vec![due("alice", "a", 3_000, 7_500), due("carol", "c", 1_000, 2_500)],
+                }
+            ),
+            (
+                72,
+                TokenEvent::LeaderVoteExpired {
+                    author: "carol".into(),
+                    permlink: "c".into()
+                }
+            ),
+        ]
+    );
+    for prefix in ["lvq/", "lvd/", "lvx/"] {
+        assert!(
+            h.state.scan_prefix(prefix.as_bytes()).next().is_none(),
+            "{prefix} is empty at the end"
+        );
+    }
+}
+
+/// A genesis carrying the leader's routine under way (`import-state`): the queued post
+/// waits for the next round, the due vote is listed until `keep_blocks` after the start
+/// and settled by the leader's Hive vote.
+#[test]
+fn leader_votes_at_genesis() {
+    let mut spec = spec();
+    spec.starting_block = 100;
+    let token = spec.modules.get_mut("token").expect("token");
+    token["economy"]["proof_of_brain"]["leader_votes"] =
+        json!({"check_after": 20, "every": 30, "offset": 2, "keep_blocks": 40});
+    token["genesis"]["proof_of_brain"] = json!({"leader_queued": {"alice/a": 900}, "leader_due": {"bob/b": 2_500}});
+    let leader = spec.leader.clone();
+    let mut h = harness(spec);
+    assert_eq!(
+        opentoken_token::leader_votes(&h.state, 10).expect("a view"),
+        (
+            vec![opentoken_token::DueLeaderVote {
+                author: "bob".into(),
+                permlink: "b".into(),
+                weight: 2_500,
+                until: 140
+            }],
+            vec![("alice".into(), "a".into(), 900)]
+        )
+    );
+    accepted(&mut h, 101, &vote(&leader, "bob", "b", 2_500));
+    let round = h.block_end(122);
+    assert!(
+        matches!(&round[..], [TokenEvent::LeaderVotesDue { votes, .. }] if votes.len() == 1 && votes[0].weight == 10_000),
+        "{round:?}"
+    );
+    let (due, queued) = opentoken_token::leader_votes(&h.state, 10).expect("a view");
+    assert_eq!((due.len(), due[0].author.as_str(), queued.len()), (1, "alice", 0));
+}
