@@ -54,6 +54,11 @@ pub struct AccountView {
     pub up: Meter,
     /// The downvote meter, likewise.
     pub down: Meter,
+    /// The reference's `heldCollateral` (`col/<account>`): collateral that DEX escrow agents
+    /// once posted. No operation of the reference writes it any more and opentoken's DEX
+    /// holds no per-account collateral (the multi-sig account holds the coin), so it is 0,
+    /// as the reference answers; wallets read the field.
+    pub heldCollateral: u64,
 }
 
 /// A vote-mana meter (`/@:account`'s `up` and `down`).
@@ -115,6 +120,7 @@ pub fn account_view(src: &dyn KvSource, account: &str) -> Result<AccountView, Vi
         is_node: src.kv_get(&keys::node(account)).map_err(ViewError::Read)?.is_some(),
         up,
         down,
+        heldCollateral: 0,
     })
 }
 
