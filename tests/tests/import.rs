@@ -538,3 +538,188 @@ fn node_records_carry_their_votes_and_counters() {
         other => panic!("an imported node's report counted: {other:?}"),
     }
 }
+
+/// The economy's and Proof of Brain's state as the reference's `/state` holds it, added to
+/// [`reference_dump`]'s: the pools as `balances/ra|rn|rm|rd|rc`, each runner's `wins` in
+/// `markets.node`, `stats.nodeRate` and `stats.movingWeight {running, dailyPool}` (the last
+/// DAO day's content share), `pend/<author/permlink>` with its `block_num`, `posts/<a>/<p>`
+/// with `block` and `votes {voter: {b, v}}`, the `up`/`down` meters `{max, last, power}`, and
+/// `paid/<tally>/<a>/<p>` with `t.totalWeight`, `author_payout` and the curation as votes' `p`;
+/// a post whose voting closed by `at` is in `pendingpayment`, as the reference's `post_reward`
+/// moves it.
+fn reference_economy(token: &ModuleState, dump: &mut Value, pending_blocks: u64, at: u64) {
+    use opentoken_token::keys::pob as k;
+    let s = dump["state"].as_object_mut().expect("a state");
+    let mut put = |path: &[&str], v: Value| {
+        let mut node = &mut *s;
+        for p in &path[..path.len() - 1] {
+            node = node
+                .entry(p.to_string())
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+                .expect("an object");
+        }
+        node.insert(path[path.len() - 1].to_string(), v);
+    };
+    for pool in keys::Pool::ALL {
+        put(&["balances", pool.name()], json!(keys::amount(token, &pool.key())));
+    }
+    for (key, v) in token.scan_prefix(keys::WINS_PREFIX.as_bytes()) {
+        let a = account_of(key, keys::WINS_PREFIX).expect("a wins key");
+        put(&["markets", "node", &a, "wins"], json!(keys::decode_u64(v)));
+    }
+    if let Some(rate) = token.get(keys::NODE_RATE) {
+        put(&["stats", "nodeRate"], json!(keys::decode_u64(rate)));
+    }
+    put(
+        &["stats", "movingWeight", "running"],
+        json!(keys::amount(token, k::MOVING_WEIGHT)),
+    );
+    if let Some(day) = token.get(keys::LAST_DAY) {
+        let day: Value = serde_json::from_slice(day).expect("the DAO day");
+        put(&["stats", "movingWeight", "dailyPool"], day["to_content"].clone());
+    }
+    for (key, v) in token.scan_prefix(k::PENDING_PREFIX.as_bytes()) {
+        let post = account_of(key, k::PENDING_PREFIX).expect("a pending post");
+        let expires = keys::decode_u64(v).expect("an expiry");
+        put(&["pend", &post], json!({"block_num": expires - pending_blocks}));
+    }
+    for (key, v) in token.scan_prefix(k::POST_PREFIX.as_bytes()) {
+        let post = account_of(key, k::POST_PREFIX).expect("a post");
+        let (author, permlink) = post.split_once('/').expect("author/permlink");
+        let registered = keys::decode_u64(&v[..8]).expect("a block");
+        let closes = keys::decode_u64(&v[8..16]).expect("a block");
+        // The reference moves a post whose voting closed to `pendingpayment` until its tally.
+        let root = if closes <= at { "pendingpayment" } else { "posts" };
+        let mut votes = Map::new();
+        for (vk, vv) in token.scan_prefix(k::votes_of(author, permlink).as_bytes()) {
+            let voter = std::str::from_utf8(&vk[k::votes_of(author, permlink).len()..]).expect("utf-8");
+            let b = u64::from_be_bytes(vv[..8].try_into().expect("8 bytes"));
+            let value = i64::from_be_bytes(vv[8..16].try_into().expect("8 bytes"));
+            votes.insert(voter.to_string(), json!({"b": b, "v": value}));
+        }
+        put(
+            &[root, author, permlink],
+            json!({"author": author, "permlink": permlink, "block": registered, "votes": votes}),
+        );
+    }
+    let max_of = |acct: &str| {
+        let power =
+            keys::amount(token, &keys::account(Bucket::Power, acct)) + keys::amount(token, &keys::granted(acct));
+        power.min(opentoken_token::pob::MAX_VOTING_POWER) * 50
+    };
+    for (key, v) in token.scan_prefix(b"mana/") {
+        let acct = account_of(key, "mana/").expect("a meter");
+        let m = opentoken_token::pob::Mana::decode(v).expect("a meter");
+        let max = max_of(&acct);
+        put(
+            &["up", &acct],
+            json!({"max": max, "last": m.up_last, "power": m.up_power}),
+        );
+        put(
+            &["down", &acct],
+            json!({"max": max, "last": m.down_last, "power": m.down_power}),
+        );
+    }
+    for (key, v) in token.scan_prefix(k::PAID_PREFIX.as_bytes()) {
+        let post = account_of(key, k::PAID_PREFIX).expect("a paid post");
+        let (author, permlink) = post.split_once('/').expect("author/permlink");
+        let paid: Value = serde_json::from_slice(v).expect("a paid record");
+        let tally = paid["block"].to_string();
+        put(
+            &["paid", &tally, author, permlink],
+            json!({"author": author, "permlink": permlink, "t": {"totalWeight": paid["weight"]},
+                   "author_payout": paid["author_share"], "votes": {"curators": {"p": paid["curation"]}}}),
+        );
+    }
+}
+
+/// The economy and Proof of Brain imported mid-run: the devnet with the economy of
+/// `devnet-multisig.json` (a DAO day every 600 blocks, tallies every 100, posts and votes
+/// from the simulator) dumped at 1,450, after a DAO day and two tallies that paid posts,
+/// with posts pending, open with votes, closed and waiting for their tally (the reference's
+/// `pendingpayment`), and paid. The imported ledger equals the run's key
+/// for key but for the last DAO day's record (`eco/day`), of which the reference keeps only
+/// the content share; the next DAO day (1,805) rewrites it, and from there the imported
+/// node's token checkpoints are the run's.
+#[test]
+fn an_imported_economy_equals_the_run_and_its_checkpoints_from_the_next_dao_day() {
+    const N: u64 = 1_450;
+    const M: u64 = 2_000;
+    let root = opentoken_e2e::paths::repo_root();
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(root.join("infra/chains").join(name)).expect("spec"))
+            .expect("json")
+    };
+    let mut base = read("devnet.json");
+    let economy = read("devnet-multisig.json")["modules"]["token"]["economy"].clone();
+    let pending_blocks = economy["proof_of_brain"]["pending_blocks"]
+        .as_u64()
+        .expect("pending_blocks");
+    base["modules"]["token"]["economy"] = economy;
+    let spec = ChainSpec::from_json(&base.to_string()).expect("a spec with the economy");
+    let blocks = generate(&spec, 62, M);
+    let modules = opentoken_registry::modules(&spec).expect("modules");
+    let mut original = TestNet::new(spec.clone(), modules.clone());
+    feed(&mut original, &spec, &modules, &blocks[..N as usize]);
+    let token = original.state("token").clone();
+    for (prefix, what) in [
+        ("pnd/", "posts waiting for options"),
+        ("pst/", "posts open for votes"),
+        ("vot/", "votes"),
+        ("paid/", "paid posts"),
+        ("mana/", "meters"),
+    ] {
+        assert!(
+            token.scan_prefix(prefix.as_bytes()).next().is_some(),
+            "the run left no {what}"
+        );
+    }
+    let runners: Vec<String> = opentoken_nodes::views::runners(original.state("nodes"))
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    let mut dump = reference_dump(&token, &runners);
+    reference_economy(&token, &mut dump, pending_blocks, N);
+    assert!(
+        dump["state"]["pendingpayment"]
+            .as_object()
+            .is_some_and(|m| !m.is_empty()),
+        "posts whose voting closed wait for their tally at N"
+    );
+
+    let imported = opentoken_import::import_state(&dump, N, &base).expect("the dump imports");
+    let spec_n = ChainSpec::from_json(&imported.spec.to_string()).expect("a valid spec");
+    let modules_n = opentoken_registry::modules(&spec_n).expect("the imported genesis is accepted");
+    let mut resumed = TestNet::new(spec_n.clone(), modules_n.clone());
+    let differing: Vec<String> = {
+        let (a, b) = (token.pairs(), resumed.state("token").pairs());
+        a.keys()
+            .chain(b.keys())
+            .filter(|k| a.get(*k) != b.get(*k))
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    assert_eq!(
+        differing,
+        vec!["eco/day".to_string()],
+        "only the last DAO day's record may differ"
+    );
+
+    let want = feed(&mut original, &spec, &modules, &blocks[N as usize..]);
+    let got = feed(&mut resumed, &spec_n, &modules_n, &blocks[N as usize..]);
+    let next_day = 1_805;
+    let after = |c: &[(u64, [u8; 32])]| c.iter().filter(|(b, _)| *b > next_day).cloned().collect::<Vec<_>>();
+    assert!(!after(&want).is_empty(), "checkpoints after the next DAO day");
+    assert_eq!(
+        after(&got),
+        after(&want),
+        "after the next DAO day the imported node's token checkpoints are the run's"
+    );
+    assert!(
+        resumed.state("token").pairs() == original.state("token").pairs(),
+        "the two ledgers are equal at the end"
+    );
+}

@@ -101,7 +101,10 @@ async fn posts_votes_and_meters_are_served() {
     let (code, body) = get(&api, "/@bob").await;
     assert_eq!(code, StatusCode::OK, "{body}");
     assert_eq!(body["up"]["max"], 200_000, "50 × bob's 4,000 power");
-    assert_eq!(body["heldCollateral"], 0, "the reference's field, never written there either");
+    assert_eq!(
+        body["heldCollateral"], 0,
+        "the reference's field, never written there either"
+    );
     assert_eq!(body["up"]["last"], 161);
     assert_eq!(
         body["down"],

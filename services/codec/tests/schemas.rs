@@ -206,7 +206,8 @@ const PUBLISHED_MODULE_EVENTS: &[(&str, u64)] = &[
     ("token event", 0x863a_b540_5e9e_41ad), // history v6
     ("token event", 0xcd09_1843_0ddb_e770), // history v7
     ("token event", 0xb0b5_bf5a_9455_0ffc), // history v8
-    ("token event", 0xd76a_1bfe_7cd1_3a1a),
+    ("token event", 0xd76a_1bfe_7cd1_3a1a), // history v9
+    ("token event", 0x9587_2c26_b8b6_a1f5),
 ];
 
 #[test]

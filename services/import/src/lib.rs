@@ -97,11 +97,11 @@ const NOT_IMPORTED: [(&str, &str); 16] = [
     ("pendingvote", "the leader's pending Hive votes (no ledger effect)"),
     (
         "pendingpayment",
-        "posts closed and waiting for the next tally: not paid by opentoken (their share stays in the content pool)",
+        "Proof of Brain posts closed and waiting for the next tally, and the base chain runs no Proof of Brain",
     ),
     (
         "paid",
-        "the reference's per-tally payout records (opentoken keeps what each post earned from its own payouts on)",
+        "the reference's per-tally payout records, and the base chain runs no Proof of Brain",
     ),
     ("ipfs", "IPFS pins to verify (no ledger effect)"),
     ("postQueue", "the daily post's news queue (no ledger effect)"),
@@ -381,6 +381,70 @@ fn leader_votes(
         }
     }
     (queued, due)
+}
+
+/// What paid posts earned: the reference's tally keeps each tally's paid posts as
+/// `paid/<block>/<author>/<permlink>` (the post with `t.totalWeight`, `author_payout` and each
+/// vote's `p`), pruned by its DAO like opentoken's `paid/<author>/<permlink>`. A post paid
+/// twice keeps its last record.
+fn paid_records(state: &Map<String, Value>, r: &mut Reader) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let Some(paid) = state.get("paid").and_then(|p| r.object("paid", p)) else {
+        return out;
+    };
+    let mut tallies: Vec<(u64, &String, &Value)> = Vec::new();
+    for (num, v) in paid {
+        match num.parse::<u64>() {
+            Ok(b) => tallies.push((b, num, v)),
+            Err(_) => r.refuse(format!("paid/{num}"), "is not a tally block"),
+        }
+    }
+    tallies.sort_by_key(|(b, _, _)| *b);
+    for (block, num, v) in tallies {
+        let Some(authors) = r.object(&format!("paid/{num}"), v) else {
+            continue;
+        };
+        for (author, posts) in authors {
+            let Some(posts) = r.object(&format!("paid/{num}/{author}"), posts) else {
+                continue;
+            };
+            for (permlink, post) in posts {
+                let path = format!("paid/{num}/{author}/{permlink}");
+                let key = format!("{author}/{permlink}");
+                if opentoken_token::config::PobGenesis::post_key(&key).is_none() {
+                    r.refuse(path, "is not an author/permlink");
+                    continue;
+                }
+                // A post of no weight was paid nothing (no annotations); a negative, float or
+                // null figure (the reference's downvote hazards) is not rounded into one.
+                let figure = |v: Option<&Value>| match v {
+                    None => Some(0),
+                    Some(v) => v.as_u64(),
+                };
+                let weight = figure(post.pointer("/t/totalWeight"));
+                let author_share = figure(post.get("author_payout"));
+                let mut curation = Some(0u64);
+                if let Some(votes) = post.get("votes").and_then(Value::as_object) {
+                    for vote in votes.values() {
+                        curation = curation.zip(figure(vote.get("p"))).map(|(a, b)| a.saturating_add(b));
+                    }
+                }
+                match (weight, author_share, curation) {
+                    (Some(weight), Some(author_share), Some(curation)) => {
+                        out.insert(
+                            key,
+                            json!({"block": block, "weight": weight, "author_share": author_share, "curation": curation}),
+                        );
+                    }
+                    _ => r.report(
+                        path,
+                        "a weight, author_payout or vote payout that is not a whole number: the post's record (what /posts/:author/:permlink shows once paid) is not carried",
+                    ),
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The chrono key's block: `"<block>:<hash>"`.
@@ -665,7 +729,7 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
             ));
         }
     }
-    let known_pob = ["up", "down", "pend", "posts"];
+    let known_pob = ["up", "down", "pend", "posts", "pendingpayment", "paid"];
     if pob_base.is_some() {
         let (reward, pending_for) = (
             pob_blocks("reward_blocks", 201_600),
@@ -686,19 +750,29 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
         }
         let mut posts = BTreeMap::new();
         let mut voters = std::collections::BTreeSet::new();
-        if let Some(p) = state.get("posts").and_then(|p| r.object("posts", p)) {
+        // Open posts, and those whose voting closed since the last tally (the reference
+        // moved them to `pendingpayment`; its next tally pays them, as opentoken's first
+        // tally pays a post whose voting closed).
+        for root in ["posts", "pendingpayment"] {
+            let Some(p) = state.get(root).and_then(|p| r.object(root, p)) else {
+                continue;
+            };
             for (author, permlinks) in p {
-                let Some(permlinks) = r.object(&format!("posts/{author}"), permlinks) else {
+                let Some(permlinks) = r.object(&format!("{root}/{author}"), permlinks) else {
                     continue;
                 };
                 for (permlink, post) in permlinks {
-                    let path = format!("posts/{author}/{permlink}");
+                    let path = format!("{root}/{author}/{permlink}");
                     let Some(b) = post.get("block").and_then(Value::as_u64) else {
                         r.refuse(path, "has no block");
                         continue;
                     };
-                    if b + reward < block {
+                    if root == "posts" && b + reward < block {
                         r.report(path, "its voting closed before the import block");
+                        continue;
+                    }
+                    if root == "pendingpayment" && b + reward > block {
+                        r.refuse(path, "waits for payment but its voting has not closed");
                         continue;
                     }
                     let mut votes = BTreeMap::new();
@@ -760,7 +834,8 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
         if let Some(v) = voters.iter().find(|v| !meters.contains_key(*v)) {
             r.refuse(format!("up/{v}"), "a voter of an open post without a meter");
         }
-        pob_genesis = json!({"pending": pending, "posts": posts, "meters": meters});
+        let paid = paid_records(state, &mut r);
+        pob_genesis = json!({"pending": pending, "posts": posts, "meters": meters, "paid": paid});
         if let Some(leader) = pob_base
             .and_then(|p| p.get("leader_votes"))
             .filter(|l| !l.is_null())
@@ -1034,6 +1109,36 @@ mod tests {
         let bad = json!({"state": {"escrow": {"dlux-io": {"vote:bob/p3": ["vote", {"weight": "all"}]}}}});
         match import_state(&bad, 1_000, &b) {
             Err(ImportError::Refused(f)) => assert_eq!(f[0].path, "escrow/dlux-io/vote:bob/p3"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The reference's `paid/<tally>/<author>/<permlink>` records become what each post
+    /// earned (its last tally's record when paid twice); a negative figure is reported and
+    /// not carried; a tally key that is not a block is refused.
+    #[test]
+    fn paid_records_are_carried() {
+        let mut b = base(true);
+        b["modules"]["token"]["economy"]["proof_of_brain"] = json!({"beneficiary": "dlux-io"});
+        let dump = json!({"state": {"paid": {
+            "900": {"alice": {"p1": {"t": {"totalWeight": 10}, "author_payout": 1, "votes": {"bob": {"p": 1}}}}},
+            "1000": {"alice": {"p1": {"t": {"totalWeight": 40}, "author_payout": 7,
+                                      "votes": {"bob": {"b": 1, "v": 30, "p": 4}, "carol": {"b": 2, "v": 10, "p": 2}}},
+                               "p2": {"t": {"totalWeight": 0}, "votes": {}},
+                               "p3": {"t": {"totalWeight": -5}}}},
+        }}});
+        let ok = import_state(&dump, 1_000, &b).expect("imports");
+        assert_eq!(
+            ok.spec["modules"]["token"]["genesis"]["proof_of_brain"]["paid"],
+            json!({"alice/p1": {"block": 1000, "weight": 40, "author_share": 7, "curation": 6},
+                   "alice/p2": {"block": 1000, "weight": 0, "author_share": 0, "curation": 0}})
+        );
+        assert!(ok.not_imported.iter().any(|f| f.path == "paid/1000/alice/p3"));
+        let spec = opentoken_core::ChainSpec::from_json(&ok.spec.to_string()).expect("a spec");
+        opentoken_registry::modules(&spec).expect("the token module takes the paid records");
+        let bad = json!({"state": {"paid": {"later": {}}}});
+        match import_state(&bad, 1_000, &b) {
+            Err(ImportError::Refused(f)) => assert_eq!(f[0].path, "paid/later"),
             other => panic!("{other:?}"),
         }
     }

@@ -180,6 +180,21 @@ pub(crate) fn apply(event: &TokenEvent, state: &mut dyn StateWrite) -> Result<()
             state.delete(&keys::pob::leader_expiry(expires, author, permlink));
             Ok(())
         }
+        TokenEvent::PaidPruned { posts, .. } => {
+            for post in posts {
+                let (author, permlink) = post
+                    .split_once('/')
+                    .ok_or_else(|| crate::state::broken(format!("pruned post {post:?} is not author/permlink")))?;
+                let key = keys::pob::paid(author, permlink);
+                if state.get(&key).is_none() {
+                    return Err(crate::state::broken(format!(
+                        "@{post} is pruned but has no paid record"
+                    )));
+                }
+                state.delete(&key);
+            }
+            Ok(())
+        }
         TokenEvent::NftEscrowSeeded { amount } => {
             add(state, keys::NFT_ESCROW.to_vec(), *amount)?;
             add(state, keys::SUPPLY.to_vec(), *amount)

@@ -123,6 +123,16 @@ pub struct PobConfig {
     /// for the leader.
     #[serde(default)]
     pub leader_votes: Option<LeaderVotes>,
+    /// Blocks a paid post's record (`/posts/:author/:permlink`) is kept: at each DAO day the
+    /// records of posts paid more than this before it are dropped (the reference's DAO
+    /// prunes `paid/<block>` older than 30,240 blocks), so the state does not grow with
+    /// every post ever paid.
+    #[serde(default = "paid_keep_blocks")]
+    pub paid_keep_blocks: u64,
+}
+
+fn paid_keep_blocks() -> u64 {
+    30_240
 }
 
 /// When the leader's Hive votes on registered posts are decided: each post's votes are
@@ -374,7 +384,7 @@ pub struct PobGenesis {
     /// Qualifying posts waiting for their options, with the block they were posted at.
     #[serde(default)]
     pub pending: BTreeMap<String, u64>,
-    /// Registered posts open for votes.
+    /// Registered posts open for votes, or closed after the last tally and not yet paid.
     #[serde(default)]
     pub posts: BTreeMap<String, GenesisPost>,
     /// Vote-mana meters; every voter of an open post has one.
@@ -426,7 +436,9 @@ impl PobGenesis {
         (is_valid_account_name(author) && crate::pob::valid_permlink(permlink)).then_some((author, permlink))
     }
 
-    fn validate(&self, pob: Option<&PobConfig>, starting_block: u64) -> Result<(), GenesisError> {
+    /// `mint_every` places the tallies: a post whose voting closed after the last tally
+    /// before the start is still owed its payout (the first tally pays it).
+    fn validate(&self, pob: Option<&PobConfig>, starting_block: u64, mint_every: u64) -> Result<(), GenesisError> {
         if self.is_empty() {
             return Ok(());
         }
@@ -466,13 +478,15 @@ impl PobGenesis {
                 )));
             }
         }
+        let before = starting_block.saturating_sub(1);
+        let last_tally = before - before % mint_every.max(1);
         for (key, post) in &self.posts {
             if Self::post_key(key).is_none()
                 || self.pending.contains_key(key)
-                || post.block.saturating_add(pob.reward_blocks) < starting_block
+                || post.block.saturating_add(pob.reward_blocks) <= last_tally
             {
                 return Err(bad(format!(
-                    "genesis.proof_of_brain.posts.{key}: not an author/permlink open for votes at the start"
+                    "genesis.proof_of_brain.posts.{key}: not an author/permlink open for votes or unpaid at the start (its voting must close after the last tally, {last_tally})"
                 )));
             }
             for (voter, (block, _)) in &post.votes {
@@ -518,6 +532,7 @@ impl TokenConfig {
         cfg.genesis.proof_of_brain.validate(
             cfg.economy.as_ref().and_then(|e| e.proof_of_brain.as_ref()),
             spec.starting_block,
+            cfg.economy.as_ref().map_or(1, |e| e.mint_every),
         )?;
         for (name, schedules) in [
             ("power_downs", &cfg.genesis.power_downs),

@@ -147,6 +147,9 @@ pub(crate) fn describe(event: &TokenEvent, dex: Option<&DexSetup>) -> String {
         TokenEvent::LeaderVoted { author, permlink, block } => {
             format!("the leader voted on @{author}/{permlink} in block {block}")
         }
+        TokenEvent::PaidPruned { block, posts } => {
+            format!("DAO day {block}: {} paid posts' records dropped", posts.len())
+        }
         TokenEvent::LeaderVoteExpired { author, permlink } => {
             format!("the leader's vote on @{author}/{permlink} was not seen in time: no longer listed")
         }

@@ -225,6 +225,12 @@ pub enum TokenEvent {
         author: String,
         permlink: String,
     },
+    /// At the DAO day `block`, the records of posts paid more than `paid_keep_blocks`
+    /// before it are dropped (each `author/permlink`).
+    PaidPruned {
+        block: u64,
+        posts: Vec<String>,
+    },
 }
 
 pub const SCHEMA: &str = include_str!("../../../../schemas/token_event.avsc");
@@ -255,6 +261,9 @@ const SCHEMA_V7: &str = include_str!("../../../../schemas/history/token_event.v7
 /// The eighth schema, with the NFT module's escrow at genesis but before the leader's votes.
 const SCHEMA_V8: &str = include_str!("../../../../schemas/history/token_event.v8.avsc");
 
+/// The ninth schema, with the leader's votes but before paid records were pruned.
+const SCHEMA_V9: &str = include_str!("../../../../schemas/history/token_event.v9.avsc");
+
 pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
     static CODEC: OnceLock<Result<SingleObjectCodec, CodecError>> = OnceLock::new();
     CODEC
@@ -263,7 +272,7 @@ pub fn codec() -> Result<&'static SingleObjectCodec, CodecError> {
                 "token event",
                 SCHEMA,
                 &[
-                    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
+                    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9,
                 ],
             )
         })
@@ -338,6 +347,7 @@ impl TokenEvent {
             TokenEvent::LeaderVotesDue { .. } => "LeaderVotesDue",
             TokenEvent::LeaderVoted { .. } => "LeaderVoted",
             TokenEvent::LeaderVoteExpired { .. } => "LeaderVoteExpired",
+            TokenEvent::PaidPruned { .. } => "PaidPruned",
         }
     }
 
@@ -679,6 +689,13 @@ impl TokenEvent {
             TokenEvent::LeaderVoteExpired { author, permlink } => {
                 (37, record(vec![("author", s(author)), ("permlink", s(permlink))]))
             }
+            TokenEvent::PaidPruned { block, posts } => (
+                38,
+                record(vec![
+                    ("block", long_u64(*block)),
+                    ("posts", Value::Array(posts.iter().map(|p| s(p)).collect())),
+                ]),
+            ),
         };
         Ok(record(vec![("event", Value::Union(branch, Box::new(body)))]))
     }
@@ -936,6 +953,17 @@ impl TokenEvent {
             37 => TokenEvent::LeaderVoteExpired {
                 author: f.string("author")?,
                 permlink: f.string("permlink")?,
+            },
+            38 => TokenEvent::PaidPruned {
+                block: f.u64("block")?,
+                posts: f
+                    .array("posts")?
+                    .iter()
+                    .map(|p| match p {
+                        Value::String(p) => Ok(p.clone()),
+                        other => Err(shape(format!("a pruned post is {other:?}, not a string"))),
+                    })
+                    .collect::<Result<_, CodecError>>()?,
             },
             other => return Err(shape(format!("unknown event branch {other}"))),
         })
@@ -1217,6 +1245,10 @@ mod tests {
                 author: "alice".into(),
                 permlink: "p1".into(),
             },
+            TokenEvent::PaidPruned {
+                block: 50_015_305,
+                posts: vec!["alice/p1".into(), "bob/p2".into()],
+            },
         ]
     }
 
@@ -1224,7 +1256,7 @@ mod tests {
     fn every_variant_round_trips_through_avro() {
         let all = every_variant();
         let kinds: std::collections::BTreeSet<&str> = all.iter().map(TokenEvent::kind).collect();
-        assert_eq!(kinds.len(), 38, "one of each event");
+        assert_eq!(kinds.len(), 39, "one of each event");
         assert_event_codec(
             &all,
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../../schemas/token_event.avsc"),
@@ -1270,7 +1302,7 @@ mod tests {
     }
 
     /// Events written with each older schema (`schemas/history/`: v1 before the DEX, v2
-    /// before the NFT module, v3 before the economy, v4 before Proof of Brain, v5 before genesis pools, v6 before the rest of the imported state, v7 before the NFT escrow at genesis, v8 before the leader's votes) decode with today's reader to the same
+    /// before the NFT module, v3 before the economy, v4 before Proof of Brain, v5 before genesis pools, v6 before the rest of the imported state, v7 before the NFT escrow at genesis, v8 before the leader's votes, v9 before paid records were pruned) decode with today's reader to the same
     /// events: the union only grew at its end, and a newer event does not fit an old schema.
     #[test]
     fn records_of_every_older_schema_still_decode() {
@@ -1278,7 +1310,7 @@ mod tests {
         let branches =
             |s: &apache_avro::Schema| opentoken_codec::single_object::event_union_branches(s).expect("an event union");
         let new_branches = branches(codec.schema());
-        assert_eq!(new_branches.len(), 38);
+        assert_eq!(new_branches.len(), 39);
         for (name, text, known, last) in [
             ("v1", SCHEMA_V1, 13, "NodeRemoved"),
             ("v2", SCHEMA_V2, 15, "DexCredited"),
@@ -1288,6 +1320,7 @@ mod tests {
             ("v6", SCHEMA_V6, 30, "PoolSeeded"),
             ("v7", SCHEMA_V7, 33, "PaidSeeded"),
             ("v8", SCHEMA_V8, 34, "NftEscrowSeeded"),
+            ("v9", SCHEMA_V9, 38, "LeaderVoteExpired"),
         ] {
             let old_schema = apache_avro::Schema::parse_str(text).expect("parses");
             assert_ne!(

@@ -489,7 +489,8 @@ impl Module for TokenModule {
     fn on_block(&self, ctx: &BlockContext<'_>, state: &dyn StateRead) -> Result<Vec<TokenEvent>, InvariantError> {
         let mut out = self.pay_installments(ctx, state)?;
         if let Some(eco) = &self.cfg.economy {
-            out.extend(self.pob_on_block(ctx.block, ctx.block.is_multiple_of(eco.mint_every), state)?);
+            let dao_day = ctx.block % eco.dao_every.max(1) == eco.dao_offset;
+            out.extend(self.pob_on_block(ctx.block, ctx.block.is_multiple_of(eco.mint_every), dao_day, state)?);
             out.extend(self.economy_on_block(eco, ctx, state)?);
         }
         Ok(out)

@@ -277,6 +277,26 @@ fn vote_sum(state: &dyn StateRead, author: &str, permlink: &str) -> Result<u64, 
     Ok(u64::try_from(sum.max(0)).unwrap_or(u64::MAX))
 }
 
+/// At the DAO day `block`: the records of posts paid before `block - paid_keep_blocks` (the
+/// reference's `parseInt(k) < num − 30240`). One walk over the paid records a day; they
+/// are only those of the last `paid_keep_blocks` plus a day.
+fn prune_paid(cfg: &PobConfig, block: u64, state: &dyn StateRead) -> Result<Option<TokenEvent>, InvariantError> {
+    let Some(before) = block.checked_sub(cfg.paid_keep_blocks) else {
+        return Ok(None);
+    };
+    let mut posts = Vec::new();
+    for (key, v) in state.scan_prefix(k::PAID_PREFIX.as_bytes()) {
+        let post =
+            std::str::from_utf8(&key[k::PAID_PREFIX.len()..]).map_err(|_| broken("a paid-post key is not UTF-8"))?;
+        let paid: PaidPost =
+            serde_json::from_slice(v).map_err(|e| broken(format!("the paid record of @{post} is malformed: {e}")))?;
+        if paid.block < before {
+            posts.push(post.to_string());
+        }
+    }
+    Ok((!posts.is_empty()).then_some(TokenEvent::PaidPruned { block, posts }))
+}
+
 /// What a closed post earned, as `paid/<author>/<permlink>` keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaidPost {
@@ -562,17 +582,22 @@ impl TokenModule {
     }
 
     /// The chron work of Proof of Brain at `block`: forget the waiting posts whose options
-    /// never came and, at a tally block, pay the posts whose voting closed.
+    /// never came, at a DAO day drop the old paid records, and at a tally block pay the
+    /// posts whose voting closed.
     pub(crate) fn pob_on_block(
         &self,
         block: u64,
         tally: bool,
+        dao_day: bool,
         state: &dyn StateRead,
     ) -> Result<Vec<TokenEvent>, InvariantError> {
         let Some(cfg) = self.pob_config() else {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
+        if dao_day {
+            out.extend(prune_paid(cfg, block, state)?);
+        }
         for (key, _) in state.scan_prefix(k::PENDING_EXPIRY_PREFIX) {
             let (expires, author, permlink) = k::parse_indexed(k::PENDING_EXPIRY_PREFIX, key)
                 .ok_or_else(|| broken("a pending-post expiry key is malformed"))?;

@@ -629,3 +629,46 @@ fn leader_votes_at_genesis() {
     let (due, queued) = opentoken_token::leader_votes(&h.state, 10).expect("a view");
     assert_eq!((due.len(), due[0].author.as_str(), queued.len()), (1, "alice", 0));
 }
+
+/// A paid post's record is kept `paid_keep_blocks` (the reference prunes `paid/<block>`
+/// older than 30,240 blocks at its DAO): with 500, alice's post paid at 200 is dropped at
+/// the DAO day of 1,150 (200 < 650) and carol's, paid at 1,100, only at 2,150.
+#[test]
+fn paid_records_are_pruned_at_the_dao_day_after_the_window() {
+    let mut spec = spec();
+    spec.modules.get_mut("token").expect("token")["economy"]["proof_of_brain"]["paid_keep_blocks"] = json!(500);
+    let mut h = harness(spec);
+    let meta = json!({"arHash": "Qm"});
+    let mut pruned = Vec::new();
+    for block in 1..=2_200u64 {
+        let (author, permlink) = match block {
+            8 => ("alice", "a"),
+            900 => ("carol", "c"),
+            _ => ("", ""),
+        };
+        if !author.is_empty() {
+            accepted(&mut h, block, &comment(author, permlink, meta.clone()));
+            accepted(&mut h, block, &options(author, permlink, "dlux-io", 1_000));
+            accepted(&mut h, block, &vote("bob", author, permlink, 10_000));
+        }
+        for e in h.block_end(block) {
+            if let TokenEvent::PaidPruned { block, posts } = e {
+                pruned.push((block, posts));
+            }
+        }
+        let paid = |a: &str, p: &str| h.state.get(&k::paid(a, p)).is_some();
+        match block {
+            1_149 => assert!(paid("alice", "a") && paid("carol", "c"), "both paid, both kept"),
+            1_150 => assert!(!paid("alice", "a") && paid("carol", "c")),
+            2_150 => assert!(!paid("carol", "c")),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        pruned,
+        vec![
+            (1_150, vec!["alice/a".to_string()]),
+            (2_150, vec!["carol/c".to_string()])
+        ]
+    );
+}
