@@ -111,13 +111,14 @@ pub(crate) fn apply(cfg: &DexConfig, event: &DexEvent, state: &mut dyn StateWrit
             }
             Ok(())
         }
-        DexEvent::LiquiditySent { .. } => {
-            let all: Vec<Vec<u8>> = state
-                .scan_prefix(keys::LIQUIDITY_PREFIX.as_bytes())
-                .map(|(k, _)| k.to_vec())
-                .collect();
-            for k in all {
-                state.delete(&k);
+        DexEvent::LiquiditySent { awards, .. } => {
+            // The accounts sent are paid and cleared; any others (more than one message
+            // names) keep their points for the next day.
+            for (account, _) in awards {
+                let k = keys::liquidity(account);
+                if state.get(&k).is_some() {
+                    state.delete(&k);
+                }
             }
             Ok(())
         }

@@ -126,7 +126,8 @@ pub enum DexEvent {
     /// `⌊price·amount/best price⌋`), added to each account's points.
     LiquidityCounted { block: u64, awards: Vec<(String, u64)> },
     /// At the token's DAO day: every account's points (including this block's count), sent
-    /// to the token module to pay, and cleared.
+    /// to the token module to pay, and cleared; when more accounts hold points than one
+    /// message names, the top earners only (the others keep theirs).
     LiquiditySent { block: u64, awards: Vec<(String, u64)> },
 }
 

@@ -351,8 +351,21 @@ impl Module for DexModule {
 /// The liquidity reward's chron work at `block` (token-core §5.6): at a count block each of
 /// the best `max_bids` resting bids per pair earns `⌊price·amount/best price⌋` points
 /// (exact where the reference divides floats); at the token's DAO day every account's
-/// points, this block's count included, are sent for payment and cleared.
+/// points, this block's count included, are sent for payment and cleared. More accounts than
+/// one message may name ([`protocol::MAX_LIQUIDITY_ACCOUNTS`]): this block's count is recorded,
+/// the top earners (most points, then name) are sent and cleared, and the others' points wait
+/// for the next day.
 fn liquidity(l: &LiquidityConfig, block: u64, state: &dyn StateRead) -> Result<Vec<DexEvent>, InvariantError> {
+    liquidity_capped(l, block, state, protocol::MAX_LIQUIDITY_ACCOUNTS)
+}
+
+/// [`liquidity`] with the most accounts one message names as a parameter (a test sends few).
+fn liquidity_capped(
+    l: &LiquidityConfig,
+    block: u64,
+    state: &dyn StateRead,
+    cap: usize,
+) -> Result<Vec<DexEvent>, InvariantError> {
     let count = if l.counts_at(block) {
         let mut awards: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
         for pair in [Pair::Hive, Pair::Hbd] {
@@ -380,7 +393,7 @@ fn liquidity(l: &LiquidityConfig, block: u64, state: &dyn StateRead) -> Result<V
         Default::default()
     };
     if l.pays_at(block) {
-        let mut all = count;
+        let mut all = count.clone();
         for (k, v) in state.scan_prefix(keys::LIQUIDITY_PREFIX.as_bytes()) {
             let account = String::from_utf8_lossy(&k[keys::LIQUIDITY_PREFIX.len()..]).into_owned();
             let points = <[u8; 8]>::try_from(v).map(u64::from_be_bytes).unwrap_or(0);
@@ -390,10 +403,25 @@ fn liquidity(l: &LiquidityConfig, block: u64, state: &dyn StateRead) -> Result<V
         if all.is_empty() {
             return Ok(Vec::new());
         }
-        return Ok(vec![DexEvent::LiquiditySent {
-            block,
-            awards: all.into_iter().collect(),
-        }]);
+        if all.len() <= cap {
+            return Ok(vec![DexEvent::LiquiditySent {
+                block,
+                awards: all.into_iter().collect(),
+            }]);
+        }
+        let mut top: Vec<(String, u64)> = all.into_iter().collect();
+        top.sort_by(|(a, pa), (b, pb)| pb.cmp(pa).then_with(|| a.cmp(b)));
+        top.truncate(cap);
+        top.sort();
+        let mut out = Vec::new();
+        if !count.is_empty() {
+            out.push(DexEvent::LiquidityCounted {
+                block,
+                awards: count.into_iter().collect(),
+            });
+        }
+        out.push(DexEvent::LiquiditySent { block, awards: top });
+        return Ok(out);
     }
     if count.is_empty() {
         return Ok(Vec::new());

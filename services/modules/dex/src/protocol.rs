@@ -40,6 +40,10 @@ pub const KIND_PARAMS: &str = "params";
 /// payout, sent at the token's DAO day for it to pay from the marketing pool.
 pub const KIND_LIQUIDITY: &str = "liquidity";
 
+/// The most accounts one `liquidity` message names: the token refuses more, so the DEX sends
+/// the day's top earners up to it and keeps the rest's points for the next day.
+pub const MAX_LIQUIDITY_ACCOUNTS: usize = 100_000;
+
 /// The liquidity points each account's resting bids earned (token-core §5.6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

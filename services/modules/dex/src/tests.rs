@@ -271,6 +271,50 @@ fn resting_bids_earn_liquidity_points_sent_at_the_dao_day() {
     assert!(err.why.contains("modules.token.economy"), "{}", err.why);
 }
 
+/// More accounts hold points than one `liquidity` message may name (a cap of 2 here, 100,000
+/// in production, what the token accepts): this block's count is recorded, the two top
+/// earners are sent and cleared, and the third keeps its points for the next day.
+#[test]
+fn liquidity_beyond_one_message_sends_the_top_earners_and_keeps_the_rest() {
+    let spec = test_spec()
+        .with_module(NAME, serde_json::json!({"fee_ppm": 0, "liquidity": {}}))
+        .with_module(
+            "token",
+            serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
+                "economy": {"interest_rate": 1, "dao_every": 1_000, "dao_offset": 199}}),
+        );
+    let mut d = Desk::new(serde_json::json!({}));
+    d.m = DexModule::from_spec(&spec).unwrap();
+    d.place("alice", Side::Bid, Pair::Hive, 1_000, 2 * P);
+    d.place("bob", Side::Bid, Pair::Hive, 3_000, P);
+    d.place("carol", Side::Bid, Pair::Hbd, 500, P);
+    d.block = 99;
+    d.end_block();
+    let l = d.m.cfg.liquidity.clone().expect("liquidity on");
+    let events = liquidity_capped(&l, 199, &d.state, 2).unwrap();
+    let counted = vec![("alice".into(), 1_000), ("bob".into(), 1_500), ("carol".into(), 500)];
+    assert_eq!(
+        events,
+        vec![
+            DexEvent::LiquidityCounted {
+                block: 199,
+                awards: counted
+            },
+            DexEvent::LiquiditySent {
+                block: 199,
+                awards: vec![("alice".into(), 2_000), ("bob".into(), 3_000)]
+            },
+        ]
+    );
+    d.apply(&events);
+    let left: Vec<(Vec<u8>, Vec<u8>)> = d
+        .state
+        .scan_prefix(b"liq/")
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect();
+    assert_eq!(left, vec![(b"liq/carol".to_vec(), 1_000u64.to_be_bytes().to_vec())]);
+}
+
 #[test]
 fn a_bid_takes_an_ask_at_the_asks_price_and_pays_the_fee_in_tokens() {
     let mut d = Desk::new(serde_json::json!({}));

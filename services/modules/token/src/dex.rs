@@ -12,7 +12,7 @@ use crate::state::{afford, escrow_credit, liquid};
 use crate::{DexSetup, TokenEvent, TokenModule};
 use opentoken_core::{Message, OpContext, Reject, RejectCode, StateRead};
 use opentoken_dex::order::{parse_sell, Placed};
-use opentoken_dex::protocol::{Credit, Liquidity, KIND_CREDIT, KIND_LIQUIDITY};
+use opentoken_dex::protocol::{Credit, Liquidity, KIND_CREDIT, KIND_LIQUIDITY, MAX_LIQUIDITY_ACCOUNTS};
 
 impl TokenModule {
     /// `dex_sell {"<token>": amount, "hive"|"hbd"|"rate"+"pair", "hours", "payout"}`: the
@@ -134,10 +134,6 @@ impl TokenModule {
             .collect())
     }
 }
-
-/// The most bidders one `liquidity` message may name (bounded work for the ledger; far
-/// above the bidders of one day's books).
-pub(crate) const MAX_LIQUIDITY_ACCOUNTS: usize = 100_000;
 
 #[cfg(test)]
 mod tests;
