@@ -92,7 +92,8 @@ fn market_line(store: &dyn Store) -> String {
 
 /// On a chain that runs the NFT module: how many sets there are, how many NFTs were minted
 /// (and how many are left unmelted), and how many offers are open (read from the committed
-/// state; a devnet holds a few hundred keys of it at most).
+/// state; each count stops at [`WATCH_COUNT_LIMIT`] and shows as "10000+" beyond it, so the
+/// line costs the same on a devnet and on a large community).
 fn nft_line(store: &dyn Store) -> String {
     use opentoken_core::KvSource;
     use opentoken_nft::keys::{self, Set};
@@ -103,19 +104,32 @@ fn nft_line(store: &dyn Store) -> String {
         store,
         module: opentoken_nft::NAME,
     };
-    let scan = |prefix: &[u8]| kv.kv_scan(prefix, 100_000).unwrap_or_default();
+    let scan = |prefix: &[u8]| kv.kv_scan(prefix, WATCH_COUNT_LIMIT + 1).unwrap_or_default();
     let sets = scan(keys::SET_PREFIX);
     let minted: u64 = sets
         .iter()
+        .take(WATCH_COUNT_LIMIT)
         .filter_map(|(_, v)| serde_json::from_slice::<Set>(v).ok())
         .map(|s| s.minted)
         .sum();
     format!(
         "  NFT: {} sets, {minted} minted ({} held), {} offers open",
-        sets.len(),
-        scan(b"nft/").len(),
-        scan(b"off/").len()
+        count(sets.len()),
+        count(scan(b"nft/").len()),
+        count(scan(b"off/").len())
     )
+}
+
+/// How many records the watch line counts of a kind before it stops counting.
+const WATCH_COUNT_LIMIT: usize = 10_000;
+
+/// A count read with at most `WATCH_COUNT_LIMIT + 1` records.
+fn count(n: usize) -> String {
+    if n > WATCH_COUNT_LIMIT {
+        format!("{WATCH_COUNT_LIMIT}+")
+    } else {
+        n.to_string()
+    }
 }
 
 /// The token economy's part of the watch line (chains whose token runs it): the tokens in
@@ -129,7 +143,8 @@ fn economy_line(store: &dyn Store) -> String {
         return String::new();
     }
     let pooled: u64 = stats.pools.values().sum();
-    let posts = match opentoken_token::open_posts(&kv, 1_000) {
+    let posts = match opentoken_token::open_posts(&kv, 1_001) {
+        Ok(open) if open.len() > 1_000 => ", 1000+ posts open for votes".to_string(),
         Ok(open) if !open.is_empty() => format!(", {} posts open for votes", open.len()),
         _ => String::new(),
     };
@@ -146,11 +161,18 @@ fn economy_line(store: &dyn Store) -> String {
 /// way to see the node doing its job on a terminal.
 pub(crate) async fn watch_balances(store: Arc<dyn Store>, accounts: Vec<String>, stop: CancellationToken) {
     let mut last = String::new();
+    let mut last_block = None;
     while !stop.is_cancelled() {
         let Some(block) = store.progress("token").ok().flatten().map(|p| p.block) else {
             sleep_or_cancelled(&stop, Duration::from_millis(500)).await;
             continue;
         };
+        // Nothing committed since the last line: nothing to read again.
+        if last_block == Some(block) {
+            sleep_or_cancelled(&stop, Duration::from_secs(3)).await;
+            continue;
+        }
+        last_block = Some(block);
         let mut line = String::new();
         for account in &accounts {
             let kv = opentoken_store::ModuleKv {
