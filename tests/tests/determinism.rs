@@ -127,7 +127,8 @@ fn the_dex_chain_gives_identical_hashes_across_batch_sizes_and_restarts() {
 /// The devnet with the token economy (a mint every 100 blocks, a DAO day every 300) and
 /// Proof of Brain (generated posts and votes, paid 200 blocks after registration): the
 /// same checkpoints and states whatever the commit size, the fetch size or restarts, every
-/// mint, DAO day and payout run (also across idle ranges the processor skips), and every
+/// mint, DAO day, payout, paid-record pruning and leader-vote round run (also across idle
+/// ranges the processor skips), and every
 /// token the economy created accounted for by the supply audit.
 #[test]
 fn the_economy_gives_identical_hashes_across_batch_sizes_and_restarts() {
@@ -135,7 +136,8 @@ fn the_economy_gives_identical_hashes_across_batch_sizes_and_restarts() {
     let token = spec.modules.get_mut("token").expect("devnet has a token section");
     token["economy"] = serde_json::json!({"interest_rate": 20_000, "mint_every": 100, "dao_every": 300, "dao_offset": 5,
         "proof_of_brain": {"beneficiary": "dlux-io", "pending_blocks": 30, "reward_blocks": 200, "mana_regen_blocks": 2_000,
-            "daily_pool_until": 0}});
+            "daily_pool_until": 0, "paid_keep_blocks": 250,
+            "leader_votes": {"check_after": 50, "every": 60, "offset": 2, "keep_blocks": 100}}});
     let spec = std::sync::Arc::new(spec);
     let blocks = generate(&spec, 44, 700);
     let prints: Vec<_> = runs(&spec, &blocks, &["token"])
@@ -163,6 +165,7 @@ fn the_economy_gives_identical_hashes_across_batch_sizes_and_restarts() {
     assert!(count(b"paid/") > 0, "no post was paid in 700 blocks");
     assert!(count(b"pst/") > 0 && count(b"vot/") > 0, "no open post with votes");
     assert!(count(b"mana/") > 0, "no vote spent mana");
+    assert!(count(b"lvd/") > 0, "no leader vote due at the end");
     assert!(stats.movingWeight.running > 0);
     for (cfg, fp) in &prints[1..] {
         assert_eq!(

@@ -595,7 +595,8 @@ fn the_dex_and_the_token_economy_as_their_own_processors_in_kafka_mode_equal_emb
     // ingester's routing of Hive ops.
     spec["modules"]["token"]["economy"] = serde_json::json!({"interest_rate": 20_000, "mint_every": 100,
         "dao_every": 150, "dao_offset": 5,
-        "proof_of_brain": {"beneficiary": "dlux-io", "pending_blocks": 30, "reward_blocks": 150}});
+        "proof_of_brain": {"beneficiary": "dlux-io", "pending_blocks": 30, "reward_blocks": 150,
+            "leader_votes": {"check_after": 40, "every": 50, "offset": 2, "keep_blocks": 100}}});
     let spec_path = work.path().join("chain.json");
     std::fs::write(&spec_path, spec.to_string()).expect("write spec");
     let (_devnet, url) = start_devnet_with(
