@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 use thiserror::Error;
 
 mod bounded;
+mod direct;
 mod records;
 mod report;
 pub mod single_object;

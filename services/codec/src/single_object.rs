@@ -39,7 +39,7 @@ const SENTINEL: u8 = 0;
 /// Sets apache-avro's process-wide allocation limit before the first decode. The limit can be
 /// set only once per process; whichever caller sets it first wins, so this is a no-op when
 /// another part of the process set it already.
-fn limit_allocations() {
+pub(crate) fn limit_allocations() {
     ALLOCATION_LIMIT.call_once(|| {
         apache_avro::max_allocation_bytes(MAX_ALLOCATION_BYTES);
     });
@@ -79,6 +79,10 @@ pub struct SingleObjectCodec {
     current_fp: u64,
     history: Vec<(u64, Schema)>,
     writer: CachedWriter,
+    /// The current schema and each historical one with their names resolved, for the
+    /// direct encoder and decoder (`None` where apache-avro's own path is kept).
+    direct: Option<crate::direct::Resolved>,
+    direct_history: Vec<Option<crate::direct::Resolved>>,
 }
 
 /// A single-object writer of the current schema, built once: apache-avro's
@@ -143,12 +147,16 @@ impl SingleObjectCodec {
                 hist.push((fp, s));
             }
         }
+        let direct = crate::direct::Resolved::new(&current);
+        let direct_history = hist.iter().map(|(_, s)| crate::direct::Resolved::new(s)).collect();
         Ok(Self {
             what,
             current,
             current_fp,
             history: hist,
             writer: CachedWriter::default(),
+            direct,
+            direct_history,
         })
     }
 
@@ -185,6 +193,21 @@ impl SingleObjectCodec {
     /// Encodes a value of the current schema. Fails only when `value` does not match the
     /// schema, which for the record types of this crate is a bug in this crate.
     pub fn encode(&self, value: Value) -> Result<Vec<u8>, CodecError> {
+        if let Some(direct) = &self.direct {
+            let mut out = Vec::with_capacity(128);
+            out.extend_from_slice(&MAGIC);
+            out.extend_from_slice(&self.current_fp.to_le_bytes());
+            match direct.encode(&value, &mut out) {
+                Ok(()) => return Ok(out),
+                Err(crate::direct::DirectError::Unsupported(_)) => {}
+                Err(e) => {
+                    return Err(CodecError::Encode {
+                        what: self.what,
+                        detail: e.to_string(),
+                    })
+                }
+            }
+        }
         match self.writer.encode(&self.current, &value) {
             Some(Ok(bytes)) => Ok(bytes),
             Some(Err(e)) => Err(CodecError::Encode {
@@ -218,6 +241,24 @@ impl SingleObjectCodec {
     /// allocates at most a small multiple of the record's size (at most
     /// [`MAX_RECORD_BYTES`]) whatever lengths the record claims.
     pub fn decode(&self, bytes: &[u8]) -> Result<Value, CodecError> {
+        self.decode_via(bytes, true)
+    }
+
+    /// [`decode`](Self::decode) through apache-avro's own reader, for the tests that compare
+    /// the direct reader with it.
+    #[doc(hidden)]
+    pub fn decode_with_apache_avro(&self, bytes: &[u8]) -> Result<Value, CodecError> {
+        self.decode_via(bytes, false)
+    }
+
+    /// [`encode`](Self::encode) through apache-avro's own writer (same bytes), for the tests
+    /// that compare the direct writer with it.
+    #[doc(hidden)]
+    pub fn encode_with_apache_avro(&self, value: Value) -> Result<Vec<u8>, CodecError> {
+        self.encode_with(&self.current, self.current_fp, value)
+    }
+
+    fn decode_via(&self, bytes: &[u8], use_direct: bool) -> Result<Value, CodecError> {
         let what = self.what;
         if bytes.len() < HEADER_LEN {
             return Err(CodecError::TooShort { what, len: bytes.len() });
@@ -247,6 +288,35 @@ impl SingleObjectCodec {
         // Every length and item count must fit in the bytes that follow it, before
         // apache-avro reserves memory for it.
         crate::bounded::check(what, writer, &bytes[HEADER_LEN..])?;
+        let direct = if fp == self.current_fp {
+            self.direct.as_ref()
+        } else {
+            self.history
+                .iter()
+                .position(|(f, _)| *f == fp)
+                .and_then(|i| self.direct_history.get(i))
+                .and_then(Option::as_ref)
+        };
+        let decoded = match direct.filter(|_| use_direct).map(|d| d.decode(&bytes[HEADER_LEN..])) {
+            Some(Ok((_, rest))) if rest > 0 => return Err(CodecError::TrailingBytes { what, count: rest }),
+            Some(Ok((value, _))) => Some(value),
+            Some(Err(crate::direct::DirectError::Unsupported(_))) | None => None,
+            Some(Err(e)) => {
+                return Err(CodecError::Avro {
+                    what,
+                    detail: e.to_string(),
+                })
+            }
+        };
+        if let Some(value) = decoded {
+            if fp == self.current_fp {
+                return Ok(value);
+            }
+            return resolve_by_name(value, writer, &self.current, &self.current).map_err(|e| CodecError::Avro {
+                what,
+                detail: format!("cannot resolve writer schema {fp:016x} into the current schema: {e}"),
+            });
+        }
         // apache-avro turns an end of input inside a union index, a boolean or a string into
         // a null instead of an error (a leniency for files), which would let a truncated
         // record decode as a different one. Decode from the datum plus one sentinel byte: a
