@@ -166,7 +166,10 @@ impl ClientContext for Quiet {
 
     fn error(&self, error: KafkaError, reason: &str) {
         match error {
-            KafkaError::PartitionEOF(_) => tracing::debug!(target: "librdkafka", "{reason}"),
+            // librdkafka also reports the end of a partition as a global "error".
+            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF) => {
+                tracing::debug!(target: "librdkafka", "{reason}")
+            }
             KafkaError::Global(RDKafkaErrorCode::BrokerTransportFailure)
             | KafkaError::Global(RDKafkaErrorCode::AllBrokersDown) => {
                 tracing::warn!(target: "librdkafka", "broker unreachable: {reason}")
@@ -187,6 +190,10 @@ struct Reader {
     next: Option<u64>,
     /// The last poll reached the end of the partition: an empty poll now means "nothing new".
     at_end: bool,
+    /// Since when the broker holds records past `next` that have not arrived: a slow broker
+    /// (tansu on sqlite takes seconds for a large fetch) is given the request timeout before
+    /// the reader seeks again, because a seek drops the fetch in flight and starts it over.
+    waiting_since: Option<Instant>,
 }
 
 pub struct KafkaLog {
@@ -388,6 +395,7 @@ impl Log for KafkaLog {
                     consumer,
                     next: None,
                     at_end: false,
+                    waiting_since: None,
                 },
             );
         }
@@ -398,6 +406,7 @@ impl Log for KafkaLog {
             assign(&reader.consumer, topic, from)?;
             reader.next = Some(from);
             reader.at_end = false;
+            reader.waiting_since = None;
         }
         let mut out = Vec::new();
         let started = Instant::now();
@@ -417,6 +426,7 @@ impl Log for KafkaLog {
                     });
                     reader.next = Some(offset + 1);
                     reader.at_end = false;
+                    reader.waiting_since = None;
                 }
                 Some(Err(KafkaError::PartitionEOF(_))) => {
                     reader.at_end = true;
@@ -444,8 +454,22 @@ impl Log for KafkaLog {
                     // the broker is away. The watermarks tell which.
                     let end = watermark(&reader.consumer, topic, self.cfg.request_timeout)?;
                     if end > from {
-                        // Records exist but did not arrive yet: reposition and let the caller retry.
-                        reader.next = None;
+                        // Records exist but did not arrive yet. Seeking again at once would
+                        // cancel a slow fetch and start it over, forever (the Kafka bench's
+                        // stall): keep the fetch going, and reposition only when nothing has
+                        // come for the request timeout (a consumer stuck after a broker restart).
+                        let since = *reader.waiting_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() >= self.cfg.request_timeout {
+                            tracing::warn!(
+                                topic,
+                                from,
+                                end,
+                                waited_s = since.elapsed().as_secs(),
+                                "the broker holds records the consumer has not received: seeking again"
+                            );
+                            reader.next = None;
+                            reader.waiting_since = None;
+                        }
                     }
                     break;
                 }
