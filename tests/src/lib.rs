@@ -6,12 +6,14 @@
 //!   process it, fingerprint the result), over the module registry the binary runs.
 //! - [`process`]: the `opentoken` binary as child processes: a test's [`Work`] directory,
 //!   the [`Role`] builder, [`Proc`], and the devnet simulator.
+//! - [`dump`]: state dumps in the reference's `/state` shapes.
 //! - [`http`]: one JSON GET for the roles' APIs and probes.
 //! - [`nft`]: the NFT module's engine harness (`use opentoken_e2e::nft::*`).
 //! - [`routed`]: one block of ops on a `TestNet`, each routed to its module.
 //!
 //! Everything is re-exported here, so a test needs only `use opentoken_e2e::*`.
 
+pub mod dump;
 pub mod http;
 pub mod nft;
 pub mod paths;
@@ -19,6 +21,7 @@ pub mod pipeline;
 pub mod process;
 pub mod routed;
 
+pub use dump::put_path;
 pub use http::http_get_json;
 pub use paths::*;
 pub use pipeline::*;

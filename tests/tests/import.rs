@@ -60,17 +60,7 @@ fn account_of(key: &[u8], prefix: &str) -> Option<String> {
 /// `stats.tokenSupply`, and a feed the importer reports but does not import.
 fn reference_dump(token: &ModuleState, runners: &[String]) -> Value {
     let mut s: Map<String, Value> = Map::new();
-    let mut put = |path: &[&str], v: Value| {
-        let mut node = &mut s;
-        for p in &path[..path.len() - 1] {
-            node = node
-                .entry(p.to_string())
-                .or_insert_with(|| json!({}))
-                .as_object_mut()
-                .expect("an object");
-        }
-        node.insert(path[path.len() - 1].to_string(), v);
-    };
+    let mut put = |path: &[&str], v: Value| opentoken_e2e::put_path(&mut s, path, v);
     for (bucket, root) in [
         (Bucket::Liquid, "balances"),
         (Bucket::Claimable, "cbalances"),
@@ -550,17 +540,7 @@ fn node_records_carry_their_votes_and_counters() {
 fn reference_economy(token: &ModuleState, dump: &mut Value, pending_blocks: u64, at: u64) {
     use opentoken_token::keys::pob as k;
     let s = dump["state"].as_object_mut().expect("a state");
-    let mut put = |path: &[&str], v: Value| {
-        let mut node = &mut *s;
-        for p in &path[..path.len() - 1] {
-            node = node
-                .entry(p.to_string())
-                .or_insert_with(|| json!({}))
-                .as_object_mut()
-                .expect("an object");
-        }
-        node.insert(path[path.len() - 1].to_string(), v);
-    };
+    let mut put = |path: &[&str], v: Value| opentoken_e2e::put_path(s, path, v);
     for pool in keys::Pool::ALL {
         put(&["balances", pool.name()], json!(keys::amount(token, &pool.key())));
     }

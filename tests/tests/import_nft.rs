@@ -102,17 +102,7 @@ fn s_of(last: u64) -> Value {
 /// The NFT module's state (and the token's balances) as the reference's `/state` holds it.
 fn reference_dump(nft: &ModuleState, token: &ModuleState, symbol: &str) -> Value {
     let mut s: Map<String, Value> = Map::new();
-    let mut put = |path: &[&str], v: Value| {
-        let mut node = &mut s;
-        for p in &path[..path.len() - 1] {
-            node = node
-                .entry(p.to_string())
-                .or_insert_with(|| json!({}))
-                .as_object_mut()
-                .expect("an object");
-        }
-        node.insert(path[path.len() - 1].to_string(), v);
-    };
+    let mut put = |path: &[&str], v: Value| opentoken_e2e::put_path(&mut s, path, v);
     for (k, v) in token.scan_prefix(Bucket::Liquid.prefix().as_bytes()) {
         let a = std::str::from_utf8(&k[Bucket::Liquid.prefix().len()..]).expect("utf8");
         put(&["balances", a], json!(tkeys::decode_u64(v).expect("an amount")));

@@ -31,3 +31,17 @@ pub fn assert_event_codec<E: ModuleEvent + PartialEq + Debug>(variants: &[E], sc
     let on_disk = std::fs::read_to_string(schema_file).unwrap_or_else(|err| panic!("cannot read {schema_file}: {err}"));
     assert_eq!(on_disk, compiled, "{schema_file} is not the schema compiled in");
 }
+
+/// Panics unless every one of `variants` encodes (`E::encode`, the codec's direct writer) to
+/// the bytes `reference` gives for it (apache-avro's own writer): the direct writer must
+/// never change what a node stores.
+pub fn assert_writes_like<E: ModuleEvent + Debug>(variants: &[E], reference: impl Fn(&E) -> Vec<u8>) {
+    for e in variants {
+        let ours = e.encode().unwrap_or_else(|err| panic!("{e:?} does not encode: {err}"));
+        assert_eq!(
+            ours,
+            reference(e),
+            "{e:?}: the direct writer's bytes are not apache-avro's"
+        );
+    }
+}

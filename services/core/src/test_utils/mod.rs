@@ -21,7 +21,7 @@ mod harness;
 mod net;
 mod ops;
 
-pub use codec::assert_event_codec;
+pub use codec::{assert_event_codec, assert_writes_like};
 pub use counter::{Counted, CounterModule};
 pub use harness::ModuleHarness;
 pub use net::{BlockOutput, TestNet};

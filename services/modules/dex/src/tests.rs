@@ -213,12 +213,10 @@ impl Desk {
 
 const P: u64 = SCALE / 10; // 0.1 coin per token
 
-/// The liquidity reward by hand (token-core §5.6): at each count block every resting bid
-/// earns `⌊price·amount/best price⌋` points (the best bid its amount, one at half the price
-/// half of it); asks earn nothing; at the token's DAO day the points of every count, that
-/// block's included, go to the token module as one `liquidity` message and are cleared.
-#[test]
-fn resting_bids_earn_liquidity_points_sent_at_the_dao_day() {
+/// A DEX paying the liquidity reward (counts at 99 of 100, the token's DAO day at 199) with
+/// three resting bids: alice's 1.000 HIVE at twice bob's price, bob's 3.000 HIVE, carol's
+/// 0.500 HBD.
+fn liquidity_desk() -> Desk {
     let spec = test_spec()
         .with_module(NAME, serde_json::json!({"fee_ppm": 0, "liquidity": {}}))
         .with_module(
@@ -231,6 +229,16 @@ fn resting_bids_earn_liquidity_points_sent_at_the_dao_day() {
     d.place("alice", Side::Bid, Pair::Hive, 1_000, 2 * P);
     d.place("bob", Side::Bid, Pair::Hive, 3_000, P);
     d.place("carol", Side::Bid, Pair::Hbd, 500, P);
+    d
+}
+
+/// The liquidity reward by hand (token-core §5.6): at each count block every resting bid
+/// earns `⌊price·amount/best price⌋` points (the best bid its amount, one at half the price
+/// half of it); asks earn nothing; at the token's DAO day the points of every count, that
+/// block's included, go to the token module as one `liquidity` message and are cleared.
+#[test]
+fn resting_bids_earn_liquidity_points_sent_at_the_dao_day() {
+    let mut d = liquidity_desk();
     d.place("dave", Side::Ask, Pair::Hive, 9_000, 3 * P);
     assert_eq!(d.m.next_due_block(&d.state, 10), Some(99), "the next count");
     d.block = 99;
@@ -276,18 +284,7 @@ fn resting_bids_earn_liquidity_points_sent_at_the_dao_day() {
 /// earners are sent and cleared, and the third keeps its points for the next day.
 #[test]
 fn liquidity_beyond_one_message_sends_the_top_earners_and_keeps_the_rest() {
-    let spec = test_spec()
-        .with_module(NAME, serde_json::json!({"fee_ppm": 0, "liquidity": {}}))
-        .with_module(
-            "token",
-            serde_json::json!({"power_down_interval": 1, "gov_down_interval": 1,
-                "economy": {"interest_rate": 1, "dao_every": 1_000, "dao_offset": 199}}),
-        );
-    let mut d = Desk::new(serde_json::json!({}));
-    d.m = DexModule::from_spec(&spec).unwrap();
-    d.place("alice", Side::Bid, Pair::Hive, 1_000, 2 * P);
-    d.place("bob", Side::Bid, Pair::Hive, 3_000, P);
-    d.place("carol", Side::Bid, Pair::Hbd, 500, P);
+    let mut d = liquidity_desk();
     d.block = 99;
     d.end_block();
     let l = d.m.cfg.liquidity.clone().expect("liquidity on");
