@@ -729,22 +729,7 @@ fn offer(
         }
         return;
     }
-    let mut o = Offer {
-        kind,
-        set: set.into(),
-        id: id.into(),
-        seller: seller.into(),
-        currency,
-        price: 0,
-        buy_now: 0,
-        to: String::new(),
-        days: 0,
-        expires: 0,
-        bids: 0,
-        high: 0,
-        bidder: String::new(),
-        block: 0,
-    };
+    let mut o = Offer::new(kind, set, id, seller, currency, 0);
     fill(&mut o);
     if kind.is_nft() {
         let key = format!("{set}:{id}");

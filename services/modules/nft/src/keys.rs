@@ -136,6 +136,27 @@ pub struct Offer {
 }
 
 impl Offer {
+    /// A new offer of `seller`'s item opened at `block`, with no price, bid or buyer yet:
+    /// the caller sets what its kind needs.
+    pub fn new(kind: OfferKind, set: &str, id: &str, seller: &str, currency: Currency, block: u64) -> Self {
+        Self {
+            kind,
+            set: set.into(),
+            id: id.into(),
+            seller: seller.into(),
+            currency,
+            price: 0,
+            buy_now: 0,
+            to: String::new(),
+            days: 0,
+            expires: 0,
+            bids: 0,
+            high: 0,
+            bidder: String::new(),
+            block,
+        }
+    }
+
     pub fn key(&self) -> Vec<u8> {
         offer(self.kind, &self.set, &self.id)
     }

@@ -368,22 +368,7 @@ impl NftModule {
         payload: &Payload,
     ) -> Result<Vec<NftEvent>, Reject> {
         let block = ctx.pos.block;
-        let mut offer = Offer {
-            kind,
-            set: set.into(),
-            id: id.into(),
-            seller: from.into(),
-            currency,
-            price: 0,
-            buy_now: 0,
-            to: String::new(),
-            days: 0,
-            expires: 0,
-            bids: 0,
-            high: 0,
-            bidder: String::new(),
-            block,
-        };
+        let mut offer = Offer::new(kind, set, id, from, currency, block);
         match kind {
             OfferKind::NftSale | OfferKind::FtSale => {
                 offer.price = positive(payload, "price", Some(self.cfg.default_price))?;
