@@ -162,6 +162,31 @@ impl Reader {
         o
     }
 
+    /// The posts of a `<path>/<author>/<permlink>` tree as `(path, "author/permlink", post)`,
+    /// each key one Hive accepts; a level that is not an object and a key that is not an
+    /// author/permlink are refused by path.
+    pub(crate) fn posts<'a>(&mut self, path: &str, v: &'a Value) -> Vec<(String, String, &'a Value)> {
+        let mut out = Vec::new();
+        let Some(authors) = self.object(path, v) else {
+            return out;
+        };
+        for (author, permlinks) in authors {
+            let Some(permlinks) = self.object(&format!("{path}/{author}"), permlinks) else {
+                continue;
+            };
+            for (permlink, post) in permlinks {
+                let at = format!("{path}/{author}/{permlink}");
+                let key = format!("{author}/{permlink}");
+                if opentoken_token::config::PobGenesis::post_key(&key).is_none() {
+                    self.refuse(at, "is not an author/permlink");
+                    continue;
+                }
+                out.push((at, key, post));
+            }
+        }
+        out
+    }
+
     pub(crate) fn account(&mut self, path: &str, name: &str) -> bool {
         let ok = is_valid_account_name(name);
         if !ok {
@@ -317,26 +342,15 @@ fn leader_votes(
 ) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
     let mut queued = BTreeMap::new();
     let mut due = BTreeMap::new();
-    if let Some(pv) = state.get("pendingvote").and_then(|p| r.object("pendingvote", p)) {
-        for (author, posts) in pv {
-            let Some(posts) = r.object(&format!("pendingvote/{author}"), posts) else {
-                continue;
-            };
-            for (permlink, post) in posts {
-                let path = format!("pendingvote/{author}/{permlink}");
-                let key = format!("{author}/{permlink}");
-                if opentoken_token::config::PobGenesis::post_key(&key).is_none() {
-                    r.refuse(path, "is not an author/permlink");
-                    continue;
+    if let Some(pv) = state.get("pendingvote") {
+        for (path, key, post) in r.posts("pendingvote", pv) {
+            // The reference sums with JS `+`: a float or null vote makes `v` a float or null;
+            // only a positive integer sum queues a vote.
+            match post.get("v").and_then(Value::as_u64) {
+                Some(v) if v > 0 => {
+                    queued.insert(key, v);
                 }
-                // The reference sums with JS `+`: a float or null vote makes `v` a float or
-                // null; only a positive integer sum queues a vote.
-                match post.get("v").and_then(Value::as_u64) {
-                    Some(v) if v > 0 => {
-                        queued.insert(key, v);
-                    }
-                    _ => r.report(path, "no positive integer vote sum: not queued"),
-                }
+                _ => r.report(path, "no positive integer vote sum: not queued"),
             }
         }
     }
@@ -401,46 +415,32 @@ fn paid_records(state: &Map<String, Value>, r: &mut Reader) -> BTreeMap<String, 
     }
     tallies.sort_by_key(|(b, _, _)| *b);
     for (block, num, v) in tallies {
-        let Some(authors) = r.object(&format!("paid/{num}"), v) else {
-            continue;
-        };
-        for (author, posts) in authors {
-            let Some(posts) = r.object(&format!("paid/{num}/{author}"), posts) else {
-                continue;
+        for (path, key, post) in r.posts(&format!("paid/{num}"), v) {
+            // A post of no weight was paid nothing (no annotations); a negative, float or
+            // null figure (the reference's downvote hazards) is not rounded into one.
+            let figure = |v: Option<&Value>| match v {
+                None => Some(0),
+                Some(v) => v.as_u64(),
             };
-            for (permlink, post) in posts {
-                let path = format!("paid/{num}/{author}/{permlink}");
-                let key = format!("{author}/{permlink}");
-                if opentoken_token::config::PobGenesis::post_key(&key).is_none() {
-                    r.refuse(path, "is not an author/permlink");
-                    continue;
+            let weight = figure(post.pointer("/t/totalWeight"));
+            let author_share = figure(post.get("author_payout"));
+            let mut curation = Some(0u64);
+            if let Some(votes) = post.get("votes").and_then(Value::as_object) {
+                for vote in votes.values() {
+                    curation = curation.zip(figure(vote.get("p"))).map(|(a, b)| a.saturating_add(b));
                 }
-                // A post of no weight was paid nothing (no annotations); a negative, float or
-                // null figure (the reference's downvote hazards) is not rounded into one.
-                let figure = |v: Option<&Value>| match v {
-                    None => Some(0),
-                    Some(v) => v.as_u64(),
-                };
-                let weight = figure(post.pointer("/t/totalWeight"));
-                let author_share = figure(post.get("author_payout"));
-                let mut curation = Some(0u64);
-                if let Some(votes) = post.get("votes").and_then(Value::as_object) {
-                    for vote in votes.values() {
-                        curation = curation.zip(figure(vote.get("p"))).map(|(a, b)| a.saturating_add(b));
-                    }
+            }
+            match (weight, author_share, curation) {
+                (Some(weight), Some(author_share), Some(curation)) => {
+                    out.insert(
+                        key,
+                        json!({"block": block, "weight": weight, "author_share": author_share, "curation": curation}),
+                    );
                 }
-                match (weight, author_share, curation) {
-                    (Some(weight), Some(author_share), Some(curation)) => {
-                        out.insert(
-                            key,
-                            json!({"block": block, "weight": weight, "author_share": author_share, "curation": curation}),
-                        );
-                    }
-                    _ => r.report(
-                        path,
-                        "a weight, author_payout or vote payout that is not a whole number: the post's record (what /posts/:author/:permlink shows once paid) is not carried",
-                    ),
-                }
+                _ => r.report(
+                    path,
+                    "a weight, author_payout or vote payout that is not a whole number: the post's record (what /posts/:author/:permlink shows once paid) is not carried",
+                ),
             }
         }
     }
@@ -754,50 +754,42 @@ pub fn import_state(dump: &Value, block: u64, base: &Value) -> Result<Imported, 
         // moved them to `pendingpayment`; its next tally pays them, as opentoken's first
         // tally pays a post whose voting closed).
         for root in ["posts", "pendingpayment"] {
-            let Some(p) = state.get(root).and_then(|p| r.object(root, p)) else {
+            let Some(p) = state.get(root) else {
                 continue;
             };
-            for (author, permlinks) in p {
-                let Some(permlinks) = r.object(&format!("{root}/{author}"), permlinks) else {
+            for (path, key, post) in r.posts(root, p) {
+                let Some(b) = post.get("block").and_then(Value::as_u64) else {
+                    r.refuse(path, "has no block");
                     continue;
                 };
-                for (permlink, post) in permlinks {
-                    let path = format!("{root}/{author}/{permlink}");
-                    let Some(b) = post.get("block").and_then(Value::as_u64) else {
-                        r.refuse(path, "has no block");
-                        continue;
-                    };
-                    if root == "posts" && b + reward < block {
-                        r.report(path, "its voting closed before the import block");
-                        continue;
-                    }
-                    if root == "pendingpayment" && b + reward > block {
-                        r.refuse(path, "waits for payment but its voting has not closed");
-                        continue;
-                    }
-                    let mut votes = BTreeMap::new();
-                    if let Some(vs) = post.get("votes").and_then(Value::as_object) {
-                        for (voter, vote) in vs {
-                            match (vote.get("b").and_then(Value::as_u64), vote.get("v")) {
-                                (Some(vb), Some(v)) if v.is_null() => {
-                                    // The reference stores NaN votes as null; null counts as 0.
-                                    let _ = vb;
+                if root == "posts" && b + reward < block {
+                    r.report(path, "its voting closed before the import block");
+                    continue;
+                }
+                if root == "pendingpayment" && b + reward > block {
+                    r.refuse(path, "waits for payment but its voting has not closed");
+                    continue;
+                }
+                let mut votes = BTreeMap::new();
+                if let Some(vs) = post.get("votes").and_then(Value::as_object) {
+                    for (voter, vote) in vs {
+                        match (vote.get("b").and_then(Value::as_u64), vote.get("v")) {
+                            // The reference stores NaN votes as null; null counts as 0.
+                            (Some(_), Some(v)) if v.is_null() => {}
+                            (Some(vb), Some(v)) => match v.as_i64() {
+                                Some(v) => {
+                                    voters.insert(voter.clone());
+                                    votes.insert(voter.clone(), json!([vb, v]));
                                 }
-                                (Some(vb), Some(v)) => match v.as_i64() {
-                                    Some(v) => {
-                                        voters.insert(voter.clone());
-                                        votes.insert(voter.clone(), json!([vb, v]));
-                                    }
-                                    None => {
-                                        r.refuse(format!("{path}/votes/{voter}"), format!("{v} is not an integer vote"))
-                                    }
-                                },
-                                _ => r.refuse(format!("{path}/votes/{voter}"), "is not {b, v}"),
-                            }
+                                None => {
+                                    r.refuse(format!("{path}/votes/{voter}"), format!("{v} is not an integer vote"))
+                                }
+                            },
+                            _ => r.refuse(format!("{path}/votes/{voter}"), "is not {b, v}"),
                         }
                     }
-                    posts.insert(format!("{author}/{permlink}"), json!({"block": b, "votes": votes}));
                 }
+                posts.insert(key, json!({"block": b, "votes": votes}));
             }
         }
         let mut meters = BTreeMap::new();
