@@ -226,19 +226,10 @@ impl Resolved {
             Schema::Array(a) => {
                 let mut items = Vec::new();
                 loop {
-                    let count = zag(r)?;
-                    let n = match count {
-                        0 => break,
-                        c if c < 0 => {
-                            // A negative count is followed by the block's size in bytes.
-                            zag(r)?;
-                            c.checked_neg()
-                                .ok_or_else(|| DirectError::Malformed("an array block count overflows".into()))?
-                        }
-                        c => c,
-                    };
-                    let n = usize::try_from(n)
-                        .map_err(|_| DirectError::Malformed(format!("an array block of {n} items")))?;
+                    let n = block_count(r)?;
+                    if n == 0 {
+                        break;
+                    }
                     // Every item takes at least a byte in our schemas' arrays (the caller
                     // checked the bounds first); reserve no more than the bytes could hold.
                     items.reserve(n.min(r.len()));
@@ -331,12 +322,12 @@ fn scalar_fits(s: &Schema, v: &Value) -> bool {
     )
 }
 
-fn len_i64(n: usize) -> i64 {
+pub(crate) fn len_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Avro's zig-zag varint (apache-avro's `zig_i64`).
-fn zig(n: i64, out: &mut Vec<u8>) {
+pub(crate) fn zig(n: i64, out: &mut Vec<u8>) {
     let mut z = ((n << 1) ^ (n >> 63)) as u64;
     while z > 0x7F {
         out.push(0x80 | (z & 0x7F) as u8);
@@ -345,13 +336,14 @@ fn zig(n: i64, out: &mut Vec<u8>) {
     out.push(z as u8);
 }
 
-fn bytes(b: &[u8], out: &mut Vec<u8>) {
+/// A length-prefixed byte string (Avro `bytes` and `string`).
+pub(crate) fn bytes(b: &[u8], out: &mut Vec<u8>) {
     zig(len_i64(b.len()), out);
     out.extend_from_slice(b);
 }
 
 /// Reads a zig-zag varint as apache-avro does: at most 10 bytes, bits beyond 64 dropped.
-fn zag(r: &mut &[u8]) -> Result<i64, DirectError> {
+pub(crate) fn zag(r: &mut &[u8]) -> Result<i64, DirectError> {
     let mut z = 0u64;
     for j in 0..10u32 {
         let b = take(r, 1)?[0];
@@ -363,12 +355,29 @@ fn zag(r: &mut &[u8]) -> Result<i64, DirectError> {
     Err(DirectError::Malformed("an integer longer than 10 bytes".into()))
 }
 
-fn length(r: &mut &[u8]) -> Result<usize, DirectError> {
+/// The item count of the next array block (0 at the end), as apache-avro reads it: a
+/// negative count is followed by the block's size in bytes.
+pub(crate) fn block_count(r: &mut &[u8]) -> Result<usize, DirectError> {
+    let n = match zag(r)? {
+        0 => return Ok(0),
+        c if c < 0 => {
+            zag(r)?;
+            c.checked_neg()
+                .ok_or_else(|| DirectError::Malformed("an array block count overflows".into()))?
+        }
+        c => c,
+    };
+    usize::try_from(n).map_err(|_| DirectError::Malformed(format!("an array block of {n} items")))
+}
+
+/// A non-negative length.
+pub(crate) fn length(r: &mut &[u8]) -> Result<usize, DirectError> {
     let n = zag(r)?;
     usize::try_from(n).map_err(|_| DirectError::Malformed(format!("a length of {n}")))
 }
 
-fn take<'a>(r: &mut &'a [u8], n: usize) -> Result<&'a [u8], DirectError> {
+/// The next `n` bytes of `r`, or `Truncated`.
+pub(crate) fn take<'a>(r: &mut &'a [u8], n: usize) -> Result<&'a [u8], DirectError> {
     if r.len() < n {
         return Err(DirectError::Truncated);
     }

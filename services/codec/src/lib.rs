@@ -196,7 +196,7 @@ fn encode_wire<T>(codec: &SingleObjectCodec, r: &T, write: fn(&T, &mut Vec<u8>))
 fn decode_wire<T>(
     codec: &SingleObjectCodec,
     bytes: &[u8],
-    read: fn(&[u8]) -> Result<T, wire::WireError>,
+    read: fn(&[u8]) -> Result<T, direct::DirectError>,
     slow: impl FnOnce(&[u8]) -> Result<T, CodecError>,
 ) -> Result<T, CodecError> {
     let current = bytes.len() >= single_object::HEADER_LEN

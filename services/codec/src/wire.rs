@@ -15,35 +15,12 @@ use opentoken_core::{
     OpStatus, Outcome, RejectCode, RoutedOp, TransferOp,
 };
 
-/// Why a datum could not be read; the caller names the record and wraps it in `CodecError`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum WireError {
-    Truncated,
-    Trailing(usize),
-    /// Not a datum of the schema (the Avro layer's complaint).
-    Malformed(String),
-    /// A datum of the schema that is not a record of the type (a u32 out of range).
-    Shape(String),
-}
+use crate::direct::{block_count, bytes, len_i64, length, take, zag, zig as long, DirectError};
 
 // ---- writing ----
 
-fn long(n: i64, out: &mut Vec<u8>) {
-    let mut z = ((n << 1) ^ (n >> 63)) as u64;
-    while z > 0x7F {
-        out.push(0x80 | (z & 0x7F) as u8);
-        z >>= 7;
-    }
-    out.push(z as u8);
-}
-
 fn string(s: &str, out: &mut Vec<u8>) {
     bytes(s.as_bytes(), out);
-}
-
-fn bytes(b: &[u8], out: &mut Vec<u8>) {
-    long(i64::try_from(b.len()).unwrap_or(i64::MAX), out);
-    out.extend_from_slice(b);
 }
 
 fn chain_pos(p: &ChainPos, out: &mut Vec<u8>) {
@@ -68,7 +45,7 @@ fn asset(a: &Asset, out: &mut Vec<u8>) {
 
 fn strings(items: &[String], out: &mut Vec<u8>) {
     if !items.is_empty() {
-        long(i64::try_from(items.len()).unwrap_or(i64::MAX), out);
+        long(len_i64(items.len()), out);
         for s in items {
             string(s, out);
         }
@@ -111,7 +88,7 @@ pub(crate) fn block_record(r: &BlockRecord, out: &mut Vec<u8>) {
     string(&r.block_id, out);
     long(r.timestamp as i64, out);
     if !r.ops.is_empty() {
-        long(i64::try_from(r.ops.len()).unwrap_or(i64::MAX), out);
+        long(len_i64(r.ops.len()), out);
         for o in &r.ops {
             chain_pos(&o.pos, out);
             string(&o.txid, out);
@@ -169,76 +146,45 @@ pub(crate) fn op_status(s: &OpStatus, out: &mut Vec<u8>) {
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
-        if self.0.len() < n {
-            return Err(WireError::Truncated);
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DirectError> {
+        take(&mut self.0, n)
     }
 
-    /// A zig-zag varint as apache-avro reads it: at most 10 bytes, bits beyond 64 dropped.
-    fn long(&mut self) -> Result<i64, WireError> {
-        let mut z = 0u64;
-        for j in 0..10u32 {
-            let b = self.take(1)?[0];
-            z |= u64::from(b & 0x7F) << (j * 7);
-            if b >> 7 == 0 {
-                return Ok(if z & 1 == 0 { (z >> 1) as i64 } else { !(z >> 1) as i64 });
-            }
-        }
-        Err(WireError::Malformed("an integer longer than 10 bytes".into()))
+    fn long(&mut self) -> Result<i64, DirectError> {
+        zag(&mut self.0)
     }
 
-    fn u64(&mut self) -> Result<u64, WireError> {
+    fn u64(&mut self) -> Result<u64, DirectError> {
         Ok(self.long()? as u64)
     }
 
-    fn u32(&mut self, name: &str) -> Result<u32, WireError> {
+    fn u32(&mut self, name: &str) -> Result<u32, DirectError> {
         let x = self.long()?;
-        u32::try_from(x).map_err(|_| WireError::Shape(format!("{name}: {x} is not in 0..=4294967295")))
+        u32::try_from(x).map_err(|_| DirectError::Malformed(format!("{name}: {x} is not in 0..=4294967295")))
     }
 
-    fn len(&mut self) -> Result<usize, WireError> {
-        let n = self.long()?;
-        usize::try_from(n).map_err(|_| WireError::Malformed(format!("a length of {n}")))
+    fn len(&mut self) -> Result<usize, DirectError> {
+        length(&mut self.0)
     }
 
-    fn bytes(&mut self) -> Result<Vec<u8>, WireError> {
+    fn bytes(&mut self) -> Result<Vec<u8>, DirectError> {
         let n = self.len()?;
         Ok(self.take(n)?.to_vec())
     }
 
-    fn string(&mut self) -> Result<String, WireError> {
+    fn string(&mut self) -> Result<String, DirectError> {
         let n = self.len()?;
         let b = self.take(n)?;
         std::str::from_utf8(b)
             .map(str::to_string)
-            .map_err(|e| WireError::Malformed(format!("a string that is not UTF-8: {e}")))
-    }
-
-    /// The item count of the next array block (0 at the end), as apache-avro reads it: a
-    /// negative count is followed by the block's size in bytes.
-    fn block_count(&mut self) -> Result<usize, WireError> {
-        let c = self.long()?;
-        let n = match c {
-            0 => return Ok(0),
-            c if c < 0 => {
-                self.long()?;
-                c.checked_neg()
-                    .ok_or_else(|| WireError::Malformed("an array block count overflows".into()))?
-            }
-            c => c,
-        };
-        usize::try_from(n).map_err(|_| WireError::Malformed(format!("an array block of {n} items")))
+            .map_err(|e| DirectError::Malformed(format!("a string that is not UTF-8: {e}")))
     }
 
     /// An array, each item read by `item`; memory reserved is bounded by the bytes left.
-    fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> Result<T, WireError>) -> Result<Vec<T>, WireError> {
+    fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> Result<T, DirectError>) -> Result<Vec<T>, DirectError> {
         let mut out = Vec::new();
         loop {
-            let n = self.block_count()?;
+            let n = block_count(&mut self.0)?;
             if n == 0 {
                 return Ok(out);
             }
@@ -249,25 +195,25 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn index(&mut self, of: usize, what: &str) -> Result<usize, WireError> {
+    fn index(&mut self, of: usize, what: &str) -> Result<usize, DirectError> {
         let i = self.long()?;
         usize::try_from(i)
             .ok()
             .filter(|i| *i < of)
-            .ok_or_else(|| WireError::Malformed(format!("{what} index {i} of {of}")))
+            .ok_or_else(|| DirectError::Malformed(format!("{what} index {i} of {of}")))
     }
 
     /// An enum index as apache-avro reads it (an int: out of i32 range is malformed).
-    fn enum_index(&mut self, of: usize, what: &str) -> Result<usize, WireError> {
+    fn enum_index(&mut self, of: usize, what: &str) -> Result<usize, DirectError> {
         let i = self.long()?;
         i32::try_from(i)
             .ok()
             .and_then(|i| usize::try_from(i).ok())
             .filter(|i| *i < of)
-            .ok_or_else(|| WireError::Malformed(format!("{what} index {i} of {of}")))
+            .ok_or_else(|| DirectError::Malformed(format!("{what} index {i} of {of}")))
     }
 
-    fn chain_pos(&mut self) -> Result<ChainPos, WireError> {
+    fn chain_pos(&mut self) -> Result<ChainPos, DirectError> {
         Ok(ChainPos {
             block: self.u64()?,
             trx_in_block: self.u32("trx_in_block")?,
@@ -275,13 +221,13 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn asset(&mut self) -> Result<Asset, WireError> {
+    fn asset(&mut self) -> Result<Asset, DirectError> {
         let amount = self.long()?;
         let symbol = [AssetSymbol::Hive, AssetSymbol::Hbd, AssetSymbol::Vests][self.enum_index(3, "AssetSymbol")?];
         Ok(Asset { amount, symbol })
     }
 
-    fn hive_op(&mut self) -> Result<HiveOp, WireError> {
+    fn hive_op(&mut self) -> Result<HiveOp, DirectError> {
         Ok(match self.index(4, "op union")? {
             0 => HiveOp::CustomJson(CustomJsonOp {
                 required_auths: self.array(Self::string)?,
@@ -307,15 +253,15 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn end(self) -> Result<(), WireError> {
+    fn end(self) -> Result<(), DirectError> {
         match self.0.len() {
             0 => Ok(()),
-            n => Err(WireError::Trailing(n)),
+            n => Err(DirectError::Malformed(format!("{n} bytes after the datum"))),
         }
     }
 }
 
-pub(crate) fn block_record_from(datum: &[u8]) -> Result<BlockRecord, WireError> {
+pub(crate) fn block_record_from(datum: &[u8]) -> Result<BlockRecord, DirectError> {
     let mut r = Reader(datum);
     let block_num = r.u64()?;
     let block_id = r.string()?;
@@ -341,7 +287,7 @@ pub(crate) fn block_record_from(datum: &[u8]) -> Result<BlockRecord, WireError> 
     })
 }
 
-pub(crate) fn message_from(datum: &[u8]) -> Result<Message, WireError> {
+pub(crate) fn message_from(datum: &[u8]) -> Result<Message, DirectError> {
     let mut r = Reader(datum);
     let m = Message {
         from: r.string()?,
@@ -355,7 +301,7 @@ pub(crate) fn message_from(datum: &[u8]) -> Result<Message, WireError> {
     Ok(m)
 }
 
-pub(crate) fn event_record_from(datum: &[u8]) -> Result<EventRecord, WireError> {
+pub(crate) fn event_record_from(datum: &[u8]) -> Result<EventRecord, DirectError> {
     let mut r = Reader(datum);
     let e = EventRecord {
         module: r.string()?,
@@ -368,7 +314,7 @@ pub(crate) fn event_record_from(datum: &[u8]) -> Result<EventRecord, WireError> 
     Ok(e)
 }
 
-pub(crate) fn op_status_from(datum: &[u8]) -> Result<OpStatus, WireError> {
+pub(crate) fn op_status_from(datum: &[u8]) -> Result<OpStatus, DirectError> {
     let mut r = Reader(datum);
     let txid = r.string()?;
     let pos = r.chain_pos()?;
@@ -381,7 +327,7 @@ pub(crate) fn op_status_from(datum: &[u8]) -> Result<OpStatus, WireError> {
             let code = RejectCode::ALL
                 .get(r.enum_index(RejectCode::ALL.len(), "RejectCode")?)
                 .copied()
-                .ok_or_else(|| WireError::Malformed("RejectCode".into()))?;
+                .ok_or_else(|| DirectError::Malformed("RejectCode".into()))?;
             Outcome::Rejected {
                 code,
                 reason: r.string()?,
