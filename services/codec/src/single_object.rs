@@ -308,29 +308,37 @@ impl SingleObjectCodec {
                 })
             }
         };
-        if let Some(value) = decoded {
-            if fp == self.current_fp {
-                return Ok(value);
-            }
-            return resolve_by_name(value, writer, &self.current, &self.current).map_err(|e| CodecError::Avro {
-                what,
-                detail: format!("cannot resolve writer schema {fp:016x} into the current schema: {e}"),
-            });
+        let value = match decoded {
+            Some(value) => value,
+            None => self.decode_datum_with_apache_avro(writer, &bytes[HEADER_LEN..])?,
+        };
+        if fp == self.current_fp {
+            return Ok(value);
         }
+        resolve_by_name(value, writer, &self.current, &self.current).map_err(|e| CodecError::Avro {
+            what,
+            detail: format!("cannot resolve writer schema {fp:016x} into the current schema: {e}"),
+        })
+    }
+
+    /// One datum of `writer` through apache-avro's reader (schemas the direct reader leaves
+    /// to it, and the tests that compare the two).
+    fn decode_datum_with_apache_avro(&self, writer: &Schema, datum: &[u8]) -> Result<Value, CodecError> {
+        let what = self.what;
         // apache-avro turns an end of input inside a union index, a boolean or a string into
         // a null instead of an error (a leniency for files), which would let a truncated
         // record decode as a different one. Decode from the datum plus one sentinel byte: a
         // well-formed datum leaves exactly the sentinel unread, and any read that reached the
         // real end of the datum consumed the sentinel instead of hitting end of input.
-        let mut framed = Vec::with_capacity(bytes.len() - HEADER_LEN + 1);
-        framed.extend_from_slice(&bytes[HEADER_LEN..]);
+        let mut framed = Vec::with_capacity(datum.len() + 1);
+        framed.extend_from_slice(datum);
         framed.push(SENTINEL);
-        let mut datum = framed.as_slice();
-        let value = apache_avro::from_avro_datum(writer, &mut datum, None).map_err(|e| CodecError::Avro {
+        let mut rest = framed.as_slice();
+        let value = apache_avro::from_avro_datum(writer, &mut rest, None).map_err(|e| CodecError::Avro {
             what,
             detail: e.to_string(),
         })?;
-        match datum.len() {
+        match rest.len() {
             1 => {}
             0 => {
                 return Err(CodecError::Avro {
@@ -346,13 +354,7 @@ impl SingleObjectCodec {
                 detail: "decoded datum does not match its writer schema (truncated or corrupt record)".into(),
             });
         }
-        if fp == self.current_fp {
-            return Ok(value);
-        }
-        resolve_by_name(value, writer, &self.current, &self.current).map_err(|e| CodecError::Avro {
-            what,
-            detail: format!("cannot resolve writer schema {fp:016x} into the current schema: {e}"),
-        })
+        Ok(value)
     }
 }
 
