@@ -1100,20 +1100,8 @@ mod tests {
 
     fn offer(kind: OfferKind, currency: Currency) -> Offer {
         Offer {
-            kind,
-            set: "cards".into(),
-            id: "0A".into(),
-            seller: "alice".into(),
-            currency,
             price: 1000,
-            buy_now: 0,
-            to: String::new(),
-            days: 0,
-            expires: 0,
-            bids: 0,
-            high: 0,
-            bidder: String::new(),
-            block: 9,
+            ..Offer::new(kind, "cards", "0A", "alice", currency, 9)
         }
     }
 

@@ -721,20 +721,9 @@ fn put_json<T: serde::Serialize>(state: &mut ModuleState, key: Vec<u8>, v: &T) {
 
 fn reserve(id: &str, seller: &str, to: &str) -> Offer {
     Offer {
-        kind: OfferKind::NftReserve,
-        set: "cards".into(),
-        id: id.into(),
-        seller: seller.into(),
-        currency: Currency::Token,
         price: 5,
-        buy_now: 0,
         to: to.into(),
-        days: 0,
-        expires: 0,
-        bids: 0,
-        high: 0,
-        bidder: String::new(),
-        block: 1,
+        ..Offer::new(OfferKind::NftReserve, "cards", id, seller, Currency::Token, 1)
     }
 }
 

@@ -260,10 +260,7 @@ pub struct LeaderVote {
 
 /// A due leader vote's value: its weight and the block it stops being listed.
 pub(crate) fn decode_due(v: &[u8]) -> Option<(u64, u64)> {
-    Some((
-        u64::from_be_bytes(v.get(..8)?.try_into().ok()?),
-        u64::from_be_bytes(v.get(8..16)?.try_into().ok()?),
-    ))
+    Some((keys::decode_u64(v.get(..8)?)?, keys::decode_u64(v.get(8..16)?)?))
 }
 
 /// The sum of a registered post's votes (downvotes negative), never below 0.
@@ -515,6 +512,8 @@ impl TokenModule {
                 permlink,
                 weight,
             } => {
+                // The leader's Hive vote on a post it owed one settles that, whether or not it
+                // also counts as a Proof of Brain vote.
                 let mut out = Vec::new();
                 if self.leader_owes(ctx, &voter, &author, &permlink, state) {
                     out.push(TokenEvent::LeaderVoted {
@@ -524,16 +523,16 @@ impl TokenModule {
                     });
                 }
                 let open = post(state, &author, &permlink).is_some_and(|(_, closes)| block <= closes);
-                if !open || (!out.is_empty() && voting_power(state, &voter) == 0) {
-                    if !out.is_empty() {
-                        return Ok(out);
-                    }
+                let power = voting_power(state, &voter);
+                if (!open || power == 0) && !out.is_empty() {
+                    return Ok(out);
+                }
+                if !open {
                     return Err(Reject::new(
                         RejectCode::NothingToDo,
                         format!("@{author}/{permlink} is not a registered post open for votes"),
                     ));
                 }
-                let power = voting_power(state, &voter);
                 if power == 0 {
                     return Err(Reject::new(
                         RejectCode::InsufficientFunds,
