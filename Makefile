@@ -10,7 +10,7 @@ PY ?= target/pyenv/bin/python
 BROKER_DIR ?= target/broker
 BROKER_PORT ?= 9092
 
-.PHONY: run test deps build build-debug lint fmt bench bench-codec bench-kafka test-scylla-large devnet broker broker-stop clean-data
+.PHONY: run test deps build build-debug lint fmt bench bench-codec bench-commitment bench-kafka test-scylla-large devnet broker broker-stop clean-data
 
 ## What a fresh machine lacks for the build and the tests: Debian build packages for
 ## librdkafka, the Kafka-compatible broker (built once into ~/.cache/opentoken-tools, about
@@ -58,6 +58,11 @@ fmt:
 ## decode per record, apache-avro's writer compared in services/codec/tests/direct.rs.
 bench-codec:
 	$(CARGO) bench -p opentoken-codec --bench codec
+
+## Criterion benches of the state commitment: the v1 and v2 element, a fold of 1,000
+## changed keys, a state's puts and commitment.
+bench-commitment:
+	$(CARGO) bench -p opentoken-core --bench commitment
 
 ## Throughput of the token state machine and of the embedded pipeline (README figures).
 bench: build

@@ -3,6 +3,7 @@
 //! change" must leave every value here untouched; a change that means to alter consensus
 //! updates them in its own commit and says why.
 
+use opentoken_core::commitment::LtHash;
 use opentoken_core::consensus_hash;
 use opentoken_e2e::*;
 use std::collections::BTreeMap;
@@ -68,4 +69,44 @@ fn fixed_devnet_chain_gives_the_pinned_hashes_and_balances() {
         got, pinned,
         "the pinned devnet results changed (OPENTOKEN_REPIN=1 rewrites tests/tests/pinned.txt; do so only for a change that means to alter consensus)"
     );
+}
+
+/// The commitments, under the v1 element (SHA-512 counter mode), of each module's state at
+/// the end of the pinned chain, as the code before the v2 element (SHA-256 seed + ChaCha20)
+/// computed them. Pinned so that the change of element is shown to change nothing else.
+const V1_FINAL_COMMITMENTS: [(&str, &str); 2] = [
+    (
+        "token",
+        "b13d5706177bc351a736bb56316cf08b2667b543e9a0a74b8239c50d25ed8929",
+    ),
+    (
+        "nodes",
+        "3dd08383c3288f6e72fb2cf0b87f9753b1474d33897347043edd1c4b6e6e62c9",
+    ),
+];
+
+/// One state hashed both ways: the pinned chain's final state gives the v1 commitments the
+/// old code computed, and v2 gives the lattice the processor committed (so the new pinned
+/// hashes differ from the old ones by the commitment alone).
+#[test]
+fn the_final_state_hashes_to_the_v1_pins_the_old_way_and_to_the_committed_lattice_the_new_way() {
+    let spec = devnet_spec();
+    let blocks = generate(&spec, SEED, BLOCKS);
+    let last = blocks.last().expect("blocks").num;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log, store) = open(dir.path());
+    publish(&spec, &log, &blocks, 100);
+    process(&spec, &log, &store, 25, last);
+    for (module, v1) in V1_FINAL_COMMITMENTS {
+        let loaded = store.load_module(module).expect("state");
+        let pairs = || loaded.pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice()));
+        assert_eq!(
+            hex::encode(opentoken_core::commitment::v1_digest(pairs())),
+            v1,
+            "{module} under v1"
+        );
+        let committed = LtHash::from_bytes(loaded.lattice.as_deref().expect("lattice")).expect("lattice bytes");
+        assert_eq!(LtHash::from_pairs(pairs()), committed, "{module} under v2");
+        assert_ne!(hex::encode(committed.digest()), v1, "{module}: v2 differs from v1");
+    }
 }

@@ -4,7 +4,7 @@
 //! in a `BTreeMap`, so iteration order is defined and the commitment covers exactly what
 //! the store persists.
 
-use crate::commitment::LtHash;
+use crate::commitment::{Delta, LtHash};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
@@ -78,18 +78,20 @@ impl ModuleState {
     /// Folds pending writes into the lattice: O(keys touched since the last fold).
     pub fn fold(&mut self) {
         let pending = std::mem::take(&mut self.unfolded);
-        for (k, old) in pending {
-            let new = self.kv.get(&k);
+        let mut deltas = Vec::with_capacity(pending.len() * 2);
+        for (k, old) in &pending {
+            let new = self.kv.get(k);
             if old.as_ref() == new {
                 continue;
             }
-            if let Some(o) = &old {
-                self.lattice.remove(&k, o);
+            if let Some(o) = old {
+                deltas.push(Delta::Remove(k, o));
             }
             if let Some(n) = new {
-                self.lattice.add(&k, n);
+                deltas.push(Delta::Add(k, n));
             }
         }
+        self.lattice.apply(&deltas);
     }
 
     /// The state commitment now (folds first).

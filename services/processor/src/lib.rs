@@ -151,7 +151,7 @@ impl Processor {
                     if state.recompute_commitment() != lattice.digest() {
                         return Err(ProcessorError::Inconsistent {
                             module: name.to_string(),
-                            detail: "the loaded state does not match its committed commitment".into(),
+                            detail: "the loaded state does not match its committed commitment (a damaged store, or one written by a node with another commitment version: rebuild it with `opentoken replay` or import a snapshot)".into(),
                         });
                     }
                     state
