@@ -674,3 +674,51 @@ fn the_dex_and_the_token_economy_as_their_own_processors_in_kafka_mode_equal_emb
         "Proof of Brain paid a post"
     );
 }
+
+/// `make bench-kafka` in small, inside `make test`: the bench's Kafka phases (publish, a
+/// bare rdkafka consumer, the processor over the same topics) finish well within a
+/// deadline, and the report carries the processor/consumer ratio. The bench used to stall
+/// here for good (a read that re-sought its in-flight fetch); a stall now fails the test,
+/// naming the bench, instead of hanging it.
+#[test]
+fn the_kafka_bench_finishes_and_reports_its_ratio() {
+    let work = Work::new();
+    let broker = Broker::start(&work);
+    let json = work.path().join("bench.json");
+    let child = Command::new(bin())
+        .arg("bench")
+        .arg("--chain")
+        .arg(devnet_spec_path())
+        .args(["--blocks", "300", "--ops-per-block", "10", "--accounts", "2000"])
+        .args(["--kafka-brokers", &broker.addr()])
+        .arg("--kafka-topics")
+        .arg(repo_root().join("infra/kafka/topics.tansu.json"))
+        .arg("--json")
+        .arg(&json)
+        .env("OPENTOKEN_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(work.log_file("bench"))
+        .spawn()
+        .expect("spawn opentoken bench");
+    let mut bench = Proc::new(child);
+    let Some(status) = bench.wait_exit(240) else {
+        panic!(
+            "opentoken bench against the broker did not finish in 240 s (the Kafka stall?):\n{}",
+            work.read_log("bench")
+        );
+    };
+    assert!(status.success(), "opentoken bench failed:\n{}", work.read_log("bench"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("bench report")).expect("JSON");
+    let ratio = report["kafka_ratio"].as_f64().expect("kafka_ratio");
+    assert!(ratio > 0.0, "{report}");
+    let phases = report["phases"].as_array().expect("phases");
+    for name in ["kafka: publish", "kafka: bare rdkafka consumer", "kafka: processor"] {
+        assert!(
+            phases
+                .iter()
+                .any(|p| p["name"].as_str().is_some_and(|n| n.starts_with(name))),
+            "no {name} phase in {report}"
+        );
+    }
+}

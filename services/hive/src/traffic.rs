@@ -91,15 +91,31 @@ fn cj(prefix: &str, name: &str, signer: &str, active: bool, json: String) -> Hiv
     })
 }
 
+/// A uniformly drawn account of `accounts` other than `actor` ("null" when there is none),
+/// without building the list of the others for every op: the draw is the one `rng.pick`
+/// makes over that list (same random numbers, same answer). Account lists are sorted and
+/// unique (genesis map keys), so `actor` is found in O(log n); another list is searched.
+fn pick_other(rng: &mut Rng, accounts: &[String], actor: &str) -> String {
+    let skip = match accounts.binary_search_by(|a| a.as_str().cmp(actor)) {
+        Ok(at) => Some(at),
+        Err(_) => accounts.iter().position(|a| a == actor),
+    };
+    let others = accounts.len() - usize::from(skip.is_some());
+    if others == 0 {
+        return "null".into();
+    }
+    let i = rng.range(0, others as u64 - 1) as usize;
+    let i = match skip {
+        Some(s) if i >= s => i + 1,
+        _ => i,
+    };
+    accounts.get(i).cloned().unwrap_or_else(|| "null".into())
+}
+
 /// One generated op signed by `actor` (a transaction groups ops of one signer).
 pub fn op(cfg: &TrafficConfig, rng: &mut Rng, actor: &str) -> HiveOp {
     let p = cfg.prefix.as_str();
-    let mut peer = |rng: &mut Rng| -> String {
-        let others: Vec<&String> = cfg.accounts.iter().filter(|a| a.as_str() != actor).collect();
-        rng.pick(&others)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "null".into())
-    };
+    let mut peer = |rng: &mut Rng| -> String { pick_other(rng, &cfg.accounts, actor) };
     if rng.chance(cfg.invalid_per_mille) {
         return invalid(cfg, rng, actor, &mut peer);
     }
@@ -299,5 +315,118 @@ pub fn multisig_op(
                 true,
             ),
         }),
+    }
+}
+
+/// A benchmark stream: blocks `range` of community traffic drawn with [`op`] (the same op
+/// mix, invalid share and non-community noise as the simulator), without the simulator's
+/// Hive ledger, signatures or shadow state, so it scales to millions of accounts.
+/// `busy_per_mille` of the blocks carry `cfg.ops_per_block` ops; the others are empty
+/// (Hive's real density for one community: most blocks hold none of its ops). Ids are
+/// hashes of (seed, position): unique and deterministic, not Hive's.
+pub fn bench_stream(
+    cfg: &TrafficConfig,
+    seed: u64,
+    range: std::ops::RangeInclusive<u64>,
+    busy_per_mille: u32,
+) -> Vec<opentoken_core::Block> {
+    let id = |what: &[u8], num: u64, i: u64| {
+        let mut h = Sha256::new();
+        h.update(b"opentoken/bench/");
+        h.update(what);
+        h.update(seed.to_le_bytes());
+        h.update(num.to_le_bytes());
+        h.update(i.to_le_bytes());
+        hex::encode(&h.finalize()[..20])
+    };
+    let mut previous = id(b"block", range.start().saturating_sub(1), 0);
+    let first = *range.start();
+    range
+        .map(|num| {
+            let mut rng = Rng::new(seed, num, b"bench");
+            let mut transactions = Vec::new();
+            if rng.chance(busy_per_mille) {
+                let n = rng.range(u64::from(cfg.ops_per_block.0), u64::from(cfg.ops_per_block.1));
+                for i in 0..n {
+                    let Some(actor) = rng.pick(&cfg.accounts).cloned() else {
+                        break;
+                    };
+                    transactions.push(opentoken_core::Transaction {
+                        txid: id(b"tx", num, i),
+                        operations: vec![op(cfg, &mut rng, &actor)],
+                    });
+                }
+            }
+            let block = opentoken_core::Block {
+                num,
+                id: id(b"block", num, 0),
+                previous: std::mem::take(&mut previous),
+                timestamp: 1_735_689_600 + 3 * (num - first),
+                witness: "witness-a".into(),
+                transactions,
+            };
+            previous = block.id.clone();
+            block
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod bench_stream_tests {
+    use super::*;
+
+    fn cfg(accounts: usize) -> TrafficConfig {
+        TrafficConfig {
+            prefix: "dlux_".into(),
+            accounts: (0..accounts).map(|i| format!("u{i:07}")).collect(),
+            nodes: vec![],
+            delegation_account: "dlux-io".into(),
+            ops_per_block: (5, 5),
+            invalid_per_mille: 100,
+            msaccount: None,
+            dex: None,
+            nft: None,
+            pob: None,
+        }
+    }
+
+    #[test]
+    fn the_stream_is_deterministic_chained_and_as_dense_as_asked() {
+        let c = cfg(1_000);
+        let a = bench_stream(&c, 7, 1..=2_000, 100);
+        assert_eq!(a, bench_stream(&c, 7, 1..=2_000, 100));
+        assert_ne!(a, bench_stream(&c, 8, 1..=2_000, 100));
+        for w in a.windows(2) {
+            assert_eq!(w[1].previous, w[0].id);
+            assert_eq!(w[1].num, w[0].num + 1);
+        }
+        let busy = a.iter().filter(|b| !b.transactions.is_empty()).count();
+        assert!(
+            (150..=250).contains(&busy),
+            "{busy} of 2,000 blocks busy at 100 per mille"
+        );
+        assert!(a.iter().all(|b| b.transactions.is_empty() || b.transactions.len() == 5));
+        let dense = bench_stream(&c, 7, 1..=100, 1_000);
+        assert!(dense.iter().all(|b| b.transactions.len() == 5));
+    }
+
+    #[test]
+    fn a_peer_is_never_the_actor_and_the_draw_matches_the_filtered_pick() {
+        let accounts: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
+        for seed in 0..200 {
+            for actor in ["a", "c", "d", "zz"] {
+                let mut fast = Rng::new(seed, 1, b"t");
+                let mut slow = Rng::new(seed, 1, b"t");
+                let others: Vec<&String> = accounts.iter().filter(|a| a.as_str() != actor).collect();
+                let want = slow
+                    .pick(&others)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "null".into());
+                let got = pick_other(&mut fast, &accounts, actor);
+                assert_eq!(got, want);
+                assert_ne!(got, actor);
+            }
+        }
+        assert_eq!(pick_other(&mut Rng::new(1, 1, b"t"), &["a".to_string()], "a"), "null");
     }
 }

@@ -1,11 +1,17 @@
 //! `opentoken bench`: the figures in the README come from here.
 //!
-//! Two measurements on one generated chain (deterministic, from the simulator's generator):
+//! Measurements on one generated chain (deterministic), each with its accepted and
+//! rejected ops counted apart and its peak resident memory, as a table and (`--json`) as
+//! JSON:
 //! 1. the state machine alone (engine over routed ops, in memory);
 //! 2. the embedded pipeline end to end: blocks published to the embedded log, processed,
-//!    and group-committed to the embedded store (fsync'd), as `opentoken run` does.
+//!    and group-committed to the embedded store (fsync'd), as `opentoken run` does;
+//! 3. a replay of the same log into a fresh store;
+//! 4. with `--kafka-brokers`, Kafka mode against a bare rdkafka consumer.
 //!
-//! `--mix token` (the default) measures the token module's ops; `--mix dex` a chain of DEX
+//! `--mix token` (the default) measures the token module's ops over `--accounts` funded
+//! accounts (10,000 by default: with a handful, balances run dry and most ops are rejected,
+//! which flatters the node), optionally sparse (`--busy-blocks-per-mille`); `--mix dex` a chain of DEX
 //! traffic only (`--ops-per-block` DEX transactions per block: sells, memo and Layer-2
 //! buys, cancels, some invalid) through token, multisig and the DEX, counting DEX order ops;
 //! `--mix nft` a chain of NFT traffic only (`--ops-per-block` NFT transactions per block:
@@ -59,6 +65,89 @@ pub(crate) struct BenchArgs {
     /// module, e.g. infra/chains/devnet-multisig.json).
     #[arg(long, value_enum, default_value_t = Mix::Token)]
     pub mix: Mix,
+    /// Token mix: fund this many generated accounts at genesis (besides the chain's own)
+    /// and draw every op's actor and recipient from them, so that ops are accepted as
+    /// often as on a real chain (with the chain's 11 devnet accounts balances run dry and
+    /// most ops are rejected, which skips apply, events and hashing). 0 = the chain's
+    /// genesis accounts through the Hive simulator, as before.
+    #[arg(long, default_value_t = 10_000)]
+    pub accounts: u64,
+    /// Token mix with `--accounts`: blocks that carry community ops, per mille; the rest
+    /// are empty, as most Hive blocks are for one community (100 with `--ops-per-block 1`
+    /// is about one op per 10 blocks).
+    #[arg(long, default_value_t = 1000)]
+    pub busy_blocks_per_mille: u32,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// One measured phase of a bench run.
+#[derive(Debug, serde::Serialize)]
+struct Phase {
+    name: String,
+    seconds: f64,
+    ops_per_sec: f64,
+    accepted_ops_per_sec: f64,
+    blocks_per_sec: f64,
+    /// The process's peak resident memory during the phase (Linux; 0 elsewhere).
+    peak_rss_bytes: u64,
+}
+
+/// What `--json` writes: the run's parameters and counts, then one entry per phase.
+#[derive(Debug, serde::Serialize)]
+struct Report {
+    chain: String,
+    mix: String,
+    seed: u64,
+    blocks: u64,
+    accounts: u64,
+    busy_blocks_per_mille: u32,
+    ops_per_busy_block: u32,
+    invalid_per_mille: u32,
+    /// Ops of the measured kind (`unit`), and how many of them the state machine accepted
+    /// and rejected.
+    unit: String,
+    ops: u64,
+    accepted: u64,
+    rejected: u64,
+    phases: Vec<Phase>,
+    /// Processor / bare rdkafka consumer throughput, when a broker was measured.
+    kafka_ratio: Option<f64>,
+}
+
+impl Report {
+    fn phase(&mut self, name: &str, seconds: f64, peak_rss_bytes: u64) {
+        let per_sec = |n: u64| if seconds > 0.0 { n as f64 / seconds } else { 0.0 };
+        self.phases.push(Phase {
+            name: name.to_string(),
+            seconds,
+            ops_per_sec: per_sec(self.ops),
+            accepted_ops_per_sec: per_sec(self.accepted),
+            blocks_per_sec: per_sec(self.blocks),
+            peak_rss_bytes,
+        });
+    }
+}
+
+/// Peak resident memory is read per phase: the high-water mark is reset before the phase
+/// (`/proc/self/clear_refs`, Linux 4.0+) and read after it (`VmHWM`).
+mod peak_rss {
+    pub(super) fn reset() {
+        // Best effort: without it the mark covers the run so far, still an upper bound.
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+    }
+
+    pub(super) fn read() -> u64 {
+        let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+            return 0;
+        };
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
 }
 
 /// The traffic a bench run generates and counts.
@@ -144,11 +233,24 @@ fn bench(args: BenchArgs) -> Result<()> {
         traffic.msaccount = None;
         traffic.dex = None;
     }
-    let sim_config = opentoken_registry::sim_config(&spec, shape, traffic);
     let first = spec.starting_block.max(1);
-    eprintln!("generating {} blocks ...", args.blocks);
-    let blocks: Vec<Block> = opentoken_hive::generate_blocks(&sim_config, first..=first + args.blocks - 1)
-        .map_err(|e| anyhow::anyhow!("generating the benchmark chain: {e}"))?;
+    let last = first + args.blocks.max(1) - 1;
+    let many_accounts = args.mix == Mix::Token && args.accounts > 0;
+    let blocks: Vec<Block> = if many_accounts {
+        let accounts = bench_accounts(args.accounts);
+        spec = Arc::new(fund_accounts(&spec, &accounts)?);
+        traffic.accounts = accounts;
+        eprintln!(
+            "generating {} blocks ({} per mille with {} ops) over {} funded accounts ...",
+            args.blocks, args.busy_blocks_per_mille, args.ops_per_block, args.accounts
+        );
+        opentoken_hive::traffic::bench_stream(&traffic, args.seed, first..=last, args.busy_blocks_per_mille)
+    } else {
+        let sim_config = opentoken_registry::sim_config(&spec, shape, traffic);
+        eprintln!("generating {} blocks ...", args.blocks);
+        opentoken_hive::generate_blocks(&sim_config, first..=last)
+            .map_err(|e| anyhow::anyhow!("generating the benchmark chain: {e}"))?
+    };
 
     // 1. State machine alone: the token mix runs the token module's ops; the DEX and NFT
     // mixes every module's (the DEX's orders arrive through token and multisig, the NFT
@@ -158,6 +260,8 @@ fn bench(args: BenchArgs) -> Result<()> {
     let router = Router::new(&spec, tables);
     let mut routed: Vec<(u64, u64, BTreeMap<String, Vec<RoutedOp>>)> = Vec::with_capacity(blocks.len());
     let mut counted = 0u64;
+    // Positions of the counted ops, to split their statuses into accepted and rejected.
+    let mut counted_at: std::collections::BTreeSet<ChainPos> = std::collections::BTreeSet::new();
     for block in &blocks {
         let mut by_module: BTreeMap<String, Vec<RoutedOp>> = BTreeMap::new();
         for (ti, tx) in block.transactions.iter().enumerate() {
@@ -166,13 +270,18 @@ fn bench(args: BenchArgs) -> Result<()> {
                 if args.mix == Mix::Token && module != "token" {
                     continue;
                 }
-                counted += match args.mix {
-                    Mix::Token => 1,
-                    Mix::Dex => u64::from(is_dex_op(&spec, op)),
-                    Mix::Nft => u64::from(is_nft_op(&spec, module, op)),
+                let counts = match args.mix {
+                    Mix::Token => true,
+                    Mix::Dex => is_dex_op(&spec, op),
+                    Mix::Nft => is_nft_op(&spec, module, op),
                 };
+                let pos = ChainPos::new(block.num, ti as u32, oi as u32);
+                if counts {
+                    counted += 1;
+                    counted_at.insert(pos);
+                }
                 by_module.entry(module.to_string()).or_default().push(RoutedOp {
-                    pos: ChainPos::new(block.num, ti as u32, oi as u32),
+                    pos,
                     txid: tx.txid.clone(),
                     op: op.clone(),
                 });
@@ -191,8 +300,10 @@ fn bench(args: BenchArgs) -> Result<()> {
         .collect();
     let mut engine = Engine::new(spec.clone(), slots, vec![]);
     engine.genesis()?;
+    peak_rss::reset();
     let started = Instant::now();
     let mut rejected = 0u64;
+    let mut rejected_counted = 0u64;
     let mut nft_events: BTreeMap<String, u64> = BTreeMap::new();
     for ((num, ts, ops), block) in routed.iter().zip(&blocks) {
         let by_module: BTreeMap<&str, &[RoutedOp]> = ops.iter().map(|(m, o)| (m.as_str(), o.as_slice())).collect();
@@ -200,11 +311,12 @@ fn bench(args: BenchArgs) -> Result<()> {
         // are drawn with it).
         engine.note_checkpoint_header(*num, &block.id, block.timestamp);
         let out = engine.process_block(*num, *ts, &by_module)?;
-        rejected += out
-            .statuses
-            .iter()
-            .filter(|s| matches!(s.outcome, opentoken_core::Outcome::Rejected { .. }))
-            .count() as u64;
+        for status in &out.statuses {
+            if matches!(status.outcome, opentoken_core::Outcome::Rejected { .. }) {
+                rejected += 1;
+                rejected_counted += u64::from(counted_at.contains(&status.pos));
+            }
+        }
         if args.mix == Mix::Nft {
             for e in out.events.iter().filter(|e| e.module == opentoken_nft::NAME) {
                 *nft_events.entry(e.kind.clone()).or_default() += 1;
@@ -212,6 +324,7 @@ fn bench(args: BenchArgs) -> Result<()> {
         }
     }
     let state_machine = started.elapsed().as_secs_f64();
+    let state_machine_rss = peak_rss::read();
     let dex_summary = (args.mix == Mix::Dex)
         .then(|| {
             engine
@@ -259,38 +372,108 @@ fn bench(args: BenchArgs) -> Result<()> {
     // 2. Embedded pipeline: publish to the log, process, group-commit.
     let dir = tempfile::tempdir().context("temporary data directory")?;
     let (log, store) = open_embedded(dir.path(), 0)?;
+    peak_rss::reset();
     let started = Instant::now();
     let mut publisher = Publisher::open(spec.clone(), opentoken_registry::route_tables(&modules), log.clone())?;
     for chunk in blocks.chunks(1000) {
         publisher.publish(chunk)?;
     }
     let publish = started.elapsed().as_secs_f64();
-    let config = ProcessorConfig {
-        commit_every_blocks: args.commit_every,
-        until_block: Some(first + args.blocks - 1),
-        ..Default::default()
+    let publish_rss = peak_rss::read();
+    let process = |store, commit_every: u64| -> Result<(f64, u64)> {
+        peak_rss::reset();
+        let config = ProcessorConfig {
+            commit_every_blocks: commit_every,
+            until_block: Some(last),
+            ..Default::default()
+        };
+        let processing = Instant::now();
+        let mut processor = Processor::open(
+            spec.clone(),
+            opentoken_registry::modules(&spec)?,
+            log.clone(),
+            store,
+            config,
+            Arc::new(Telemetry::new()),
+        )?;
+        while processor.step()? != Step::Done {}
+        Ok((processing.elapsed().as_secs_f64(), peak_rss::read()))
     };
-    let mut processor = Processor::open(
-        spec.clone(),
-        opentoken_registry::modules(&spec)?,
-        log,
-        store,
-        config,
-        Arc::new(Telemetry::new()),
-    )?;
-    let processing = Instant::now();
-    while processor.step()? != Step::Done {}
-    let process = processing.elapsed().as_secs_f64();
+    let (process_secs, process_rss) = process(store, args.commit_every)?;
     let total = started.elapsed().as_secs_f64();
+    // 3. Replay: the same log into a fresh store, as a node rebuilding does (`opentoken
+    // replay` with its default batch of 10,000 blocks).
+    let replay_dir = tempfile::tempdir().context("temporary data directory")?;
+    let (_, replay_store) = open_embedded(replay_dir.path(), 0)?;
+    let replay_every = REPLAY_COMMIT_EVERY.max(args.commit_every);
+    let (replay_secs, replay_rss) = process(replay_store, replay_every)?;
 
     let unit = match args.mix {
         Mix::Token => "token ops",
         Mix::Dex => "DEX order ops",
         Mix::Nft => "NFT ops",
     };
+    let mut report = Report {
+        chain: args.chain.display().to_string(),
+        mix: format!("{:?}", args.mix).to_lowercase(),
+        seed: args.seed,
+        blocks: args.blocks,
+        accounts: if many_accounts { args.accounts } else { 0 },
+        busy_blocks_per_mille: if many_accounts {
+            args.busy_blocks_per_mille
+        } else {
+            1000
+        },
+        ops_per_busy_block: args.ops_per_block,
+        invalid_per_mille: args.invalid_per_mille,
+        unit: unit.to_string(),
+        ops: token_ops,
+        accepted: token_ops - rejected_counted,
+        rejected: rejected_counted,
+        phases: Vec::new(),
+        kafka_ratio: None,
+    };
+    report.phase(
+        "state machine alone (engine, in memory)",
+        state_machine,
+        state_machine_rss,
+    );
+    report.phase("embedded: publish to log", publish, publish_rss);
+    report.phase(
+        &format!("embedded: process + commit (every {} blocks)", args.commit_every),
+        process_secs,
+        process_rss,
+    );
+    report.phase(
+        "embedded end to end (publish + process + commit)",
+        total,
+        publish_rss.max(process_rss),
+    );
+    report.phase(
+        &format!("replay: the log into a fresh store (commit every {replay_every} blocks)"),
+        replay_secs,
+        replay_rss,
+    );
+    if let Some(brokers) = &args.kafka_brokers {
+        kafka_bench(&args, brokers, &spec, &blocks, &mut report)?;
+    }
+
     println!(
-        "opentoken bench: {} blocks, {} {unit} ({} ops rejected in all), seed {}",
-        args.blocks, token_ops, rejected, args.seed
+        "opentoken bench: {} blocks, {} {unit}: {} accepted, {} rejected ({} ops rejected in all), {}, seed {}",
+        args.blocks,
+        token_ops,
+        report.accepted,
+        report.rejected,
+        rejected,
+        if many_accounts {
+            format!(
+                "{} funded accounts, {} per mille of blocks busy",
+                args.accounts, args.busy_blocks_per_mille
+            )
+        } else {
+            "the chain's genesis accounts (Hive simulator)".to_string()
+        },
+        args.seed
     );
     if let Some(s) = dex_summary {
         println!("DEX: {s}");
@@ -298,31 +481,65 @@ fn bench(args: BenchArgs) -> Result<()> {
     if let Some(s) = nft_summary {
         println!("NFT: {s}");
     }
-    println!("| measurement | seconds | {unit}/s | blocks/s |");
-    println!("|---|---|---|---|");
-    let row = |name: &str, secs: f64| {
+    println!("| measurement | seconds | {unit}/s | accepted/s | blocks/s | peak RSS MiB |");
+    println!("|---|---|---|---|---|---|");
+    for p in &report.phases {
         println!(
-            "| {name} | {secs:.3} | {:.0} | {:.0} |",
-            token_ops as f64 / secs,
-            args.blocks as f64 / secs
+            "| {} | {:.3} | {:.0} | {:.0} | {:.0} | {:.0} |",
+            p.name,
+            p.seconds,
+            p.ops_per_sec,
+            p.accepted_ops_per_sec,
+            p.blocks_per_sec,
+            p.peak_rss_bytes as f64 / (1024.0 * 1024.0)
         );
-    };
-    row("state machine alone (engine, in memory)", state_machine);
-    row("embedded: publish to log", publish);
-    row(
-        &format!("embedded: process + commit (every {} blocks)", args.commit_every),
-        process,
-    );
-    row("embedded end to end (publish + process + commit)", total);
-    if let Some(brokers) = &args.kafka_brokers {
-        kafka_bench(&args, brokers, &spec, &blocks, token_ops)?;
+    }
+    if let Some(ratio) = report.kafka_ratio {
+        println!("processor / bare consumer throughput ratio: {ratio:.2} (goal >= 0.9)");
+    }
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report).context("serialising the bench report")?;
+        std::fs::write(path, text).with_context(|| format!("writing the bench report to {}", path.display()))?;
     }
     Ok(())
 }
 
+/// Blocks per commit of the replay phase (as `opentoken replay` rebuilds).
+const REPLAY_COMMIT_EVERY: u64 = 10_000;
+
+/// Names of `n` generated accounts: valid Hive names, sorted as the traffic generator's
+/// account list must be.
+fn bench_accounts(n: u64) -> Vec<String> {
+    (0..n).map(|i| format!("u{i:07}")).collect()
+}
+
+/// `spec` with `accounts` funded at genesis: liquid tokens enough for any generated send
+/// and power for power-downs and grants, beside the chain's own genesis.
+fn fund_accounts(spec: &ChainSpec, accounts: &[String]) -> Result<ChainSpec> {
+    let mut spec = spec.clone();
+    let genesis = spec
+        .modules
+        .get_mut("token")
+        .and_then(|t| t.as_object_mut())
+        .map(|t| t.entry("genesis").or_insert_with(|| serde_json::json!({})))
+        .and_then(|g| g.as_object_mut())
+        .context("the bench chain has no token module to fund accounts in")?;
+    for (field, amount) in [("balances", 100_000_000u64), ("pow", 10_000_000)] {
+        let map = genesis
+            .entry(field)
+            .or_insert_with(|| serde_json::json!({}))
+            .as_object_mut()
+            .with_context(|| format!("modules.token.genesis.{field} is not an object"))?;
+        for a in accounts {
+            map.insert(a.clone(), serde_json::json!(amount));
+        }
+    }
+    Ok(spec)
+}
+
 /// Processor throughput in Kafka mode relative to the fastest a consumer can read the same
 /// topic: a bare rdkafka consumer that only counts bytes.
-fn kafka_bench(args: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Block], token_ops: u64) -> Result<()> {
+fn kafka_bench(args: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Block], report: &mut Report) -> Result<()> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::message::Message;
     // A community name of its own, so that runs never read each other's topics.
@@ -351,12 +568,14 @@ fn kafka_bench(args: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Bloc
     let names: Vec<&str> = modules.iter().map(|m| m.module_name()).collect();
     log.ensure_topics(&definitions.expand(&spec.name, &names))
         .with_context(|| format!("creating bench topics on {brokers}"))?;
+    peak_rss::reset();
     let started = Instant::now();
     let mut publisher = Publisher::open(spec.clone(), opentoken_registry::route_tables(&modules), log.clone())?;
     for chunk in blocks.chunks(1000) {
         publisher.publish(chunk)?;
     }
     let publish = started.elapsed().as_secs_f64();
+    let publish_rss = peak_rss::read();
     let topic = spec.ops_topic("token");
     let records = opentoken_log::Log::end_offset(log.as_ref(), &topic)?;
 
@@ -372,6 +591,7 @@ fn kafka_bench(args: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Bloc
     let mut tpl = rdkafka::TopicPartitionList::new();
     tpl.add_partition_offset(&topic, 0, rdkafka::Offset::Beginning)?;
     consumer.assign(&tpl)?;
+    peak_rss::reset();
     let started = Instant::now();
     let (mut read, mut bytes) = (0u64, 0u64);
     while read < records {
@@ -384,6 +604,7 @@ fn kafka_bench(args: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Bloc
         }
     }
     let bare = started.elapsed().as_secs_f64();
+    let bare_rss = peak_rss::read();
 
     // The processor over the same topic, committing to a fresh embedded store.
     let dir = tempfile::tempdir().context("temporary data directory")?;
@@ -391,9 +612,10 @@ fn kafka_bench(args: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Bloc
     let first = spec.starting_block.max(1);
     let config = ProcessorConfig {
         commit_every_blocks: args.commit_every,
-        until_block: Some(first + args.blocks - 1),
+        until_block: Some(first + args.blocks.max(1) - 1),
         ..Default::default()
     };
+    peak_rss::reset();
     let started = Instant::now();
     let mut processor = Processor::open(
         spec.clone(),
@@ -413,25 +635,18 @@ fn kafka_bench(args: &BenchArgs, brokers: &str, spec: &ChainSpec, blocks: &[Bloc
         }
     }
     let process = started.elapsed().as_secs_f64();
-    println!(
-        "| kafka: publish to the broker | {publish:.3} | {:.0} | {:.0} |",
-        token_ops as f64 / publish,
-        args.blocks as f64 / publish
+    let process_rss = peak_rss::read();
+    report.phase("kafka: publish to the broker", publish, publish_rss);
+    report.phase(
+        &format!("kafka: bare rdkafka consumer ({records} records, {bytes} bytes)"),
+        bare,
+        bare_rss,
     );
-    println!(
-        "| kafka: bare rdkafka consumer ({records} records, {bytes} bytes) | {bare:.3} | {:.0} | {:.0} |",
-        token_ops as f64 / bare,
-        args.blocks as f64 / bare
+    report.phase(
+        &format!("kafka: processor (read + process + commit every {})", args.commit_every),
+        process,
+        process_rss,
     );
-    println!(
-        "| kafka: processor (read + process + commit every {}) | {process:.3} | {:.0} | {:.0} |",
-        args.commit_every,
-        token_ops as f64 / process,
-        args.blocks as f64 / process
-    );
-    println!(
-        "processor / bare consumer throughput ratio: {:.2} (goal >= 0.5)",
-        bare / process
-    );
+    report.kafka_ratio = Some(bare / process);
     Ok(())
 }
