@@ -38,6 +38,22 @@ pub trait ErasedModule: RouteTable + Send + Sync {
 pub struct Sink {
     pub events: Vec<EventRecord>,
     pub outgoing: Vec<(ChainPos, Outgoing)>,
+    /// The position and module of the last event pushed and the seq the next one there
+    /// gets: events at one position are numbered 0, 1, 2, ... without walking back over
+    /// the ones already pushed (a genesis of a million accounts is a million events at
+    /// one position).
+    next_seq: Option<(ChainPos, &'static str, u32)>,
+}
+
+impl Sink {
+    fn seq(&mut self, pos: ChainPos, module: &'static str) -> u32 {
+        let seq = match self.next_seq {
+            Some((p, m, seq)) if p == pos && m == module => seq,
+            _ => 0,
+        };
+        self.next_seq = Some((pos, module, seq + 1));
+        seq
+    }
 }
 
 impl<M: Module> RouteTable for M {
@@ -65,12 +81,7 @@ fn apply_all<M: Module>(
         for msg in m.messages(&ev) {
             sink.outgoing.push((pos, msg));
         }
-        let seq = sink
-            .events
-            .iter()
-            .rev()
-            .take_while(|e| e.pos == pos && e.module == m.name())
-            .count() as u32;
+        let seq = sink.seq(pos, m.name());
         sink.events.push(EventRecord {
             module: m.name().to_string(),
             pos,
