@@ -93,6 +93,9 @@ fn the_realistic_bench_reports_accepted_and_rejected_ops_per_phase() {
         ],
     );
     assert!(r["kafka_ratio"].is_null());
+    // Genesis (3,000 accounts funded) is measured, apart from the phases.
+    assert!(r["genesis_seconds"].as_f64().is_some_and(|s| s > 0.0), "{r}");
+    assert!(r["genesis_store_seconds"].as_f64().is_some_and(|s| s > 0.0), "{r}");
 }
 
 #[test]
