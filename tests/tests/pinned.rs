@@ -16,8 +16,13 @@ fn hex32(h: &[u8; 32]) -> String {
     hex::encode(h)
 }
 
-#[test]
-fn fixed_devnet_chain_gives_the_pinned_hashes_and_balances() {
+/// The pinned chain published and processed into a fresh embedded store (kept in the
+/// returned directory).
+fn pinned_chain() -> (
+    std::sync::Arc<opentoken_core::ChainSpec>,
+    tempfile::TempDir,
+    std::sync::Arc<dyn opentoken_store::Store>,
+) {
     let spec = devnet_spec();
     let blocks = generate(&spec, SEED, BLOCKS);
     let last = blocks.last().expect("blocks").num;
@@ -25,6 +30,12 @@ fn fixed_devnet_chain_gives_the_pinned_hashes_and_balances() {
     let (log, store) = open(dir.path());
     publish(&spec, &log, &blocks, 100);
     process(&spec, &log, &store, 25, last);
+    (spec, dir, store)
+}
+
+#[test]
+fn fixed_devnet_chain_gives_the_pinned_hashes_and_balances() {
+    let (spec, _dir, store) = pinned_chain();
 
     // Module checkpoint hashes (every module of the registry, in registry order: token,
     // nodes, and multisig on a chain that configures it) and the consensus hash over all of
@@ -90,13 +101,7 @@ const V1_FINAL_COMMITMENTS: [(&str, &str); 2] = [
 /// hashes differ from the old ones by the commitment alone).
 #[test]
 fn the_final_state_hashes_to_the_v1_pins_the_old_way_and_to_the_committed_lattice_the_new_way() {
-    let spec = devnet_spec();
-    let blocks = generate(&spec, SEED, BLOCKS);
-    let last = blocks.last().expect("blocks").num;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (log, store) = open(dir.path());
-    publish(&spec, &log, &blocks, 100);
-    process(&spec, &log, &store, 25, last);
+    let (_, _dir, store) = pinned_chain();
     for (module, v1) in V1_FINAL_COMMITMENTS {
         let loaded = store.load_module(module).expect("state");
         let pairs = || loaded.pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice()));

@@ -56,15 +56,23 @@ pub enum Delta<'a> {
     Remove(&'a [u8], &'a [u8]),
 }
 
-/// The pair's seed: length-prefixed so that `("ab","c")` and `("a","bc")` differ.
+/// `domain ‖ u64le(len key) ‖ key ‖ u64le(len value) ‖ value` hashed with `D`:
+/// length-prefixed so that `("ab","c")` and `("a","bc")` differ.
+fn pair_digest<D: Digest>(domain: &[u8], key: &[u8], value: &[u8]) -> D {
+    let mut h = D::new();
+    h.update(domain);
+    h.update((key.len() as u64).to_le_bytes());
+    h.update(key);
+    h.update((value.len() as u64).to_le_bytes());
+    h.update(value);
+    h
+}
+
+/// The pair's v2 seed.
 fn seed(key: &[u8], value: &[u8]) -> [u8; 32] {
-    let mut seed = Sha256::new();
-    seed.update(b"opentoken/lthash/v2");
-    seed.update((key.len() as u64).to_le_bytes());
-    seed.update(key);
-    seed.update((value.len() as u64).to_le_bytes());
-    seed.update(value);
-    seed.finalize().into()
+    pair_digest::<Sha256>(b"opentoken/lthash/v2", key, value)
+        .finalize()
+        .into()
 }
 
 /// Writes the pair's element (its lanes as little-endian bytes) into `out`.
@@ -233,13 +241,7 @@ pub fn v1_digest<'a>(pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> [
 
 #[doc(hidden)]
 pub fn v1_element(key: &[u8], value: &[u8]) -> [u16; LANES] {
-    let mut seed = Sha512::new();
-    seed.update(b"opentoken/lthash/v1");
-    seed.update((key.len() as u64).to_le_bytes());
-    seed.update(key);
-    seed.update((value.len() as u64).to_le_bytes());
-    seed.update(value);
-    let seed = seed.finalize();
+    let seed = pair_digest::<Sha512>(b"opentoken/lthash/v1", key, value).finalize();
     let mut out = [0u16; LANES];
     for (block, lanes) in out.chunks_exact_mut(32).enumerate() {
         let mut h = Sha512::new();
