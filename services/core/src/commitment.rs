@@ -27,6 +27,13 @@ const ELEMENT_BYTES: usize = LANES * 2;
 /// costs tens of microseconds, an element about one.
 const PARALLEL_FOLD_MIN: usize = 256;
 
+/// Threads a large fold uses: the cores this process may run on (at most 8), asked once
+/// (the answer reads cgroup files, too slow for every fold).
+fn fold_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(8))
+}
+
 /// Pairs `from_pairs` gathers before folding them (bounds the borrowed slice list).
 const FROM_PAIRS_BATCH: usize = 16_384;
 
@@ -107,56 +114,54 @@ impl LtHash {
     }
 
     pub fn add(&mut self, key: &[u8], value: &[u8]) {
-        let mut e = [0u8; ELEMENT_BYTES];
-        element(key, value, &mut e);
-        self.add_bytes(&e);
+        self.apply_here(&[Delta::Add(key, value)]);
     }
 
     pub fn remove(&mut self, key: &[u8], value: &[u8]) {
-        let mut e = [0u8; ELEMENT_BYTES];
-        element(key, value, &mut e);
-        self.sub_bytes(&e);
+        self.apply_here(&[Delta::Remove(key, value)]);
     }
 
     /// Folds many changes at once, on every core when there are enough of them. Lanes add
     /// modulo 2^16, so partial sums computed on separate threads and then added give exactly
-    /// the sequential result, whatever the split.
+    /// the sequential result, whatever the split (or whether a thread could be started).
     pub fn apply(&mut self, deltas: &[Delta<'_>]) {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-        if deltas.len() < PARALLEL_FOLD_MIN || threads < 2 {
+        let threads = if deltas.len() < PARALLEL_FOLD_MIN {
+            1
+        } else {
+            fold_threads()
+        };
+        if threads < 2 {
             self.apply_here(deltas);
             return;
         }
-        let chunk = deltas.len().div_ceil(threads);
-        let partials: Vec<LtHash> = std::thread::scope(|scope| {
-            let handles: Vec<_> = deltas
-                .chunks(chunk)
-                .skip(1)
+        let mut parts = deltas.chunks(deltas.len().div_ceil(threads));
+        let mine = parts.next().unwrap_or(&[]);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
                 .map(|part| {
-                    scope.spawn(move || {
+                    let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
                         let mut h = LtHash::new();
                         h.apply_here(part);
                         h
-                    })
+                    });
+                    // A thread the system refuses is folded here instead.
+                    spawned.map_err(|_| part)
                 })
                 .collect();
-            // The calling thread folds the first chunk itself.
-            let mut mine = LtHash::new();
-            mine.apply_here(deltas.chunks(chunk).next().unwrap_or(&[]));
-            let mut out = vec![mine];
-            for h in handles {
-                match h.join() {
-                    Ok(p) => out.push(p),
-                    // A fold thread cannot panic on any input (no indexing, no allocation
-                    // that can fail short of OOM); if it ever did, propagate it.
-                    Err(panic) => std::panic::resume_unwind(panic),
+            // The calling thread folds the first part itself.
+            self.apply_here(mine);
+            for handle in handles {
+                match handle {
+                    Ok(h) => match h.join() {
+                        Ok(partial) => self.combine(&partial),
+                        // A fold cannot panic on any input (no indexing, no fallible
+                        // allocation short of OOM); if it ever did, propagate it.
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    },
+                    Err(part) => self.apply_here(part),
                 }
             }
-            out
         });
-        for p in &partials {
-            self.combine(p);
-        }
     }
 
     fn apply_here(&mut self, deltas: &[Delta<'_>]) {

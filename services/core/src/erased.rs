@@ -38,21 +38,17 @@ pub trait ErasedModule: RouteTable + Send + Sync {
 pub struct Sink {
     pub events: Vec<EventRecord>,
     pub outgoing: Vec<(ChainPos, Outgoing)>,
-    /// The position and module of the last event pushed and the seq the next one there
-    /// gets: events at one position are numbered 0, 1, 2, ... without walking back over
-    /// the ones already pushed (a genesis of a million accounts is a million events at
-    /// one position).
-    next_seq: Option<(ChainPos, &'static str, u32)>,
 }
 
 impl Sink {
-    fn seq(&mut self, pos: ChainPos, module: &'static str) -> u32 {
-        let seq = match self.next_seq {
-            Some((p, m, seq)) if p == pos && m == module => seq,
+    /// The seq of the next event of `module` at `pos`: events at one position are pushed
+    /// together and numbered 0, 1, 2, ..., so the last one pushed tells it, without walking
+    /// back over them (a genesis of a million accounts is a million events at one position).
+    fn next_seq(&self, pos: ChainPos, module: &str) -> u32 {
+        match self.events.last() {
+            Some(e) if e.pos == pos && e.module == module => e.seq + 1,
             _ => 0,
-        };
-        self.next_seq = Some((pos, module, seq + 1));
-        seq
+        }
     }
 }
 
@@ -81,7 +77,7 @@ fn apply_all<M: Module>(
         for msg in m.messages(&ev) {
             sink.outgoing.push((pos, msg));
         }
-        let seq = sink.seq(pos, m.name());
+        let seq = sink.next_seq(pos, m.name());
         sink.events.push(EventRecord {
             module: m.name().to_string(),
             pos,
@@ -148,5 +144,48 @@ impl<M: Module> ErasedModule for M {
 
     fn sends_on_messages(&self) -> bool {
         Module::sends_on_messages(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Numbers events as a walk back over the pushed ones would: 0, 1, 2 per (position,
+    /// module) run, from 0 again at a new position or module.
+    #[test]
+    fn events_are_numbered_per_position_and_module() {
+        let mut sink = Sink::default();
+        let (a, b) = (ChainPos::new(5, 0, 0), ChainPos::new(5, 1, 0));
+        let push = |sink: &mut Sink, pos: ChainPos, module: &str| {
+            let seq = sink.next_seq(pos, module);
+            let walked = sink
+                .events
+                .iter()
+                .rev()
+                .take_while(|e| e.pos == pos && e.module == module)
+                .count();
+            assert_eq!(seq as usize, walked);
+            sink.events.push(EventRecord {
+                module: module.to_string(),
+                pos,
+                seq,
+                kind: "K".into(),
+                data: vec![],
+            });
+            seq
+        };
+        let seqs: Vec<u32> = [
+            (a, "token"),
+            (a, "token"),
+            (a, "token"),
+            (a, "nodes"),
+            (b, "nodes"),
+            (b, "nodes"),
+        ]
+        .into_iter()
+        .map(|(pos, m)| push(&mut sink, pos, m))
+        .collect();
+        assert_eq!(seqs, [0, 1, 2, 0, 0, 1]);
     }
 }

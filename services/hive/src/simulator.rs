@@ -71,7 +71,7 @@ pub enum TamperMode {
 }
 
 /// Genesis time of every simulated chain (block `first_block`).
-const GENESIS_TIME: u64 = 1_735_689_600; // 2025-01-01T00:00:00
+pub(crate) const GENESIS_TIME: u64 = 1_735_689_600; // 2025-01-01T00:00:00
 
 /// The id the simulated chain's first block names as `previous` (a block outside it).
 fn genesis_previous(seed: u64, num: u64) -> String {

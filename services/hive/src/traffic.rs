@@ -361,7 +361,7 @@ pub fn bench_stream(
                 num,
                 id: id(b"block", num, 0),
                 previous: std::mem::take(&mut previous),
-                timestamp: 1_735_689_600 + 3 * (num - first),
+                timestamp: crate::simulator::GENESIS_TIME + 3 * (num - first),
                 witness: "witness-a".into(),
                 transactions,
             };
