@@ -279,7 +279,7 @@ pub fn store_bytes() -> Vec<Vec<u8>> {
     for module in [opentoken_token::NAME, opentoken_nodes::NAME] {
         let pairs = net
             .state(module)
-            .pairs()
+            .to_map()
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .take(16)

@@ -158,7 +158,7 @@ fn an_imported_state_equals_the_run_and_continues_with_its_checkpoints() {
     let modules_n = opentoken_registry::modules(&spec_n).expect("the imported genesis is accepted");
     let mut resumed = TestNet::new(spec_n.clone(), modules_n.clone());
     assert!(
-        resumed.state("token").pairs() == token.pairs(),
+        resumed.state("token").to_map() == token.to_map(),
         "the imported ledger differs from the run's"
     );
     let want = feed(&mut original, &spec, &modules, &blocks[N as usize..]);
@@ -673,7 +673,7 @@ fn an_imported_economy_equals_the_run_and_its_checkpoints_from_the_next_dao_day(
     let modules_n = opentoken_registry::modules(&spec_n).expect("the imported genesis is accepted");
     let mut resumed = TestNet::new(spec_n.clone(), modules_n.clone());
     let differing: Vec<String> = {
-        let (a, b) = (token.pairs(), resumed.state("token").pairs());
+        let (a, b) = (token.to_map(), resumed.state("token").to_map());
         a.keys()
             .chain(b.keys())
             .filter(|k| a.get(*k) != b.get(*k))
@@ -699,7 +699,7 @@ fn an_imported_economy_equals_the_run_and_its_checkpoints_from_the_next_dao_day(
         "after the next DAO day the imported node's token checkpoints are the run's"
     );
     assert!(
-        resumed.state("token").pairs() == original.state("token").pairs(),
+        resumed.state("token").to_map() == original.state("token").to_map(),
         "the two ledgers are equal at the end"
     );
 }

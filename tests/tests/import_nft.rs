@@ -232,8 +232,8 @@ type Comparable = (BTreeMap<Vec<u8>, Vec<u8>>, BTreeMap<String, BTreeSet<u64>>);
 /// swap table (compared as the unused uids), the mint request counter `mseq`.
 fn comparable(nft: &ModuleState) -> Comparable {
     let mut out = BTreeMap::new();
-    for (k, v) in nft.pairs() {
-        if k.starts_with(b"perm/") || k.as_slice() == b"mseq" {
+    for (k, v) in nft.iter() {
+        if k.starts_with(b"perm/") || k == b"mseq" {
             continue;
         }
         let v = if k.starts_with(b"set/") {
@@ -247,9 +247,9 @@ fn comparable(nft: &ModuleState) -> Comparable {
             }
             serde_json::to_vec(&o).expect("json")
         } else {
-            v.clone()
+            v.to_vec()
         };
-        out.insert(k.clone(), v);
+        out.insert(k.to_vec(), v);
     }
     let free = sets(nft).iter().map(|s| (s.name.clone(), unused(nft, s))).collect();
     (out, free)

@@ -357,8 +357,8 @@ impl Processor {
         for (slot, c) in self.engine.slots_mut().iter_mut().zip(&self.cursors) {
             let changes = slot.state.take_changes();
             let lattice = slot.state.lattice().to_bytes();
-            let snapshot = (self.snapshots && block.is_multiple_of(self.spec.checkpoint_interval))
-                .then(|| slot.state.pairs().clone());
+            let snapshot =
+                (self.snapshots && block.is_multiple_of(self.spec.checkpoint_interval)).then(|| slot.state.to_map());
             modules.push(ModuleCommit {
                 module: slot.module.module_name().to_string(),
                 changes,

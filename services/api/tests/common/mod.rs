@@ -22,7 +22,7 @@ pub(crate) fn serve(module: &str, state: &ModuleState, block: u64, spec: ChainSp
             modules: vec![ModuleCommit {
                 module: module.into(),
                 changes: state
-                    .pairs()
+                    .to_map()
                     .iter()
                     .map(|(k, v)| (k.clone(), Some(v.clone())))
                     .collect(),

@@ -170,7 +170,7 @@ async fn the_multisig_view_from_the_node_api_is_the_view_from_the_store() {
                 module: opentoken_multisig::NAME.into(),
                 changes: h
                     .state
-                    .pairs()
+                    .to_map()
                     .iter()
                     .map(|(k, v)| (k.clone(), Some(v.clone())))
                     .collect(),

@@ -502,7 +502,7 @@ fn messages_from_strangers_or_malformed_change_nothing() {
     };
     let r = d.message("multisig", "order", &serde_json::to_string(&o).unwrap());
     assert_eq!(r.unwrap_err().code, RejectCode::BadMessage);
-    assert_eq!(d.state.pairs(), before.pairs());
+    assert_eq!(d.state.to_map(), before.to_map());
 }
 
 /// Price-time priority: the resting orders an incoming order traded with are a prefix of

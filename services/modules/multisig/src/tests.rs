@@ -191,7 +191,7 @@ fn histories_are_bounded() {
         s.scan_prefix(b"").count(),
         1,
         "only the counter `seq` is left: {:?}",
-        s.pairs()
+        s.to_map()
     );
 }
 

@@ -531,7 +531,7 @@ fn each_bad_input_ends_as_the_table_says() {
     for (what, bad, end, needle) in cases() {
         let mut node = prepared();
         let mut twin = prepared();
-        let before = state(&node).pairs().clone();
+        let before = state(&node).to_map();
         let books = holdings(state(&node)).unwrap();
         let commitment = node.commitment(NAME);
 
@@ -549,7 +549,7 @@ fn each_bad_input_ends_as_the_table_says() {
                     other => panic!("{what}: expected a rejection, got {other:?}"),
                 }
                 assert!(b.out.events.is_empty(), "{what}: a rejection emits no event");
-                assert!(before == *s.pairs(), "{what}: the state changed");
+                assert!(before == s.to_map(), "{what}: the state changed");
                 assert_eq!(node.commitment(NAME), commitment, "{what}: the commitment changed");
                 assert_eq!(
                     node.commitment(NAME),
@@ -614,7 +614,7 @@ fn each_bad_input_ends_as_the_table_says() {
                 }
                 // Nothing paid, nothing credited, nothing else changed.
                 let changed: Vec<String> = s
-                    .pairs()
+                    .to_map()
                     .iter()
                     .filter(|(k, v)| before.get(*k) != Some(*v))
                     .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
@@ -626,7 +626,7 @@ fn each_bad_input_ends_as_the_table_says() {
                     "{what}: changed {changed:?}"
                 );
                 assert!(
-                    before.keys().all(|k| s.pairs().contains_key(k)),
+                    before.keys().all(|k| s.to_map().contains_key(k)),
                     "{what}: a key was deleted"
                 );
                 let after = holdings(s).unwrap();
@@ -682,7 +682,7 @@ fn bad_inputs_interleaved_with_valid_ops_affect_nothing() {
     // everything else is equal.
     let strip = |net: &TestNet| {
         state(net)
-            .pairs()
+            .to_map()
             .iter()
             .filter(|(k, _)| !k.starts_with(b"anomaly/"))
             .map(|(k, v)| (k.clone(), v.clone()))

@@ -422,13 +422,13 @@ fn bad_pay_messages_are_rejected_and_change_nothing() {
         ("dex", "order", pay("bob", "HIVE", 1), "order from dex"),
     ];
     for (from, kind, payload, needle) in cases {
-        let before = (net.commitment(NAME), state(&net).pairs().clone());
+        let before = (net.commitment(NAME), state(&net).to_map());
         net.deliver(from, NAME, kind, payload.clone());
         let b = net.run(NAME, vec![]);
         let reason = assert_rejected(&b.statuses()[0].outcome, RejectCode::BadMessage, &payload);
         assert!(reason.contains(needle), "{payload}: {reason:?} does not say {needle:?}");
         assert!(b.out.events.is_empty());
-        assert_eq!((net.commitment(NAME), state(&net).pairs().clone()), before, "{payload}");
+        assert_eq!((net.commitment(NAME), state(&net).to_map()), before, "{payload}");
     }
     // The whole escrow can be paid.
     net.deliver("dex", NAME, "pay", pay("bob", "HIVE", 1_000));
@@ -556,6 +556,6 @@ fn plain_traffic_gives_the_same_state_with_or_without_a_dex() {
         assert_eq!(a.outcomes(), b.outcomes());
         assert_eq!(a.out.events, b.out.events);
     }
-    assert_eq!(state(&with).pairs(), state(&without).pairs());
+    assert_eq!(state(&with).to_map(), state(&without).to_map());
     assert_eq!(with.commitment(NAME), without.commitment(NAME));
 }

@@ -262,7 +262,7 @@ impl Model {
 fn books(s: &ModuleState, model: &Model) -> Result<(), String> {
     let mut balances: BTreeMap<Coin, u64> = BTreeMap::new();
     let mut pending: BTreeMap<Coin, u64> = BTreeMap::new();
-    for (k, v) in s.pairs() {
+    for (k, v) in s.iter() {
         if let Some(rest) = k.strip_prefix(b"bal/") {
             let rest = std::str::from_utf8(rest).map_err(|_| "a balance key is not UTF-8")?;
             let (c, _) = rest.split_once('/').ok_or("malformed balance key")?;

@@ -276,7 +276,7 @@ fn replaying_the_events_rebuilds_the_state() {
         assert_eq!(module.event_kind(&decoded), e.kind);
         module.apply(&decoded, &mut rebuilt).expect("stored events apply");
     }
-    assert!(rebuilt.pairs() == state(&net).pairs(), "the replayed state differs");
+    assert!(rebuilt.to_map() == state(&net).to_map(), "the replayed state differs");
     assert_eq!(rebuilt.commitment(), net.commitment(NAME));
     assert_eq!(rebuilt.recompute_commitment(), net.commitment(NAME));
     assert!(books_check(&rebuilt).unwrap().ok);

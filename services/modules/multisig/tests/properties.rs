@@ -678,8 +678,7 @@ fn books_invariants(s: &ModuleState, model: &Model) -> Result<(), String> {
     let mut totals: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
     let (mut paid_keys, mut anomaly_keys) = (0u64, 0u64);
     let next = keys::decode_u64(s.get(keys::SEQ).unwrap_or(&[0; 8])).ok_or("seq is not 8 bytes")?;
-    for (k, v) in s.pairs() {
-        let k = k.as_slice();
+    for (k, v) in s.iter() {
         if let Some(rest) = k.strip_prefix(b"bal/") {
             let rest = std::str::from_utf8(rest).map_err(|_| "balance key is not UTF-8")?;
             let (coin, acct) = rest.split_once('/').ok_or("malformed balance key")?;

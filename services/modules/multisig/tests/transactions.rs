@@ -623,14 +623,14 @@ fn bad_signatures_are_rejected_with_a_reason_and_change_nothing() {
     for (what, op, code, needle) in cases {
         let (mut net, _, _) = prepare();
         let (mut twin, _, _) = prepare();
-        let before = state(&net).pairs().clone();
+        let before = state(&net).to_map();
         let b = net.run(NAME, vec![op]);
         twin.run(NAME, vec![]);
         let (got, why) = reason(&b);
         assert_eq!(got, code, "{what}: {why}");
         assert!(why.contains(needle), "{what}: {why:?} does not say {needle:?}");
         assert!(b.out.events.is_empty(), "{what}");
-        assert!(before == *state(&net).pairs(), "{what}: the state changed");
+        assert!(before == state(&net).to_map(), "{what}: the state changed");
         assert_eq!(net.commitment(NAME), twin.commitment(NAME), "{what}");
         // The good signature still goes through afterwards.
         let b = net.run(NAME, vec![sign("bob", 40, &good)]);
@@ -1061,7 +1061,7 @@ fn block_by_block_and_idle_ranges_agree() {
             events_b.extend(b.run(NAME, ops).out.events);
         }
         assert!(
-            a.state(NAME).pairs() == b.state(NAME).pairs(),
+            a.state(NAME).to_map() == b.state(NAME).to_map(),
             "states differ at {last}"
         );
         assert_eq!(a.commitment(NAME), b.commitment(NAME));
@@ -1181,7 +1181,7 @@ fn replaying_the_events_rebuilds_the_transactions() {
             .apply(&module.decode_event(&e.data).unwrap(), &mut rebuilt)
             .unwrap();
     }
-    assert!(rebuilt.pairs() == state(&net).pairs(), "the replayed state differs");
+    assert!(rebuilt.to_map() == state(&net).to_map(), "the replayed state differs");
     assert_eq!(rebuilt.commitment(), net.commitment(NAME));
     assert!(rebuilt.get(&keys::sig(40, "alice")).is_some());
     assert!(

@@ -67,11 +67,11 @@ mod tests {
 
     /// Rejected with the minimum named in the recorded reason, and nothing changed.
     fn refused(net: &mut TestNet, signer: &str, name: &str, json: &str) {
-        let before = net.state("token").pairs().clone();
+        let before = net.state("token").to_map();
         let o = one(net, signer, name, json);
         let reason = assert_rejected(&o, RejectCode::InvalidField, json);
         assert!(reason.contains("min_send_to_new_account"), "{reason}");
-        assert!(before == *net.state("token").pairs(), "{json} changed the state");
+        assert!(before == net.state("token").to_map(), "{json} changed the state");
     }
 
     #[test]

@@ -206,11 +206,11 @@ fn malformed_runner_wins_are_refused() {
         ("dex", wins(&["alice"], 500), "not runner_wins from dex"),
     ];
     for (from, payload, why) in cases {
-        let before = h.state.pairs().clone();
+        let before = h.state.to_map();
         let err = h.message(from, "runner_wins", &payload).expect_err(&payload);
         assert!(err.to_string().contains(why), "{payload}: {err}");
         assert_eq!(err.code, RejectCode::BadMessage, "{payload}");
-        assert!(before == *h.state.pairs(), "{payload} changed the state");
+        assert!(before == h.state.to_map(), "{payload} changed the state");
     }
     // Without an economy nothing counts wins.
     let mut plain = ModuleHarness::new(
@@ -371,10 +371,10 @@ fn liquidity_points_are_paid_from_the_marketing_pool() {
         ("dex", json!({"accounts": too_many}).to_string(), "at most 100000"),
         ("nodes", json!({"accounts": {"alice": 1}}).to_string(), "liquidity"),
     ] {
-        let before = h.state.pairs().clone();
+        let before = h.state.to_map();
         let err = h.message(from, "liquidity", &payload).expect_err(why);
         assert_eq!(err.code, RejectCode::BadMessage);
         assert!(err.to_string().contains(why), "{why}: {err}");
-        assert!(before == *h.state.pairs());
+        assert!(before == h.state.to_map());
     }
 }

@@ -59,10 +59,10 @@ fn grants_and_schedules_at_genesis_equal_the_ops_that_make_them() {
         false,
     ));
     assert!(
-        by_ops.state.pairs() == at_genesis.state.pairs(),
+        by_ops.state.to_map() == at_genesis.state.to_map(),
         "the genesis differs from the ops: {:?} vs {:?}",
-        by_ops.state.pairs(),
-        at_genesis.state.pairs()
+        by_ops.state.to_map(),
+        at_genesis.state.to_map()
     );
     // And the schedule runs from there as it would have.
     let mut at_genesis = at_genesis;
@@ -235,14 +235,14 @@ fn proof_of_brain_and_the_economy_at_genesis_equal_what_made_them() {
     let at_genesis = harness(pob_spec(genesis));
     let differ: Vec<String> = by_ops
         .state
-        .pairs()
+        .to_map()
         .iter()
         .filter(|(k, v)| at_genesis.state.get(k) != Some(v.as_slice()))
         .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
         .chain(
             at_genesis
                 .state
-                .pairs()
+                .to_map()
                 .keys()
                 .filter(|k| by_ops.state.get(k).is_none())
                 .map(|k| String::from_utf8_lossy(k).into_owned()),
@@ -291,7 +291,7 @@ fn the_nft_escrow_at_genesis_equals_the_ops_that_make_it() {
         "nft": {"escrow": 2_500, "prices": {"ls/art:07": 900}}});
     let at_genesis = harness(nft_spec(token_genesis.clone(), nft_genesis.clone()));
     assert!(
-        at_genesis.state.pairs() == by_ops.state.pairs(),
+        at_genesis.state.to_map() == by_ops.state.to_map(),
         "the genesis escrow differs from the ops' ledger"
     );
     assert_eq!(keys::amount(&at_genesis.state, keys::SUPPLY), 10_000);

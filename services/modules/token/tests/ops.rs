@@ -73,11 +73,11 @@ impl Net {
 
     /// One op that must be rejected with `code` and leave the state exactly as it was.
     fn reject(&mut self, signer: &str, name: &str, json: &str, code: RejectCode) {
-        let before = self.state().pairs().clone();
+        let before = self.state().to_map();
         let got = self.op(signer, name, json);
         assert_rejected(&got, code, &format!("{name} {json} by @{signer}"));
         assert!(
-            before == *self.state().pairs(),
+            before == self.state().to_map(),
             "rejected {name} {json} by @{signer} changed the state"
         );
     }
@@ -222,10 +222,10 @@ fn send_moves_liquid_and_nothing_else() {
     );
 
     // Posting authority does not move value.
-    let before = net.state().pairs().clone();
+    let before = net.state().to_map();
     let (o, _) = net.run_hive(vec![posting_op("alice", "send", r#"{"to":"bob","amount":10}"#)]);
     assert_rejected(&o[0], RejectCode::WrongAuthority, "posting-signed send");
-    assert!(before == *net.state().pairs());
+    assert!(before == net.state().to_map());
 }
 
 #[test]
@@ -669,7 +669,7 @@ fn delegate_vesting_shares_sets_and_removes_the_delegation() {
         .accepts_hive_op(&delegate("erin", "someone-else", 5, AssetSymbol::Vests), &spec));
 
     let ledger = |net: &Net| {
-        let mut pairs = net.state().pairs().clone();
+        let mut pairs = net.state().to_map();
         pairs.retain(|k, _| !k.starts_with(b"dlg/"));
         pairs
     };
@@ -699,7 +699,7 @@ fn delegate_vesting_shares_sets_and_removes_the_delegation() {
     assert_eq!(net.view("frank").delegation_vests, 0);
 
     // Bad delegations change nothing.
-    let snapshot = net.state().pairs().clone();
+    let snapshot = net.state().to_map();
     let (o, _) = net.run_hive(vec![
         delegate("erin", "dlux-io", -5, AssetSymbol::Vests),
         delegate("erin", "dlux-io", 5, AssetSymbol::Hive),
@@ -708,7 +708,7 @@ fn delegate_vesting_shares_sets_and_removes_the_delegation() {
     assert_rejected(&o[0], RejectCode::InvalidField, "negative vests");
     assert_rejected(&o[1], RejectCode::InvalidField, "HIVE instead of VESTS");
     assert_rejected(&o[2], RejectCode::InvalidAccount, "invalid delegator");
-    assert!(snapshot == *net.state().pairs());
+    assert!(snapshot == net.state().to_map());
 
     // Delegations never touch the token ledger.
     assert!(before == ledger(&net));

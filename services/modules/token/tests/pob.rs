@@ -195,7 +195,7 @@ fn ops_that_do_not_count_are_dropped_or_refused() {
     let mut h = harness(spec());
     accepted(&mut h, 1, &comment("alice", "p", json!({"appHash": "Qm"})));
     accepted(&mut h, 1, &options("alice", "p", "dlux-io", 2_500));
-    let before = h.state.pairs().clone();
+    let before = h.state.to_map();
     let dropped = [
         ("no qualifying metadata", comment("erin", "q", json!({"vidHash": "Qm"}))),
         ("metadata null", comment("erin", "q", Value::Null)),
@@ -224,20 +224,20 @@ fn ops_that_do_not_count_are_dropped_or_refused() {
     for (why, op) in &dropped {
         assert!(h.hive_op(2, op).is_none(), "{why}: not for the ledger");
     }
-    assert!(before == *h.state.pairs(), "dropped ops changed the state");
+    assert!(before == h.state.to_map(), "dropped ops changed the state");
     // Five 100% downvotes take dave's down meter from 50,000 to 45,196 (each 2% of what is
     // left); the sixth would leave it below 90% and is refused.
     for _ in 0..5 {
         accepted(&mut h, 3, &vote("dave", "alice", "p", -10_000));
     }
-    let before = h.state.pairs().clone();
+    let before = h.state.to_map();
     let refused = h
         .hive_op(3, &vote("dave", "alice", "p", -10_000))
         .expect("concerns the ledger");
     let err = refused.expect_err("below the down floor");
     assert_eq!(err.code, RejectCode::InsufficientFunds);
     assert!(err.reason.contains("below the floor of 45000"), "{err}");
-    assert!(before == *h.state.pairs());
+    assert!(before == h.state.to_map());
     // A post whose options never come is forgotten at its expiry, and the op that named it
     // late finds nothing.
     accepted(&mut h, 10, &comment("erin", "late", json!({"audHash": "Qm"})));
@@ -354,7 +354,7 @@ fn mainnet_comments_and_votes_decode_to_one_state_in_both_forms() {
             routed,
             kinds,
             statuses,
-            net.state("token").pairs().clone(),
+            net.state("token").to_map(),
         )
     };
     let (appbase, legacy) = (run(false), run(true));

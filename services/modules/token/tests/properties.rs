@@ -223,8 +223,7 @@ fn ledger_invariants(s: &ModuleState, block: u64) -> Result<(), String> {
     let mut schedules: BTreeMap<(keys::Unlock, String), Vec<u64>> = BTreeMap::new();
     let mut indexes: BTreeMap<(keys::Unlock, String), Vec<u64>> = BTreeMap::new();
     let mut supply = None;
-    for (k, v) in s.pairs() {
-        let k = k.as_slice();
+    for (k, v) in s.iter() {
         if let Some(b) = Bucket::ALL.iter().find(|b| k.starts_with(b.prefix().as_bytes())) {
             account_of(k, b.prefix())?;
             let n = u64_of(k, v)?;
@@ -349,7 +348,7 @@ fn apply_diff(lattice: &mut LtHash, old: &BTreeMap<Vec<u8>, Vec<u8>>, new: &BTre
 /// Runs `steps` block by block, checking every invariant after every block.
 fn run_checked(steps: &[Step]) -> Result<(), TestCaseError> {
     let mut e = engine();
-    let mut last_pairs = state(&e).pairs().clone();
+    let mut last_pairs = state(&e).to_map();
     let mut lattice = LtHash::from_pairs(last_pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
     prop_assert_eq!(e.commitment("token"), state(&e).recompute_commitment(), "at genesis");
     prop_assert_eq!(lattice.digest(), state(&e).recompute_commitment(), "at genesis");
@@ -370,10 +369,10 @@ fn run_checked(steps: &[Step]) -> Result<(), TestCaseError> {
             // is done after every step below).
             // The lattices are compared (the digest is a hash of the lattice, slow to take in
             // debug builds); at checkpoints, the digests.
-            if *state(&e).pairs() != last_pairs {
+            if state(&e).to_map() != last_pairs {
                 prop_assert!(!out.events.is_empty(), "block {} changed state without events", block);
-                apply_diff(&mut lattice, &last_pairs, state(&e).pairs());
-                last_pairs = state(&e).pairs().clone();
+                apply_diff(&mut lattice, &last_pairs, &state(&e).to_map());
+                last_pairs = state(&e).to_map();
             }
             prop_assert!(
                 *e.state_mut("token").lattice() == lattice,

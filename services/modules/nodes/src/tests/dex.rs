@@ -294,9 +294,9 @@ fn without_the_dex_nothing_goes_to_it_and_nothing_else_changes() {
 
     assert!(without.state.get(keys::DEX_PARAMS).is_none());
     assert_eq!(views::dex_params_sent(&without.state), None);
-    let mut pairs = with_dex.state.pairs().clone();
+    let mut pairs = with_dex.state.to_map();
     assert!(pairs.remove(keys::DEX_PARAMS).is_some());
-    assert_eq!(&pairs, without.state.pairs());
+    assert_eq!(pairs, without.state.to_map());
     assert_eq!(
         opentoken_core::ModuleState::from_pairs(pairs).recompute_commitment(),
         without.state.commitment()

@@ -42,8 +42,8 @@ fn gov_messages_mirror_the_stake_exactly() {
         ("market", "gov_added", r#"{"account":"bob","amount":1}"#, "from market"),
     ];
     for (from, kind, payload, needle) in cases {
-        let before = t.state.pairs().clone();
+        let before = t.state.to_map();
         assert_reject(t.message(from, kind, payload), RejectCode::BadMessage, needle, payload);
-        assert_eq!(&before, t.state.pairs());
+        assert_eq!(before, t.state.to_map());
     }
 }

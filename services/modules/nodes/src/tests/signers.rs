@@ -293,11 +293,11 @@ fn without_multisig_nothing_is_sent_and_the_state_is_the_same_but_the_kept_list(
         views::signers_sent(&with_ms.state),
         vec![signer("alice", 1), signer("dave", 4)]
     );
-    let mut pairs = with_ms.state.pairs().clone();
+    let mut pairs = with_ms.state.to_map();
     assert!(pairs.remove(keys::MS_SIGNERS).is_some());
     assert!(pairs.remove(keys::MS_COLLATERAL).is_some());
     assert!(plain.state.get(keys::MS_COLLATERAL).is_none());
-    assert_eq!(&pairs, plain.state.pairs());
+    assert_eq!(pairs, plain.state.to_map());
     assert_eq!(
         opentoken_core::ModuleState::from_pairs(pairs).recompute_commitment(),
         plain.state.commitment()

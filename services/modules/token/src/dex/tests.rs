@@ -79,10 +79,10 @@ fn unchanged(
     code: RejectCode,
     act: impl FnOnce(&mut TestNet) -> (Outcome, Vec<Message>),
 ) -> String {
-    let before = net.state("token").pairs().clone();
+    let before = net.state("token").to_map();
     let (outcome, sent) = act(net);
     let reason = assert_rejected(&outcome, code, what).to_string();
-    assert!(before == *net.state("token").pairs(), "{what} changed the state");
+    assert!(before == net.state("token").to_map(), "{what} changed the state");
     assert!(sent.is_empty(), "{what} sent {sent:?}");
     reason
 }
@@ -94,12 +94,12 @@ fn conserved(s: &ModuleState) -> Result<(), String> {
     let mut counted = keys::amount(s, keys::DEX_ESCROW);
     let mut totals = counted;
     for b in Bucket::ALL {
-        for (_, v) in s.pairs().iter().filter(|(k, _)| k.starts_with(b.prefix().as_bytes())) {
+        for (_, v) in s.iter().filter(|(k, _)| k.starts_with(b.prefix().as_bytes())) {
             counted += keys::decode_u64(v).ok_or("an amount is not 8 bytes")?;
         }
         totals += keys::amount(s, b.total_key());
     }
-    for (_, v) in s.pairs().iter().filter(|(k, _)| k.starts_with(b"gra/")) {
+    for (_, v) in s.iter().filter(|(k, _)| k.starts_with(b"gra/")) {
         counted += keys::decode_u64(v).ok_or("a grant is not 8 bytes")?;
     }
     totals += keys::amount(s, keys::GRANTED_TOTAL);
