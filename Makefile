@@ -13,10 +13,12 @@ BROKER_PORT ?= 9092
 .PHONY: run test deps build build-debug lint fmt bench bench-codec bench-commitment bench-kafka test-scylla-large devnet broker broker-stop clean-data
 
 ## What a fresh machine lacks for the build and the tests: Debian build packages for
-## librdkafka, the Kafka-compatible broker (built once into ~/.cache/opentoken-tools, about
-## 17 minutes), and the third-party Python Kafka client the wire-format test uses.
+## librdkafka and Debian's prometheus (promtool and a Prometheus server for
+## tests/tests/prometheus.rs), the Kafka-compatible broker (built once into
+## ~/.cache/opentoken-tools, about 17 minutes), and the third-party Python Kafka client the
+## wire-format test uses.
 deps:
-	infra/install-build-deps.sh
+	infra/install-build-deps.sh --test
 	infra/broker.sh install
 	test -x $(PY) || python3 -m venv target/pyenv
 	$(PY) -m pip install -q -r tests/python/requirements.txt

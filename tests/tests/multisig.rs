@@ -711,8 +711,8 @@ fn four_runners_hold_the_account_rotate_it_and_pay_through_failures() {
                 .and_then(|v| v.parse::<f64>().ok())
         };
         if let (Some(e), Some(o)) = (
-            gauge("opentoken_ms_expected_hive_milli"),
-            gauge("opentoken_ms_observed_hive_milli"),
+            gauge("opentoken_multisig_expected_hive_milli"),
+            gauge("opentoken_multisig_observed_hive_milli"),
         ) {
             assert_eq!(e, o, "{}'s reconciliation: expected {e}, observed {o}", n.account);
             compared += 1;

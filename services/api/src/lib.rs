@@ -105,6 +105,8 @@ pub fn router(state: ApiState) -> Router {
 /// `into_make_service_with_connect_info::<SocketAddr>()`, or every client shares one rate.
 pub fn router_with(state: ApiState, limits: &ApiLimits) -> Router {
     let telemetry = state.telemetry.clone();
+    // From 0, so that the first refusal is an increase (see `Counter::init`).
+    opentoken_telemetry::metrics::API.init(&telemetry);
     let guard = Guard::new(limits, telemetry.clone());
     let app = Arc::new(App {
         heavy: HeavyRoutes::new(limits, telemetry.clone()),

@@ -213,6 +213,8 @@ impl Checkpointer {
             version,
             telemetry,
         } = parts;
+        // From 0, so that the first report is an increase (see `Counter::init`).
+        CHECKPOINTER.init(&telemetry);
         let topic = spec.reports_topic();
         let last_reported = match log.last(&topic)? {
             Some(r) => Some(

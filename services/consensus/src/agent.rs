@@ -6,8 +6,8 @@
 //! and broadcasts the signatures and assembled transactions it asks for. On such a chain,
 //! key or not, it also reconciles the multi-sig account every `reconcile.every`: reads its
 //! balance from Hive and the module's books from the store, lets [`Reconciler`] judge, and
-//! publishes the verdict (component `multisig` on `/readyz`, the `opentoken_ms_*_milli`
-//! gauges, the `ms_reconcile` document).
+//! publishes the verdict (component `multisig` on `/readyz`, the `opentoken_multisig_*_milli`
+//! gauges, the `ms_reconcile` document) and the outflows the books say are unpaid.
 
 use crate::broadcast::{Broadcaster, Sent};
 use crate::decide::{AgentState, Broadcast, Confirmed, FinalityAction, Identity, Purpose};
@@ -205,6 +205,7 @@ impl Agent {
     /// Runs until `stop` is cancelled; errors are logged and retried with backoff (a Hive
     /// node or peer being down must not stop the node).
     pub async fn run(mut self, stop: CancellationToken) {
+        AGENT.init(&self.telemetry);
         // A Hive node or peer that keeps failing is retried with backoff (up to 64 polls).
         let mut backoff = Backoff::new(self.cfg.poll * 2, self.cfg.poll * 64);
         while !stop.is_cancelled() {
@@ -521,7 +522,32 @@ async fn reconcile_once(
         Err(skip) => r.core.skip(skip),
     };
     publish(r, &outcome, telemetry);
+    // Store reads block (redb, ScyllaDB): off the async workers.
+    tokio::task::block_in_place(|| publish_outflows(r.store.as_ref(), telemetry));
     outcome
+}
+
+/// The most pending outflows [`publish_outflows`] counts (a scan of their records; the
+/// amounts come from the books' totals whatever their number).
+const OUTFLOWS_COUNTED: usize = 10_000;
+
+/// The outflows the multi-sig account owes and has not paid, by the books (how many and
+/// how much of each coin), for the operator: a queue that grows while the account holds
+/// what the books say means the signers are not paying. Read with the reconciliation,
+/// whatever Hive answered; a failed read keeps the last values (`read_books` logs why).
+fn publish_outflows(store: &dyn Store, telemetry: &Telemetry) {
+    use opentoken_core::KvSource;
+    let kv = ModuleKv {
+        store,
+        module: opentoken_multisig::NAME,
+    };
+    if let Ok(h) = opentoken_multisig::views::holdings(&kv) {
+        AGENT.multisig_pending_hive_milli.set(telemetry, h.hive.pending as f64);
+        AGENT.multisig_pending_hbd_milli.set(telemetry, h.hbd.pending as f64);
+    }
+    if let Ok(pending) = kv.kv_scan(opentoken_multisig::keys::OUT_PREFIX, OUTFLOWS_COUNTED) {
+        AGENT.multisig_outflows_pending.set(telemetry, pending.len() as f64);
+    }
 }
 
 /// The account's balance between two reads of the Hive head, then the books (read after,
@@ -612,7 +638,7 @@ fn publish(r: &mut ReconcileShell, outcome: &Outcome, telemetry: &Telemetry) {
     let status = r.core.status();
     match *outcome {
         Outcome::Skipped(ref skip) => {
-            AGENT.ms_reconcile_skipped.add(telemetry, 1);
+            AGENT.multisig_reconcile_skipped.add(telemetry, 1);
             tracing::debug!(%skip, "multi-sig reconciliation skipped");
         }
         Outcome::Matched { cleared } => {
@@ -622,7 +648,7 @@ fn publish(r: &mut ReconcileShell, outcome: &Outcome, telemetry: &Telemetry) {
             telemetry.set_ready(RECONCILE_COMPONENT);
         }
         Outcome::Short { streak, alarm, raised } => {
-            AGENT.ms_reconcile_mismatches.add(telemetry, 1);
+            AGENT.multisig_reconcile_mismatches.add(telemetry, 1);
             match (&status.alarm, alarm) {
                 (Some(why), true) => {
                     if raised {
@@ -641,10 +667,10 @@ fn publish(r: &mut ReconcileShell, outcome: &Outcome, telemetry: &Telemetry) {
     }
     if let (Some(c), false) = (status.last, matches!(outcome, Outcome::Skipped(_))) {
         let [hive, hbd] = c.coins;
-        AGENT.ms_expected_hive_milli.set(telemetry, hive.expected as f64);
-        AGENT.ms_observed_hive_milli.set(telemetry, hive.observed as f64);
-        AGENT.ms_expected_hbd_milli.set(telemetry, hbd.expected as f64);
-        AGENT.ms_observed_hbd_milli.set(telemetry, hbd.observed as f64);
+        AGENT.multisig_expected_hive_milli.set(telemetry, hive.expected as f64);
+        AGENT.multisig_observed_hive_milli.set(telemetry, hive.observed as f64);
+        AGENT.multisig_expected_hbd_milli.set(telemetry, hbd.expected as f64);
+        AGENT.multisig_observed_hbd_milli.set(telemetry, hbd.observed as f64);
         let surplus = (hive.surplus(), hbd.surplus());
         if surplus != r.surplus_said {
             if let Some(what) = &status.surplus {
@@ -668,7 +694,7 @@ async fn ms_action(duty: &mut MsDuty, bc: &Broadcaster, telemetry: &Telemetry, p
         } => match bc.custom_json(&format!("{prefix}ms_sign"), json).await {
             Ok(sent) => {
                 tracing::info!(checkpoint, txid = %sent.txid, "multi-sig signature broadcast");
-                AGENT.ms_signatures.add(telemetry, 1);
+                AGENT.multisig_signatures.add(telemetry, 1);
                 duty.signature_sent(checkpoint, sent.txid);
             }
             // Sent again once `resubmit_after_secs` pass without it on chain.
@@ -680,7 +706,7 @@ async fn ms_action(duty: &mut MsDuty, bc: &Broadcaster, telemetry: &Telemetry, p
             match &outcome {
                 AssembledOutcome::Accepted | AssembledOutcome::Duplicate => {
                     tracing::info!(%txid, ?outcome, "assembled multi-sig transaction broadcast");
-                    AGENT.ms_broadcasts.add(telemetry, 1);
+                    AGENT.multisig_broadcasts.add(telemetry, 1);
                 }
                 AssembledOutcome::Expired => {
                     tracing::warn!(%txid, "assembled multi-sig transaction expired before Hive took it")
@@ -694,7 +720,7 @@ async fn ms_action(duty: &mut MsDuty, bc: &Broadcaster, telemetry: &Telemetry, p
         MsAction::NotSigning(why) => tracing::warn!("{why}"),
         MsAction::Alarm(alarm) => {
             tracing::error!("{alarm}");
-            AGENT.ms_alarms.add(telemetry, 1);
+            AGENT.multisig_alarms.add(telemetry, 1);
         }
     }
 }

@@ -154,6 +154,11 @@ impl Publisher {
         if blocks.is_empty() {
             return Ok(stats);
         }
+        // Every module is named, with 0 when none of its ops came: its series then exists
+        // from the first publish, and a rate over it reads 0 rather than nothing.
+        for head in &self.heads {
+            stats.ops_by_module.insert(head.module, 0);
+        }
         for w in blocks.windows(2) {
             if w[1].num != w[0].num + 1 {
                 return Err(IngestError::NotConsecutive {
@@ -193,6 +198,7 @@ impl Publisher {
                     stats.ops_seen += 1;
                     if let Some(module) = router.route(op) {
                         stats.ops_routed += 1;
+                        *stats.ops_by_module.entry(module).or_default() += 1;
                         m.entry(module).or_default().push(RoutedOp {
                             pos: ChainPos::new(b.num, ti as u32, oi as u32),
                             txid: tx.txid.clone(),
@@ -262,10 +268,12 @@ impl Publisher {
     }
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PublishStats {
     pub ops_seen: u64,
     pub ops_routed: u64,
+    /// `ops_routed` by module, every module of the publisher named (0 when none came).
+    pub ops_by_module: BTreeMap<&'static str, u64>,
     pub records: u64,
     pub last_block: Option<u64>,
 }
@@ -308,6 +316,11 @@ pub async fn run(
     let mut batch = max_batch;
     let mut backoff = Backoff::new(BACKOFF_START, BACKOFF_MAX);
     telemetry.register("ingester", "connecting to Hive");
+    // Counters from 0, each module's too, so that the first op routed is an increase.
+    INGESTER.init(&telemetry);
+    for head in &publisher.heads {
+        INGESTER.ingested_ops.add(&telemetry, head.module, 0);
+    }
     while !stop.is_cancelled() {
         let next = publisher.next_block();
         if cfg.until_block.is_some_and(|u| next > u) {
@@ -412,7 +425,9 @@ pub async fn run(
                 backoff.reset();
                 telemetry.set_ready("ingester");
                 INGESTER.ingested_blocks.add(&telemetry, blocks.len() as u64);
-                INGESTER.ingested_ops.add(&telemetry, stats.ops_routed);
+                for (module, ops) in &stats.ops_by_module {
+                    INGESTER.ingested_ops.add(&telemetry, module, *ops);
+                }
                 if let Some(b) = stats.last_block {
                     INGESTER.ingested_block.set(&telemetry, b as f64);
                     tracing::debug!(block = b, routed = stats.ops_routed, "published");

@@ -34,6 +34,8 @@ impl RoleContext {
     /// Call within the runtime.
     pub(crate) fn start(spec: Arc<ChainSpec>) -> Self {
         let ctx = Self::new(spec);
+        // From 0, so that the first retry is an increase (see `Counter::init`).
+        opentoken_telemetry::metrics::NODE.init(&ctx.telemetry);
         cancel_on_signal(ctx.stop.clone());
         ctx
     }

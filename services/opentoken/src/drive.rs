@@ -2,7 +2,7 @@
 //! opened and stepped with retries while the log is away, until stopped or done.
 
 use crate::context::RoleContext;
-use crate::progress::ProgressLine;
+use crate::progress::{LogLag, ProgressLine};
 use anyhow::Result;
 use opentoken_core::engine::ErasedModule;
 use opentoken_lifecycle::{sleep_unless, Transient};
@@ -28,6 +28,8 @@ impl ProcessorParts {
 
     /// Opens the processor without retrying (the embedded log is never away).
     pub(crate) fn open_once(&self, ctx: &RoleContext) -> Result<Processor, ProcessorError> {
+        // From 0, so that the first op, commit or rejection is an increase.
+        opentoken_telemetry::metrics::PROCESSOR.init(&ctx.telemetry);
         Processor::open(
             ctx.spec.clone(),
             self.modules.clone(),
@@ -46,12 +48,14 @@ pub(crate) fn run_processor(ctx: &RoleContext, parts: ProcessorParts, what: &str
         return Ok(());
     };
     let mut line = progress.then(|| ProgressLine::from(processor.last_block()));
+    let mut lag = LogLag::new(&ctx.spec, &parts.modules);
     ctx.telemetry.set_ready("processor");
     while !ctx.stop.is_cancelled() {
         let Some(step) = ctx.retry("processing", "processor", || processor.step())? else {
             break;
         };
         ctx.telemetry.set_ready("processor");
+        lag.tick(parts.log.as_ref(), parts.store.as_ref(), &ctx.telemetry);
         match step {
             Step::Done => {
                 tracing::info!(block = ?processor.last_block(), "reached --until-block");

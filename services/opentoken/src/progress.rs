@@ -1,7 +1,10 @@
-//! What a running node tells its operator: a progress line in the log, and on a terminal
-//! the balances of a few watched accounts.
+//! What a running node tells its operator: a progress line in the log, the processor's lag
+//! behind its log as a metric, and on a terminal the balances of a few watched accounts.
 
+use opentoken_core::engine::ErasedModule;
+use opentoken_core::ChainSpec;
 use opentoken_lifecycle::{sleep_or_cancelled, CancellationToken};
+use opentoken_log::Log;
 use opentoken_store::Store;
 use opentoken_telemetry::metrics::{INGESTER, PROCESSOR};
 use opentoken_telemetry::Telemetry;
@@ -39,6 +42,50 @@ impl ProgressLine {
         PROCESSOR.blocks_per_second.set(telemetry, rate);
         self.last = Instant::now();
         self.last_block = block;
+    }
+}
+
+/// How often [`LogLag`] measures: the metric is scraped every few seconds, and on Kafka each
+/// measurement asks the broker for every topic's end.
+const LAG_EVERY: Duration = Duration::from_secs(1);
+
+/// The processor's lag behind its log, per module (`opentoken_log_lag_records`): the
+/// records of the module's ops topic after the position the store committed. On Kafka
+/// this is the consumer lag an operator watches on the broker; embedded, the same count
+/// on the in-process log. Measured from the committed state, not the processor's cursors,
+/// because that is what a restart resumes from.
+pub(crate) struct LogLag {
+    /// (module, its ops topic).
+    topics: Vec<(&'static str, String)>,
+    last: Option<Instant>,
+}
+
+impl LogLag {
+    pub(crate) fn new(spec: &ChainSpec, modules: &[Arc<dyn ErasedModule>]) -> Self {
+        let topics = modules
+            .iter()
+            .map(|m| (m.module_name(), spec.ops_topic(m.module_name())))
+            .collect();
+        Self { topics, last: None }
+    }
+
+    /// Measures when [`LAG_EVERY`] has passed since the last time. A failed read (the
+    /// broker away) leaves the last value: the outage shows on `/readyz` and in
+    /// `opentoken_component_ready`, not as a made-up lag.
+    pub(crate) fn tick(&mut self, log: &dyn Log, store: &dyn Store, telemetry: &Telemetry) {
+        if self.last.is_some_and(|t| t.elapsed() < LAG_EVERY) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        for (module, topic) in &self.topics {
+            let (Ok(end), Ok(progress)) = (log.end_offset(topic), store.progress(module)) else {
+                continue;
+            };
+            let next = progress.map_or(0, |p| p.next_offset);
+            PROCESSOR
+                .log_lag_records
+                .set(telemetry, module, end.saturating_sub(next) as f64);
+        }
     }
 }
 

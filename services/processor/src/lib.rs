@@ -330,13 +330,18 @@ impl Processor {
     fn note_output(&self, out: &Output, blocks: u64) {
         let t = &self.telemetry;
         PROCESSOR.blocks_processed.add(t, blocks);
-        let rejected = out
-            .statuses
-            .iter()
-            .filter(|s| matches!(s.outcome, opentoken_core::Outcome::Rejected { .. }))
-            .count() as u64;
-        PROCESSOR.ops_processed.add(t, out.statuses.len() as u64);
-        PROCESSOR.ops_rejected.add(t, rejected);
+        for slot in self.engine.slots() {
+            let name = slot.module.module_name();
+            let (mut processed, mut rejected) = (0u64, 0u64);
+            for s in out.statuses.iter().filter(|s| s.module == name) {
+                processed += 1;
+                rejected += u64::from(matches!(s.outcome, opentoken_core::Outcome::Rejected { .. }));
+            }
+            // Added even when 0, so that every module this processor runs has its series
+            // from the first block (a rate over a series that appears late misses its start).
+            PROCESSOR.ops_processed.add(t, name, processed);
+            PROCESSOR.ops_rejected.add(t, name, rejected);
+        }
     }
 
     /// Commits whatever is uncommitted (used before stopping).

@@ -12,10 +12,11 @@ mod metric;
 pub mod metrics;
 mod readiness;
 
-pub use metric::{Counter, Descriptor, Gauge};
+pub use metric::{Counter, Descriptor, Gauge, LabelledCounter, LabelledGauge};
 use readiness::Reason;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::Mutex;
 
 /// The Prometheus type of a metric.
@@ -25,16 +26,20 @@ pub enum Kind {
     Gauge,
 }
 
+/// One metric family: its help and type once, and its series.
 #[derive(Debug, Clone)]
-struct Metric {
+struct Family {
     help: &'static str,
     kind: Kind,
-    value: f64,
+    /// The label telling the series apart; `None` for a family of one series.
+    label: Option<&'static str>,
+    /// Each series' value by label value (the one series of an unlabelled family under "").
+    series: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Default)]
 pub struct Telemetry {
-    metrics: Mutex<BTreeMap<String, Metric>>,
+    metrics: Mutex<BTreeMap<&'static str, Family>>,
     /// Why each registered component is not ready, or `None` when it is.
     readiness: Mutex<BTreeMap<String, Option<Reason>>>,
     /// Small JSON documents a role publishes for the API (e.g. the consensus status).
@@ -53,40 +58,100 @@ impl Telemetry {
 
     /// The untyped primitive behind [`Counter::add`]; call sites use the declarations in
     /// [`metrics`], which keep each name and help text in one place.
-    pub fn counter_add(&self, name: &str, help: &'static str, by: u64) {
-        let mut m = lock(&self.metrics);
-        let e = m.entry(name.to_string()).or_insert(Metric {
+    pub fn counter_add(&self, name: &'static str, help: &'static str, by: u64) {
+        let d = Descriptor {
+            name,
             help,
             kind: Kind::Counter,
-            value: 0.0,
-        });
-        e.value += by as f64;
+            label: None,
+        };
+        self.record(d, None, |v| *v += by as f64);
     }
 
     /// The untyped primitive behind [`Gauge::set`] (see [`Telemetry::counter_add`]).
-    pub fn gauge_set(&self, name: &str, help: &'static str, value: f64) {
-        let mut m = lock(&self.metrics);
-        m.insert(
-            name.to_string(),
-            Metric {
-                help,
-                kind: Kind::Gauge,
-                value,
-            },
-        );
+    pub fn gauge_set(&self, name: &'static str, help: &'static str, value: f64) {
+        let d = Descriptor {
+            name,
+            help,
+            kind: Kind::Gauge,
+            label: None,
+        };
+        self.record(d, None, |v| *v = value);
     }
 
+    /// Applies `update` to one series of the family `d` (created at 0 if new): the one
+    /// series of an unlabelled family, or the one labelled `label_value`. A family first
+    /// recorded with another shape (type or label) is started over in the new one, so the
+    /// exposition never mixes them.
+    pub(crate) fn record(&self, d: Descriptor, label_value: Option<&str>, update: impl FnOnce(&mut f64)) {
+        let mut m = lock(&self.metrics);
+        let family = m.entry(d.name).or_insert_with(|| Family {
+            help: d.help,
+            kind: d.kind,
+            label: d.label,
+            series: BTreeMap::new(),
+        });
+        if family.kind != d.kind || family.label != d.label {
+            *family = Family {
+                help: d.help,
+                kind: d.kind,
+                label: d.label,
+                series: BTreeMap::new(),
+            };
+        }
+        let key = match d.label {
+            Some(_) => label_value.unwrap_or_default(),
+            None => "",
+        };
+        // No allocation on the hot path: the series exists after its first update.
+        match family.series.get_mut(key) {
+            Some(v) => update(v),
+            None => {
+                let mut v = 0.0;
+                update(&mut v);
+                family.series.insert(key.to_string(), v);
+            }
+        }
+    }
+
+    /// The value of the unlabelled metric `name`.
     pub fn get(&self, name: &str) -> Option<f64> {
-        lock(&self.metrics).get(name).map(|m| m.value)
+        lock(&self.metrics)
+            .get(name)
+            .filter(|f| f.label.is_none())
+            .and_then(|f| f.series.get("").copied())
+    }
+
+    /// The value of the series of the labelled metric `name` whose label is `value`.
+    pub fn get_labelled(&self, name: &str, value: &str) -> Option<f64> {
+        lock(&self.metrics)
+            .get(name)
+            .filter(|f| f.label.is_some())
+            .and_then(|f| f.series.get(value).copied())
+    }
+
+    /// Keeps `opentoken_component_ready{component}` in step with readiness, so that an
+    /// alert sees what `/readyz` answers (and for how long). Called with the readiness lock
+    /// held, so two threads changing one component leave the gauge as the last one left
+    /// `/readyz` (the lock order is readiness, then metrics; nothing takes them the other
+    /// way round).
+    fn note_readiness(&self, component: &str, ready: bool) {
+        metrics::NODE
+            .component_ready
+            .set(self, component, if ready { 1.0 } else { 0.0 });
     }
 
     /// Registers a component as not ready until it reports otherwise.
     pub fn register(&self, component: &str, why: &str) {
-        lock(&self.readiness).insert(component.to_string(), Some(Reason::public(why.to_string())));
+        let mut readiness = lock(&self.readiness);
+        readiness.insert(component.to_string(), Some(Reason::public(why.to_string())));
+        self.note_readiness(component, false);
     }
 
     pub fn set_ready(&self, component: &str) {
-        lock(&self.readiness).insert(component.to_string(), None);
+        let mut readiness = lock(&self.readiness);
+        readiness.insert(component.to_string(), None);
+        self.note_readiness(component, true);
     }
 
     /// Marks `component` not ready with a reason `/readyz` shows to anyone: text the node
@@ -94,7 +159,9 @@ impl Telemetry {
     /// can name a broker, a URL with credentials or a key. For an error, use
     /// [`Telemetry::set_not_ready_with_detail`].
     pub fn set_not_ready(&self, component: &str, why: impl Into<String>) {
-        lock(&self.readiness).insert(component.to_string(), Some(Reason::public(why.into())));
+        let mut readiness = lock(&self.readiness);
+        readiness.insert(component.to_string(), Some(Reason::public(why.into())));
+        self.note_readiness(component, false);
     }
 
     /// Marks `component` not ready: `/readyz` shows only `public` (the kind of problem and
@@ -113,6 +180,7 @@ impl Telemetry {
             reason.log(component);
         }
         readiness.insert(component.to_string(), Some(reason));
+        self.note_readiness(component, false);
     }
 
     /// Publishes a JSON document under `name` (replacing the previous one).
@@ -139,21 +207,52 @@ impl Telemetry {
         }
     }
 
-    /// Prometheus text exposition format.
+    /// Prometheus text exposition format (version 0.0.4): per family one `# HELP` and one
+    /// `# TYPE` line, then its series, with help texts and label values escaped as the
+    /// format says; a family with no series yet is left out.
     pub fn render(&self) -> String {
         let m = lock(&self.metrics);
         let mut out = String::new();
-        for (name, metric) in m.iter() {
-            let kind = match metric.kind {
+        for (name, family) in m.iter().filter(|(_, f)| !f.series.is_empty()) {
+            let kind = match family.kind {
                 Kind::Counter => "counter",
                 Kind::Gauge => "gauge",
             };
-            out.push_str(&format!(
-                "# HELP {name} {}\n# TYPE {name} {kind}\n{name} {}\n",
-                metric.help, metric.value
-            ));
+            // Writing to a String cannot fail.
+            let _ = writeln!(out, "# HELP {name} {}", escape_help(family.help));
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (label_value, value) in &family.series {
+                let value = sample_value(*value);
+                let _ = match family.label {
+                    Some(label) => writeln!(out, "{name}{{{label}=\"{}\"}} {value}", escape_label_value(label_value)),
+                    None => writeln!(out, "{name} {value}"),
+                };
+            }
         }
         out
+    }
+}
+
+/// A `# HELP` text: backslash and line feed escaped.
+fn escape_help(help: &str) -> String {
+    help.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+/// A label value: backslash, double quote and line feed escaped.
+fn escape_label_value(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// A sample value as the format spells it (Rust writes infinity as `inf`).
+fn sample_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        v.to_string()
     }
 }
 
@@ -173,6 +272,37 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("opentoken_last_block 42\n"), "{text}");
+    }
+
+    /// Label values and help texts are escaped as the exposition format says; special
+    /// values are spelled as Prometheus parses them.
+    #[test]
+    fn labelled_series_escape_their_values() {
+        let t = Telemetry::new();
+        let d = Descriptor {
+            name: "opentoken_things_total",
+            help: "Things \\ with a backslash",
+            kind: Kind::Counter,
+            label: Some("module"),
+        };
+        t.record(d, Some("a\"b\\c\nd"), |v| *v += 2.0);
+        t.gauge_set("opentoken_ratio", "A ratio", f64::INFINITY);
+        let text = t.render();
+        assert!(
+            text.contains(
+                "# HELP opentoken_things_total Things \\\\ with a backslash\n\
+                 # TYPE opentoken_things_total counter\n\
+                 opentoken_things_total{module=\"a\\\"b\\\\c\\nd\"} 2\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("opentoken_ratio +Inf\n"), "{text}");
+        assert_eq!(t.get_labelled("opentoken_things_total", "a\"b\\c\nd"), Some(2.0));
+        assert_eq!(
+            t.get("opentoken_things_total"),
+            None,
+            "a labelled family has no unlabelled value"
+        );
     }
 
     #[test]

@@ -340,9 +340,9 @@ mod reconciliation {
             why.contains("0.000 HIVE on Hive, 5.000 HIVE expected (5.000 HIVE short)"),
             "{why}"
         );
-        assert_eq!(AGENT.ms_expected_hive_milli.get(&telemetry), Some(5_000.0));
-        assert_eq!(AGENT.ms_observed_hive_milli.get(&telemetry), Some(0.0));
-        assert_eq!(AGENT.ms_reconcile_mismatches.get(&telemetry), Some(3.0));
+        assert_eq!(AGENT.multisig_expected_hive_milli.get(&telemetry), Some(5_000.0));
+        assert_eq!(AGENT.multisig_observed_hive_milli.get(&telemetry), Some(0.0));
+        assert_eq!(AGENT.multisig_reconcile_mismatches.get(&telemetry), Some(3.0));
         let doc: serde_json::Value = serde_json::from_str(&telemetry.document("ms_reconcile").unwrap()).unwrap();
         assert_eq!(doc["last"]["block"], 4);
         assert_eq!(doc["last"]["head"], 10);
@@ -373,14 +373,14 @@ mod reconciliation {
         let out = reconcile_once(&mut r, &down, MS, &telemetry).await;
         assert!(matches!(out, Outcome::Skipped(Skip::Unavailable(_))), "{out:?}");
         assert_eq!(r.core.status().streak, 3);
-        assert_eq!(AGENT.ms_reconcile_skipped.get(&telemetry), Some(2.0));
+        assert_eq!(AGENT.multisig_reconcile_skipped.get(&telemetry), Some(2.0));
 
         // The 5.000 HIVE left the account unexplained, as the books now record: a match.
         books(store.as_ref(), 5, vec![(keys::total_anomalies(Coin::Hive), 5_000)]);
         let out = reconcile_once(&mut r, &client, MS, &telemetry).await;
         assert_eq!(out, Outcome::Matched { cleared: true });
         assert!(telemetry.readiness().is_ok());
-        assert_eq!(AGENT.ms_expected_hive_milli.get(&telemetry), Some(0.0));
+        assert_eq!(AGENT.multisig_expected_hive_milli.get(&telemetry), Some(0.0));
         sim.shutdown().await;
     }
 }

@@ -9,7 +9,7 @@ use crate::consensus::{build_agent, ActiveKeyWif, AgentSetup, HiveIdentity};
 use crate::context::{RoleContext, VERSION};
 use crate::drive::ProcessorParts;
 use crate::fault::FaultHook;
-use crate::progress::{watch_balances, ProgressLine};
+use crate::progress::{watch_balances, LogLag, ProgressLine};
 use crate::simulator::SimArgs;
 use crate::supervise::{bind_api, serve_api, Lifetime, Listen, Supervisor};
 use anyhow::{Context, Result};
@@ -269,6 +269,7 @@ impl Pipeline {
         let mut checkpointer = self.open_checkpointer()?;
         self.ctx.telemetry.set_ready("processor");
         let mut progress = ProgressLine::from(processor.last_block());
+        let mut lag = LogLag::new(&self.ctx.spec, &self.processor.modules);
         while !self.ctx.stop.is_cancelled() {
             let handed_over = opentoken_consensus::recovery::lock(&self.recovery).pending.take();
             if let Some(restore) = handed_over {
@@ -277,6 +278,8 @@ impl Pipeline {
             let step = processor.step()?;
             self.fault.after_step(&mut processor);
             checkpointer.step()?;
+            let parts = &self.processor;
+            lag.tick(parts.log.as_ref(), parts.store.as_ref(), &self.ctx.telemetry);
             match step {
                 Step::Done => {
                     tracing::info!(block = ?processor.last_block(), "reached --until-block");
