@@ -82,10 +82,25 @@ async fn api_serves_balances_statuses_reports_and_health() {
             }
         }
     }
-    let (code, body) = get(&format!("/api/status/{}", applied.expect("an applied op"))).await;
+    let applied = applied.expect("an applied op");
+    let (code, body) = get(&format!("/api/status/{applied}")).await;
     assert_eq!(code, 200);
     let s: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(s["ops"][0]["ok"], true, "{body}");
+    // Each op's stable id, derived from the community, module, txid and chain position.
+    let ids: Vec<String> = store
+        .statuses(&applied)
+        .unwrap()
+        .iter()
+        .map(|st| opentoken_core::id::op_status(&spec.name, &st.module, &st.txid, st.pos).to_string())
+        .collect();
+    let served: Vec<&str> = s["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["id"].as_str())
+        .collect();
+    assert_eq!(served, ids, "{body}");
     let (_, body) = get(&format!("/api/status/{}", rejected.expect("a rejected op"))).await;
     let s: Value = serde_json::from_str(&body).unwrap();
     assert!(
@@ -137,6 +152,16 @@ async fn api_serves_balances_statuses_reports_and_health() {
     let (code, body) = get("/metrics").await;
     assert_eq!(code, 200);
     assert!(body.contains("opentoken_reports_total 3"), "{body}");
+}
+
+/// The module's outflow views as `/api/multisig` lists them: each with its stable id, derived
+/// from the community and the outflow's number.
+fn with_outflow_ids(community: &str, mut views: Value) -> Value {
+    for view in views.as_array_mut().into_iter().flatten() {
+        let seq = view["seq"].as_u64().expect("an outflow number");
+        view["id"] = serde_json::json!(opentoken_core::id::outflow(community, "multisig", seq).to_string());
+    }
+    views
 }
 
 /// On the devnet chain (which runs the multisig module): `/@:account` carries the Layer-2
@@ -265,18 +290,25 @@ async fn api_serves_the_multisig_account_and_its_statuses() {
         body["signers"],
         serde_json::to_value(views::signers(&ms).unwrap()).unwrap()
     );
-    assert_eq!(
-        body["open_transaction"],
-        serde_json::to_value(views::open_transaction(&ms, "dlux-cc").unwrap()).unwrap()
-    );
+    let mut open = serde_json::to_value(views::open_transaction(&ms, "dlux-cc").unwrap()).unwrap();
+    if !open.is_null() {
+        open["outflows"] = with_outflow_ids(&spec.name, open["outflows"].take());
+    }
+    assert_eq!(body["open_transaction"], open);
     let pending = views::pending_outflows(&ms, 51).unwrap();
     assert_eq!(body["pending_more"], pending.len() > 50);
     let shown = &pending[..pending.len().min(50)];
     assert!(!shown.is_empty(), "the generated withdrawals queued outflows: {body}");
-    assert_eq!(body["pending"], serde_json::to_value(shown).unwrap());
+    assert_eq!(
+        body["pending"],
+        with_outflow_ids(&spec.name, serde_json::to_value(shown).unwrap())
+    );
     let paid = views::paid_history(&ms, 100_000).unwrap();
     let newest: Vec<_> = paid.iter().rev().take(20).cloned().collect();
-    assert_eq!(body["paid"], serde_json::to_value(&newest).unwrap());
+    assert_eq!(
+        body["paid"],
+        with_outflow_ids(&spec.name, serde_json::to_value(&newest).unwrap())
+    );
     assert_eq!(body["limits"], serde_json::json!({"pending": 50, "paid": 20}));
 
     // What a distributed agent reads to sign: the duty's keys only, as the view lists them.

@@ -5,6 +5,9 @@
 //! public chain data and the API uses no cookies or credentials, so a page reading it
 //! learns nothing a `curl` could not. An operator who wants the API for their own front end
 //! only lists its origins; `none` sends no CORS headers at all.
+//!
+//! Browsers may send any request header (`X-Request-Id` among them) and may read the
+//! answer's `X-Request-Id`, which a page needs to quote the request to the operator.
 
 use axum::http::{HeaderValue, Method};
 use std::str::FromStr;
@@ -81,6 +84,7 @@ impl CorsOrigins {
                 .allow_origin(allow)
                 .allow_methods([Method::GET, Method::HEAD])
                 .allow_headers(Any)
+                .expose_headers([crate::request_id::HEADER])
                 .max_age(PREFLIGHT_MAX_AGE),
         )
     }

@@ -110,14 +110,17 @@ pub(crate) async fn protocol(State(app): State<Arc<App>>) -> Response {
     .await
 }
 
-fn status_text(st: &OpStatus) -> Value {
+/// One op's status: the reference's fields, and `id`, the status's stable id in `community`
+/// (`opentoken_core::id::op_status`), by which a consumer drops a status it already has.
+fn status_text(st: &OpStatus, community: &str) -> Value {
+    let id = st.id(community).to_string();
     match &st.outcome {
         Outcome::Applied { summary } => json!({
-            "op": st.op, "from": st.from, "block": st.pos.block, "trx_in_block": st.pos.trx_in_block,
+            "id": id, "op": st.op, "from": st.from, "block": st.pos.block, "trx_in_block": st.pos.trx_in_block,
             "op_in_trx": st.pos.op_in_trx, "ok": true, "message": format!("@{}| {}", st.from, summary),
         }),
         Outcome::Rejected { code, reason } => json!({
-            "op": st.op, "from": st.from, "block": st.pos.block, "trx_in_block": st.pos.trx_in_block,
+            "id": id, "op": st.op, "from": st.from, "block": st.pos.block, "trx_in_block": st.pos.trx_in_block,
             "op_in_trx": st.pos.op_in_trx, "ok": false, "code": code.to_string(),
             "message": format!("@{}| Invalid {}: {}", st.from, st.op, reason),
         }),
@@ -131,7 +134,7 @@ pub(crate) async fn status(State(app): State<Arc<App>>, Path(txid): Path<String>
     blocking(move || match app.api.store.statuses(&txid) {
         Ok(list) if list.is_empty() => unknown_status(&app.api, &txid),
         Ok(list) => {
-            let ops: Vec<Value> = list.iter().map(status_text).collect();
+            let ops: Vec<Value> = list.iter().map(|st| status_text(st, &app.api.spec.name)).collect();
             let summary = ops
                 .last()
                 .and_then(|o| o.get("message"))

@@ -21,7 +21,12 @@
 //! markets and `/@:account`'s open orders), `nft` (the NFT module's sets, NFTs and offers),
 //! `heavy` (their slots and rate), `limits` (the request-wide bounds), `rate`, `cache`,
 //! `cors`, `client` (who is asking), `envelope` (what every answer carries), `reply` (shared
-//! answers).
+//! answers), `request_id` (every request's `X-Request-Id` and log span).
+//!
+//! Ids: every answer carries an `X-Request-Id` header (the client's, when it is a safe
+//! token, else a fresh random UUID), and what lists op statuses or multi-sig outflows gives
+//! each one an `id`, a name-based UUID from its chain position or number
+//! (`opentoken_core::id`), the same on every node.
 
 mod cache;
 mod client;
@@ -36,6 +41,7 @@ mod nft;
 mod part;
 mod rate;
 mod reply;
+mod request_id;
 mod whole_state;
 
 pub use cors::{CorsOrigins, CorsOriginsError};
@@ -180,14 +186,17 @@ fn probes(telemetry: Arc<Telemetry>) -> Router {
 }
 
 /// The bounds every route gets: the timeout, CORS (outside it, so refusals carry the
-/// headers a browser needs to read them) and the body limit (outermost).
+/// headers a browser needs to read them), the body limit, and the request id (outermost, so
+/// that every answer carries one, the limits' refusals and CORS preflights included).
 fn bounded(router: Router, limits: &ApiLimits, guard: Guard) -> Router {
     let router = router.layer(from_fn_with_state(guard, limits::timeout));
     let router = match limits.cors.layer() {
         Some(cors) => router.layer(cors),
         None => router,
     };
-    router.layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+    router
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(axum::middleware::from_fn(request_id::tag))
 }
 
 /// Health, readiness and metrics alone: what the roles that serve no API (ingester,

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use opentoken_multisig::keys::{self, decode_u64, PaidOutflow};
 use opentoken_multisig::views::{self, PaidView, ViewError};
 use opentoken_store::ModuleKv;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -92,6 +93,27 @@ fn recent_paid(src: &ModuleKv<'_>, limit: usize) -> Result<Vec<PaidView>, ViewEr
     Ok(out)
 }
 
+/// An outflow as `/api/multisig` lists it: the module's view and `id`, the outflow's stable
+/// id (`opentoken_core::id::outflow` of its number), the same from queued to paid and on
+/// every node, by which a consumer drops an outflow it already has.
+#[derive(Debug, Serialize)]
+struct Identified<T> {
+    id: String,
+    #[serde(flatten)]
+    view: T,
+}
+
+/// `views` with their ids in `community`; `seq` gives an outflow's number.
+fn identified<'a, T>(community: &str, views: &'a [T], seq: impl Fn(&T) -> u64) -> Vec<Identified<&'a T>> {
+    views
+        .iter()
+        .map(|view| Identified {
+            id: opentoken_core::id::outflow(community, opentoken_multisig::NAME, seq(view)).to_string(),
+            view,
+        })
+        .collect()
+}
+
 /// The block the multisig module's committed books are at (`None` before its first commit,
 /// or when the store cannot say).
 fn books_block(api: &ApiState) -> Option<u64> {
@@ -108,6 +130,7 @@ fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
     let block = books_block(api);
     let src = api.multisig_kv();
     let account = api.spec.msaccount.clone();
+    let community = api.spec.name.as_str();
     let mut pending = views::pending_outflows(&src, PENDING_SHOWN + 1)?;
     let more_pending = pending.len() > PENDING_SHOWN;
     pending.truncate(PENDING_SHOWN);
@@ -135,15 +158,30 @@ fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
         "authority_anomalies".into(),
         to_json(serde_json::to_value(views::authority_anomalies(&src, ANOMALIES_SHOWN)?))?,
     );
+    let open = match views::open_transaction(&src, &account)? {
+        None => Value::Null,
+        Some(tx) => {
+            let mut open = to_json(serde_json::to_value(&tx))?;
+            let outflows = to_json(serde_json::to_value(identified(community, &tx.outflows, |p| p.seq)))?;
+            if let Value::Object(fields) = &mut open {
+                fields.insert("outflows".into(), outflows);
+            }
+            open
+        }
+    };
+    body.insert("open_transaction".into(), open);
     body.insert(
-        "open_transaction".into(),
-        to_json(serde_json::to_value(views::open_transaction(&src, &account)?))?,
+        "pending".into(),
+        to_json(serde_json::to_value(identified(community, &pending, |p| p.seq)))?,
     );
-    body.insert("pending".into(), to_json(serde_json::to_value(pending))?);
     body.insert("pending_more".into(), json!(more_pending));
     body.insert(
         "paid".into(),
-        to_json(serde_json::to_value(recent_paid(&src, PAID_SHOWN)?))?,
+        to_json(serde_json::to_value(identified(
+            community,
+            &recent_paid(&src, PAID_SHOWN)?,
+            |p| p.seq,
+        )))?,
     );
     body.insert("limits".into(), json!({"pending": PENDING_SHOWN, "paid": PAID_SHOWN}));
     // What the node's agent last observed of the account on Hive (expected and observed
@@ -164,9 +202,9 @@ fn multisig_body(api: &ApiState) -> Result<Map<String, Value>, ViewError> {
 /// the account's authority the module did not build), the `open_transaction` with its
 /// accepted signatures (or `null`; a rotation carries `rotate`), the
 /// first `pending` outflows (`pending_more` when there are others) and the newest `paid`
-/// ones, and the `reconciliation` (the node's last comparison of the books with the
-/// account's balance on Hive: expected and observed per coin, or `null`). 404 on a chain
-/// without the multisig module.
+/// ones (every outflow listed with its `id`), and the `reconciliation` (the node's last
+/// comparison of the books with the account's balance on Hive: expected and observed per
+/// coin, or `null`). 404 on a chain without the multisig module.
 pub(crate) async fn multisig(State(app): State<Arc<App>>, client: ClientIp) -> Response {
     if !app.api.has_multisig() {
         return fail(StatusCode::NOT_FOUND, "this chain runs no multi-sig module");

@@ -39,9 +39,12 @@ pub(crate) fn json_bytes(body: Bytes) -> Response {
 }
 
 /// Runs a handler's store reads on the blocking pool, so a slow store or a large state never
-/// holds one of the async workers the ingester and the consensus agent share in `run`.
+/// holds one of the async workers the ingester and the consensus agent share in `run`. The
+/// caller's span (the request's, with its id) goes along, so what the work logs names the
+/// request.
 pub(crate) async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -> Response {
-    match tokio::task::spawn_blocking(work).await {
+    let span = tracing::Span::current();
+    match tokio::task::spawn_blocking(move || span.in_scope(work)).await {
         Ok(response) => response,
         Err(e) => {
             tracing::error!(error = %e, "an API handler failed");

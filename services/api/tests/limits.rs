@@ -154,6 +154,15 @@ fn retry_after(r: &reqwest::Response) -> Option<u64> {
     r.headers().get("retry-after")?.to_str().ok()?.parse().ok()
 }
 
+/// Whether the answer carries a fresh request id (a refusal is an answer an operator may
+/// have to find in the log too).
+fn has_request_id(r: &reqwest::Response) -> bool {
+    r.headers()
+        .get("x-request-id")
+        .and_then(|v| uuid::Uuid::parse_str(v.to_str().ok()?).ok())
+        .is_some_and(|id| id.get_version_num() == 4)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heavy_requests_beyond_their_slots_get_503_while_probes_cheap_routes_and_tasks_go_on() {
     let server = Arc::new(
@@ -240,6 +249,7 @@ async fn a_client_over_its_whole_state_rate_gets_429_with_retry_after() {
             "{path}: the burst is spent across the whole-state routes"
         );
         assert_eq!(retry_after(&r), Some(1), "{path}: one token a second");
+        assert!(has_request_id(&r), "{path}: a 429 has a request id");
     }
     assert_eq!(
         server.get("/stats").await.status(),
@@ -260,6 +270,7 @@ async fn a_request_slower_than_the_timeout_gets_504_and_the_node_still_answers()
     let started = Instant::now();
     let r = server.get("/v1/state/nodes").await;
     assert_eq!(r.status(), 504);
+    assert!(has_request_id(&r), "a 504 has a request id");
     assert!(
         started.elapsed() < Duration::from_millis(1500),
         "{:?}",
@@ -291,6 +302,7 @@ async fn the_cap_on_requests_in_flight_refuses_beyond_it_but_never_the_probes() 
     let r = server.get("/stats").await;
     assert_eq!(r.status(), 503, "the third request in flight is refused");
     assert_eq!(retry_after(&r), Some(1));
+    assert!(has_request_id(&r), "a 503 has a request id");
     assert_eq!(server.get("/healthz").await.status(), 200, "probes are exempt");
     assert_eq!(server.get("/metrics").await.status(), 200, "probes are exempt");
     while let Some(code) = slow.join_next().await {
@@ -318,6 +330,7 @@ async fn request_bodies_above_the_limit_are_refused() {
         .await
         .expect("answer");
     assert_eq!(r.status(), 413);
+    assert!(has_request_id(&r), "a 413 has a request id");
 }
 
 async fn cors_answer(server: &Server, origin: &str) -> (Option<String>, Option<String>) {

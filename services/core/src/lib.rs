@@ -14,6 +14,7 @@ pub mod erased;
 pub mod field;
 pub mod hive;
 pub mod hive_json;
+pub mod id;
 pub mod module;
 pub mod pos;
 pub mod record;
