@@ -2,13 +2,14 @@
 //! from its chain position, and every answer, errors and refusals included, carries an
 //! `X-Request-Id`: the client's when it is a safe token, a fresh random UUID otherwise.
 
-use opentoken_api::{router_with, ApiLimits, ApiState};
+mod tcp;
+
+use opentoken_api::{ApiLimits, ApiState};
 use opentoken_core::{ChainPos, OpStatus, Outcome, RejectCode};
 use opentoken_store::{CommitBatch, EmbeddedStore, ModuleCommit, Progress, Store};
 use opentoken_telemetry::Telemetry;
 use reqwest::header::HeaderValue;
 use serde_json::Value;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -80,10 +81,7 @@ impl Server {
             version: "test".into(),
             modules: vec!["token".into()],
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let app = router_with(state, &limits).into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let base = tcp::listen(state, &limits).await;
         Self {
             base,
             http: reqwest::Client::new(),
@@ -239,12 +237,7 @@ async fn errors_refusals_preflights_and_probes_carry_an_id() {
     .await;
     assert!(preflight.status().is_success(), "{}", preflight.status());
     fresh_id(&preflight);
-    let allowed = preflight
-        .headers()
-        .get("access-control-allow-headers")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let allowed = header_lowercase(&preflight, "access-control-allow-headers");
     assert!(
         allowed == "*" || allowed.contains("x-request-id"),
         "a browser may send X-Request-Id: {allowed:?}"
@@ -263,11 +256,15 @@ async fn browsers_may_read_the_request_id() {
     )
     .await;
     assert_eq!(request_id(&r), "from-the-wallet");
-    let exposed = r
-        .headers()
-        .get("access-control-expose-headers")
+    let exposed = header_lowercase(&r, "access-control-expose-headers");
+    assert!(exposed.contains("x-request-id"), "{exposed:?}");
+}
+
+/// A header of `r` in lower case ("" when it is absent or not text).
+fn header_lowercase(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get(name)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
-        .to_ascii_lowercase();
-    assert!(exposed.contains("x-request-id"), "{exposed:?}");
+        .to_ascii_lowercase()
 }

@@ -3,11 +3,12 @@
 //! timeout, oversized bodies, browsers from other origins, repeated snapshot downloads,
 //! and readiness reasons and errors that must not show a backend's credentials.
 
-use opentoken_api::{router_with, ApiLimits, ApiState, CorsOrigins};
+mod tcp;
+
+use opentoken_api::{ApiLimits, ApiState, CorsOrigins};
 use opentoken_core::{EventRecord, Message, ModuleCheckpoint, OpStatus};
 use opentoken_store::{CommitBatch, LoadedModule, ModuleSnapshot, Pair, Progress, SnapshotDoc, Store, StoreError};
 use opentoken_telemetry::Telemetry;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -113,10 +114,7 @@ impl Server {
             version: "test".into(),
             modules: vec!["token".into(), "nodes".into()],
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let app = router_with(state, &limits).into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let base = tcp::listen(state, &limits).await;
         Self {
             base,
             store,
