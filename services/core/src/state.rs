@@ -5,6 +5,7 @@
 //! the store persists.
 
 use crate::commitment::{Delta, LtHash};
+use hashbrown::hash_map::EntryRef;
 use hashbrown::{HashMap, HashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
@@ -198,19 +199,16 @@ impl StateRead for ModuleState {
 
 impl StateWrite for ModuleState {
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        match self.values.get_key_value_mut(key.as_slice()) {
-            Some((k, v)) => {
-                let k = k.clone();
-                let old = std::mem::replace(v, value);
-                self.note_change(k, Some(old));
-            }
-            None => {
-                let k: Key = key.into();
+        // One hash of the key for the lookup and, for a new key, the insert.
+        let (k, old) = match self.values.entry_ref(key.as_slice()) {
+            EntryRef::Occupied(mut e) => (e.key().clone(), Some(std::mem::replace(e.get_mut(), value))),
+            EntryRef::Vacant(e) => {
+                let k = e.insert_entry(value).key().clone();
                 self.order.insert(k.clone());
-                self.values.insert(k.clone(), value);
-                self.note_change(k, None);
+                (k, None)
             }
-        }
+        };
+        self.note_change(k, old);
     }
 
     fn delete(&mut self, key: &[u8]) {
@@ -318,7 +316,7 @@ mod tests {
         ) {
             let (mut a, mut b) = (ModuleState::new(), ModuleState::new());
             let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-            let mut touched: BTreeMap<Vec<u8>, ()> = BTreeMap::new();
+            let mut touched: BTreeSet<Vec<u8>> = BTreeSet::new();
             for (k, v, action) in ops {
                 let key = vec![b'k', k % 3, k];
                 match v {
@@ -326,13 +324,13 @@ mod tests {
                         a.put(key.clone(), vec![v]);
                         b.put(key.clone(), vec![v]);
                         model.insert(key.clone(), vec![v]);
-                        touched.insert(key, ());
+                        touched.insert(key);
                     }
                     None => {
                         a.delete(&key);
                         b.delete(&key);
                         if model.remove(&key).is_some() {
-                            touched.insert(key, ());
+                            touched.insert(key);
                         }
                     }
                 }
@@ -340,7 +338,7 @@ mod tests {
                     0 => { a.fold(); }
                     1 => {
                         let want: Vec<Change> = std::mem::take(&mut touched)
-                            .into_keys()
+                            .into_iter()
                             .map(|k| { let v = model.get(&k).cloned(); (k, v) })
                             .collect();
                         prop_assert_eq!(a.take_changes(), want.clone());
