@@ -115,7 +115,7 @@ async fn api_serves_balances_statuses_reports_and_health() {
     assert!(body.contains("not yet been processed"), "{body}");
 
     // Reports: none yet, then a signed one.
-    assert_eq!(get("/report/latest").await.0, 404);
+    assert_eq!(get("/v1/report/latest").await.0, 404);
     let key = NodeKey::from_seed([7u8; 32]);
     let mut cp = Checkpointer::open(opentoken_checkpointer::CheckpointerParts {
         spec: spec.clone(),
@@ -136,7 +136,7 @@ async fn api_serves_balances_statuses_reports_and_health() {
     let mut forged = made[0].clone();
     forged.consensus_hash[0] ^= 1;
     assert!(verify_report(&forged).is_err());
-    let (code, body) = get("/report/latest").await;
+    let (code, body) = get("/v1/report/latest").await;
     assert_eq!(code, 200);
     let r: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(r["block"], 300);

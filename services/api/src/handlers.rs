@@ -54,16 +54,8 @@ pub(crate) async fn user(State(app): State<Arc<App>>, Path(user): Path<String>) 
 pub(crate) async fn stats(State(app): State<Arc<App>>) -> Response {
     blocking(move || {
         let s = &app.api;
-        match opentoken_token::stats_view(&s.token_kv()) {
-            Ok(view) => {
-                let mut result = match serde_json::to_value(view) {
-                    Ok(Value::Object(m)) => m,
-                    _ => serde_json::Map::new(),
-                };
-                result.insert("token".into(), json!(s.spec.token));
-                result.insert("precision".into(), json!(s.spec.precision));
-                result.insert("lastBlock".into(), json!(s.processed_block()));
-                insert_economy_rates(&s.spec, &mut result);
+        match stats_result(s) {
+            Ok(result) => {
                 let mut body = serde_json::Map::new();
                 body.insert("result".into(), Value::Object(result));
                 s.envelope(body).into_response()
@@ -72,6 +64,20 @@ pub(crate) async fn stats(State(app): State<Arc<App>>) -> Response {
         }
     })
     .await
+}
+
+/// The reference's stats object (`/stats`' `result`, `/markets`' `stats`).
+pub(crate) fn stats_result(s: &ApiState) -> Result<serde_json::Map<String, Value>, opentoken_token::ViewError> {
+    let view = opentoken_token::stats_view(&s.token_kv())?;
+    let mut result = match serde_json::to_value(view) {
+        Ok(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    result.insert("token".into(), json!(s.spec.token));
+    result.insert("precision".into(), json!(s.spec.precision));
+    result.insert("lastBlock".into(), json!(s.processed_block()));
+    insert_economy_rates(&s.spec, &mut result);
+    Ok(result)
 }
 
 /// The reference's `/stats` rate fields (`interestRate`, `marketingRate`, `delegationRate`,

@@ -38,6 +38,7 @@ mod heavy;
 mod limits;
 mod multisig;
 mod nft;
+mod nodes;
 mod part;
 mod rate;
 mod reply;
@@ -127,7 +128,12 @@ pub fn router_with(state: ApiState, limits: &ApiLimits) -> Router {
         .route("/api/protocol", get(handlers::protocol))
         .route("/api/status/{txid}", get(handlers::status))
         .route("/api/multisig", get(multisig::multisig))
-        .route("/report/latest", get(handlers::latest_report))
+        .route("/v1/report/latest", get(handlers::latest_report))
+        .route("/report/{account}", get(nodes::report))
+        .route("/runners", get(nodes::runners))
+        .route("/queue", get(nodes::queue_route))
+        .route("/markets", get(nodes::markets))
+        .route("/api/mirrors", get(nodes::mirrors))
         .route("/consensus", get(whole_state::consensus))
         .route("/v1/snapshots/{block}", get(whole_state::snapshot))
         .route("/v1/state/nodes", get(whole_state::nodes_state))

@@ -35,15 +35,23 @@ pub fn node(state: &dyn KvSource, account: &str) -> Option<NodeRecord> {
 }
 
 pub fn try_nodes(src: &dyn KvSource) -> Result<Vec<(String, NodeRecord)>, ViewError> {
-    let pairs = src
-        .kv_scan(keys::NODE_PREFIX.as_bytes(), SCAN_LIMIT)
+    Ok(try_nodes_up_to(src, SCAN_LIMIT)?.0)
+}
+
+/// The first `limit` node records in account order, and whether there are more. Anyone
+/// can register a node, so a public route lists a bounded number of them.
+pub fn try_nodes_up_to(src: &dyn KvSource, limit: usize) -> Result<(Vec<(String, NodeRecord)>, bool), ViewError> {
+    let mut pairs = src
+        .kv_scan(keys::NODE_PREFIX.as_bytes(), limit.saturating_add(1))
         .map_err(ViewError::Read)?;
+    let more = pairs.len() > limit;
+    pairs.truncate(limit);
     let mut out = Vec::with_capacity(pairs.len());
     for (k, v) in pairs {
         let account = String::from_utf8_lossy(k.get(keys::NODE_PREFIX.len()..).unwrap_or_default()).into_owned();
         out.push((account, decode_json(&k, &v)?));
     }
-    Ok(out)
+    Ok((out, more))
 }
 
 /// Every node record, by account.

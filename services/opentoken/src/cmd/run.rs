@@ -204,7 +204,7 @@ impl RunArgs {
             modules: module_names,
         };
         println!(
-            "API: http://{api_addr}/  (try /stats, /@alice, /api/status/<txid>, /report/latest, /consensus, /metrics)"
+            "API: http://{api_addr}/  (try /stats, /@alice, /api/status/<txid>, /v1/report/latest, /consensus, /metrics)"
         );
         match agent {
             Some(agent) => {
