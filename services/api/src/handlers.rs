@@ -17,6 +17,10 @@ use std::sync::Arc;
 /// Longest transaction id looked up (Hive's are 40 hex characters).
 const MAX_TXID_LEN: usize = 128;
 
+/// Most grants `/@:account` lists in `granting` (the rest are in its total `t`).
+const GRANTS_SHOWN: usize = 1_000;
+
+/// `/@:account`: the account as the DLUX wallet reads it (see [`wallet_account`]).
 pub(crate) async fn user(State(app): State<Arc<App>>, Path(user): Path<String>) -> Response {
     let Some(account) = user.strip_prefix('@').map(str::to_string) else {
         return fail(
@@ -24,6 +28,16 @@ pub(crate) async fn user(State(app): State<Arc<App>>, Path(user): Path<String>) 
             format!("no route /{user}; accounts are at /@<account>"),
         );
     };
+    account_route(app, account, true).await
+}
+
+/// `/v1/accounts/{account}`: opentoken's own account view: every unlock installment as a
+/// list in block order, grants as totals, and the fields `/@:account` adds for wallets.
+pub(crate) async fn account_v1(State(app): State<Arc<App>>, Path(account): Path<String>) -> Response {
+    account_route(app, account, false).await
+}
+
+async fn account_route(app: Arc<App>, account: String, wallet: bool) -> Response {
     if !opentoken_core::account::is_valid_account_name(&account) {
         return fail(
             StatusCode::BAD_REQUEST,
@@ -32,23 +46,61 @@ pub(crate) async fn user(State(app): State<Arc<App>>, Path(user): Path<String>) 
     }
     blocking(move || {
         let s = &app.api;
-        match opentoken_token::account_view(&s.token_kv(), &account) {
-            Ok(view) => match serde_json::to_value(view) {
-                Ok(Value::Object(mut m)) => {
-                    if let Err(e) = s.add_l2_balances(&account, &mut m) {
-                        return unavailable(format!("reading the HIVE and HBD of {account}"), e);
-                    }
-                    if let Err(e) = s.add_dex(&account, &mut m) {
-                        return unavailable(format!("reading the DEX orders of {account}"), e);
-                    }
-                    s.envelope(m).into_response()
-                }
-                Ok(_) | Err(_) => fail(StatusCode::INTERNAL_SERVER_ERROR, "account view is not an object"),
-            },
-            Err(e) => unavailable(format!("reading account {account}"), e),
+        let view = match opentoken_token::account_view(&s.token_kv(), &account) {
+            Ok(view) => view,
+            Err(e) => return unavailable(format!("reading account {account}"), e),
+        };
+        let mut m = match serde_json::to_value(&view) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) | Err(_) => return fail(StatusCode::INTERNAL_SERVER_ERROR, "account view is not an object"),
+        };
+        if wallet {
+            if let Err(e) = wallet_account(s, &view, &mut m) {
+                return unavailable(format!("reading the grants of {account}"), e);
+            }
         }
+        m.insert("head_block".into(), json!(s.processed_block().unwrap_or(0)));
+        if let Err(e) = s.add_l2_balances(&account, &mut m) {
+            return unavailable(format!("reading the HIVE and HBD of {account}"), e);
+        }
+        if let Err(e) = s.add_dex(&account, &mut m) {
+            return unavailable(format!("reading the DEX orders of {account}"), e);
+        }
+        s.envelope(m).into_response()
     })
     .await
+}
+
+/// The shapes the DLUX wallet (dluxio/dlux-iov) reads on `/@:account`: `power_downs` and
+/// `gov_downs` as objects of `{amount, block}` by block (it walks them with `Object.keys`),
+/// `granting` as `{t: total, <account>: amount}` and `granted` as `{t: total}` (grants
+/// received have no per-grantor index in state, so only their total is listed).
+fn wallet_account(
+    s: &ApiState,
+    view: &opentoken_token::AccountView,
+    m: &mut serde_json::Map<String, Value>,
+) -> Result<(), opentoken_token::ViewError> {
+    let by_block = |list: &[opentoken_token::views::Installment]| -> Value {
+        Value::Object(
+            list.iter()
+                .map(|i| (i.block.to_string(), json!({"amount": i.amount, "block": i.block})))
+                .collect(),
+        )
+    };
+    m.insert("power_downs".into(), by_block(&view.power_downs));
+    m.insert("gov_downs".into(), by_block(&view.gov_downs));
+    let (grants, more) = opentoken_token::grants_out(&s.token_kv(), &view.account, GRANTS_SHOWN)?;
+    let mut granting = serde_json::Map::new();
+    granting.insert("t".into(), json!(view.granting));
+    for (to, amount) in grants {
+        granting.insert(to, json!(amount));
+    }
+    m.insert("granting".into(), Value::Object(granting));
+    if more {
+        m.insert("granting_more".into(), json!(true));
+    }
+    m.insert("granted".into(), json!({"t": view.granted}));
+    Ok(())
 }
 
 pub(crate) async fn stats(State(app): State<Arc<App>>) -> Response {
@@ -111,7 +163,148 @@ pub(crate) async fn protocol(State(app): State<Arc<App>>) -> Response {
         m.insert("leader".into(), json!(s.spec.leader));
         m.insert("delegation".into(), json!(s.spec.delegation_account));
         m.insert("checkpoint_interval".into(), json!(s.spec.checkpoint_interval));
+        m.insert("head_block".into(), json!(s.processed_block().unwrap_or(0)));
+        // The reference's memo key (of its hard-coded multi-sig memo keys): opentoken's
+        // memos to the multi-sig account are plain JSON, so there is none.
+        m.insert("memoKey".into(), Value::Null);
+        if s.spec.modules.contains_key("nodes") {
+            match crate::nodes::queue(&s.nodes_kv()) {
+                Ok((queue, _)) => {
+                    m.insert("consensus".into(), Value::Object(queue));
+                }
+                Err(e) => return unavailable("reading the consensus nodes", e),
+            }
+        }
+        m.insert("features".into(), features(&s.spec));
+        m.insert(
+            "info".into(),
+            json!(
+                "/markets lists every node and its API; /api/mirrors the APIs of the nodes in consensus, \
+                   to check this API against. `prefix` starts every custom_json id of this token; \
+                   HIVE and HBD for it go to `multisig`."
+            ),
+        );
         s.envelope(m).into_response()
+    })
+    .await
+}
+
+/// One `features` entry: the custom_json id (after the prefix), its label, its form fields
+/// (`I` an integer, `S` text; `check: "AC"` a Hive account; `amount` in base units), the
+/// authority, a progress message, and which `/@:account` field holds what it spends.
+fn feature(id: &str, label: &str, fields: Value, msg: &str, addr: &str) -> Value {
+    json!({"id": id, "string": label, "json": fields, "auth": "active", "msg": msg, "addr": addr, "B": true})
+}
+
+/// `/api/protocol`'s `features`: the token actions a generic front end builds its forms
+/// from, keyed as the DLUX wallet looks them up (`send`, `powup`, `powdn`, `powdel`,
+/// `govup`, `govdn`, `claim`); every one is an op this node accepts in that shape (see the
+/// wallet-shape tests). `govup`/`govdn` only on chains with the nodes module (only nodes
+/// lock governance stake).
+fn features(spec: &opentoken_core::ChainSpec) -> Value {
+    let amount = json!({"string": "Amount", "type": "I", "req": true});
+    let to = json!({"string": "To", "type": "S", "req": true, "check": "AC"});
+    let mut f = serde_json::Map::new();
+    if !spec.modules.contains_key("token") {
+        return Value::Object(f);
+    }
+    f.insert(
+        "send".into(),
+        feature(
+            "send",
+            "Send",
+            json!({"to": to, "amount": amount, "memo": {"string": "Memo", "type": "S", "req": false}}),
+            "Sending...",
+            "balance",
+        ),
+    );
+    f.insert(
+        "claim".into(),
+        feature("claim", "Rewards", json!({}), "Claiming...", "claim"),
+    );
+    f.insert(
+        "powup".into(),
+        feature(
+            "power_up",
+            "Power Up",
+            json!({"amount": amount}),
+            "Powering up...",
+            "balance",
+        ),
+    );
+    f.insert(
+        "powdn".into(),
+        feature(
+            "power_down",
+            "Power Down",
+            json!({"amount": amount}),
+            "Powering down...",
+            "poweredUp",
+        ),
+    );
+    f.insert(
+        "powdel".into(),
+        feature(
+            "power_grant",
+            "Delegate",
+            json!({"to": to, "amount": amount}),
+            "Delegating...",
+            "poweredUp",
+        ),
+    );
+    if spec.modules.contains_key("nodes") {
+        f.insert(
+            "govup".into(),
+            feature("gov_up", "Lock Gov", json!({"amount": amount}), "Locking...", "balance"),
+        );
+        f.insert(
+            "govdn".into(),
+            feature(
+                "gov_down",
+                "Unlock Gov",
+                json!({"amount": amount}),
+                "Unlocking...",
+                "gov",
+            ),
+        );
+    }
+    Value::Object(f)
+}
+
+/// `/api/coin_detail`: the reference's coin list (`{coins: [token, HIVE, HBD]}`) from what
+/// this node knows: the token's supply and liquid supply (`incirc`), and for HIVE and HBD
+/// what the community's multi-sig account holds (on a chain with the multisig module). The
+/// reference also copies descriptive text from its config and Hive's whole-chain supply;
+/// opentoken has neither (the chain spec carries no such text, Hive's supply is not state).
+pub(crate) async fn coin_detail(State(app): State<Arc<App>>) -> Response {
+    blocking(move || {
+        let s = &app.api;
+        let stats = match opentoken_token::stats_view(&s.token_kv()) {
+            Ok(stats) => stats,
+            Err(e) => return unavailable("reading the token supply", e),
+        };
+        let mut coins = vec![json!({
+            "symbol": s.spec.token,
+            "name": s.spec.token,
+            "precision": s.spec.precision,
+            "supply": stats.tokenSupply,
+            "incirc": stats.liquid,
+        })];
+        if s.has_multisig() {
+            match opentoken_multisig::views::holdings(&s.multisig_kv()) {
+                Ok(h) => {
+                    for (symbol, books) in [("HIVE", &h.hive), ("HBD", &h.hbd)] {
+                        coins.push(
+                            json!({"symbol": symbol, "name": symbol, "precision": 3, "held_by_multisig": books.held}),
+                        );
+                    }
+                }
+                Err(e) => return unavailable("reading the multi-sig account's books", e),
+            }
+        }
+        let mut body = serde_json::Map::new();
+        body.insert("coins".into(), json!(coins));
+        s.envelope(body).into_response()
     })
     .await
 }
@@ -157,8 +350,14 @@ pub(crate) async fn status(State(app): State<Arc<App>>, Path(txid): Path<String>
 /// keeps statuses for a window of blocks only (`Store::keep_status_blocks`), and a client
 /// polling an old txid must not take "expired" for "never processed" or the reverse.
 /// `kept_since_block` is the oldest block whose statuses every module still holds.
+/// The reference's answer for a transaction without a status.
+const UNKNOWN_STATUS: &str =
+    "This TransactionID either has not yet been processed, or was not an operation of this community, or its status has expired";
+
 fn unknown_status(api: &ApiState, txid: &str) -> Response {
-    let mut body = json!({ "txid": txid, "status": "unknown" });
+    // `status` starts as the reference's does: wallets poll until it no longer starts with
+    // "This TransactionID e" (the DLUX wallet takes any other text for a confirmation).
+    let mut body = json!({ "txid": txid, "status": UNKNOWN_STATUS, "found": false });
     let detail = match api.store.keep_status_blocks() {
         None => "no status for this transaction: it has not yet been processed, or was not a community operation"
             .to_string(),
@@ -401,7 +600,7 @@ mod tests {
     }
 
     /// A status in the window is served as before (200, the reference's fields); an
-    /// expired one, or one never seen, is 404 "unknown", saying how many blocks are kept and
+    /// expired one, or one never seen, is 404 with the reference's text, saying how many blocks are kept and
     /// since which block, so a client can tell that it may have expired.
     #[tokio::test]
     async fn an_expired_status_is_answered_as_unknown_naming_the_window() {
@@ -421,7 +620,11 @@ mod tests {
         commit(store.as_ref(), 5, vec![status("old", 5, false), status("bad", 5, true)]);
         let (code, body) = get(&state, "never").await;
         assert_eq!(code, StatusCode::NOT_FOUND);
-        assert_eq!(body["status"], "unknown");
+        assert!(
+            body["status"].as_str().unwrap().starts_with("This TransactionID e"),
+            "{body}"
+        );
+        assert_eq!(body["found"], false);
         assert_eq!(
             (body["kept_blocks"].as_u64(), body["kept_since_block"].as_u64()),
             (Some(10), Some(0))
@@ -443,7 +646,11 @@ mod tests {
         let (code, body) = get(&state, "old").await;
         assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
         assert_eq!(body["txid"], "old");
-        assert_eq!(body["status"], "unknown");
+        assert!(
+            body["status"].as_str().unwrap().starts_with("This TransactionID e"),
+            "{body}"
+        );
+        assert_eq!(body["found"], false);
         assert_eq!(
             (body["kept_blocks"].as_u64(), body["kept_since_block"].as_u64()),
             (Some(10), Some(11))

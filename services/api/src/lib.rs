@@ -126,6 +126,7 @@ pub fn router_with(state: ApiState, limits: &ApiLimits) -> Router {
         .route("/stats", get(handlers::stats))
         .route("/coin", get(whole_state::coin))
         .route("/api/protocol", get(handlers::protocol))
+        .route("/api/coin_detail", get(handlers::coin_detail))
         .route("/api/status/{txid}", get(handlers::status))
         .route("/api/multisig", get(multisig::multisig))
         .route("/v1/report/latest", get(handlers::latest_report))
@@ -165,6 +166,7 @@ pub fn router_with(state: ApiState, limits: &ApiLimits) -> Router {
         .route("/api/leader_votes", get(handlers::leader_votes))
         .route("/posts", get(handlers::posts))
         .route("/posts/{author}/{permlink}", get(handlers::post))
+        .route("/v1/accounts/{account}", get(handlers::account_v1))
         .route("/{user}", get(handlers::user))
         .with_state(app)
         .layer(from_fn_with_state(guard.clone(), limits::in_flight));

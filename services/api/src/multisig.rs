@@ -38,7 +38,7 @@ impl ApiState {
         self.spec.module_config(opentoken_multisig::NAME).is_some()
     }
 
-    fn multisig_kv(&self) -> ModuleKv<'_> {
+    pub(crate) fn multisig_kv(&self) -> ModuleKv<'_> {
         ModuleKv {
             store: self.store.as_ref(),
             module: opentoken_multisig::NAME,

@@ -70,10 +70,12 @@ fn hours(cfg: &DexConfig, payload: &Map<String, Value>) -> Result<u64, Reject> {
         return Ok(cfg.max_hours);
     }
     let h = field::amount(payload, "hours", "hours")?;
-    if h == 0 || h > cfg.max_hours {
-        return Err(Reject::field(format!("`hours` must be 1..={}, got {h}", cfg.max_hours)));
+    if h > cfg.max_hours {
+        return Err(Reject::field(format!("`hours` must be 0..={}, got {h}", cfg.max_hours)));
     }
-    Ok(h)
+    // 0 (the DLUX wallet's market orders send it) is the shortest lifetime, one hour: the
+    // reference expires such an order in the block it was placed.
+    Ok(h.max(1))
 }
 
 fn payout(payload: &Map<String, Value>, default: Payout) -> Result<Payout, Reject> {
@@ -141,18 +143,31 @@ pub fn parse_sell(
         if !payload.contains_key(name) {
             return Ok(None);
         }
-        let t = field::amount(payload, name, "milli-coin")?;
-        if t == 0 {
-            return Err(Reject::field(format!(
-                "`{name}` 0 asks nothing; leave it out for a market order"
-            )));
-        }
-        Ok(Some(t))
+        Ok(Some(field::amount(payload, name, "milli-coin")?))
     };
     let (hive, hbd, pair, rate) = (total("hive")?, total("hbd")?, pair_field(payload)?, payload.get("rate"));
     if hive.is_some() && hbd.is_some() {
         return Err(Reject::field("name one of `hive` and `hbd`, not both"));
     }
+    // A total of 0 (the DLUX wallet's market sell: `"hive": 0` or `"hbd": 0`) is a market
+    // order on that pair.
+    let market_on = match (hive, hbd) {
+        (Some(0), _) => Some(Pair::Hive),
+        (_, Some(0)) => Some(Pair::Hbd),
+        _ => None,
+    };
+    if let Some(named) = market_on {
+        if rate.is_some() {
+            return Err(Reject::field("a market order (total 0) takes no `rate`"));
+        }
+        if pair.is_some_and(|p| p != named) {
+            return Err(Reject::field("`pair` contradicts the total given"));
+        }
+    }
+    let (hive, hbd, pair) = match market_on {
+        Some(named) => (None, None, Some(named)),
+        None => (hive, hbd, pair),
+    };
     if rate.is_some() && (hive.is_some() || hbd.is_some()) {
         return Err(Reject::field("give a total (`hive`/`hbd`) or a `rate`, not both"));
     }
@@ -213,12 +228,12 @@ fn buy_order(
             cfg.min_order
         )));
     }
+    // No rate, or a rate of 0, null or "" (the DLUX wallet's market buy sends `"rate": 0`;
+    // the reference reads any falsy rate as a market order): a market order.
     let price = match fields.get("rate") {
-        None => 0,
-        Some(r) => match price::parse_rate("rate", r)? {
-            0 => return Err(Reject::field("`rate` 0 buys nothing; leave it out for a market order")),
-            p => p,
-        },
+        None | Some(Value::Null) => 0,
+        Some(Value::String(s)) if s.is_empty() => 0,
+        Some(r) => price::parse_rate("rate", r)?,
     };
     if price > 0 {
         buys_something(price, coin)?;
@@ -264,7 +279,24 @@ pub enum MemoOrder {
     Bad(String),
 }
 
-const MEMO_FIELDS: [&str; 3] = ["rate", "hours", "payout"];
+const MEMO_FIELDS: [&str; 4] = ["rate", "hours", "payout", "token"];
+
+/// The DLUX wallet names the token it buys (`"token": "DLUX"`): accepted when it is this
+/// chain's token (any case), so a memo meant for another token's DEX is refunded.
+fn memo_token(at: &Placed<'_>, fields: &Map<String, Value>) -> Result<(), String> {
+    match fields.get("token") {
+        None => Ok(()),
+        Some(Value::String(t)) if t.eq_ignore_ascii_case(at.token) => Ok(()),
+        Some(other) => Err(format!(
+            "the memo buys {}, this DEX trades {}",
+            match other {
+                Value::String(t) => format!("{:?}", t.chars().take(20).collect::<String>()),
+                v => field::kind(v).to_string(),
+            },
+            at.token
+        )),
+    }
+}
 
 /// Reads a deposit memo (`{"rate": ...}` or `{"dex": {...}}`) as a buy of `coin` of `pair`.
 pub fn parse_memo(cfg: &DexConfig, at: Placed<'_>, pair: Pair, coin: u64, memo: &str) -> MemoOrder {
@@ -277,7 +309,7 @@ pub fn parse_memo(cfg: &DexConfig, at: Placed<'_>, pair: Pair, coin: u64, memo: 
     let fields = if map.contains_key("rate") {
         if let Some(k) = map.keys().find(|k| !MEMO_FIELDS.contains(&k.as_str())) {
             return MemoOrder::Bad(format!(
-                "a DEX memo has only rate, hours and payout, not {:?}",
+                "a DEX memo has only rate, hours, payout and token, not {:?}",
                 k.chars().take(20).collect::<String>()
             ));
         }
@@ -287,17 +319,20 @@ pub fn parse_memo(cfg: &DexConfig, at: Placed<'_>, pair: Pair, coin: u64, memo: 
             Some(Value::Object(inner)) => {
                 if let Some(k) = inner.keys().find(|k| !MEMO_FIELDS.contains(&k.as_str())) {
                     return MemoOrder::Bad(format!(
-                        "a DEX memo has only rate, hours and payout, not {:?}",
+                        "a DEX memo has only rate, hours, payout and token, not {:?}",
                         k.chars().take(20).collect::<String>()
                     ));
                 }
                 inner.clone()
             }
-            _ => return MemoOrder::Bad("{\"dex\": ...} takes an object of rate, hours, payout".into()),
+            _ => return MemoOrder::Bad("{\"dex\": ...} takes an object of rate, hours, payout, token".into()),
         }
     } else {
         return MemoOrder::NotDex;
     };
+    if let Err(why) = memo_token(&at, &fields) {
+        return MemoOrder::Bad(why);
+    }
     match buy_order(cfg, at, pair, coin, &fields, Payout::Hive) {
         Ok(o) => MemoOrder::Order(o),
         Err(r) => MemoOrder::Bad(r.reason),
@@ -357,8 +392,60 @@ mod tests {
             matches!(m("{\"rate\":\"0.100000\"}"), MemoOrder::Order(o) if o.price == 100_000 && o.payout == Payout::Hive)
         );
         assert!(matches!(m("{\"dex\":{}}"), MemoOrder::Order(o) if o.price == 0));
-        assert!(matches!(m("{\"rate\":0.1}"), MemoOrder::Bad(_)));
+        assert!(matches!(m("{\"rate\":0.1}"), MemoOrder::Order(o) if o.price == 100_000));
+        for bad in [
+            "{\"rate\":-0.1}",
+            "{\"rate\":1e-7}",
+            "{\"rate\":0.1234567}",
+            "{\"rate\":true}",
+        ] {
+            assert!(matches!(m(bad), MemoOrder::Bad(_)), "{bad}");
+        }
         assert!(matches!(m("{\"rate\":\"0.1\",\"x\":1}"), MemoOrder::Bad(_)));
         assert!(matches!(m("{\"dex\":5}"), MemoOrder::Bad(_)));
+    }
+
+    /// The orders the DLUX wallet (dluxio/dlux-iov's DEX page) broadcasts, in its shapes: a
+    /// sell's market order as a total of 0, a buy memo naming the token with the rate as a
+    /// string or a number, a market buy as `"rate": 0, "hours": "0"`.
+    #[test]
+    fn the_dlux_wallet_s_orders_are_read_as_it_means_them() {
+        let cfg = DexConfig::default();
+        let sell = |v: Value| parse_sell(&cfg, "dlux", at(), &obj(v));
+        let o = sell(json!({"dlux": 5000, "hive": 0, "hours": 720})).unwrap();
+        assert_eq!((o.pair, o.price), (Pair::Hive, 0), "HIVE market sell");
+        let o = sell(json!({"dlux": 5000, "hbd": 0, "hours": 24})).unwrap();
+        assert_eq!(
+            (o.pair, o.price, o.expires),
+            (Pair::Hbd, 0, 100 + 24 * 1200),
+            "HBD market sell"
+        );
+        let o = sell(json!({"dlux": 5000, "hive": 1000, "hours": 1})).unwrap();
+        assert_eq!((o.pair, o.price), (Pair::Hive, 200_000), "limit sell");
+        assert!(sell(json!({"dlux": 5000, "hive": 0, "rate": "0.1"})).is_err());
+        assert!(sell(json!({"dlux": 5000, "hbd": 0, "pair": "HIVE"})).is_err());
+
+        let m = |s: &str| parse_memo(&cfg, at(), Pair::Hive, 1000, s);
+        let limit = m(r#"{"rate":"0.100000","hours":"720","token":"DLUX"}"#);
+        assert!(
+            matches!(&limit, MemoOrder::Order(o) if o.price == 100_000 && o.expires == 100 + 720 * 1200),
+            "{limit:?}"
+        );
+        let number = m(r#"{"rate":0.25,"hours":24,"token":"DLUX"}"#);
+        assert!(
+            matches!(&number, MemoOrder::Order(o) if o.price == 250_000),
+            "{number:?}"
+        );
+        let market = m(r#"{"rate":0,"hours":"0","token":"DLUX"}"#);
+        assert!(
+            matches!(&market, MemoOrder::Order(o) if o.price == 0 && o.expires == 100 + 1200),
+            "hours 0 is the shortest lifetime: {market:?}"
+        );
+        assert!(matches!(m(r#"{"rate":"0.1","token":"dlux"}"#), MemoOrder::Order(_)));
+        assert!(
+            matches!(m(r#"{"rate":"0.1","token":"LARYNX"}"#), MemoOrder::Bad(why) if why.contains("LARYNX")),
+            "another token's order is refunded"
+        );
+        assert!(matches!(m(r#"{"rate":"0.1","token":5}"#), MemoOrder::Bad(_)));
     }
 }

@@ -30,11 +30,19 @@ pub const MAX_PRICE: u64 = 1_000_000 * SCALE;
 /// (`"0.1"`, `"0.100000"`, `"12"`). Signs, exponents, spaces, more than six decimals and
 /// JSON numbers are refused: one price has one meaning on every node.
 pub fn parse_rate(field: &str, v: &serde_json::Value) -> Result<u64, Reject> {
+    // A JSON number (a wallet's number input) is read by its decimal text: serde_json prints
+    // an f64 as the shortest text that reads back as it, which for every rate this accepts
+    // (at most 13 significant digits) is the text that was sent. No float arithmetic.
+    let text;
     let s = match v {
         serde_json::Value::String(s) => s.as_str(),
+        serde_json::Value::Number(n) => {
+            text = n.to_string();
+            text.as_str()
+        }
         other => {
             return Err(Reject::field(format!(
-                "`{field}` must be a decimal string like \"0.100000\", got {}",
+                "`{field}` must be a decimal like \"0.100000\", got {}",
                 opentoken_core::field::kind(other)
             )))
         }
@@ -216,10 +224,18 @@ mod tests {
         assert_eq!(parse_rate("rate", &json!("0.100000")).unwrap(), 100_000);
         assert_eq!(parse_rate("rate", &json!("12")).unwrap(), 12_000_000);
         assert_eq!(parse_rate("rate", &json!("0.000001")).unwrap(), 1);
+        // A wallet's number input: read by its decimal text.
+        assert_eq!(parse_rate("rate", &json!(0.1)).unwrap(), 100_000);
+        assert_eq!(parse_rate("rate", &json!(12)).unwrap(), 12_000_000);
+        assert_eq!(parse_rate("rate", &json!(0.123456)).unwrap(), 123_456);
         assert_eq!(format_rate(100_000), "0.100000");
         assert_eq!(format_rate(12_500), "0.012500");
         for bad in [
-            json!(0.1),
+            json!(-0.1),
+            json!(1e-7),
+            json!(1e20),
+            json!(0.1234567),
+            json!(true),
             json!("-0.1"),
             json!("1e3"),
             json!(" 0.1"),

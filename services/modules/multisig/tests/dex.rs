@@ -172,7 +172,7 @@ fn bad_dex_memos_are_refunded_with_the_reason_and_plain_ones_credited() {
     let b = net.run(
         NAME,
         vec![
-            deposit("alice", 1_000, r#"{"rate":0.1}"#),
+            deposit("alice", 1_000, r#"{"rate":true}"#),
             deposit("alice", 1_000, r#"{"rate":"-1"}"#),
             deposit("alice", 1_000, r#"{"rate":"0.1","x":1}"#),
             deposit("alice", 1_000, r#"{"dex":5}"#),
@@ -205,9 +205,9 @@ fn bad_dex_memos_are_refunded_with_the_reason_and_plain_ones_credited() {
         })
         .collect();
     for (why, needle) in whys.iter().zip([
-        "bad DEX order: `rate` must be a decimal string",
+        "bad DEX order: `rate` must be a decimal like",
         "bad DEX order: `rate` must be decimal digits",
-        "bad DEX order: a DEX memo has only rate, hours and payout, not \"x\"",
+        "bad DEX order: a DEX memo has only rate, hours, payout and token, not \"x\"",
         "bad DEX order: {\"dex\": ...} takes an object",
         "no module accepts nft yet",
         "below the minimum deposit",
@@ -296,7 +296,7 @@ fn dex_buy_escrows_from_the_layer2_balance() {
             posting_op("alice", "dex_buy", r#"{"hive":10}"#),
             buy("alice", json!({"hive": 10, "hbd": 10})),
             buy("alice", json!({"hive": 10, "payuot": "hive"})),
-            buy("alice", json!({"hive": 10, "rate": 0.1})),
+            buy("alice", json!({"hive": 10, "rate": [0.1]})),
             buy("alice", json!({"hive": 3})),
         ],
     );
@@ -307,7 +307,7 @@ fn dex_buy_escrows_from_the_layer2_balance() {
     assert_rejected(&o[3], RejectCode::WrongAuthority, "posting");
     assert_rejected(&o[4], RejectCode::InvalidField, "both coins");
     assert!(assert_rejected(&o[5], RejectCode::InvalidField, "misspelt").contains("payuot"));
-    assert_rejected(&o[6], RejectCode::InvalidField, "a number rate");
+    assert_rejected(&o[6], RejectCode::InvalidField, "a rate that is not a decimal");
     assert!(assert_rejected(&o[7], RejectCode::InvalidField, "below min_order").contains("smallest order"));
     assert!(b.out.remote_messages.is_empty());
     assert_eq!(net.commitment(NAME), before);

@@ -38,8 +38,8 @@ pub use config::{EconomyConfig, Genesis, PobConfig, TokenConfig};
 pub use events::TokenEvent;
 pub use keys::{Bucket, Unlock};
 pub use views::{
-    account_view, leader_votes, open_posts, post_view, stats_view, supply_check, AccountView, DueLeaderVote, PostView,
-    StatsView, SupplyCheck, ViewError,
+    account_view, grants_out, leader_votes, open_posts, post_view, stats_view, supply_check, AccountView,
+    DueLeaderVote, PostView, StatsView, SupplyCheck, ViewError,
 };
 
 use opentoken_core::module::{GenesisError, InvariantError};

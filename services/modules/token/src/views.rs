@@ -102,6 +102,23 @@ fn installments(src: &dyn KvSource, unlock: Unlock, account: &str) -> Result<Vec
     Ok(out)
 }
 
+/// The first `limit` grants `account` makes, by recipient in account order, and whether
+/// there are more (an account can grant to any number of others; a public answer lists a
+/// bounded number). Grants received have no per-grantor index, only their total.
+pub fn grants_out(src: &dyn KvSource, account: &str, limit: usize) -> Result<(Vec<(String, u64)>, bool), ViewError> {
+    let prefix = format!("gra/{account}/").into_bytes();
+    let mut pairs = src.kv_scan(&prefix, limit.saturating_add(1)).map_err(ViewError::Read)?;
+    let more = pairs.len() > limit;
+    pairs.truncate(limit);
+    let mut out = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        let to = String::from_utf8_lossy(k.get(prefix.len()..).unwrap_or_default()).into_owned();
+        let amount = decode_u64(&v).ok_or_else(|| ViewError::Malformed(String::from_utf8_lossy(&k).into_owned()))?;
+        out.push((to, amount));
+    }
+    Ok((out, more))
+}
+
 pub fn account_view(src: &dyn KvSource, account: &str) -> Result<AccountView, ViewError> {
     let powered = get_u64(src, &keys::account(Bucket::Power, account))?;
     let granted = get_u64(src, &keys::granted(account))?;

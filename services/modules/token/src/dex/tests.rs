@@ -260,7 +260,11 @@ fn bad_fields_are_rejected_with_nothing_escrowed() {
         ),
         ("below the smallest order", r#"{"dlux":3}"#, RejectCode::InvalidField),
         ("zero amount", r#"{"dlux":0}"#, RejectCode::InvalidField),
-        ("zero total", r#"{"dlux":1000,"hive":0}"#, RejectCode::InvalidField),
+        (
+            "zero total with a rate",
+            r#"{"dlux":1000,"hive":0,"rate":"0.1"}"#,
+            RejectCode::InvalidField,
+        ),
         (
             "both hive and hbd",
             r#"{"dlux":1000,"hive":10,"hbd":10}"#,
@@ -276,11 +280,11 @@ fn bad_fields_are_rejected_with_nothing_escrowed() {
             r#"{"dlux":1000,"hbd":10,"pair":"HIVE"}"#,
             RejectCode::InvalidField,
         ),
-        ("hours 0", r#"{"dlux":1000,"hours":0}"#, RejectCode::InvalidField),
+        ("hours -1", r#"{"dlux":1000,"hours":-1}"#, RejectCode::InvalidField),
         ("hours 721", r#"{"dlux":1000,"hours":721}"#, RejectCode::InvalidField),
         (
-            "non-string rate",
-            r#"{"dlux":1000,"rate":0.1}"#,
+            "rate not a decimal",
+            r#"{"dlux":1000,"rate":true}"#,
             RejectCode::InvalidField,
         ),
         (
