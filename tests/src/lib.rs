@@ -6,6 +6,7 @@
 //!   process it, fingerprint the result), over the module registry the binary runs.
 //! - [`process`]: the `opentoken` binary as child processes: a test's [`Work`] directory,
 //!   the [`Role`] builder, [`Proc`], and the devnet simulator.
+//! - [`broker`]: the Kafka-compatible broker (tansu) of the distributed-mode tests.
 //! - [`dump`]: state dumps in the reference's `/state` shapes.
 //! - [`http`]: one JSON GET for the roles' APIs and probes.
 //! - [`nft`]: the NFT module's engine harness (`use opentoken_e2e::nft::*`).
@@ -13,6 +14,7 @@
 //!
 //! Everything is re-exported here, so a test needs only `use opentoken_e2e::*`.
 
+pub mod broker;
 pub mod dump;
 pub mod http;
 pub mod nft;
@@ -21,6 +23,7 @@ pub mod pipeline;
 pub mod process;
 pub mod routed;
 
+pub use broker::{tansu, Broker};
 pub use dump::put_path;
 pub use http::http_get_json;
 pub use paths::*;

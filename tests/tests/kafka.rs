@@ -12,78 +12,8 @@
 use opentoken_e2e::*;
 use opentoken_log::{KafkaConfig, KafkaLog, Log};
 use rand::{Rng, SeedableRng};
-use std::fs::File;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// The broker binary `infra/broker.sh install` put in its cache.
-fn tansu() -> PathBuf {
-    let out = Command::new(repo_root().join("infra/broker.sh"))
-        .arg("path")
-        .output()
-        .expect("run infra/broker.sh path");
-    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    assert!(
-        p.exists(),
-        "the Kafka-compatible broker is not installed at {}: run `infra/broker.sh install` (make test does)",
-        p.display()
-    );
-    p
-}
-
-/// tansu with its data in `<work>/broker` and its log in `<work>/broker.log` (printed with
-/// the roles' logs when the test fails).
-struct Broker {
-    proc: Option<Proc>,
-    dir: PathBuf,
-    log: File,
-    port: u16,
-}
-
-impl Broker {
-    fn start(work: &Work) -> Self {
-        let dir = work.dir("broker");
-        std::fs::create_dir_all(&dir).expect("broker dir");
-        let mut b = Broker {
-            proc: None,
-            dir,
-            log: work.log_file("broker"),
-            port: free_port(),
-        };
-        b.spawn();
-        b
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn spawn(&mut self) {
-        let url = format!("tcp://{}", self.addr());
-        let child = Command::new(tansu())
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-            // tansu resolves the sqlite path relative to its working directory.
-            .args(["--storage-engine", "sqlite://tansu.db"])
-            .current_dir(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(self.log.try_clone().expect("broker log"))
-            .spawn()
-            .expect("spawn tansu");
-        self.proc = Some(Proc::new(child));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(self.addr()).is_err() {
-            assert!(Instant::now() < deadline, "the broker did not listen within 20 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut p) = self.proc.take() {
-            p.kill();
-        }
-    }
-}
 
 /// `opentoken run` in embedded mode into `<work>/reference`: what every distributed run
 /// must equal.
@@ -95,7 +25,7 @@ fn embedded_reference(work: &Work, url: &str, until: u64) -> Proc {
         .spawn()
 }
 
-/// Polls `serve` on `port` until `/@alice` shows what the reference store holds (up to
+/// Polls `serve` on `port` until `/v1/accounts/alice` (opentoken's account view) shows what the reference store holds (up to
 /// 120 s while a replica catches up), and fails naming both otherwise.
 fn wait_for_same_view(port: u16, reference: &dyn opentoken_store::Store) {
     let view = opentoken_token::account_view(
@@ -112,7 +42,7 @@ fn wait_for_same_view(port: u16, reference: &dyn opentoken_store::Store) {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut got = serde_json::Value::Null;
     while Instant::now() < deadline {
-        if let Some((200, body)) = http_get_json(&format!("http://127.0.0.1:{port}/@alice")) {
+        if let Some((200, body)) = http_get_json(&format!("http://127.0.0.1:{port}/v1/accounts/alice")) {
             got = body;
             if same(&got) {
                 return;

@@ -13,9 +13,10 @@ use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 pub use key::{read_secret_file, KeyError, NodeKey};
 use opentoken_codec::{ModuleHash, Report};
 use opentoken_core::{consensus_hash, ChainSpec};
-use opentoken_log::{Log, LogError};
+use opentoken_log::{Log, LogError, RecordTraces, TraceContext};
 use opentoken_store::{Store, StoreError};
 use opentoken_telemetry::metrics::CHECKPOINTER;
+use opentoken_telemetry::otel;
 use opentoken_telemetry::Telemetry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -51,6 +52,9 @@ pub enum HashSource {
         topic: String,
         next_offset: u64,
         seen: BTreeMap<u64, BTreeMap<String, [u8; 32]>>,
+        /// Per checkpoint block, the trace contexts its records carried and the offset of
+        /// each (observability only: never part of the report).
+        traces: BTreeMap<u64, Vec<(TraceContext, u64)>>,
     },
 }
 
@@ -63,6 +67,7 @@ impl std::fmt::Debug for HashSource {
                 topic,
                 next_offset,
                 seen,
+                ..
             } => f
                 .debug_struct("HashSource::Topic")
                 .field("topic", topic)
@@ -79,6 +84,7 @@ impl HashSource {
             topic: topic.into(),
             next_offset: 0,
             seen: BTreeMap::new(),
+            traces: BTreeMap::new(),
         }
     }
 
@@ -87,6 +93,7 @@ impl HashSource {
             topic,
             next_offset,
             seen,
+            traces,
         } = self
         else {
             return Ok(());
@@ -100,6 +107,13 @@ impl HashSource {
                     topic: topic.clone(),
                     detail: format!("offset {}: {e}", r.offset),
                 })?;
+                if let Some(t) = r.trace {
+                    let of_block = traces.entry(c.block).or_default();
+                    // Bounded: one per module and republication is all an honest topic has.
+                    if of_block.len() < 64 {
+                        of_block.push((t, r.offset));
+                    }
+                }
                 let at = seen.entry(c.block).or_default();
                 match at.get(&c.module) {
                     Some(h) if *h != c.hash => {
@@ -136,9 +150,22 @@ impl HashSource {
         }
     }
 
+    /// The trace contexts (and record offsets) that block `n`'s hashes came with: the
+    /// checkpoint records' on a topic, the processor's in this process otherwise.
+    fn traces(&self, n: u64, telemetry: &Telemetry) -> Vec<(TraceContext, Option<u64>)> {
+        match self {
+            HashSource::Store(_) => telemetry.checkpoint_trace(n).map(|t| (t, None)).into_iter().collect(),
+            HashSource::Topic { traces, .. } => traces
+                .get(&n)
+                .map(|ts| ts.iter().map(|(t, o)| (*t, Some(*o))).collect())
+                .unwrap_or_default(),
+        }
+    }
+
     fn forget_before(&mut self, n: u64) {
-        if let HashSource::Topic { seen, .. } = self {
+        if let HashSource::Topic { seen, traces, .. } = self {
             *seen = seen.split_off(&n);
+            *traces = traces.split_off(&n);
         }
     }
 }
@@ -275,11 +302,18 @@ impl Checkpointer {
                     None => return Ok(made),
                 }
             }
+            let span = self.report_span(n);
+            let _entered = span.enter();
             let report = self.build(n, &hashes);
-            self.log.append(&[(
-                self.spec.reports_topic(),
-                vec![(n.to_be_bytes().to_vec(), opentoken_codec::encode_report(&report))],
-            )])?;
+            // The report record continues the trace, for the consensus agent's broadcast.
+            let trace = otel::current_trace();
+            self.log.append_traced(
+                &[(
+                    self.spec.reports_topic(),
+                    vec![(n.to_be_bytes().to_vec(), opentoken_codec::encode_report(&report))],
+                )],
+                trace.as_ref().map_or(RecordTraces::None, RecordTraces::All),
+            )?;
             self.last_reported = Some(n);
             self.source.forget_before(n + 1);
             CHECKPOINTER.checkpoint_block.set(&self.telemetry, n as f64);
@@ -287,6 +321,37 @@ impl Checkpointer {
             tracing::info!(block = n, hash = %hex::encode(report.consensus_hash), "checkpoint reported");
             made.push(report);
         }
+    }
+
+    /// The span of checkpoint `n`'s report: a child of the first module's checkpoint trace
+    /// (the block's ingested batch), linked to the other modules' when they differ.
+    fn report_span(&self, n: u64) -> tracing::Span {
+        let span = tracing::info_span!(
+            target: otel::TARGET,
+            "checkpoint.report",
+            checkpoint.block = otel::int(n),
+            module = tracing::field::Empty,
+            offset = tracing::field::Empty,
+        );
+        if span.is_disabled() {
+            return span;
+        }
+        span.record("module", self.modules.join(",").as_str());
+        let mut parent: Option<TraceContext> = None;
+        for (t, offset) in self.source.traces(n, &self.telemetry) {
+            match parent {
+                None => {
+                    otel::follow(&span, &t);
+                    if let Some(o) = offset {
+                        span.record("offset", otel::int(o));
+                    }
+                    parent = Some(t);
+                }
+                Some(p) if p.trace_id() != t.trace_id() => otel::link(&span, &t),
+                Some(_) => {}
+            }
+        }
+        span
     }
 
     fn build(&self, block: u64, hashes: &BTreeMap<String, [u8; 32]>) -> Report {

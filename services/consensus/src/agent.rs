@@ -24,9 +24,10 @@ use opentoken_core::ChainSpec;
 use opentoken_hive::{HiveClient, HiveError};
 use opentoken_hive_tx::PrivateKey;
 use opentoken_lifecycle::{sleep_or_cancelled, Backoff, CancellationToken};
-use opentoken_log::Log;
+use opentoken_log::{Log, TraceContext};
 use opentoken_store::{ModuleKv, Store};
 use opentoken_telemetry::metrics::AGENT;
+use opentoken_telemetry::otel;
 use opentoken_telemetry::Telemetry;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -128,7 +129,13 @@ pub struct Agent {
     http: reqwest::Client,
     snapshots: SnapshotFetcher,
     state: AgentState,
+    /// The trace context each recent own report was written under, for the span of its
+    /// broadcast (observability only; the oldest are forgotten).
+    report_traces: std::collections::BTreeMap<u64, TraceContext>,
 }
+
+/// How many reports' trace contexts the agent remembers.
+const REPORT_TRACES: usize = 64;
 
 /// As [`AgentParts`], plus the agent's decision state.
 impl std::fmt::Debug for Agent {
@@ -199,6 +206,7 @@ impl Agent {
             http,
             snapshots,
             state,
+            report_traces: std::collections::BTreeMap::new(),
         })
     }
 
@@ -268,6 +276,12 @@ impl Agent {
                     detail: format!("offset {}: {e}", r.offset),
                 })?;
                 self.state.own_report(rep.block, rep.consensus_hash);
+                if let Some(t) = r.trace {
+                    self.report_traces.insert(rep.block, t);
+                    while self.report_traces.len() > REPORT_TRACES {
+                        self.report_traces.pop_first();
+                    }
+                }
             }
         }
     }
@@ -375,7 +389,14 @@ impl Agent {
                 let bytes = opentoken_nodes::report_signing_bytes(&chain_id, prefix, checkpoint, &hash);
                 let sig = self.key.sign(&bytes);
                 let payload = opentoken_nodes::report_json(checkpoint, &hash, &self.cfg.version, &sig);
-                let sent = self.bc.custom_json(&format!("{prefix}report"), payload).await?;
+                // The last span of the checkpoint's trace: its report on its way to Hive.
+                let span = tracing::info_span!(target: otel::TARGET, "report.broadcast", checkpoint.block = otel::int(checkpoint));
+                if let Some(t) = self.report_traces.get(&checkpoint) {
+                    otel::follow(&span, t);
+                }
+                let sent =
+                    tracing::Instrument::instrument(self.bc.custom_json(&format!("{prefix}report"), payload), span)
+                        .await?;
                 tracing::debug!(checkpoint, txid = %sent.txid, "report broadcast");
                 (Purpose::Report(checkpoint), sent)
             }

@@ -55,6 +55,7 @@ mod tests {
                         timestamp: 0,
                         ops: Vec::new(),
                     }),
+                    trace: None,
                 })
                 .collect())
         }

@@ -14,7 +14,7 @@ use opentoken_core::router::{RouteTable, Router};
 use opentoken_core::{Block, BlockRecord, ChainPos, ChainSpec, RoutedOp};
 use opentoken_hive::HiveClient;
 use opentoken_lifecycle::{sleep_or_cancelled, Backoff, CancellationToken, Transient};
-use opentoken_log::{Log, LogError};
+use opentoken_log::{Log, LogError, RecordTraces};
 use opentoken_telemetry::metrics::INGESTER;
 use opentoken_telemetry::Telemetry;
 use std::collections::BTreeMap;
@@ -187,6 +187,17 @@ impl Publisher {
                 }
             }
         }
+        // One trace per published batch: the processors and the checkpointer continue it
+        // from the records' trace context (opentoken_telemetry::otel).
+        let span = tracing::info_span!(
+            target: opentoken_telemetry::otel::TARGET,
+            "ingest.batch",
+            block.first = opentoken_telemetry::otel::int(blocks[0].num),
+            block.last = opentoken_telemetry::otel::int(blocks[blocks.len() - 1].num),
+            blocks = opentoken_telemetry::otel::int(blocks.len() as u64),
+            records = tracing::field::Empty,
+        );
+        let _entered = span.enter();
         let table_refs: Vec<&dyn RouteTable> = self.tables.iter().map(|t| t.as_ref()).collect();
         let router = Router::new(&self.spec, table_refs);
         // Route every op once.
@@ -254,7 +265,10 @@ impl Publisher {
                 batch.push((head.topic.clone(), encoded));
             }
         }
-        self.log.append(&batch)?;
+        span.record("records", opentoken_telemetry::otel::int(stats.records));
+        let trace = opentoken_telemetry::otel::current_trace();
+        let traces = trace.as_ref().map_or(RecordTraces::None, RecordTraces::All);
+        self.log.append_traced(&batch, traces)?;
         for (topic, last) in new_heads {
             if let Some(h) = self.heads.iter_mut().find(|h| h.topic == topic) {
                 h.last_block = Some(last);

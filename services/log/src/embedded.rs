@@ -9,10 +9,11 @@
 //! from 0 per topic. `opentoken_log_ends` maps `topic` to the next offset, so appending and
 //! `end_offset` never scan. Reads are one B-tree range scan in offset order.
 
-use crate::{Log, LogError, LogRecord};
+use crate::{Log, LogError, LogRecord, RecordTraces, TraceContext};
 use redb::{Database, DatabaseError, ReadableTable, TableDefinition};
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
 /// `(topic, offset)`.
@@ -98,10 +99,37 @@ fn create_atomically(path: &Path) -> Result<(), OpenDatabaseError> {
     Ok(())
 }
 
+/// How many records' trace contexts the embedded log remembers: the roles of one process
+/// read what was appended moments ago, and an older record is read without one.
+const RECENT_TRACES: usize = 4096;
+
+/// The trace contexts of the last [`RECENT_TRACES`] traced records, in memory only: they are
+/// observability, not data, so they never enter the database (nor its backups).
+#[derive(Default)]
+struct RecentTraces {
+    by_record: HashMap<(String, u64), TraceContext>,
+    order: VecDeque<(String, u64)>,
+}
+
+impl RecentTraces {
+    fn insert(&mut self, topic: &str, offset: u64, trace: TraceContext) {
+        let key = (topic.to_string(), offset);
+        if self.by_record.insert(key.clone(), trace).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > RECENT_TRACES {
+            if let Some(old) = self.order.pop_front() {
+                self.by_record.remove(&old);
+            }
+        }
+    }
+}
+
 /// [`Log`] on a redb database. Cheap to clone the database handle into; every call is its
 /// own transaction, and `append` is one write transaction across all its topics.
 pub struct EmbeddedLog {
     db: Arc<Database>,
+    traces: Mutex<RecentTraces>,
 }
 
 impl std::fmt::Debug for EmbeddedLog {
@@ -126,7 +154,10 @@ impl EmbeddedLog {
         tx.open_table(RECORDS).map_err(|e| backend("open", "*", e))?;
         tx.open_table(ENDS).map_err(|e| backend("open", "*", e))?;
         tx.commit().map_err(|e| backend("open", "*", e))?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            traces: Mutex::new(RecentTraces::default()),
+        })
     }
 
     /// The database this log lives in (shared with the embedded store).
@@ -147,17 +178,38 @@ impl EmbeddedLog {
     }
 }
 
+impl EmbeddedLog {
+    /// Attaches the remembered trace contexts to records just read (nothing to do, and no
+    /// lock taken, while nothing was appended traced).
+    fn attach_traces(&self, records: &mut [LogRecord], topic: &str) {
+        let Ok(traces) = self.traces.lock() else { return };
+        if traces.by_record.is_empty() {
+            return;
+        }
+        let mut key = (topic.to_string(), 0);
+        for r in records {
+            key.1 = r.offset;
+            r.trace = traces.by_record.get(&key).copied();
+        }
+    }
+}
+
 impl Log for EmbeddedLog {
     fn append(&self, batch: &[(String, Vec<(Vec<u8>, Vec<u8>)>)]) -> Result<(), LogError> {
+        self.append_traced(batch, RecordTraces::None)
+    }
+
+    fn append_traced(&self, batch: &[crate::TopicBatch], traces: RecordTraces<'_>) -> Result<(), LogError> {
         if batch.iter().all(|(_, recs)| recs.is_empty()) {
             return Ok(());
         }
+        let mut placed: Vec<(&str, u64, TraceContext)> = Vec::new();
         let first = batch.first().map(|(t, _)| t.as_str()).unwrap_or("*");
         let tx = self.db.begin_write().map_err(|e| backend("append", first, e))?;
         {
             let mut records = tx.open_table(RECORDS).map_err(|e| backend("append", first, e))?;
             let mut ends = tx.open_table(ENDS).map_err(|e| backend("append", first, e))?;
-            for (topic, recs) in batch {
+            for (t, (topic, recs)) in batch.iter().enumerate() {
                 if recs.is_empty() {
                     continue;
                 }
@@ -166,7 +218,10 @@ impl Log for EmbeddedLog {
                     .map_err(|e| backend("append", topic, e))?
                     .map(|v| v.value())
                     .unwrap_or(0);
-                for (k, v) in recs {
+                for (r, (k, v)) in recs.iter().enumerate() {
+                    if let Some(trace) = traces.get(t, r) {
+                        placed.push((topic, next, *trace));
+                    }
                     records
                         .insert((topic.as_str(), next), (k.as_slice(), v.as_slice()))
                         .map_err(|e| backend("append", topic, e))?;
@@ -179,7 +234,15 @@ impl Log for EmbeddedLog {
             }
         }
         // Dropping `tx` on any error above aborts it: no topic of the batch gets anything.
-        tx.commit().map_err(|e| backend("append", first, e))
+        tx.commit().map_err(|e| backend("append", first, e))?;
+        if !placed.is_empty() {
+            if let Ok(mut recent) = self.traces.lock() {
+                for (topic, offset, trace) in placed {
+                    recent.insert(topic, offset, trace);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn read(&self, topic: &str, from: u64, max: usize) -> Result<Vec<LogRecord>, LogError> {
@@ -200,8 +263,10 @@ impl Log for EmbeddedLog {
                 offset: k.value().1,
                 key: key.to_vec(),
                 value: value.to_vec(),
+                trace: None,
             });
         }
+        self.attach_traces(&mut out, topic);
         Ok(out)
     }
 
@@ -229,11 +294,15 @@ impl Log for EmbeddedLog {
         match rec {
             Some(v) => {
                 let (key, value) = v.value();
-                Ok(Some(LogRecord {
+                let mut rec = [LogRecord {
                     offset,
                     key: key.to_vec(),
                     value: value.to_vec(),
-                }))
+                    trace: None,
+                }];
+                self.attach_traces(&mut rec, topic);
+                let [rec] = rec;
+                Ok(Some(rec))
             }
             None => Err(backend(
                 "last",

@@ -10,7 +10,8 @@
 //! consumer group offsets this backend commits (`commit_hint`) only tell operators how far
 //! a role has come (`kafka-consumer-groups --describe`); nothing reads them back.
 
-use crate::{KeyValue, Log, LogError, LogRecord, TopicBatch};
+use crate::trace::{self, HEADER_TRACEPARENT};
+use crate::{KeyValue, Log, LogError, LogRecord, RecordTraces, TopicBatch};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
@@ -299,11 +300,17 @@ impl KafkaLog {
         Ok(created)
     }
 
-    fn headers(&self, value: &[u8]) -> OwnedHeaders {
+    fn headers(&self, value: &[u8], trace: Option<&crate::TraceContext>) -> OwnedHeaders {
         let mut h = OwnedHeaders::new().insert(Header {
             key: HEADER_CONTENT_TYPE,
             value: Some(CONTENT_TYPE),
         });
+        if let Some(t) = trace {
+            h = h.insert(Header {
+                key: HEADER_TRACEPARENT,
+                value: Some(&t.traceparent()),
+            });
+        }
         if value.len() >= 10 && value[0] == 0xC3 && value[1] == 0x01 {
             h = h.insert(Header {
                 key: HEADER_FINGERPRINT,
@@ -365,12 +372,16 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 impl Log for KafkaLog {
     fn append(&self, batch: &[TopicBatch]) -> Result<(), LogError> {
+        self.append_traced(batch, RecordTraces::None)
+    }
+
+    fn append_traced(&self, batch: &[TopicBatch], traces: RecordTraces<'_>) -> Result<(), LogError> {
         let producer = self
             .producer
             .lock()
             .map_err(|_| unavailable("produce", "-", "producer lock poisoned"))?
             .clone();
-        let result = self.append_with(&producer, batch);
+        let result = self.append_with(&producer, batch, traces);
         if result.is_err() {
             if let Some((code, why)) = producer.client().fatal_error() {
                 tracing::warn!(?code, why, "Kafka producer hit a fatal error; replacing it");
@@ -423,6 +434,9 @@ impl Log for KafkaLog {
                         offset,
                         key: m.key().unwrap_or_default().to_vec(),
                         value: m.payload().unwrap_or_default().to_vec(),
+                        trace: m
+                            .headers()
+                            .and_then(|h| trace::from_headers(h.iter().map(|h| (h.key, h.value)))),
                     });
                     reader.next = Some(offset + 1);
                     reader.at_end = false;
@@ -525,15 +539,20 @@ fn watermark(consumer: &Consumer_, topic: &str, timeout: Duration) -> Result<u64
 }
 
 impl KafkaLog {
-    fn append_with(&self, producer: &Producer_, batch: &[TopicBatch]) -> Result<(), LogError> {
+    fn append_with(
+        &self,
+        producer: &Producer_,
+        batch: &[TopicBatch],
+        traces: RecordTraces<'_>,
+    ) -> Result<(), LogError> {
         let mut pending = Vec::new();
-        for (topic, records) in batch {
-            for (key, value) in records.iter().map(|(k, v): &KeyValue| (k, v)) {
+        for (t, (topic, records)) in batch.iter().enumerate() {
+            for (r, (key, value)) in records.iter().map(|(k, v): &KeyValue| (k, v)).enumerate() {
                 let mut record = FutureRecord::to(topic)
                     .key(key.as_slice())
                     .payload(value.as_slice())
                     .partition(0)
-                    .headers(self.headers(value));
+                    .headers(self.headers(value, traces.get(t, r)));
                 loop {
                     match producer.send_result(record) {
                         Ok(delivery) => {
@@ -551,8 +570,14 @@ impl KafkaLog {
         }
         // Wait for every acknowledgement: append returns only when all are durable (acks=all).
         let mut first_error = None;
+        // Where each traced topic's records landed, as an event of the writer's span.
+        let mut landed: Vec<(&String, i64, i64)> = Vec::new();
         for (topic, delivery) in pending {
             match block_on(delivery) {
+                Ok(Ok(d)) if !traces.is_none() => match landed.last_mut() {
+                    Some((t, _, last)) if *t == topic => *last = d.offset,
+                    _ => landed.push((topic, d.offset, d.offset)),
+                },
                 Ok(Ok(_)) => {}
                 Ok(Err((e, _))) => {
                     first_error.get_or_insert_with(|| unavailable("produce", topic, e));
@@ -561,6 +586,9 @@ impl KafkaLog {
                     first_error.get_or_insert_with(|| unavailable("produce", topic, "delivery cancelled"));
                 }
             }
+        }
+        for (topic, first, last) in landed {
+            tracing::info!(target: "opentoken::trace", topic = %topic, offset.first = first, offset.last = last, "appended");
         }
         match first_error {
             Some(e) => Err(e),

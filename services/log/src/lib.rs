@@ -7,6 +7,8 @@ use thiserror::Error;
 
 pub mod embedded;
 pub use embedded::EmbeddedLog;
+pub mod trace;
+pub use trace::{RecordTraces, TraceContext};
 #[cfg(feature = "kafka")]
 pub mod kafka;
 #[cfg(feature = "kafka")]
@@ -37,6 +39,9 @@ pub struct LogRecord {
     pub offset: u64,
     pub key: Vec<u8>,
     pub value: Vec<u8>,
+    /// The trace context the writer attached (observability only: never consensus data,
+    /// see [`trace`]); `None` for records written without one, or with a garbage one.
+    pub trace: Option<TraceContext>,
 }
 
 /// A record to append: `(key, value)`.
@@ -49,6 +54,13 @@ pub trait Log: Send + Sync {
     /// Appends records to several topics; atomically across topics where the backend can.
     /// Each record is `(key, value)`. Returns nothing: offsets are dense, read `end_offset`.
     fn append(&self, batch: &[TopicBatch]) -> Result<(), LogError>;
+    /// [`Log::append`] with a trace context for the records (a Kafka `traceparent` header;
+    /// kept in memory for a while by the embedded log), so that a reader in another process
+    /// continues the writer's trace. A backend that cannot carry one appends without it.
+    fn append_traced(&self, batch: &[TopicBatch], traces: RecordTraces<'_>) -> Result<(), LogError> {
+        let _ = traces;
+        self.append(batch)
+    }
     /// Up to `max` records from `from` on (fewer at the end of the topic).
     fn read(&self, topic: &str, from: u64, max: usize) -> Result<Vec<LogRecord>, LogError>;
     /// The offset the next appended record will get (0 for an empty or unknown topic).

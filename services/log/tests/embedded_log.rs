@@ -2,7 +2,7 @@
 //! multi-topic appends, persistence across reopen and kill, and the single-process lock.
 
 use opentoken_log::embedded::{open_database, OpenDatabaseError};
-use opentoken_log::{EmbeddedLog, Log, LogRecord};
+use opentoken_log::{EmbeddedLog, Log, LogRecord, RecordTraces, TraceContext};
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -57,7 +57,8 @@ fn offsets_are_dense_from_zero_and_reads_are_ranges() {
         Some(LogRecord {
             offset: 6,
             key: b"b-k3".to_vec(),
-            value: b"b-v3".to_vec()
+            value: b"b-v3".to_vec(),
+            trace: None,
         })
     );
 }
@@ -260,4 +261,31 @@ fn a_killed_writer_leaves_whole_batches_only() {
             assert_eq!(r.value, (i as u64).to_be_bytes(), "topic {t} offset {}", r.offset);
         }
     }
+}
+
+/// The trace context of an append reaches the readers of the same process (it is kept in
+/// memory, never in the database): records appended without one, and records read after a
+/// reopen, have none.
+#[test]
+fn trace_contexts_pass_in_process_and_never_reach_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.redb");
+    let log = open(&path);
+    log.append(&[("t".into(), recs("plain", 2))]).unwrap();
+    let t = TraceContext::parse(b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    let per = vec![vec![Some(t), None], vec![Some(t)]];
+    log.append_traced(
+        &[("t".into(), recs("traced", 2)), ("u".into(), recs("u", 1))],
+        RecordTraces::PerRecord(&per),
+    )
+    .unwrap();
+    let read = log.read("t", 0, 10).unwrap();
+    let traces: Vec<Option<TraceContext>> = read.iter().map(|r| r.trace).collect();
+    assert_eq!(traces, vec![None, None, Some(t), None]);
+    assert_eq!(log.read("u", 0, 10).unwrap()[0].trace, Some(t));
+    assert_eq!(log.last("u").unwrap().and_then(|r| r.trace), Some(t));
+    assert_eq!(read[2].value, b"traced-v0", "the value is the one appended, untouched");
+    drop(log);
+    let reopened = open(&path);
+    assert!(reopened.read("t", 0, 10).unwrap().iter().all(|r| r.trace.is_none()));
 }

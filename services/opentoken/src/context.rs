@@ -36,6 +36,8 @@ impl RoleContext {
         let ctx = Self::new(spec);
         // From 0, so that the first retry is an increase (see `Counter::init`).
         opentoken_telemetry::metrics::NODE.init(&ctx.telemetry);
+        // Over OTLP too when configured (a no-op otherwise); /metrics is unchanged.
+        opentoken_telemetry::otel::observe(&ctx.telemetry);
         cancel_on_signal(ctx.stop.clone());
         ctx
     }

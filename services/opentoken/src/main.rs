@@ -26,6 +26,9 @@ mod supervise;
 use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::Layer as _;
 
 #[derive(Parser)]
 #[command(name = "opentoken", version, about = "A Layer-2 token node for the Hive blockchain")]
@@ -67,6 +70,22 @@ enum Cmd {
 }
 
 impl Cmd {
+    /// The subcommand's name: the default OpenTelemetry `service.name` is `opentoken-<it>`.
+    fn role(&self) -> &'static str {
+        match self {
+            Cmd::Run(_) => "run",
+            Cmd::Ingest(_) => "ingest",
+            Cmd::Process(_) => "process",
+            Cmd::Topics(_) => "topics",
+            Cmd::Checkpoint(_) => "checkpoint",
+            Cmd::Serve(_) => "serve",
+            Cmd::Replay(_) => "replay",
+            Cmd::Devnet(_) => "devnet",
+            Cmd::Bench(_) => "bench",
+            Cmd::ImportState(_) => "import-state",
+        }
+    }
+
     async fn execute(self) -> Result<()> {
         match self {
             Cmd::Run(args) => args.execute().await,
@@ -86,14 +105,39 @@ impl Cmd {
 fn main() -> Result<()> {
     config::apply_config_file(std::env::args_os().collect(), &Cli::command())?;
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()))
+    // Before the runtime: the OTLP exporters' blocking HTTP client lives on their own threads.
+    // Exporting only when OTEL_EXPORTER_OTLP_*ENDPOINT is set (docs/architecture.md).
+    let otel = opentoken_telemetry::otel::init(cli.cmd.role());
+    // The spans meant for OpenTelemetry never reach the log: its lines read as before.
+    let log_filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| "info".into())
+        .add_directive(format!("{}=off", opentoken_telemetry::otel::TARGET).parse()?);
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // Colour only on a terminal: log files and collectors get plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(log_filter);
+    let (otel, otel_error) = match otel {
+        Ok(guard) => (guard, None),
+        Err(e) => (None, Some(e)),
+    };
+    tracing_subscriber::registry()
+        .with(log)
+        .with(otel.as_ref().and_then(|g| g.layer()))
         .init();
+    if let Some(e) = otel_error {
+        // Observability is never a reason not to run.
+        tracing::warn!(error = %e, "OpenTelemetry export is off");
+    }
+    if let Some(guard) = &otel {
+        tracing::info!(exporting = ?guard, "OpenTelemetry export over OTLP/HTTP is on");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(cli.cmd.execute())
+    let result = runtime.block_on(cli.cmd.execute());
+    // The runtime goes first, then the exporters flush what the roles left queued.
+    drop(runtime);
+    drop(otel);
+    result
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! a crash left unpublished.
 
 use crate::{Processor, ProcessorError};
+use opentoken_log::RecordTraces;
 use std::collections::BTreeMap;
 
 impl Processor {
@@ -41,6 +42,7 @@ impl Processor {
     pub(crate) fn publish_checkpoints(&mut self) -> Result<(), ProcessorError> {
         let Some(topic) = &self.cfg.checkpoints_topic else {
             self.unpublished.clear();
+            self.checkpoint_traces.clear();
             return Ok(());
         };
         if self.unpublished.is_empty() {
@@ -56,7 +58,22 @@ impl Processor {
                 (key, opentoken_codec::encode_module_checkpoint(c))
             })
             .collect();
-        self.log.append(&[(topic.clone(), records)])?;
+        // Each checkpoint record carries the trace of the span that processed its block
+        // (only while tracing: the map is empty otherwise), for the checkpointer.
+        let traces = [self
+            .unpublished
+            .iter()
+            .map(|c| self.checkpoint_traces.get(&c.block).copied())
+            .collect::<Vec<_>>()];
+        let traces = if self.checkpoint_traces.is_empty() {
+            RecordTraces::None
+        } else {
+            RecordTraces::PerRecord(&traces)
+        };
+        self.log.append_traced(&[(topic.clone(), records)], traces)?;
+        if let Some(last) = self.unpublished.iter().map(|c| c.block).max() {
+            self.checkpoint_traces = self.checkpoint_traces.split_off(&(last + 1));
+        }
         self.unpublished.clear();
         Ok(())
     }

@@ -12,7 +12,7 @@
 use crate::{validate, Processor, ProcessorError};
 use opentoken_core::engine::ErasedModule;
 use opentoken_core::{BlockRecord, ChainSpec};
-use opentoken_log::LogRecord;
+use opentoken_log::{LogRecord, TraceContext};
 use std::collections::VecDeque;
 
 /// How many records a cursor reads past a gap looking for the re-published block: far more
@@ -25,6 +25,9 @@ pub(crate) struct Cursor {
     /// Offset of the first record in `queue` (or of the next record to read if empty).
     pub(crate) offset: u64,
     pub(crate) queue: VecDeque<BlockRecord>,
+    /// The trace context each queued record carried (same length and order as `queue`):
+    /// observability only, it never reaches the engine.
+    pub(crate) traces: VecDeque<Option<TraceContext>>,
     /// Next offset to read from the log.
     pub(crate) read_offset: u64,
 }
@@ -74,6 +77,7 @@ impl Processor {
         for r in &recs {
             let rec = read_record(&c.topic, r, i, &modules, &self.spec)?;
             c.queue.push_back(rec);
+            c.traces.push_back(r.trace);
             c.read_offset = r.offset + 1;
         }
         Ok(recs.len())
@@ -130,6 +134,7 @@ impl Processor {
                         c.offset + k as u64
                     );
                     c.queue.drain(..k);
+                    c.traces.drain(..k.min(c.traces.len()));
                     c.offset += k as u64;
                     break;
                 }
@@ -154,6 +159,7 @@ impl Processor {
         for c in &mut self.cursors {
             while c.queue.front().is_some_and(|r| r.last_block <= done) {
                 c.queue.pop_front();
+                c.traces.pop_front();
                 c.offset += 1;
             }
         }

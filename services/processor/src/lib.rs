@@ -25,9 +25,10 @@ use messages::Inbox;
 use opentoken_core::commitment::LtHash;
 use opentoken_core::engine::{Engine, ErasedModule, Output, Slot};
 use opentoken_core::{ChainSpec, ModuleCheckpoint, ModuleState, RoutedOp};
-use opentoken_log::Log;
+use opentoken_log::{Log, TraceContext};
 use opentoken_store::{CommitBatch, ModuleCommit, Progress, Store};
 use opentoken_telemetry::metrics::PROCESSOR;
+use opentoken_telemetry::otel;
 use opentoken_telemetry::Telemetry;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -102,7 +103,20 @@ pub struct Processor {
     outbox: Vec<opentoken_core::Message>,
     /// `(through_block, quiet_through)` last published per downstream pair.
     published: BTreeMap<(String, String), (u64, u64)>,
+    /// The distinct traces of the records processed since the last commit (at most
+    /// [`COMMIT_TRACES`]): the commit continues the first and links the others, so that
+    /// each block's trace shows the commit that made it durable. Filled only while tracing.
+    commit_traces: Vec<TraceContext>,
+    /// The span context that processed each checkpoint block, until its checkpoint is
+    /// published (the checkpointer continues that trace). Filled only while tracing.
+    checkpoint_traces: BTreeMap<u64, TraceContext>,
 }
+
+/// How many checkpoint blocks' trace contexts wait for their publication at most.
+const CHECKPOINT_TRACES: usize = 1024;
+
+/// How many traces one commit continues or links at most.
+const COMMIT_TRACES: usize = 32;
 
 /// The engine, where each topic is read and what waits to be committed or published, by
 /// count; the log, store and telemetry are skipped.
@@ -171,6 +185,7 @@ impl Processor {
                 topic,
                 offset,
                 queue: VecDeque::new(),
+                traces: VecDeque::new(),
                 read_offset: offset,
             });
         }
@@ -203,6 +218,8 @@ impl Processor {
             inbox: Inbox::default(),
             outbox: Vec::new(),
             published: BTreeMap::new(),
+            commit_traces: Vec::new(),
+            checkpoint_traces: BTreeMap::new(),
         };
         p.snapshots = p.store.wants_snapshots();
         p.queue_unpublished_checkpoints()?;
@@ -285,6 +302,8 @@ impl Processor {
                     ops.insert(slot.module.module_name(), &r.ops);
                 }
             }
+            let (span, parent) = self.block_span(next);
+            let entered = span.enter();
             let upto;
             let out = if ops.is_empty() {
                 let mut end = self.cfg.until_block.map_or(idle_until, |u| u.min(idle_until));
@@ -304,6 +323,20 @@ impl Processor {
                 upto = next;
                 self.engine.process_block(next, timestamp, &ops)?
             };
+            span.record("block.last", otel::int(upto));
+            if let Some(t) = parent {
+                if self.commit_traces.len() < COMMIT_TRACES
+                    && !self.commit_traces.iter().any(|c| c.trace_id() == t.trace_id())
+                {
+                    self.commit_traces.push(t);
+                }
+            }
+            if self.spec.is_checkpoint(upto) {
+                if let Some(t) = otel::current_trace() {
+                    self.note_checkpoint_trace(upto, t);
+                }
+            }
+            drop(entered);
             self.note_output(&out, upto - next + 1);
             self.uncommitted.append(out);
             self.blocks_since_commit += upto - next + 1;
@@ -325,6 +358,53 @@ impl Processor {
         } else {
             Ok(Step::Idle)
         }
+    }
+
+    /// The span of one engine call from block `next`, child of the trace context of the
+    /// record it processes (the ingester's batch), with the other modules' records linked
+    /// when they came from another trace; and that context. Disabled (and nothing looked
+    /// at) when spans are not exported.
+    fn block_span(&self, next: u64) -> (tracing::Span, Option<TraceContext>) {
+        let span = tracing::info_span!(
+            target: otel::TARGET,
+            "process.block",
+            block.first = otel::int(next),
+            block.last = tracing::field::Empty,
+            module = tracing::field::Empty,
+            topic = tracing::field::Empty,
+            offset = tracing::field::Empty,
+        );
+        if span.is_disabled() {
+            return (span, None);
+        }
+        let modules: Vec<&str> = self.engine.slots().iter().map(|s| s.module.module_name()).collect();
+        span.record("module", modules.join(",").as_str());
+        if let Some(c) = self.cursors.first() {
+            span.record("topic", c.topic.as_str());
+            span.record("offset", otel::int(c.offset));
+        }
+        let mut parent: Option<TraceContext> = None;
+        for t in self.cursors.iter().filter_map(|c| c.traces.front().copied().flatten()) {
+            match parent {
+                None => {
+                    otel::follow(&span, &t);
+                    parent = Some(t);
+                }
+                Some(p) if p.trace_id() != t.trace_id() => otel::link(&span, &t),
+                Some(_) => {}
+            }
+        }
+        (span, parent)
+    }
+
+    /// Remembers the span that processed checkpoint block `block`, for the checkpoint's
+    /// publication (distributed) and for a checkpointer in this process (embedded).
+    fn note_checkpoint_trace(&mut self, block: u64, trace: TraceContext) {
+        self.checkpoint_traces.insert(block, trace);
+        while self.checkpoint_traces.len() > CHECKPOINT_TRACES {
+            self.checkpoint_traces.pop_first();
+        }
+        self.telemetry.note_checkpoint_trace(block, trace);
     }
 
     fn note_output(&self, out: &Output, blocks: u64) {
@@ -356,6 +436,25 @@ impl Processor {
 
     fn commit_at(&mut self, block: u64) -> Result<(), ProcessorError> {
         let started = Instant::now();
+        let span = tracing::info_span!(
+            target: otel::TARGET,
+            "process.commit",
+            block = otel::int(block),
+            module = tracing::field::Empty,
+            offset.next = tracing::field::Empty,
+        );
+        let traces = std::mem::take(&mut self.commit_traces);
+        if !span.is_disabled() {
+            if let Some((first, others)) = traces.split_first() {
+                otel::follow(&span, first);
+                for t in others {
+                    otel::link(&span, t);
+                }
+            }
+            let modules: Vec<&str> = self.engine.slots().iter().map(|s| s.module.module_name()).collect();
+            span.record("module", modules.join(",").as_str());
+        }
+        let _entered = span.enter();
         // The consumed position: the first record not entirely processed.
         self.drop_consumed(block);
         let mut modules = Vec::new();
@@ -387,6 +486,9 @@ impl Processor {
             checkpoints: out.checkpoints,
             pending_messages: self.engine.pending_messages().to_vec(),
         };
+        if let Some(c) = self.cursors.first() {
+            span.record("offset.next", otel::int(c.offset));
+        }
         self.store.commit(&batch)?;
         self.blocks_since_commit = 0;
         self.unpublished.extend(batch.checkpoints);

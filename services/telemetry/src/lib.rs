@@ -10,6 +10,7 @@
 
 mod metric;
 pub mod metrics;
+pub mod otel;
 mod readiness;
 
 pub use metric::{Counter, Descriptor, Gauge, LabelledCounter, LabelledGauge};
@@ -44,7 +45,13 @@ pub struct Telemetry {
     readiness: Mutex<BTreeMap<String, Option<Reason>>>,
     /// Small JSON documents a role publishes for the API (e.g. the consensus status).
     documents: Mutex<BTreeMap<String, String>>,
+    /// The trace context of the span that processed each recent checkpoint block, for a
+    /// checkpointer in the same process ([`otel`]); empty unless spans are exported.
+    checkpoint_traces: Mutex<BTreeMap<u64, opentoken_log::TraceContext>>,
 }
+
+/// How many checkpoint blocks' trace contexts a process remembers.
+const CHECKPOINT_TRACES: usize = 256;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic elsewhere must not take observability down with it.
@@ -114,6 +121,15 @@ impl Telemetry {
         }
     }
 
+    /// Every series of the metric `name`, by label value ("" for an unlabelled metric): what
+    /// `/metrics` renders, for the OpenTelemetry export ([`otel::observe`]).
+    pub fn series(&self, name: &str) -> Vec<(String, f64)> {
+        lock(&self.metrics)
+            .get(name)
+            .map(|f| f.series.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default()
+    }
+
     /// The value of the unlabelled metric `name`.
     pub fn get(&self, name: &str) -> Option<f64> {
         lock(&self.metrics)
@@ -181,6 +197,21 @@ impl Telemetry {
         }
         readiness.insert(component.to_string(), Some(reason));
         self.note_readiness(component, false);
+    }
+
+    /// Notes which span processed checkpoint block `block`, so that a checkpointer in this
+    /// process continues its trace (observability only; the oldest are forgotten).
+    pub fn note_checkpoint_trace(&self, block: u64, trace: opentoken_log::TraceContext) {
+        let mut traces = lock(&self.checkpoint_traces);
+        traces.insert(block, trace);
+        while traces.len() > CHECKPOINT_TRACES {
+            traces.pop_first();
+        }
+    }
+
+    /// The trace context noted for checkpoint block `block`, if any.
+    pub fn checkpoint_trace(&self, block: u64) -> Option<opentoken_log::TraceContext> {
+        lock(&self.checkpoint_traces).get(&block).copied()
     }
 
     /// Publishes a JSON document under `name` (replacing the previous one).
