@@ -21,7 +21,10 @@
 //! markets and `/@:account`'s open orders), `nft` (the NFT module's sets, NFTs and offers),
 //! `heavy` (their slots and rate), `limits` (the request-wide bounds), `rate`, `cache`,
 //! `cors`, `client` (who is asking), `envelope` (what every answer carries), `reply` (shared
-//! answers), `request_id` (every request's `X-Request-Id` and log span).
+//! answers), `request_id` (every request's `X-Request-Id` and log span), `nodes` (the
+//! reference's node routes: `/runners`, `/queue`, `/markets`, `/api/mirrors`,
+//! `/report/{account}`), `openapi` (the route table the router is built from, and the
+//! OpenAPI 3.1 document at `/openapi.json` generated from it).
 //!
 //! Ids: every answer carries an `X-Request-Id` header (the client's, when it is a safe
 //! token, else a fresh random UUID), and what lists op statuses or multi-sig outflows gives
@@ -39,6 +42,7 @@ mod limits;
 mod multisig;
 mod nft;
 mod nodes;
+mod openapi;
 mod part;
 mod rate;
 mod reply;
@@ -121,53 +125,24 @@ pub fn router_with(state: ApiState, limits: &ApiLimits) -> Router {
         supply: RecentCache::new(SUPPLY_CACHE),
         api: state,
     });
-    let public = Router::new()
-        .route("/", get(handlers::stats))
-        .route("/stats", get(handlers::stats))
-        .route("/coin", get(whole_state::coin))
-        .route("/api/protocol", get(handlers::protocol))
-        .route("/api/coin_detail", get(handlers::coin_detail))
-        .route("/api/status/{txid}", get(handlers::status))
-        .route("/api/multisig", get(multisig::multisig))
-        .route("/v1/report/latest", get(handlers::latest_report))
-        .route("/report/{account}", get(nodes::report))
-        .route("/runners", get(nodes::runners))
-        .route("/queue", get(nodes::queue_route))
-        .route("/markets", get(nodes::markets))
-        .route("/api/mirrors", get(nodes::mirrors))
-        .route("/consensus", get(whole_state::consensus))
-        .route("/v1/snapshots/{block}", get(whole_state::snapshot))
-        .route("/v1/state/nodes", get(whole_state::nodes_state))
-        .route("/v1/state/multisig", get(multisig::duty_state))
-        .route("/dex", get(dex::dex))
-        .route("/api/pairs", get(dex::pairs))
-        .route("/api/tickers", get(dex::tickers))
-        .route("/api/orderbook", get(dex::orderbook))
-        .route("/api/orderbook/{ticker_id}", get(dex::orderbook_of))
-        .route("/api/recent/{ticker_id}", get(dex::recent))
-        .route("/api/historical", get(dex::historical))
-        .route("/api/historical/{ticker_id}", get(dex::historical_of))
-        .route("/api/nfts/{user}", get(nft::nfts))
-        .route("/api/nft/{set}/{uid}", get(nft::item))
-        .route("/api/sets", get(nft::sets))
-        .route("/api/set/{set}", get(nft::set))
-        .route("/api/auctions", get(nft::auctions))
-        .route("/api/auctions/{set}", get(nft::auctions_of))
-        .route("/api/mintauctions", get(nft::mint_auctions))
-        .route("/api/mintauctions/{set}", get(nft::mint_auctions_of))
-        .route("/api/sales", get(nft::sales))
-        .route("/api/sales/{set}", get(nft::sales_of))
-        .route("/api/mintsales", get(nft::mint_sales))
-        .route("/api/mintsales/{set}", get(nft::mint_sales_of))
-        .route("/api/mintsupply", get(nft::mint_supply_all))
-        .route("/api/mintsupply/{set}", get(nft::mint_supply_of))
-        .route("/api/pfp/{user}", get(nft::pfp))
-        .route("/api/trades/{kind}/{user}", get(nft::trades))
-        .route("/api/leader_votes", get(handlers::leader_votes))
-        .route("/posts", get(handlers::posts))
-        .route("/posts/{author}/{permlink}", get(handlers::post))
-        .route("/v1/accounts/{account}", get(handlers::account_v1))
-        .route("/{user}", get(handlers::user))
+    let mut public = Router::new();
+    for r in openapi::routes() {
+        public = public.route(r.axum, (r.handler)());
+    }
+    let doc: Arc<str> = openapi::document(&app.api.version).to_string().into();
+    let public = public
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        doc.to_string(),
+                    )
+                }
+            }),
+        )
         .with_state(app)
         .layer(from_fn_with_state(guard.clone(), limits::in_flight));
     bounded(public.merge(probes(telemetry)), limits, guard)

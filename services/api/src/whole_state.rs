@@ -82,7 +82,15 @@ pub(crate) async fn nodes_state(State(app): State<Arc<App>>, client: ClientIp) -
 /// The whole state of every module at a recent checkpoint, for peers that are out of
 /// consensus; they verify it against the final hash before using it. Encoded once per
 /// checkpoint (see [`SnapshotKey`]) and served from the cache after that.
-pub(crate) async fn snapshot(State(app): State<Arc<App>>, Path(block): Path<u64>, client: ClientIp) -> Response {
+pub(crate) async fn snapshot(State(app): State<Arc<App>>, Path(block): Path<String>, client: ClientIp) -> Response {
+    // Parsed here rather than by the extractor, whose refusal is plain text: every answer
+    // of the API is JSON.
+    let Ok(block) = block.parse::<u64>() else {
+        return crate::reply::fail(
+            axum::http::StatusCode::BAD_REQUEST,
+            format!("{:?} is not a block number", block.chars().take(32).collect::<String>()),
+        );
+    };
     let work = app.clone();
     app.heavy
         .run(&app.heavy.snapshots, client, move || snapshot_body(&work, block))
