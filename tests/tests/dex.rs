@@ -328,7 +328,11 @@ fn bad_inputs_are_rejected_or_refunded_with_a_reason_and_change_nothing_else() {
             sell(json!({"dlux": null, "hive": 100})),
             InvalidField,
         ),
-        ("sell: zero total", sell(json!({"dlux": 1000, "hive": 0})), InvalidField),
+        (
+            "sell: a market total of 0 with a rate",
+            sell(json!({"dlux": 1000, "hive": 0, "rate": "0.1"})),
+            InvalidField,
+        ),
         (
             "sell: negative total",
             sell(json!({"dlux": 1000, "hive": -1})),
@@ -370,8 +374,8 @@ fn bad_inputs_are_rejected_or_refunded_with_a_reason_and_change_nothing_else() {
             InvalidField,
         ),
         (
-            "sell: rate as a number",
-            sell(json!({"dlux": 1000, "rate": 0.1})),
+            "sell: rate not a decimal",
+            sell(json!({"dlux": 1000, "rate": [0.1]})),
             InvalidField,
         ),
         (
@@ -390,8 +394,8 @@ fn bad_inputs_are_rejected_or_refunded_with_a_reason_and_change_nothing_else() {
             InvalidField,
         ),
         (
-            "sell: hours 0",
-            sell(json!({"dlux": 1000, "hive": 100, "hours": 0})),
+            "sell: negative hours",
+            sell(json!({"dlux": 1000, "hive": 100, "hours": -1})),
             InvalidField,
         ),
         (
@@ -486,13 +490,13 @@ fn bad_inputs_are_rejected_or_refunded_with_a_reason_and_change_nothing_else() {
     // Deposits that already arrived cannot be rejected: they are refunded with the reason,
     // and nothing reaches the DEX.
     let refunded = [
-        ("memo: rate as a number", "{\"rate\":0.1}"),
+        ("memo: rate not a decimal", "{\"rate\":true}"),
         ("memo: negative rate", "{\"rate\":\"-1\"}"),
         ("memo: rate not a number", "{\"rate\":\"abc\"}"),
-        ("memo: zero rate", "{\"rate\":\"0.000000\"}"),
+        ("memo: rate with seven decimals", "{\"rate\":\"0.0000001\"}"),
         ("memo: unknown field", "{\"rate\":\"0.1\",\"x\":1}"),
         ("memo: dex not an object", "{\"dex\":5}"),
-        ("memo: hours 0", "{\"rate\":\"0.1\",\"hours\":0}"),
+        ("memo: negative hours", "{\"rate\":\"0.1\",\"hours\":-1}"),
         ("memo: broken JSON", "{\"rate\":"),
     ];
     for (what, memo) in refunded {

@@ -1,7 +1,7 @@
 //! The routes that read or hash a whole module's state, or many keys of it (`/consensus`,
 //! `/v1/state/nodes`, `/v1/snapshots/{block}`, `/coin`, `/api/multisig`, the DEX's `/dex`,
 //! `/api/orderbook`, `/api/recent`, `/api/historical`, and the NFT module's lists: `/api/nfts`,
-//! `/api/set`, `/api/trades`, `/api/sets` and the NFT market routes): their work runs on the
+//! `/api/set`, `/api/trades`, `/api/sets` and the NFT market routes, `/v1/events`): their work runs on the
 //! blocking pool, each route has a fixed number of slots (a request finds a free one or is
 //! refused at once with 503 and `Retry-After`, never queued), and each client address has
 //! one rate for all of them.
@@ -48,6 +48,7 @@ pub(crate) struct HeavyRoutes {
     pub(crate) dex_trades: HeavyRoute,
     pub(crate) nft_holdings: HeavyRoute,
     pub(crate) nft_market: HeavyRoute,
+    pub(crate) events: HeavyRoute,
     rate: Option<RateLimiter>,
     telemetry: Arc<Telemetry>,
 }
@@ -69,6 +70,7 @@ impl HeavyRoutes {
                 "/api/sets, /api/auctions, /api/mintauctions, /api/sales, /api/mintsales and /api/mintsupply",
                 slots,
             ),
+            events: HeavyRoute::new("/v1/events", slots),
             rate: RateLimiter::new(limits.heavy_per_minute, limits.heavy_burst),
             telemetry,
         }

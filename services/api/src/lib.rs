@@ -36,6 +36,7 @@ mod client;
 mod cors;
 mod dex;
 mod envelope;
+mod events;
 mod handlers;
 mod heavy;
 mod limits;

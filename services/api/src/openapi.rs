@@ -8,7 +8,7 @@
 //! below: each names the fields an answer always has (`required`) with their types, and
 //! lets answers carry more (opentoken adds fields beside the reference's).
 
-use crate::{dex, handlers, multisig, nft, nodes, whole_state, App};
+use crate::{dex, events, handlers, multisig, nft, nodes, whole_state, App};
 use axum::routing::{get, MethodRouter};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -378,6 +378,23 @@ fn posts() -> Value {
 fn post() -> Value {
     envelope(&[("now", object())])
 }
+fn events() -> Value {
+    let event = obj(&[
+        ("id", string()),
+        ("module", string()),
+        ("block", int()),
+        ("trx_in_block", int()),
+        ("op_in_trx", int()),
+        ("seq", int()),
+        ("kind", string()),
+        ("data", string()),
+    ]);
+    envelope(&[
+        ("events", array(event)),
+        ("more", boolean()),
+        ("next_from_block", int()),
+    ])
+}
 fn ready() -> Value {
     obj(&[("ready", boolean())])
 }
@@ -405,6 +422,11 @@ const TICKER: (&str, &str) = ("ticker_id", "The market: `HIVE_<TOKEN>` or `HBD_<
 const DEPTH: (&str, &str) = ("depth", "Most orders per side (default 50).");
 const LIMIT: (&str, &str) = ("limit", "Most trades (per kind), a whole number from 1.");
 const KIND: (&str, &str) = ("type", "`buy`, or `sell` (`ask`): one kind only.");
+const FROM_BLOCK: (&str, &str) = ("from_block", "The first block (default 0).");
+const EVENT_LIMIT: (&str, &str) = (
+    "limit",
+    "Most events (default 100, at most 1,000); a page ends at a block boundary.",
+);
 
 const NF: Option<fn() -> Value> = Some(error);
 
@@ -455,6 +477,7 @@ pub(crate) fn routes() -> Vec<Route> {
         route!("/api/leader_votes", "/api/leader_votes", handlers::leader_votes, "token", "The leader's Hive votes the chain decided, due and queued.", false, leader_votes, None),
         route!("/posts", "/posts", handlers::posts, "token", "Posts open for Proof of Brain votes.", false, posts, None),
         route!("/posts/{author}/{permlink}", "/posts/{author}/{permlink}", handlers::post, "token", "One Proof of Brain post.", false, post, NF),
+        route!("/v1/events/{module}", "/v1/events/{module}", events::events, "operator", "A module's state events from a block on, each with its stable id; `data` is the module's Avro event (schemas/<module>_event.avsc).", true, events, NF, &[FROM_BLOCK, EVENT_LIMIT]),
         route!("/v1/accounts/{account}", "/v1/accounts/{account}", handlers::account_v1, "token", "opentoken's account view: installment lists and grant totals.", false, account_v1, None),
         route!("/{user}", "/@{account}", handlers::user, "wallet", "An account as wallets read it: balances, power, gov, claimable, power-downs and gov-downs by block, grants, open DEX orders.", false, account, None),
     ]

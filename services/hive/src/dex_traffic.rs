@@ -403,9 +403,9 @@ fn invalid(
         1 => sell(json!({ key: -5_000, "hive": 500 })),
         2 => sell(json!({ key: 1.5, "hive": 100 })),
         3 => sell(json!({ key: 5_000, "hive": 500, "hbd": 60 })),
-        4 => sell(json!({ key: 5_000, "rate": 0.1, "pair": "HIVE" })),
+        4 => sell(json!({ key: 5_000, "rate": 0.1234567, "pair": "HIVE" })),
         5 => sell(json!({ key: 5_000, "pair": "BTC" })),
-        6 => sell(json!({ key: 5_000, "hive": 500, "hours": 0 })),
+        6 => sell(json!({ key: 5_000, "hive": 500, "hours": 721 })),
         7 => cj(
             cfg,
             "dex_sell",
@@ -413,7 +413,7 @@ fn invalid(
             false,
             json!({ key: 5_000, "hive": 500 }).to_string(),
         ),
-        8 => buy(json!({"hive": 1_000, "rate": 0.1})),
+        8 => buy(json!({"hive": 1_000, "rate": -0.1})),
         9 => buy(json!({"hive": 1_000, "hbd": 100, "rate": "0.100000"})),
         10 => buy(json!({"hive": 0, "rate": "0.100000"})),
         11 => {
@@ -444,9 +444,9 @@ fn invalid(
             cj(cfg, "dex_clear", actor, false, json!({ "txid": id }).to_string())
         }
         14 => memo_transfer(rng, "{\"rate\":\"abc\"}")?,
-        15 => memo_transfer(rng, "{\"rate\":\"0.100000\",\"hours\":0}")?,
+        15 => memo_transfer(rng, "{\"rate\":\"0.100000\",\"hours\":721}")?,
         16 => memo_transfer(rng, "{\"dex\":5}")?,
-        _ => memo_transfer(rng, "{\"rate\":0.1}")?,
+        _ => memo_transfer(rng, "{\"rate\":-0.1}")?,
     })
 }
 

@@ -14,11 +14,8 @@ use tower::ServiceExt;
 
 /// `state` of `module` committed to a fresh store at `block`, and an API on it.
 pub(crate) fn serve(module: &str, state: &ModuleState, block: u64, spec: ChainSpec) -> (tempfile::TempDir, ApiState) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = opentoken_log::embedded::open_database(&dir.path().join("db.redb")).unwrap();
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::new(db.clone()).unwrap());
-    store
-        .commit(&CommitBatch {
+    serve_batch(
+        CommitBatch {
             modules: vec![ModuleCommit {
                 module: module.into(),
                 changes: state
@@ -34,8 +31,17 @@ pub(crate) fn serve(module: &str, state: &ModuleState, block: u64, spec: ChainSp
                 snapshot: None,
             }],
             ..Default::default()
-        })
-        .unwrap();
+        },
+        spec,
+    )
+}
+
+/// `batch` committed to a fresh store, and an API on it serving the batch's modules.
+pub(crate) fn serve_batch(batch: CommitBatch, spec: ChainSpec) -> (tempfile::TempDir, ApiState) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = opentoken_log::embedded::open_database(&dir.path().join("db.redb")).unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::new(db.clone()).unwrap());
+    store.commit(&batch).unwrap();
     let api = ApiState {
         spec: Arc::new(spec),
         store,
@@ -43,7 +49,7 @@ pub(crate) fn serve(module: &str, state: &ModuleState, block: u64, spec: ChainSp
         telemetry: Arc::new(Telemetry::new()),
         node: "node1".into(),
         version: "test".into(),
-        modules: vec![module.into()],
+        modules: batch.modules.iter().map(|m| m.module.clone()).collect(),
     };
     (dir, api)
 }

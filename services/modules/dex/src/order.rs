@@ -219,6 +219,7 @@ fn buy_order(
     coin: u64,
     fields: &Map<String, Value>,
     default_payout: Payout,
+    memo: bool,
 ) -> Result<OrderIn, Reject> {
     if coin < cfg.min_order {
         return Err(Reject::field(format!(
@@ -228,12 +229,17 @@ fn buy_order(
             cfg.min_order
         )));
     }
-    // No rate, or a rate of 0, null or "" (the DLUX wallet's market buy sends `"rate": 0`;
-    // the reference reads any falsy rate as a market order): a market order.
+    // No rate: a market order. In a deposit's memo also a rate of 0, null or "" (the DLUX
+    // wallet's market buy sends `"rate": 0`; the reference reads any falsy rate as a market
+    // order); `dex_buy`, opentoken's own op, refuses those as a likely mistake.
     let price = match fields.get("rate") {
-        None | Some(Value::Null) => 0,
-        Some(Value::String(s)) if s.is_empty() => 0,
-        Some(r) => price::parse_rate("rate", r)?,
+        None => 0,
+        Some(Value::Null) if memo => 0,
+        Some(Value::String(s)) if memo && s.is_empty() => 0,
+        Some(r) => match price::parse_rate("rate", r)? {
+            0 if !memo => return Err(Reject::field("`rate` 0 buys nothing; leave it out for a market order")),
+            p => p,
+        },
     };
     if price > 0 {
         buys_something(price, coin)?;
@@ -265,7 +271,7 @@ pub fn parse_buy(cfg: &DexConfig, at: Placed<'_>, payload: &Map<String, Value>) 
     if payload.contains_key("pair") {
         return Err(Reject::field("`dex_buy` names its pair by `hive` or `hbd`, not `pair`"));
     }
-    buy_order(cfg, at, pair, coin, payload, Payout::L2)
+    buy_order(cfg, at, pair, coin, payload, Payout::L2, false)
 }
 
 /// What a deposit's memo means to the DEX.
@@ -333,7 +339,7 @@ pub fn parse_memo(cfg: &DexConfig, at: Placed<'_>, pair: Pair, coin: u64, memo: 
     if let Err(why) = memo_token(&at, &fields) {
         return MemoOrder::Bad(why);
     }
-    match buy_order(cfg, at, pair, coin, &fields, Payout::Hive) {
+    match buy_order(cfg, at, pair, coin, &fields, Payout::Hive, true) {
         Ok(o) => MemoOrder::Order(o),
         Err(r) => MemoOrder::Bad(r.reason),
     }
