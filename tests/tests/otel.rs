@@ -56,33 +56,40 @@ fn protobuf(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/x-protobuf"))
 }
 
-fn answer(body: Vec<u8>) -> (StatusCode, [(header::HeaderName, &'static str); 1], Vec<u8>) {
+fn answer(body: Vec<u8>) -> Answer {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/x-protobuf")], body)
 }
 
-async fn traces(
-    State(got): State<Arc<Received>>,
-    headers: HeaderMap,
+type Answer = (StatusCode, [(header::HeaderName, &'static str); 1], Vec<u8>);
+
+/// One export request of `what` (traces or metrics): decoded into `into`, or recorded as
+/// refused (the exporters must send none such) and answered as OTLP/HTTP says.
+fn receive<T: Message + Default>(
+    refused: &Mutex<Vec<String>>,
+    into: &Mutex<Vec<T>>,
+    what: &str,
+    headers: &HeaderMap,
     body: Bytes,
-) -> (StatusCode, [(header::HeaderName, &'static str); 1], Vec<u8>) {
-    if !protobuf(&headers) {
-        got.refused
+    ok: Vec<u8>,
+) -> Answer {
+    if !protobuf(headers) {
+        refused
             .lock()
             .unwrap()
-            .push(format!("traces as {:?}", headers.get(header::CONTENT_TYPE)));
+            .push(format!("{what} as {:?}", headers.get(header::CONTENT_TYPE)));
         return (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             [(header::CONTENT_TYPE, "text/plain")],
             Vec::new(),
         );
     }
-    match ExportTraceServiceRequest::decode(body) {
+    match T::decode(body) {
         Ok(req) => {
-            got.traces.lock().unwrap().push(req);
-            answer(ExportTraceServiceResponse::default().encode_to_vec())
+            into.lock().unwrap().push(req);
+            answer(ok)
         }
         Err(e) => {
-            got.refused.lock().unwrap().push(format!("traces: {e}"));
+            refused.lock().unwrap().push(format!("{what}: {e}"));
             (
                 StatusCode::BAD_REQUEST,
                 [(header::CONTENT_TYPE, "text/plain")],
@@ -92,36 +99,14 @@ async fn traces(
     }
 }
 
-async fn metrics(
-    State(got): State<Arc<Received>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> (StatusCode, [(header::HeaderName, &'static str); 1], Vec<u8>) {
-    if !protobuf(&headers) {
-        got.refused
-            .lock()
-            .unwrap()
-            .push(format!("metrics as {:?}", headers.get(header::CONTENT_TYPE)));
-        return (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            [(header::CONTENT_TYPE, "text/plain")],
-            Vec::new(),
-        );
-    }
-    match ExportMetricsServiceRequest::decode(body) {
-        Ok(req) => {
-            got.metrics.lock().unwrap().push(req);
-            answer(ExportMetricsServiceResponse::default().encode_to_vec())
-        }
-        Err(e) => {
-            got.refused.lock().unwrap().push(format!("metrics: {e}"));
-            (
-                StatusCode::BAD_REQUEST,
-                [(header::CONTENT_TYPE, "text/plain")],
-                Vec::new(),
-            )
-        }
-    }
+async fn traces(State(got): State<Arc<Received>>, headers: HeaderMap, body: Bytes) -> Answer {
+    let ok = ExportTraceServiceResponse::default().encode_to_vec();
+    receive(&got.refused, &got.traces, "traces", &headers, body, ok)
+}
+
+async fn metrics(State(got): State<Arc<Received>>, headers: HeaderMap, body: Bytes) -> Answer {
+    let ok = ExportMetricsServiceResponse::default().encode_to_vec();
+    receive(&got.refused, &got.metrics, "metrics", &headers, body, ok)
 }
 
 impl Receiver {

@@ -105,28 +105,23 @@ pub(crate) async fn runners(State(app): State<Arc<App>>) -> Response {
 
 /// `/queue`: every node in consensus, `{account: {api, g, l}}`.
 pub(crate) async fn queue_route(State(app): State<Arc<App>>) -> Response {
-    if !app.api.has_nodes() {
-        return no_nodes_module();
-    }
-    blocking(move || {
-        let s = &app.api;
-        match queue(&s.nodes_kv()) {
-            Ok((queue, more)) => {
-                let mut body = Map::new();
-                body.insert("queue".into(), Value::Object(queue));
-                if more {
-                    body.insert("queue_more".into(), json!(true));
-                }
-                s.envelope(body).into_response()
-            }
-            Err(e) => unavailable("reading the queue", e),
-        }
-    })
-    .await
+    queue_answer(app, "queue", Value::Object).await
 }
 
 /// `/api/mirrors`: the APIs of the nodes in consensus, `{apis: [{api_url, node}]}`.
 pub(crate) async fn mirrors(State(app): State<Arc<App>>) -> Response {
+    queue_answer(app, "apis", |queue| {
+        queue
+            .iter()
+            .map(|(node, v)| json!({"api_url": v["api"], "node": node}))
+            .collect()
+    })
+    .await
+}
+
+/// The queue as `field` (shaped by `shape`), and `<field>_more` when node records were left
+/// unread.
+async fn queue_answer(app: Arc<App>, field: &'static str, shape: fn(Map<String, Value>) -> Value) -> Response {
     if !app.api.has_nodes() {
         return no_nodes_module();
     }
@@ -134,14 +129,10 @@ pub(crate) async fn mirrors(State(app): State<Arc<App>>) -> Response {
         let s = &app.api;
         match queue(&s.nodes_kv()) {
             Ok((queue, more)) => {
-                let apis: Vec<Value> = queue
-                    .iter()
-                    .map(|(node, v)| json!({"api_url": v["api"], "node": node}))
-                    .collect();
                 let mut body = Map::new();
-                body.insert("apis".into(), json!(apis));
+                body.insert(field.into(), shape(queue));
                 if more {
-                    body.insert("apis_more".into(), json!(true));
+                    body.insert(format!("{field}_more"), json!(true));
                 }
                 s.envelope(body).into_response()
             }
