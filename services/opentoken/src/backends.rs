@@ -73,6 +73,25 @@ pub(crate) fn open_embedded(data_dir: &Path, keep_snapshots: usize) -> Result<(A
     open_embedded_keeping(data_dir, keep_snapshots, opentoken_store::DEFAULT_KEEP_STATUS_BLOCKS)
 }
 
+/// The embedded pair for a rebuild into a fresh directory (`opentoken replay`): commits are
+/// durable at most every [`REBUILD_DURABLE_EVERY`] (a crash loses at most that much of the
+/// rebuild, which resumes from the last durable commit); the caller ends with
+/// [`Store::sync`].
+pub(crate) fn open_embedded_rebuild(
+    data_dir: &Path,
+    keep_status_blocks: u64,
+) -> Result<(Arc<dyn Log>, Arc<dyn Store>)> {
+    let db = open_database(data_dir)?;
+    let log = opentoken_log::EmbeddedLog::new(db.clone())?;
+    let store = opentoken_store::EmbeddedStore::new(db)?
+        .keep_status_blocks(keep_status_blocks)
+        .relaxed_durability(REBUILD_DURABLE_EVERY);
+    Ok((Arc::new(log), Arc::new(store)))
+}
+
+/// How often a rebuild's commits are made durable.
+pub(crate) const REBUILD_DURABLE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// [`open_embedded`], keeping the statuses of the last `keep_status_blocks` blocks.
 pub(crate) fn open_embedded_keeping(
     data_dir: &Path,

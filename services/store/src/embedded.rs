@@ -11,10 +11,11 @@
 //! - `opentoken_lattice`: `module -> LtHash bytes`, raw.
 //! - `opentoken_progress`: `module -> (block, next_offset)`.
 //! - `opentoken_events`: `(module, block, trx, op, seq) -> StateEvent` (Avro single-object).
-//! - `opentoken_statuses`: `(txid, block, trx, op, module) -> OpStatus` (Avro single-object).
-//! - `opentoken_status_index`: `(module, block, trx, op, txid) -> ()`: the statuses in block
-//!   order, so the ones older than the kept window are found and deleted by a range, not a
-//!   scan ([`EmbeddedStore::keep_status_blocks`]).
+//! - `opentoken_block_statuses`: `(module, block) -> [OpStatus]`, a block's statuses as one
+//!   value, and `opentoken_txid_blocks`: `(txid tag, block, module) -> ()`, the blocks a
+//!   transaction has statuses in (see `statuses.rs`: why, and the encoding). Statuses older
+//!   than the kept window are found and deleted by a range, not a scan
+//!   ([`EmbeddedStore::keep_status_blocks`]).
 //! - `opentoken_checkpoints`: `(module, block) -> [u8; 32]`.
 //! - `opentoken_pending`: `(to, from, block, trx, op, seq) -> ModuleMessage` (Avro).
 //! - `opentoken_meta`: `key -> bytes`, raw.
@@ -26,25 +27,23 @@
 use crate::DEFAULT_KEEP_STATUS_BLOCKS;
 use crate::{oldest_kept_status_block, CommitBatch, LoadedModule, Progress, Store, StoreError};
 use crate::{ModuleSnapshot, Restore};
-use opentoken_codec::{decode_event_record, decode_message, decode_op_status};
-use opentoken_codec::{encode_event_record, encode_message, encode_op_status};
+use opentoken_codec::{decode_event_record, decode_message};
+use opentoken_codec::{encode_event_record, encode_message};
 use opentoken_core::{EventRecord, Message, ModuleCheckpoint, OpStatus};
 use opentoken_log::embedded::{open_database, OpenDatabaseError};
-use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
+use redb::{Database, Durability, ReadTransaction, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 mod snapshots;
+mod statuses;
 
 /// `(module, key)`.
 type StateKey<'a> = (&'a str, &'a [u8]);
 /// `(module, block, trx_in_block, op_in_trx, seq)`.
 type EventKey<'a> = (&'a str, u64, u32, u32, u32);
-/// `(txid, block, trx_in_block, op_in_trx, module)`.
-type StatusKey<'a> = (&'a str, u64, u32, u32, &'a str);
-/// `(module, block, trx_in_block, op_in_trx, txid)`.
-type StatusIndexKey<'a> = (&'a str, u64, u32, u32, &'a str);
 /// `(to, from, block, trx_in_block, op_in_trx, seq)`.
 type PendingKey<'a> = (&'a str, &'a str, u64, u32, u32, u32);
 
@@ -52,8 +51,6 @@ const STATE: TableDefinition<'_, StateKey<'_>, &[u8]> = TableDefinition::new("op
 const LATTICE: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("opentoken_lattice");
 const PROGRESS: TableDefinition<'_, &str, (u64, u64)> = TableDefinition::new("opentoken_progress");
 const EVENTS: TableDefinition<'_, EventKey<'_>, &[u8]> = TableDefinition::new("opentoken_events");
-const STATUSES: TableDefinition<'_, StatusKey<'_>, &[u8]> = TableDefinition::new("opentoken_statuses");
-const STATUS_INDEX: TableDefinition<'_, StatusIndexKey<'_>, ()> = TableDefinition::new("opentoken_status_index");
 const CHECKPOINTS: TableDefinition<'_, (&str, u64), [u8; 32]> = TableDefinition::new("opentoken_checkpoints");
 const PENDING: TableDefinition<'_, PendingKey<'_>, &[u8]> = TableDefinition::new("opentoken_pending");
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("opentoken_meta");
@@ -76,6 +73,9 @@ pub struct EmbeddedStore {
     keep_snapshots: usize,
     /// Blocks of statuses kept behind each module's progress.
     keep_status_blocks: u64,
+    /// `Some((interval, last durable commit))`: commits are durable at most this often (a
+    /// rebuild), see [`EmbeddedStore::relaxed_durability`].
+    relaxed: Option<(Duration, Mutex<Instant>)>,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -83,6 +83,7 @@ impl std::fmt::Debug for EmbeddedStore {
         f.debug_struct("EmbeddedStore")
             .field("keep_snapshots", &self.keep_snapshots)
             .field("keep_status_blocks", &self.keep_status_blocks)
+            .field("relaxed", &self.relaxed.as_ref().map(|(d, _)| d))
             .finish_non_exhaustive()
     }
 }
@@ -101,9 +102,7 @@ impl EmbeddedStore {
             tx.open_table(LATTICE).map_err(err("open"))?;
             tx.open_table(PROGRESS).map_err(err("open"))?;
             tx.open_table(EVENTS).map_err(err("open"))?;
-            let statuses = tx.open_table(STATUSES).map_err(err("open"))?;
-            let mut index = tx.open_table(STATUS_INDEX).map_err(err("open"))?;
-            index_existing_statuses(&statuses, &mut index)?;
+            statuses::open(&tx)?;
             tx.open_table(CHECKPOINTS).map_err(err("open"))?;
             tx.open_table(PENDING).map_err(err("open"))?;
             tx.open_table(META).map_err(err("open"))?;
@@ -114,6 +113,7 @@ impl EmbeddedStore {
             db,
             keep_snapshots: 0,
             keep_status_blocks: DEFAULT_KEEP_STATUS_BLOCKS,
+            relaxed: None,
         })
     }
 
@@ -132,6 +132,35 @@ impl EmbeddedStore {
     pub fn keep_snapshots(mut self, n: usize) -> Self {
         self.keep_snapshots = n;
         self
+    }
+
+    /// Make a commit durable (fsync) only when the last durable one is `at_least_every` old;
+    /// the others are atomic but not persisted: a crash reverts the database to the last
+    /// durable commit, which is consistent (state, progress and records move together), so
+    /// the work lost is at most `at_least_every` of processing, done again on restart. For a
+    /// rebuild into a fresh directory (`opentoken replay`), where an fsync per batch is most
+    /// of the cost of a sparse chain; [`Store::sync`] makes the end durable. Never for a
+    /// node that reports or pays out: what it acted on must survive a crash.
+    pub fn relaxed_durability(mut self, at_least_every: Duration) -> Self {
+        self.relaxed = Some((at_least_every, Mutex::new(Instant::now())));
+        self
+    }
+
+    /// Whether the next commit must be durable (and if so, restarts the interval).
+    fn commit_durably(&self) -> bool {
+        let Some((every, last)) = &self.relaxed else {
+            return true;
+        };
+        // A poisoned clock only means a panic elsewhere; durable is the safe answer.
+        let Ok(mut last) = last.lock() else {
+            return true;
+        };
+        if last.elapsed() >= *every {
+            *last = Instant::now();
+            true
+        } else {
+            false
+        }
     }
 
     /// Opens (creating if needed) the database file at `path` and the store in it; for tools
@@ -198,26 +227,10 @@ impl EmbeddedStore {
                 .map_err(err(OP))?;
         }
 
-        let mut statuses = tx.open_table(STATUSES).map_err(err(OP))?;
-        let mut index = tx.open_table(STATUS_INDEX).map_err(err(OP))?;
-        for s in &batch.statuses {
-            let p = s.pos;
-            statuses
-                .insert(
-                    (s.txid.as_str(), p.block, p.trx_in_block, p.op_in_trx, s.module.as_str()),
-                    encode_op_status(s).as_slice(),
-                )
-                .map_err(err(OP))?;
-            index
-                .insert(
-                    (s.module.as_str(), p.block, p.trx_in_block, p.op_in_trx, s.txid.as_str()),
-                    (),
-                )
-                .map_err(err(OP))?;
-        }
+        statuses::write(tx, &batch.statuses)?;
         for m in &batch.modules {
             let oldest_kept = oldest_kept_status_block(m.progress.block, self.keep_status_blocks);
-            expire_statuses(&mut statuses, &mut index, &m.module, oldest_kept)?;
+            statuses::expire(tx, &m.module, oldest_kept)?;
         }
 
         let mut checkpoints = tx.open_table(CHECKPOINTS).map_err(err(OP))?;
@@ -264,52 +277,6 @@ impl EmbeddedStore {
         }
         Ok(())
     }
-}
-
-/// Deletes `module`'s statuses of blocks before `oldest_kept`, found through the index (a
-/// range read of exactly what expired: the work of a commit is the statuses it expires).
-fn expire_statuses(
-    statuses: &mut redb::Table<'_, StatusKey<'static>, &'static [u8]>,
-    index: &mut redb::Table<'_, StatusIndexKey<'static>, ()>,
-    module: &str,
-    oldest_kept: u64,
-) -> Result<(), StoreError> {
-    const OP: &str = "commit";
-    if oldest_kept == 0 {
-        return Ok(());
-    }
-    let mut expired: Vec<(u64, u32, u32, String)> = Vec::new();
-    for entry in index
-        .range((module, 0u64, 0u32, 0u32, "")..(module, oldest_kept, 0u32, 0u32, ""))
-        .map_err(err(OP))?
-    {
-        let (k, _) = entry.map_err(err(OP))?;
-        let (_, b, t, o, txid) = k.value();
-        expired.push((b, t, o, txid.to_string()));
-    }
-    for (b, t, o, txid) in &expired {
-        statuses.remove((txid.as_str(), *b, *t, *o, module)).map_err(err(OP))?;
-        index.remove((module, *b, *t, *o, txid.as_str())).map_err(err(OP))?;
-    }
-    Ok(())
-}
-
-/// Indexes the statuses a database written before the index existed holds (once: when the
-/// index is empty and statuses are not), so that they expire like new ones.
-fn index_existing_statuses(
-    statuses: &redb::Table<'_, StatusKey<'static>, &'static [u8]>,
-    index: &mut redb::Table<'_, StatusIndexKey<'static>, ()>,
-) -> Result<(), StoreError> {
-    const OP: &str = "open";
-    if index.first().map_err(err(OP))?.is_some() || statuses.first().map_err(err(OP))?.is_none() {
-        return Ok(());
-    }
-    for entry in statuses.iter().map_err(err(OP))? {
-        let (k, _) = entry.map_err(err(OP))?;
-        let (txid, b, t, o, module) = k.value();
-        index.insert((module, b, t, o, txid), ()).map_err(err(OP))?;
-    }
-    Ok(())
 }
 
 fn insert_pending(
@@ -369,9 +336,24 @@ impl Store for EmbeddedStore {
     }
 
     fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
-        let tx = self.db.begin_write().map_err(err("commit"))?;
+        let mut tx = self.db.begin_write().map_err(err("commit"))?;
+        if !self.commit_durably() {
+            tx.set_durability(Durability::None);
+        }
         self.write_batch(&tx, batch)?;
         tx.commit().map_err(err("commit"))
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        // An empty durable commit persists the non-durable ones before it.
+        let tx = self.db.begin_write().map_err(err("sync"))?;
+        tx.commit().map_err(err("sync"))?;
+        if let Some((_, last)) = &self.relaxed {
+            if let Ok(mut last) = last.lock() {
+                *last = Instant::now();
+            }
+        }
+        Ok(())
     }
 
     fn load_module(&self, module: &str) -> Result<LoadedModule, StoreError> {
@@ -450,18 +432,7 @@ impl Store for EmbeddedStore {
 
     fn statuses(&self, txid: &str) -> Result<Vec<OpStatus>, StoreError> {
         const OP: &str = "statuses";
-        let tx = self.read(OP)?;
-        let t = tx.open_table(STATUSES).map_err(err(OP))?;
-        let mut out = Vec::new();
-        for entry in t.range((txid, 0u64, 0u32, 0u32, "")..).map_err(err(OP))? {
-            let (k, v) = entry.map_err(err(OP))?;
-            let (id, ..) = k.value();
-            if id != txid {
-                break;
-            }
-            out.push(decode_op_status(v.value()).map_err(|e| corrupt(format!("status of transaction {txid}"), e))?);
-        }
-        Ok(out)
+        statuses::read(&self.read(OP)?, txid)
     }
 
     fn events(&self, module: &str, from_block: u64, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
@@ -553,8 +524,8 @@ pub fn table_names() -> [&'static str; 10] {
         LATTICE.name(),
         PROGRESS.name(),
         EVENTS.name(),
-        STATUSES.name(),
-        STATUS_INDEX.name(),
+        statuses::BLOCK_STATUSES.name(),
+        statuses::TXID_BLOCKS.name(),
         CHECKPOINTS.name(),
         PENDING.name(),
         META.name(),

@@ -239,6 +239,12 @@ pub trait Store: Send + Sync {
     /// Small role-owned values (e.g. the checkpointer's last reported block).
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Makes every commit so far durable. A store whose commits are durable one by one (the
+    /// default) has nothing to do; one told to relax durability for a rebuild
+    /// (`EmbeddedStore::relaxed_durability`) persists here what it committed since.
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Checkpoint blocks this store holds snapshots of, oldest first.
     fn snapshot_blocks(&self) -> Result<Vec<u64>, StoreError> {
         Ok(Vec::new())

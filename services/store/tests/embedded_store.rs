@@ -266,17 +266,16 @@ fn checkpoint_snapshots_are_kept_pruned_and_restored() {
         .is_ok());
 }
 
-const STATUSES: TableDefinition<'_, (&str, u64, u32, u32, &str), &[u8]> = TableDefinition::new("opentoken_statuses");
-const STATUS_INDEX: TableDefinition<'_, (&str, u64, u32, u32, &str), ()> =
-    TableDefinition::new("opentoken_status_index");
+const BLOCK_STATUSES: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("opentoken_block_statuses");
+const TXID_BLOCKS: TableDefinition<'_, (u64, u64, &str), ()> = TableDefinition::new("opentoken_txid_blocks");
 
-/// Rows of the statuses table and of its index by block.
+/// Rows of the per-block statuses table and of its transaction-id index.
 fn status_rows(store: &EmbeddedStore) -> (u64, u64) {
     use redb::ReadableTableMetadata;
     let tx = store.database().begin_read().unwrap();
-    let statuses = tx.open_table(STATUSES).unwrap().len().unwrap();
-    let index = tx.open_table(STATUS_INDEX).unwrap().len().unwrap();
-    (statuses, index)
+    let blocks = tx.open_table(BLOCK_STATUSES).unwrap().len().unwrap();
+    let index = tx.open_table(TXID_BLOCKS).unwrap().len().unwrap();
+    (blocks, index)
 }
 
 fn statuses_at(block: u64, n: u32) -> Vec<opentoken_core::OpStatus> {
@@ -293,8 +292,9 @@ fn statuses_at(block: u64, n: u32) -> Vec<opentoken_core::OpStatus> {
 }
 
 /// Statuses expire as progress advances: over 1,000 blocks with 3 statuses each and a
-/// window of 50 blocks, the statuses table and its index never hold more than the window's
-/// 150 rows (counted in the tables), and the window's statuses read back.
+/// window of 50 blocks, the per-block table never holds more than the window's 50 blocks and
+/// its index more than their 150 transactions (counted in the tables), and the window's
+/// statuses read back.
 #[test]
 fn status_rows_stay_bounded_by_the_window() {
     const KEEP: u64 = 50;
@@ -306,36 +306,110 @@ fn status_rows_stay_bounded_by_the_window() {
         let mut b = batch(block);
         b.statuses = statuses_at(block, 3);
         store.commit(&b).unwrap();
-        let kept = block.min(KEEP) * 3;
-        assert_eq!(status_rows(&store), (kept, kept), "at block {block}");
+        let kept = block.min(KEEP);
+        assert_eq!(status_rows(&store), (kept, kept * 3), "at block {block}");
     }
     assert_eq!(store.statuses("t951-0").unwrap().len(), 1, "the oldest kept block");
     assert!(store.statuses("t950-0").unwrap().is_empty(), "expired");
 }
 
-/// A database written before statuses had an index (its statuses unindexed) gets them
-/// indexed when opened, so they expire like new ones.
+const OLD_STATUSES: TableDefinition<'_, (&str, u64, u32, u32, &str), &[u8]> =
+    TableDefinition::new("opentoken_statuses");
+const OLD_STATUS_INDEX: TableDefinition<'_, (&str, u64, u32, u32, &str), ()> =
+    TableDefinition::new("opentoken_status_index");
+
+/// A database written with statuses stored one row per transaction id (and, older still,
+/// without their block index) gets them moved into the per-block layout when opened: every
+/// status reads back whole, the old tables are gone, and the moved statuses expire like new
+/// ones.
 #[test]
-fn statuses_of_an_older_database_are_indexed_and_expire() {
+fn statuses_of_an_older_database_move_to_the_per_block_layout() {
+    for with_index in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.redb");
+        let written: Vec<_> = (1..=20u64).flat_map(|b| statuses_at(b, 2)).collect();
+        {
+            let store = EmbeddedStore::open(&path).unwrap();
+            store.commit(&batch(20)).unwrap();
+            // What an older build left.
+            let tx = store.database().begin_write().unwrap();
+            {
+                let mut old = tx.open_table(OLD_STATUSES).unwrap();
+                let mut index = tx.open_table(OLD_STATUS_INDEX).unwrap();
+                for s in &written {
+                    let p = s.pos;
+                    let bytes = opentoken_codec::encode_op_status(s);
+                    old.insert(
+                        (s.txid.as_str(), p.block, p.trx_in_block, p.op_in_trx, s.module.as_str()),
+                        bytes.as_slice(),
+                    )
+                    .unwrap();
+                    if with_index {
+                        index
+                            .insert(
+                                (s.module.as_str(), p.block, p.trx_in_block, p.op_in_trx, s.txid.as_str()),
+                                (),
+                            )
+                            .unwrap();
+                    }
+                }
+            }
+            tx.commit().unwrap();
+        }
+        let store = EmbeddedStore::open(&path).unwrap().keep_status_blocks(5);
+        assert_eq!(status_rows(&store), (20, 40), "moved at open (index: {with_index})");
+        for s in &written {
+            assert_eq!(store.statuses(&s.txid).unwrap(), vec![s.clone()]);
+        }
+        {
+            let tx = store.database().begin_read().unwrap();
+            use redb::TableHandle;
+            let names: Vec<String> = redb::ReadTransaction::list_tables(&tx)
+                .unwrap()
+                .map(|t| t.name().to_string())
+                .collect();
+            assert!(
+                !names
+                    .iter()
+                    .any(|n| n == "opentoken_statuses" || n == "opentoken_status_index"),
+                "{names:?}"
+            );
+        }
+        store.commit(&batch(21)).unwrap();
+        assert_eq!(status_rows(&store), (4, 8), "blocks 17..=20 kept at progress 21");
+        assert!(store.statuses("t16-0").unwrap().is_empty());
+        assert_eq!(store.statuses("t17-1").unwrap().len(), 1);
+        drop(store);
+        let again = EmbeddedStore::open(&path).unwrap();
+        assert_eq!(status_rows(&again), (4, 8), "a second open moves nothing");
+    }
+}
+
+/// A store with relaxed durability (a rebuild) commits atomically as always, and after
+/// `sync` everything it committed is in the file: a reopened store reads the last batch's
+/// progress, state and statuses.
+#[test]
+fn relaxed_commits_are_durable_after_sync() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db.redb");
     {
-        let store = EmbeddedStore::open(&path).unwrap();
-        for block in 1..=20u64 {
+        let store = EmbeddedStore::open(&path)
+            .unwrap()
+            .relaxed_durability(std::time::Duration::from_secs(3600));
+        for block in 1..=30u64 {
             let mut b = batch(block);
             b.statuses = statuses_at(block, 2);
             store.commit(&b).unwrap();
         }
-        // What an older build left: statuses, no index.
-        let tx = store.database().begin_write().unwrap();
-        tx.open_table(STATUS_INDEX).unwrap().retain(|_, _| false).unwrap();
-        tx.commit().unwrap();
-        assert_eq!(status_rows(&store), (40, 0));
+        assert_eq!(
+            store.progress("m").unwrap().map(|p| p.block),
+            Some(30),
+            "visible before sync"
+        );
+        store.sync().unwrap();
     }
-    let store = EmbeddedStore::open(&path).unwrap().keep_status_blocks(5);
-    assert_eq!(status_rows(&store), (40, 40), "indexed at open");
-    store.commit(&batch(21)).unwrap();
-    assert_eq!(status_rows(&store), (8, 8), "blocks 17..=20 kept at progress 21");
-    assert!(store.statuses("t16-0").unwrap().is_empty());
-    assert_eq!(store.statuses("t17-1").unwrap().len(), 1);
+    let store = EmbeddedStore::open(&path).unwrap();
+    assert_eq!(store.progress("m").unwrap().map(|p| p.block), Some(30));
+    assert_eq!(store.get("m", b"k30").unwrap(), Some(vec![1; 64]));
+    assert_eq!(store.statuses("t30-1").unwrap().len(), 1);
 }

@@ -19,7 +19,7 @@
 //! invalid) through token and the NFT module, counting NFT ops (those the NFT module owns
 //! and those the token module escrows for it).
 
-use crate::backends::{load_spec, open_embedded};
+use crate::backends::{load_spec, open_embedded, open_embedded_rebuild};
 use anyhow::{Context, Result};
 use clap::Args;
 use opentoken_core::engine::{Engine, Slot};
@@ -412,6 +412,7 @@ fn bench(args: BenchArgs) -> Result<()> {
             Arc::new(Telemetry::new()),
         )?;
         while processor.step()? != Step::Done {}
+        store.sync()?;
         Ok((processing.elapsed().as_secs_f64(), peak_rss::read()))
     };
     // Genesis and the first block committed first (a one-off, reported apart), then the
@@ -423,7 +424,7 @@ fn bench(args: BenchArgs) -> Result<()> {
     // 3. Replay: the same log into a fresh store, as a node rebuilding does (`opentoken
     // replay` with its default batch of 10,000 blocks).
     let replay_dir = tempfile::tempdir().context("temporary data directory")?;
-    let (_, replay_store) = open_embedded(replay_dir.path(), 0)?;
+    let (_, replay_store) = open_embedded_rebuild(replay_dir.path(), opentoken_store::DEFAULT_KEEP_STATUS_BLOCKS)?;
     let replay_every = REPLAY_COMMIT_EVERY.max(args.commit_every);
     process(&replay_store, replay_every, first)?;
     let (replay_secs, replay_rss) = process(&replay_store, replay_every, last)?;

@@ -2,7 +2,7 @@
 //! checkpoint hash the node recorded. A first-class command: it is how an operator proves
 //! the log reproduces the state, and how a damaged store is rebuilt.
 
-use crate::backends::{load_spec, open_backends, open_embedded_keeping, Common};
+use crate::backends::{load_spec, open_backends, open_embedded_rebuild, Common};
 use crate::context::RoleContext;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
@@ -89,7 +89,7 @@ fn replay(args: ReplayArgs) -> Result<()> {
             tmp.path().to_path_buf()
         }
     };
-    let (_dst_log, dst_store) = open_embedded_keeping(&into, 0, args.common.keep_status_blocks())?;
+    let (_dst_log, dst_store) = open_embedded_rebuild(&into, args.common.keep_status_blocks())?;
     let base = dst_store.progress(&args.module)?;
     let base_offset = base.map_or(0, |p| p.next_offset);
     if let Some(n) = args.from_offset {
@@ -170,6 +170,7 @@ fn replay(args: ReplayArgs) -> Result<()> {
         }
     }
     processor.flush()?;
+    dst_store.sync()?;
     bar.finish_and_clear();
 
     let mut matched = 0;
