@@ -81,12 +81,11 @@ pub(crate) fn open_embedded_rebuild(
     data_dir: &Path,
     keep_status_blocks: u64,
 ) -> Result<(Arc<dyn Log>, Arc<dyn Store>)> {
-    let db = open_database(data_dir)?;
-    let log = opentoken_log::EmbeddedLog::new(db.clone())?;
-    let store = opentoken_store::EmbeddedStore::new(db)?
-        .keep_status_blocks(keep_status_blocks)
-        .relaxed_durability(REBUILD_DURABLE_EVERY);
-    Ok((Arc::new(log), Arc::new(store)))
+    open_embedded_with(data_dir, |store| {
+        store
+            .keep_status_blocks(keep_status_blocks)
+            .relaxed_durability(REBUILD_DURABLE_EVERY)
+    })
 }
 
 /// How often a rebuild's commits are made durable.
@@ -98,11 +97,21 @@ pub(crate) fn open_embedded_keeping(
     keep_snapshots: usize,
     keep_status_blocks: u64,
 ) -> Result<(Arc<dyn Log>, Arc<dyn Store>)> {
+    open_embedded_with(data_dir, |store| {
+        store
+            .keep_snapshots(keep_snapshots)
+            .keep_status_blocks(keep_status_blocks)
+    })
+}
+
+/// The embedded pair in `data_dir`'s database, the store set up by `setup`.
+fn open_embedded_with(
+    data_dir: &Path,
+    setup: impl FnOnce(opentoken_store::EmbeddedStore) -> opentoken_store::EmbeddedStore,
+) -> Result<(Arc<dyn Log>, Arc<dyn Store>)> {
     let db = open_database(data_dir)?;
     let log = opentoken_log::EmbeddedLog::new(db.clone())?;
-    let store = opentoken_store::EmbeddedStore::new(db)?
-        .keep_snapshots(keep_snapshots)
-        .keep_status_blocks(keep_status_blocks);
+    let store = setup(opentoken_store::EmbeddedStore::new(db)?);
     Ok((Arc::new(log), Arc::new(store)))
 }
 

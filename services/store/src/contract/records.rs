@@ -57,6 +57,8 @@ pub fn statuses_in_chain_order(h: &dyn StoreHarness) {
         status("ab", pos(9, 0, 0), "token", false),
         status("abc", pos(5, 2, 0), "token", false),
         status("abc", pos(5, 10, 0), "dex", false),
+        // Another transaction's status at a position "abc" has: both are kept.
+        status("twin", pos(5, 2, 1), "token", false),
     ];
     commit(
         s.as_ref(),
@@ -79,6 +81,7 @@ pub fn statuses_in_chain_order(h: &dyn StoreHarness) {
     assert_eq!(got[1], st[0], "records round-trip whole");
     assert_eq!(s.statuses("ab").unwrap(), vec![st[1].clone()]);
     assert!(s.statuses("a").unwrap().is_empty());
+    assert_eq!(s.statuses("twin").unwrap(), vec![st[4].clone()]);
 }
 
 /// Statuses are kept for the last `keep_status_blocks` blocks behind their module's

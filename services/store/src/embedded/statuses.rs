@@ -17,8 +17,9 @@
 //!   about 2^64 attempts, and it would buy one extra block read.
 //!
 //! Writing a `(module, block)` that holds statuses already (a batch committed again after a
-//! crash, or ops of the same block in two batches) merges by chain position: a status at the
-//! same position replaces the old one, as the per-row table it replaces did.
+//! crash, or ops of the same block in two batches) merges by chain position and transaction
+//! id: a status with both the same replaces the old one, as the per-row table it replaces
+//! did (keyed by transaction id and position).
 
 use super::{corrupt, err};
 use crate::StoreError;
@@ -26,12 +27,15 @@ use opentoken_codec::{decode_op_status, encode_op_status};
 use opentoken_core::{ChainPos, OpStatus};
 use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle, WriteTransaction};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// `(module, block)`.
 type BlockKey<'a> = (&'a str, u64);
 /// `(txid tag, block, module)`.
 type TxidKey<'a> = (u64, u64, &'a str);
+/// One block's statuses of a module, keyed as the per-row table was: by position, then
+/// transaction id.
+type BlockStatuses<'a> = BTreeMap<(ChainPos, &'a str), &'a OpStatus>;
 
 pub(super) const BLOCK_STATUSES: TableDefinition<'_, BlockKey<'_>, &[u8]> =
     TableDefinition::new("opentoken_block_statuses");
@@ -99,12 +103,12 @@ pub(super) fn write(tx: &WriteTransaction, statuses: &[OpStatus]) -> Result<(), 
     if statuses.is_empty() {
         return Ok(());
     }
-    let mut blocks: BTreeMap<(&str, u64), BTreeMap<ChainPos, &OpStatus>> = BTreeMap::new();
+    let mut blocks: BTreeMap<(&str, u64), BlockStatuses<'_>> = BTreeMap::new();
     for s in statuses {
         blocks
             .entry((s.module.as_str(), s.pos.block))
             .or_default()
-            .insert(s.pos, s);
+            .insert((s.pos, s.txid.as_str()), s);
     }
     let mut table = tx.open_table(BLOCK_STATUSES).map_err(err(OP))?;
     let mut index = tx.open_table(TXID_BLOCKS).map_err(err(OP))?;
@@ -116,13 +120,8 @@ pub(super) fn write(tx: &WriteTransaction, statuses: &[OpStatus]) -> Result<(), 
         let bytes = if old.is_empty() {
             encode_block(new.values().copied())
         } else {
-            let mut merged: BTreeMap<ChainPos, &OpStatus> = old.iter().map(|s| (s.pos, s)).collect();
-            merged.extend(new.iter().map(|(p, s)| (*p, *s)));
-            // A replaced status whose transaction is no longer in the block leaves the index.
-            let kept: BTreeSet<&str> = merged.values().map(|s| s.txid.as_str()).collect();
-            for s in old.iter().filter(|s| !kept.contains(s.txid.as_str())) {
-                index.remove((txid_tag(&s.txid), block, module)).map_err(err(OP))?;
-            }
+            let mut merged: BlockStatuses<'_> = old.iter().map(|s| ((s.pos, s.txid.as_str()), s)).collect();
+            merged.extend(new.iter().map(|(k, s)| (*k, *s)));
             encode_block(merged.values().copied())
         };
         table.insert((module, block), bytes.as_slice()).map_err(err(OP))?;
