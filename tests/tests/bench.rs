@@ -88,7 +88,8 @@ fn the_realistic_bench_reports_accepted_and_rejected_ops_per_phase() {
             "state machine",
             "embedded: publish",
             "embedded: process",
-            "embedded end to end",
+            "embedded end to end (publish",
+            "embedded end to end, publish and process overlapped",
             "replay",
         ],
     );

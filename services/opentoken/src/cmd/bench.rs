@@ -7,7 +7,9 @@
 //! 2. the embedded pipeline end to end: blocks published to the embedded log, processed,
 //!    and group-committed to the embedded store (fsync'd), as `opentoken run` does;
 //! 3. a replay of the same log into a fresh store;
-//! 4. with `--kafka-brokers`, Kafka mode against a bare rdkafka consumer.
+//! 4. the embedded pipeline again with publishing and processing overlapped on their own
+//!    threads, as in `opentoken run`;
+//! 5. with `--kafka-brokers`, Kafka mode against a bare rdkafka consumer.
 //!
 //! `--mix token` (the default) measures the token module's ops over `--accounts` funded
 //! accounts (10,000 by default: with a handful, balances run dry and most ops are rejected,
@@ -394,23 +396,32 @@ fn bench(args: BenchArgs) -> Result<()> {
     }
     let publish = started.elapsed().as_secs_f64();
     let publish_rss = peak_rss::read();
-    // The processor up to `until` on `store` (it resumes where the store's progress is).
-    let process = |store: &Arc<dyn opentoken_store::Store>, commit_every: u64, until: u64| -> Result<(f64, u64)> {
-        peak_rss::reset();
+    // A processor reading `log` up to `until` into `store` (it resumes where the store's
+    // progress is).
+    let open_processor = |log: &Arc<dyn opentoken_log::Log>,
+                          store: &Arc<dyn opentoken_store::Store>,
+                          commit_every: u64,
+                          until: u64|
+     -> Result<Processor> {
         let config = ProcessorConfig {
             commit_every_blocks: commit_every,
             until_block: Some(until),
             ..Default::default()
         };
-        let processing = Instant::now();
-        let mut processor = Processor::open(
+        Ok(Processor::open(
             spec.clone(),
             opentoken_registry::modules(&spec)?,
             log.clone(),
             store.clone(),
             config,
             Arc::new(Telemetry::new()),
-        )?;
+        )?)
+    };
+    // The processor up to `until` on `store`, timed.
+    let process = |store: &Arc<dyn opentoken_store::Store>, commit_every: u64, until: u64| -> Result<(f64, u64)> {
+        peak_rss::reset();
+        let processing = Instant::now();
+        let mut processor = open_processor(&log, store, commit_every, until)?;
         while processor.step()? != Step::Done {}
         store.sync()?;
         Ok((processing.elapsed().as_secs_f64(), peak_rss::read()))
@@ -428,6 +439,46 @@ fn bench(args: BenchArgs) -> Result<()> {
     let replay_every = REPLAY_COMMIT_EVERY.max(args.commit_every);
     process(&replay_store, replay_every, first)?;
     let (replay_secs, replay_rss) = process(&replay_store, replay_every, last)?;
+
+    // 4. End to end as `opentoken run` works: the publisher (the ingester's part) and the
+    // processor on their own threads, the processor reading what has been published while
+    // the rest is being published. Genesis and the first block first, apart as above.
+    let overlap_dir = tempfile::tempdir().context("temporary data directory")?;
+    let (overlap_log, overlap_store) = open_embedded(overlap_dir.path(), 0)?;
+    let mut publisher = Publisher::open(
+        spec.clone(),
+        opentoken_registry::route_tables(&modules),
+        overlap_log.clone(),
+    )?;
+    let (head, rest) = blocks.split_at(1.min(blocks.len()));
+    publisher.publish(head)?;
+    let mut genesis = open_processor(&overlap_log, &overlap_store, args.commit_every, first)?;
+    while genesis.step()? != Step::Done {}
+    drop(genesis);
+    peak_rss::reset();
+    let started = Instant::now();
+    let mut processor = open_processor(&overlap_log, &overlap_store, args.commit_every, last)?;
+    std::thread::scope(|scope| -> Result<()> {
+        let publishing = scope.spawn(move || -> Result<()> {
+            for chunk in rest.chunks(1000) {
+                publisher.publish(chunk)?;
+            }
+            Ok(())
+        });
+        loop {
+            match processor.step()? {
+                Step::Done => break,
+                Step::Idle => std::thread::sleep(std::time::Duration::from_millis(1)),
+                Step::Advanced(_) => {}
+            }
+        }
+        publishing
+            .join()
+            .map_err(|_| anyhow::anyhow!("the bench's publisher thread panicked"))?
+    })?;
+    overlap_store.sync()?;
+    let overlapped = started.elapsed().as_secs_f64();
+    let overlapped_rss = peak_rss::read();
 
     let unit = match args.mix {
         Mix::Token => "token ops",
@@ -475,6 +526,11 @@ fn bench(args: BenchArgs) -> Result<()> {
         "embedded end to end (publish + process + commit)",
         total,
         publish_rss.max(process_rss),
+    );
+    report.phase(
+        "embedded end to end, publish and process overlapped (as `opentoken run`)",
+        overlapped,
+        overlapped_rss,
     );
     report.phase(
         &format!("replay: the log into a fresh store (commit every {replay_every} blocks)"),
