@@ -2,7 +2,7 @@
 //! transaction's status, the latest report) and the probes. Their reads run on the blocking
 //! pool; they are bounded by the API-wide limits only.
 
-use crate::reply::{blocking, fail, unavailable};
+use crate::reply::{blocking, fail, invalid_account, unavailable};
 use crate::{ApiState, App};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -38,11 +38,8 @@ pub(crate) async fn account_v1(State(app): State<Arc<App>>, Path(account): Path<
 }
 
 async fn account_route(app: Arc<App>, account: String, wallet: bool) -> Response {
-    if !opentoken_core::account::is_valid_account_name(&account) {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            format!("{account:?} is not a valid Hive account name"),
-        );
+    if let Some(refused) = invalid_account(&account) {
+        return refused;
     }
     blocking(move || {
         let s = &app.api;
@@ -503,11 +500,8 @@ pub(crate) async fn leader_votes(State(app): State<Arc<App>>) -> Response {
 /// for votes (with them), or paid (with what it earned); 404 for a post Proof of Brain does
 /// not know.
 pub(crate) async fn post(State(app): State<Arc<App>>, Path((author, permlink)): Path<(String, String)>) -> Response {
-    if !opentoken_core::account::is_valid_account_name(&author) {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            format!("{author:?} is not a valid Hive account name"),
-        );
+    if let Some(refused) = invalid_account(&author) {
+        return refused;
     }
     if !opentoken_token::pob::valid_permlink(&permlink) {
         return fail(StatusCode::BAD_REQUEST, "a permlink is 1 to 256 of [a-z0-9-]");

@@ -9,7 +9,7 @@
 //! so (`<list>_more: true`); the runner set is small by construction.
 
 use crate::handlers::stats_result;
-use crate::reply::{blocking, fail, unavailable};
+use crate::reply::{blocking, fail, invalid_account, unavailable};
 use crate::{ApiState, App};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -240,11 +240,8 @@ pub(crate) async fn report(State(app): State<Arc<App>>, Path(account): Path<Stri
     if !app.api.has_nodes() {
         return no_nodes_module();
     }
-    if !opentoken_core::account::is_valid_account_name(&account) {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            format!("{account:?} is not a valid Hive account name"),
-        );
+    if let Some(refused) = invalid_account(&account) {
+        return refused;
     }
     blocking(move || {
         let s = &app.api;

@@ -14,6 +14,16 @@ pub(crate) fn fail(code: StatusCode, what: impl Display) -> Response {
     (code, Json(json!({ "error": what.to_string() }))).into_response()
 }
 
+/// 400 naming `name` when it is not a valid Hive account name (nothing is read for it).
+pub(crate) fn invalid_account(name: &str) -> Option<Response> {
+    (!opentoken_core::account::is_valid_account_name(name)).then(|| {
+        fail(
+            StatusCode::BAD_REQUEST,
+            format!("{name:?} is not a valid Hive account name"),
+        )
+    })
+}
+
 /// The store or the log did not answer. The public answer names what was being read; the
 /// error itself goes to the log only.
 pub(crate) fn unavailable(what: impl Display, error: impl Display) -> Response {
